@@ -1,0 +1,647 @@
+"""The SQLite store: the only module that speaks SQL.
+
+Every state change is one transaction written before anyone acts on it (outbox pattern): a poll's
+inquiries, its cursor, its events and the notifications it causes commit together, so `kill -9` at
+any moment either keeps all of it or none of it, and the next poll simply reads the same items again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from aggregator.models import (
+    Category,
+    Cursor,
+    Inquiry,
+    Marketplace,
+    MessageKind,
+    PollResult,
+    StreamKind,
+)
+
+_MIGRATIONS: tuple[str, ...] = (
+    # v1: inquiries, cursors, events, outbox, stream status
+    """
+    CREATE TABLE inquiries (
+        id INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        marketplace TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        category TEXT NOT NULL,
+        title TEXT,
+        body TEXT NOT NULL,
+        product_name TEXT,
+        order_id TEXT,
+        buyer TEXT,
+        answered INTEGER NOT NULL DEFAULT 0,
+        answered_at TEXT,
+        deadline_at TEXT,
+        first_seen_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (account_id, stream, external_id)
+    );
+    CREATE INDEX inquiries_open ON inquiries (answered, account_id, stream, received_at);
+    CREATE TABLE cursors (
+        account_id TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        cursor TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (account_id, stream)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        inquiry_id INTEGER REFERENCES inquiries (id),
+        account_id TEXT,
+        stream TEXT,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX events_inquiry ON events (inquiry_id, id);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        inquiry_id INTEGER REFERENCES inquiries (id),
+        payload TEXT NOT NULL DEFAULT '{}',
+        dedup_key TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL DEFAULT 'pending',
+        due_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        lease_until TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        done_at TEXT
+    );
+    CREATE INDEX outbox_due ON outbox (state, due_at);
+    CREATE TABLE stream_status (
+        account_id TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        last_success_at TEXT,
+        last_error_at TEXT,
+        last_error TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        skipped_total INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (account_id, stream)
+    );
+    """,
+)
+
+_INQUIRY_COLUMNS = (
+    "account_id, stream, external_id, marketplace, received_at, category, title, body, product_name, "
+    "order_id, buyer, answered, answered_at, deadline_at"
+)
+_IN_CHUNK = 500  # stays far below SQLite's host-parameter limit
+
+
+def _ts(value: datetime) -> str:
+    """Fixed-width UTC text, so that SQL string order is time order."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _ts_or_none(value: datetime | None) -> str | None:
+    return None if value is None else _ts(value)
+
+
+def _dt(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _dt_or_none(text: str | None) -> datetime | None:
+    return None if text is None else _dt(text)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInquiry:
+    """An inquiry as the store holds it, with its row id and when inqd first saw it."""
+
+    id: int
+    inquiry: Inquiry
+    first_seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A claimed notification waiting to be delivered to one channel."""
+
+    id: int
+    kind: MessageKind
+    channel: str
+    inquiry_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of the event log."""
+
+    at: datetime
+    kind: str
+    inquiry_id: int | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    """What `record_poll` changed."""
+
+    new_ids: tuple[int, ...]
+    answered_ids: tuple[int, ...]
+    updated: int
+    queued: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    """Health bookkeeping of one stream."""
+
+    account_id: str
+    stream: StreamKind
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    skipped_total: int
+
+
+def _row_values(inq: Inquiry) -> tuple[Any, ...]:
+    return (
+        inq.account_id,
+        inq.stream.value,
+        inq.external_id,
+        inq.marketplace.value,
+        _ts(inq.received_at),
+        inq.category.value,
+        inq.title,
+        inq.body,
+        inq.product_name,
+        inq.order_id,
+        inq.buyer,
+        int(inq.answered),
+        _ts_or_none(inq.answered_at),
+        _ts_or_none(inq.deadline_at),
+    )
+
+
+def _inquiry_from_row(row: aiosqlite.Row) -> StoredInquiry:
+    return StoredInquiry(
+        id=row["id"],
+        first_seen_at=_dt(row["first_seen_at"]),
+        inquiry=Inquiry(
+            account_id=row["account_id"],
+            marketplace=Marketplace(row["marketplace"]),
+            stream=StreamKind(row["stream"]),
+            external_id=row["external_id"],
+            received_at=_dt(row["received_at"]),
+            category=Category(row["category"]),
+            title=row["title"],
+            body=row["body"],
+            product_name=row["product_name"],
+            order_id=row["order_id"],
+            buyer=row["buyer"],
+            answered=bool(row["answered"]),
+            answered_at=_dt_or_none(row["answered_at"]),
+            deadline_at=_dt_or_none(row["deadline_at"]),
+        ),
+    )
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _IN_CHUNK):
+        yield items[start : start + _IN_CHUNK]
+
+
+class Store:
+    """Async access to the inqd database. Open with `await Store.open(path)`; close with `aclose()`."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        """Open (creating with mode 0600 and migrating as needed) the database at `path`."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Buyer questions and phone numbers live here: no one but the owner may read the file.
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+        os.chmod(path, 0o600)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        store = cls(conn, path)
+        try:
+            await store._setup()
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def _setup(self) -> None:
+        await self._conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: our volume is tiny, and "never lose an inquiry" includes power loss.
+        await self._conn.execute("PRAGMA synchronous=FULL")
+        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self._conn.execute("PRAGMA foreign_keys=ON")
+        async with self._conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        if version > len(_MIGRATIONS):
+            raise RuntimeError(f"database schema v{version} is newer than this inqd (v{len(_MIGRATIONS)})")
+        for target, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+            async with self._transaction():
+                for statement in filter(str.strip, script.split(";")):
+                    await self._conn.execute(statement)
+                await self._conn.execute(f"PRAGMA user_version={target:d}")
+
+    async def aclose(self) -> None:
+        """Close the connection (waits for queued work)."""
+        await self._conn.close()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            await self._conn.execute("ROLLBACK")
+            raise
+        await self._conn.execute("COMMIT")
+
+    # ---- polling -------------------------------------------------------------------------------
+
+    async def load_cursor(self, account_id: str, stream: StreamKind) -> Cursor | None:
+        """The cursor saved by the last successful poll of this stream, or None before the first."""
+        async with self._conn.execute(
+            "SELECT cursor FROM cursors WHERE account_id = ? AND stream = ?", (account_id, stream.value)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else dict(json.loads(row["cursor"]))
+
+    async def record_poll(
+        self,
+        account_id: str,
+        stream: StreamKind,
+        result: PollResult,
+        *,
+        now: datetime,
+        channels: Sequence[str],
+        notify_new: bool,
+    ) -> RecordOutcome:
+        """Save a poll's inquiries, answers, cursor, events and notifications in ONE transaction.
+
+        `notify_new` False (the first, backfilling poll) queues one summary per channel instead of a
+        message per open inquiry.
+        """
+        now_s = _ts(now)
+        by_id = {inq.external_id: inq for inq in result.inquiries if inq.account_id == account_id}
+        async with self._transaction() as db:
+            existing = await self._existing(db, account_id, stream, list(by_id))
+            fresh = [inq for ext, inq in by_id.items() if ext not in existing]
+            await db.executemany(
+                f"INSERT INTO inquiries ({_INQUIRY_COLUMNS}, first_seen_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*_row_values(inq), now_s, now_s) for inq in fresh],
+            )
+            new_rows = await self._existing(db, account_id, stream, [inq.external_id for inq in fresh])
+            changed = [
+                (inq, existing[ext])
+                for ext, inq in by_id.items()
+                if ext in existing and existing[ext][1] != _row_values(inq)
+            ]
+            await db.executemany(
+                "UPDATE inquiries SET received_at = ?, category = ?, title = ?, body = ?, product_name = ?, "
+                "order_id = ?, buyer = ?, answered = ?, answered_at = ?, deadline_at = ?, updated_at = ? "
+                "WHERE id = ?",
+                [(*_row_values(inq)[4:], now_s, row_id) for inq, (row_id, _) in changed],
+            )
+            answered_ids = [
+                row_id for inq, (row_id, old) in changed if inq.answered and not old[11]
+            ]
+            reopened_ids = [
+                row_id for inq, (row_id, old) in changed if not inq.answered and old[11]
+            ]
+            if result.open_snapshot is not None:
+                answered_ids += await self._apply_snapshot(db, account_id, stream, result, now_s)
+            events: list[tuple[str, str, int | None, str, str, str]] = []
+            events += [
+                (now_s, "seen", row_id, account_id, stream.value, "{}") for row_id, _ in new_rows.values()
+            ]
+            events += [
+                (now_s, "answered", row_id, account_id, stream.value, "{}") for row_id in answered_ids
+            ]
+            events += [
+                (now_s, "reopened", row_id, account_id, stream.value, "{}") for row_id in reopened_ids
+            ]
+            await db.executemany(
+                "INSERT INTO events (at, kind, inquiry_id, account_id, stream, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                events,
+            )
+            open_new = [new_rows[inq.external_id][0] for inq in fresh if not inq.answered]
+            queued = await self._queue_for_poll(
+                db, account_id, stream, open_new, len(fresh), now_s, channels, notify_new
+            )
+            await db.execute(
+                "INSERT INTO cursors (account_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (account_id, stream) DO UPDATE SET cursor = excluded.cursor, "
+                "updated_at = excluded.updated_at",
+                (account_id, stream.value, json.dumps(dict(result.cursor), sort_keys=True), now_s),
+            )
+            await db.execute(
+                "INSERT INTO stream_status (account_id, stream, last_success_at, skipped_total) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (account_id, stream) DO UPDATE SET "
+                "last_success_at = excluded.last_success_at, consecutive_failures = 0, "
+                "skipped_total = skipped_total + excluded.skipped_total",
+                (account_id, stream.value, now_s, result.skipped),
+            )
+        return RecordOutcome(
+            new_ids=tuple(row_id for row_id, _ in new_rows.values()),
+            answered_ids=tuple(answered_ids),
+            updated=len(changed),
+            queued=queued,
+        )
+
+    async def _existing(
+        self, db: aiosqlite.Connection, account_id: str, stream: StreamKind, external_ids: Sequence[str]
+    ) -> dict[str, tuple[int, tuple[Any, ...]]]:
+        found: dict[str, tuple[int, tuple[Any, ...]]] = {}
+        for chunk in _chunks(external_ids):
+            marks = ",".join("?" * len(chunk))
+            async with db.execute(
+                f"SELECT id, {_INQUIRY_COLUMNS} FROM inquiries "  # noqa: S608 - only placeholders are inserted
+                f"WHERE account_id = ? AND stream = ? AND external_id IN ({marks})",
+                (account_id, stream.value, *chunk),
+            ) as cur:
+                async for row in cur:
+                    found[row["external_id"]] = (row["id"], tuple(row)[1:])
+        return found
+
+    async def _apply_snapshot(
+        self, db: aiosqlite.Connection, account_id: str, stream: StreamKind, result: PollResult, now_s: str
+    ) -> list[int]:
+        snapshot = result.open_snapshot
+        assert snapshot is not None
+        async with db.execute(
+            "SELECT id, external_id FROM inquiries WHERE account_id = ? AND stream = ? AND answered = 0 "
+            "AND received_at >= ? AND received_at < ?",
+            (account_id, stream.value, _ts(snapshot.received_from), _ts(snapshot.received_to)),
+        ) as cur:
+            rows = await cur.fetchall()
+        gone = [row["id"] for row in rows if row["external_id"] not in snapshot.open_external_ids]
+        await db.executemany(
+            "UPDATE inquiries SET answered = 1, answered_at = ?, updated_at = ? WHERE id = ?",
+            [(now_s, now_s, row_id) for row_id in gone],
+        )
+        return gone
+
+    async def _queue_for_poll(
+        self,
+        db: aiosqlite.Connection,
+        account_id: str,
+        stream: StreamKind,
+        open_new: Sequence[int],
+        fresh_count: int,
+        now_s: str,
+        channels: Sequence[str],
+        notify_new: bool,
+    ) -> int:
+        rows: list[tuple[str, str, int | None, str, str, str, str]] = []
+        if notify_new:
+            for row_id in open_new:
+                rows += [
+                    (MessageKind.NEW_INQUIRY.value, ch, row_id, "{}", f"new:{row_id}:{ch}", now_s, now_s)
+                    for ch in channels
+                ]
+        elif fresh_count:
+            payload = json.dumps(
+                {"account_id": account_id, "stream": stream.value, "open": len(open_new), "total": fresh_count}
+            )
+            rows += [
+                (
+                    MessageKind.BACKFILL_SUMMARY.value,
+                    ch,
+                    None,
+                    payload,
+                    f"backfill:{account_id}:{stream.value}:{ch}",
+                    now_s,
+                    now_s,
+                )
+                for ch in channels
+            ]
+        await db.executemany(
+            "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
+            rows,
+        )
+        return len(rows)
+
+    async def record_poll_failure(
+        self, account_id: str, stream: StreamKind, *, now: datetime, error: str
+    ) -> int:
+        """Count a failed poll; returns the number of consecutive failures."""
+        now_s = _ts(now)
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO stream_status (account_id, stream, last_error_at, last_error, consecutive_failures) "
+                "VALUES (?, ?, ?, ?, 1) ON CONFLICT (account_id, stream) DO UPDATE SET "
+                "last_error_at = excluded.last_error_at, last_error = excluded.last_error, "
+                "consecutive_failures = consecutive_failures + 1",
+                (account_id, stream.value, now_s, error),
+            )
+            async with db.execute(
+                "SELECT consecutive_failures FROM stream_status WHERE account_id = ? AND stream = ?",
+                (account_id, stream.value),
+            ) as cur:
+                row = await cur.fetchone()
+        return int(row[0]) if row else 1
+
+    async def stream_statuses(self) -> list[StreamStatus]:
+        """Health bookkeeping of every stream that has polled at least once."""
+        async with self._conn.execute("SELECT * FROM stream_status ORDER BY account_id, stream") as cur:
+            rows = await cur.fetchall()
+        return [
+            StreamStatus(
+                account_id=row["account_id"],
+                stream=StreamKind(row["stream"]),
+                last_success_at=_dt_or_none(row["last_success_at"]),
+                last_error_at=_dt_or_none(row["last_error_at"]),
+                last_error=row["last_error"],
+                consecutive_failures=row["consecutive_failures"],
+                skipped_total=row["skipped_total"],
+            )
+            for row in rows
+        ]
+
+    # ---- queue and timeline ----------------------------------------------------------------------
+
+    async def get_inquiry(self, inquiry_id: int) -> StoredInquiry | None:
+        """One inquiry by row id."""
+        async with self._conn.execute("SELECT * FROM inquiries WHERE id = ?", (inquiry_id,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else _inquiry_from_row(row)
+
+    async def open_inquiries(self) -> list[StoredInquiry]:
+        """Every unanswered inquiry, oldest first."""
+        async with self._conn.execute(
+            "SELECT * FROM inquiries WHERE answered = 0 ORDER BY received_at, id"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [_inquiry_from_row(row) for row in rows]
+
+    async def count_inquiries(self) -> int:
+        """How many inquiries the store holds."""
+        async with self._conn.execute("SELECT COUNT(*) FROM inquiries") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def events_for(self, inquiry_id: int) -> list[Event]:
+        """The event log of one inquiry, in order."""
+        async with self._conn.execute(
+            "SELECT at, kind, inquiry_id, detail FROM events WHERE inquiry_id = ? ORDER BY id", (inquiry_id,)
+        ) as cur:
+            rows = await cur.fetchall()
+        return [Event(_dt(r["at"]), r["kind"], r["inquiry_id"], json.loads(r["detail"])) for r in rows]
+
+    async def add_event(
+        self,
+        kind: str,
+        *,
+        now: datetime,
+        inquiry_id: int | None = None,
+        account_id: str | None = None,
+        stream: StreamKind | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append one event (e.g. an operator alert) to the log."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO events (at, kind, inquiry_id, account_id, stream, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    _ts(now),
+                    kind,
+                    inquiry_id,
+                    account_id,
+                    None if stream is None else stream.value,
+                    json.dumps(detail or {}, ensure_ascii=False),
+                ),
+            )
+
+    # ---- outbox ----------------------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        kind: MessageKind,
+        *,
+        channels: Sequence[str],
+        dedup_key: str,
+        now: datetime,
+        payload: dict[str, Any] | None = None,
+        inquiry_id: int | None = None,
+        due_at: datetime | None = None,
+    ) -> int:
+        """Queue one message for each channel; a repeated `dedup_key` is ignored. Returns rows added."""
+        now_s = _ts(now)
+        body = json.dumps(payload or {}, ensure_ascii=False)
+        added = 0
+        async with self._transaction() as db:
+            for ch in channels:
+                cur = await db.execute(
+                    "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
+                    (kind.value, ch, inquiry_id, body, f"{dedup_key}:{ch}", _ts(due_at or now), now_s),
+                )
+                added += cur.rowcount
+        return added
+
+    async def claim_due(self, *, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
+        """Claim up to `limit` due rows for `lease`; a crashed claimer's rows come back when it expires."""
+        now_s = _ts(now)
+        async with self._transaction() as db:
+            async with db.execute(
+                "UPDATE outbox SET lease_until = ?, attempts = attempts + 1 WHERE id IN ("
+                " SELECT id FROM outbox WHERE state = 'pending' AND due_at <= ?"
+                " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at, id LIMIT ?)"
+                " RETURNING id, kind, channel, inquiry_id, payload, attempts, created_at",
+                (_ts(now + lease), now_s, now_s, limit),
+            ) as cur:
+                rows = await cur.fetchall()
+        items = [
+            OutboxItem(
+                id=r["id"],
+                kind=MessageKind(r["kind"]),
+                channel=r["channel"],
+                inquiry_id=r["inquiry_id"],
+                payload=json.loads(r["payload"]),
+                attempts=r["attempts"],
+                created_at=_dt(r["created_at"]),
+            )
+            for r in rows
+        ]
+        return sorted(items, key=lambda item: item.id)
+
+    async def next_due_at(self) -> datetime | None:
+        """When the earliest pending row becomes claimable, or None when nothing is pending."""
+        async with self._conn.execute(
+            "SELECT MIN(MAX(due_at, COALESCE(lease_until, due_at))) FROM outbox WHERE state = 'pending'"
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None or row[0] is None else _dt(row[0])
+
+    async def _finish(self, item: OutboxItem, *, state: str, now: datetime, event: str, note: str) -> None:
+        now_s = _ts(now)
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET state = ?, done_at = ?, lease_until = NULL, last_error = ? WHERE id = ?",
+                (state, now_s, note or None, item.id),
+            )
+            await db.execute(
+                "INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, ?, ?, ?)",
+                (
+                    now_s,
+                    event,
+                    item.inquiry_id,
+                    json.dumps(
+                        {"channel": item.channel, "message": item.kind.value, "note": note}, ensure_ascii=False
+                    ),
+                ),
+            )
+
+    async def mark_delivered(self, item: OutboxItem, *, now: datetime) -> None:
+        """The channel accepted the message: never send this row again."""
+        await self._finish(item, state="sent", now=now, event="notified", note="")
+
+    async def mark_dropped(self, item: OutboxItem, *, now: datetime, reason: str) -> None:
+        """The message is no longer worth sending (e.g. answered meanwhile)."""
+        await self._finish(item, state="dropped", now=now, event="dropped", note=reason)
+
+    async def mark_failed(self, item: OutboxItem, *, now: datetime, error: str) -> None:
+        """The channel refused the message for good (a permanent error); kept for `inqd status`."""
+        await self._finish(item, state="failed", now=now, event="delivery_failed", note=error)
+
+    async def reschedule(self, item: OutboxItem, *, at: datetime, error: str) -> None:
+        """Put a claimed row back as pending, due at `at` (a retry after a transient failure)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET due_at = ?, lease_until = NULL, last_error = ? WHERE id = ?",
+                (_ts(at), error, item.id),
+            )
+
+    async def outbox_counts(self) -> dict[str, int]:
+        """Rows per state."""
+        async with self._conn.execute("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state") as cur:
+            rows = await cur.fetchall()
+        return {r["state"]: r["n"] for r in rows}

@@ -1,0 +1,1 @@
+"""Inbound marketplace connectors, one module per marketplace API."""

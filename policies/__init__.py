@@ -1,0 +1,1 @@
+"""Pure policy functions: configuration, state and `now` in, a decision with a reason out."""

@@ -1,0 +1,41 @@
+"""Hand-written fakes of our own protocols (never of the code under test)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+
+class FakeClock:
+    """A clock that only moves when told to, or when someone sleeps on it.
+
+    `sleep` advances time by the requested amount at once (and records it), so code that waits on
+    a rate budget or a backoff runs instantly while every wait is still observable in `sleeps`.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("FakeClock needs an aware datetime")
+        self._now = start
+        self._mono = 1000.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> datetime:
+        """The fake current time."""
+        return self._now
+
+    def monotonic(self) -> float:
+        """Fake monotonic seconds."""
+        return self._mono
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self._now += timedelta(seconds=seconds)
+        self._mono += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the wait, advance time by it, and yield to the loop once."""
+        seconds = max(0.0, seconds)
+        self.sleeps.append(seconds)
+        self.advance(seconds)
+        await asyncio.sleep(0)
