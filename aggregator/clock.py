@@ -42,7 +42,7 @@ class SystemClock:
 
 async def sleep_or_wake(clock: Clock, seconds: float | None, *events: asyncio.Event) -> None:
     """Sleep `seconds` on `clock` (None: no timeout), returning early as soon as any of `events` is set."""
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(event.wait()) for event in events]
     if seconds is not None:
         waiters.append(asyncio.ensure_future(clock.sleep(seconds)))
     try:

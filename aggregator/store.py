@@ -313,7 +313,7 @@ class Store:
             existing = await self._existing(db, account_id, stream, list(by_id))
             fresh = [inq for ext, inq in by_id.items() if ext not in existing]
             await db.executemany(
-                f"INSERT INTO inquiries ({_INQUIRY_COLUMNS}, first_seen_at, updated_at) "
+                f"INSERT INTO inquiries ({_INQUIRY_COLUMNS}, first_seen_at, updated_at) "  # noqa: S608 - constant
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(*_row_values(inq), now_s, now_s) for inq in fresh],
             )
@@ -329,24 +329,14 @@ class Store:
                 "WHERE id = ?",
                 [(*_row_values(inq)[4:], now_s, row_id) for inq, (row_id, _) in changed],
             )
-            answered_ids = [
-                row_id for inq, (row_id, old) in changed if inq.answered and not old[11]
-            ]
-            reopened_ids = [
-                row_id for inq, (row_id, old) in changed if not inq.answered and old[11]
-            ]
+            answered_ids = [row_id for inq, (row_id, old) in changed if inq.answered and not old[11]]
+            reopened_ids = [row_id for inq, (row_id, old) in changed if not inq.answered and old[11]]
             if result.open_snapshot is not None:
                 answered_ids += await self._apply_snapshot(db, account_id, stream, result, now_s)
             events: list[tuple[str, str, int | None, str, str, str]] = []
-            events += [
-                (now_s, "seen", row_id, account_id, stream.value, "{}") for row_id, _ in new_rows.values()
-            ]
-            events += [
-                (now_s, "answered", row_id, account_id, stream.value, "{}") for row_id in answered_ids
-            ]
-            events += [
-                (now_s, "reopened", row_id, account_id, stream.value, "{}") for row_id in reopened_ids
-            ]
+            events += [(now_s, "seen", row_id, account_id, stream.value, "{}") for row_id, _ in new_rows.values()]
+            events += [(now_s, "answered", row_id, account_id, stream.value, "{}") for row_id in answered_ids]
+            events += [(now_s, "reopened", row_id, account_id, stream.value, "{}") for row_id in reopened_ids]
             await db.executemany(
                 "INSERT INTO events (at, kind, inquiry_id, account_id, stream, detail) VALUES (?, ?, ?, ?, ?, ?)",
                 events,
@@ -428,7 +418,12 @@ class Store:
                 ]
         elif fresh_count:
             payload = json.dumps(
-                {"account_id": account_id, "stream": stream.value, "open": len(open_new), "total": fresh_count}
+                {
+                    "account_id": account_id,
+                    "stream": stream.value,
+                    "open": len(open_new),
+                    "total": fresh_count,
+                }
             )
             rows += [
                 (
@@ -449,9 +444,7 @@ class Store:
         )
         return len(rows)
 
-    async def record_poll_failure(
-        self, account_id: str, stream: StreamKind, *, now: datetime, error: str
-    ) -> int:
+    async def record_poll_failure(self, account_id: str, stream: StreamKind, *, now: datetime, error: str) -> int:
         """Count a failed poll; returns the number of consecutive failures."""
         now_s = _ts(now)
         async with self._transaction() as db:
@@ -496,9 +489,7 @@ class Store:
 
     async def open_inquiries(self) -> list[StoredInquiry]:
         """Every unanswered inquiry, oldest first."""
-        async with self._conn.execute(
-            "SELECT * FROM inquiries WHERE answered = 0 ORDER BY received_at, id"
-        ) as cur:
+        async with self._conn.execute("SELECT * FROM inquiries WHERE answered = 0 ORDER BY received_at, id") as cur:
             rows = await cur.fetchall()
         return [_inquiry_from_row(row) for row in rows]
 
@@ -570,15 +561,17 @@ class Store:
     async def claim_due(self, *, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
         """Claim up to `limit` due rows for `lease`; a crashed claimer's rows come back when it expires."""
         now_s = _ts(now)
-        async with self._transaction() as db:
-            async with db.execute(
+        async with (
+            self._transaction() as db,
+            db.execute(
                 "UPDATE outbox SET lease_until = ?, attempts = attempts + 1 WHERE id IN ("
                 " SELECT id FROM outbox WHERE state = 'pending' AND due_at <= ?"
                 " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at, id LIMIT ?)"
                 " RETURNING id, kind, channel, inquiry_id, payload, attempts, created_at",
                 (_ts(now + lease), now_s, now_s, limit),
-            ) as cur:
-                rows = await cur.fetchall()
+            ) as cur,
+        ):
+            rows = await cur.fetchall()
         items = [
             OutboxItem(
                 id=r["id"],
@@ -615,7 +608,8 @@ class Store:
                     event,
                     item.inquiry_id,
                     json.dumps(
-                        {"channel": item.channel, "message": item.kind.value, "note": note}, ensure_ascii=False
+                        {"channel": item.channel, "message": item.kind.value, "note": note},
+                        ensure_ascii=False,
                     ),
                 ),
             )

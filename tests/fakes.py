@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+from aggregator.models import Message
+from aggregator.notifiers.base import DeliveryError
+
 
 class FakeClock:
     """A clock that only moves when told to, or when someone sleeps on it.
@@ -39,3 +42,23 @@ class FakeClock:
         self.sleeps.append(seconds)
         self.advance(seconds)
         await asyncio.sleep(0)
+
+
+class RecordingNotifier:
+    """A notifier that records what it was given; `fail_with` makes the next sends raise."""
+
+    kind = "recording"
+
+    def __init__(self, name: str = "sink") -> None:
+        self.name = name
+        self.sent: list[Message] = []
+        self.fail_with: list[DeliveryError] = []
+
+    async def send(self, message: Message) -> None:
+        """Record, or raise the next queued failure."""
+        if self.fail_with:
+            raise self.fail_with.pop(0)
+        self.sent.append(message)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""

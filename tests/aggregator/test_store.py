@@ -29,8 +29,14 @@ async def test_db_file_is_private(tmp_path: Path) -> None:
 
 async def test_reopen_keeps_schema_and_data(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "inqd.db")
-    await store.record_poll("shop", StreamKind.PRODUCT_QNA, _result(make_inquiry("1")), now=START,
-                            channels=CHANNELS, notify_new=True)
+    await store.record_poll(
+        "shop",
+        StreamKind.PRODUCT_QNA,
+        _result(make_inquiry("1")),
+        now=START,
+        channels=CHANNELS,
+        notify_new=True,
+    )
     await store.aclose()
     reopened = await Store.open(tmp_path / "inqd.db")
     assert await reopened.count_inquiries() == 1
@@ -39,10 +45,22 @@ async def test_reopen_keeps_schema_and_data(tmp_path: Path) -> None:
 
 
 async def test_upsert_is_idempotent(store: Store) -> None:
-    first = await store.record_poll("shop", StreamKind.PRODUCT_QNA, _result(make_inquiry("1"), make_inquiry("2")),
-                                    now=START, channels=CHANNELS, notify_new=True)
-    again = await store.record_poll("shop", StreamKind.PRODUCT_QNA, _result(make_inquiry("1"), make_inquiry("2")),
-                                    now=START, channels=CHANNELS, notify_new=True)
+    first = await store.record_poll(
+        "shop",
+        StreamKind.PRODUCT_QNA,
+        _result(make_inquiry("1"), make_inquiry("2")),
+        now=START,
+        channels=CHANNELS,
+        notify_new=True,
+    )
+    again = await store.record_poll(
+        "shop",
+        StreamKind.PRODUCT_QNA,
+        _result(make_inquiry("1"), make_inquiry("2")),
+        now=START,
+        channels=CHANNELS,
+        notify_new=True,
+    )
     assert (len(first.new_ids), first.queued) == (2, 2)
     assert (len(again.new_ids), again.updated, again.queued) == (0, 0, 0)
     assert await store.count_inquiries() == 2
@@ -50,21 +68,50 @@ async def test_upsert_is_idempotent(store: Store) -> None:
 
 
 async def test_same_id_in_other_stream_is_another_inquiry(store: Store) -> None:
-    await store.record_poll("shop", StreamKind.PRODUCT_QNA, _result(make_inquiry("1")), now=START,
-                            channels=CHANNELS, notify_new=True)
-    await store.record_poll("shop", StreamKind.CALL_CENTER,
-                            _result(make_inquiry("1", stream=StreamKind.CALL_CENTER)), now=START,
-                            channels=CHANNELS, notify_new=True)
+    await store.record_poll(
+        "shop",
+        StreamKind.PRODUCT_QNA,
+        _result(make_inquiry("1")),
+        now=START,
+        channels=CHANNELS,
+        notify_new=True,
+    )
+    await store.record_poll(
+        "shop",
+        StreamKind.CALL_CENTER,
+        _result(make_inquiry("1", stream=StreamKind.CALL_CENTER)),
+        now=START,
+        channels=CHANNELS,
+        notify_new=True,
+    )
     assert await store.count_inquiries() == 2
 
 
 async def test_answer_is_recorded_once_with_event(store: Store) -> None:
-    await store.record_poll("shop", StreamKind.PRODUCT_QNA, _result(make_inquiry("1")), now=START,
-                            channels=CHANNELS, notify_new=True)
-    outcome = await store.record_poll("shop", StreamKind.PRODUCT_QNA, _result(make_inquiry("1", answered=True)),
-                                      now=START, channels=CHANNELS, notify_new=True)
-    repeat = await store.record_poll("shop", StreamKind.PRODUCT_QNA, _result(make_inquiry("1", answered=True)),
-                                     now=START, channels=CHANNELS, notify_new=True)
+    await store.record_poll(
+        "shop",
+        StreamKind.PRODUCT_QNA,
+        _result(make_inquiry("1")),
+        now=START,
+        channels=CHANNELS,
+        notify_new=True,
+    )
+    outcome = await store.record_poll(
+        "shop",
+        StreamKind.PRODUCT_QNA,
+        _result(make_inquiry("1", answered=True)),
+        now=START,
+        channels=CHANNELS,
+        notify_new=True,
+    )
+    repeat = await store.record_poll(
+        "shop",
+        StreamKind.PRODUCT_QNA,
+        _result(make_inquiry("1", answered=True)),
+        now=START,
+        channels=CHANNELS,
+        notify_new=True,
+    )
     row_id = outcome.answered_ids[0]
     assert (len(outcome.answered_ids), len(repeat.answered_ids)) == (1, 0)
     assert [e.kind for e in await store.events_for(row_id)] == ["seen", "answered"]
@@ -73,12 +120,22 @@ async def test_answer_is_recorded_once_with_event(store: Store) -> None:
 
 async def test_snapshot_marks_missing_open_items_answered(store: Store) -> None:
     old = [make_inquiry(str(i), received_at=START - timedelta(days=i)) for i in range(1, 5)]
-    await store.record_poll("shop", StreamKind.PRODUCT_QNA, _result(*old), now=START, channels=CHANNELS,
-                            notify_new=True)
-    snapshot = OpenSnapshot(received_from=START - timedelta(days=3, hours=12), received_to=START,
-                            open_external_ids=frozenset({"2"}))
-    outcome = await store.record_poll("shop", StreamKind.PRODUCT_QNA, _result(snapshot=snapshot), now=START,
-                                      channels=CHANNELS, notify_new=True)
+    await store.record_poll(
+        "shop", StreamKind.PRODUCT_QNA, _result(*old), now=START, channels=CHANNELS, notify_new=True
+    )
+    snapshot = OpenSnapshot(
+        received_from=START - timedelta(days=3, hours=12),
+        received_to=START,
+        open_external_ids=frozenset({"2"}),
+    )
+    outcome = await store.record_poll(
+        "shop",
+        StreamKind.PRODUCT_QNA,
+        _result(snapshot=snapshot),
+        now=START,
+        channels=CHANNELS,
+        notify_new=True,
+    )
     still_open = sorted(row.inquiry.external_id for row in await store.open_inquiries())
     # "4" is older than the snapshot's range, so nothing is known about it: it stays open.
     assert still_open == ["2", "4"]
@@ -87,8 +144,9 @@ async def test_snapshot_marks_missing_open_items_answered(store: Store) -> None:
 
 async def test_first_poll_queues_one_summary_not_one_push_per_item(store: Store) -> None:
     backlog = [make_inquiry(str(i)) for i in range(30)] + [make_inquiry("done", answered=True)]
-    outcome = await store.record_poll("shop", StreamKind.PRODUCT_QNA, _result(*backlog), now=START,
-                                      channels=("a", "b"), notify_new=False)
+    outcome = await store.record_poll(
+        "shop", StreamKind.PRODUCT_QNA, _result(*backlog), now=START, channels=("a", "b"), notify_new=False
+    )
     items = await store.claim_due(now=START, lease=timedelta(minutes=1), limit=100)
     assert outcome.queued == 2
     assert [(i.kind, i.channel, i.payload["open"], i.payload["total"]) for i in items] == [
@@ -98,21 +156,38 @@ async def test_first_poll_queues_one_summary_not_one_push_per_item(store: Store)
 
 
 async def test_failed_transaction_keeps_old_cursor_and_no_rows(store: Store) -> None:
-    await store.record_poll("shop", StreamKind.PRODUCT_QNA, _result(make_inquiry("1"), cursor={"through": "a"}),
-                            now=START, channels=CHANNELS, notify_new=True)
+    await store.record_poll(
+        "shop",
+        StreamKind.PRODUCT_QNA,
+        _result(make_inquiry("1"), cursor={"through": "a"}),
+        now=START,
+        channels=CHANNELS,
+        notify_new=True,
+    )
     broken = make_inquiry("2")
     object.__setattr__(broken, "received_at", START.replace(tzinfo=None))  # the store refuses naive times
     with pytest.raises(ValueError, match="naive"):
-        await store.record_poll("shop", StreamKind.PRODUCT_QNA,
-                                _result(make_inquiry("3"), broken, cursor={"through": "b"}),
-                                now=START, channels=CHANNELS, notify_new=True)
+        await store.record_poll(
+            "shop",
+            StreamKind.PRODUCT_QNA,
+            _result(make_inquiry("3"), broken, cursor={"through": "b"}),
+            now=START,
+            channels=CHANNELS,
+            notify_new=True,
+        )
     assert await store.load_cursor("shop", StreamKind.PRODUCT_QNA) == {"through": "a"}
     assert await store.count_inquiries() == 1
 
 
 async def test_claim_lease_expiry_and_delivery(store: Store) -> None:
-    await store.record_poll("shop", StreamKind.PRODUCT_QNA, _result(make_inquiry("1")), now=START,
-                            channels=CHANNELS, notify_new=True)
+    await store.record_poll(
+        "shop",
+        StreamKind.PRODUCT_QNA,
+        _result(make_inquiry("1")),
+        now=START,
+        channels=CHANNELS,
+        notify_new=True,
+    )
     lease = timedelta(minutes=2)
     claimed = await store.claim_due(now=START, lease=lease, limit=10)
     while_leased = await store.claim_due(now=START + timedelta(minutes=1), lease=lease, limit=10)
@@ -136,8 +211,7 @@ async def test_reschedule_and_next_due(store: Store) -> None:
 
 async def test_enqueue_dedup_key_is_idempotent(store: Store) -> None:
     added = [
-        await store.enqueue(MessageKind.SYSTEM, channels=("a", "b"), dedup_key="auth:shop", now=START)
-        for _ in range(3)
+        await store.enqueue(MessageKind.SYSTEM, channels=("a", "b"), dedup_key="auth:shop", now=START) for _ in range(3)
     ]
     assert added == [2, 0, 0]
 
@@ -147,8 +221,13 @@ async def test_poll_failures_are_counted_and_reset(store: Store) -> None:
         await store.record_poll_failure("shop", StreamKind.PRODUCT_QNA, now=START, error="Unavailable: 503")
         for _ in range(3)
     ]
-    await store.record_poll("shop", StreamKind.PRODUCT_QNA, _result(skipped=2), now=START, channels=CHANNELS,
-                            notify_new=True)
+    await store.record_poll(
+        "shop", StreamKind.PRODUCT_QNA, _result(skipped=2), now=START, channels=CHANNELS, notify_new=True
+    )
     [status] = await store.stream_statuses()
     assert counts == [1, 2, 3]
-    assert (status.consecutive_failures, status.skipped_total, status.last_error) == (0, 2, "Unavailable: 503")
+    assert (status.consecutive_failures, status.skipped_total, status.last_error) == (
+        0,
+        2,
+        "Unavailable: 503",
+    )

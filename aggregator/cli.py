@@ -1,0 +1,161 @@
+"""The `inqd` command: parse arguments, load settings, run a subcommand. Config errors exit 2, one line each."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aggregator import __version__
+from aggregator.clock import SystemClock
+from aggregator.logs import configure_logging
+from aggregator.redact import excerpt
+from aggregator.render import age_text, kst_stamp, safe_excerpt
+from aggregator.settings import ConfigError, Settings, load_settings, secrets_written_in
+from aggregator.store import Store
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="inqd",
+        description="One queue for Korean marketplace customer inquiries, with alerts to a work phone.",
+    )
+    parser.add_argument("--version", action="version", version=f"inqd {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
+
+    def with_logs(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--log-format", choices=("console", "json"), default="console")
+        p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+
+    run = sub.add_parser("run", help="run the daemon with a config file")
+    with_config(run)
+    with_logs(run)
+
+    demo = sub.add_parser("demo", help="run the daemon on the built-in sandbox with the console sink (no accounts)")
+    demo.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="stop after this long")
+    demo.add_argument("--data-dir", type=Path, default=None, help="where the demo DB and sink file go (default: temp)")
+    demo.add_argument("--poll-interval", type=float, default=3.0, metavar="SECONDS")
+    with_logs(demo)
+
+    check = sub.add_parser("check", help="validate a config file")
+    with_config(check)
+
+    queue = sub.add_parser("queue", help="list open inquiries, oldest first")
+    with_config(queue)
+    queue.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def _load(path: Path) -> Settings | None:
+    try:
+        return load_settings(path)
+    except ConfigError as err:
+        for line in err.problems:
+            print(f"inqd: config error: {line}", file=sys.stderr)
+        return None
+
+
+def _check(settings: Settings, path: Path) -> int:
+    print(f"{path}: OK")
+    print(f"  time zone: {settings.timezone}; database: {settings.db_path}")
+    for acc in settings.accounts:
+        streams = ", ".join(kind.label for kind in acc.stream_kinds)
+        print(
+            f"  account {acc.id}: {acc.marketplace_kind.label} ({acc.vendor_id}) — {streams}; "
+            f"every {acc.poll_interval_s:g} s, at most {acc.max_requests_per_s:g} req/s, {acc.base_url}"
+        )
+    if not settings.accounts:
+        print("  no accounts configured: nothing will be polled")
+    for key in secrets_written_in(path):
+        print(f"  warning: {key} is written in the config file; move it to an env var or secrets_dir")
+    for cfg in settings.notifiers:
+        print(f"  channel {cfg.name}: {cfg.type}")
+    return 0
+
+
+async def _queue(settings: Settings, *, as_json: bool) -> int:
+    if not settings.db_path.is_file():
+        print(f"inqd: no database yet at {settings.db_path} (run the daemon first)", file=sys.stderr)
+        return 1
+    store = await Store.open(settings.db_path)
+    try:
+        rows = await store.open_inquiries()
+    finally:
+        await store.aclose()
+    now = SystemClock().now()
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": row.id,
+                        "account": row.inquiry.account_id,
+                        "marketplace": row.inquiry.marketplace.value,
+                        "stream": row.inquiry.stream.value,
+                        "external_id": row.inquiry.external_id,
+                        "received_at": row.inquiry.received_at.isoformat(),
+                        "age_s": int((now - row.inquiry.received_at).total_seconds()),
+                        "deadline_at": row.inquiry.deadline_at.isoformat() if row.inquiry.deadline_at else None,
+                        "excerpt": safe_excerpt(row.inquiry, 200),
+                    }
+                    for row in rows
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    if not rows:
+        print("No open inquiries.")
+        return 0
+    print(f"{'ID':>5}  {'MARKETPLACE':<8} {'STREAM':<10} {'RECEIVED (KST)':<15} {'AGE':<10} EXCERPT")
+    for row in rows:
+        inq = row.inquiry
+        print(
+            f"{row.id:>5}  {inq.marketplace.label:<8} {inq.stream.label:<10} {kst_stamp(inq.received_at):<15} "
+            f"{age_text(now - inq.received_at):<10} {excerpt(safe_excerpt(inq), 60)}"
+        )
+    print(f"{len(rows)} open")
+    return 0
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from aggregator.daemon import Daemon  # the daemon pulls in every connector; only needed here
+
+    scrubber = configure_logging(fmt=args.log_format, level=args.log_level)
+    scrubber.add(settings.secret_values())
+    daemon = await Daemon.build(settings, clock=SystemClock())
+    daemon.install_signal_handlers()
+    try:
+        await daemon.run()
+    finally:
+        await daemon.aclose()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `inqd` command."""
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        from aggregator.demo import run_demo
+
+        configure_logging(fmt=args.log_format, level=args.log_level)
+        return asyncio.run(
+            run_demo(duration_s=args.duration, data_dir=args.data_dir, poll_interval_s=args.poll_interval)
+        )
+    settings = _load(args.config)
+    if settings is None:
+        return EXIT_CONFIG
+    if args.command == "check":
+        return _check(settings, args.config)
+    if args.command == "queue":
+        return asyncio.run(_queue(settings, as_json=args.json))
+    return asyncio.run(_run(settings, args))

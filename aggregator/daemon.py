@@ -1,0 +1,151 @@
+"""Composition root: builds the store, connectors, notifiers, pollers and dispatcher from Settings and runs them.
+
+The daemon decides nothing; every whether/when lives in policies/ and scheduler.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+import structlog
+
+from aggregator.clock import Clock
+from aggregator.dispatcher import Dispatcher
+from aggregator.http import make_client
+from aggregator.models import Marketplace
+from aggregator.notifiers.base import Notifier
+from aggregator.notifiers.sink import SinkNotifier
+from aggregator.poller import StreamPoller
+from aggregator.settings import CoupangAccount, NotifierConfig, Settings
+from aggregator.store import Store
+from connectors.base import Connector
+from connectors.coupang import CoupangConnector
+
+log = structlog.get_logger("inqd.daemon")
+
+# Given an account, the transport its HTTP client should use (None: the real network).
+TransportFactory = Callable[[CoupangAccount], httpx.AsyncBaseTransport | None]
+
+
+def build_connector(
+    account: CoupangAccount, *, clock: Clock, transport: httpx.AsyncBaseTransport | None = None
+) -> Connector:
+    """The connector for one configured account."""
+    client = make_client(base_url=account.base_url, transport=transport)
+    return CoupangConnector(
+        account_id=account.id,
+        vendor_id=account.vendor_id,
+        access_key=account.access_key,
+        secret_key=account.secret_key,
+        client=client,
+        clock=clock,
+        streams=account.stream_kinds,
+        max_requests_per_s=account.max_requests_per_s,
+        backfill_days=account.backfill_days,
+        recheck_days=account.recheck_days,
+        api_version=account.api_version,
+    )
+
+
+def build_notifier(config: NotifierConfig) -> Notifier:
+    """The notifier for one configured channel."""
+    return SinkNotifier(name=config.name, console=config.console, file=config.file)
+
+
+@dataclass
+class Daemon:
+    """A running inqd: pollers feeding the store, a dispatcher draining its outbox."""
+
+    settings: Settings
+    store: Store
+    clock: Clock
+    connectors: list[Connector]
+    notifiers: dict[str, Notifier]
+    pollers: list[StreamPoller]
+    dispatcher: Dispatcher
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    async def build(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock,
+        transport_for: TransportFactory | None = None,
+        rng: random.Random | None = None,
+    ) -> Daemon:
+        """Open the store and build every component from `settings`."""
+        rng = rng or random.Random()
+        store = await Store.open(settings.db_path)
+        notifiers = {cfg.name: build_notifier(cfg) for cfg in settings.notifiers}
+        connectors: list[Connector] = [
+            build_connector(acc, clock=clock, transport=transport_for(acc) if transport_for else None)
+            for acc in settings.accounts
+        ]
+        marketplaces: dict[str, Marketplace] = {acc.id: acc.marketplace_kind for acc in settings.accounts}
+        dispatcher = Dispatcher(store, notifiers, clock, marketplaces=marketplaces)
+        channels = list(notifiers)
+        pollers = [
+            StreamPoller(
+                connector,
+                stream,
+                store,
+                clock,
+                interval_s=account.poll_interval_s,
+                jitter=settings.poll_jitter,
+                channels=channels,
+                on_queued=dispatcher.wake.set,
+                rng=random.Random(rng.random()),
+            )
+            for connector, account in zip(connectors, settings.accounts, strict=True)
+            for stream in account.stream_kinds
+        ]
+        return cls(settings, store, clock, connectors, notifiers, pollers, dispatcher)
+
+    async def run_once(self) -> None:
+        """Poll every stream once, then deliver everything due: the burst mode used by tests and scripts."""
+        for poller in self.pollers:
+            await poller.poll_once()
+        await self.dispatcher.run_once()
+
+    async def run(self) -> None:
+        """Run until `stop` is set (SIGTERM/SIGINT set it); in-flight work finishes or stays in the outbox."""
+        log.info(
+            "daemon_started",
+            accounts=len(self.connectors),
+            streams=len(self.pollers),
+            channels=sorted(self.notifiers),
+            db=str(self.settings.db_path),
+        )
+        async with asyncio.TaskGroup() as group:
+            for poller in self.pollers:
+                group.create_task(poller.run(self.stop), name=f"poll:{poller.account_id}:{poller.stream.value}")
+            group.create_task(self.dispatcher.run(self.stop), name="dispatch")
+        log.info("daemon_stopped")
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT ask for a graceful stop."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, self.request_stop, sig.name)
+
+    def request_stop(self, reason: str = "requested") -> None:
+        """Begin a graceful stop."""
+        if not self.stop.is_set():
+            log.info("stopping", reason=reason)
+            self.stop.set()
+
+    async def aclose(self) -> None:
+        """Close connectors, notifiers and the store."""
+        for connector in self.connectors:
+            await connector.aclose()
+        for notifier in self.notifiers.values():
+            await notifier.aclose()
+        await self.store.aclose()

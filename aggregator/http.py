@@ -1,0 +1,43 @@
+"""The one place httpx clients are made, and Retry-After parsing shared by connectors and notifiers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from aggregator import __version__
+
+USER_AGENT = f"inqd/{__version__}"
+MAX_RETRY_AFTER_S = 3600.0
+
+
+def make_client(
+    *, base_url: str = "", transport: httpx.AsyncBaseTransport | None = None, timeout_s: float = 20.0
+) -> httpx.AsyncClient:
+    """An AsyncClient with our timeouts, limits and user agent; `transport` lets tests plug in a sandbox."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        transport=transport,
+        timeout=httpx.Timeout(timeout_s, connect=10.0),
+        limits=httpx.Limits(max_connections=10, max_keepalive_connections=5),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+    )
+
+
+def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date), clamped to [0, 1 h]; None if absent/bad."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return min(float(text), MAX_RETRY_AFTER_S)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER_S)

@@ -1,0 +1,46 @@
+"""structlog configuration: readable console by default, JSON lines for machines; secrets always scrubbed."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Literal, TextIO
+
+import structlog
+
+from aggregator.redact import SecretScrubber
+
+LogFormat = Literal["console", "json"]
+
+
+def configure_logging(
+    *,
+    fmt: LogFormat = "console",
+    level: str = "INFO",
+    scrubber: SecretScrubber | None = None,
+    stream: TextIO | None = None,
+) -> SecretScrubber:
+    """Install the processors; returns the scrubber so the caller can teach it the config's secrets."""
+    scrubber = scrubber or SecretScrubber()
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=False),
+            structlog.processors.format_exc_info,
+            scrubber,  # after format_exc_info, so tracebacks are scrubbed too
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    # httpx logs full URLs at INFO (tokens can sit in URLs); only its warnings are useful to us.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    return scrubber

@@ -1,0 +1,1 @@
+"""Outbound channels to the work phone, one module per channel."""

@@ -1,0 +1,190 @@
+"""One poll loop per stream: connector.poll(cursor) -> store.record_poll(...) in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import structlog
+
+from aggregator.clock import Clock, sleep_or_wake
+from aggregator.models import MessageKind, StreamKind
+from aggregator.scheduler import next_poll_delay_s
+from aggregator.store import Store
+from connectors.base import AuthFailed, Connector, ConnectorError
+
+log = structlog.get_logger("inqd.poller")
+
+
+@dataclass(frozen=True, slots=True)
+class PollReport:
+    """The outcome of one poll attempt, for the loop and for tests."""
+
+    ok: bool
+    new: int = 0
+    answered: int = 0
+    skipped: int = 0
+    queued: int = 0
+    requests: int = 0
+    error: str | None = None
+    retry_after_s: float | None = None
+    duration_s: float = 0.0
+
+
+class StreamPoller:
+    """Polls one stream of one account on its own schedule, forever, surviving every failure."""
+
+    def __init__(
+        self,
+        connector: Connector,
+        stream: StreamKind,
+        store: Store,
+        clock: Clock,
+        *,
+        interval_s: float,
+        jitter: float,
+        channels: Sequence[str],
+        on_queued: Callable[[], None],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.connector = connector
+        self.stream = stream
+        self._store = store
+        self._clock = clock
+        self.interval_s = interval_s
+        self._jitter = jitter
+        self._channels = tuple(channels)
+        self._on_queued = on_queued
+        self._rng = rng or random.Random()
+        self.consecutive_failures = 0
+        self.polls = 0
+
+    @property
+    def account_id(self) -> str:
+        """The account this poller belongs to."""
+        return self.connector.account_id
+
+    async def poll_once(self) -> PollReport:
+        """Poll once and record the result; never raises for marketplace trouble."""
+        started = time.perf_counter()
+        now = self._clock.now()
+        cursor = await self._store.load_cursor(self.account_id, self.stream)
+        try:
+            result = await self.connector.poll(self.stream, cursor, now=now)
+        except ConnectorError as err:
+            return await self._failed(err, started)
+        outcome = await self._store.record_poll(
+            self.account_id,
+            self.stream,
+            result,
+            now=self._clock.now(),
+            channels=self._channels,
+            notify_new=cursor is not None,
+        )
+        self.polls += 1
+        if self.consecutive_failures:
+            log.info(
+                "stream_recovered",
+                account=self.account_id,
+                stream=self.stream.value,
+                after_failures=self.consecutive_failures,
+            )
+        self.consecutive_failures = 0
+        if outcome.queued:
+            self._on_queued()
+        report = PollReport(
+            ok=True,
+            new=len(outcome.new_ids),
+            answered=len(outcome.answered_ids),
+            skipped=result.skipped,
+            queued=outcome.queued,
+            requests=result.requests,
+            duration_s=time.perf_counter() - started,
+        )
+        if report.new or report.answered or report.skipped:
+            log.info(
+                "polled",
+                account=self.account_id,
+                stream=self.stream.value,
+                new=report.new,
+                answered=report.answered,
+                skipped=report.skipped,
+                requests=report.requests,
+            )
+        return report
+
+    async def _failed(self, err: ConnectorError, started: float) -> PollReport:
+        kind = type(err).__name__
+        self.consecutive_failures = await self._store.record_poll_failure(
+            self.account_id, self.stream, now=self._clock.now(), error=f"{kind}: {err}"
+        )
+        first = self.consecutive_failures == 1
+        if first:
+            # Log the transition, not every failed cycle.
+            log.warning(
+                "stream_unavailable",
+                account=self.account_id,
+                stream=self.stream.value,
+                error_kind=kind,
+                error=str(err),
+            )
+        else:
+            log.debug(
+                "stream_still_failing",
+                account=self.account_id,
+                stream=self.stream.value,
+                error_kind=kind,
+                failures=self.consecutive_failures,
+            )
+        if isinstance(err, AuthFailed) and first:
+            await self._alert_auth_failure(err)
+        return PollReport(
+            ok=False,
+            error=kind,
+            retry_after_s=err.retry_after_s,
+            duration_s=time.perf_counter() - started,
+        )
+
+    async def _alert_auth_failure(self, err: AuthFailed) -> None:
+        now = self._clock.now()
+        label = self.connector.marketplace.label
+        await self._store.add_event(
+            "auth_failed", now=now, account_id=self.account_id, stream=self.stream, detail={"error": str(err)}
+        )
+        added = await self._store.enqueue(
+            MessageKind.SYSTEM,
+            channels=self._channels,
+            dedup_key=f"auth:{self.account_id}:{self.stream.value}:{now:%Y%m%dT%H%M%S}",
+            now=now,
+            payload={
+                "title": f"[{label}] 인증 실패: {self.account_id}",
+                "body": f"{label} API가 인증을 거부했습니다 ({err}). 키가 만료되었거나(180일) IP 등록이 "
+                "바뀌었을 수 있습니다. 판매자센터에서 키를 확인해 주세요.",
+            },
+        )
+        if added:
+            self._on_queued()
+
+    def next_delay_s(self, report: PollReport) -> float:
+        """Seconds until the next attempt after `report`."""
+        return next_poll_delay_s(
+            self.interval_s,
+            consecutive_failures=0 if report.ok else self.consecutive_failures,
+            retry_after_s=report.retry_after_s,
+            jitter=self._jitter,
+            rand=self._rng.random(),
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until `stop` is set; a bug in one cycle is logged and counted, never fatal."""
+        while not stop.is_set():
+            try:
+                report = await self.poll_once()
+            except Exception:
+                log.exception("poll_crashed", account=self.account_id, stream=self.stream.value)
+                self.consecutive_failures += 1
+                report = PollReport(ok=False, error="crash")
+            await sleep_or_wake(self._clock, self.next_delay_s(report), stop)

@@ -1,0 +1,338 @@
+"""Configuration: one TOML file plus secrets from env vars or a secrets directory (pydantic-settings).
+
+Strict by design: unknown keys are errors, and every error names its key path, e.g.
+`accounts[0].vendor_id: field required`. Secrets are `SecretStr` and never required in the TOML:
+
+- env var   `INQD_<ACCOUNT ID>__<FIELD>`     e.g. INQD_MYSHOP_COUPANG__SECRET_KEY
+- file      `<secrets_dir>/<account id>.<field>`   e.g. /run/credentials/inqd.service/myshop-coupang.secret_key
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from aggregator.models import Marketplace, StreamKind
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError("use 1-40 lowercase letters, digits, - or _, starting with a letter or digit")
+    return value
+
+
+OwnerId = Annotated[str, AfterValidator(_check_id)]
+_LOOPBACK_NAMES = {"localhost"}
+
+
+def is_loopback_url(url: str) -> bool:
+    """True for http(s) URLs on 127.0.0.0/8, ::1 or localhost (the sandbox and test servers)."""
+    host = urlsplit(url).hostname or ""
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+
+class CoupangAccount(_Strict):
+    """A Coupang WING seller account (OpenAPI key issued in WING; keys expire after 180 days)."""
+
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("access_key", "secret_key")
+    PRODUCTION_URL: ClassVar[str] = "https://api-gateway.coupang.com"
+    MIN_POLL_INTERVAL_S: ClassVar[float] = 30.0  # the marketplace's rate limit is per vendor; be a good citizen
+
+    marketplace: Literal["coupang"]
+    id: OwnerId
+    vendor_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{4,20}$")]
+    access_key: SecretStr
+    secret_key: SecretStr
+    streams: tuple[Literal["product_qna", "call_center"], ...] = ("product_qna", "call_center")
+    base_url: str = PRODUCTION_URL
+    poll_interval_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    # Documented limit is 10 req/s per vendor, with 429s near 90 %: stay far below.
+    max_requests_per_s: Annotated[float, Field(gt=0, le=5)] = 2.0
+    backfill_days: Annotated[int, Field(ge=0, le=30)] = 3
+    recheck_days: Annotated[int, Field(ge=1, le=60)] = 14
+    api_version: Literal["v4", "v5"] = "v5"
+
+    @field_validator("streams")
+    @classmethod
+    def _streams_unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one stream is needed")
+        if len(set(value)) != len(value):
+            raise ValueError("a stream is listed twice")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_http(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an http(s) URL")
+        if parts.scheme == "http" and not is_loopback_url(value):
+            raise ValueError("plain http is only allowed for 127.0.0.1 (the sandbox); use https")
+        return value.rstrip("/")
+
+    @field_validator("poll_interval_s")
+    @classmethod
+    def _interval_floor(cls, value: float, info: ValidationInfo) -> float:
+        base_url = info.data.get("base_url", cls.PRODUCTION_URL)
+        if not is_loopback_url(base_url) and value < cls.MIN_POLL_INTERVAL_S:
+            raise ValueError(f"must be at least {cls.MIN_POLL_INTERVAL_S:g} s for a real marketplace")
+        return value
+
+    @property
+    def stream_kinds(self) -> tuple[StreamKind, ...]:
+        """The configured streams as StreamKind values."""
+        return tuple(StreamKind(s) for s in self.streams)
+
+    @property
+    def marketplace_kind(self) -> Marketplace:
+        """This account's marketplace."""
+        return Marketplace.COUPANG
+
+
+Account = Annotated[CoupangAccount, Field(discriminator="marketplace")]
+
+
+class SinkNotifierConfig(_Strict):
+    """The local notification sink: console and/or a JSON-lines file. The embedded default."""
+
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    type: Literal["sink"]
+    name: OwnerId = "sink"
+    console: bool = True
+    file: Path | None = None
+
+
+NotifierConfig = Annotated[SinkNotifierConfig, Field(discriminator="type")]
+
+
+class Settings(BaseSettings):
+    """The whole inqd configuration."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        frozen=True,
+        env_prefix="INQD_",
+        env_nested_delimiter="__",
+        nested_model_default_partial_update=False,
+    )
+
+    timezone: str = "Asia/Seoul"
+    db_path: Path = Path("inqd.db")
+    secrets_dir: Path | None = None
+    poll_jitter: Annotated[float, Field(ge=0, le=0.5)] = 0.1
+    accounts: tuple[Account, ...] = ()
+    notifiers: tuple[NotifierConfig, ...] = (SinkNotifierConfig(type="sink"),)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r}") from err
+        return value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        for label, names in (
+            ("accounts", [a.id for a in self.accounts]),
+            ("notifiers", [n.name for n in self.notifiers]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{label}: duplicate name {', '.join(dupes)}")
+        if not self.notifiers:
+            raise ValueError("notifiers: at least one notifier is needed")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.timezone)
+
+    def secret_values(self) -> list[str]:
+        """Every secret in the config, for the log scrubber."""
+        found: list[str] = []
+        for section in (*self.accounts, *self.notifiers):
+            for name in type(section).SECRET_FIELDS:
+                value = getattr(section, name)
+                if isinstance(value, SecretStr):
+                    found.append(value.get_secret_value())
+        return found
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Priority: explicit values, then env, then the TOML file (with secrets merged in)."""
+        return (init_settings, env_settings, _TomlWithSecrets(settings_cls))
+
+
+_SECRET_FIELDS_BY_SECTION: Mapping[str, tuple[str, ...]] = {
+    "accounts": CoupangAccount.SECRET_FIELDS,
+    "notifiers": SinkNotifierConfig.SECRET_FIELDS,
+}
+
+
+_ALL_SECRET_FIELDS = {name for fields in _SECRET_FIELDS_BY_SECTION.values() for name in fields}
+
+
+def secret_env_name(owner_id: str, field: str) -> str:
+    """The env var that holds `field` of the account or notifier `owner_id`."""
+    return f"INQD_{re.sub(r'[^A-Za-z0-9]', '_', owner_id).upper()}__{field.upper()}"
+
+
+class _TomlWithSecrets(TomlConfigSettingsSource):
+    """The TOML file, with each account's and notifier's secrets filled from env vars or the secrets dir."""
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        secrets_dir = os.environ.get("INQD_SECRETS_DIR") or data.get("secrets_dir")
+        for section, fields in _SECRET_FIELDS_BY_SECTION.items():
+            entries = data.get(section)
+            if not isinstance(entries, list):
+                continue
+            for entry in entries:
+                if isinstance(entry, dict):
+                    _fill_secrets(entry, fields, secrets_dir)
+        return data
+
+
+def _fill_secrets(entry: dict[str, Any], fields: tuple[str, ...], secrets_dir: str | None) -> None:
+    owner = entry.get("id") or entry.get("name")
+    if not isinstance(owner, str):
+        return
+    for name in fields:
+        env_value = os.environ.get(secret_env_name(owner, name))
+        if env_value:
+            entry[name] = env_value.strip()
+            continue
+        if secrets_dir and name not in entry:
+            path = Path(secrets_dir) / f"{owner}.{name}"
+            if path.is_file():
+                entry[name] = path.read_text(encoding="utf-8").strip()
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; `problems` holds one readable line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+_TAGS = {m.value for m in Marketplace} | {"sink", "ntfy", "sms", "telegram", "webhook"}
+
+
+def _loc_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    previous: int | str | None = None
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(previous, int) and part in _TAGS:
+            pass  # the discriminated-union branch name: noise to a reader of the TOML
+        elif not part.startswith("function-"):
+            out += f".{part}" if out else part
+        previous = part
+    return out or "(top level)"
+
+
+def _problem_line(error: Mapping[str, Any]) -> str:
+    path = _loc_path(tuple(error["loc"]))
+    kind = error["type"]
+    if kind == "missing":
+        message = "field required"
+        leaf = str(error["loc"][-1]) if error["loc"] else ""
+        owner = error["input"].get("id") or error["input"].get("name") if isinstance(error["input"], dict) else None
+        if leaf in _ALL_SECRET_FIELDS and isinstance(owner, str):
+            message += f" (a secret: set env {secret_env_name(owner, leaf)} or a file {owner}.{leaf} in secrets_dir)"
+    elif kind == "extra_forbidden":
+        message = "unknown key"
+    elif kind in {"union_tag_not_found", "union_tag_invalid"}:
+        path += "." + str(error["ctx"]["discriminator"]).strip("'")
+        message = (
+            "field required"
+            if kind == "union_tag_not_found"
+            else f"unknown value {error['ctx']['tag']!r} (expected {error['ctx']['expected_tags']})"
+        )
+    else:
+        message = str(error["msg"])
+        message = message.removeprefix("Value error, ")
+        message = message[:1].lower() + message[1:]
+    return f"{path}: {message}"
+
+
+def secrets_written_in(path: Path) -> list[str]:
+    """Key paths of secrets written in the TOML file itself (allowed, but they belong in env or secrets_dir)."""
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    found = []
+    for section, fields in _SECRET_FIELDS_BY_SECTION.items():
+        entries = data.get(section)
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            found += [f"{section}[{index}].{name}" for name in fields if isinstance(entry, dict) and name in entry]
+    return found
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate the config at `path`; raises ConfigError with one line per problem."""
+    if not path.is_file():
+        raise ConfigError([f"{path}: config file not found"])
+    try:
+        with path.open("rb") as fh:
+            tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError([f"{path}: not valid TOML: {err}"]) from err
+    except OSError as err:
+        raise ConfigError([f"{path}: cannot read: {err.strerror}"]) from err
+    bound = type("BoundSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}})
+    try:
+        return bound()  # type: ignore[no-any-return]
+    except ValidationError as err:
+        raise ConfigError([_problem_line(e) for e in err.errors(include_url=False)]) from err

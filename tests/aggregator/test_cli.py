@@ -1,0 +1,145 @@
+"""`inqd check`: a valid config prints a summary; each bad one gives one line naming the key and exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aggregator.cli import main
+
+GOOD_ACCOUNT = """
+[[accounts]]
+id = "shop"
+marketplace = "coupang"
+vendor_id = "A00012345"
+"""
+SECRETS = {"INQD_SHOP__ACCESS_KEY": "ak-123456", "INQD_SHOP__SECRET_KEY": "sk-canary-123456"}
+
+
+@pytest.fixture
+def secrets_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The account's secrets, as env vars."""
+    for key, value in SECRETS.items():
+        monkeypatch.setenv(key, value)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "inqd.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+BAD_CONFIGS = [
+    ("[[accounts]]\nid = 'shop'\nmarketplace = 'coupang'\n", "accounts[0].vendor_id: field required"),
+    (GOOD_ACCOUNT + "colour = 'red'\n", "accounts[0].colour: unknown key"),
+    ("bogus = 1\n", "bogus: unknown key"),
+    ("[[accounts]]\nid = 'shop'\nvendor_id = 'A00012345'\n", "accounts[0].marketplace: field required"),
+    (
+        "[[accounts]]\nid = 'shop'\nmarketplace = 'amazon'\n",
+        "accounts[0].marketplace: unknown value 'amazon'",
+    ),
+    (GOOD_ACCOUNT + "poll_interval_s = 5\n", "accounts[0].poll_interval_s: must be at least 30 s"),
+    (GOOD_ACCOUNT + "max_requests_per_s = 20\n", "accounts[0].max_requests_per_s: input should be less than"),
+    (GOOD_ACCOUNT + "streams = ['reviews']\n", "accounts[0].streams[0]: input should be"),
+    (GOOD_ACCOUNT + "streams = []\n", "accounts[0].streams: at least one stream"),
+    (
+        GOOD_ACCOUNT + "base_url = 'http://api.example.com'\n",
+        "accounts[0].base_url: plain http is only allowed",
+    ),
+    (GOOD_ACCOUNT + "base_url = 'ftp://x'\n", "accounts[0].base_url: must be an http(s) URL"),
+    (GOOD_ACCOUNT + "vendor_id = 'A0 0'\n", "not valid TOML"),
+    (
+        "[[accounts]]\nid = 'Bad Id'\nmarketplace = 'coupang'\nvendor_id = 'A00012345'\n"
+        "access_key = 'a'\nsecret_key = 'b'\n",
+        "accounts[0].id: use 1-40 lowercase letters",
+    ),
+    ("timezone = 'Mars/Olympus'\n", "timezone: unknown time zone"),
+    ("poll_jitter = 0.9\n", "poll_jitter: input should be less than or equal to 0.5"),
+    (GOOD_ACCOUNT + GOOD_ACCOUNT, "accounts: duplicate name shop"),
+    ("notifiers = []\n", "notifiers: at least one notifier"),
+    ("[[notifiers]]\ntype = 'pager'\n", "notifiers[0].type: unknown value 'pager'"),
+    (
+        "[[notifiers]]\ntype = 'sink'\nconsole = 'loud'\n",
+        "notifiers[0].console: input should be a valid boolean",
+    ),
+    ("[accounts]\nid = 'x'\n", "accounts: input should be a valid"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD_CONFIGS)
+@pytest.mark.usefixtures("secrets_env")
+def test_bad_config_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    code = main(["check", "--config", str(_write(tmp_path, text))])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert expected in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_missing_secret_names_env_var(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", "--config", str(_write(tmp_path, GOOD_ACCOUNT))])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert err == [
+        "inqd: config error: accounts[0].access_key: field required (a secret: set env INQD_SHOP__ACCESS_KEY "
+        "or a file shop.access_key in secrets_dir)",
+        "inqd: config error: accounts[0].secret_key: field required (a secret: set env INQD_SHOP__SECRET_KEY "
+        "or a file shop.secret_key in secrets_dir)",
+    ]
+
+
+def test_missing_config_file_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", "--config", str(tmp_path / "nope.toml")])
+    assert code == 2
+    assert capsys.readouterr().err == f"inqd: config error: {tmp_path / 'nope.toml'}: config file not found\n"
+
+
+@pytest.mark.usefixtures("secrets_env")
+def test_valid_config_prints_summary_without_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", "--config", str(_write(tmp_path, GOOD_ACCOUNT))])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "account shop: 쿠팡 (A00012345)" in out
+    assert SECRETS["INQD_SHOP__SECRET_KEY"] not in out
+
+
+@pytest.mark.usefixtures("secrets_env")
+def test_secret_in_toml_is_accepted_with_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", "--config", str(_write(tmp_path, GOOD_ACCOUNT + "secret_key = 'in-file'\n"))])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "warning: accounts[0].secret_key is written in the config file" in out
+    assert "in-file" not in out
+
+
+def test_secrets_dir_files_are_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    secrets = tmp_path / "creds"
+    secrets.mkdir()
+    (secrets / "shop.access_key").write_text("ak-from-file\n")
+    (secrets / "shop.secret_key").write_text("sk-from-file\n")
+    config = _write(tmp_path, f"secrets_dir = '{secrets}'\n" + GOOD_ACCOUNT)
+    assert main(["check", "--config", str(config)]) == 0
+
+
+def test_example_config_is_valid(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).parents[2] / "deploy" / "inqd.example.toml"
+    monkeypatch.setenv("INQD_MYSHOP_COUPANG__ACCESS_KEY", "ak")
+    monkeypatch.setenv("INQD_MYSHOP_COUPANG__SECRET_KEY", "sk")
+    assert main(["check", "--config", str(example)]) == 0
+
+
+def test_console_script_exit_code_for_bad_config(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "aggregator", "check", "--config", str(_write(tmp_path, "bogus = 1\n"))],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert (proc.returncode, proc.stderr) == (2, "inqd: config error: bogus: unknown key\n")
