@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -29,15 +30,18 @@ def make_client(
 
 def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or HTTP-date), clamped to [0, 1 h]; None if absent/bad."""
-    if not value:
+    text = (value or "").strip()
+    if not text:
         return None
-    text = value.strip()
-    if text.isdigit():
-        return min(float(text), MAX_RETRY_AFTER_S)
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if math.isfinite(seconds):
+        return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError):
         return None
-    if when.tzinfo is None:
-        return None
+    when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)  # an HTTP-date is always GMT
     return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER_S)

@@ -87,7 +87,7 @@ class CoupangAccount(_Strict):
     # Documented limit is 10 req/s per vendor, with 429s near 90 %: stay far below.
     max_requests_per_s: Annotated[float, Field(gt=0, le=5)] = 2.0
     backfill_days: Annotated[int, Field(ge=0, le=30)] = 3
-    recheck_days: Annotated[int, Field(ge=1, le=60)] = 14
+    recheck_days: Annotated[int, Field(ge=1, le=60)] = 13
     api_version: Literal["v4", "v5"] = "v5"
 
     @field_validator("streams")
