@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from aggregator.models import Message
+from aggregator.models import Cursor, Marketplace, Message, PollResult, StreamKind
 from aggregator.notifiers.base import DeliveryError
+from connectors.base import ConnectorError
 
 
 class FakeClock:
@@ -59,6 +60,29 @@ class RecordingNotifier:
         if self.fail_with:
             raise self.fail_with.pop(0)
         self.sent.append(message)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+class ScriptedConnector:
+    """A connector that replays a script of poll outcomes (PollResult or ConnectorError) per call."""
+
+    marketplace = Marketplace.COUPANG
+
+    def __init__(self, script: list[PollResult | ConnectorError], *, account_id: str = "shop") -> None:
+        self.account_id = account_id
+        self.streams = (StreamKind.PRODUCT_QNA,)
+        self._script = list(script)
+        self.cursors_seen: list[Cursor | None] = []
+
+    async def poll(self, stream: StreamKind, cursor: Cursor | None, *, now: datetime) -> PollResult:
+        """Return or raise the next scripted outcome."""
+        self.cursors_seen.append(cursor)
+        outcome = self._script.pop(0)
+        if isinstance(outcome, ConnectorError):
+            raise outcome
+        return outcome
 
     async def aclose(self) -> None:
         """Nothing to release."""

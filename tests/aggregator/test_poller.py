@@ -1,0 +1,90 @@
+"""The poll loop: backfill summary, cursor hand-over, failure accounting, transition logging, auth alerts."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from structlog.testing import capture_logs
+
+from aggregator.models import MessageKind, PollResult, StreamKind
+from aggregator.poller import StreamPoller
+from aggregator.store import Store
+from connectors.base import AuthFailed, RateLimited, Unavailable
+from tests.conftest import make_inquiry
+from tests.fakes import FakeClock, ScriptedConnector
+
+
+class _MidRandom(random.Random):
+    """Always draws the middle of the range, so backoff delays are exact."""
+
+    def random(self) -> float:
+        return 0.5
+
+
+class _Wakes:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+
+
+def _poller(connector: ScriptedConnector, store: Store, clock: FakeClock, wakes: _Wakes) -> StreamPoller:
+    return StreamPoller(
+        connector,
+        StreamKind.PRODUCT_QNA,
+        store,
+        clock,
+        interval_s=60,
+        jitter=0.0,
+        channels=("sink",),
+        on_queued=wakes,
+        rng=_MidRandom(),
+    )
+
+
+async def test_first_poll_summarises_later_polls_notify(store: Store, clock: FakeClock) -> None:
+    connector = ScriptedConnector(
+        [
+            PollResult(inquiries=(make_inquiry("1"), make_inquiry("2")), cursor={"n": 1}),
+            PollResult(inquiries=(make_inquiry("2"), make_inquiry("3")), cursor={"n": 2}),
+        ]
+    )
+    wakes = _Wakes()
+    poller = _poller(connector, store, clock, wakes)
+    first = await poller.poll_once()
+    second = await poller.poll_once()
+    items = await store.claim_due(now=clock.now(), lease=timedelta(minutes=1), limit=10)
+    assert connector.cursors_seen == [None, {"n": 1}]
+    assert (first.new, first.queued, second.new, second.queued, wakes.count) == (2, 1, 1, 1, 2)
+    assert [i.kind for i in items] == [MessageKind.BACKFILL_SUMMARY, MessageKind.NEW_INQUIRY]
+
+
+async def test_failures_back_off_and_log_only_transitions(store: Store, clock: FakeClock) -> None:
+    connector = ScriptedConnector(
+        [
+            Unavailable("503"),
+            Unavailable("503"),
+            RateLimited("429", retry_after_s=900),
+            PollResult(inquiries=(), cursor={}),
+        ]
+    )
+    poller = _poller(connector, store, clock, _Wakes())
+    with capture_logs() as logs:
+        delays = [poller.next_delay_s(await poller.poll_once()) for _ in range(4)]
+    events = [e["event"] for e in logs if e["log_level"] in {"warning", "info"}]
+    assert delays == [45.0, 90.0, 900.0, 60.0]  # 60 s then doubling, x0.75 at mid jitter; 429 floor
+    assert events == ["stream_unavailable", "stream_recovered"]
+    [status] = await store.stream_statuses()
+    assert (status.consecutive_failures, status.last_error) == (0, "RateLimited: 429")
+
+
+async def test_auth_failure_alerts_once_per_outage(store: Store, clock: FakeClock) -> None:
+    connector = ScriptedConnector([AuthFailed("401 bad key"), AuthFailed("401 bad key"), AuthFailed("401")])
+    poller = _poller(connector, store, clock, _Wakes())
+    for _ in range(3):
+        await poller.poll_once()
+        clock.advance(60)
+    items = await store.claim_due(now=clock.now(), lease=timedelta(minutes=1), limit=10)
+    assert [(i.kind, i.payload["title"]) for i in items] == [(MessageKind.SYSTEM, "[쿠팡] 인증 실패: shop")]
