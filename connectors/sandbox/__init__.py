@@ -1,0 +1,25 @@
+"""Built-in fake marketplaces: strict handlers that verify auth, enforce limits, page seeded data, inject faults.
+
+Use a handler through `httpx.MockTransport(sandbox.handler)` in tests, or serve it on 127.0.0.1 with
+`SandboxServer` for the demo and end-to-end runs.
+"""
+
+from connectors.sandbox.coupang import CoupangSandbox, Endpoint, RecordedRequest
+from connectors.sandbox.coupang_rows import CallCenterStatus, CodeStyle, DateTimeFormat, Malformation
+from connectors.sandbox.faults import Fault
+from connectors.sandbox.generator import InquiryGenerator, TickReport
+from connectors.sandbox.server import SandboxServer
+
+__all__ = [
+    "CallCenterStatus",
+    "CodeStyle",
+    "CoupangSandbox",
+    "DateTimeFormat",
+    "Endpoint",
+    "Fault",
+    "InquiryGenerator",
+    "Malformation",
+    "RecordedRequest",
+    "SandboxServer",
+    "TickReport",
+]
