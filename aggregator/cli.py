@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     with_config(check)
 
     queue = sub.add_parser("queue", help="list open inquiries, oldest first")
-    with_config(queue)
+    source = queue.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", "-c", type=Path, help="path to the TOML config file (its db_path is read)")
+    source.add_argument("--db", type=Path, help="path to the database itself (e.g. the demo's)")
     queue.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
@@ -81,11 +83,15 @@ def _check(settings: Settings, path: Path) -> int:
     return 0
 
 
-async def _queue(settings: Settings, *, as_json: bool) -> int:
-    if not settings.db_path.is_file():
-        print(f"inqd: no database yet at {settings.db_path} (run the daemon first)", file=sys.stderr)
+def _queue(db_path: Path, *, as_json: bool) -> int:
+    if not db_path.is_file():
+        print(f"inqd: no database yet at {db_path} (run the daemon first)", file=sys.stderr)
         return 1
-    store = await Store.open(settings.db_path)
+    return asyncio.run(_print_queue(db_path, as_json=as_json))
+
+
+async def _print_queue(db_path: Path, *, as_json: bool) -> int:
+    store = await Store.open(db_path)
     try:
         rows = await store.open_inquiries()
     finally:
@@ -151,11 +157,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(
             run_demo(duration_s=args.duration, data_dir=args.data_dir, poll_interval_s=args.poll_interval)
         )
+    if args.command == "queue" and args.db is not None:
+        return _queue(args.db, as_json=args.json)
     settings = _load(args.config)
     if settings is None:
         return EXIT_CONFIG
     if args.command == "check":
         return _check(settings, args.config)
     if args.command == "queue":
-        return asyncio.run(_queue(settings, as_json=args.json))
+        return _queue(settings.db_path, as_json=args.json)
     return asyncio.run(_run(settings, args))

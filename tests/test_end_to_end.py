@@ -1,0 +1,245 @@
+"""The whole core loop against the strict Coupang sandbox: connector -> poller -> store -> dispatcher -> sink.
+
+Everything runs through httpx.MockTransport on a FakeClock: no network, no sleeping.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import random
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aggregator.daemon import Daemon, build_connector
+from aggregator.logs import configure_logging
+from aggregator.models import MessageKind, StreamKind
+from aggregator.settings import CoupangAccount, Settings, SinkNotifierConfig
+from aggregator.store import Store
+from connectors.base import AuthFailed
+from connectors.sandbox import CoupangSandbox, Fault
+from tests.fakes import FakeClock
+
+VENDOR = "A00012345"
+ACCESS = "e2e-access-key"
+SECRET = "e2e-canary-secret-7f3a9c"
+
+
+def _settings(tmp_path: Path, **account: object) -> Settings:
+    values: dict[str, object] = {
+        "marketplace": "coupang",
+        "id": "shop",
+        "vendor_id": VENDOR,
+        "access_key": ACCESS,
+        "secret_key": SECRET,
+        "base_url": "http://127.0.0.1:9",  # MockTransport answers; nothing listens there
+        "poll_interval_s": 60,
+        "max_requests_per_s": 2.0,
+        "backfill_days": 3,
+    }
+    values.update(account)
+    return Settings(
+        db_path=tmp_path / "inqd.db",
+        accounts=(CoupangAccount.model_validate(values),),
+        notifiers=(SinkNotifierConfig(type="sink", console=False, file=tmp_path / "sink.jsonl"),),
+    )
+
+
+@pytest.fixture
+def sandbox(clock: FakeClock) -> CoupangSandbox:
+    """A sandbox that knows the test account's real keys."""
+    return CoupangSandbox(vendor_id=VENDOR, access_key=ACCESS, secret_key=SECRET, now=clock.now)
+
+
+async def _daemon(tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox, **account: object) -> Daemon:
+    transport = httpx.MockTransport(sandbox.handler)
+    return await Daemon.build(
+        _settings(tmp_path, **account), clock=clock, transport_for=lambda _: transport, rng=random.Random(1)
+    )
+
+
+def _sink(tmp_path: Path) -> list[dict[str, object]]:
+    path = tmp_path / "sink.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+async def _stored_ids(store: Store) -> list[str]:
+    return sorted(row.inquiry.external_id for row in await store.open_inquiries())
+
+
+async def test_backfill_then_one_push_per_new_inquiry(
+    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox
+) -> None:
+    for hours in (30, 20, 10):
+        sandbox.add_product_inquiry(content="사이즈 문의드려요", inquiry_at=clock.now() - timedelta(hours=hours))
+    sandbox.add_call_center_inquiry(
+        inquiry_at=clock.now() - timedelta(hours=2),
+        agent_note="[판매자이관] 김민수 고객님 010-1234-5678 배송 문의",
+        item_name="무선 블루투스 이어폰",
+    )
+    daemon = await _daemon(tmp_path, clock, sandbox)
+    await daemon.run_once()
+    clock.advance(60)
+    new_id = sandbox.add_product_inquiry(content="재입고 언제 되나요?", inquiry_at=clock.now() - timedelta(seconds=30))
+    await daemon.run_once()
+    reopened = await daemon.store.open_inquiries()
+    await daemon.aclose()
+    sent = _sink(tmp_path)
+    assert [(m["kind"], m["title"]) for m in sent] == [
+        ("backfill_summary", "[쿠팡] 상품문의 연결됨"),
+        ("backfill_summary", "[쿠팡] 고객센터 문의 연결됨"),
+        ("new_inquiry", "[쿠팡] 새 상품문의"),
+    ]
+    assert "재입고 언제 되나요?" in str(sent[2]["body"])
+    assert [row.inquiry.external_id for row in reopened if row.id == int(str(sent[2]["group"])[4:])] == [str(new_id)]
+
+
+async def test_twenty_days_of_paged_data_with_overlapping_polls_nothing_lost_or_duplicated(
+    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox
+) -> None:
+    rng = random.Random(20)
+    start = clock.now() - timedelta(days=20)
+    seeded = sandbox.seed_random(400, start=start, end=clock.now(), rng=rng)  # > 50 per 7-day window: paging
+    daemon = await _daemon(tmp_path, clock, sandbox, backfill_days=20, recheck_days=13)
+    await daemon.run_once()
+    arrived: list[int] = []
+    for _ in range(40):  # 40 polls, 6 h apart: 10 more days, every poll overlapping the previous by a day
+        clock.advance(6 * 3600)
+        arrived += sandbox.seed_random(7, start=clock.now() - timedelta(hours=6), end=clock.now(), rng=rng)
+        await daemon.run_once()
+    total = await daemon.store.count_inquiries()
+    counts = await daemon.store.outbox_counts()
+    await daemon.aclose()
+    sent = _sink(tmp_path)
+    new_pushes = [m for m in sent if m["kind"] == "new_inquiry"]
+    groups = [m["group"] for m in new_pushes]
+    assert total == len(seeded) + len(arrived)
+    assert len(groups) == len(set(groups))  # no inquiry pushed twice
+    assert sum(m["kind"] == "backfill_summary" for m in sent) == 2  # one per stream, never one per old item
+    assert counts.get("failed", 0) == 0
+
+
+async def test_answer_in_wing_closes_inquiry_within_one_poll(
+    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox
+) -> None:
+    recent = sandbox.add_product_inquiry(content="정품 맞나요?", inquiry_at=clock.now() - timedelta(hours=1))
+    old = sandbox.add_product_inquiry(content="유통기한은요?", inquiry_at=clock.now() - timedelta(days=2))
+    call = sandbox.add_call_center_inquiry(
+        inquiry_at=clock.now() - timedelta(hours=3), agent_note="[판매자이관] 교환 요청", item_name="텀블러"
+    )
+    daemon = await _daemon(tmp_path, clock, sandbox)
+    await daemon.run_once()
+    before = await _stored_ids(daemon.store)
+    for _ in range(10):  # a week of polls later the old one is outside the new-items window: only the recheck sees it
+        clock.advance(12 * 3600)
+        await daemon.run_once()
+    sandbox.answer_product_inquiry(recent, "정품입니다.", clock.now())
+    sandbox.answer_product_inquiry(old, "2027년 3월까지입니다.", clock.now())
+    sandbox.answer_call_center_inquiry(call, "교환 접수했습니다.", clock.now())
+    clock.advance(60)
+    await daemon.run_once()
+    after = await _stored_ids(daemon.store)
+    await daemon.aclose()
+    assert before == sorted([str(recent), str(old), str(call)])
+    assert after == []
+
+
+async def test_crash_between_poll_and_commit_loses_nothing(
+    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox
+) -> None:
+    ids = [
+        sandbox.add_product_inquiry(content=f"문의 {n}", inquiry_at=clock.now() - timedelta(hours=n)) for n in range(5)
+    ]
+    settings = _settings(tmp_path)
+    transport = httpx.MockTransport(sandbox.handler)
+    store = await Store.open(settings.db_path)
+    connector = build_connector(settings.accounts[0], clock=clock, transport=transport)
+    fetched = await connector.poll(StreamKind.PRODUCT_QNA, None, now=clock.now())
+    await connector.aclose()
+    await store.aclose()  # the process dies here: the poll's result never reached the database
+    daemon = await _daemon(tmp_path, clock, sandbox)
+    cursor_before = await daemon.store.load_cursor("shop", StreamKind.PRODUCT_QNA)
+    await daemon.run_once()
+    stored = await _stored_ids(daemon.store)
+    await daemon.aclose()
+    assert len(fetched.inquiries) == 5
+    assert cursor_before is None
+    assert stored == sorted(str(i) for i in ids)
+
+
+async def test_malformed_items_are_skipped_counted_and_caught_up_later(
+    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox
+) -> None:
+    ids = [
+        sandbox.add_product_inquiry(content=f"문의 {n}", inquiry_at=clock.now() - timedelta(hours=n)) for n in range(5)
+    ]
+    daemon = await _daemon(tmp_path, clock, sandbox, streams=["product_qna"])
+    sandbox.inject(Fault.MALFORMED_ITEM)
+    await daemon.run_once()
+    first = await daemon.store.count_inquiries()
+    [status] = await daemon.store.stream_statuses()
+    clock.advance(60)
+    await daemon.run_once()
+    stored = await _stored_ids(daemon.store)
+    await daemon.aclose()
+    assert (first, status.skipped_total, status.consecutive_failures) == (4, 1, 0)
+    assert stored == sorted(str(i) for i in ids)
+
+
+async def test_wrong_secret_is_rejected_by_sandbox_and_alerts_once(
+    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox
+) -> None:
+    daemon = await _daemon(tmp_path, clock, sandbox, secret_key="not-the-issued-secret", streams=["product_qna"])
+    with pytest.raises(AuthFailed):
+        await daemon.connectors[0].poll(StreamKind.PRODUCT_QNA, None, now=clock.now())
+    for _ in range(3):
+        await daemon.run_once()
+        clock.advance(60)
+    await daemon.aclose()
+    alerts = [m for m in _sink(tmp_path) if m["kind"] == MessageKind.SYSTEM.value]
+    assert [m["title"] for m in alerts] == ["[쿠팡] 인증 실패: shop"]
+    assert all(r.status == 401 for r in sandbox.requests)
+
+
+async def test_request_rate_never_exceeds_the_budget(tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox) -> None:
+    sandbox.seed_random(300, start=clock.now() - timedelta(days=10), end=clock.now(), rng=random.Random(3))
+    daemon = await _daemon(tmp_path, clock, sandbox, backfill_days=10, max_requests_per_s=2.0)
+    for _ in range(3):
+        await daemon.run_once()
+        clock.advance(60)
+    await daemon.aclose()
+    times = [r.at for r in sandbox.requests]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    assert len(times) > 20
+    assert min(gaps) >= 0.5
+
+
+@pytest.mark.parametrize("fault", [Fault.SERVER_ERROR, Fault.RATE_LIMIT, Fault.HTML_FORBIDDEN, Fault.TIMEOUT])
+async def test_canary_secret_never_logged_stored_or_sent(
+    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox, fault: Fault
+) -> None:
+    buffer = io.StringIO()
+    scrubber = configure_logging(fmt="json", level="DEBUG", stream=buffer)
+    settings = _settings(tmp_path)
+    scrubber.add(settings.secret_values())
+    sandbox.add_product_inquiry(content="배송 문의", inquiry_at=clock.now() - timedelta(hours=1))
+    sandbox.inject(fault, times=2)
+    daemon = await _daemon(tmp_path, clock, sandbox)
+    for _ in range(3):
+        await daemon.run_once()
+        clock.advance(900)
+    await daemon.aclose()
+    # A wrong key too: the rejection path logs and alerts.
+    bad = await _daemon(tmp_path / "bad", clock, sandbox, access_key="wrong-access", secret_key=SECRET)
+    await bad.run_once()
+    await bad.aclose()
+    logged = buffer.getvalue()
+    files = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert "stream_unavailable" in logged
+    assert SECRET not in logged
+    assert SECRET.encode() not in files
+    assert ACCESS not in logged
