@@ -1,0 +1,151 @@
+"""The real `inqd` process: the demo starts and stops gracefully; `kill -9` mid-run loses nothing.
+
+These start subprocesses and read their output as it comes (no sleeping): every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from connectors.sandbox import CoupangSandbox, SandboxServer
+
+DEADLINE_S = 60.0
+
+
+def _start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    # Unbuffered bytes: select() must see exactly what readline() has not consumed yet.
+    return subprocess.Popen(
+        [sys.executable, "-m", "aggregator", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        bufsize=0,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+
+
+def _finish(proc: subprocess.Popen[bytes], seen: list[str]) -> str:
+    """Wait for the process to exit; return all of its output."""
+    assert proc.stdout is not None
+    rest = proc.stdout.read().decode("utf-8", "replace")
+    proc.wait(timeout=DEADLINE_S)
+    return "".join(seen) + rest
+
+
+def _read_until(proc: subprocess.Popen[bytes], wanted: str, seen: list[str]) -> None:
+    """Read the process's output line by line until `wanted` appears (bounded by DEADLINE_S)."""
+    assert proc.stdout is not None
+    if any(wanted in line for line in seen):
+        return
+    deadline = time.monotonic() + DEADLINE_S
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=deadline - time.monotonic()):
+                break
+            line = proc.stdout.readline().decode("utf-8", "replace")
+            if not line:
+                break
+            seen.append(line)
+            if wanted in line:
+                return
+    proc.kill()
+    raise AssertionError(f"{wanted!r} not seen; output was:\n{''.join(seen)}")
+
+
+@pytest.fixture
+def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Processes started by a test; killed at the end whatever happens."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=DEADLINE_S)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def test_demo_shows_inquiries_and_stops_on_sigterm(tmp_path: Path, procs: list[subprocess.Popen[bytes]]) -> None:
+    proc = _start(["demo", "--poll-interval", "1", "--data-dir", str(tmp_path)])
+    procs.append(proc)
+    seen: list[str] = []
+    _read_until(proc, "상품문의 연결됨", seen)
+    proc.send_signal(signal.SIGTERM)
+    output = _finish(proc, seen)
+    assert proc.returncode == 0
+    assert "daemon_stopped" in output
+    assert re.search(r"최근 문의 \d+건을 불러왔습니다", output)
+    assert (tmp_path / "notifications.jsonl").stat().st_size > 0
+
+
+def _config(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "inqd.toml"
+    path.write_text(
+        f"""
+db_path = "{tmp_path / "inqd.db"}"
+
+[[accounts]]
+marketplace = "coupang"
+id = "shop"
+vendor_id = "A00012345"
+base_url = "{url}"
+poll_interval_s = 0.5
+max_requests_per_s = 5
+streams = ["product_qna"]
+
+[[notifiers]]
+type = "sink"
+file = "{tmp_path / "sink.jsonl"}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_kill_9_mid_run_loses_no_inquiry(tmp_path: Path, procs: list[subprocess.Popen[bytes]]) -> None:
+    sandbox = CoupangSandbox(
+        vendor_id="A00012345", access_key="kill-ak", secret_key="kill-sk", now=lambda: datetime.now(UTC)
+    )
+    now = datetime.now(UTC)
+    backlog = [
+        sandbox.add_product_inquiry(content=f"이전 문의 {n}", inquiry_at=now - timedelta(hours=n + 1)) for n in range(5)
+    ]
+    env = {"INQD_SHOP__ACCESS_KEY": "kill-ak", "INQD_SHOP__SECRET_KEY": "kill-sk"}
+    with SandboxServer(sandbox.handler) as server:
+        config = _config(tmp_path, server.url)
+        first = _start(["run", "--config", str(config)], env)
+        procs.append(first)
+        seen: list[str] = []
+        _read_until(first, "상품문의 연결됨", seen)
+        fresh = [sandbox.add_product_inquiry(content=f"새 문의 {n}", inquiry_at=datetime.now(UTC)) for n in range(3)]
+        _read_until(first, "새 문의", seen)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=DEADLINE_S)
+        later = [sandbox.add_product_inquiry(content=f"재시작 후 {n}", inquiry_at=datetime.now(UTC)) for n in range(3)]
+        second = _start(["run", "--config", str(config)], env)
+        procs.append(second)
+        seen_after: list[str] = []
+        for n in range(3):
+            _read_until(second, f"재시작 후 {n}", seen_after)
+        second.send_signal(signal.SIGTERM)
+        _finish(second, seen_after)
+    with sqlite3.connect(tmp_path / "inqd.db") as db:
+        stored = sorted(int(r[0]) for r in db.execute("SELECT external_id FROM inquiries"))
+        pushes = [r[0] for r in db.execute("SELECT inquiry_id FROM outbox WHERE kind = 'new_inquiry'")]
+    sink_lines = (tmp_path / "sink.jsonl").read_text(encoding="utf-8").splitlines()
+    assert stored == sorted(backlog + fresh + later)
+    assert len(pushes) == len(set(pushes)) == len(fresh + later)  # one outbox row per inquiry, never two
+    assert len([line for line in sink_lines if "new_inquiry" in line]) <= len(fresh + later) + 1  # <= 1 dup per kill
+    assert second.returncode == 0
