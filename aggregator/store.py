@@ -312,7 +312,9 @@ class Store:
         async with self._transaction() as db:
             existing = await self._existing(db, account_id, stream, list(by_id))
             # Oldest first, so that ids, and so pushes, follow the order the buyers asked in.
-            fresh = sorted((inq for ext, inq in by_id.items() if ext not in existing), key=lambda inq: inq.received_at)
+            fresh = sorted(
+                (inq for ext, inq in by_id.items() if ext not in existing), key=lambda inq: _ts(inq.received_at)
+            )
             await db.executemany(
                 f"INSERT INTO inquiries ({_INQUIRY_COLUMNS}, first_seen_at, updated_at) "  # noqa: S608 - constant
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
