@@ -21,6 +21,10 @@ _LABELLED_NAME = re.compile(
     r"((?:성함|이름|고객명|수령인|수령자|받는\s?분|받으시는\s?분|구매자|주문자|예금주)\s*[:은는이가]?\s*)([가-힣]{2,4})"
 )
 _HONORIFIC_NAME = re.compile(rf"(?<![가-힣])([{_SURNAMES}][가-힣]{{1,3}})(?=\s?(?:고객님|고객|님|씨))")
+# "박지훈입니다", "저는 이서연이에요": only full three-syllable names, to spare words like 정품입니다.
+_SELF_INTRO_NAME = re.compile(
+    rf"(?<![가-힣])([{_SURNAMES}][가-힣]{{2}})(?=(?:입니다|이에요|이예요|이고요|라고 합니다))"
+)
 _ADDRESS = re.compile(
     r"((?:서울|부산|대구|인천|광주|대전|울산|세종|경기|강원|충북|충남|전북|전남|경북|경남|제주)[가-힣]*"
     r"(?:\s+[가-힣]+(?:시|군|구))+)"
@@ -56,6 +60,7 @@ def mask_pii(text: str, *, known_names: Iterable[str] = ()) -> str:
     text = _EMAIL.sub(_mask_email, text)
     text = _ADDRESS.sub(lambda m: f"{m.group(1)} ***", text)
     text = _LABELLED_NAME.sub(lambda m: m.group(1) + mask_name(m.group(2)), text)
+    text = _SELF_INTRO_NAME.sub(_mask_honorific, text)
     return _HONORIFIC_NAME.sub(_mask_honorific, text)
 
 
@@ -93,6 +98,18 @@ _NOT_NAMES = frozenset(
         "아버",
         "형",
         "누",
+        "배송중",
+        "주문건",
+        "교환건",
+        "반품건",
+        "환불건",
+        "취소건",
+        "문의건",
+        "상품명",
+        "주문서",
+        "오배송",
+        "정상품",
+        "불량품",
     ]
 )
 
