@@ -315,12 +315,17 @@ class Store:
             fresh = sorted(
                 (inq for ext, inq in by_id.items() if ext not in existing), key=lambda inq: _ts(inq.received_at)
             )
+            async with db.execute("SELECT COALESCE(MAX(id), 0) FROM inquiries") as cur:
+                row = await cur.fetchone()
+            last_id = int(row[0]) if row else 0
             await db.executemany(
                 f"INSERT INTO inquiries ({_INQUIRY_COLUMNS}, first_seen_at, updated_at) "  # noqa: S608 - constant
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(*_row_values(inq), now_s, now_s) for inq in fresh],
             )
-            new_rows = await self._existing(db, account_id, stream, [inq.external_id for inq in fresh])
+            # BEGIN IMMEDIATE holds the write lock, so every id above last_id is one of ours.
+            async with db.execute("SELECT id, external_id FROM inquiries WHERE id > ?", (last_id,)) as cur:
+                new_rows = {r["external_id"]: r["id"] for r in await cur.fetchall()}
             changed = [
                 (inq, existing[ext])
                 for ext, inq in by_id.items()
@@ -337,14 +342,14 @@ class Store:
             if result.open_snapshot is not None:
                 answered_ids += await self._apply_snapshot(db, account_id, stream, result, now_s)
             events: list[tuple[str, str, int | None, str, str, str]] = []
-            events += [(now_s, "seen", row_id, account_id, stream.value, "{}") for row_id, _ in new_rows.values()]
+            events += [(now_s, "seen", row_id, account_id, stream.value, "{}") for row_id in new_rows.values()]
             events += [(now_s, "answered", row_id, account_id, stream.value, "{}") for row_id in answered_ids]
             events += [(now_s, "reopened", row_id, account_id, stream.value, "{}") for row_id in reopened_ids]
             await db.executemany(
                 "INSERT INTO events (at, kind, inquiry_id, account_id, stream, detail) VALUES (?, ?, ?, ?, ?, ?)",
                 events,
             )
-            open_new = [new_rows[inq.external_id][0] for inq in fresh if not inq.answered]
+            open_new = [new_rows[inq.external_id] for inq in fresh if not inq.answered]
             queued = await self._queue_for_poll(
                 db, account_id, stream, open_new, len(fresh), now_s, channels, notify_new
             )
@@ -362,7 +367,7 @@ class Store:
                 (account_id, stream.value, now_s, result.skipped),
             )
         return RecordOutcome(
-            new_ids=tuple(row_id for row_id, _ in new_rows.values()),
+            new_ids=tuple(new_rows.values()),
             answered_ids=tuple(answered_ids),
             updated=len(changed),
             queued=queued,
@@ -379,8 +384,8 @@ class Store:
                 f"WHERE account_id = ? AND stream = ? AND external_id IN ({marks})",
                 (account_id, stream.value, *chunk),
             ) as cur:
-                async for row in cur:
-                    found[row["external_id"]] = (row["id"], tuple(row)[1:])
+                rows = await cur.fetchall()
+            found.update((row["external_id"], (row["id"], tuple(row)[1:])) for row in rows)
         return found
 
     async def _apply_snapshot(

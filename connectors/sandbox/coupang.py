@@ -253,8 +253,16 @@ class CoupangSandbox(CoupangInquiryStore):
         page_size = qp.int_param(params, "pageSize", default=10, maximum=PRODUCT_PAGE_MAX)
         answered = _ANSWERED_FILTERS[answered_type]
         style = self._style(route)
-        rows = self.product_rows(start=start, end=end, answered=answered, vendor_item_id=vendor_item_id, style=style)
-        return self._page(rows, page_num, page_size, CodeStyle.STRING)
+        first = (page_num - 1) * page_size
+        rows, total = self.product_rows(
+            start=start,
+            end=end,
+            answered=answered,
+            vendor_item_id=vendor_item_id,
+            style=style,
+            page=slice(first, first + page_size),
+        )
+        return self._page(rows, total, page_num, page_size, CodeStyle.STRING)
 
     def _list_calls(self, params: httpx.QueryParams, route: _Route) -> dict[str, Any]:
         self._check_query_vendor(params)
@@ -270,22 +278,28 @@ class CoupangSandbox(CoupangInquiryStore):
         page_num = qp.int_param(params, "pageNum", default=1)
         page_size = qp.int_param(params, "pageSize", default=10, maximum=CALL_CENTER_PAGE_MAX)
         style = self._style(route)
-        rows = self.call_center_rows(
-            start=start, end=end, status=wanted, vendor_item_id=vendor_item_id, order_id=order_id, style=style
+        first = (page_num - 1) * page_size
+        rows, total = self.call_center_rows(
+            start=start,
+            end=end,
+            status=wanted,
+            vendor_item_id=vendor_item_id,
+            order_id=order_id,
+            style=style,
+            page=slice(first, first + page_size),
         )
-        return self._page(rows, page_num, page_size, CodeStyle.NUMBER)
+        return self._page(rows, total, page_num, page_size, CodeStyle.NUMBER)
 
     def _page(
-        self, rows: list[dict[str, Any]], page_num: int, page_size: int, sample_code: CodeStyle
+        self, rows: list[dict[str, Any]], total: int, page_num: int, page_size: int, sample_code: CodeStyle
     ) -> dict[str, Any]:
-        first = (page_num - 1) * page_size
         pagination = {
             "currentPage": page_num,
-            "totalPages": math.ceil(len(rows) / page_size),
-            "totalElements": len(rows),
+            "totalPages": math.ceil(total / page_size),
+            "totalElements": total,
             "countPerPage": page_size,
         }
-        data = {"content": rows[first : first + page_size], "pagination": pagination}
+        data = {"content": rows, "pagination": pagination}
         return {"code": self._code(sample_code), "message": "OK", "data": data}
 
     def _reply_product(self, body: dict[str, Any], inquiry_id: int, now: datetime) -> None:

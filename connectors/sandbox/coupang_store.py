@@ -23,6 +23,9 @@ CANNOT_ANSWER = (
 )
 
 
+_ALL = slice(None)  # every match: the default page of the row queries
+
+
 class CoupangInquiryStore:
     """Seeded product and call-center inquiries, their answers, and the queries the list APIs run. Thread-safe."""
 
@@ -154,9 +157,20 @@ class CoupangInquiryStore:
             return self._calls.get(inquiry_id)
 
     def product_rows(
-        self, *, start: date, end: date, answered: bool | None, vendor_item_id: int | None, style: DateTimeFormat
-    ) -> list[dict[str, Any]]:
-        """Rows received on Korean dates start..end (inclusive), newest first, as the official sample orders them."""
+        self,
+        *,
+        start: date,
+        end: date,
+        answered: bool | None,
+        vendor_item_id: int | None,
+        style: DateTimeFormat,
+        page: slice = _ALL,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Rows received on Korean dates start..end (inclusive), newest first as the official sample orders them.
+
+        Returns the rows of `page` (all by default) and the total number of matches; only the page is formatted,
+        so paging through N items costs O(N) per page, not O(N) formatting per page.
+        """
         with self._lock:
             matches = [
                 item
@@ -166,7 +180,7 @@ class CoupangInquiryStore:
                 and vendor_item_id in (None, item.vendor_item_id)
             ]
             matches.sort(key=lambda item: (item.inquiry_at, item.inquiry_id), reverse=True)
-            return [item.row(style) for item in matches]
+            return [item.row(style) for item in matches[page]], len(matches)
 
     def call_center_rows(
         self,
@@ -177,8 +191,9 @@ class CoupangInquiryStore:
         vendor_item_id: int | None,
         order_id: int | None,
         style: DateTimeFormat,
-    ) -> list[dict[str, Any]]:
-        """Call-center rows received on Korean dates start..end (inclusive), newest first."""
+        page: slice = _ALL,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Call-center rows received on Korean dates start..end (inclusive), newest first; (page rows, total)."""
         with self._lock:
             matches = [
                 item
@@ -189,7 +204,7 @@ class CoupangInquiryStore:
                 and order_id in (None, item.order_id)
             ]
             matches.sort(key=lambda item: (item.inquiry_at, item.inquiry_id), reverse=True)
-            return [item.row(style) for item in matches]
+            return [item.row(style) for item in matches[page]], len(matches)
 
 
 def _require_aware(value: datetime) -> None:

@@ -120,10 +120,10 @@ async def post(client: httpx.AsyncClient, clock: FakeClock, target: str, body: d
 def seeded_rows(sandbox: CoupangSandbox, *, last_day: int) -> list[dict[str, Any]]:
     """Every row of both kinds received from 2025-01-01 to 2025-01-`last_day` (KST), read without HTTP."""
     start, end = START.date(), START.date().replace(day=last_day)
-    products = sandbox.product_rows(
+    products, _ = sandbox.product_rows(
         start=start, end=end, answered=None, vendor_item_id=None, style=DateTimeFormat.OFFSET
     )
-    calls = sandbox.call_center_rows(
+    calls, _ = sandbox.call_center_rows(
         start=start, end=end, status=None, vendor_item_id=None, order_id=None, style=DateTimeFormat.OFFSET
     )
     return products + calls
