@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from aggregator.cli import main
+from aggregator.models import PollResult, StreamKind
+from aggregator.store import Store
+from tests.conftest import START, make_inquiry
 
 GOOD_ACCOUNT = """
 [[accounts]]
@@ -143,3 +148,40 @@ def test_console_script_exit_code_for_bad_config(tmp_path: Path) -> None:
         timeout=60,
     )
     assert (proc.returncode, proc.stderr) == (2, "inqd: config error: bogus: unknown key\n")
+
+
+def test_queue_lists_open_inquiries_masked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "inqd.db"
+
+    async def seed() -> None:
+        store = await Store.open(db)
+        await store.record_poll(
+            "shop",
+            StreamKind.PRODUCT_QNA,
+            PollResult(
+                inquiries=(
+                    make_inquiry("1", body="김민수 고객님 010-1234-5678 배송 문의"),
+                    make_inquiry("2", answered=True),
+                ),
+                cursor={},
+            ),
+            now=START,
+            channels=("sink",),
+            notify_new=True,
+        )
+        await store.aclose()
+
+    asyncio.run(seed())
+    assert main(["queue", "--db", str(db), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["external_id"], r["marketplace"], r["stream"], r["excerpt"]) for r in rows] == [
+        ("1", "coupang", "product_qna", "김*수 고객님 010-****-5678 배송 문의")
+    ]
+    assert main(["queue", "--db", str(db)]) == 0
+    table = capsys.readouterr().out
+    assert "쿠팡" in table and "1 open" in table and "5678" in table and "1234" not in table
+
+
+def test_queue_without_database_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["queue", "--db", str(tmp_path / "none.db")]) == 1
+    assert "no database yet" in capsys.readouterr().err
