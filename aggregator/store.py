@@ -105,7 +105,7 @@ _INQUIRY_COLUMNS = (
 _IN_CHUNK = 500  # stays far below SQLite's host-parameter limit
 
 
-def _ts(value: datetime) -> str:
+def db_time(value: datetime) -> str:
     """Fixed-width UTC text, so that SQL string order is time order."""
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store")
@@ -113,7 +113,7 @@ def _ts(value: datetime) -> str:
 
 
 def _ts_or_none(value: datetime | None) -> str | None:
-    return None if value is None else _ts(value)
+    return None if value is None else db_time(value)
 
 
 def _dt(text: str) -> datetime:
@@ -179,13 +179,14 @@ class StreamStatus:
     skipped_total: int
 
 
-def _row_values(inq: Inquiry) -> tuple[Any, ...]:
+def inquiry_row(inq: Inquiry) -> tuple[Any, ...]:
+    """The column values of one inquiry, in the order of the `inquiries` columns after `id`."""
     return (
         inq.account_id,
         inq.stream.value,
         inq.external_id,
         inq.marketplace.value,
-        _ts(inq.received_at),
+        db_time(inq.received_at),
         inq.category.value,
         inq.title,
         inq.body,
@@ -307,13 +308,13 @@ class Store:
         `notify_new` False (the first, backfilling poll) queues one summary per channel instead of a
         message per open inquiry.
         """
-        now_s = _ts(now)
+        now_s = db_time(now)
         by_id = {inq.external_id: inq for inq in result.inquiries if inq.account_id == account_id}
         async with self._transaction() as db:
             existing = await self._existing(db, account_id, stream, list(by_id))
             # Oldest first, so that ids, and so pushes, follow the order the buyers asked in.
             fresh = sorted(
-                (inq for ext, inq in by_id.items() if ext not in existing), key=lambda inq: _ts(inq.received_at)
+                (inq for ext, inq in by_id.items() if ext not in existing), key=lambda inq: db_time(inq.received_at)
             )
             async with db.execute("SELECT COALESCE(MAX(id), 0) FROM inquiries") as cur:
                 row = await cur.fetchone()
@@ -321,7 +322,7 @@ class Store:
             await db.executemany(
                 f"INSERT INTO inquiries ({_INQUIRY_COLUMNS}, first_seen_at, updated_at) "  # noqa: S608 - constant
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*_row_values(inq), now_s, now_s) for inq in fresh],
+                [(*inquiry_row(inq), now_s, now_s) for inq in fresh],
             )
             # BEGIN IMMEDIATE holds the write lock, so every id above last_id is one of ours.
             async with db.execute("SELECT id, external_id FROM inquiries WHERE id > ?", (last_id,)) as cur:
@@ -329,13 +330,13 @@ class Store:
             changed = [
                 (inq, existing[ext])
                 for ext, inq in by_id.items()
-                if ext in existing and existing[ext][1] != _row_values(inq)
+                if ext in existing and existing[ext][1] != inquiry_row(inq)
             ]
             await db.executemany(
                 "UPDATE inquiries SET received_at = ?, category = ?, title = ?, body = ?, product_name = ?, "
                 "order_id = ?, buyer = ?, answered = ?, answered_at = ?, deadline_at = ?, updated_at = ? "
                 "WHERE id = ?",
-                [(*_row_values(inq)[4:], now_s, row_id) for inq, (row_id, _) in changed],
+                [(*inquiry_row(inq)[4:], now_s, row_id) for inq, (row_id, _) in changed],
             )
             answered_ids = [row_id for inq, (row_id, old) in changed if inq.answered and not old[11]]
             reopened_ids = [row_id for inq, (row_id, old) in changed if not inq.answered and old[11]]
@@ -396,7 +397,7 @@ class Store:
         async with db.execute(
             "SELECT id, external_id FROM inquiries WHERE account_id = ? AND stream = ? AND answered = 0 "
             "AND received_at >= ? AND received_at < ?",
-            (account_id, stream.value, _ts(snapshot.received_from), _ts(snapshot.received_to)),
+            (account_id, stream.value, db_time(snapshot.received_from), db_time(snapshot.received_to)),
         ) as cur:
             rows = await cur.fetchall()
         gone = [row["id"] for row in rows if row["external_id"] not in snapshot.open_external_ids]
@@ -454,7 +455,7 @@ class Store:
 
     async def record_poll_failure(self, account_id: str, stream: StreamKind, *, now: datetime, error: str) -> int:
         """Count a failed poll; returns the number of consecutive failures."""
-        now_s = _ts(now)
+        now_s = db_time(now)
         async with self._transaction() as db:
             await db.execute(
                 "INSERT INTO stream_status (account_id, stream, last_error_at, last_error, consecutive_failures) "
@@ -530,7 +531,7 @@ class Store:
             await db.execute(
                 "INSERT INTO events (at, kind, inquiry_id, account_id, stream, detail) VALUES (?, ?, ?, ?, ?, ?)",
                 (
-                    _ts(now),
+                    db_time(now),
                     kind,
                     inquiry_id,
                     account_id,
@@ -553,7 +554,7 @@ class Store:
         due_at: datetime | None = None,
     ) -> int:
         """Queue one message for each channel; a repeated `dedup_key` is ignored. Returns rows added."""
-        now_s = _ts(now)
+        now_s = db_time(now)
         body = json.dumps(payload or {}, ensure_ascii=False)
         added = 0
         async with self._transaction() as db:
@@ -561,14 +562,14 @@ class Store:
                 cur = await db.execute(
                     "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
-                    (kind.value, ch, inquiry_id, body, f"{dedup_key}:{ch}", _ts(due_at or now), now_s),
+                    (kind.value, ch, inquiry_id, body, f"{dedup_key}:{ch}", db_time(due_at or now), now_s),
                 )
                 added += cur.rowcount
         return added
 
     async def claim_due(self, *, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
         """Claim up to `limit` due rows for `lease`; a crashed claimer's rows come back when it expires."""
-        now_s = _ts(now)
+        now_s = db_time(now)
         async with (
             self._transaction() as db,
             db.execute(
@@ -576,7 +577,7 @@ class Store:
                 " SELECT id FROM outbox WHERE state = 'pending' AND due_at <= ?"
                 " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at, id LIMIT ?)"
                 " RETURNING id, kind, channel, inquiry_id, payload, attempts, created_at",
-                (_ts(now + lease), now_s, now_s, limit),
+                (db_time(now + lease), now_s, now_s, limit),
             ) as cur,
         ):
             rows = await cur.fetchall()
@@ -603,7 +604,7 @@ class Store:
         return None if row is None or row[0] is None else _dt(row[0])
 
     async def _finish(self, item: OutboxItem, *, state: str, now: datetime, event: str, note: str) -> None:
-        now_s = _ts(now)
+        now_s = db_time(now)
         async with self._transaction() as db:
             await db.execute(
                 "UPDATE outbox SET state = ?, done_at = ?, lease_until = NULL, last_error = ? WHERE id = ?",
@@ -639,7 +640,7 @@ class Store:
         async with self._transaction() as db:
             await db.execute(
                 "UPDATE outbox SET due_at = ?, lease_until = NULL, last_error = ? WHERE id = ?",
-                (_ts(at), error, item.id),
+                (db_time(at), error, item.id),
             )
 
     async def outbox_counts(self) -> dict[str, int]:

@@ -45,7 +45,7 @@ from pydantic import SecretStr
 
 from aggregator.http import make_client
 from aggregator.models import Inquiry, PollResult, StreamKind
-from aggregator.store import Store
+from aggregator.store import Store, db_time, inquiry_row
 from connectors.coupang import CoupangConnector
 from connectors.sandbox import CoupangSandbox, InquiryGenerator
 
@@ -122,35 +122,10 @@ class StoreRun:
     repoll_s: float
 
 
-def _ts(value: datetime | None) -> str | None:
-    """The store's fixed-width UTC text for a datetime."""
-    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def raw_rows(inquiries: Sequence[Inquiry], now: datetime) -> list[tuple[Any, ...]]:
-    """The 16 column values the store inserts for each inquiry."""
-    now_s = _ts(now)
-    return [
-        (
-            inq.account_id,
-            inq.stream.value,
-            inq.external_id,
-            inq.marketplace.value,
-            _ts(inq.received_at),
-            inq.category.value,
-            inq.title,
-            inq.body,
-            inq.product_name,
-            inq.order_id,
-            inq.buyer,
-            int(inq.answered),
-            _ts(inq.answered_at),
-            _ts(inq.deadline_at),
-            now_s,
-            now_s,
-        )
-        for inq in inquiries
-    ]
+    """The 16 column values the store inserts for each inquiry (the store's own row function)."""
+    now_s = db_time(now)
+    return [(*inquiry_row(inq), now_s, now_s) for inq in inquiries]
 
 
 def seeded_sandbox(count: int, clock: InstantClock, seed: int) -> CoupangSandbox:
