@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from aggregator import __version__
@@ -14,6 +15,7 @@ from aggregator.clock import SystemClock
 from aggregator.logs import configure_logging
 from aggregator.redact import excerpt
 from aggregator.render import age_text, kst_stamp, safe_excerpt
+from aggregator.reports import explain_lines, schedule_lines
 from aggregator.settings import ConfigError, Settings, load_settings, secrets_written_in
 from aggregator.store import Store
 
@@ -53,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--config", "-c", type=Path, help="path to the TOML config file (its db_path is read)")
     source.add_argument("--db", type=Path, help="path to the database itself (e.g. the demo's)")
     queue.add_argument("--json", action="store_true", help="machine-readable output")
+
+    schedule = sub.add_parser("schedule", help="the coming quiet and work windows, holidays named")
+    schedule.add_argument("--config", "-c", type=Path, help="config file (default: the built-in hours and KR holidays)")
+    schedule.add_argument("--from", dest="start", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD")
+    schedule.add_argument("--days", type=int, default=7, metavar="N")
+
+    explain = sub.add_parser("explain", help="an inquiry's timeline and the reason for every decision")
+    explain.add_argument("inquiry_id", type=int, metavar="ID", help="the id shown by `inqd queue`")
+    explain.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
     return parser
 
 
@@ -133,6 +144,39 @@ async def _print_queue(db_path: Path, *, as_json: bool) -> int:
     return 0
 
 
+def _schedule(settings: Settings, args: argparse.Namespace) -> int:
+    if not 1 <= args.days <= 366:
+        print("inqd: --days must be between 1 and 366", file=sys.stderr)
+        return EXIT_CONFIG
+    policies = settings.policies()
+    start = args.start or SystemClock().now().astimezone(policies.zone).date()
+    quiet, work = ", ".join(settings.quiet_hours), ", ".join(settings.work_hours)
+    print(f"시간대 {settings.timezone} · 조용한 시간: {quiet} · 업무시간: {work}")
+    for line in schedule_lines(policies, start, args.days):
+        print(line)
+    return 0
+
+
+def _explain(settings: Settings, inquiry_id: int) -> int:
+    if not settings.db_path.is_file():
+        print(f"inqd: no database yet at {settings.db_path} (run the daemon first)", file=sys.stderr)
+        return 1
+    return asyncio.run(_print_explain(settings, inquiry_id))
+
+
+async def _print_explain(settings: Settings, inquiry_id: int) -> int:
+    store = await Store.open(settings.db_path)
+    try:
+        lines = await explain_lines(store, settings.policies(), inquiry_id, now=SystemClock().now())
+    finally:
+        await store.aclose()
+    if lines is None:
+        print(f"inqd: no inquiry #{inquiry_id} (see inqd queue)", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from aggregator.daemon import Daemon  # the daemon pulls in every connector; only needed here
 
@@ -159,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.command == "queue" and args.db is not None:
         return _queue(args.db, as_json=args.json)
+    if args.command == "schedule" and args.config is None:
+        return _schedule(Settings(), args)
     settings = _load(args.config)
     if settings is None:
         return EXIT_CONFIG
@@ -166,4 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(settings, args.config)
     if args.command == "queue":
         return _queue(settings.db_path, as_json=args.json)
+    if args.command == "schedule":
+        return _schedule(settings, args)
+    if args.command == "explain":
+        return _explain(settings, args.inquiry_id)
     return asyncio.run(_run(settings, args))

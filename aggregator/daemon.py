@@ -24,6 +24,7 @@ from aggregator.notifiers.sink import SinkNotifier
 from aggregator.poller import StreamPoller
 from aggregator.settings import CoupangAccount, NotifierConfig, Settings
 from aggregator.store import Store
+from aggregator.timers import AlertTimer
 from connectors.base import Connector
 from connectors.coupang import CoupangConnector
 
@@ -53,9 +54,9 @@ def build_connector(
     )
 
 
-def build_notifier(config: NotifierConfig) -> Notifier:
+def build_notifier(config: NotifierConfig, *, clock: Clock) -> Notifier:
     """The notifier for one configured channel."""
-    return SinkNotifier(name=config.name, console=config.console, file=config.file)
+    return SinkNotifier(name=config.name, console=config.console, file=config.file, now=clock.now)
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Daemon:
     notifiers: dict[str, Notifier]
     pollers: list[StreamPoller]
     dispatcher: Dispatcher
+    timer: AlertTimer
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
@@ -83,14 +85,22 @@ class Daemon:
         """Open the store and build every component from `settings`."""
         rng = rng or random.Random()
         store = await Store.open(settings.db_path)
-        notifiers = {cfg.name: build_notifier(cfg) for cfg in settings.notifiers}
+        notifiers = {cfg.name: build_notifier(cfg, clock=clock) for cfg in settings.notifiers}
         connectors: list[Connector] = [
             build_connector(acc, clock=clock, transport=transport_for(acc) if transport_for else None)
             for acc in settings.accounts
         ]
         marketplaces: dict[str, Marketplace] = {acc.id: acc.marketplace_kind for acc in settings.accounts}
-        dispatcher = Dispatcher(store, notifiers, clock, marketplaces=marketplaces)
+        policies = settings.policies()
+        dispatcher = Dispatcher(store, notifiers, clock, policies, marketplaces=marketplaces)
         channels = list(notifiers)
+        timer = AlertTimer(store, clock, policies, channels=channels)
+        timer.on_queued.append(dispatcher.wake)
+
+        def on_queued() -> None:
+            timer.wake.set()  # new inquiries need their alerts planned
+            dispatcher.wake.set()
+
         pollers = [
             StreamPoller(
                 connector,
@@ -100,18 +110,20 @@ class Daemon:
                 interval_s=account.poll_interval_s,
                 jitter=settings.poll_jitter,
                 channels=channels,
-                on_queued=dispatcher.wake.set,
+                on_queued=on_queued,
                 rng=random.Random(rng.random()),
             )
             for connector, account in zip(connectors, settings.accounts, strict=True)
             for stream in account.stream_kinds
         ]
-        return cls(settings, store, clock, connectors, notifiers, pollers, dispatcher)
+        await timer.start()
+        return cls(settings, store, clock, connectors, notifiers, pollers, dispatcher, timer)
 
     async def run_once(self) -> None:
         """Poll every stream once, then deliver everything due: the burst mode used by tests and scripts."""
         for poller in self.pollers:
             await poller.poll_once()
+        await self.timer.run_once()
         await self.dispatcher.run_once()
 
     async def run(self) -> None:
@@ -126,6 +138,7 @@ class Daemon:
         async with asyncio.TaskGroup() as group:
             for poller in self.pollers:
                 group.create_task(poller.run(self.stop), name=f"poll:{poller.account_id}:{poller.stream.value}")
+            group.create_task(self.timer.run(self.stop), name="timers")
             group.create_task(self.dispatcher.run(self.stop), name="dispatch")
         log.info("daemon_stopped")
 

@@ -1,10 +1,10 @@
-"""Outbox drain: claim due rows with a lease, decide, render, send, record the outcome."""
+"""Outbox drain: claim due rows with a lease, decide (policies), render, send, record the outcome and its reason."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -14,11 +14,11 @@ from aggregator.models import Marketplace, Message, MessageKind
 from aggregator.notifiers.base import DeliveryError, Notifier
 from aggregator.scheduler import delivery_retry_delay_s
 from aggregator.store import OutboxItem, Store, StoredInquiry
-from policies.routing import decide
+from policies import Policies
+from policies.routing import Decision, NightHistory, PendingMessage, Reason, decide, quiet_period_start
+from policies.sla import deadlines
 
 log = structlog.get_logger("inqd.dispatcher")
-
-_NEEDS_INQUIRY = {MessageKind.NEW_INQUIRY}
 
 
 class Dispatcher:
@@ -29,6 +29,7 @@ class Dispatcher:
         store: Store,
         notifiers: Mapping[str, Notifier],
         clock: Clock,
+        policies: Policies,
         *,
         marketplaces: Mapping[str, Marketplace],
         lease_s: float = 120.0,
@@ -38,6 +39,7 @@ class Dispatcher:
         self._store = store
         self._notifiers = dict(notifiers)
         self._clock = clock
+        self._policies = policies
         self._marketplaces = dict(marketplaces)
         self._lease = timedelta(seconds=lease_s)
         self._batch = batch
@@ -57,12 +59,36 @@ class Dispatcher:
                 await self._handle(item)
                 handled += 1
 
+    async def _history(self, now: datetime) -> NightHistory:
+        start = quiet_period_start(self._policies.quiet, now)
+        if start is None:
+            return NightHistory()
+        count, ids = await self._store.breakthroughs_since(start)
+        return NightHistory(breakthroughs=count, inquiry_ids=ids)
+
+    def _pending(self, item: OutboxItem, stored: StoredInquiry | None) -> PendingMessage:
+        deadline = item.payload.get("deadline")
+        return PendingMessage(
+            kind=item.kind,
+            inquiry=stored.inquiry if stored else None,
+            inquiry_id=item.inquiry_id,
+            clock=item.payload.get("clock"),
+            deadline=datetime.fromisoformat(deadline) if isinstance(deadline, str) else None,
+        )
+
     async def _handle(self, item: OutboxItem) -> None:
         stored = await self._store.get_inquiry(item.inquiry_id) if item.inquiry_id is not None else None
         now = self._clock.now()
         decision = decide(
-            item.kind, stored.inquiry if stored else None, needs_inquiry=item.kind in _NEEDS_INQUIRY, now=now
+            self._pending(item, stored),
+            now=now,
+            quiet=self._policies.quiet,
+            breakthrough=self._policies.sla.breakthrough,
+            history=await self._history(now),
         )
+        if decision.reason is Reason.HOLD_QUIET:
+            await self._hold(item, decision, now)
+            return
         if not decision.send:
             await self._store.mark_dropped(item, now=now, reason=decision.reason.value)
             return
@@ -70,23 +96,86 @@ class Dispatcher:
         if notifier is None:
             await self._store.mark_failed(item, now=now, error=f"channel {item.channel!r} is not configured")
             return
-        message = self._render(item, stored)
+        held = await self._store.held_until(channel=item.channel, until=now) if item.kind is MessageKind.DIGEST else []
+        message = await self._render(item, stored, now, decision, held)
+        if message is None:  # an empty digest: nothing happened during quiet hours worth a message
+            await self._store.fold_into_digest(item, held, now=now)
+            return
         try:
             await notifier.send(message)
         except DeliveryError as err:
             await self._delivery_failed(item, err)
             return
-        await self._store.mark_delivered(item, now=self._clock.now())
+        if item.kind is MessageKind.DIGEST:
+            await self._store.fold_into_digest(item, held, now=self._clock.now())
+        else:
+            await self._store.mark_delivered(
+                item, now=self._clock.now(), reason=decision.reason.value, note=decision.note
+            )
         self.sent += 1
 
-    def _render(self, item: OutboxItem, stored: StoredInquiry | None) -> Message:
-        if item.kind is MessageKind.NEW_INQUIRY:
-            assert stored is not None
-            return render.new_inquiry(stored.inquiry, row_id=stored.id)
-        if item.kind is MessageKind.BACKFILL_SUMMARY:
+    async def _hold(self, item: OutboxItem, decision: Decision, now: datetime) -> None:
+        until = decision.at or now
+        await self._store.hold(item, until=until, now=now, reason=decision.note or decision.reason.value)
+        # One digest per channel per quiet period; the dedup key makes the second hold a no-op.
+        await self._store.enqueue(
+            MessageKind.DIGEST,
+            channels=[item.channel],
+            dedup_key=f"digest:{until.isoformat()}",
+            now=now,
+            payload={"quiet_until": until.isoformat()},
+            due_at=until,
+        )
+
+    async def _render(
+        self,
+        item: OutboxItem,
+        stored: StoredInquiry | None,
+        now: datetime,
+        decision: Decision,
+        held: list[OutboxItem],
+    ) -> Message | None:
+        kind = item.kind
+        if kind is MessageKind.DIGEST:
+            return await self._digest(item, now, held)
+        if kind is MessageKind.BACKFILL_SUMMARY:
             marketplace = self._marketplaces.get(str(item.payload["account_id"]), Marketplace.COUPANG)
             return render.backfill_summary(item.payload, marketplace=marketplace)
-        return render.system(item.payload)
+        if kind is MessageKind.SYSTEM:
+            return render.system(item.payload)
+        assert stored is not None
+        if kind is MessageKind.NEW_INQUIRY:
+            clocks = deadlines(stored.inquiry, self._policies.sla, self._policies.work)
+            return render.new_inquiry(stored.inquiry, row_id=stored.id, deadline=clocks.marketplace)
+        return render.sla_alert(
+            stored.inquiry,
+            row_id=stored.id,
+            kind=kind,
+            payload=item.payload,
+            now=now,
+            breakthrough=decision.reason is Reason.BREAKTHROUGH,
+        )
+
+    async def _digest(self, item: OutboxItem, now: datetime, held: list[OutboxItem]) -> Message | None:
+        since = datetime.fromisoformat(str(item.payload["quiet_until"]))
+        start = quiet_period_start(self._policies.quiet, since - timedelta(microseconds=1)) or since
+        breakthroughs = await self._store.breakthrough_notes_since(start, channel=item.channel)
+        if not held and not breakthroughs:
+            return None
+        open_rows = await self._store.open_inquiries()
+        ranked = sorted(
+            (deadlines(row.inquiry, self._policies.sla, self._policies.work).marketplace, row.id, row.inquiry)
+            for row in open_rows
+        )
+        entries = [(deadline, inquiry) for deadline, _, inquiry in ranked]
+        return render.digest(
+            entries,
+            held_new=sum(h.kind is MessageKind.NEW_INQUIRY for h in held),
+            held_other=sum(h.kind is not MessageKind.NEW_INQUIRY for h in held),
+            breakthroughs=breakthroughs,
+            quiet_from=start,
+            now=now,
+        )
 
     async def _delivery_failed(self, item: OutboxItem, err: DeliveryError) -> None:
         now = self._clock.now()
@@ -113,7 +202,7 @@ class Dispatcher:
             try:
                 await self.run_once()
                 next_due = await self._store.next_due_at()
-            except Exception:
+            except Exception:  # the loop boundary: rows stay in the outbox, retried next round
                 log.exception("dispatch_crashed")
                 next_due = None
             wait_s = self._idle_check_s

@@ -147,6 +147,11 @@ class MessageKind(StrEnum):
 
     NEW_INQUIRY = "new_inquiry"
     BACKFILL_SUMMARY = "backfill_summary"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACH = "sla_breach"
+    SLA_REPEAT = "sla_repeat"
+    EVENING_WARNING = "evening_warning"
+    DIGEST = "digest"
     SYSTEM = "system"
 
 

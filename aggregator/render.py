@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,8 +45,8 @@ def safe_excerpt(inquiry: Inquiry, limit: int = EXCERPT_CHARS) -> str:
     return excerpt(mask_pii(inquiry.body, known_names=known), limit)
 
 
-def new_inquiry(inquiry: Inquiry, *, row_id: int) -> Message:
-    """A push for one new open inquiry."""
+def new_inquiry(inquiry: Inquiry, *, row_id: int, deadline: datetime | None = None) -> Message:
+    """A push for one new open inquiry; `deadline` is its marketplace deadline."""
     lines = []
     about = " · ".join(
         part for part in (inquiry.product_name and excerpt(inquiry.product_name, 40), inquiry.category.value) if part
@@ -57,8 +57,8 @@ def new_inquiry(inquiry: Inquiry, *, row_id: int) -> Message:
         lines.append(excerpt(mask_pii(inquiry.title), 60))
     lines.append(f"“{safe_excerpt(inquiry)}”")
     when = f"접수 {kst_stamp(inquiry.received_at)}"
-    if inquiry.deadline_at is not None:
-        when += f" · 마감 {kst_stamp(inquiry.deadline_at)}"
+    if deadline is not None:
+        when += f" · 마감 {kst_stamp(deadline)}"
     lines.append(when)
     return Message(
         kind=MessageKind.NEW_INQUIRY,
@@ -96,4 +96,108 @@ def system(payload: Mapping[str, Any]) -> Message:
         body=str(payload["body"]),
         priority=Priority.HIGH,
         tags=("warning",),
+    )
+
+
+def _about(inquiry: Inquiry) -> str:
+    parts = [p for p in (inquiry.product_name and excerpt(inquiry.product_name, 30), inquiry.category.value) if p]
+    return " · ".join(parts)
+
+
+def _left_text(deadline: datetime, now: datetime) -> str:
+    # Rounded to the minute: an alert sent a few seconds after its time still says "2시간 남음", not "1시간 59분".
+    delta = timedelta(minutes=round((deadline - now).total_seconds() / 60))
+    if delta > timedelta(0):
+        return f"{age_text(delta)} 남음"
+    return f"{age_text(-delta)} 지남" if delta < timedelta(0) else "지금"
+
+
+def sla_alert(
+    inquiry: Inquiry,
+    *,
+    row_id: int,
+    kind: MessageKind,
+    payload: Mapping[str, Any],
+    now: datetime,
+    breakthrough: bool = False,
+) -> Message:
+    """A warning, breach, repeat or evening warning about one inquiry's deadline."""
+    deadline = datetime.fromisoformat(str(payload["deadline"]))
+    own = payload.get("clock") == "own"
+    clock_name = "목표 답변 시간" if own else "답변 마감"
+    where = f"[{inquiry.marketplace.label}] {inquiry.stream.label}"
+    if kind is MessageKind.EVENING_WARNING:
+        quiet_from = datetime.fromisoformat(str(payload["label"]))
+        title = f"{where}: {quiet_from.astimezone(KST):%H:%M} 전에 답하세요 (마감 {deadline.astimezone(KST):%H:%M})"
+        lead = "조용한 시간 중에 마감됩니다. 쉬기 전에 답해 주세요."
+        priority = Priority.HIGH
+    elif kind is MessageKind.SLA_WARNING:
+        title = f"{where}: {clock_name} {_left_text(deadline, now)}"
+        lead = "업무시간 기준 목표입니다." if own else "마감 전에 답해 주세요."
+        priority = Priority.DEFAULT if own else Priority.HIGH
+    elif kind is MessageKind.SLA_BREACH:
+        title = f"{where}: {clock_name} 지남"
+        lead = "목표 시간을 넘겼습니다." if own else "마켓 답변 기한을 넘겼습니다. 판매자 점수에 반영될 수 있습니다."
+        priority = Priority.HIGH if own else Priority.MAX
+    else:
+        title = f"{where}: 아직 미답변 ({clock_name} {_left_text(deadline, now)})"
+        lead = "마감이 지났지만 아직 답변이 없습니다."
+        priority = Priority.HIGH
+    lines = [lead]
+    if breakthrough:
+        lines.insert(0, "조용한 시간이지만 마감이 그 전에 지나서 알려 드립니다.")
+    if payload.get("late"):
+        lines.insert(0, "(inqd가 꺼져 있던 동안 지난 알림입니다)")
+    about = _about(inquiry)
+    if about:
+        lines.append(about)
+    lines.append(f"“{safe_excerpt(inquiry, 80)}”")
+    lines.append(f"접수 {kst_stamp(inquiry.received_at)} · 마감 {kst_stamp(deadline)}")
+    return Message(
+        kind=kind,
+        title=title,
+        body="\n".join(lines),
+        priority=priority,
+        tags=("alarm_clock" if kind is not MessageKind.SLA_BREACH else "rotating_light", inquiry.marketplace.value),
+        click_url=SELLER_CENTER_URLS[inquiry.marketplace],
+        group_key=f"inq-{row_id}",
+    )
+
+
+DIGEST_LINES = 8
+
+
+def digest(
+    entries: Sequence[tuple[datetime, Inquiry]],
+    *,
+    held_new: int,
+    held_other: int,
+    breakthroughs: Sequence[Mapping[str, Any]],
+    quiet_from: datetime,
+    now: datetime,
+) -> Message:
+    """The one message at the end of quiet hours: what is still open, by deadline, and any breakthroughs."""
+    lines = [
+        f"조용한 시간({kst_stamp(quiet_from)}~{now.astimezone(KST):%H:%M}) 동안 새 문의 {held_new}건"
+        + (f", 알림 {held_other}건" if held_other else "")
+        + "을 보류했습니다."
+    ]
+    if entries:
+        lines.append(f"미답변 {len(entries)}건 (마감 순):")
+    for deadline, inq in entries[:DIGEST_LINES]:
+        lines.append(
+            f"• {inq.marketplace.label} {inq.stream.label} · 마감 {kst_stamp(deadline)} ({_left_text(deadline, now)})"
+            f" “{safe_excerpt(inq, 40)}”"
+        )
+    if len(entries) > DIGEST_LINES:
+        lines.append(f"외 {len(entries) - DIGEST_LINES}건: inqd queue")
+    for note in breakthroughs:
+        lines.append(f"밤사이 긴급 알림 {kst_stamp(note['at'])}: 마감이 조용한 시간 안에 지나서 보냈습니다.")
+    title = f"[inqd] 조용한 시간 요약: 미답변 {len(entries)}건" if entries else "[inqd] 조용한 시간 요약: 미답변 없음"
+    return Message(
+        kind=MessageKind.DIGEST,
+        title=title,
+        body="\n".join(lines),
+        priority=Priority.DEFAULT,
+        tags=("sunrise",),
     )

@@ -38,6 +38,14 @@ from pydantic_settings import (
 )
 
 from aggregator.models import Marketplace, StreamKind
+from aggregator.settings_policy import (
+    CalendarConfig,
+    SlaConfig,
+    TimeIntervalConfig,
+    build_schedule,
+    unknown_interval_names,
+)
+from policies import Policies
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -162,6 +170,11 @@ class Settings(BaseSettings):
     poll_jitter: Annotated[float, Field(ge=0, le=0.5)] = 0.1
     accounts: tuple[Account, ...] = ()
     notifiers: tuple[NotifierConfig, ...] = (SinkNotifierConfig(type="sink"),)
+    calendar: CalendarConfig = CalendarConfig()
+    time_intervals: tuple[TimeIntervalConfig, ...] = ()
+    quiet_hours: tuple[str, ...] = ("night", "closed-days")
+    work_hours: tuple[str, ...] = ("cs-hours",)
+    sla: SlaConfig = SlaConfig()
 
     @field_validator("timezone")
     @classmethod
@@ -183,7 +196,26 @@ class Settings(BaseSettings):
                 raise ValueError(f"{label}: duplicate name {', '.join(dupes)}")
         if not self.notifiers:
             raise ValueError("notifiers: at least one notifier is needed")
+        interval_names = [i.name for i in self.time_intervals]
+        dupes = sorted({n for n in interval_names if interval_names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"time_intervals: duplicate name {', '.join(dupes)}")
+        for key in ("quiet_hours", "work_hours"):
+            unknown = unknown_interval_names(getattr(self, key), self.time_intervals)
+            if unknown:
+                raise ValueError(f"{key}: undefined time interval {', '.join(repr(n) for n in unknown)}")
         return self
+
+    def policies(self) -> Policies:
+        """The pure policy objects this config describes."""
+        calendar = self.calendar.build()
+        return Policies(
+            zone=self.zone,
+            calendar=calendar,
+            quiet=build_schedule(self.quiet_hours, self.time_intervals, self.zone, calendar),
+            work=build_schedule(self.work_hours, self.time_intervals, self.zone, calendar, exclude_closed_days=True),
+            sla=self.sla.build(),
+        )
 
     @property
     def zone(self) -> ZoneInfo:

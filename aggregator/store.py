@@ -7,6 +7,7 @@ any moment either keeps all of it or none of it, and the next poll simply reads 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -96,7 +97,25 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (account_id, stream)
     );
     """,
+    # v2: SLA timers (next alert per open inquiry, the log of fired alerts) and the reason of each outcome
+    """
+    ALTER TABLE inquiries ADD COLUMN next_alert_at TEXT;
+    CREATE INDEX inquiries_alert_due ON inquiries (next_alert_at) WHERE answered = 0;
+    CREATE TABLE alert_log (
+        inquiry_id INTEGER NOT NULL REFERENCES inquiries (id),
+        key TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        fired_at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        PRIMARY KEY (inquiry_id, key)
+    );
+    ALTER TABLE outbox ADD COLUMN reason TEXT;
+    CREATE INDEX outbox_held ON outbox (state, channel, due_at);
+    """,
 )
+
+# next_alert_at for an open inquiry whose alerts have all fired: sorts after every real time.
+NO_MORE_ALERTS = "9999-12-31T00:00:00.000000Z"
 
 _INQUIRY_COLUMNS = (
     "account_id, stream, external_id, marketplace, received_at, category, title, body, product_name, "
@@ -154,6 +173,26 @@ class Event:
     kind: str
     inquiry_id: int | None
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFire:
+    """One alert to queue: its stable key, message kind, due time and payload."""
+
+    key: str
+    kind: MessageKind
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertUpdate:
+    """The timer's result for one inquiry."""
+
+    inquiry_id: int
+    fire: tuple[AlertFire, ...]
+    superseded: tuple[tuple[str, datetime], ...]
+    next_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +261,18 @@ def _inquiry_from_row(row: aiosqlite.Row) -> StoredInquiry:
     )
 
 
+def _outbox_item(row: aiosqlite.Row) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        kind=MessageKind(row["kind"]),
+        channel=row["channel"],
+        inquiry_id=row["inquiry_id"],
+        payload=json.loads(row["payload"]),
+        attempts=row["attempts"],
+        created_at=_dt(row["created_at"]),
+    )
+
+
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), _IN_CHUNK):
         yield items[start : start + _IN_CHUNK]
@@ -233,6 +284,8 @@ class Store:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        # One connection is shared by the poll, timer and dispatch tasks: a transaction must not interleave.
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -275,13 +328,14 @@ class Store:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            await self._conn.execute("ROLLBACK")
-            raise
-        await self._conn.execute("COMMIT")
+        async with self._write_lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
 
     # ---- polling -------------------------------------------------------------------------------
 
@@ -334,8 +388,8 @@ class Store:
             ]
             await db.executemany(
                 "UPDATE inquiries SET received_at = ?, category = ?, title = ?, body = ?, product_name = ?, "
-                "order_id = ?, buyer = ?, answered = ?, answered_at = ?, deadline_at = ?, updated_at = ? "
-                "WHERE id = ?",
+                "order_id = ?, buyer = ?, answered = ?, answered_at = ?, deadline_at = ?, updated_at = ?, "
+                "next_alert_at = NULL WHERE id = ?",  # changed: the timer plans its alerts again
                 [(*inquiry_row(inq)[4:], now_s, row_id) for inq, (row_id, _) in changed],
             )
             answered_ids = [row_id for inq, (row_id, old) in changed if inq.answered and not old[11]]
@@ -581,18 +635,7 @@ class Store:
             ) as cur,
         ):
             rows = await cur.fetchall()
-        items = [
-            OutboxItem(
-                id=r["id"],
-                kind=MessageKind(r["kind"]),
-                channel=r["channel"],
-                inquiry_id=r["inquiry_id"],
-                payload=json.loads(r["payload"]),
-                attempts=r["attempts"],
-                created_at=_dt(r["created_at"]),
-            )
-            for r in rows
-        ]
+        items = [_outbox_item(r) for r in rows]
         return sorted(items, key=lambda item: item.id)
 
     async def next_due_at(self) -> datetime | None:
@@ -603,12 +646,14 @@ class Store:
             row = await cur.fetchone()
         return None if row is None or row[0] is None else _dt(row[0])
 
-    async def _finish(self, item: OutboxItem, *, state: str, now: datetime, event: str, note: str) -> None:
+    async def _finish(
+        self, item: OutboxItem, *, state: str, now: datetime, event: str, note: str, reason: str | None = None
+    ) -> None:
         now_s = db_time(now)
         async with self._transaction() as db:
             await db.execute(
-                "UPDATE outbox SET state = ?, done_at = ?, lease_until = NULL, last_error = ? WHERE id = ?",
-                (state, now_s, note or None, item.id),
+                "UPDATE outbox SET state = ?, done_at = ?, lease_until = NULL, last_error = ?, reason = ? WHERE id = ?",
+                (state, now_s, note or None, reason, item.id),
             )
             await db.execute(
                 "INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, ?, ?, ?)",
@@ -623,13 +668,15 @@ class Store:
                 ),
             )
 
-    async def mark_delivered(self, item: OutboxItem, *, now: datetime) -> None:
-        """The channel accepted the message: never send this row again."""
-        await self._finish(item, state="sent", now=now, event="notified", note="")
+    async def mark_delivered(
+        self, item: OutboxItem, *, now: datetime, reason: str = "send_now", note: str = ""
+    ) -> None:
+        """The channel accepted the message: never send this row again. `reason` records why it went out."""
+        await self._finish(item, state="sent", now=now, event="notified", note=note, reason=reason)
 
     async def mark_dropped(self, item: OutboxItem, *, now: datetime, reason: str) -> None:
         """The message is no longer worth sending (e.g. answered meanwhile)."""
-        await self._finish(item, state="dropped", now=now, event="dropped", note=reason)
+        await self._finish(item, state="dropped", now=now, event="dropped", note=reason, reason=reason)
 
     async def mark_failed(self, item: OutboxItem, *, now: datetime, error: str) -> None:
         """The channel refused the message for good (a permanent error); kept for `inqd status`."""
@@ -648,3 +695,176 @@ class Store:
         async with self._conn.execute("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state") as cur:
             rows = await cur.fetchall()
         return {r["state"]: r["n"] for r in rows}
+
+    # ---- SLA timers ------------------------------------------------------------------------------
+
+    async def reset_alert_plans(self) -> int:
+        """Make the timer plan every open inquiry again (at start: the config may have changed)."""
+        async with self._transaction() as db:
+            cur = await db.execute("UPDATE inquiries SET next_alert_at = NULL WHERE answered = 0")
+            return cur.rowcount
+
+    async def alert_candidates(self, *, now: datetime, limit: int) -> list[tuple[StoredInquiry, frozenset[str]]]:
+        """Open inquiries that need planning or have an alert due, with the keys of alerts already fired."""
+        async with self._conn.execute(
+            "SELECT * FROM inquiries WHERE answered = 0 AND (next_alert_at IS NULL OR next_alert_at <= ?) "
+            "ORDER BY next_alert_at IS NOT NULL, next_alert_at, id LIMIT ?",
+            (db_time(now), limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        stored = [_inquiry_from_row(row) for row in rows]
+        fired: dict[int, set[str]] = {row.id: set() for row in stored}
+        ids = [str(row.id) for row in stored]
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            async with self._conn.execute(
+                f"SELECT inquiry_id, key FROM alert_log WHERE inquiry_id IN ({marks})",  # noqa: S608 - placeholders
+                tuple(int(i) for i in chunk),
+            ) as cur:
+                for row in await cur.fetchall():
+                    fired[row["inquiry_id"]].add(row["key"])
+        return [(row, frozenset(fired[row.id])) for row in stored]
+
+    async def record_alerts(self, updates: Sequence[AlertUpdate], *, channels: Sequence[str], now: datetime) -> int:
+        """Queue fired alerts, log them and superseded ones, and store each inquiry's next alert time: one txn."""
+        now_s = db_time(now)
+        log_rows: list[tuple[int, str, str, str, str]] = []
+        outbox_rows: list[tuple[str, str, int, str, str, str, str]] = []
+        events: list[tuple[str, str, int, str]] = []
+        next_rows: list[tuple[str, int]] = []
+        for update in updates:
+            for fire in update.fire:
+                log_rows.append((update.inquiry_id, fire.key, db_time(fire.due_at), now_s, "queued"))
+                payload = json.dumps(fire.payload, ensure_ascii=False, sort_keys=True)
+                outbox_rows += [
+                    (
+                        fire.kind.value,
+                        ch,
+                        update.inquiry_id,
+                        payload,
+                        f"alert:{update.inquiry_id}:{fire.key}:{ch}",
+                        now_s,
+                        now_s,
+                    )
+                    for ch in channels
+                ]
+                events.append((now_s, "alert_queued", update.inquiry_id, payload))
+            for key, due_at in update.superseded:
+                log_rows.append((update.inquiry_id, key, db_time(due_at), now_s, "superseded"))
+            next_at = NO_MORE_ALERTS if update.next_at is None else db_time(update.next_at)
+            next_rows.append((next_at, update.inquiry_id))
+        async with self._transaction() as db:
+            await db.executemany(
+                "INSERT INTO alert_log (inquiry_id, key, due_at, fired_at, outcome) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (inquiry_id, key) DO NOTHING",
+                log_rows,
+            )
+            await db.executemany(
+                "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
+                outbox_rows,
+            )
+            await db.executemany("INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, ?, ?, ?)", events)
+            await db.executemany("UPDATE inquiries SET next_alert_at = ? WHERE id = ?", next_rows)
+        return len(outbox_rows)
+
+    async def next_alert_at(self) -> datetime | None:
+        """When the timer must look next: now-ish if something awaits planning, else the earliest alert."""
+        async with self._conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM inquiries WHERE answered = 0 AND next_alert_at IS NULL), "
+            "(SELECT MIN(next_alert_at) FROM inquiries WHERE answered = 0 AND next_alert_at IS NOT NULL)"
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        if row[0]:
+            return datetime.min.replace(tzinfo=UTC)
+        return None if row[1] is None or row[1] == NO_MORE_ALERTS else _dt(row[1])
+
+    async def alert_log(self, inquiry_id: int) -> list[tuple[str, datetime, datetime, str]]:
+        """(key, due_at, fired_at, outcome) of every alert handled for one inquiry."""
+        async with self._conn.execute(
+            "SELECT key, due_at, fired_at, outcome FROM alert_log WHERE inquiry_id = ? ORDER BY due_at, key",
+            (inquiry_id,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(r["key"], _dt(r["due_at"]), _dt(r["fired_at"]), r["outcome"]) for r in rows]
+
+    # ---- quiet hours -----------------------------------------------------------------------------
+
+    async def hold(self, item: OutboxItem, *, until: datetime, now: datetime, reason: str) -> None:
+        """Hold a claimed row until `until` (the end of quiet hours), when the digest folds it."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET state = 'held', due_at = ?, lease_until = NULL, reason = ? WHERE id = ?",
+                (db_time(until), reason, item.id),
+            )
+            await db.execute(
+                "INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, 'held', ?, ?)",
+                (
+                    db_time(now),
+                    item.inquiry_id,
+                    json.dumps(
+                        {
+                            "channel": item.channel,
+                            "message": item.kind.value,
+                            "until": db_time(until),
+                            "reason": reason,
+                        },
+                        ensure_ascii=False,
+                    ),
+                ),
+            )
+
+    async def held_until(self, *, channel: str, until: datetime) -> list[OutboxItem]:
+        """Rows of `channel` held for release at or before `until`."""
+        async with self._conn.execute(
+            "SELECT id, kind, channel, inquiry_id, payload, attempts, created_at FROM outbox "
+            "WHERE state = 'held' AND channel = ? AND due_at <= ? ORDER BY id",
+            (channel, db_time(until)),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [_outbox_item(r) for r in rows]
+
+    async def fold_into_digest(self, digest: OutboxItem, held: Sequence[OutboxItem], *, now: datetime) -> None:
+        """The digest was delivered: mark it sent and the held rows it listed folded, in one transaction."""
+        now_s = db_time(now)
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET state = 'sent', done_at = ?, lease_until = NULL, reason = 'digest' WHERE id = ?",
+                (now_s, digest.id),
+            )
+            await db.executemany(
+                "UPDATE outbox SET state = 'folded', done_at = ?, reason = ? WHERE id = ? AND state = 'held'",
+                [(now_s, f"digest:{digest.id}", item.id) for item in held],
+            )
+            await db.executemany(
+                "INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, 'digested', ?, ?)",
+                [
+                    (
+                        now_s,
+                        item.inquiry_id,
+                        json.dumps({"channel": item.channel, "message": item.kind.value, "digest": digest.id}),
+                    )
+                    for item in held
+                ],
+            )
+
+    async def breakthroughs_since(self, start: datetime) -> tuple[int, frozenset[int]]:
+        """How many inquiries broke through quiet hours since `start` (on any channel), and which."""
+        async with self._conn.execute(
+            "SELECT DISTINCT inquiry_id FROM outbox WHERE reason = 'breakthrough' AND done_at >= ?",
+            (db_time(start),),
+        ) as cur:
+            ids = frozenset(int(r[0]) for r in await cur.fetchall() if r[0] is not None)
+        return len(ids), ids
+
+    async def breakthrough_notes_since(self, start: datetime, *, channel: str) -> list[dict[str, Any]]:
+        """Payloads and inquiry ids of messages that broke through quiet hours since `start` on `channel`."""
+        async with self._conn.execute(
+            "SELECT inquiry_id, payload, done_at FROM outbox WHERE reason = 'breakthrough' AND channel = ? "
+            "AND done_at >= ? ORDER BY done_at",
+            (channel, db_time(start)),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [{"inquiry_id": r[0], "payload": json.loads(r[1]), "at": _dt(r[2])} for r in rows]

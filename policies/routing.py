@@ -1,4 +1,8 @@
-"""Routing: whether a queued message goes out now, and why. Pure: state and `now` in, a decision out."""
+"""Routing: whether a queued message goes out now, waits for the end of quiet hours, breaks through, or is dropped.
+
+Pure: the message, what we know of its inquiry, the quiet schedule, the night's breakthrough history and `now` in;
+a decision with a reason out. The reason is recorded with every outcome, so `inqd explain` can say why.
+"""
 
 from __future__ import annotations
 
@@ -7,33 +11,112 @@ from datetime import datetime
 from enum import StrEnum
 
 from aggregator.models import Inquiry, MessageKind
+from policies.intervals import Schedule
+from policies.sla import BreakthroughPolicy, quiet_span_start
 
 
 class Reason(StrEnum):
     """Why a message was sent, held or dropped."""
 
     SEND_NOW = "send_now"
+    HOLD_QUIET = "hold_quiet"  # folded into the digest at the end of quiet hours
+    BREAKTHROUGH = "breakthrough"
     DROP_ANSWERED = "drop_answered"
     DROP_MISSING = "drop_missing"
 
 
+_ABOUT_INQUIRY = frozenset(
+    {
+        MessageKind.NEW_INQUIRY,
+        MessageKind.SLA_WARNING,
+        MessageKind.SLA_BREACH,
+        MessageKind.SLA_REPEAT,
+        MessageKind.EVENING_WARNING,
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What to do with a pending message, with the reason recorded in the event log."""
+    """What to do with a pending message; `at` is when a held message is released (the digest)."""
 
     reason: Reason
     at: datetime | None = None
+    note: str = ""
 
     @property
     def send(self) -> bool:
-        """True when the message should be delivered now."""
-        return self.reason is Reason.SEND_NOW
+        """True when the message goes out now."""
+        return self.reason in (Reason.SEND_NOW, Reason.BREAKTHROUGH)
 
 
-def decide(kind: MessageKind, inquiry: Inquiry | None, *, needs_inquiry: bool, now: datetime) -> Decision:
-    """Decide one message. A message about an inquiry answered meanwhile is dropped, never sent late."""
-    if needs_inquiry and inquiry is None:
-        return Decision(Reason.DROP_MISSING, now)
-    if kind is MessageKind.NEW_INQUIRY and inquiry is not None and inquiry.answered:
-        return Decision(Reason.DROP_ANSWERED, now)
-    return Decision(Reason.SEND_NOW, now)
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    """A queued message as routing sees it."""
+
+    kind: MessageKind
+    inquiry: Inquiry | None = None
+    inquiry_id: int | None = None
+    clock: str | None = None  # "marketplace" / "own" for SLA alerts
+    deadline: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NightHistory:
+    """Breakthroughs already made in the current quiet period."""
+
+    breakthroughs: int = 0
+    inquiry_ids: frozenset[int] = frozenset()
+
+
+def decide(
+    pending: PendingMessage,
+    *,
+    now: datetime,
+    quiet: Schedule,
+    breakthrough: BreakthroughPolicy,
+    history: NightHistory,
+) -> Decision:
+    """Decide one message."""
+    if pending.kind in _ABOUT_INQUIRY:
+        if pending.inquiry is None:
+            return Decision(Reason.DROP_MISSING, now)
+        if pending.inquiry.answered:
+            return Decision(Reason.DROP_ANSWERED, now)
+    if pending.kind is MessageKind.DIGEST or not quiet.contains(now):
+        return Decision(Reason.SEND_NOW, now)
+    quiet_ends = quiet.span_end(now)
+    if _may_break_through(pending, quiet_ends, breakthrough, history, now):
+        assert pending.deadline is not None
+        return Decision(
+            Reason.BREAKTHROUGH,
+            now,
+            f"marketplace deadline {pending.deadline.isoformat()} passes before quiet hours end"
+            f" ({quiet_ends.isoformat() if quiet_ends else 'never'})",
+        )
+    return Decision(Reason.HOLD_QUIET, quiet_ends, "quiet hours")
+
+
+def _may_break_through(
+    pending: PendingMessage,
+    quiet_ends: datetime | None,
+    policy: BreakthroughPolicy,
+    history: NightHistory,
+    now: datetime,
+) -> bool:
+    # Only a warning can help: it rings while there is still time to answer. A breach at 3 a.m. cannot be undone.
+    return (
+        policy.enabled
+        and pending.kind is MessageKind.SLA_WARNING
+        and pending.clock == "marketplace"
+        and pending.deadline is not None
+        and pending.deadline > now
+        and (quiet_ends is None or pending.deadline < quiet_ends)
+        and history.breakthroughs < policy.nightly_budget
+        and pending.inquiry_id not in history.inquiry_ids
+    )
+
+
+def quiet_period_start(quiet: Schedule, now: datetime) -> datetime | None:
+    """Start of the quiet period `now` is in: the key of the night's breakthrough budget and digest."""
+    return quiet_span_start(quiet, now)

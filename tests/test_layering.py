@@ -19,7 +19,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.render": ("aggregator.models", "aggregator.redact"),
     "aggregator.http": ("aggregator",),  # only __version__
     "aggregator.logs": ("aggregator.redact",),
-    "aggregator.settings": ("aggregator.models",),
+    "aggregator.settings": ("aggregator.models", "aggregator.settings_policy", "policies"),
+    "aggregator.settings_policy": ("aggregator.models", "policies"),
     "aggregator.store": ("aggregator.models",),
     "aggregator.notifiers": ("aggregator.models", "aggregator.http", "aggregator.notifiers.base"),
     "aggregator.poller": (
@@ -29,6 +30,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "aggregator.store",
         "connectors.base",
     ),
+    "aggregator.timers": ("aggregator.models", "aggregator.clock", "aggregator.store", "policies"),
     "aggregator.dispatcher": (
         "aggregator.models",
         "aggregator.clock",
@@ -45,6 +47,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.daemon": OURS,
     "aggregator.demo": OURS,
     "aggregator.cli": OURS,
+    "aggregator.reports": OURS,
     "aggregator.__main__": OURS,
     "aggregator": ("aggregator",),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, TextIO
@@ -27,15 +28,17 @@ class SinkNotifier:
         console: bool = True,
         file: Path | None = None,
         stream: TextIO | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.name = name
+        self._now = now or (lambda: datetime.now(KST))
         self._console = console
         self._file = file
         self._stream = stream
 
     async def send(self, message: Message) -> None:
         """Print and/or append the message; a write error is retryable."""
-        stamp = datetime.now(KST).isoformat(timespec="seconds")
+        stamp = self._now().astimezone(KST).isoformat(timespec="seconds")
         if self._console:
             out = self._stream or sys.stdout
             mark = _PRIORITY_MARK.get(int(message.priority), "🔔")

@@ -7,9 +7,12 @@ from datetime import timedelta
 from aggregator.dispatcher import Dispatcher
 from aggregator.models import Marketplace, MessageKind, PollResult, StreamKind
 from aggregator.notifiers.base import DeliveryError
+from aggregator.settings import Settings
 from aggregator.store import Store
 from tests.conftest import make_inquiry
 from tests.fakes import FakeClock, RecordingNotifier
+
+POLICIES = Settings().policies()  # the built-in hours; the tests run on a Tuesday afternoon, outside quiet hours
 
 
 async def _seed(store: Store, clock: FakeClock, *inquiries, notify_new=True):  # type: ignore[no-untyped-def]
@@ -24,7 +27,7 @@ async def _seed(store: Store, clock: FakeClock, *inquiries, notify_new=True):  #
 
 
 def _dispatcher(store: Store, clock: FakeClock, notifier: RecordingNotifier) -> Dispatcher:
-    return Dispatcher(store, {"sink": notifier}, clock, marketplaces={"shop": Marketplace.COUPANG})
+    return Dispatcher(store, {"sink": notifier}, clock, POLICIES, marketplaces={"shop": Marketplace.COUPANG})
 
 
 async def test_new_inquiry_is_sent_once_masked(store: Store, clock: FakeClock) -> None:

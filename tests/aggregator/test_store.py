@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from datetime import timedelta
 from pathlib import Path
@@ -231,3 +232,18 @@ async def test_poll_failures_are_counted_and_reset(store: Store) -> None:
         2,
         "Unavailable: 503",
     )
+
+
+async def test_concurrent_transactions_on_one_connection_do_not_interleave(store: Store) -> None:
+    """Poll, timer and dispatcher tasks share the store: their transactions must queue, not collide."""
+    polls = [
+        store.record_poll(
+            "shop", StreamKind.PRODUCT_QNA, _result(make_inquiry(str(n))), now=START, channels=CHANNELS, notify_new=True
+        )
+        for n in range(20)
+    ]
+    claims = [store.claim_due(now=START, lease=timedelta(minutes=1), limit=5) for _ in range(20)]
+    results = await asyncio.gather(*polls, *claims)
+    claimed = [item.id for batch in results[20:] for item in batch]  # type: ignore[union-attr]
+    assert await store.count_inquiries() == 20
+    assert len(claimed) == len(set(claimed))

@@ -1,0 +1,130 @@
+"""Text for the terminal commands `inqd schedule` and `inqd explain`: what the policies will do, and why they did."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from aggregator.models import KST, MessageKind
+from aggregator.render import kst_stamp, safe_excerpt
+from aggregator.store import Event, Store
+from policies import Policies
+from policies.sla import deadlines, plan_alerts
+
+_WEEKDAYS = "월화수목금토일"
+_MESSAGE_NAMES = {
+    MessageKind.NEW_INQUIRY.value: "새 문의",
+    MessageKind.BACKFILL_SUMMARY.value: "연결 요약",
+    MessageKind.SLA_WARNING.value: "마감 경고",
+    MessageKind.SLA_BREACH.value: "마감 지남",
+    MessageKind.SLA_REPEAT.value: "미답변 반복 알림",
+    MessageKind.EVENING_WARNING.value: "저녁 경고",
+    MessageKind.DIGEST.value: "요약",
+    MessageKind.SYSTEM.value: "시스템 알림",
+}
+_REASONS = {
+    "send_now": "바로 보냄",
+    "breakthrough": "조용한 시간이지만 마감이 그 전에 지나서 보냄",
+    "drop_answered": "이미 답변되어 보내지 않음",
+    "drop_missing": "문의가 없어 보내지 않음",
+    "hold_quiet": "조용한 시간이라 보류",
+    "quiet hours": "조용한 시간이라 보류",
+}
+
+
+def _ranges(spans: list[tuple[datetime, datetime]], day_start: datetime) -> str:
+    parts = []
+    for start, end in spans:
+        end_text = "24:00" if end - day_start >= timedelta(days=1) else f"{end.astimezone(KST):%H:%M}"
+        parts.append(f"{start.astimezone(KST):%H:%M}–{end_text}")
+    return ", ".join(parts)
+
+
+def schedule_lines(policies: Policies, start: date, days: int) -> list[str]:
+    """One line per day: quiet and work windows, holidays named, e.g. `10/06 (월) 추석 — 종일 조용`."""
+    lines = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        day_start = datetime.combine(day, time(0), tzinfo=policies.zone)
+        day_end = day_start + timedelta(days=1)
+        quiet = policies.quiet.spans(day_start, day_end)
+        work = policies.work.spans(day_start, day_end)
+        name = policies.calendar.holiday_name(day)
+        head = f"{day:%m/%d} ({_WEEKDAYS[day.weekday()]})" + (f" {name}" if name else "")
+        whole_day_quiet = len(quiet) == 1 and quiet[0][0] <= day_start and quiet[0][1] >= day_end
+        if whole_day_quiet:
+            lines.append(f"{head} — 종일 조용")
+            continue
+        parts = []
+        if quiet:
+            parts.append(f"조용 {_ranges(quiet, day_start)}")
+        parts.append(f"업무 {_ranges(work, day_start)}" if work else "업무 없음")
+        lines.append(f"{head} — " + " · ".join(parts))
+    return lines
+
+
+def _event_line(event: Event) -> str:
+    detail: dict[str, Any] = event.detail
+    when = kst_stamp(event.at)
+    message = _MESSAGE_NAMES.get(
+        str(detail.get("message") or detail.get("alert") or ""), str(detail.get("message", ""))
+    )
+    channel = detail.get("channel")
+    reason = str(detail.get("reason") or "")
+    reason_text = _REASONS.get(reason, reason)
+    if event.kind == "seen":
+        return f"{when}  받음"
+    if event.kind == "answered":
+        return f"{when}  답변 확인 (판매자센터에서 답변됨)"
+    if event.kind == "reopened":
+        return f"{when}  다시 미답변 (재문의)"
+    if event.kind == "alert_queued":
+        late = " · inqd가 꺼져 있던 동안 지난 알림" if detail.get("late") else ""
+        return f"{when}  알림 예정 시각 도달: {detail.get('key')}{late}"
+    if event.kind == "notified":
+        note = f" — {detail['note']}" if detail.get("note") else ""
+        return f"{when}  {message} → {channel}: {reason_text or '보냄'}{note}"
+    if event.kind == "held":
+        until = detail.get("until", "")
+        return f"{when}  {message} → {channel}: {reason_text} ({until} 요약으로)"
+    if event.kind == "digested":
+        return f"{when}  조용한 시간 요약에 포함 → {channel}"
+    if event.kind == "dropped":
+        return f"{when}  {message} → {channel}: {reason_text}"
+    if event.kind == "delivery_failed":
+        return f"{when}  {message} → {channel}: 보내지 못함 ({detail.get('note')})"
+    return f"{when}  {event.kind} {detail}"
+
+
+async def explain_lines(store: Store, policies: Policies, inquiry_id: int, *, now: datetime) -> list[str] | None:
+    """An inquiry's timeline: received, both deadlines, each alert and the reason for every decision."""
+    stored = await store.get_inquiry(inquiry_id)
+    if stored is None:
+        return None
+    inq = stored.inquiry
+    clocks = deadlines(inq, policies.sla, policies.work)
+    rule = policies.sla.rule_for(inq.marketplace, inq.stream)
+    lines = [
+        f"#{stored.id} {inq.marketplace.label} {inq.stream.label} · 계정 {inq.account_id}"
+        f" · 마켓 번호 {inq.external_id}",
+        f"“{safe_excerpt(inq, 100)}”",
+        f"접수      {kst_stamp(inq.received_at)}",
+        f"마켓 마감  {kst_stamp(clocks.marketplace)}"
+        + (" (마켓이 준 기한)" if inq.deadline_at else f" (접수 + {rule.deadline or policies.sla.default_deadline})"),
+    ]
+    if clocks.own is not None:
+        lines.append(f"목표      {kst_stamp(clocks.own)} (업무시간 {rule.own_target})")
+    state = "미답변"
+    if inq.answered:
+        state = f"답변됨 {kst_stamp(inq.answered_at)}" if inq.answered_at else "답변됨"
+    lines.append(f"상태      {state}")
+    lines.append("— 기록 —")
+    lines += [_event_line(event) for event in await store.events_for(inquiry_id)]
+    fired = {key for key, *_ in await store.alert_log(inquiry_id)}
+    upcoming = [
+        a for a in plan_alerts(inq, policies.sla, work=policies.work, quiet=policies.quiet) if a.key not in fired
+    ]
+    if upcoming:
+        lines.append("— 예정된 알림 —")
+        lines += [f"{kst_stamp(a.at)}  {a.key}" + (" (지남, 곧 처리)" if a.at <= now else "") for a in upcoming]
+    return lines

@@ -1,0 +1,117 @@
+"""The SLA timer: one task that sleeps until the earliest stored alert time, queues what is due, and re-plans.
+
+Restart-safe by construction: each open inquiry's next alert time and the alerts already fired are in the
+store, so an alert whose time passed while the daemon was down fires at start, marked late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+
+import structlog
+
+from aggregator.clock import Clock, sleep_or_wake
+from aggregator.models import MessageKind
+from aggregator.store import AlertFire, AlertUpdate, Store, StoredInquiry
+from policies import Policies
+from policies.sla import AlertKind, PlannedAlert, due_alerts, is_late, plan_alerts
+
+log = structlog.get_logger("inqd.timers")
+
+_MESSAGE_KIND = {
+    AlertKind.WARNING: MessageKind.SLA_WARNING,
+    AlertKind.BREACH: MessageKind.SLA_BREACH,
+    AlertKind.REPEAT: MessageKind.SLA_REPEAT,
+    AlertKind.EVENING: MessageKind.EVENING_WARNING,
+}
+
+
+def _fire(alert: PlannedAlert, *, now: datetime) -> AlertFire:
+    return AlertFire(
+        key=alert.key,
+        kind=_MESSAGE_KIND[alert.kind],
+        due_at=alert.at,
+        payload={
+            "key": alert.key,
+            "clock": alert.clock.value,
+            "alert": alert.kind.value,
+            "label": alert.label,
+            "due_at": alert.at.isoformat(),
+            "deadline": alert.deadline.isoformat(),
+            "late": is_late(alert, now=now),
+        },
+    )
+
+
+class AlertTimer:
+    """Turns planned SLA alerts into outbox rows at their time."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        policies: Policies,
+        *,
+        channels: Sequence[str],
+        batch: int = 2000,
+        idle_check_s: float = 300.0,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._policies = policies
+        self._channels = tuple(channels)
+        self._batch = batch
+        self._idle_check_s = idle_check_s
+        self.wake = asyncio.Event()
+        self.on_queued: list[asyncio.Event] = []
+
+    def plan(self, stored: StoredInquiry, fired: frozenset[str], now: datetime) -> AlertUpdate:
+        """What is due for one inquiry now, and when to look again (pure policy calls)."""
+        plan = plan_alerts(stored.inquiry, self._policies.sla, work=self._policies.work, quiet=self._policies.quiet)
+        due = due_alerts(plan, fired, now=now, known_since=stored.first_seen_at)
+        return AlertUpdate(
+            inquiry_id=stored.id,
+            fire=tuple(_fire(alert, now=now) for alert in due.fire),
+            superseded=tuple((alert.key, alert.at) for alert in due.superseded),
+            next_at=due.next_at,
+        )
+
+    async def run_once(self) -> int:
+        """Plan new inquiries and queue every alert due now; returns the number of outbox rows added."""
+        queued = 0
+        while True:
+            now = self._clock.now()
+            candidates = await self._store.alert_candidates(now=now, limit=self._batch)
+            if not candidates:
+                break
+            updates = [self.plan(stored, fired, now) for stored, fired in candidates]
+            queued += await self._store.record_alerts(updates, channels=self._channels, now=now)
+            if len(candidates) < self._batch:
+                break
+        if queued:
+            for event in self.on_queued:
+                event.set()
+        return queued
+
+    async def start(self) -> int:
+        """Re-plan every open inquiry (the config may have changed since the last run); returns how many."""
+        count = await self._store.reset_alert_plans()
+        log.info("timers_replanning", open_inquiries=count)
+        return count
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fire alerts until `stop`; sleeps until the earliest stored alert time or until woken."""
+        while not stop.is_set():
+            self.wake.clear()
+            try:
+                await self.run_once()
+                next_at = await self._store.next_alert_at()
+            except Exception:  # the loop boundary: state is in the store, retried next round
+                log.exception("timer_crashed")
+                next_at = None
+            wait_s = self._idle_check_s
+            if next_at is not None:
+                wait_s = min(wait_s, max(0.0, (next_at - self._clock.now()).total_seconds()))
+            await sleep_or_wake(self._clock, wait_s, stop, self.wake)
