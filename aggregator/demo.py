@@ -30,6 +30,8 @@ def demo_settings(*, base_url: str, data_dir: Path, poll_interval_s: float) -> S
     """A config pointing one Coupang account at the sandbox, with the console + file sink."""
     return Settings(
         db_path=data_dir / "inqd.db",
+        # The demo must show notifications whenever it is run, so it keeps no quiet hours (see `inqd schedule`).
+        quiet_hours=(),
         accounts=(
             CoupangAccount.model_validate(
                 {
@@ -78,6 +80,7 @@ async def run_demo(*, duration_s: float | None, data_dir: Path | None, poll_inte
             f"  database:      {settings.db_path}\n"
             f"  notifications: console and {data_dir / 'notifications.jsonl'}\n"
             f"  open queue:    inqd queue --db {settings.db_path}\n"
+            "  quiet hours:   off in the demo (the default config holds messages 22:00-09:00 and on holidays)\n"
             "  Ctrl-C stops.",
             file=sys.stderr,
             flush=True,

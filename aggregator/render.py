@@ -39,6 +39,17 @@ def age_text(delta: timedelta) -> str:
     return f"{mins}분"
 
 
+def duration_text(delta: timedelta) -> str:
+    """`24시간`, `3시간 30분`, `45분`, `3일` (whole days from 72 h on)."""
+    minutes = int(delta.total_seconds() // 60)
+    hours, mins = divmod(minutes, 60)
+    if hours >= 72 and hours % 24 == 0 and not mins:
+        return f"{hours // 24}일"
+    if hours and mins:
+        return f"{hours}시간 {mins}분"
+    return f"{hours}시간" if hours else f"{mins}분"
+
+
 def safe_excerpt(inquiry: Inquiry, limit: int = EXCERPT_CHARS) -> str:
     """The inquiry's text, masked and cut to a phone-sized line."""
     known = [inquiry.buyer] if inquiry.buyer else []

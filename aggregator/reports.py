@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aggregator.models import KST, MessageKind
-from aggregator.render import kst_stamp, safe_excerpt
+from aggregator.render import duration_text, kst_stamp, safe_excerpt
 from aggregator.store import Event, Store
 from policies import Policies
 from policies.sla import deadlines, plan_alerts
@@ -110,10 +110,14 @@ async def explain_lines(store: Store, policies: Policies, inquiry_id: int, *, no
         f"“{safe_excerpt(inq, 100)}”",
         f"접수      {kst_stamp(inq.received_at)}",
         f"마켓 마감  {kst_stamp(clocks.marketplace)}"
-        + (" (마켓이 준 기한)" if inq.deadline_at else f" (접수 + {rule.deadline or policies.sla.default_deadline})"),
+        + (
+            " (마켓이 준 기한)"
+            if inq.deadline_at
+            else f" (접수 + {duration_text(rule.deadline or policies.sla.default_deadline)})"
+        ),
     ]
     if clocks.own is not None:
-        lines.append(f"목표      {kst_stamp(clocks.own)} (업무시간 {rule.own_target})")
+        lines.append(f"목표      {kst_stamp(clocks.own)} (업무시간 {duration_text(rule.own_target or timedelta(0))})")
     state = "미답변"
     if inq.answered:
         state = f"답변됨 {kst_stamp(inq.answered_at)}" if inq.answered_at else "답변됨"

@@ -315,6 +315,9 @@ def _loc_path(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+_NAMED_MESSAGE = re.compile(r"^(?P<key>[a-z_]+(?:\[\d+\])?): (?P<rest>.+)$", re.S)
+
+
 def _problem_line(error: Mapping[str, Any]) -> str:
     path = _loc_path(tuple(error["loc"]))
     kind = error["type"]
@@ -326,6 +329,9 @@ def _problem_line(error: Mapping[str, Any]) -> str:
             message += f" (a secret: set env {secret_env_name(owner, leaf)} or a file {owner}.{leaf} in secrets_dir)"
     elif kind == "extra_forbidden":
         message = "unknown key"
+    elif kind == "sub_path":
+        path += "." + str(error["ctx"]["sub_path"])
+        message = str(error["ctx"]["message"])
     elif kind in {"union_tag_not_found", "union_tag_invalid"}:
         path += "." + str(error["ctx"]["discriminator"]).strip("'")
         message = (
@@ -337,6 +343,11 @@ def _problem_line(error: Mapping[str, Any]) -> str:
         message = str(error["msg"])
         message = message.removeprefix("Value error, ")
         message = message[:1].lower() + message[1:]
+        # A model-level check names its own key first ("rules: ..."): fold it into the path.
+        named = _NAMED_MESSAGE.match(message)
+        if named:
+            path = named["key"] if path == "(top level)" else f"{path}.{named['key']}"
+            message = named["rest"]
     return f"{path}: {message}"
 
 

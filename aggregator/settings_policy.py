@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from aggregator.models import Marketplace, StreamKind
 from policies.calendar import Calendar, parse_dates
@@ -92,7 +93,8 @@ class TimeIntervalConfig(_Strict):
         try:
             parse_interval(self.name, self.time_intervals)
         except IntervalError as err:
-            raise ValueError(f"{err.path}: {err}") from err
+            # The config layer appends `sub_path` to this key's own path: one line, one full key path.
+            raise PydanticCustomError("sub_path", "{message}", {"sub_path": err.path, "message": str(err)}) from err
         return self
 
     def build(self) -> TimeInterval:

@@ -662,7 +662,7 @@ class Store:
                     event,
                     item.inquiry_id,
                     json.dumps(
-                        {"channel": item.channel, "message": item.kind.value, "note": note},
+                        {"channel": item.channel, "message": item.kind.value, "note": note, "reason": reason},
                         ensure_ascii=False,
                     ),
                 ),

@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,29 @@ BAD_CONFIGS = [
         "notifiers[0].console: input should be a valid boolean",
     ),
     ("[accounts]\nid = 'x'\n", "accounts: input should be a valid"),
+    (
+        "[[time_intervals]]\nname = 'n'\ntime_intervals = [{ times = ['25:00-26:00'] }]\n",
+        "time_intervals[0].time_intervals[0].times[0]: start 25:00 is not a time",
+    ),
+    (
+        "[[time_intervals]]\nname = 'n'\ntime_intervals = [{ weekdays = ['funday'] }]\n",
+        "time_intervals[0].time_intervals[0].weekdays[0]: unknown weekday 'funday'",
+    ),
+    (
+        "[[time_intervals]]\nname = 'n'\ntime_intervals = [{ colour = 'x' }]\n",
+        "time_intervals[0].time_intervals[0].colour",
+    ),
+    ("quiet_hours = ['night', 'lunch']\n", "quiet_hours: undefined time interval 'lunch'"),
+    ("[calendar]\nclosed = ['2026-13-01']\n", "calendar.closed: '2026-13-01' is not a valid date"),
+    ("[calendar]\nholidays = 'JP'\n", "calendar.holidays: input should be 'KR' or 'none'"),
+    ("[sla]\nwarn = ['150%']\n", "sla.warn: '150%': a percentage must be between 0 and 100"),
+    ("[sla]\nrepeat_every = 'soon'\n", "sla.repeat_every: 'soon' is not a duration"),
+    ("[sla.breakthrough]\nnightly_budget = 0\n", "sla.breakthrough.nightly_budget: input should be greater than"),
+    (
+        "[[sla.rules]]\nmarketplace = 'coupang'\nstream = 'product_qna'\nown_target = '3h'\n"
+        "[[sla.rules]]\nmarketplace = 'coupang'\nstream = 'product_qna'\n",
+        "sla.rules: more than one rule for coupang.product_qna",
+    ),
 ]
 
 
@@ -81,7 +105,7 @@ def test_bad_config_is_one_line_and_exit_2(
 ) -> None:
     code = main(["check", "--config", str(_write(tmp_path, text))])
     err = capsys.readouterr().err
-    assert code == 2
+    assert code == 2, err
     assert expected in err
     assert err.count("\n") == 1
     assert "Traceback" not in err
@@ -185,3 +209,51 @@ def test_queue_lists_open_inquiries_masked(tmp_path: Path, capsys: pytest.Captur
 def test_queue_without_database_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["queue", "--db", str(tmp_path / "none.db")]) == 1
     assert "no database yet" in capsys.readouterr().err
+
+
+def test_schedule_names_holidays_and_windows(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schedule", "--from", "2025-10-02", "--days", "9"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:] == [
+        "10/02 (목) — 조용 00:00–09:00, 22:00–24:00 · 업무 13:00–18:00",
+        "10/03 (금) 개천절 — 종일 조용",
+        "10/04 (토) — 조용 00:00–09:00, 22:00–24:00 · 업무 없음",
+        "10/05 (일) 추석 전날 — 종일 조용",
+        "10/06 (월) 추석 — 종일 조용",
+        "10/07 (화) 추석 다음날 — 종일 조용",
+        "10/08 (수) 추석 대체 휴일 — 종일 조용",
+        "10/09 (목) 한글날 — 종일 조용",
+        "10/10 (금) — 조용 00:00–09:00, 22:00–24:00 · 업무 13:00–18:00",
+    ]
+
+
+def test_explain_shows_deadlines_and_decisions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "inqd.db"
+    config = _write(
+        tmp_path,
+        f"db_path = '{db}'\n[[sla.rules]]\nmarketplace = 'coupang'\nstream = 'product_qna'\nown_target = '3h'\n",
+    )
+
+    async def seed() -> None:
+        store = await Store.open(db)
+        await store.record_poll(
+            "shop",
+            StreamKind.PRODUCT_QNA,
+            PollResult(inquiries=(make_inquiry("1"),), cursor={}),
+            now=START,
+            channels=("sink",),
+            notify_new=True,
+        )
+        [item] = await store.claim_due(now=START, lease=timedelta(minutes=1), limit=5)
+        await store.mark_delivered(item, now=START)
+        await store.aclose()
+
+    asyncio.run(seed())
+    assert main(["explain", "1", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "#1 쿠팡 상품문의 · 계정 shop · 마켓 번호 1" in out
+    assert "마켓 마감  11/25(수) 13:00 (접수 + 24시간)" in out
+    assert "목표      11/24(화) 16:00 (업무시간 3시간)" in out
+    assert "11/24(화) 14:00  새 문의 → sink: 바로 보냄" in out
+    assert "11/25(수) 11:00  marketplace:warn:2h" in out
+    assert main(["explain", "99", "--config", str(config)]) == 1
