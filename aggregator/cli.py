@@ -14,7 +14,7 @@ from aggregator import __version__
 from aggregator.clock import SystemClock
 from aggregator.logs import configure_logging
 from aggregator.redact import excerpt
-from aggregator.render import age_text, kst_stamp, safe_excerpt
+from aggregator.render import age_text, duration_text, kst_stamp, safe_excerpt
 from aggregator.reports import explain_lines, schedule_lines
 from aggregator.settings import ConfigError, Settings, load_settings, secrets_written_in
 from aggregator.store import Store
@@ -91,6 +91,22 @@ def _check(settings: Settings, path: Path) -> int:
         print(f"  warning: {key} is written in the config file; move it to an env var or secrets_dir")
     for cfg in settings.notifiers:
         print(f"  channel {cfg.name}: {cfg.type}")
+    quiet = ", ".join(settings.quiet_hours) or "none"
+    print(
+        f"  quiet hours: {quiet}; work hours: {', '.join(settings.work_hours) or 'none'}; "
+        f"holidays: {settings.calendar.holidays}"
+    )
+    sla = settings.sla
+    print(
+        f"  SLA: deadline {duration_text(sla.default_deadline)} unless a rule says otherwise; warn at "
+        f"{', '.join(sla.warn) or 'never'}; breakthrough {'on' if sla.breakthrough.enabled else 'off'}"
+    )
+    for rule in sla.rules:
+        parts = [
+            f"deadline {duration_text(rule.deadline)}" if rule.deadline else "",
+            f"own target {duration_text(rule.own_target)} of work hours" if rule.own_target else "",
+        ]
+        print(f"    {rule.marketplace.value}.{rule.stream.value}: {', '.join(p for p in parts if p) or 'defaults'}")
     return 0
 
 
