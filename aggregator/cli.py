@@ -14,8 +14,8 @@ from aggregator import __version__
 from aggregator.clock import SystemClock
 from aggregator.logs import configure_logging
 from aggregator.redact import excerpt
-from aggregator.render import age_text, duration_text, kst_stamp, safe_excerpt
-from aggregator.reports import explain_lines, schedule_lines
+from aggregator.render import duration_text
+from aggregator.reports import explain_lines, queue_entries, schedule_lines
 from aggregator.settings import ConfigError, Settings, load_settings, secrets_written_in
 from aggregator.store import Store
 
@@ -110,53 +110,37 @@ def _check(settings: Settings, path: Path) -> int:
     return 0
 
 
-def _queue(db_path: Path, *, as_json: bool) -> int:
+def _queue(settings: Settings, db_path: Path, *, as_json: bool) -> int:
     if not db_path.is_file():
         print(f"inqd: no database yet at {db_path} (run the daemon first)", file=sys.stderr)
         return 1
-    return asyncio.run(_print_queue(db_path, as_json=as_json))
+    return asyncio.run(_print_queue(settings, db_path, as_json=as_json))
 
 
-async def _print_queue(db_path: Path, *, as_json: bool) -> int:
+async def _print_queue(settings: Settings, db_path: Path, *, as_json: bool) -> int:
     store = await Store.open(db_path)
     try:
         rows = await store.open_inquiries()
     finally:
         await store.aclose()
-    now = SystemClock().now()
+    entries = queue_entries(rows, settings.policies(), now=SystemClock().now())
     if as_json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "id": row.id,
-                        "account": row.inquiry.account_id,
-                        "marketplace": row.inquiry.marketplace.value,
-                        "stream": row.inquiry.stream.value,
-                        "external_id": row.inquiry.external_id,
-                        "received_at": row.inquiry.received_at.isoformat(),
-                        "age_s": int((now - row.inquiry.received_at).total_seconds()),
-                        "deadline_at": row.inquiry.deadline_at.isoformat() if row.inquiry.deadline_at else None,
-                        "excerpt": safe_excerpt(row.inquiry, 200),
-                    }
-                    for row in rows
-                ],
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        print(json.dumps(entries, ensure_ascii=False, indent=2))
         return 0
-    if not rows:
+    if not entries:
         print("No open inquiries.")
         return 0
-    print(f"{'ID':>5}  {'MARKETPLACE':<8} {'STREAM':<10} {'RECEIVED (KST)':<15} {'AGE':<10} EXCERPT")
-    for row in rows:
-        inq = row.inquiry
+    print(
+        f"{'ID':>5}  {'MARKETPLACE':<8} {'STREAM':<10} {'RECEIVED (KST)':<15} {'DEADLINE (KST)':<15} "
+        f"{'LEFT':<12} EXCERPT"
+    )
+    for entry in entries:
         print(
-            f"{row.id:>5}  {inq.marketplace.label:<8} {inq.stream.label:<10} {kst_stamp(inq.received_at):<15} "
-            f"{age_text(now - inq.received_at):<10} {excerpt(safe_excerpt(inq), 60)}"
+            f"{entry['id']:>5}  {entry['marketplace_label']:<8} {entry['stream_label']:<10} "
+            f"{entry['received_kst']:<15} {entry['deadline_kst']:<15} {entry['left']:<12} "
+            f"{excerpt(entry['excerpt'], 60)}"
         )
-    print(f"{len(rows)} open")
+    print(f"{len(entries)} open")
     return 0
 
 
@@ -218,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_demo(duration_s=args.duration, data_dir=args.data_dir, poll_interval_s=args.poll_interval)
         )
     if args.command == "queue" and args.db is not None:
-        return _queue(args.db, as_json=args.json)
+        return _queue(Settings(), args.db, as_json=args.json)
     if args.command == "schedule" and args.config is None:
         return _schedule(Settings(), args)
     settings = _load(args.config)
@@ -227,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         return _check(settings, args.config)
     if args.command == "queue":
-        return _queue(settings.db_path, as_json=args.json)
+        return _queue(settings, settings.db_path, as_json=args.json)
     if args.command == "schedule":
         return _schedule(settings, args)
     if args.command == "explain":

@@ -115,7 +115,8 @@ def _about(inquiry: Inquiry) -> str:
     return " · ".join(parts)
 
 
-def _left_text(deadline: datetime, now: datetime) -> str:
+def left_text(deadline: datetime, now: datetime) -> str:
+    """`2시간 남음` / `30분 지남` / `지금`, rounded to the minute."""
     # Rounded to the minute: an alert sent a few seconds after its time still says "2시간 남음", not "1시간 59분".
     delta = timedelta(minutes=round((deadline - now).total_seconds() / 60))
     if delta > timedelta(0):
@@ -143,7 +144,7 @@ def sla_alert(
         lead = "조용한 시간 중에 마감됩니다. 쉬기 전에 답해 주세요."
         priority = Priority.HIGH
     elif kind is MessageKind.SLA_WARNING:
-        title = f"{where}: {clock_name} {_left_text(deadline, now)}"
+        title = f"{where}: {clock_name} {left_text(deadline, now)}"
         lead = "업무시간 기준 목표입니다." if own else "마감 전에 답해 주세요."
         priority = Priority.DEFAULT if own else Priority.HIGH
     elif kind is MessageKind.SLA_BREACH:
@@ -151,7 +152,7 @@ def sla_alert(
         lead = "목표 시간을 넘겼습니다." if own else "마켓 답변 기한을 넘겼습니다. 판매자 점수에 반영될 수 있습니다."
         priority = Priority.HIGH if own else Priority.MAX
     else:
-        title = f"{where}: 아직 미답변 ({clock_name} {_left_text(deadline, now)})"
+        title = f"{where}: 아직 미답변 ({clock_name} {left_text(deadline, now)})"
         lead = "마감이 지났지만 아직 답변이 없습니다."
         priority = Priority.HIGH
     lines = [lead]
@@ -197,7 +198,7 @@ def digest(
         lines.append(f"미답변 {len(entries)}건 (마감 순):")
     for deadline, inq in entries[:DIGEST_LINES]:
         lines.append(
-            f"• {inq.marketplace.label} {inq.stream.label} · 마감 {kst_stamp(deadline)} ({_left_text(deadline, now)})"
+            f"• {inq.marketplace.label} {inq.stream.label} · 마감 {kst_stamp(deadline)} ({left_text(deadline, now)})"
             f" “{safe_excerpt(inq, 40)}”"
         )
     if len(entries) > DIGEST_LINES:

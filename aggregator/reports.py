@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aggregator.models import KST, MessageKind
-from aggregator.render import duration_text, kst_stamp, safe_excerpt
-from aggregator.store import Event, Store
+from aggregator.render import duration_text, kst_stamp, left_text, safe_excerpt
+from aggregator.store import Event, Store, StoredInquiry
 from policies import Policies
 from policies.sla import deadlines, plan_alerts
 
@@ -61,6 +62,35 @@ def schedule_lines(policies: Policies, start: date, days: int) -> list[str]:
         parts.append(f"업무 {_ranges(work, day_start)}" if work else "업무 없음")
         lines.append(f"{head} — " + " · ".join(parts))
     return lines
+
+
+def queue_entries(rows: Sequence[StoredInquiry], policies: Policies, *, now: datetime) -> list[dict[str, Any]]:
+    """Open inquiries by marketplace deadline, with time left; excerpts masked. Also the `--json` shape."""
+    entries = []
+    for row in rows:
+        inq = row.inquiry
+        clocks = deadlines(inq, policies.sla, policies.work)
+        entries.append(
+            {
+                "id": row.id,
+                "account": inq.account_id,
+                "marketplace": inq.marketplace.value,
+                "marketplace_label": inq.marketplace.label,
+                "stream": inq.stream.value,
+                "stream_label": inq.stream.label,
+                "external_id": inq.external_id,
+                "received_at": inq.received_at.isoformat(),
+                "received_kst": kst_stamp(inq.received_at),
+                "age_s": int((now - inq.received_at).total_seconds()),
+                "deadline_at": clocks.marketplace.isoformat(),
+                "deadline_kst": kst_stamp(clocks.marketplace),
+                "own_target_at": clocks.own.isoformat() if clocks.own else None,
+                "left_s": int((clocks.marketplace - now).total_seconds()),
+                "left": left_text(clocks.marketplace, now),
+                "excerpt": safe_excerpt(inq, 200),
+            }
+        )
+    return sorted(entries, key=lambda e: (e["deadline_at"], e["id"]))
 
 
 def _event_line(event: Event) -> str:
