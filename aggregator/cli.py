@@ -82,7 +82,7 @@ def _check(settings: Settings, path: Path) -> int:
     for acc in settings.accounts:
         streams = ", ".join(kind.label for kind in acc.stream_kinds)
         print(
-            f"  account {acc.id}: {acc.marketplace_kind.label} ({acc.vendor_id}) — {streams}; "
+            f"  account {acc.id}: {acc.marketplace_kind.label} ({acc.seller_ref}) — {streams}; "
             f"every {acc.poll_interval_s:g} s, at most {acc.max_requests_per_s:g} req/s, {acc.base_url}"
         )
     if not settings.accounts:

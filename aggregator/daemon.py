@@ -22,23 +22,34 @@ from aggregator.models import Marketplace
 from aggregator.notifiers.base import Notifier
 from aggregator.notifiers.sink import SinkNotifier
 from aggregator.poller import StreamPoller
-from aggregator.settings import CoupangAccount, NotifierConfig, Settings
+from aggregator.settings import Account, NaverAccount, NotifierConfig, Settings
 from aggregator.store import Store
 from aggregator.timers import AlertTimer
 from connectors.base import Connector
 from connectors.coupang import CoupangConnector
+from connectors.naver import NaverConnector
 
 log = structlog.get_logger("inqd.daemon")
 
 # Given an account, the transport its HTTP client should use (None: the real network).
-TransportFactory = Callable[[CoupangAccount], httpx.AsyncBaseTransport | None]
+TransportFactory = Callable[[Account], httpx.AsyncBaseTransport | None]
 
 
-def build_connector(
-    account: CoupangAccount, *, clock: Clock, transport: httpx.AsyncBaseTransport | None = None
-) -> Connector:
+def build_connector(account: Account, *, clock: Clock, transport: httpx.AsyncBaseTransport | None = None) -> Connector:
     """The connector for one configured account."""
     client = make_client(base_url=account.base_url, transport=transport)
+    if isinstance(account, NaverAccount):
+        return NaverConnector(
+            account_id=account.id,
+            client_id=account.client_id,
+            client_secret=account.client_secret,
+            client=client,
+            clock=clock,
+            streams=account.stream_kinds,
+            max_requests_per_s=account.max_requests_per_s,
+            backfill_days=account.backfill_days,
+            recheck_days=account.recheck_days,
+        )
     return CoupangConnector(
         account_id=account.id,
         vendor_id=account.vendor_id,

@@ -26,10 +26,10 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -58,6 +58,7 @@ def _check_id(value: str) -> str:
 
 OwnerId = Annotated[str, AfterValidator(_check_id)]
 _LOOPBACK_NAMES = {"localhost"}
+_BCRYPT_SALT = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{22}$")
 
 
 def is_loopback_url(url: str) -> bool:
@@ -77,28 +78,27 @@ class _Strict(BaseModel):
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ()
 
 
-class CoupangAccount(_Strict):
-    """A Coupang WING seller account (OpenAPI key issued in WING; keys expire after 180 days)."""
+class _AccountBase(_Strict):
+    """What every marketplace account has: a name, an API address, a poll cadence and look-back windows."""
 
-    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("access_key", "secret_key")
-    PRODUCTION_URL: ClassVar[str] = "https://api-gateway.coupang.com"
-    MIN_POLL_INTERVAL_S: ClassVar[float] = 30.0  # the marketplace's rate limit is per vendor; be a good citizen
+    PRODUCTION_URL: ClassVar[str] = ""
+    MARKETPLACE: ClassVar[Marketplace]
+    MIN_POLL_INTERVAL_S: ClassVar[float] = 30.0  # rate limits are per seller or app: be a good citizen
 
-    marketplace: Literal["coupang"]
     id: OwnerId
-    vendor_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{4,20}$")]
-    access_key: SecretStr
-    secret_key: SecretStr
-    streams: tuple[Literal["product_qna", "call_center"], ...] = ("product_qna", "call_center")
-    base_url: str = PRODUCTION_URL
+    base_url: str = ""  # empty: the marketplace's production URL
     poll_interval_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
-    # Documented limit is 10 req/s per vendor, with 429s near 90 %: stay far below.
-    max_requests_per_s: Annotated[float, Field(gt=0, le=5)] = 2.0
     backfill_days: Annotated[int, Field(ge=0, le=30)] = 3
     recheck_days: Annotated[int, Field(ge=1, le=60)] = 13
-    api_version: Literal["v4", "v5"] = "v5"
 
-    @field_validator("streams")
+    @model_validator(mode="before")
+    @classmethod
+    def _default_url(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("base_url"):
+            return {**data, "base_url": cls.PRODUCTION_URL}
+        return data
+
+    @field_validator("streams", check_fields=False)
     @classmethod
     def _streams_unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
@@ -117,26 +117,77 @@ class CoupangAccount(_Strict):
             raise ValueError("plain http is only allowed for 127.0.0.1 (the sandbox); use https")
         return value.rstrip("/")
 
-    @field_validator("poll_interval_s")
-    @classmethod
-    def _interval_floor(cls, value: float, info: ValidationInfo) -> float:
-        base_url = info.data.get("base_url", cls.PRODUCTION_URL)
-        if not is_loopback_url(base_url) and value < cls.MIN_POLL_INTERVAL_S:
-            raise ValueError(f"must be at least {cls.MIN_POLL_INTERVAL_S:g} s for a real marketplace")
-        return value
+    @model_validator(mode="after")
+    def _interval_floor(self) -> _AccountBase:
+        if not is_loopback_url(self.base_url) and self.poll_interval_s < self.MIN_POLL_INTERVAL_S:
+            raise PydanticCustomError(
+                "sub_path",
+                "{message}",
+                {
+                    "sub_path": "poll_interval_s",
+                    "message": f"must be at least {self.MIN_POLL_INTERVAL_S:g} s for a real marketplace",
+                },
+            )
+        return self
 
     @property
     def stream_kinds(self) -> tuple[StreamKind, ...]:
         """The configured streams as StreamKind values."""
-        return tuple(StreamKind(s) for s in self.streams)
+        return tuple(StreamKind(s) for s in getattr(self, "streams", ()))
 
     @property
     def marketplace_kind(self) -> Marketplace:
         """This account's marketplace."""
-        return Marketplace.COUPANG
+        return self.MARKETPLACE
+
+    @property
+    def seller_ref(self) -> str:
+        """The non-secret id the marketplace knows this account by (vendor ID, application ID)."""
+        return str(getattr(self, "vendor_id", None) or getattr(self, "client_id", ""))
 
 
-Account = Annotated[CoupangAccount, Field(discriminator="marketplace")]
+class CoupangAccount(_AccountBase):
+    """A Coupang WING seller account (OpenAPI key issued in WING; keys expire after 180 days)."""
+
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("access_key", "secret_key")
+    PRODUCTION_URL: ClassVar[str] = "https://api-gateway.coupang.com"
+    MARKETPLACE: ClassVar[Marketplace] = Marketplace.COUPANG
+
+    marketplace: Literal["coupang"]
+    vendor_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{4,20}$")]
+    access_key: SecretStr
+    secret_key: SecretStr
+    streams: tuple[Literal["product_qna", "call_center"], ...] = ("product_qna", "call_center")
+    # Documented limit is 10 req/s per vendor, with 429s near 90 %: stay far below.
+    max_requests_per_s: Annotated[float, Field(gt=0, le=5)] = 2.0
+    api_version: Literal["v4", "v5"] = "v5"
+
+
+class NaverAccount(_AccountBase):
+    """A Naver Smart Store seller, through a Commerce API application (type SELF: your own store)."""
+
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("client_secret",)
+    PRODUCTION_URL: ClassVar[str] = "https://api.commerce.naver.com/external"
+    MARKETPLACE: ClassVar[Marketplace] = Marketplace.NAVER
+
+    marketplace: Literal["naver"]
+    client_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{4,64}$")]
+    client_secret: SecretStr
+    streams: tuple[Literal["product_qna", "customer_inquiry"], ...] = ("product_qna", "customer_inquiry")
+    # Naver advertises its own per-app rate in GNCP-GW-RateLimit-* headers (about 2/s reported); the connector
+    # stays under whichever is lower.
+    max_requests_per_s: Annotated[float, Field(gt=0, le=5)] = 1.0
+
+    @field_validator("client_secret")
+    @classmethod
+    def _bcrypt_salt(cls, value: SecretStr) -> SecretStr:
+        # Naver issues the secret as a bcrypt salt; anything else can never sign. Never echo the value.
+        if not _BCRYPT_SALT.match(value.get_secret_value()):
+            raise ValueError("must be the application secret as issued: $2a$NN$ followed by 22 characters")
+        return value
+
+
+Account = Annotated[CoupangAccount | NaverAccount, Field(discriminator="marketplace")]
 
 
 class SinkNotifierConfig(_Strict):
@@ -245,9 +296,14 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, _TomlWithSecrets(settings_cls))
 
 
+# section -> (discriminator key, {discriminator value: secret fields})
+_SECRETS_BY_KIND: Mapping[str, tuple[str, Mapping[str, tuple[str, ...]]]] = {
+    "accounts": ("marketplace", {"coupang": CoupangAccount.SECRET_FIELDS, "naver": NaverAccount.SECRET_FIELDS}),
+    "notifiers": ("type", {"sink": SinkNotifierConfig.SECRET_FIELDS}),
+}
 _SECRET_FIELDS_BY_SECTION: Mapping[str, tuple[str, ...]] = {
-    "accounts": CoupangAccount.SECRET_FIELDS,
-    "notifiers": SinkNotifierConfig.SECRET_FIELDS,
+    section: tuple(sorted({f for fields in kinds.values() for f in fields}))
+    for section, (_, kinds) in _SECRETS_BY_KIND.items()
 }
 
 
@@ -265,13 +321,13 @@ class _TomlWithSecrets(TomlConfigSettingsSource):
     def __call__(self) -> dict[str, Any]:
         data = super().__call__()
         secrets_dir = os.environ.get("INQD_SECRETS_DIR") or data.get("secrets_dir")
-        for section, fields in _SECRET_FIELDS_BY_SECTION.items():
+        for section, (key, kinds) in _SECRETS_BY_KIND.items():
             entries = data.get(section)
             if not isinstance(entries, list):
                 continue
             for entry in entries:
                 if isinstance(entry, dict):
-                    _fill_secrets(entry, fields, secrets_dir)
+                    _fill_secrets(entry, kinds.get(str(entry.get(key)), ()), secrets_dir)
         return data
 
 

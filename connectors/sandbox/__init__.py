@@ -8,6 +8,9 @@ from connectors.sandbox.coupang import CoupangSandbox, Endpoint, RecordedRequest
 from connectors.sandbox.coupang_rows import CallCenterStatus, CodeStyle, DateTimeFormat, Malformation
 from connectors.sandbox.faults import Fault
 from connectors.sandbox.generator import InquiryGenerator, TickReport
+from connectors.sandbox.naver import NaverEndpoint, NaverSandbox
+from connectors.sandbox.naver_generator import NaverInquiryGenerator
+from connectors.sandbox.naver_store import NaverDateTimeStyle
 from connectors.sandbox.server import SandboxServer
 
 __all__ = [
@@ -19,6 +22,10 @@ __all__ = [
     "Fault",
     "InquiryGenerator",
     "Malformation",
+    "NaverDateTimeStyle",
+    "NaverEndpoint",
+    "NaverInquiryGenerator",
+    "NaverSandbox",
     "RecordedRequest",
     "SandboxServer",
     "TickReport",

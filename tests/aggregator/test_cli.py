@@ -73,6 +73,19 @@ BAD_CONFIGS = [
     ),
     ("[accounts]\nid = 'x'\n", "accounts: input should be a valid"),
     (
+        "[[accounts]]\nid = 'n'\nmarketplace = 'naver'\nclient_secret = '$2a$04$abcdefghijklmnopqrstuu'\n",
+        "accounts[0].client_id: field required",
+    ),
+    (
+        "[[accounts]]\nid = 'n'\nmarketplace = 'naver'\nclient_id = 'app1'\nclient_secret = 'hunter2-canary'\n",
+        "accounts[0].client_secret: must be the application secret as issued",
+    ),
+    (
+        "[[accounts]]\nid = 'n'\nmarketplace = 'naver'\nclient_id = 'app1'\n"
+        "client_secret = '$2a$04$abcdefghijklmnopqrstuu'\nstreams = ['call_center']\n",
+        "accounts[0].streams[0]: input should be 'product_qna' or 'customer_inquiry'",
+    ),
+    (
         "[[time_intervals]]\nname = 'n'\ntime_intervals = [{ times = ['25:00-26:00'] }]\n",
         "time_intervals[0].time_intervals[0].times[0]: start 25:00 is not a time",
     ),
@@ -109,6 +122,7 @@ def test_bad_config_is_one_line_and_exit_2(
     assert expected in err
     assert err.count("\n") == 1
     assert "Traceback" not in err
+    assert "hunter2-canary" not in err
 
 
 def test_missing_secret_names_env_var(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -121,6 +135,15 @@ def test_missing_secret_names_env_var(tmp_path: Path, capsys: pytest.CaptureFixt
         "inqd: config error: accounts[0].secret_key: field required (a secret: set env INQD_SHOP__SECRET_KEY "
         "or a file shop.secret_key in secrets_dir)",
     ]
+
+
+def test_missing_naver_secret_names_its_env_var(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = "[[accounts]]\nid = 'my-store'\nmarketplace = 'naver'\nclient_id = 'app1'\n"
+    assert main(["check", "--config", str(_write(tmp_path, text))]) == 2
+    assert capsys.readouterr().err == (
+        "inqd: config error: accounts[0].client_secret: field required (a secret: set env "
+        "INQD_MY_STORE__CLIENT_SECRET or a file my-store.client_secret in secrets_dir)\n"
+    )
 
 
 def test_missing_config_file_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -160,6 +183,7 @@ def test_example_config_is_valid(capsys: pytest.CaptureFixture[str], monkeypatch
     example = Path(__file__).parents[2] / "deploy" / "inqd.example.toml"
     monkeypatch.setenv("INQD_MYSHOP_COUPANG__ACCESS_KEY", "ak")
     monkeypatch.setenv("INQD_MYSHOP_COUPANG__SECRET_KEY", "sk")
+    monkeypatch.setenv("INQD_MYSHOP_NAVER__CLIENT_SECRET", "$2a$04$abcdefghijklmnopqrstuu")
     assert main(["check", "--config", str(example)]) == 0
 
 
