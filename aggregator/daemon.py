@@ -127,7 +127,7 @@ class Daemon:
             for connector, account in zip(connectors, settings.accounts, strict=True)
             for stream in account.stream_kinds
         ]
-        await timer.start()
+        await timer.start(settings.policy_fingerprint())
         return cls(settings, store, clock, connectors, notifiers, pollers, dispatcher, timer)
 
     async def run_once(self) -> None:

@@ -9,7 +9,10 @@ Strict by design: unknown keys are errors, and every error names its key path, e
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import ipaddress
+import json
 import os
 import re
 import tomllib
@@ -37,6 +40,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from aggregator import __version__
 from aggregator.models import Marketplace, StreamKind
 from aggregator.settings_policy import (
     CalendarConfig,
@@ -256,6 +260,20 @@ class Settings(BaseSettings):
             if unknown:
                 raise ValueError(f"{key}: undefined time interval {', '.join(repr(n) for n in unknown)}")
         return self
+
+    def policy_fingerprint(self) -> str:
+        """Changes whenever anything that shapes an alert plan changes: the policy config or the holiday data."""
+        parts = {
+            "timezone": self.timezone,
+            "calendar": self.calendar.model_dump(mode="json"),
+            "time_intervals": [i.model_dump(mode="json") for i in self.time_intervals],
+            "quiet_hours": self.quiet_hours,
+            "work_hours": self.work_hours,
+            "sla": self.sla.model_dump(mode="json"),
+            "holidays": importlib.metadata.version("holidays"),
+            "inqd": __version__,
+        }
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
     def policies(self) -> Policies:
         """The pure policy objects this config describes."""

@@ -112,6 +112,13 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN reason TEXT;
     CREATE INDEX outbox_held ON outbox (state, channel, due_at);
     """,
+    # v3: small key-value facts about the database (e.g. which policy config the stored alert plans follow)
+    """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
 )
 
 # next_alert_at for an open inquiry whose alerts have all fired: sorts after every real time.
@@ -136,7 +143,7 @@ def _ts_or_none(value: datetime | None) -> str | None:
 
 
 def _dt(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)  # 3.11 reads the trailing Z; ~30x faster than strptime
 
 
 def _dt_or_none(text: str | None) -> datetime | None:
@@ -698,20 +705,40 @@ class Store:
 
     # ---- SLA timers ------------------------------------------------------------------------------
 
-    async def reset_alert_plans(self) -> int:
-        """Make the timer plan every open inquiry again (at start: the config may have changed)."""
+    async def reset_alert_plans(self, fingerprint: str) -> int | None:
+        """Make the timer plan every open inquiry again if the policy config changed since the plans were made.
+
+        Returns how many inquiries will be re-planned, or None when `fingerprint` matches the stored one.
+        """
         async with self._transaction() as db:
+            async with db.execute("SELECT value FROM meta WHERE key = 'plan_fingerprint'") as cur:
+                row = await cur.fetchone()
+            if row is not None and row[0] == fingerprint:
+                return None
             cur = await db.execute("UPDATE inquiries SET next_alert_at = NULL WHERE answered = 0")
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES ('plan_fingerprint', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (fingerprint,),
+            )
             return cur.rowcount
 
     async def alert_candidates(self, *, now: datetime, limit: int) -> list[tuple[StoredInquiry, frozenset[str]]]:
         """Open inquiries that need planning or have an alert due, with the keys of alerts already fired."""
+        # Two range scans of the partial index (an OR of both made SQLite read and sort every open row).
         async with self._conn.execute(
-            "SELECT * FROM inquiries WHERE answered = 0 AND (next_alert_at IS NULL OR next_alert_at <= ?) "
-            "ORDER BY next_alert_at IS NOT NULL, next_alert_at, id LIMIT ?",
-            (db_time(now), limit),
+            "SELECT * FROM inquiries INDEXED BY inquiries_alert_due "
+            "WHERE answered = 0 AND next_alert_at IS NULL ORDER BY id LIMIT ?",
+            (limit,),
         ) as cur:
-            rows = await cur.fetchall()
+            rows = list(await cur.fetchall())
+        if len(rows) < limit:
+            async with self._conn.execute(
+                "SELECT * FROM inquiries INDEXED BY inquiries_alert_due "
+                "WHERE answered = 0 AND next_alert_at <= ? ORDER BY next_alert_at LIMIT ?",
+                (db_time(now), limit - len(rows)),
+            ) as cur:
+                rows += await cur.fetchall()
         stored = [_inquiry_from_row(row) for row in rows]
         fired: dict[int, set[str]] = {row.id: set() for row in stored}
         ids = [str(row.id) for row in stored]
@@ -770,16 +797,17 @@ class Store:
 
     async def next_alert_at(self) -> datetime | None:
         """When the timer must look next: now-ish if something awaits planning, else the earliest alert."""
+        # NULL (awaiting a plan) sorts first: one step of the partial index answers both questions.
         async with self._conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM inquiries WHERE answered = 0 AND next_alert_at IS NULL), "
-            "(SELECT MIN(next_alert_at) FROM inquiries WHERE answered = 0 AND next_alert_at IS NOT NULL)"
+            "SELECT next_alert_at FROM inquiries INDEXED BY inquiries_alert_due "
+            "WHERE answered = 0 ORDER BY next_alert_at LIMIT 1"
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             return None
-        if row[0]:
+        if row[0] is None:
             return datetime.min.replace(tzinfo=UTC)
-        return None if row[1] is None or row[1] == NO_MORE_ALERTS else _dt(row[1])
+        return None if row[0] == NO_MORE_ALERTS else _dt(row[0])
 
     async def alert_log(self, inquiry_id: int) -> list[tuple[str, datetime, datetime, str]]:
         """(key, due_at, fired_at, outcome) of every alert handled for one inquiry."""

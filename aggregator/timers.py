@@ -87,18 +87,20 @@ class AlertTimer:
             if not candidates:
                 break
             updates = [self.plan(stored, fired, now) for stored, fired in candidates]
-            queued += await self._store.record_alerts(updates, channels=self._channels, now=now)
+            added = await self._store.record_alerts(updates, channels=self._channels, now=now)
+            if added:  # wake the dispatcher per batch: a long re-plan must not hold back what is due now
+                for event in self.on_queued:
+                    event.set()
+            queued += added
             if len(candidates) < self._batch:
                 break
-        if queued:
-            for event in self.on_queued:
-                event.set()
         return queued
 
-    async def start(self) -> int:
-        """Re-plan every open inquiry (the config may have changed since the last run); returns how many."""
-        count = await self._store.reset_alert_plans()
-        log.info("timers_replanning", open_inquiries=count)
+    async def start(self, fingerprint: str) -> int | None:
+        """Re-plan every open inquiry if the policy config changed since the plans were made; returns how many."""
+        count = await self._store.reset_alert_plans(fingerprint)
+        if count is not None:
+            log.info("timers_replanning", open_inquiries=count)
         return count
 
     async def run(self, stop: asyncio.Event) -> None:

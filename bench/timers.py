@@ -276,7 +276,8 @@ async def rebuild(
     if profile is not None:
         profile.enable()
     start = time.perf_counter()
-    planned = await timer.start()
+    # A fresh fingerprint forces the full re-plan a config change causes (a plain restart re-plans nothing).
+    planned = await timer.start(f"bench-{time.perf_counter_ns()}") or 0
     reset_s = time.perf_counter() - start
     queued = await timer.run_once()
     while await store.next_alert_at() == PLANNING:
@@ -418,7 +419,7 @@ async def measure_lateness(
     await record(store, moved, now=now, notify_new=False)
     repoll_s = time.perf_counter() - start
     if restart:
-        await timer.start()
+        await timer.start(f"bench-{time.perf_counter_ns()}")
         task = asyncio.create_task(timer.run(stop))
     else:
         timer.wake.set()  # as the poller's on_queued does

@@ -188,8 +188,27 @@ class Schedule:
 
     def contains(self, at: datetime) -> bool:
         """True when the aware instant `at` lies inside the schedule."""
+        if not self._specs:  # e.g. no quiet hours at all: the cheapest answer, asked for every alert
+            return False
         now = self._to_us(at)
         return any(start <= now < end for start, end in self._day(self._local_date(at)))
+
+    def span_start(self, at: datetime) -> datetime | None:
+        """Start of the span containing `at` (walking back across midnights); None when `at` is outside."""
+        if not self._specs:
+            return None
+        now = self._to_us(at)
+        day = self._local_date(at)
+        start = next((s for s, e in self._day(day) if s <= now < e), None)
+        if start is None:
+            return None
+        for _ in range(HORIZON_DAYS):
+            day -= _ONE_DAY
+            before = next((s for s, e in self._day(day) if e == start), None)
+            if before is None:
+                break
+            start = before
+        return self._to_dt(start)
 
     def spans(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """The maximal spans inside [start, end), merged across midnight and across specs, in the schedule zone."""

@@ -146,10 +146,7 @@ def _marketplace_alerts(inquiry: Inquiry, deadline: datetime, policy: SlaPolicy,
 
 def quiet_span_start(quiet: Schedule, at: datetime) -> datetime | None:
     """Start of the quiet span containing `at` (None when `at` is not quiet)."""
-    if not quiet.contains(at):
-        return None
-    spans = quiet.spans(at - timedelta(days=32), at + timedelta(microseconds=1))
-    return spans[-1][0] if spans else None
+    return quiet.span_start(at)
 
 
 def _evening_alert(start: datetime, deadline: datetime, policy: SlaPolicy, quiet: Schedule) -> PlannedAlert | None:

@@ -19,7 +19,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.render": ("aggregator.models", "aggregator.redact"),
     "aggregator.http": ("aggregator",),  # only __version__
     "aggregator.logs": ("aggregator.redact",),
-    "aggregator.settings": ("aggregator.models", "aggregator.settings_policy", "policies"),
+    "aggregator.settings": ("aggregator", "aggregator.models", "aggregator.settings_policy", "policies"),
     "aggregator.settings_policy": ("aggregator.models", "policies"),
     "aggregator.store": ("aggregator.models",),
     "aggregator.notifiers": ("aggregator.models", "aggregator.http", "aggregator.notifiers.base"),

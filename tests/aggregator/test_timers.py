@@ -51,9 +51,9 @@ async def test_breach_missed_while_down_fires_once_at_start_marked_late(store: S
     row_id = await _seed(store, clock)
     await AlertTimer(store, clock, POLICIES, channels=("sink",)).run_once()
     clock.advance(25 * 3600)  # the daemon was down through both warnings and the breach
-    for _ in range(2):  # two restarts: replanning must not fire anything twice
+    for fingerprint in ("config-a", "config-a", "config-b"):  # restarts, one with a changed config: re-planned
         restarted = AlertTimer(store, clock, POLICIES, channels=("sink",))
-        await restarted.start()
+        await restarted.start(fingerprint)
         await restarted.run_once()
     rows = await _alert_rows(store, clock)
     log = await store.alert_log(row_id)
@@ -90,3 +90,9 @@ async def test_answered_inquiry_gets_no_more_alerts(store: Store, clock: FakeClo
     clock.advance(30 * 3600)
     assert await timer.run_once() == 0
     assert await store.next_alert_at() is None
+
+
+async def test_replanning_only_when_the_policy_config_changed(store: Store, clock: FakeClock) -> None:
+    await _seed(store, clock)
+    timer = AlertTimer(store, clock, POLICIES, channels=("sink",))
+    assert [await timer.start(f) for f in ("a", "a", "b", "b")] == [1, None, 1, None]

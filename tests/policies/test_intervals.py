@@ -484,3 +484,24 @@ def test_spans_agree_with_contains_and_work_time(plan: Schedule, start: datetime
     assert edges_inside == [(True, True)] * len(spans)
     assert all(gap > timedelta(0) for gap in gaps)
     assert sum((last - first for first, last in spans), timedelta(0)) == work_time_between(plan, start, start + length)
+
+
+@pytest.mark.parametrize(
+    ("at", "start"),
+    [
+        ("2025-10-06 14:00", "2025-10-04 22:00"),  # 추석 Monday: the quiet span began Saturday night
+        ("2025-10-02 23:30", "2025-10-02 22:00"),
+        ("2025-10-03 08:00", "2025-10-02 22:00"),  # after midnight, still the span that began the evening before
+        ("2025-10-02 15:00", None),
+    ],
+)
+def test_span_start_walks_back_across_midnights(at: str, start: str | None) -> None:
+    quiet = Schedule(
+        [parse_interval("night", [{"times": ["22:00-09:00"]}]), parse_interval("closed", [{"closed_days": True}])],
+        ZoneInfo("Asia/Seoul"),
+        Calendar(country="KR"),
+    )
+    zone = ZoneInfo("Asia/Seoul")
+    found = quiet.span_start(datetime.strptime(at, "%Y-%m-%d %H:%M").replace(tzinfo=zone))
+    assert found == (datetime.strptime(start, "%Y-%m-%d %H:%M").replace(tzinfo=zone) if start else None)
+    assert Schedule([], zone, Calendar()).span_start(datetime(2025, 10, 6, tzinfo=zone)) is None
