@@ -10,13 +10,19 @@ Error tree (translated once, at the HTTP edge, always `raise ... from err`):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import ClassVar, Protocol
 
+import structlog
+
 from aggregator.clock import Clock
-from aggregator.models import Cursor, Marketplace, PollResult, StreamKind
+from aggregator.models import KST, Cursor, Inquiry, Marketplace, OpenSnapshot, PollResult, StreamKind
+
+log = structlog.get_logger(__name__)
+
+CURSOR_VERSION = 1
 
 
 class ConnectorError(Exception):
@@ -103,3 +109,103 @@ def date_windows(first: date, last: date, *, max_days: int) -> Iterator[DateWind
         end = min(last, start + timedelta(days=max_days - 1))
         yield DateWindow(start, end)
         start = end + timedelta(days=1)
+
+
+def cursor_through(cursor: Cursor | None) -> datetime | None:
+    """`through` of a cursor `PollTally.result` wrote, or None if there is none we can trust."""
+    if cursor is None or cursor.get("v") != CURSOR_VERSION or not isinstance(cursor.get("through"), str):
+        return None
+    try:
+        through = datetime.fromisoformat(cursor["through"])
+    except ValueError:
+        return None
+    return through if through.tzinfo is not None else None
+
+
+@dataclass(slots=True)
+class Listing:
+    """Rows of one pass over a date range; `steady` if no page walk saw the listing move under it."""
+
+    rows: list[object] = field(default_factory=list)
+    steady: bool = True
+
+
+@dataclass(slots=True)
+class PollTally:
+    """Per-poll counters, and the poll's bookkeeping logged under the connector's own event names.
+
+    `source` prefixes every event ("coupang" -> "coupang.item_skipped").
+    """
+
+    source: str
+    account_id: str
+    stream: StreamKind
+    requests: int = 0
+    skipped: int = 0
+
+    def first_date(self, cursor: Cursor | None, now: datetime, *, backfill: timedelta, overlap: timedelta) -> date:
+        """The first KST date to read: the cursor's date less `overlap`, or `backfill` ago; never after today."""
+        today = now.astimezone(KST).date()
+        through = cursor_through(cursor)
+        if through is None:
+            if cursor is not None:
+                log.warning(f"{self.source}.cursor_unreadable", account_id=self.account_id, action="backfill")
+            return min((now - backfill).astimezone(KST).date(), today)
+        return min(through.astimezone(KST).date() - overlap, today)
+
+    def skip(self, err: MalformedItem) -> None:
+        self.skipped += 1
+        log.warning(
+            f"{self.source}.item_skipped", account_id=self.account_id, stream=self.stream.value, reason=str(err)
+        )
+
+    def normalize(self, rows: Iterable[object], to_inquiry: Callable[[object], Inquiry]) -> tuple[Inquiry, ...]:
+        """Every row that normalizes, the first of each external_id; malformed ones are skipped and counted."""
+        inquiries: dict[str, Inquiry] = {}
+        for raw in rows:
+            try:
+                inquiry = to_inquiry(raw)
+            except MalformedItem as err:
+                self.skip(err)
+                continue
+            inquiries.setdefault(inquiry.external_id, inquiry)
+        return tuple(inquiries.values())
+
+    def open_snapshot(
+        self, listing: Listing, row_id: Callable[[object], str], first: date, now: datetime
+    ) -> OpenSnapshot | None:
+        """The ids of an unanswered-only listing over [first, now], or None if it cannot be trusted whole."""
+        # Only the id is read: a listed row is open whatever else about it is malformed.
+        ids: set[str] = set()
+        named_all = True
+        for raw in listing.rows:
+            try:
+                ids.add(row_id(raw))
+            except MalformedItem as err:
+                self.skip(err)
+                named_all = False
+        if not (named_all and listing.steady):
+            # A row we cannot name, or one the paging may have skipped, could be any stored open inquiry:
+            # claiming all the others answered would be a lie. The next poll tries again.
+            log.warning(
+                f"{self.source}.snapshot_dropped",
+                account_id=self.account_id,
+                stream=self.stream.value,
+                reason="unnamed row" if not named_all else "listing moved while paging",
+            )
+            return None
+        return OpenSnapshot(
+            received_from=datetime.combine(first, time(), KST),
+            received_to=now,
+            open_external_ids=frozenset(ids),
+        )
+
+    def result(self, inquiries: tuple[Inquiry, ...], snapshot: OpenSnapshot | None, now: datetime) -> PollResult:
+        """The poll's result, with a cursor through `now` and this tally's counts."""
+        return PollResult(
+            inquiries=inquiries,
+            cursor={"v": CURSOR_VERSION, "through": now.astimezone(UTC).isoformat()},
+            skipped=self.skipped,
+            requests=self.requests,
+            open_snapshot=snapshot,
+        )

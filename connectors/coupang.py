@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from typing import ClassVar, NamedTuple, TypeGuard
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import ClassVar, NamedTuple
 
 import httpx
 import structlog
@@ -20,10 +20,11 @@ from pydantic import SecretStr
 
 from aggregator.clock import Clock
 from aggregator.http import parse_retry_after
-from aggregator.models import KST, Cursor, Inquiry, Marketplace, OpenSnapshot, PollResult, StreamKind
+from aggregator.models import KST, Cursor, Marketplace, PollResult, StreamKind
 from connectors.base import (
     AuthFailed,
-    MalformedItem,
+    Listing,
+    PollTally,
     RateLimited,
     RequestBudget,
     Unavailable,
@@ -32,12 +33,12 @@ from connectors.base import (
 from connectors.coupang_auth import CoupangAuth
 from connectors.coupang_rows import row_id
 from connectors.coupang_rows import to_inquiry as _to_inquiry
+from connectors.rows import is_int
 
 __all__ = ["CoupangConnector"]
 
 log = structlog.get_logger(__name__)
 
-CURSOR_VERSION = 1
 MAX_WINDOW_DATES = 7  # inquiryEndAt - inquiryStartAt <= 7 days; 7 dates inclusive is safe either way
 MAX_PAGES_PER_WINDOW = 500  # only a server that keeps growing totalPages gets here
 DEFAULT_RETRY_AFTER_S = 60.0
@@ -68,22 +69,6 @@ _SPECS = {
     StreamKind.PRODUCT_QNA: _StreamSpec("onlineInquiries", "answeredType", "ALL", "NOANSWER", 50),
     StreamKind.CALL_CENTER: _StreamSpec("callCenterInquiries", "partnerCounselingStatus", "NONE", "NO_ANSWER", 30),
 }
-
-
-@dataclass(slots=True)
-class _Listing:
-    """Rows of one status over a date range; `steady` if no page walk saw the listing move under it."""
-
-    rows: list[object] = field(default_factory=list)
-    steady: bool = True
-
-
-@dataclass(slots=True)
-class _Tally:
-    """Per-poll counters."""
-
-    requests: int = 0
-    skipped: int = 0
 
 
 class CoupangConnector:
@@ -142,73 +127,19 @@ class CoupangConnector:
         if now.tzinfo is None:
             raise ValueError("poll needs a timezone-aware `now`")
         spec = _SPECS[stream]
-        tally = _Tally()
+        tally = PollTally("coupang", self.account_id, stream)
         today = now.astimezone(KST).date()
-        first = min(self._first_date(cursor, now), today)
+        first = tally.first_date(cursor, now, backfill=self._backfill, overlap=self._overlap)
         changed = await self._read_range(spec, spec.all_status, first, today, tally)
         recheck_first = today - self._recheck
         still_open = await self._read_range(spec, spec.open_status, recheck_first, today, tally)
+        inquiries = tally.normalize(changed.rows, lambda raw: _to_inquiry(raw, self.account_id, stream))
+        snapshot = tally.open_snapshot(still_open, row_id, recheck_first, now)
+        return tally.result(inquiries, snapshot, now)
 
-        inquiries: dict[str, Inquiry] = {}
-        for raw in changed.rows:
-            try:
-                inquiry = _to_inquiry(raw, self.account_id, stream)
-            except MalformedItem as err:
-                self._skip(tally, stream, err)
-                continue
-            inquiries.setdefault(inquiry.external_id, inquiry)
-        snapshot = self._snapshot(still_open, recheck_first, now, stream, tally)
-        return PollResult(
-            inquiries=tuple(inquiries.values()),
-            cursor={"v": CURSOR_VERSION, "through": now.astimezone(UTC).isoformat()},
-            skipped=tally.skipped,
-            requests=tally.requests,
-            open_snapshot=snapshot,
-        )
-
-    def _first_date(self, cursor: Cursor | None, now: datetime) -> date:
-        through = _cursor_through(cursor)
-        if through is None:
-            if cursor is not None:
-                log.warning("coupang.cursor_unreadable", account_id=self.account_id, action="backfill")
-            return (now - self._backfill).astimezone(KST).date()
-        return through.astimezone(KST).date() - self._overlap
-
-    def _snapshot(
-        self, listing: _Listing, first: date, now: datetime, stream: StreamKind, tally: _Tally
-    ) -> OpenSnapshot | None:
-        # Only the id is read: a listed row is open whatever else about it is malformed.
-        ids: set[str] = set()
-        named_all = True
-        for raw in listing.rows:
-            try:
-                ids.add(row_id(raw))
-            except MalformedItem as err:
-                self._skip(tally, stream, err)
-                named_all = False
-        if not (named_all and listing.steady):
-            # A row we cannot name, or one the paging may have skipped, could be any stored open inquiry:
-            # claiming all the others answered would be a lie. The next poll tries again.
-            log.warning(
-                "coupang.snapshot_dropped",
-                account_id=self.account_id,
-                stream=stream.value,
-                reason="unnamed row" if not named_all else "listing moved while paging",
-            )
-            return None
-        return OpenSnapshot(
-            received_from=datetime.combine(first, time(), KST),
-            received_to=now,
-            open_external_ids=frozenset(ids),
-        )
-
-    def _skip(self, tally: _Tally, stream: StreamKind, err: MalformedItem) -> None:
-        tally.skipped += 1
-        log.warning("coupang.item_skipped", account_id=self.account_id, stream=stream.value, reason=str(err))
-
-    async def _read_range(self, spec: _StreamSpec, status: str, first: date, last: date, tally: _Tally) -> _Listing:
+    async def _read_range(self, spec: _StreamSpec, status: str, first: date, last: date, tally: PollTally) -> Listing:
         """Every row of `status` received on [first, last], all windows and all pages."""
-        listing = _Listing()
+        listing = Listing()
         for window in date_windows(first, last, max_days=MAX_WINDOW_DATES):
             totals: set[int | None] = set()
             for page_num in range(1, MAX_PAGES_PER_WINDOW + 1):
@@ -238,7 +169,7 @@ class CoupangConnector:
             listing.steady = listing.steady and len(totals) <= 1
         return listing
 
-    async def _get(self, path: str, params: httpx.QueryParams, tally: _Tally) -> object:
+    async def _get(self, path: str, params: httpx.QueryParams, tally: PollTally) -> object:
         """One signed GET through the budget; returns the envelope's `data` or raises a ConnectorError."""
         await self._budget.acquire()
         tally.requests += 1
@@ -310,17 +241,6 @@ class CoupangConnector:
         return " ".join(text.split())[:ERROR_TEXT_LIMIT]
 
 
-def _cursor_through(cursor: Cursor | None) -> datetime | None:
-    """`through` of a cursor this module wrote, or None if there is none we can trust."""
-    if cursor is None or cursor.get("v") != CURSOR_VERSION or not isinstance(cursor.get("through"), str):
-        return None
-    try:
-        through = datetime.fromisoformat(cursor["through"])
-    except ValueError:
-        return None
-    return through if through.tzinfo is not None else None
-
-
 class _Page(NamedTuple):
     rows: list[object]
     current: int
@@ -343,14 +263,10 @@ def _page(data: object) -> _Page:
     if not isinstance(pagination, Mapping):
         raise Unavailable("coupang: page has no pagination")
     current, total = pagination.get("currentPage"), pagination.get("totalPages")
-    if not _is_int(current) or not _is_int(total):
+    if not is_int(current) or not is_int(total):
         raise Unavailable("coupang: page has no currentPage/totalPages")
     elements = pagination.get("totalElements")
-    return _Page(content, current, total, elements if _is_int(elements) else None)
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return _Page(content, current, total, elements if is_int(elements) else None)
 
 
 def _is_html(response: httpx.Response) -> bool:

@@ -1,6 +1,8 @@
 """Pure normalization of Coupang inquiry list rows (product Q&A, call center) into `Inquiry`.
 
 Error messages name the field and what was expected, never the value: rows carry buyer text.
+Times come in both forms Coupang uses: v4 naive "yyyy-MM-dd HH:mm:ss" and v5 ISO 8601 with an offset.
+UNCONFIRMED: no doc states the zone of naive v4 times; every sample reads as Korean local time.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from aggregator.models import KST, Category, Inquiry, Marketplace, StreamKind
+from aggregator.models import Category, Inquiry, Marketplace, StreamKind
 from connectors.base import MalformedItem
+from connectors.rows import category_by_words, date_time, list_field, mapping, numeric_id, optional_str, required
 
 # First match wins. 배송 is last among them because it qualifies other kinds ("배송지시 이후 반품문의"),
 # and 상품 catches the product questions ("쇼핑상품문의>...") that name none of the others.
@@ -27,7 +30,7 @@ _CATEGORY_WORDS = (
 
 def row_id(raw: object) -> str:
     """`inquiryId` of a list row, as a string."""
-    return _id(_required(_mapping(raw, "row"), "inquiryId"), "inquiryId")
+    return numeric_id(required(mapping(raw, "row"), "inquiryId"), "inquiryId")
 
 
 def to_inquiry(raw: object, account_id: str, stream: StreamKind) -> Inquiry:
@@ -36,31 +39,28 @@ def to_inquiry(raw: object, account_id: str, stream: StreamKind) -> Inquiry:
         parse = _PARSERS[stream]
     except KeyError as err:
         raise ValueError(f"coupang has no {stream} stream") from err
-    return parse(_mapping(raw, "row"), account_id)
+    return parse(mapping(raw, "row"), account_id)
 
 
 def category_of(receipt_category: str | None) -> Category:
     """Map a call-center `receiptCategory` path (e.g. "배송문의>배송불량>...") to a Category."""
-    text = receipt_category or ""
-    return next((category for word, category in _CATEGORY_WORDS if word in text), Category.OTHER)
+    return category_by_words(receipt_category, _CATEGORY_WORDS)
 
 
 def _product_qna(row: Mapping[str, object], account_id: str) -> Inquiry:
     # Product Q&A rows have no status field: an answer exists exactly when a comment does.
-    comments = [_mapping(c, "commentDtoList[]") for c in _list(row, "commentDtoList")]
-    answered_times = [
-        _datetime(_required(c, "inquiryCommentAt"), "commentDtoList[].inquiryCommentAt") for c in comments
-    ]
-    order_ids = _list(row, "orderIds")
+    comments = [mapping(c, "commentDtoList[]") for c in list_field(row, "commentDtoList")]
+    answered_times = [date_time(required(c, "inquiryCommentAt"), "commentDtoList[].inquiryCommentAt") for c in comments]
+    order_ids = list_field(row, "orderIds")
     return Inquiry(
         account_id=account_id,
         marketplace=Marketplace.COUPANG,
         stream=StreamKind.PRODUCT_QNA,
         external_id=row_id(row),
-        received_at=_datetime(_required(row, "inquiryAt"), "inquiryAt"),
-        body=_text(_required(row, "content"), "content"),
+        received_at=date_time(required(row, "inquiryAt"), "inquiryAt"),
+        body=_text(required(row, "content"), "content"),
         category=Category.PRODUCT,
-        order_id=_id(order_ids[0], "orderIds[0]") if order_ids else None,
+        order_id=numeric_id(order_ids[0], "orderIds[0]") if order_ids else None,
         answered=bool(comments),
         answered_at=max(answered_times, default=None),
     )
@@ -75,9 +75,9 @@ class _Reply:
 
 
 def _reply(raw: object) -> _Reply:
-    reply = _mapping(raw, "replies[]")
+    reply = mapping(raw, "replies[]")
     return _Reply(
-        at=_datetime(_required(reply, "replyAt"), "replies[].replyAt"),
+        at=date_time(required(reply, "replyAt"), "replies[].replyAt"),
         text=_text(reply.get("content") or "", "replies[].content"),
         by_agent=reply.get("answerType") == "csAgent",
         requests_answer=reply.get("partnerTransferStatus") == "requestAnswer" and reply.get("needAnswer") is True,
@@ -85,7 +85,7 @@ def _reply(raw: object) -> _Reply:
 
 
 def _call_center(row: Mapping[str, object], account_id: str) -> Inquiry:
-    replies = sorted((_reply(r) for r in _list(row, "replies")), key=lambda r: r.at)
+    replies = sorted((_reply(r) for r in list_field(row, "replies")), key=lambda r: r.at)
     # Coupang's own agents handle call-center inquiries; the seller owes an answer only while an agent's
     # transfer asks for one: the row says requestAnswer, or a reply is a requestAnswer that still needs an
     # answer (covers a summary status that lags its replies). inquiryStatus "complete" overrides both:
@@ -98,20 +98,20 @@ def _call_center(row: Mapping[str, object], account_id: str) -> Inquiry:
         answered_at = _optional_datetime(row.get("answeredAt"), "answeredAt") or (replies[-1].at if replies else None)
     agent_replies = [r for r in replies if r.by_agent]
     # The agent's transfer note is where the buyer's actual request is written down.
-    parts = (_text(_required(row, "content"), "content"), agent_replies[-1].text if agent_replies else "")
+    parts = (_text(required(row, "content"), "content"), agent_replies[-1].text if agent_replies else "")
     order_id = row.get("orderId")
-    receipt_category = _optional_str(row.get("receiptCategory"), "receiptCategory")
+    receipt_category = optional_str(row.get("receiptCategory"), "receiptCategory")
     return Inquiry(
         account_id=account_id,
         marketplace=Marketplace.COUPANG,
         stream=StreamKind.CALL_CENTER,
         external_id=row_id(row),
-        received_at=_datetime(_required(row, "inquiryAt"), "inquiryAt"),
+        received_at=date_time(required(row, "inquiryAt"), "inquiryAt"),
         body="\n\n".join(p for p in parts if p),
         category=category_of(receipt_category),
         title=receipt_category,
-        product_name=_optional_str(row.get("itemName"), "itemName"),
-        order_id=None if order_id is None else _id(order_id, "orderId"),
+        product_name=optional_str(row.get("itemName"), "itemName"),
+        order_id=None if order_id is None else numeric_id(order_id, "orderId"),
         answered=answered,
         answered_at=answered_at,
     )
@@ -123,35 +123,6 @@ _PARSERS: dict[StreamKind, Callable[[Mapping[str, object], str], Inquiry]] = {
 }
 
 
-def _mapping(value: object, field: str) -> Mapping[str, object]:
-    if not isinstance(value, Mapping):
-        raise MalformedItem(f"{field}: expected an object")
-    return value
-
-
-def _required(row: Mapping[str, object], key: str) -> object:
-    if row.get(key) is None:
-        raise MalformedItem(f"{key}: missing")
-    return row[key]
-
-
-def _list(row: Mapping[str, object], key: str) -> list[object]:
-    value = row.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise MalformedItem(f"{key}: expected a list")
-    return value
-
-
-def _id(value: object, field: str) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return str(value)
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return value
-    raise MalformedItem(f"{field}: expected a numeric id")
-
-
 def _text(value: object, field: str) -> str:
     if not isinstance(value, str):
         raise MalformedItem(f"{field}: expected a string")
@@ -159,25 +130,5 @@ def _text(value: object, field: str) -> str:
     return html.unescape(value).replace("\r\n", "\n").strip()
 
 
-def _optional_str(value: object, field: str) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise MalformedItem(f"{field}: expected a string")
-    return value
-
-
-def _datetime(value: object, field: str) -> datetime:
-    """Both forms Coupang uses: v4 naive "yyyy-MM-dd HH:mm:ss" and v5 ISO 8601 with an offset."""
-    if not isinstance(value, str):
-        raise MalformedItem(f"{field}: expected a date-time string")
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError as err:
-        raise MalformedItem(f"{field}: not a date-time") from err
-    # UNCONFIRMED: no doc states the zone of naive v4 times; every sample reads as Korean local time.
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=KST)
-
-
 def _optional_datetime(value: object, field: str) -> datetime | None:
-    return None if value is None or value == "" else _datetime(value, field)
+    return None if value is None or value == "" else date_time(value, field)

@@ -14,8 +14,8 @@ import json
 import re
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import ClassVar
 
@@ -25,11 +25,12 @@ from pydantic import SecretStr
 
 from aggregator.clock import Clock
 from aggregator.http import parse_retry_after
-from aggregator.models import KST, Cursor, Inquiry, Marketplace, OpenSnapshot, PollResult, StreamKind
+from aggregator.models import KST, Cursor, Marketplace, PollResult, StreamKind
 from connectors.base import (
     AuthFailed,
     DateWindow,
-    MalformedItem,
+    Listing,
+    PollTally,
     RateLimited,
     RequestBudget,
     Unavailable,
@@ -43,7 +44,6 @@ __all__ = ["NaverConnector"]
 
 log = structlog.get_logger(__name__)
 
-CURSOR_VERSION = 1
 # 고객 문의 allows 365 days, but the Q&A list's maximum window is UNCONFIRMED: 7 dates is the widest any Korean
 # marketplace was seen to need, and both streams walk the same windows so their request counts stay alike.
 MAX_WINDOW_DATES = 7
@@ -76,22 +76,6 @@ _SPECS = {
     StreamKind.PRODUCT_QNA: _StreamSpec("/v1/contents/qnas", 100, "contents", date_times=True),
     StreamKind.CUSTOMER_INQUIRY: _StreamSpec("/v1/pay-user/inquiries", 200, "content", date_times=False),
 }
-
-
-@dataclass(slots=True)
-class _Listing:
-    """Rows of one pass over a date range; `steady` if no page walk saw the listing move under it."""
-
-    rows: list[object] = field(default_factory=list)
-    steady: bool = True
-
-
-@dataclass(slots=True)
-class _Tally:
-    """Per-poll counters."""
-
-    requests: int = 0
-    skipped: int = 0
 
 
 class NaverConnector:
@@ -156,75 +140,21 @@ class NaverConnector:
         if now.tzinfo is None:
             raise ValueError("poll needs a timezone-aware `now`")
         spec = _SPECS[stream]
-        tally = _Tally()
+        tally = PollTally("naver", self.account_id, stream)
         today = now.astimezone(KST).date()
-        first = min(self._first_date(cursor, now), today)
+        first = tally.first_date(cursor, now, backfill=self._backfill, overlap=self._overlap)
         changed = await self._read_range(spec, None, first, today, now, tally)
         recheck_first = today - self._recheck
         still_open = await self._read_range(spec, False, recheck_first, today, now, tally)
-
-        inquiries: dict[str, Inquiry] = {}
-        for raw in changed.rows:
-            try:
-                inquiry = _to_inquiry(raw, self.account_id, stream)
-            except MalformedItem as err:
-                self._skip(tally, stream, err)
-                continue
-            inquiries.setdefault(inquiry.external_id, inquiry)
-        snapshot = self._snapshot(still_open, recheck_first, now, stream, tally)
-        return PollResult(
-            inquiries=tuple(inquiries.values()),
-            cursor={"v": CURSOR_VERSION, "through": now.astimezone(UTC).isoformat()},
-            skipped=tally.skipped,
-            requests=tally.requests,
-            open_snapshot=snapshot,
-        )
-
-    def _first_date(self, cursor: Cursor | None, now: datetime) -> date:
-        through = _cursor_through(cursor)
-        if through is None:
-            if cursor is not None:
-                log.warning("naver.cursor_unreadable", account_id=self.account_id, action="backfill")
-            return (now - self._backfill).astimezone(KST).date()
-        return through.astimezone(KST).date() - self._overlap
-
-    def _snapshot(
-        self, listing: _Listing, first: date, now: datetime, stream: StreamKind, tally: _Tally
-    ) -> OpenSnapshot | None:
-        # Only the id is read: a listed row is open whatever else about it is malformed.
-        ids: set[str] = set()
-        named_all = True
-        for raw in listing.rows:
-            try:
-                ids.add(row_id(raw, stream))
-            except MalformedItem as err:
-                self._skip(tally, stream, err)
-                named_all = False
-        if not (named_all and listing.steady):
-            # A row we cannot name, or one the paging may have skipped, could be any stored open inquiry:
-            # claiming all the others answered would be a lie. The next poll tries again.
-            log.warning(
-                "naver.snapshot_dropped",
-                account_id=self.account_id,
-                stream=stream.value,
-                reason="unnamed row" if not named_all else "listing moved while paging",
-            )
-            return None
-        return OpenSnapshot(
-            received_from=datetime.combine(first, time(), KST),
-            received_to=now,
-            open_external_ids=frozenset(ids),
-        )
-
-    def _skip(self, tally: _Tally, stream: StreamKind, err: MalformedItem) -> None:
-        tally.skipped += 1
-        log.warning("naver.item_skipped", account_id=self.account_id, stream=stream.value, reason=str(err))
+        inquiries = tally.normalize(changed.rows, lambda raw: _to_inquiry(raw, self.account_id, stream))
+        snapshot = tally.open_snapshot(still_open, lambda raw: row_id(raw, stream), recheck_first, now)
+        return tally.result(inquiries, snapshot, now)
 
     async def _read_range(
-        self, spec: _StreamSpec, answered: bool | None, first: date, last: date, now: datetime, tally: _Tally
-    ) -> _Listing:
+        self, spec: _StreamSpec, answered: bool | None, first: date, last: date, now: datetime, tally: PollTally
+    ) -> Listing:
         """Every row (`answered` None) or every unanswered row received on [first, last], all windows and pages."""
-        listing = _Listing()
+        listing = Listing()
         for window in date_windows(first, last, max_days=MAX_WINDOW_DATES):
             totals: set[int | None] = set()
             for page_num in range(1, MAX_PAGES_PER_WINDOW + 1):
@@ -245,7 +175,7 @@ class NaverConnector:
             listing.steady = listing.steady and len(totals) <= 1
         return listing
 
-    async def _get(self, path: str, params: httpx.QueryParams, tally: _Tally) -> object:
+    async def _get(self, path: str, params: httpx.QueryParams, tally: PollTally) -> object:
         """One authorized GET; re-issues the token and retries once on 401 GW.AUTHN. Returns the JSON body."""
         issue = partial(self._issue_token, tally)
         token = await self._tokens.token(issue)
@@ -260,7 +190,7 @@ class NaverConnector:
         self._raise_for_status(response, path)
         return self._json(response, path)
 
-    async def _issue_token(self, tally: _Tally, form: Mapping[str, str]) -> object:
+    async def _issue_token(self, tally: PollTally, form: Mapping[str, str]) -> object:
         """POST the token form as an x-www-form-urlencoded body (nothing in the query string)."""
         self._sensitive.append(form["client_secret_sign"])
         response = await self._send(tally, "POST", TOKEN_PATH, form=form)
@@ -274,7 +204,7 @@ class NaverConnector:
 
     async def _send(
         self,
-        tally: _Tally,
+        tally: PollTally,
         method: str,
         path: str,
         *,
@@ -406,17 +336,6 @@ def _params(
         dates = [("startSearchDate", window.start.isoformat()), ("endSearchDate", window.end.isoformat())]
     status = [] if answered is None else [("answered", "true" if answered else "false")]
     return httpx.QueryParams([*dates, *status, ("page", str(page)), ("size", str(spec.page_size))])
-
-
-def _cursor_through(cursor: Cursor | None) -> datetime | None:
-    """`through` of a cursor this module wrote, or None if there is none we can trust."""
-    if cursor is None or cursor.get("v") != CURSOR_VERSION or not isinstance(cursor.get("through"), str):
-        return None
-    try:
-        through = datetime.fromisoformat(cursor["through"])
-    except ValueError:
-        return None
-    return through if through.tzinfo is not None else None
 
 
 def _error_code(response: httpx.Response) -> str | None:

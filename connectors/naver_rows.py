@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import NamedTuple, TypeGuard
+from typing import NamedTuple
 
 from aggregator.models import KST, Category, Inquiry, Marketplace, StreamKind
 from connectors.base import MalformedItem, Unavailable
+from connectors.rows import category_by_words, date_time, is_int, mapping, numeric_id, optional_str, required
 
 # The six documented 고객 문의 types, and 취소 in case it ever appears. A label goes by the first of these words it
 # contains, so longer ones ("상품 문의", "교환/반품") map too; 반품 comes first as it qualifies the others.
@@ -31,7 +32,7 @@ _ID_FIELDS = {StreamKind.PRODUCT_QNA: "questionId", StreamKind.CUSTOMER_INQUIRY:
 def row_id(raw: object, stream: StreamKind) -> str:
     """The marketplace id of a list row of `stream` (questionId / inquiryNo), as a string."""
     field = _ID_FIELDS[stream]
-    return _id(_required(_mapping(raw, "row"), field), field)
+    return numeric_id(required(mapping(raw, "row"), field), field)
 
 
 def to_inquiry(raw: object, account_id: str, stream: StreamKind) -> Inquiry:
@@ -40,7 +41,7 @@ def to_inquiry(raw: object, account_id: str, stream: StreamKind) -> Inquiry:
         parse = _PARSERS[stream]
     except KeyError as err:
         raise ValueError(f"naver has no {stream} stream") from err
-    return parse(_mapping(raw, "row"), account_id)
+    return parse(mapping(raw, "row"), account_id)
 
 
 class Page(NamedTuple):
@@ -62,17 +63,16 @@ def parse_page(data: object, rows_key: str) -> Page:
     if not isinstance(rows, list):
         raise Unavailable(f"naver: page {rows_key} is not a list")
     total_pages, last, elements = data.get("totalPages"), data.get("last"), data.get("totalElements")
-    if not _is_int(total_pages) and not isinstance(last, bool):
+    if not is_int(total_pages) and not isinstance(last, bool):
         raise Unavailable("naver: page has neither totalPages nor last")
     return Page(
-        rows, total_pages if _is_int(total_pages) else None, elements if _is_int(elements) else None, last is True
+        rows, total_pages if is_int(total_pages) else None, elements if is_int(elements) else None, last is True
     )
 
 
 def category_of(value: str | None) -> Category:
     """Map a 고객 문의 `category` (상품, 배송, 반품, 교환, 환불, 기타) to a Category; unknown ones are OTHER."""
-    text = value or ""
-    return next((category for word, category in CATEGORIES.items() if word in text), Category.OTHER)
+    return category_by_words(value, CATEGORIES.items())
 
 
 def _product_qna(row: Mapping[str, object], account_id: str) -> Inquiry:
@@ -82,16 +82,16 @@ def _product_qna(row: Mapping[str, object], account_id: str) -> Inquiry:
         marketplace=Marketplace.NAVER,
         stream=StreamKind.PRODUCT_QNA,
         external_id=row_id(row, StreamKind.PRODUCT_QNA),
-        received_at=_datetime(_required(row, "createDate"), "createDate"),
-        body=_text(_required(row, "question"), "question"),
+        received_at=_datetime(required(row, "createDate"), "createDate"),
+        body=_text(required(row, "question"), "question"),
         category=Category.PRODUCT,
-        product_name=_optional_str(row.get("productName"), "productName"),
-        answered=_bool(_required(row, "answered"), "answered"),
+        product_name=optional_str(row.get("productName"), "productName"),
+        answered=_bool(required(row, "answered"), "answered"),
     )
 
 
 def _customer_inquiry(row: Mapping[str, object], account_id: str) -> Inquiry:
-    answered = _bool(_required(row, "answered"), "answered")
+    answered = _bool(required(row, "answered"), "answered")
     answered_at = _optional_datetime(row.get("answerRegistrationDateTime"), "answerRegistrationDateTime")
     order_id = row.get("orderId")
     return Inquiry(
@@ -99,14 +99,14 @@ def _customer_inquiry(row: Mapping[str, object], account_id: str) -> Inquiry:
         marketplace=Marketplace.NAVER,
         stream=StreamKind.CUSTOMER_INQUIRY,
         external_id=row_id(row, StreamKind.CUSTOMER_INQUIRY),
-        received_at=_datetime(_required(row, "inquiryRegistrationDateTime"), "inquiryRegistrationDateTime"),
-        body=_text(_required(row, "inquiryContent"), "inquiryContent"),
-        category=category_of(_optional_str(row.get("category"), "category")),
-        title=_optional_str(row.get("title"), "title"),
-        product_name=_optional_str(row.get("productName"), "productName"),
+        received_at=_datetime(required(row, "inquiryRegistrationDateTime"), "inquiryRegistrationDateTime"),
+        body=_text(required(row, "inquiryContent"), "inquiryContent"),
+        category=category_of(optional_str(row.get("category"), "category")),
+        title=optional_str(row.get("title"), "title"),
+        product_name=optional_str(row.get("productName"), "productName"),
         # Documented as required, but a row without one still needs an answer: keep the inquiry, lose the field.
-        order_id=None if order_id is None or order_id == "" else _id(order_id, "orderId"),
-        buyer=_optional_str(row.get("customerName"), "customerName"),
+        order_id=None if order_id is None or order_id == "" else numeric_id(order_id, "orderId"),
+        buyer=optional_str(row.get("customerName"), "customerName"),
         answered=answered,
         answered_at=answered_at if answered else None,
     )
@@ -116,26 +116,6 @@ _PARSERS: dict[StreamKind, Callable[[Mapping[str, object], str], Inquiry]] = {
     StreamKind.PRODUCT_QNA: _product_qna,
     StreamKind.CUSTOMER_INQUIRY: _customer_inquiry,
 }
-
-
-def _mapping(value: object, field: str) -> Mapping[str, object]:
-    if not isinstance(value, Mapping):
-        raise MalformedItem(f"{field}: expected an object")
-    return value
-
-
-def _required(row: Mapping[str, object], key: str) -> object:
-    if row.get(key) is None:
-        raise MalformedItem(f"{key}: missing")
-    return row[key]
-
-
-def _id(value: object, field: str) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return str(value)
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return value
-    raise MalformedItem(f"{field}: expected a numeric id")
 
 
 def _bool(value: object, field: str) -> bool:
@@ -150,29 +130,11 @@ def _text(value: object, field: str) -> str:
     return value.replace("\r\n", "\n").strip()
 
 
-def _optional_str(value: object, field: str) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise MalformedItem(f"{field}: expected a string")
-    return value
-
-
 def _datetime(value: object, field: str) -> datetime:
     """ISO 8601 as Naver sends it: "+09:00" or "Z", with or without milliseconds."""
-    if not isinstance(value, str):
-        raise MalformedItem(f"{field}: expected a date-time string")
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError as err:
-        raise MalformedItem(f"{field}: not a date-time") from err
     # Documented with an offset; a bare one can only be the Korean wall time every other Naver time is in.
-    return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=KST)).astimezone(KST)
+    return date_time(value, field).astimezone(KST)
 
 
 def _optional_datetime(value: object, field: str) -> datetime | None:
     return None if value is None or value == "" else _datetime(value, field)
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)

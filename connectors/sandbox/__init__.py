@@ -4,10 +4,11 @@ Use a handler through `httpx.MockTransport(sandbox.handler)` in tests, or serve 
 `SandboxServer` for the demo and end-to-end runs.
 """
 
-from connectors.sandbox.coupang import CoupangSandbox, Endpoint, RecordedRequest
+from connectors.sandbox.coupang import CoupangSandbox, Endpoint
 from connectors.sandbox.coupang_rows import CallCenterStatus, CodeStyle, DateTimeFormat, Malformation
 from connectors.sandbox.faults import Fault
 from connectors.sandbox.generator import InquiryGenerator, TickReport
+from connectors.sandbox.handling import RecordedRequest
 from connectors.sandbox.naver import NaverEndpoint, NaverSandbox
 from connectors.sandbox.naver_generator import NaverInquiryGenerator
 from connectors.sandbox.naver_store import NaverDateTimeStyle

@@ -48,6 +48,7 @@ from connectors.sandbox.faults import (
     truncated,
 )
 from connectors.sandbox.generator import InquiryGenerator
+from connectors.sandbox.handling import SandboxHandler
 
 PRODUCT_PAGE_MAX = 50
 CALL_CENTER_PAGE_MAX = 30  # 2019 official spec; the current doc was not seen to change it
@@ -84,17 +85,6 @@ LIST_ENDPOINTS = frozenset({Endpoint.PRODUCT_INQUIRIES, Endpoint.CALL_CENTER_INQ
 
 
 @dataclass(frozen=True, slots=True)
-class RecordedRequest:
-    """One request the sandbox received, for asserting a connector's request pattern."""
-
-    at: datetime
-    method: str
-    path: str
-    query: str
-    status: int | None  # None: the sandbox answered with a timeout
-
-
-@dataclass(frozen=True, slots=True)
 class _Route:
     endpoint: Endpoint
     version: str
@@ -115,7 +105,7 @@ def _route(request: httpx.Request) -> _Route | None:
     return None
 
 
-class CoupangSandbox(CoupangInquiryStore):
+class CoupangSandbox(CoupangInquiryStore, SandboxHandler[Endpoint]):
     """Fake Coupang seller API for 상품문의 and 고객센터 문의: list, answer, faults, rate limit. Thread-safe.
 
     The seeding API (add_*/answer_*/is_answered) comes from CoupangInquiryStore.
@@ -145,52 +135,14 @@ class CoupangSandbox(CoupangInquiryStore):
         self.datetime_format = datetime_format  # None: v4 naive KST, v5 with offset
         self.code_style = code_style  # None: as each endpoint's official sample shows it
         self.reply_by_ids = frozenset(reply_by_ids)
-        self.requests: list[RecordedRequest] = []
+        self.requests = []
         self._faults = FaultQueue()
         self._window: deque[datetime] = deque()
         self._malformations = itertools.cycle(Malformation)
         self._transactions = itertools.count(1)
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        """Answer one request as Coupang would; raises httpx.ReadTimeout for an injected TIMEOUT."""
-        with self._lock:
-            now = self._current_time()
-            route = _route(request)
-            status: int | None = None
-            try:
-                response = self._respond(request, route, now)
-                status = response.status_code
-                return response
-            finally:
-                raw_path, _, raw_query = request.url.raw_path.partition(b"?")
-                record = RecordedRequest(
-                    now, request.method, raw_path.decode("latin-1"), raw_query.decode("latin-1"), status
-                )
-                self.requests.append(record)
-
-    def inject(
-        self,
-        fault: Fault,
-        times: int = 1,
-        *,
-        endpoint: Endpoint | None = None,
-        status: int | None = None,
-        retry_after_s: int = 30,
-    ) -> None:
-        """Queue `fault` for the next `times` requests to `endpoint` (None: any; MALFORMED_ITEM: list pages)."""
-        with self._lock:
-            self._faults.push(fault, times, endpoint=endpoint, status=status, retry_after_s=retry_after_s)
-
-    def clear_faults(self) -> None:
-        """Drop every queued fault."""
-        with self._lock:
-            self._faults.clear()
-
-    @property
-    def pending_faults(self) -> int:
-        """How many fault uses are still queued."""
-        with self._lock:
-            return len(self._faults)
+    def _handle(self, request: httpx.Request, now: datetime) -> httpx.Response:
+        return self._respond(request, _route(request), now)
 
     def _respond(self, request: httpx.Request, route: _Route | None, now: datetime) -> httpx.Response:
         self._window.append(now)
@@ -374,12 +326,6 @@ class CoupangSandbox(CoupangInquiryStore):
 
     def _transaction_id(self) -> str:
         return str(uuid.UUID(int=next(self._transactions)))
-
-    def _current_time(self) -> datetime:
-        now = self._now()
-        if now.tzinfo is None:
-            raise ValueError("the sandbox's now() must return an aware datetime")
-        return now
 
     def seed_random(self, count: int, *, start: datetime, end: datetime, rng: random.Random) -> list[int]:
         """Seed `count` believable inquiries received in [start, end); returns their ids."""

@@ -8,13 +8,15 @@ Everything is driven by the `random.Random` passed in: the same seed gives the s
 
 from __future__ import annotations
 
-import math
 import random
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
+from connectors.sandbox.arrivals import ArrivalGenerator, TickReport
 from connectors.sandbox.coupang_rows import CallCenterStatus
+
+__all__ = ["InquiryGenerator", "TickReport"]
 
 if TYPE_CHECKING:
     from connectors.sandbox.coupang import CoupangSandbox
@@ -67,22 +69,7 @@ SELLER_ANSWERS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class TickReport:
-    """What one `tick` changed in the sandbox."""
-
-    added: tuple[int, ...]
-    answered: tuple[int, ...]
-
-
-@dataclass(slots=True)
-class _Open:
-    inquiry_at: datetime
-    call_center: bool
-    will_answer: bool
-
-
-class InquiryGenerator:
+class InquiryGenerator(ArrivalGenerator):
     """Adds new inquiries to a CoupangSandbox over time and answers some older ones, as a real shop would see."""
 
     def __init__(
@@ -97,57 +84,18 @@ class InquiryGenerator:
         min_answer_age_s: float = 120.0,
         pii_share: float = 0.3,
     ) -> None:
-        if arrivals_per_h <= 0 or mean_answer_delay_s <= 0:
-            raise ValueError("arrivals_per_h and mean_answer_delay_s must be positive")
+        super().__init__(
+            rng=rng,
+            is_answered=sandbox.is_answered,
+            seller_answers=SELLER_ANSWERS,
+            arrivals_per_h=arrivals_per_h,
+            answer_share=answer_share,
+            mean_answer_delay_s=mean_answer_delay_s,
+            min_answer_age_s=min_answer_age_s,
+            pii_share=pii_share,
+        )
         self._sandbox = sandbox
-        self._rng = rng
-        self.arrivals_per_h = arrivals_per_h
         self.call_center_share = call_center_share
-        self.answer_share = answer_share
-        self.mean_answer_delay_s = mean_answer_delay_s
-        self.min_answer_age_s = min_answer_age_s
-        self.pii_share = pii_share
-        self._open: dict[int, _Open] = {}
-        self._last_tick: datetime | None = None
-
-    def seed(self, count: int, *, start: datetime, end: datetime) -> list[int]:
-        """Add `count` inquiries received in [start, end), some already answered; returns their ids."""
-        span_s = (end - start).total_seconds()
-        if count < 0 or span_s <= 0:
-            raise ValueError("count must not be negative and end must be after start")
-        times = sorted(start + timedelta(seconds=self._rng.uniform(0, span_s)) for _ in range(count))
-        ids = [self._add(at) for at in times]
-        for inquiry_id in ids:
-            item = self._open[inquiry_id]
-            answered_at = item.inquiry_at + timedelta(seconds=self._answer_delay_s())
-            if item.will_answer and answered_at < end:
-                self._answer(inquiry_id, answered_at)
-        return ids
-
-    def tick(self, now: datetime) -> TickReport:
-        """Advance the shop to `now`: new arrivals since the last tick, then seller answers. First tick only starts."""
-        last, self._last_tick = self._last_tick, now
-        if last is None or now <= last:
-            return TickReport((), ())
-        added: list[int] = []
-        at = last + timedelta(seconds=self._rng.expovariate(self.arrivals_per_h / 3600.0))
-        while at <= now:
-            added.append(self._add(at))
-            at += timedelta(seconds=self._rng.expovariate(self.arrivals_per_h / 3600.0))
-        # Exponential answer delay: each open item is answered in this tick with 1 - e^(-elapsed/mean).
-        chance = 1.0 - math.exp(-(now - last).total_seconds() / self.mean_answer_delay_s)
-        answered: list[int] = []
-        for inquiry_id, item in sorted(self._open.items()):
-            old_enough = (now - item.inquiry_at).total_seconds() >= self.min_answer_age_s
-            if item.will_answer and old_enough and self._rng.random() < chance and self._answer(inquiry_id, now):
-                answered.append(inquiry_id)
-        return TickReport(tuple(added), tuple(answered))
-
-    @property
-    def open_ids(self) -> tuple[int, ...]:
-        """Ids this generator added that nobody has answered yet."""
-        self._forget_answered()
-        return tuple(sorted(self._open))
 
     def _add(self, at: datetime) -> int:
         rng = self._rng
@@ -176,8 +124,10 @@ class InquiryGenerator:
                 buyer_phone=f"010-****-{phone[-4:]}",
                 receipt_category=RECEIPT_CATEGORIES[category],
             )
-            self._open[inquiry_id] = _Open(at, True, not transfer and rng.random() < self.answer_share)
-            return inquiry_id
+            will_answer = not transfer and rng.random() < self.answer_share
+            return self._track(
+                inquiry_id, at, will_answer, partial(self._sandbox.answer_call_center_inquiry, inquiry_id)
+            )
         text = f"[{product}] {question}"
         if with_pii:
             text += f" {name}입니다. 연락은 {phone}로 부탁드려요."
@@ -188,8 +138,8 @@ class InquiryGenerator:
             vendor_item_id=rng.randrange(3_000_000_000, 4_000_000_000),
             order_ids=[rng.randrange(10_000_000_000_000, 30_000_000_000_000)] if rng.random() < 0.5 else None,
         )
-        self._open[inquiry_id] = _Open(at, False, rng.random() < self.answer_share)
-        return inquiry_id
+        will_answer = rng.random() < self.answer_share
+        return self._track(inquiry_id, at, will_answer, partial(self._sandbox.answer_product_inquiry, inquiry_id))
 
     def _question(self, category: str) -> str:
         rng = self._rng
@@ -201,22 +151,3 @@ class InquiryGenerator:
             weight=rng.randint(45, 85),
             color=rng.choice(COLORS),
         )
-
-    def _answer(self, inquiry_id: int, at: datetime) -> bool:
-        """Answer as the seller in WING; False when someone (the daemon, through the API) already did."""
-        item = self._open.pop(inquiry_id)
-        if self._sandbox.is_answered(inquiry_id):
-            return False
-        text = self._rng.choice(SELLER_ANSWERS)
-        if item.call_center:
-            self._sandbox.answer_call_center_inquiry(inquiry_id, text, at)
-        else:
-            self._sandbox.answer_product_inquiry(inquiry_id, text, at)
-        return True
-
-    def _answer_delay_s(self) -> float:
-        return self.min_answer_age_s + self._rng.expovariate(1.0 / self.mean_answer_delay_s)
-
-    def _forget_answered(self) -> None:
-        for inquiry_id in [i for i in self._open if self._sandbox.is_answered(i)]:
-            del self._open[inquiry_id]

@@ -40,9 +40,9 @@ from typing import Any
 import httpx
 
 from connectors.sandbox import naver_params as qp
-from connectors.sandbox.coupang import RecordedRequest
 from connectors.sandbox.coupang_rows import Malformation
 from connectors.sandbox.faults import GATEWAY_FAULTS, Fault, FaultEntry, FaultQueue, truncated
+from connectors.sandbox.handling import SandboxHandler
 from connectors.sandbox.naver_auth import NaverTokenIssuer, NonStandardTokenRequest, TokenRefused, standard_form
 from connectors.sandbox.naver_generator import NaverInquiryGenerator
 from connectors.sandbox.naver_limits import GatewayLimits
@@ -108,7 +108,7 @@ def _route(request: httpx.Request) -> _Route | None:
     return None
 
 
-class NaverSandbox(NaverInquiryStore):
+class NaverSandbox(NaverInquiryStore, SandboxHandler[NaverEndpoint]):
     """Fake Naver Commerce API for 상품 문의 and 고객 문의: token, lists, answers, limits, faults. Thread-safe.
 
     The seeding API (add_*/answer_*/is_answered) comes from NaverInquiryStore.
@@ -133,7 +133,7 @@ class NaverSandbox(NaverInquiryStore):
         self.qna_max_window_days = qna_max_window_days
         self.datetime_style = datetime_style
         self.ip_allowed = True  # False: every call gets 403 GW.IP_NOT_ALLOWED, as after an IP change
-        self.requests: list[RecordedRequest] = []
+        self.requests = []
         self._faults = FaultQueue()
         self._malformations = itertools.cycle(Malformation)
         self._traces = itertools.count(1)
@@ -144,45 +144,8 @@ class NaverSandbox(NaverInquiryStore):
         with self._lock:
             return self._issuer.minted
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        """Answer one request as Naver would; raises httpx.ReadTimeout for an injected TIMEOUT."""
-        with self._lock:
-            now = self._current_time()
-            status: int | None = None
-            try:
-                response = self._respond(request, _route(request), now)
-                status = response.status_code
-                return response
-            finally:
-                raw_path, _, raw_query = request.url.raw_path.partition(b"?")
-                record = RecordedRequest(
-                    now, request.method, raw_path.decode("latin-1"), raw_query.decode("latin-1"), status
-                )
-                self.requests.append(record)
-
-    def inject(
-        self,
-        fault: Fault,
-        times: int = 1,
-        *,
-        endpoint: NaverEndpoint | None = None,
-        status: int | None = None,
-        retry_after_s: int = 30,
-    ) -> None:
-        """Queue `fault` for the next `times` requests to `endpoint` (None: any; MALFORMED_ITEM: list pages)."""
-        with self._lock:
-            self._faults.push(fault, times, endpoint=endpoint, status=status, retry_after_s=retry_after_s)
-
-    def clear_faults(self) -> None:
-        """Drop every queued fault."""
-        with self._lock:
-            self._faults.clear()
-
-    @property
-    def pending_faults(self) -> int:
-        """How many fault uses are still queued."""
-        with self._lock:
-            return len(self._faults)
+    def _handle(self, request: httpx.Request, now: datetime) -> httpx.Response:
+        return self._respond(request, _route(request), now)
 
     def revoke_tokens(self) -> None:
         """Invalidate every issued token early: the next call with one gets 401 GW.AUTHN."""
@@ -379,12 +342,6 @@ class NaverSandbox(NaverInquiryStore):
     def _trace_id(self, now: datetime) -> str:
         serial = next(self._traces)
         return f"sbx-{serial:06d}^{int(now.timestamp() * 1000)}^{serial}"
-
-    def _current_time(self) -> datetime:
-        now = self._now()
-        if now.tzinfo is None:
-            raise ValueError("the sandbox's now() must return an aware datetime")
-        return now
 
 
 def _optional_number(value: object) -> bool:

@@ -9,13 +9,12 @@ Everything is driven by the `random.Random` passed in: the same seed gives the s
 
 from __future__ import annotations
 
-import math
 import random
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
-from connectors.sandbox.generator import TickReport
+from connectors.sandbox.arrivals import ArrivalGenerator
 
 if TYPE_CHECKING:
     from connectors.sandbox.naver_store import NaverInquiryStore
@@ -64,14 +63,7 @@ SELLER_ANSWERS = (
 )
 
 
-@dataclass(slots=True)
-class _Open:
-    at: datetime
-    customer: bool
-    will_answer: bool
-
-
-class NaverInquiryGenerator:
+class NaverInquiryGenerator(ArrivalGenerator):
     """Adds questions and inquiries to a NaverSandbox over time and answers some older ones, as a real shop would."""
 
     def __init__(
@@ -86,58 +78,18 @@ class NaverInquiryGenerator:
         min_answer_age_s: float = 120.0,
         pii_share: float = 0.3,
     ) -> None:
-        if arrivals_per_h <= 0 or mean_answer_delay_s <= 0:
-            raise ValueError("arrivals_per_h and mean_answer_delay_s must be positive")
+        super().__init__(
+            rng=rng,
+            is_answered=sandbox.is_answered,
+            seller_answers=SELLER_ANSWERS,
+            arrivals_per_h=arrivals_per_h,
+            answer_share=answer_share,
+            mean_answer_delay_s=mean_answer_delay_s,
+            min_answer_age_s=min_answer_age_s,
+            pii_share=pii_share,
+        )
         self._sandbox = sandbox
-        self._rng = rng
-        self.arrivals_per_h = arrivals_per_h
         self.customer_share = customer_share
-        self.answer_share = answer_share
-        self.mean_answer_delay_s = mean_answer_delay_s
-        self.min_answer_age_s = min_answer_age_s
-        self.pii_share = pii_share
-        self._open: dict[int, _Open] = {}
-        self._last_tick: datetime | None = None
-
-    def seed(self, count: int, *, start: datetime, end: datetime) -> list[int]:
-        """Add `count` items received in [start, end), some already answered; returns their ids."""
-        span_s = (end - start).total_seconds()
-        if count < 0 or span_s <= 0:
-            raise ValueError("count must not be negative and end must be after start")
-        times = sorted(start + timedelta(seconds=self._rng.uniform(0, span_s)) for _ in range(count))
-        ids = [self._add(at) for at in times]
-        for item_id in ids:
-            item = self._open[item_id]
-            answered_at = item.at + timedelta(seconds=self._answer_delay_s())
-            if item.will_answer and answered_at < end:
-                self._answer(item_id, answered_at)
-        return ids
-
-    def tick(self, now: datetime) -> TickReport:
-        """Advance the shop to `now`: new arrivals since the last tick, then seller answers. First tick only starts."""
-        last, self._last_tick = self._last_tick, now
-        if last is None or now <= last:
-            return TickReport((), ())
-        added: list[int] = []
-        at = last + timedelta(seconds=self._rng.expovariate(self.arrivals_per_h / 3600.0))
-        while at <= now:
-            added.append(self._add(at))
-            at += timedelta(seconds=self._rng.expovariate(self.arrivals_per_h / 3600.0))
-        # Exponential answer delay: each open item is answered in this tick with 1 - e^(-elapsed/mean).
-        chance = 1.0 - math.exp(-(now - last).total_seconds() / self.mean_answer_delay_s)
-        answered: list[int] = []
-        for item_id, item in sorted(self._open.items()):
-            old_enough = (now - item.at).total_seconds() >= self.min_answer_age_s
-            if item.will_answer and old_enough and self._rng.random() < chance and self._answer(item_id, now):
-                answered.append(item_id)
-        return TickReport(tuple(added), tuple(answered))
-
-    @property
-    def open_ids(self) -> tuple[int, ...]:
-        """Ids this generator added that nobody has answered yet."""
-        for item_id in [i for i in self._open if self._sandbox.is_answered(i)]:
-            del self._open[item_id]
-        return tuple(sorted(self._open))
 
     def _add(self, at: datetime) -> int:
         rng = self._rng
@@ -160,8 +112,8 @@ class NaverInquiryGenerator:
                 product_name=product,
                 product_order_option=f"색상: {rng.choice(OPTIONS)}",
             )
-            self._open[item_id] = _Open(at, True, rng.random() < self.answer_share)
-            return item_id
+            will_answer = rng.random() < self.answer_share
+            return self._track(item_id, at, will_answer, partial(self._sandbox.answer_customer_inquiry, item_id))
         question = rng.choice(PRODUCT_QUESTIONS).format(option=rng.choice(OPTIONS), size=rng.choice(("S", "M", "L")))
         if with_pii:
             question += f" {name}입니다. 답변은 {phone}로 문자 부탁드려요."
@@ -172,20 +124,5 @@ class NaverInquiryGenerator:
             product_name=product,
             masked_writer_id=customer_id[:4] + "****",
         )
-        self._open[item_id] = _Open(at, False, rng.random() < self.answer_share)
-        return item_id
-
-    def _answer(self, item_id: int, at: datetime) -> bool:
-        """Answer as the seller in the Smart Store center; False when someone (the daemon, via the API) already did."""
-        item = self._open.pop(item_id)
-        if self._sandbox.is_answered(item_id):
-            return False
-        text = self._rng.choice(SELLER_ANSWERS)
-        if item.customer:
-            self._sandbox.answer_customer_inquiry(item_id, text, at)
-        else:
-            self._sandbox.answer_product_question(item_id, text, at)
-        return True
-
-    def _answer_delay_s(self) -> float:
-        return self.min_answer_age_s + self._rng.expovariate(1.0 / self.mean_answer_delay_s)
+        will_answer = rng.random() < self.answer_share
+        return self._track(item_id, at, will_answer, partial(self._sandbox.answer_product_question, item_id))
