@@ -34,6 +34,11 @@ _MARKETPLACE_LABELS = {
 }
 
 
+def shop_label(marketplace: Marketplace, site: str | None) -> str:
+    """What sellers call the shop an inquiry came from: the site (G마켓, 옥션) where there is one."""
+    return site or marketplace.label
+
+
 class StreamKind(StrEnum):
     """One inquiry channel of an account, polled on its own."""
 
@@ -99,12 +104,19 @@ class Inquiry:
     answered: bool = False
     answered_at: datetime | None = None
     deadline_at: datetime | None = None  # the marketplace's own per-item deadline, where the API gives one
+    site: str | None = None  # the name sellers use where one API serves several shops: "G마켓" / "옥션" (ESM)
+    answer_ref: str | None = None  # what the marketplace needs to answer this item later (ESM token, 11st prdNo)
 
     def __post_init__(self) -> None:
         for name in ("received_at", "answered_at", "deadline_at"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
                 raise ValueError(f"Inquiry.{name} must be timezone-aware")
+
+    @property
+    def shop(self) -> str:
+        """What sellers call where this came from: 쿠팡, 스마트스토어, 11번가, G마켓 or 옥션."""
+        return shop_label(self.marketplace, self.site)
 
     @property
     def key(self) -> InquiryKey:

@@ -73,7 +73,7 @@ def new_inquiry(inquiry: Inquiry, *, row_id: int, deadline: datetime | None = No
     lines.append(when)
     return Message(
         kind=MessageKind.NEW_INQUIRY,
-        title=f"[{inquiry.marketplace.label}] 새 {inquiry.stream.label}",
+        title=f"[{inquiry.shop}] 새 {inquiry.stream.label}",
         body="\n".join(lines),
         priority=Priority.DEFAULT,
         tags=("speech_balloon", inquiry.marketplace.value),
@@ -137,7 +137,7 @@ def sla_alert(
     deadline = datetime.fromisoformat(str(payload["deadline"]))
     own = payload.get("clock") == "own"
     clock_name = "목표 답변 시간" if own else "답변 마감"
-    where = f"[{inquiry.marketplace.label}] {inquiry.stream.label}"
+    where = f"[{inquiry.shop}] {inquiry.stream.label}"
     if kind is MessageKind.EVENING_WARNING:
         quiet_from = datetime.fromisoformat(str(payload["label"]))
         title = f"{where}: {quiet_from.astimezone(KST):%H:%M} 전에 답하세요 (마감 {deadline.astimezone(KST):%H:%M})"
@@ -198,7 +198,7 @@ def digest(
         lines.append(f"미답변 {len(entries)}건 (마감 순):")
     for deadline, inq in entries[:DIGEST_LINES]:
         lines.append(
-            f"• {inq.marketplace.label} {inq.stream.label} · 마감 {kst_stamp(deadline)} ({left_text(deadline, now)})"
+            f"• {inq.shop} {inq.stream.label} · 마감 {kst_stamp(deadline)} ({left_text(deadline, now)})"
             f" “{safe_excerpt(inq, 40)}”"
         )
     if len(entries) > DIGEST_LINES:

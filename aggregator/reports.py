@@ -75,7 +75,7 @@ def queue_entries(rows: Sequence[StoredInquiry], policies: Policies, *, now: dat
                 "id": row.id,
                 "account": inq.account_id,
                 "marketplace": inq.marketplace.value,
-                "marketplace_label": inq.marketplace.label,
+                "marketplace_label": inq.shop,
                 "stream": inq.stream.value,
                 "stream_label": inq.stream.label,
                 "external_id": inq.external_id,
@@ -135,8 +135,7 @@ async def explain_lines(store: Store, policies: Policies, inquiry_id: int, *, no
     clocks = deadlines(inq, policies.sla, policies.work)
     rule = policies.sla.rule_for(inq.marketplace, inq.stream)
     lines = [
-        f"#{stored.id} {inq.marketplace.label} {inq.stream.label} · 계정 {inq.account_id}"
-        f" · 마켓 번호 {inq.external_id}",
+        f"#{stored.id} {inq.shop} {inq.stream.label} · 계정 {inq.account_id} · 마켓 번호 {inq.external_id}",
         f"“{safe_excerpt(inq, 100)}”",
         f"접수      {kst_stamp(inq.received_at)}",
         f"마켓 마감  {kst_stamp(clocks.marketplace)}"

@@ -119,6 +119,11 @@ _MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # v4: the sub-marketplace (G마켓 / 옥션) and what the marketplace needs to answer an item later
+    """
+    ALTER TABLE inquiries ADD COLUMN site TEXT;
+    ALTER TABLE inquiries ADD COLUMN answer_ref TEXT;
+    """,
 )
 
 # next_alert_at for an open inquiry whose alerts have all fired: sorts after every real time.
@@ -126,7 +131,7 @@ NO_MORE_ALERTS = "9999-12-31T00:00:00.000000Z"
 
 _INQUIRY_COLUMNS = (
     "account_id, stream, external_id, marketplace, received_at, category, title, body, product_name, "
-    "order_id, buyer, answered, answered_at, deadline_at"
+    "order_id, buyer, answered, answered_at, deadline_at, site, answer_ref"
 )
 _IN_CHUNK = 500  # stays far below SQLite's host-parameter limit
 
@@ -242,6 +247,8 @@ def inquiry_row(inq: Inquiry) -> tuple[Any, ...]:
         int(inq.answered),
         _ts_or_none(inq.answered_at),
         _ts_or_none(inq.deadline_at),
+        inq.site,
+        inq.answer_ref,
     )
 
 
@@ -264,6 +271,8 @@ def _inquiry_from_row(row: aiosqlite.Row) -> StoredInquiry:
             answered=bool(row["answered"]),
             answered_at=_dt_or_none(row["answered_at"]),
             deadline_at=_dt_or_none(row["deadline_at"]),
+            site=row["site"],
+            answer_ref=row["answer_ref"],
         ),
     )
 
@@ -382,7 +391,7 @@ class Store:
             last_id = int(row[0]) if row else 0
             await db.executemany(
                 f"INSERT INTO inquiries ({_INQUIRY_COLUMNS}, first_seen_at, updated_at) "  # noqa: S608 - constant
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(*inquiry_row(inq), now_s, now_s) for inq in fresh],
             )
             # BEGIN IMMEDIATE holds the write lock, so every id above last_id is one of ours.
@@ -395,8 +404,8 @@ class Store:
             ]
             await db.executemany(
                 "UPDATE inquiries SET received_at = ?, category = ?, title = ?, body = ?, product_name = ?, "
-                "order_id = ?, buyer = ?, answered = ?, answered_at = ?, deadline_at = ?, updated_at = ?, "
-                "next_alert_at = NULL WHERE id = ?",  # changed: the timer plans its alerts again
+                "order_id = ?, buyer = ?, answered = ?, answered_at = ?, deadline_at = ?, site = ?, answer_ref = ?, "
+                "updated_at = ?, next_alert_at = NULL WHERE id = ?",  # changed: the timer plans its alerts again
                 [(*inquiry_row(inq)[4:], now_s, row_id) for inq, (row_id, _) in changed],
             )
             answered_ids = [row_id for inq, (row_id, old) in changed if inq.answered and not old[11]]
