@@ -22,11 +22,13 @@ from aggregator.models import Marketplace
 from aggregator.notifiers.base import Notifier
 from aggregator.notifiers.sink import SinkNotifier
 from aggregator.poller import StreamPoller
-from aggregator.settings import Account, NaverAccount, NotifierConfig, Settings
+from aggregator.settings import Account, ElevenstAccount, EsmAccount, NaverAccount, NotifierConfig, Settings
 from aggregator.store import Store
 from aggregator.timers import AlertTimer
 from connectors.base import Connector
 from connectors.coupang import CoupangConnector
+from connectors.elevenst import ElevenstConnector
+from connectors.esm import EsmConnector
 from connectors.naver import NaverConnector
 
 log = structlog.get_logger("inqd.daemon")
@@ -38,6 +40,31 @@ TransportFactory = Callable[[Account], httpx.AsyncBaseTransport | None]
 def build_connector(account: Account, *, clock: Clock, transport: httpx.AsyncBaseTransport | None = None) -> Connector:
     """The connector for one configured account."""
     client = make_client(base_url=account.base_url, transport=transport)
+    if isinstance(account, ElevenstAccount):
+        return ElevenstConnector(
+            account_id=account.id,
+            api_key=account.api_key,
+            client=client,
+            clock=clock,
+            streams=account.stream_kinds,
+            max_requests_per_s=account.max_requests_per_s,
+            backfill_days=account.backfill_days,
+            recheck_days=account.recheck_days,
+        )
+    if isinstance(account, EsmAccount):
+        return EsmConnector(
+            account_id=account.id,
+            master_id=account.master_id,
+            secret_key=account.secret_key,
+            gmarket_seller_id=account.gmarket_seller_id,
+            auction_seller_id=account.auction_seller_id,
+            client=client,
+            clock=clock,
+            streams=account.stream_kinds,
+            max_requests_per_s=account.max_requests_per_s,
+            backfill_days=account.backfill_days,
+            recheck_days=account.recheck_days,
+        )
     if isinstance(account, NaverAccount):
         return NaverConnector(
             account_id=account.id,

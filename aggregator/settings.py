@@ -147,7 +147,11 @@ class _AccountBase(_Strict):
     @property
     def seller_ref(self) -> str:
         """The non-secret id the marketplace knows this account by (vendor ID, application ID)."""
-        return str(getattr(self, "vendor_id", None) or getattr(self, "client_id", ""))
+        for name in ("vendor_id", "client_id", "master_id"):
+            value = getattr(self, name, None)
+            if value:
+                return str(value)
+        return self.id
 
 
 class CoupangAccount(_AccountBase):
@@ -191,7 +195,47 @@ class NaverAccount(_AccountBase):
         return value
 
 
-Account = Annotated[CoupangAccount | NaverAccount, Field(discriminator="marketplace")]
+class ElevenstAccount(_AccountBase):
+    """An 11번가 seller: the Open API key issued in the seller office (register this machine's IP there)."""
+
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("api_key",)
+    PRODUCTION_URL: ClassVar[str] = "https://api.11st.co.kr"
+    MARKETPLACE: ClassVar[Marketplace] = Marketplace.ELEVENST
+
+    marketplace: Literal["elevenst"]
+    api_key: SecretStr
+    # "product_qna" (상품 Q&A) and "urgent" (긴급알리미, each with its own reply deadline).
+    streams: tuple[Literal["product_qna", "urgent"], ...] = ("product_qna", "urgent")
+    max_requests_per_s: Annotated[float, Field(gt=0, le=2)] = 1.0  # 11st documents no limit: be modest
+
+
+class EsmAccount(_AccountBase):
+    """A G마켓 and/or 옥션 seller on ESM+, through the ESM Trading API (JWT signed with the issued secret key)."""
+
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("secret_key",)
+    PRODUCTION_URL: ClassVar[str] = "https://sa2.esmplus.com"
+    MARKETPLACE: ClassVar[Marketplace] = Marketplace.ESM
+
+    marketplace: Literal["esm"]
+    master_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{2,40}$")]  # ESM+ master ID (the JWT `kid`)
+    secret_key: SecretStr
+    gmarket_seller_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{2,40}$")] | None = None
+    auction_seller_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{2,40}$")] | None = None
+    # "product_qna" (게시판 문의) and "urgent" (긴급알리미).
+    streams: tuple[Literal["product_qna", "urgent"], ...] = ("product_qna", "urgent")
+    poll_interval_s: Annotated[float, Field(gt=0, le=3600)] = 120.0
+    # ESM limits order APIs to 1 call / 5 s per seller; CS limits are undocumented: the same pace by default.
+    max_requests_per_s: Annotated[float, Field(gt=0, le=1)] = 0.2
+    recheck_days: Annotated[int, Field(ge=1, le=60)] = 6
+
+    @model_validator(mode="after")
+    def _one_site(self) -> EsmAccount:
+        if not (self.gmarket_seller_id or self.auction_seller_id):
+            raise ValueError("gmarket_seller_id: give gmarket_seller_id, auction_seller_id or both")
+        return self
+
+
+Account = Annotated[CoupangAccount | NaverAccount | ElevenstAccount | EsmAccount, Field(discriminator="marketplace")]
 
 
 class SinkNotifierConfig(_Strict):
@@ -316,7 +360,15 @@ class Settings(BaseSettings):
 
 # section -> (discriminator key, {discriminator value: secret fields})
 _SECRETS_BY_KIND: Mapping[str, tuple[str, Mapping[str, tuple[str, ...]]]] = {
-    "accounts": ("marketplace", {"coupang": CoupangAccount.SECRET_FIELDS, "naver": NaverAccount.SECRET_FIELDS}),
+    "accounts": (
+        "marketplace",
+        {
+            "coupang": CoupangAccount.SECRET_FIELDS,
+            "naver": NaverAccount.SECRET_FIELDS,
+            "elevenst": ElevenstAccount.SECRET_FIELDS,
+            "esm": EsmAccount.SECRET_FIELDS,
+        },
+    ),
     "notifiers": ("type", {"sink": SinkNotifierConfig.SECRET_FIELDS}),
 }
 _SECRET_FIELDS_BY_SECTION: Mapping[str, tuple[str, ...]] = {

@@ -6,6 +6,10 @@ Use a handler through `httpx.MockTransport(sandbox.handler)` in tests, or serve 
 
 from connectors.sandbox.coupang import CoupangSandbox, Endpoint
 from connectors.sandbox.coupang_rows import CallCenterStatus, CodeStyle, DateTimeFormat, Malformation
+from connectors.sandbox.elevenst import ElevenstEndpoint, ElevenstSandbox
+from connectors.sandbox.elevenst_generator import ElevenstInquiryGenerator
+from connectors.sandbox.elevenst_store import ElevenstWire
+from connectors.sandbox.esm import EsmCasing, EsmEndpoint, EsmInquiryGenerator, EsmSandbox
 from connectors.sandbox.faults import Fault
 from connectors.sandbox.generator import InquiryGenerator, TickReport
 from connectors.sandbox.handling import RecordedRequest
@@ -19,7 +23,15 @@ __all__ = [
     "CodeStyle",
     "CoupangSandbox",
     "DateTimeFormat",
+    "ElevenstEndpoint",
+    "ElevenstInquiryGenerator",
+    "ElevenstSandbox",
+    "ElevenstWire",
     "Endpoint",
+    "EsmCasing",
+    "EsmEndpoint",
+    "EsmInquiryGenerator",
+    "EsmSandbox",
     "Fault",
     "InquiryGenerator",
     "Malformation",

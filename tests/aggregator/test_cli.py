@@ -73,6 +73,14 @@ BAD_CONFIGS = [
     ),
     ("[accounts]\nid = 'x'\n", "accounts: input should be a valid"),
     (
+        "[[accounts]]\nid = 'e'\nmarketplace = 'esm'\nmaster_id = 'm1'\nsecret_key = 's'\n",
+        "accounts[0].gmarket_seller_id: give gmarket_seller_id, auction_seller_id or both",
+    ),
+    (
+        "[[accounts]]\nid = 'e'\nmarketplace = 'elevenst'\nstreams = ['call_center']\napi_key = 'k'\n",
+        "accounts[0].streams[0]: input should be 'product_qna' or 'urgent'",
+    ),
+    (
         "[[accounts]]\nid = 'n'\nmarketplace = 'naver'\nclient_secret = '$2a$04$abcdefghijklmnopqrstuu'\n",
         "accounts[0].client_id: field required",
     ),
@@ -184,6 +192,8 @@ def test_example_config_is_valid(capsys: pytest.CaptureFixture[str], monkeypatch
     monkeypatch.setenv("INQD_MYSHOP_COUPANG__ACCESS_KEY", "ak")
     monkeypatch.setenv("INQD_MYSHOP_COUPANG__SECRET_KEY", "sk")
     monkeypatch.setenv("INQD_MYSHOP_NAVER__CLIENT_SECRET", "$2a$04$abcdefghijklmnopqrstuu")
+    monkeypatch.setenv("INQD_MYSHOP_11ST__API_KEY", "k")
+    monkeypatch.setenv("INQD_MYSHOP_ESM__SECRET_KEY", "s")
     assert main(["check", "--config", str(example)]) == 0
 
 
