@@ -1,85 +1,180 @@
-"""`inqd demo`: the daemon on the built-in Coupang sandbox (real HTTP on 127.0.0.1) with the console sink."""
+"""`inqd demo`: the daemon on the built-in marketplace sandboxes (real HTTP on 127.0.0.1) with the console sink.
+
+One sandbox per marketplace (쿠팡, 스마트스토어, 11번가, G마켓/옥션), each with a generator of Korean inquiries
+that also answers some of them, as if the seller had replied in the seller center.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import sys
 import tempfile
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, Protocol
 
+import httpx
 import structlog
 
 from aggregator.clock import SystemClock, sleep_or_wake
 from aggregator.daemon import Daemon
-from aggregator.settings import CoupangAccount, NaverAccount, Settings, SinkNotifierConfig
+from aggregator.settings import (
+    Account,
+    CoupangAccount,
+    ElevenstAccount,
+    EsmAccount,
+    NaverAccount,
+    Settings,
+    SinkNotifierConfig,
+)
 from connectors.sandbox import (
     CoupangSandbox,
+    ElevenstInquiryGenerator,
+    ElevenstSandbox,
+    EsmInquiryGenerator,
+    EsmSandbox,
     InquiryGenerator,
     NaverInquiryGenerator,
     NaverSandbox,
     SandboxServer,
+    TickReport,
 )
 
 log = structlog.get_logger("inqd.demo")
 
+# Sandbox-only credentials: they open nothing but the local fake marketplaces.
 DEMO_VENDOR = "A00012345"
-DEMO_NAVER_CLIENT_ID = "demo-naver-app"
-DEMO_NAVER_SECRET = "$2a$04$inqdDemoSandboxSaltxxu"  # a bcrypt salt, as Naver issues application secrets
-# Sandbox-only credentials: they open nothing but the local fake marketplace.
 DEMO_ACCESS_KEY = "demo-access-key"
 DEMO_SECRET_KEY = "demo-secret-key"
+DEMO_NAVER_CLIENT_ID = "demo-naver-app"
+DEMO_NAVER_SECRET = "$2a$04$inqdDemoSandboxSaltxxu"  # a bcrypt salt, as Naver issues application secrets
+DEMO_11ST_KEY = "demo-11st-openapikey"
+DEMO_ESM_MASTER = "demomaster"
+DEMO_ESM_SECRET = "demo-esm-secret-key-0123456789abcdef"
 GENERATOR_TICK_S = 2.0
 BACKLOG = 6
 
 
-def demo_settings(*, base_url: str, naver_url: str, data_dir: Path, poll_interval_s: float) -> Settings:
-    """A config pointing a Coupang and a Naver account at the sandboxes, with the console + file sink."""
-    return Settings(
-        db_path=data_dir / "inqd.db",
-        # The demo must show notifications whenever it is run, so it keeps no quiet hours (see `inqd schedule`).
-        quiet_hours=(),
-        accounts=(
-            CoupangAccount.model_validate(
+class _Generator(Protocol):
+    def seed(self, count: int, *, start: datetime, end: datetime) -> list[int]: ...
+
+    def tick(self, now: datetime) -> TickReport: ...
+
+
+@dataclass
+class _Shop:
+    """One demo marketplace: its sandbox handler, its generator, and the account pointing at it."""
+
+    name: str
+    handler: Callable[[httpx.Request], httpx.Response]
+    generator: _Generator
+    account: Callable[[str, float], Account]  # (base_url, poll interval) -> account config
+
+
+def _shops(clock: SystemClock) -> list[_Shop]:
+    coupang = CoupangSandbox(
+        vendor_id=DEMO_VENDOR, access_key=DEMO_ACCESS_KEY, secret_key=DEMO_SECRET_KEY, now=clock.now
+    )
+    naver = NaverSandbox(client_id=DEMO_NAVER_CLIENT_ID, client_secret=DEMO_NAVER_SECRET, now=clock.now)
+    elevenst = ElevenstSandbox(api_key=DEMO_11ST_KEY, now=clock.now)
+    esm = EsmSandbox(
+        master_id=DEMO_ESM_MASTER,
+        secret_key=DEMO_ESM_SECRET,
+        gmarket_seller_id="demogmarket",
+        auction_seller_id="demoauction",
+        now=clock.now,
+    )
+    # Busy enough to watch: a new inquiry every few seconds across the shops, most answered within minutes.
+    pace: dict[str, Any] = {"mean_answer_delay_s": 60.0, "min_answer_age_s": 20.0}
+
+    def account(model: type[Any], values: dict[str, Any]) -> Callable[[str, float], Account]:
+        return lambda url, every: model.model_validate({**values, "base_url": url, "poll_interval_s": every})
+
+    return [
+        _Shop(
+            "coupang",
+            coupang.handler,
+            InquiryGenerator(coupang, rng=random.Random(), arrivals_per_h=300.0, **pace),
+            account(
+                CoupangAccount,
                 {
                     "marketplace": "coupang",
                     "id": "demo-coupang",
                     "vendor_id": DEMO_VENDOR,
                     "access_key": DEMO_ACCESS_KEY,
                     "secret_key": DEMO_SECRET_KEY,
-                    "base_url": base_url,
-                    "poll_interval_s": poll_interval_s,
                     "max_requests_per_s": 5.0,
-                }
+                },
             ),
-            NaverAccount.model_validate(
+        ),
+        _Shop(
+            "naver",
+            naver.handler,
+            NaverInquiryGenerator(naver, rng=random.Random(), arrivals_per_h=200.0, **pace),
+            account(
+                NaverAccount,
                 {
                     "marketplace": "naver",
                     "id": "demo-naver",
                     "client_id": DEMO_NAVER_CLIENT_ID,
                     "client_secret": DEMO_NAVER_SECRET,
-                    "base_url": naver_url,
-                    "poll_interval_s": poll_interval_s,
                     "max_requests_per_s": 2.0,
-                }
+                },
             ),
         ),
+        _Shop(
+            "elevenst",
+            elevenst.handler,
+            ElevenstInquiryGenerator(elevenst, rng=random.Random(), arrivals_per_h=120.0, **pace),
+            account(
+                ElevenstAccount,
+                {"marketplace": "elevenst", "id": "demo-11st", "api_key": DEMO_11ST_KEY, "max_requests_per_s": 2.0},
+            ),
+        ),
+        _Shop(
+            "esm",
+            esm.handler,
+            EsmInquiryGenerator(esm, rng=random.Random(), arrivals_per_h=120.0, **pace),
+            account(
+                EsmAccount,
+                {
+                    "marketplace": "esm",
+                    "id": "demo-esm",
+                    "master_id": DEMO_ESM_MASTER,
+                    "secret_key": DEMO_ESM_SECRET,
+                    "gmarket_seller_id": "demogmarket",
+                    "auction_seller_id": "demoauction",
+                    "max_requests_per_s": 1.0,
+                },
+            ),
+        ),
+    ]
+
+
+def demo_settings(accounts: tuple[Account, ...], *, data_dir: Path) -> Settings:
+    """The demo config: the given sandbox accounts, no quiet hours, the console + file sink."""
+    return Settings(
+        db_path=data_dir / "inqd.db",
+        # The demo must show notifications whenever it is run, so it keeps no quiet hours (see `inqd schedule`).
+        quiet_hours=(),
+        accounts=accounts,
         notifiers=(SinkNotifierConfig(type="sink", name="sink", console=True, file=data_dir / "notifications.jsonl"),),
     )
 
 
-async def _generate(
-    generators: dict[str, InquiryGenerator | NaverInquiryGenerator], clock: SystemClock, stop: asyncio.Event
-) -> None:
+async def _generate(shops: list[_Shop], clock: SystemClock, stop: asyncio.Event) -> None:
     """Make the sandboxes receive and answer inquiries while the demo runs."""
     while not stop.is_set():
-        for marketplace, generator in generators.items():
-            report = generator.tick(clock.now())
+        for shop in shops:
+            report = shop.generator.tick(clock.now())
             if report.added or report.answered:
                 log.info(
                     "sandbox_activity",
-                    marketplace=marketplace,
+                    marketplace=shop.name,
                     new_inquiries=report.added,
                     answered_in_seller_center=report.answered,
                 )
@@ -91,27 +186,18 @@ async def run_demo(*, duration_s: float | None, data_dir: Path | None, poll_inte
     clock = SystemClock()
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="inqd-demo-"))
     data_dir.mkdir(parents=True, exist_ok=True)
-    sandbox = CoupangSandbox(
-        vendor_id=DEMO_VENDOR, access_key=DEMO_ACCESS_KEY, secret_key=DEMO_SECRET_KEY, now=clock.now
-    )
-    # Busy enough to watch: a new inquiry every ~10 s on average, most answered within a minute or two.
-    generator = InquiryGenerator(
-        sandbox, rng=random.Random(), arrivals_per_h=360.0, mean_answer_delay_s=60.0, min_answer_age_s=20.0
-    )
-    naver = NaverSandbox(client_id=DEMO_NAVER_CLIENT_ID, client_secret=DEMO_NAVER_SECRET, now=clock.now)
-    naver_generator = NaverInquiryGenerator(
-        naver, rng=random.Random(), arrivals_per_h=240.0, mean_answer_delay_s=60.0, min_answer_age_s=20.0
-    )
+    shops = _shops(clock)
     now = clock.now()
-    generator.seed(BACKLOG, start=now - timedelta(days=2), end=now - timedelta(minutes=5))
-    naver_generator.seed(BACKLOG // 2, start=now - timedelta(days=2), end=now - timedelta(minutes=5))
-    with SandboxServer(sandbox.handler) as server, SandboxServer(naver.handler) as naver_server:
+    for shop in shops:
+        shop.generator.seed(BACKLOG, start=now - timedelta(days=2), end=now - timedelta(minutes=5))
+    with contextlib.ExitStack() as servers:
+        urls = [servers.enter_context(SandboxServer(shop.handler)).url for shop in shops]
         settings = demo_settings(
-            base_url=server.url, naver_url=naver_server.url, data_dir=data_dir, poll_interval_s=poll_interval_s
+            tuple(shop.account(url, poll_interval_s) for shop, url in zip(shops, urls, strict=True)), data_dir=data_dir
         )
+        where = ", ".join(f"{shop.name} {url}" for shop, url in zip(shops, urls, strict=True))
         print(
-            f"inqd demo: Coupang sandbox at {server.url}, Naver sandbox at {naver_server.url}, "
-            f"polling every {poll_interval_s:g} s\n"
+            f"inqd demo: sandboxes at {where}; polling every {poll_interval_s:g} s\n"
             f"  database:      {settings.db_path}\n"
             f"  notifications: console and {data_dir / 'notifications.jsonl'}\n"
             f"  open queue:    inqd queue --db {settings.db_path}\n"
@@ -126,7 +212,7 @@ async def run_demo(*, duration_s: float | None, data_dir: Path | None, poll_inte
             asyncio.get_running_loop().call_later(duration_s, daemon.request_stop, "duration reached")
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(_generate({"coupang": generator, "naver": naver_generator}, clock, daemon.stop))
+                group.create_task(_generate(shops, clock, daemon.stop))
                 group.create_task(daemon.run())
         finally:
             await daemon.aclose()

@@ -21,7 +21,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.logs": ("aggregator.redact",),
     "aggregator.settings": ("aggregator", "aggregator.models", "aggregator.settings_policy", "policies"),
     "aggregator.settings_policy": ("aggregator.models", "policies"),
-    "aggregator.store": ("aggregator.models",),
+    "aggregator.store": ("aggregator.models", "aggregator.store"),
     "aggregator.notifiers": ("aggregator.models", "aggregator.http", "aggregator.notifiers.base"),
     "aggregator.poller": (
         "aggregator.models",

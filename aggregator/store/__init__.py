@@ -1,0 +1,87 @@
+"""The SQLite store: the only package that speaks SQL.
+
+Every state change is one transaction written before anyone acts on it (outbox pattern): a poll's
+inquiries, its cursor, its events and the notifications it causes commit together, so `kill -9` at
+any moment either keeps all of it or none of it, and the next poll simply reads the same items again.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import aiosqlite
+
+from aggregator.store.inquiries import InquiriesMixin
+from aggregator.store.outbox import OutboxMixin
+from aggregator.store.schema import (
+    _MIGRATIONS,
+    NO_MORE_ALERTS,
+    AlertFire,
+    AlertUpdate,
+    Event,
+    OutboxItem,
+    RecordOutcome,
+    StoredInquiry,
+    StreamStatus,
+    db_time,
+    inquiry_row,
+)
+from aggregator.store.timers import TimersMixin
+
+__all__ = [
+    "NO_MORE_ALERTS",
+    "AlertFire",
+    "AlertUpdate",
+    "Event",
+    "OutboxItem",
+    "RecordOutcome",
+    "Store",
+    "StoredInquiry",
+    "StreamStatus",
+    "db_time",
+    "inquiry_row",
+]
+
+
+class Store(InquiriesMixin, OutboxMixin, TimersMixin):
+    """Async access to the inqd database. Open with `await Store.open(path)`; close with `aclose()`."""
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        """Open (creating with mode 0600 and migrating as needed) the database at `path`."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Buyer questions and phone numbers live here: no one but the owner may read the file.
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+        os.chmod(path, 0o600)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        store = cls(conn, path)
+        try:
+            await store._setup()
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def _setup(self) -> None:
+        await self._conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: our volume is tiny, and "never lose an inquiry" includes power loss.
+        await self._conn.execute("PRAGMA synchronous=FULL")
+        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self._conn.execute("PRAGMA foreign_keys=ON")
+        async with self._conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        if version > len(_MIGRATIONS):
+            raise RuntimeError(f"database schema v{version} is newer than this inqd (v{len(_MIGRATIONS)})")
+        for target, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+            async with self._transaction():
+                for statement in filter(str.strip, script.split(";")):
+                    await self._conn.execute(statement)
+                await self._conn.execute(f"PRAGMA user_version={target:d}")
+
+    async def aclose(self) -> None:
+        """Close the connection (waits for queued work)."""
+        await self._conn.close()

@@ -1,0 +1,287 @@
+"""Polls, inquiries and the event log: cursors, `record_poll`, stream health, the queue and timeline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from aggregator.models import Cursor, MessageKind, PollResult, StreamKind
+from aggregator.store.base import StoreBase
+from aggregator.store.schema import (
+    _INQUIRY_COLUMNS,
+    Event,
+    RecordOutcome,
+    StoredInquiry,
+    StreamStatus,
+    _chunks,
+    _dt,
+    _dt_or_none,
+    _inquiry_from_row,
+    db_time,
+    inquiry_row,
+)
+
+
+class InquiriesMixin(StoreBase):
+    """The `Store` methods for polling and for reading inquiries and their events."""
+
+    # ---- polling -------------------------------------------------------------------------------
+
+    async def load_cursor(self, account_id: str, stream: StreamKind) -> Cursor | None:
+        """The cursor saved by the last successful poll of this stream, or None before the first."""
+        async with self._conn.execute(
+            "SELECT cursor FROM cursors WHERE account_id = ? AND stream = ?", (account_id, stream.value)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else dict(json.loads(row["cursor"]))
+
+    async def record_poll(
+        self,
+        account_id: str,
+        stream: StreamKind,
+        result: PollResult,
+        *,
+        now: datetime,
+        channels: Sequence[str],
+        notify_new: bool,
+    ) -> RecordOutcome:
+        """Save a poll's inquiries, answers, cursor, events and notifications in ONE transaction.
+
+        `notify_new` False (the first, backfilling poll) queues one summary per channel instead of a
+        message per open inquiry.
+        """
+        now_s = db_time(now)
+        by_id = {inq.external_id: inq for inq in result.inquiries if inq.account_id == account_id}
+        async with self._transaction() as db:
+            existing = await self._existing(db, account_id, stream, list(by_id))
+            # Oldest first, so that ids, and so pushes, follow the order the buyers asked in.
+            fresh = sorted(
+                (inq for ext, inq in by_id.items() if ext not in existing), key=lambda inq: db_time(inq.received_at)
+            )
+            async with db.execute("SELECT COALESCE(MAX(id), 0) FROM inquiries") as cur:
+                row = await cur.fetchone()
+            last_id = int(row[0]) if row else 0
+            await db.executemany(
+                f"INSERT INTO inquiries ({_INQUIRY_COLUMNS}, first_seen_at, updated_at) "  # noqa: S608 - constant
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*inquiry_row(inq), now_s, now_s) for inq in fresh],
+            )
+            # BEGIN IMMEDIATE holds the write lock, so every id above last_id is one of ours.
+            async with db.execute("SELECT id, external_id FROM inquiries WHERE id > ?", (last_id,)) as cur:
+                new_rows = {r["external_id"]: r["id"] for r in await cur.fetchall()}
+            changed = [
+                (inq, existing[ext])
+                for ext, inq in by_id.items()
+                if ext in existing and existing[ext][1] != inquiry_row(inq)
+            ]
+            await db.executemany(
+                "UPDATE inquiries SET received_at = ?, category = ?, title = ?, body = ?, product_name = ?, "
+                "order_id = ?, buyer = ?, answered = ?, answered_at = ?, deadline_at = ?, site = ?, answer_ref = ?, "
+                "updated_at = ?, next_alert_at = NULL WHERE id = ?",  # changed: the timer plans its alerts again
+                [(*inquiry_row(inq)[4:], now_s, row_id) for inq, (row_id, _) in changed],
+            )
+            answered_ids = [row_id for inq, (row_id, old) in changed if inq.answered and not old[11]]
+            reopened_ids = [row_id for inq, (row_id, old) in changed if not inq.answered and old[11]]
+            if result.open_snapshot is not None:
+                answered_ids += await self._apply_snapshot(db, account_id, stream, result, now_s)
+            events: list[tuple[str, str, int | None, str, str, str]] = []
+            events += [(now_s, "seen", row_id, account_id, stream.value, "{}") for row_id in new_rows.values()]
+            events += [(now_s, "answered", row_id, account_id, stream.value, "{}") for row_id in answered_ids]
+            events += [(now_s, "reopened", row_id, account_id, stream.value, "{}") for row_id in reopened_ids]
+            await db.executemany(
+                "INSERT INTO events (at, kind, inquiry_id, account_id, stream, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                events,
+            )
+            open_new = [new_rows[inq.external_id] for inq in fresh if not inq.answered]
+            queued = await self._queue_for_poll(
+                db, account_id, stream, open_new, len(fresh), now_s, channels, notify_new
+            )
+            await db.execute(
+                "INSERT INTO cursors (account_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (account_id, stream) DO UPDATE SET cursor = excluded.cursor, "
+                "updated_at = excluded.updated_at",
+                (account_id, stream.value, json.dumps(dict(result.cursor), sort_keys=True), now_s),
+            )
+            await db.execute(
+                "INSERT INTO stream_status (account_id, stream, last_success_at, skipped_total) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (account_id, stream) DO UPDATE SET "
+                "last_success_at = excluded.last_success_at, consecutive_failures = 0, "
+                "skipped_total = skipped_total + excluded.skipped_total",
+                (account_id, stream.value, now_s, result.skipped),
+            )
+        return RecordOutcome(
+            new_ids=tuple(new_rows.values()),
+            answered_ids=tuple(answered_ids),
+            updated=len(changed),
+            queued=queued,
+        )
+
+    async def _existing(
+        self, db: aiosqlite.Connection, account_id: str, stream: StreamKind, external_ids: Sequence[str]
+    ) -> dict[str, tuple[int, tuple[Any, ...]]]:
+        found: dict[str, tuple[int, tuple[Any, ...]]] = {}
+        for chunk in _chunks(external_ids):
+            marks = ",".join("?" * len(chunk))
+            async with db.execute(
+                f"SELECT id, {_INQUIRY_COLUMNS} FROM inquiries "  # noqa: S608 - only placeholders are inserted
+                f"WHERE account_id = ? AND stream = ? AND external_id IN ({marks})",
+                (account_id, stream.value, *chunk),
+            ) as cur:
+                rows = await cur.fetchall()
+            found.update((row["external_id"], (row["id"], tuple(row)[1:])) for row in rows)
+        return found
+
+    async def _apply_snapshot(
+        self, db: aiosqlite.Connection, account_id: str, stream: StreamKind, result: PollResult, now_s: str
+    ) -> list[int]:
+        snapshot = result.open_snapshot
+        assert snapshot is not None
+        async with db.execute(
+            "SELECT id, external_id FROM inquiries WHERE account_id = ? AND stream = ? AND answered = 0 "
+            "AND received_at >= ? AND received_at < ?",
+            (account_id, stream.value, db_time(snapshot.received_from), db_time(snapshot.received_to)),
+        ) as cur:
+            rows = await cur.fetchall()
+        gone = [row["id"] for row in rows if row["external_id"] not in snapshot.open_external_ids]
+        await db.executemany(
+            "UPDATE inquiries SET answered = 1, answered_at = ?, updated_at = ? WHERE id = ?",
+            [(now_s, now_s, row_id) for row_id in gone],
+        )
+        return gone
+
+    async def _queue_for_poll(
+        self,
+        db: aiosqlite.Connection,
+        account_id: str,
+        stream: StreamKind,
+        open_new: Sequence[int],
+        fresh_count: int,
+        now_s: str,
+        channels: Sequence[str],
+        notify_new: bool,
+    ) -> int:
+        rows: list[tuple[str, str, int | None, str, str, str, str]] = []
+        if notify_new:
+            for row_id in open_new:
+                rows += [
+                    (MessageKind.NEW_INQUIRY.value, ch, row_id, "{}", f"new:{row_id}:{ch}", now_s, now_s)
+                    for ch in channels
+                ]
+        elif fresh_count:
+            payload = json.dumps(
+                {
+                    "account_id": account_id,
+                    "stream": stream.value,
+                    "open": len(open_new),
+                    "total": fresh_count,
+                }
+            )
+            rows += [
+                (
+                    MessageKind.BACKFILL_SUMMARY.value,
+                    ch,
+                    None,
+                    payload,
+                    f"backfill:{account_id}:{stream.value}:{ch}",
+                    now_s,
+                    now_s,
+                )
+                for ch in channels
+            ]
+        await db.executemany(
+            "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
+            rows,
+        )
+        return len(rows)
+
+    async def record_poll_failure(self, account_id: str, stream: StreamKind, *, now: datetime, error: str) -> int:
+        """Count a failed poll; returns the number of consecutive failures."""
+        now_s = db_time(now)
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO stream_status (account_id, stream, last_error_at, last_error, consecutive_failures) "
+                "VALUES (?, ?, ?, ?, 1) ON CONFLICT (account_id, stream) DO UPDATE SET "
+                "last_error_at = excluded.last_error_at, last_error = excluded.last_error, "
+                "consecutive_failures = consecutive_failures + 1",
+                (account_id, stream.value, now_s, error),
+            )
+            async with db.execute(
+                "SELECT consecutive_failures FROM stream_status WHERE account_id = ? AND stream = ?",
+                (account_id, stream.value),
+            ) as cur:
+                row = await cur.fetchone()
+        return int(row[0]) if row else 1
+
+    async def stream_statuses(self) -> list[StreamStatus]:
+        """Health bookkeeping of every stream that has polled at least once."""
+        async with self._conn.execute("SELECT * FROM stream_status ORDER BY account_id, stream") as cur:
+            rows = await cur.fetchall()
+        return [
+            StreamStatus(
+                account_id=row["account_id"],
+                stream=StreamKind(row["stream"]),
+                last_success_at=_dt_or_none(row["last_success_at"]),
+                last_error_at=_dt_or_none(row["last_error_at"]),
+                last_error=row["last_error"],
+                consecutive_failures=row["consecutive_failures"],
+                skipped_total=row["skipped_total"],
+            )
+            for row in rows
+        ]
+
+    # ---- queue and timeline ----------------------------------------------------------------------
+
+    async def get_inquiry(self, inquiry_id: int) -> StoredInquiry | None:
+        """One inquiry by row id."""
+        async with self._conn.execute("SELECT * FROM inquiries WHERE id = ?", (inquiry_id,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else _inquiry_from_row(row)
+
+    async def open_inquiries(self) -> list[StoredInquiry]:
+        """Every unanswered inquiry, oldest first."""
+        async with self._conn.execute("SELECT * FROM inquiries WHERE answered = 0 ORDER BY received_at, id") as cur:
+            rows = await cur.fetchall()
+        return [_inquiry_from_row(row) for row in rows]
+
+    async def count_inquiries(self) -> int:
+        """How many inquiries the store holds."""
+        async with self._conn.execute("SELECT COUNT(*) FROM inquiries") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def events_for(self, inquiry_id: int) -> list[Event]:
+        """The event log of one inquiry, in order."""
+        async with self._conn.execute(
+            "SELECT at, kind, inquiry_id, detail FROM events WHERE inquiry_id = ? ORDER BY id", (inquiry_id,)
+        ) as cur:
+            rows = await cur.fetchall()
+        return [Event(_dt(r["at"]), r["kind"], r["inquiry_id"], json.loads(r["detail"])) for r in rows]
+
+    async def add_event(
+        self,
+        kind: str,
+        *,
+        now: datetime,
+        inquiry_id: int | None = None,
+        account_id: str | None = None,
+        stream: StreamKind | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append one event (e.g. an operator alert) to the log."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO events (at, kind, inquiry_id, account_id, stream, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    db_time(now),
+                    kind,
+                    inquiry_id,
+                    account_id,
+                    None if stream is None else stream.value,
+                    json.dumps(detail or {}, ensure_ascii=False),
+                ),
+            )

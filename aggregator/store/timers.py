@@ -1,0 +1,137 @@
+"""SLA timers: which open inquiries need an alert plan or have an alert due, and the alerts fired."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from aggregator.store.base import StoreBase
+from aggregator.store.schema import (
+    NO_MORE_ALERTS,
+    AlertUpdate,
+    StoredInquiry,
+    _chunks,
+    _dt,
+    _inquiry_from_row,
+    db_time,
+)
+
+
+class TimersMixin(StoreBase):
+    """The `Store` methods for SLA timers."""
+
+    # ---- SLA timers ------------------------------------------------------------------------------
+
+    async def reset_alert_plans(self, fingerprint: str) -> int | None:
+        """Make the timer plan every open inquiry again if the policy config changed since the plans were made.
+
+        Returns how many inquiries will be re-planned, or None when `fingerprint` matches the stored one.
+        """
+        async with self._transaction() as db:
+            async with db.execute("SELECT value FROM meta WHERE key = 'plan_fingerprint'") as cur:
+                row = await cur.fetchone()
+            if row is not None and row[0] == fingerprint:
+                return None
+            cur = await db.execute("UPDATE inquiries SET next_alert_at = NULL WHERE answered = 0")
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES ('plan_fingerprint', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (fingerprint,),
+            )
+            return cur.rowcount
+
+    async def alert_candidates(self, *, now: datetime, limit: int) -> list[tuple[StoredInquiry, frozenset[str]]]:
+        """Open inquiries that need planning or have an alert due, with the keys of alerts already fired."""
+        # Two range scans of the partial index (an OR of both made SQLite read and sort every open row).
+        async with self._conn.execute(
+            "SELECT * FROM inquiries INDEXED BY inquiries_alert_due "
+            "WHERE answered = 0 AND next_alert_at IS NULL ORDER BY id LIMIT ?",
+            (limit,),
+        ) as cur:
+            rows = list(await cur.fetchall())
+        if len(rows) < limit:
+            async with self._conn.execute(
+                "SELECT * FROM inquiries INDEXED BY inquiries_alert_due "
+                "WHERE answered = 0 AND next_alert_at <= ? ORDER BY next_alert_at LIMIT ?",
+                (db_time(now), limit - len(rows)),
+            ) as cur:
+                rows += await cur.fetchall()
+        stored = [_inquiry_from_row(row) for row in rows]
+        fired: dict[int, set[str]] = {row.id: set() for row in stored}
+        ids = [str(row.id) for row in stored]
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            async with self._conn.execute(
+                f"SELECT inquiry_id, key FROM alert_log WHERE inquiry_id IN ({marks})",  # noqa: S608 - placeholders
+                tuple(int(i) for i in chunk),
+            ) as cur:
+                for row in await cur.fetchall():
+                    fired[row["inquiry_id"]].add(row["key"])
+        return [(row, frozenset(fired[row.id])) for row in stored]
+
+    async def record_alerts(self, updates: Sequence[AlertUpdate], *, channels: Sequence[str], now: datetime) -> int:
+        """Queue fired alerts, log them and superseded ones, and store each inquiry's next alert time: one txn."""
+        now_s = db_time(now)
+        log_rows: list[tuple[int, str, str, str, str]] = []
+        outbox_rows: list[tuple[str, str, int, str, str, str, str]] = []
+        events: list[tuple[str, str, int, str]] = []
+        next_rows: list[tuple[str, int]] = []
+        for update in updates:
+            for fire in update.fire:
+                log_rows.append((update.inquiry_id, fire.key, db_time(fire.due_at), now_s, "queued"))
+                payload = json.dumps(fire.payload, ensure_ascii=False, sort_keys=True)
+                outbox_rows += [
+                    (
+                        fire.kind.value,
+                        ch,
+                        update.inquiry_id,
+                        payload,
+                        f"alert:{update.inquiry_id}:{fire.key}:{ch}",
+                        now_s,
+                        now_s,
+                    )
+                    for ch in channels
+                ]
+                events.append((now_s, "alert_queued", update.inquiry_id, payload))
+            for key, due_at in update.superseded:
+                log_rows.append((update.inquiry_id, key, db_time(due_at), now_s, "superseded"))
+            next_at = NO_MORE_ALERTS if update.next_at is None else db_time(update.next_at)
+            next_rows.append((next_at, update.inquiry_id))
+        async with self._transaction() as db:
+            await db.executemany(
+                "INSERT INTO alert_log (inquiry_id, key, due_at, fired_at, outcome) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (inquiry_id, key) DO NOTHING",
+                log_rows,
+            )
+            await db.executemany(
+                "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
+                outbox_rows,
+            )
+            await db.executemany("INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, ?, ?, ?)", events)
+            await db.executemany("UPDATE inquiries SET next_alert_at = ? WHERE id = ?", next_rows)
+        return len(outbox_rows)
+
+    async def next_alert_at(self) -> datetime | None:
+        """When the timer must look next: now-ish if something awaits planning, else the earliest alert."""
+        # NULL (awaiting a plan) sorts first: one step of the partial index answers both questions.
+        async with self._conn.execute(
+            "SELECT next_alert_at FROM inquiries INDEXED BY inquiries_alert_due "
+            "WHERE answered = 0 ORDER BY next_alert_at LIMIT 1"
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        if row[0] is None:
+            return datetime.min.replace(tzinfo=UTC)
+        return None if row[0] == NO_MORE_ALERTS else _dt(row[0])
+
+    async def alert_log(self, inquiry_id: int) -> list[tuple[str, datetime, datetime, str]]:
+        """(key, due_at, fired_at, outcome) of every alert handled for one inquiry."""
+        async with self._conn.execute(
+            "SELECT key, due_at, fired_at, outcome FROM alert_log WHERE inquiry_id = ? ORDER BY due_at, key",
+            (inquiry_id,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(r["key"], _dt(r["due_at"]), _dt(r["fired_at"]), r["outcome"]) for r in rows]
