@@ -11,6 +11,7 @@ import random
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import structlog
@@ -39,56 +40,33 @@ TransportFactory = Callable[[Account], httpx.AsyncBaseTransport | None]
 
 def build_connector(account: Account, *, clock: Clock, transport: httpx.AsyncBaseTransport | None = None) -> Connector:
     """The connector for one configured account."""
-    client = make_client(base_url=account.base_url, transport=transport)
+    common: dict[str, Any] = {
+        "account_id": account.id,
+        "client": make_client(base_url=account.base_url, transport=transport),
+        "clock": clock,
+        "streams": account.stream_kinds,
+        "max_requests_per_s": account.max_requests_per_s,
+        "backfill_days": account.backfill_days,
+        "recheck_days": account.recheck_days,
+    }
     if isinstance(account, ElevenstAccount):
-        return ElevenstConnector(
-            account_id=account.id,
-            api_key=account.api_key,
-            client=client,
-            clock=clock,
-            streams=account.stream_kinds,
-            max_requests_per_s=account.max_requests_per_s,
-            backfill_days=account.backfill_days,
-            recheck_days=account.recheck_days,
-        )
+        return ElevenstConnector(api_key=account.api_key, **common)
     if isinstance(account, EsmAccount):
         return EsmConnector(
-            account_id=account.id,
             master_id=account.master_id,
             secret_key=account.secret_key,
             gmarket_seller_id=account.gmarket_seller_id,
             auction_seller_id=account.auction_seller_id,
-            client=client,
-            clock=clock,
-            streams=account.stream_kinds,
-            max_requests_per_s=account.max_requests_per_s,
-            backfill_days=account.backfill_days,
-            recheck_days=account.recheck_days,
+            **common,
         )
     if isinstance(account, NaverAccount):
-        return NaverConnector(
-            account_id=account.id,
-            client_id=account.client_id,
-            client_secret=account.client_secret,
-            client=client,
-            clock=clock,
-            streams=account.stream_kinds,
-            max_requests_per_s=account.max_requests_per_s,
-            backfill_days=account.backfill_days,
-            recheck_days=account.recheck_days,
-        )
+        return NaverConnector(client_id=account.client_id, client_secret=account.client_secret, **common)
     return CoupangConnector(
-        account_id=account.id,
         vendor_id=account.vendor_id,
         access_key=account.access_key,
         secret_key=account.secret_key,
-        client=client,
-        clock=clock,
-        streams=account.stream_kinds,
-        max_requests_per_s=account.max_requests_per_s,
-        backfill_days=account.backfill_days,
-        recheck_days=account.recheck_days,
         api_version=account.api_version,
+        **common,
     )
 
 
