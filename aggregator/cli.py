@@ -13,10 +13,14 @@ from pathlib import Path
 from aggregator import __version__
 from aggregator.clock import SystemClock
 from aggregator.logs import configure_logging
+from aggregator.models import MessageKind
+from aggregator.notifiers.base import DeliveryError
+from aggregator.notifiers.ntfy import is_public_unauthenticated
 from aggregator.redact import excerpt
-from aggregator.render import duration_text
+from aggregator.render import channel_test_messages, duration_text
 from aggregator.reports import explain_lines, queue_entries, schedule_lines
 from aggregator.settings import ConfigError, Settings, load_settings, secrets_written_in
+from aggregator.settings_notify import NtfyConfig
 from aggregator.store import Store
 
 EXIT_CONFIG = 2
@@ -61,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     schedule.add_argument("--from", dest="start", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD")
     schedule.add_argument("--days", type=int, default=7, metavar="N")
 
+    test_notify = sub.add_parser("test-notify", help="send a clearly marked test to each channel (one at max priority)")
+    test_notify.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
+    test_notify.add_argument("--channel", default=None, metavar="NAME", help="only this channel")
+
     explain = sub.add_parser("explain", help="an inquiry's timeline and the reason for every decision")
     explain.add_argument("inquiry_id", type=int, metavar="ID", help="the id shown by `inqd queue`")
     explain.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
@@ -90,7 +98,14 @@ def _check(settings: Settings, path: Path) -> int:
     for key in secrets_written_in(path):
         print(f"  warning: {key} is written in the config file; move it to an env var or secrets_dir")
     for cfg in settings.notifiers:
-        print(f"  channel {cfg.name}: {cfg.type}")
+        kinds = "all messages" if len(cfg.kinds) == len(MessageKind) else ", ".join(k.value for k in cfg.kinds)
+        fallback = f"; falls back to {cfg.fallback} after {duration_text(cfg.fallback_after)}" if cfg.fallback else ""
+        print(f"  channel {cfg.name}: {cfg.type} — {kinds}{fallback}")
+        if isinstance(cfg, NtfyConfig) and is_public_unauthenticated(cfg.server_url, cfg.token, cfg.username):
+            print(
+                f"  warning: notifiers: {cfg.name} publishes to ntfy.sh without auth: anyone who guesses the topic "
+                "can read your buyers' questions; use a long random topic, a token, or your own ntfy server"
+            )
     quiet = ", ".join(settings.quiet_hours) or "none"
     print(
         f"  quiet hours: {quiet}; work hours: {', '.join(settings.work_hours) or 'none'}; "
@@ -177,6 +192,38 @@ async def _print_explain(settings: Settings, inquiry_id: int) -> int:
     return 0
 
 
+async def _test_notify(settings: Settings, only: str | None) -> int:
+    from aggregator.daemon import build_notifier  # the notifiers pull in httpx clients; only needed here
+
+    configs = [cfg for cfg in settings.notifiers if only in (None, cfg.name)]
+    if not configs:
+        print(
+            f"inqd: no channel named {only!r} (channels: {', '.join(c.name for c in settings.notifiers)})",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    configure_logging(level="WARNING").add(settings.secret_values())
+    clock = SystemClock()
+    failed = 0
+    for cfg in configs:
+        notifier = build_notifier(cfg, clock=clock)
+        messages = channel_test_messages(cfg.name, now=clock.now())
+        if cfg.type == "sms":
+            messages = messages[1:]  # SMS costs money: only the max-priority test
+        try:
+            for message in messages:
+                await notifier.send(message)
+        except DeliveryError as err:
+            failed += 1
+            kind = "will retry in the daemon" if err.retryable else "fix the config"
+            print(f"{cfg.name} ({cfg.type}): FAILED: {err} ({kind})")
+        else:
+            print(f"{cfg.name} ({cfg.type}): sent {len(messages)} test message(s); check the work phone")
+        finally:
+            await notifier.aclose()
+    return 1 if failed else 0
+
+
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from aggregator.daemon import Daemon  # the daemon pulls in every connector; only needed here
 
@@ -216,4 +263,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _schedule(settings, args)
     if args.command == "explain":
         return _explain(settings, args.inquiry_id)
+    if args.command == "test-notify":
+        return asyncio.run(_test_notify(settings, args.channel))
     return asyncio.run(_run(settings, args))

@@ -19,11 +19,16 @@ import structlog
 from aggregator.clock import Clock
 from aggregator.dispatcher import Dispatcher
 from aggregator.http import make_client
-from aggregator.models import Marketplace
+from aggregator.models import Marketplace, MessageKind
 from aggregator.notifiers.base import Notifier
+from aggregator.notifiers.ntfy import NtfyNotifier
 from aggregator.notifiers.sink import SinkNotifier
+from aggregator.notifiers.sms import SolapiSmsNotifier
+from aggregator.notifiers.telegram import TelegramNotifier
+from aggregator.notifiers.webhook import WebhookNotifier
 from aggregator.poller import StreamPoller
-from aggregator.settings import Account, ElevenstAccount, EsmAccount, NaverAccount, NotifierConfig, Settings
+from aggregator.settings import Account, ElevenstAccount, EsmAccount, NaverAccount, Settings
+from aggregator.settings_notify import NotifierConfig, NtfyConfig, SinkNotifierConfig, SmsConfig, TelegramConfig
 from aggregator.store import Store
 from aggregator.timers import AlertTimer
 from connectors.base import Connector
@@ -70,9 +75,47 @@ def build_connector(account: Account, *, clock: Clock, transport: httpx.AsyncBas
     )
 
 
-def build_notifier(config: NotifierConfig, *, clock: Clock) -> Notifier:
+def build_notifier(
+    config: NotifierConfig, *, clock: Clock, transport: httpx.AsyncBaseTransport | None = None
+) -> Notifier:
     """The notifier for one configured channel."""
-    return SinkNotifier(name=config.name, console=config.console, file=config.file, now=clock.now)
+    if isinstance(config, SinkNotifierConfig):
+        return SinkNotifier(name=config.name, console=config.console, file=config.file, now=clock.now)
+    client = make_client(transport=transport)
+    if isinstance(config, NtfyConfig):
+        return NtfyNotifier(
+            name=config.name,
+            server_url=config.server_url,
+            topic=config.topic,
+            client=client,
+            now=clock.now,
+            token=config.token,
+            username=config.username,
+            password=config.password,
+            use_sequence_id=config.use_sequence_id,
+        )
+    if isinstance(config, SmsConfig):
+        return SolapiSmsNotifier(
+            name=config.name,
+            api_key=config.api_key,
+            api_secret=config.api_secret,
+            sender=config.sender,
+            recipient=config.recipient,
+            client=client,
+            now=clock.now,
+            base_url=config.base_url,
+        )
+    if isinstance(config, TelegramConfig):
+        return TelegramNotifier(
+            name=config.name,
+            bot_token=config.bot_token,
+            chat_id=config.chat_id,
+            client=client,
+            now=clock.now,
+            base_url=config.base_url,
+            parse_mode=config.parse_mode,
+        )
+    return WebhookNotifier(name=config.name, url=config.url, client=client, now=clock.now, style=config.style)
 
 
 @dataclass
@@ -108,8 +151,9 @@ class Daemon:
         ]
         marketplaces: dict[str, Marketplace] = {acc.id: acc.marketplace_kind for acc in settings.accounts}
         policies = settings.policies()
-        dispatcher = Dispatcher(store, notifiers, clock, policies, marketplaces=marketplaces)
-        channels = list(notifiers)
+        fallbacks = {n.name: (n.fallback, n.fallback_after) for n in settings.notifiers if n.fallback}
+        dispatcher = Dispatcher(store, notifiers, clock, policies, marketplaces=marketplaces, fallbacks=fallbacks)
+        channels = {kind: settings.channels_for(kind) for kind in MessageKind}
         timer = AlertTimer(store, clock, policies, channels=channels)
         timer.on_queued.append(dispatcher.wake)
 

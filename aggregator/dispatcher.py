@@ -12,7 +12,7 @@ from aggregator import render
 from aggregator.clock import Clock, sleep_or_wake
 from aggregator.models import Marketplace, Message, MessageKind
 from aggregator.notifiers.base import DeliveryError, Notifier
-from aggregator.scheduler import delivery_retry_delay_s
+from aggregator.scheduler import delivery_retry_delay_s, should_fall_back
 from aggregator.store import OutboxItem, Store, StoredInquiry
 from policies import Policies
 from policies.routing import Decision, NightHistory, PendingMessage, Reason, decide, quiet_period_start
@@ -32,6 +32,7 @@ class Dispatcher:
         policies: Policies,
         *,
         marketplaces: Mapping[str, Marketplace],
+        fallbacks: Mapping[str, tuple[str, timedelta]] | None = None,
         lease_s: float = 120.0,
         batch: int = 50,
         idle_check_s: float = 30.0,
@@ -41,6 +42,7 @@ class Dispatcher:
         self._clock = clock
         self._policies = policies
         self._marketplaces = dict(marketplaces)
+        self._fallbacks = dict(fallbacks or {})  # channel -> (fallback channel, after how long failing)
         self._lease = timedelta(seconds=lease_s)
         self._batch = batch
         self._idle_check_s = idle_check_s
@@ -179,6 +181,18 @@ class Dispatcher:
 
     async def _delivery_failed(self, item: OutboxItem, err: DeliveryError) -> None:
         now = self._clock.now()
+        fallback = self._fallbacks.get(item.channel)
+        if (
+            fallback is not None
+            and item.kind is not MessageKind.DIGEST  # a digest folds this channel's held rows: it stays here
+            and should_fall_back(
+                retryable=err.retryable,
+                failing_for_s=(now - item.created_at).total_seconds(),
+                fallback_after_s=fallback[1].total_seconds(),
+            )
+        ):
+            await self._fall_back(item, err, fallback[0], now)
+            return
         if not err.retryable:
             log.error("delivery_failed_permanently", channel=item.channel, outbox_id=item.id, error=str(err))
             await self._store.mark_failed(item, now=now, error=str(err))
@@ -194,6 +208,20 @@ class Dispatcher:
             error=str(err),
         )
         await self._store.reschedule(item, at=now + timedelta(seconds=delay_s), error=str(err))
+
+    async def _fall_back(self, item: OutboxItem, err: DeliveryError, fallback: str, now: datetime) -> None:
+        log.warning("delivery_fallback", channel=item.channel, fallback=fallback, outbox_id=item.id, error=str(err))
+        # Queue the copy first: a crash in between leaves a duplicate at worst, never a lost message.
+        await self._store.enqueue(
+            item.kind,
+            channels=[fallback],
+            dedup_key=f"fallback:{item.id}",
+            now=now,
+            payload=item.payload,
+            inquiry_id=item.inquiry_id,
+        )
+        await self._store.mark_dropped(item, now=now, reason=f"fell back to {fallback}: {err}")
+        self.wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain the outbox until `stop`; sleeps until the next due row or until woken by new rows."""

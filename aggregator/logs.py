@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Literal, TextIO
+from typing import Literal, TextIO, cast
 
 import structlog
 
 from aggregator.redact import SecretScrubber
 
 LogFormat = Literal["console", "json"]
+
+
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at the time of writing (it can be swapped, e.g. by test capture)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def configure_logging(
@@ -37,7 +47,7 @@ def configure_logging(
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(stream or cast(TextIO, _CurrentStderr())),
         cache_logger_on_first_use=False,
     )
     # httpx logs full URLs at INFO (tokens can sit in URLs); only its warnings are useful to us.

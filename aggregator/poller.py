@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -13,7 +13,7 @@ import structlog
 from aggregator.clock import Clock, sleep_or_wake
 from aggregator.models import MessageKind, StreamKind
 from aggregator.scheduler import next_poll_delay_s
-from aggregator.store import Store
+from aggregator.store import Channels, Store
 from connectors.base import AuthFailed, Connector, ConnectorError
 
 log = structlog.get_logger("inqd.poller")
@@ -46,7 +46,7 @@ class StreamPoller:
         *,
         interval_s: float,
         jitter: float,
-        channels: Sequence[str],
+        channels: Channels,
         on_queued: Callable[[], None],
         rng: random.Random | None = None,
     ) -> None:
@@ -56,7 +56,7 @@ class StreamPoller:
         self._clock = clock
         self.interval_s = interval_s
         self._jitter = jitter
-        self._channels = tuple(channels)
+        self._channels = channels
         self._on_queued = on_queued
         self._rng = rng or random.Random()
         self.consecutive_failures = 0

@@ -146,11 +146,11 @@ def sla_alert(
     elif kind is MessageKind.SLA_WARNING:
         title = f"{where}: {clock_name} {left_text(deadline, now)}"
         lead = "업무시간 기준 목표입니다." if own else "마감 전에 답해 주세요."
-        priority = Priority.DEFAULT if own else Priority.HIGH
+        priority = Priority.HIGH
     elif kind is MessageKind.SLA_BREACH:
         title = f"{where}: {clock_name} 지남"
         lead = "목표 시간을 넘겼습니다." if own else "마켓 답변 기한을 넘겼습니다. 판매자 점수에 반영될 수 있습니다."
-        priority = Priority.HIGH if own else Priority.MAX
+        priority = Priority.MAX
     else:
         title = f"{where}: 아직 미답변 ({clock_name} {left_text(deadline, now)})"
         lead = "마감이 지났지만 아직 답변이 없습니다."
@@ -212,4 +212,54 @@ def digest(
         body="\n".join(lines),
         priority=Priority.DEFAULT,
         tags=("sunrise",),
+    )
+
+
+def connection_lost(*, shop: str, account_id: str, stream: StreamKind, since: datetime, error: str) -> Message:
+    """One alert when a stream has failed longer than its bound ("연결 끊김"); inquiries may go unseen."""
+    return Message(
+        kind=MessageKind.SYSTEM,
+        title=f"[{shop}] 연결 끊김: {account_id} {stream.label}",
+        body=(
+            f"{kst_stamp(since)}부터 문의를 가져오지 못하고 있습니다 ({excerpt(error, 80)}).\n"
+            "그동안 들어온 문의는 복구되면 모두 가져옵니다. 급하면 판매자센터를 직접 확인하세요."
+        ),
+        priority=Priority.HIGH,
+        tags=("warning",),
+    )
+
+
+def connection_recovered(*, shop: str, account_id: str, stream: StreamKind, down_for: timedelta) -> Message:
+    """The one message when a lost stream works again ("복구")."""
+    return Message(
+        kind=MessageKind.SYSTEM,
+        title=f"[{shop}] 복구: {account_id} {stream.label}",
+        body=f"{age_text(down_for)} 만에 다시 연결되었습니다. 밀린 문의를 가져오는 중입니다.",
+        priority=Priority.DEFAULT,
+        tags=("white_check_mark",),
+    )
+
+
+def channel_test_messages(channel: str, *, now: datetime) -> tuple[Message, ...]:
+    """What `inqd test-notify` sends: a normal test and one at maximum priority (does it ring through DND?)."""
+    return (
+        Message(
+            kind=MessageKind.SYSTEM,
+            title="[inqd 테스트] 알림 시험",
+            body=f"{kst_stamp(now)} inqd가 보낸 시험 알림입니다. 이 알림이 보이면 '{channel}' 채널이 작동합니다.",
+            priority=Priority.DEFAULT,
+            tags=("test_tube",),
+            group_key="inqd-test",
+        ),
+        Message(
+            kind=MessageKind.SYSTEM,
+            title="[inqd 테스트] 최고 우선순위",
+            body=(
+                "마감이 지났을 때 오는 알림과 같은 최고 우선순위입니다. 방해 금지 모드에서도 울리는지 확인하세요.\n"
+                "ntfy 앱: 설정 → 알림 → 'Max priority' 채널 → '방해 금지 무시'를 켜세요."
+            ),
+            priority=Priority.MAX,
+            tags=("test_tube", "rotating_light"),
+            group_key="inqd-test-max",
+        ),
     )

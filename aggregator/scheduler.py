@@ -33,3 +33,9 @@ def delivery_retry_delay_s(attempts: int, *, retry_after_s: float | None) -> flo
     """Seconds before retrying a notification that failed `attempts` times (5 s, 10 s, ... 10 min)."""
     backoff = min(MAX_DELIVERY_BACKOFF_S, FIRST_DELIVERY_RETRY_S * 2.0 ** min(max(attempts - 1, 0), 16))
     return max(backoff, retry_after_s or 0.0)
+
+
+def should_fall_back(*, retryable: bool, failing_for_s: float, fallback_after_s: float) -> bool:
+    """Hand a message to the fallback channel: at once when the channel refused it for good, else once the
+    channel has failed it for `fallback_after_s` (e.g. ntfy down for 10 minutes moves to SMS)."""
+    return not retryable or failing_for_s >= fallback_after_s

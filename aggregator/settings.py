@@ -41,7 +41,9 @@ from pydantic_settings import (
 )
 
 from aggregator import __version__
-from aggregator.models import Marketplace, StreamKind
+from aggregator.models import Marketplace, MessageKind, StreamKind
+from aggregator.settings_notify import NOTIFIER_SECRETS, NotifierConfig
+from aggregator.settings_notify import SinkNotifierConfig as SinkNotifierConfig
 from aggregator.settings_policy import (
     CalendarConfig,
     SlaConfig,
@@ -238,20 +240,6 @@ class EsmAccount(_AccountBase):
 Account = Annotated[CoupangAccount | NaverAccount | ElevenstAccount | EsmAccount, Field(discriminator="marketplace")]
 
 
-class SinkNotifierConfig(_Strict):
-    """The local notification sink: console and/or a JSON-lines file. The embedded default."""
-
-    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ()
-
-    type: Literal["sink"]
-    name: OwnerId = "sink"
-    console: bool = True
-    file: Path | None = None
-
-
-NotifierConfig = Annotated[SinkNotifierConfig, Field(discriminator="type")]
-
-
 class Settings(BaseSettings):
     """The whole inqd configuration."""
 
@@ -295,6 +283,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"{label}: duplicate name {', '.join(dupes)}")
         if not self.notifiers:
             raise ValueError("notifiers: at least one notifier is needed")
+        channel_names = {n.name for n in self.notifiers}
+        for channel in self.notifiers:
+            if channel.fallback is not None and (
+                channel.fallback not in channel_names or channel.fallback == channel.name
+            ):
+                raise ValueError(f"notifiers: {channel.name}.fallback names no other channel ({channel.fallback!r})")
         interval_names = [i.name for i in self.time_intervals]
         dupes = sorted({n for n in interval_names if interval_names.count(n) > 1})
         if dupes:
@@ -304,6 +298,10 @@ class Settings(BaseSettings):
             if unknown:
                 raise ValueError(f"{key}: undefined time interval {', '.join(repr(n) for n in unknown)}")
         return self
+
+    def channels_for(self, kind: MessageKind) -> tuple[str, ...]:
+        """The channels a message of `kind` goes to (a fallback-only channel still receives its fallbacks)."""
+        return tuple(n.name for n in self.notifiers if kind in n.kinds)
 
     def policy_fingerprint(self) -> str:
         """Changes whenever anything that shapes an alert plan changes: the policy config or the holiday data."""
@@ -369,7 +367,7 @@ _SECRETS_BY_KIND: Mapping[str, tuple[str, Mapping[str, tuple[str, ...]]]] = {
             "esm": EsmAccount.SECRET_FIELDS,
         },
     ),
-    "notifiers": ("type", {"sink": SinkNotifierConfig.SECRET_FIELDS}),
+    "notifiers": ("type", NOTIFIER_SECRETS),
 }
 _SECRET_FIELDS_BY_SECTION: Mapping[str, tuple[str, ...]] = {
     section: tuple(sorted({f for fields in kinds.values() for f in fields}))

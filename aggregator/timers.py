@@ -7,14 +7,13 @@ store, so an alert whose time passed while the daemon was down fires at start, m
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from datetime import datetime
 
 import structlog
 
 from aggregator.clock import Clock, sleep_or_wake
 from aggregator.models import MessageKind
-from aggregator.store import AlertFire, AlertUpdate, Store, StoredInquiry
+from aggregator.store import AlertFire, AlertUpdate, Channels, Store, StoredInquiry
 from policies import Policies
 from policies.sla import AlertKind, PlannedAlert, due_alerts, is_late, plan_alerts
 
@@ -54,14 +53,14 @@ class AlertTimer:
         clock: Clock,
         policies: Policies,
         *,
-        channels: Sequence[str],
+        channels: Channels,
         batch: int = 2000,
         idle_check_s: float = 300.0,
     ) -> None:
         self._store = store
         self._clock = clock
         self._policies = policies
-        self._channels = tuple(channels)
+        self._channels = channels
         self._batch = batch
         self._idle_check_s = idle_check_s
         self.wake = asyncio.Event()

@@ -57,7 +57,7 @@ from aggregator.clock import SystemClock
 from aggregator.logs import configure_logging
 from aggregator.models import Category, Inquiry, Marketplace, MessageKind, PollResult, StreamKind
 from aggregator.settings import Settings
-from aggregator.store import AlertUpdate, Store, StoredInquiry, db_time
+from aggregator.store import AlertUpdate, Channels, Store, StoredInquiry, db_time
 from aggregator.timers import AlertTimer
 from policies import Policies
 
@@ -230,7 +230,7 @@ class TimedStore(Store):
         finally:
             self.read_s += time.perf_counter() - start
 
-    async def record_alerts(self, updates: Sequence[AlertUpdate], *, channels: Sequence[str], now: datetime) -> int:
+    async def record_alerts(self, updates: Sequence[AlertUpdate], *, channels: Channels, now: datetime) -> int:
         """The store's record_alerts, timed."""
         start = time.perf_counter()
         try:

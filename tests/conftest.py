@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import structlog
 
 from aggregator.models import KST, Category, Inquiry, Marketplace, StreamKind
 from aggregator.store import Store
 from tests.fakes import FakeClock
 
 START = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """Each test starts and ends with structlog's defaults: a test that configures logging leaks nothing."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture

@@ -19,8 +19,15 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.render": ("aggregator.models", "aggregator.redact"),
     "aggregator.http": ("aggregator",),  # only __version__
     "aggregator.logs": ("aggregator.redact",),
-    "aggregator.settings": ("aggregator", "aggregator.models", "aggregator.settings_policy", "policies"),
+    "aggregator.settings": (
+        "aggregator",
+        "aggregator.models",
+        "aggregator.settings_policy",
+        "aggregator.settings_notify",
+        "policies",
+    ),
     "aggregator.settings_policy": ("aggregator.models", "policies"),
+    "aggregator.settings_notify": ("aggregator.models", "aggregator.settings_policy"),
     "aggregator.store": ("aggregator.models", "aggregator.store"),
     "aggregator.notifiers": ("aggregator.models", "aggregator.http", "aggregator.notifiers.base"),
     "aggregator.poller": (

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar, Protocol
 
+import httpx
+
+from aggregator.http import parse_retry_after
 from aggregator.models import Message
 
 
@@ -33,3 +37,26 @@ class Notifier(Protocol):
     async def aclose(self) -> None:
         """Release resources."""
         ...
+
+
+def raise_for_delivery(response: httpx.Response, *, channel: str, now: datetime, detail: str = "") -> None:
+    """Classify a channel's HTTP answer once, Alertmanager-style: 2xx ok; 5xx and 429 retry (429 honours
+    Retry-After); every other status is permanent. The message never contains the URL (tokens live in URLs).
+    """
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    text = f"{channel}: HTTP {status}" + (f" ({detail})" if detail else "")
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), now=now)
+        raise DeliveryError(text, retryable=True, retry_after_s=retry_after)
+    if status >= 500 or status == 408:
+        raise DeliveryError(
+            text, retryable=True, retry_after_s=parse_retry_after(response.headers.get("Retry-After"), now=now)
+        )
+    raise DeliveryError(text, retryable=False)
+
+
+def transport_failure(err: httpx.HTTPError, *, channel: str) -> DeliveryError:
+    """A timeout or network error: retryable; named by type only, never with the request URL."""
+    return DeliveryError(f"{channel}: {type(err).__name__}", retryable=True)

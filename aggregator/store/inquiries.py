@@ -13,6 +13,7 @@ from aggregator.models import Cursor, MessageKind, PollResult, StreamKind
 from aggregator.store.base import StoreBase
 from aggregator.store.schema import (
     _INQUIRY_COLUMNS,
+    Channels,
     Event,
     RecordOutcome,
     StoredInquiry,
@@ -21,6 +22,7 @@ from aggregator.store.schema import (
     _dt,
     _dt_or_none,
     _inquiry_from_row,
+    channels_for,
     db_time,
     inquiry_row,
 )
@@ -46,7 +48,7 @@ class InquiriesMixin(StoreBase):
         result: PollResult,
         *,
         now: datetime,
-        channels: Sequence[str],
+        channels: Channels,
         notify_new: bool,
     ) -> RecordOutcome:
         """Save a poll's inquiries, answers, cursor, events and notifications in ONE transaction.
@@ -161,7 +163,7 @@ class InquiriesMixin(StoreBase):
         open_new: Sequence[int],
         fresh_count: int,
         now_s: str,
-        channels: Sequence[str],
+        channels: Channels,
         notify_new: bool,
     ) -> int:
         rows: list[tuple[str, str, int | None, str, str, str, str]] = []
@@ -169,7 +171,7 @@ class InquiriesMixin(StoreBase):
             for row_id in open_new:
                 rows += [
                     (MessageKind.NEW_INQUIRY.value, ch, row_id, "{}", f"new:{row_id}:{ch}", now_s, now_s)
-                    for ch in channels
+                    for ch in channels_for(channels, MessageKind.NEW_INQUIRY)
                 ]
         elif fresh_count:
             payload = json.dumps(
@@ -190,7 +192,7 @@ class InquiriesMixin(StoreBase):
                     now_s,
                     now_s,
                 )
-                for ch in channels
+                for ch in channels_for(channels, MessageKind.BACKFILL_SUMMARY)
             ]
         await db.executemany(
             "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "

@@ -9,7 +9,7 @@ from typing import Any
 
 from aggregator.models import MessageKind
 from aggregator.store.base import StoreBase
-from aggregator.store.schema import OutboxItem, _dt, _outbox_item, db_time
+from aggregator.store.schema import Channels, OutboxItem, _dt, _outbox_item, channels_for, db_time
 
 
 class OutboxMixin(StoreBase):
@@ -21,7 +21,7 @@ class OutboxMixin(StoreBase):
         self,
         kind: MessageKind,
         *,
-        channels: Sequence[str],
+        channels: Channels,
         dedup_key: str,
         now: datetime,
         payload: dict[str, Any] | None = None,
@@ -33,7 +33,7 @@ class OutboxMixin(StoreBase):
         body = json.dumps(payload or {}, ensure_ascii=False)
         added = 0
         async with self._transaction() as db:
-            for ch in channels:
+            for ch in channels_for(channels, kind):
                 cur = await db.execute(
                     "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",

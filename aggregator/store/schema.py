@@ -6,7 +6,7 @@ Migrations, the inquiry column list, the fixed-width time text, row converters a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -284,3 +284,14 @@ def _outbox_item(row: aiosqlite.Row) -> OutboxItem:
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), _IN_CHUNK):
         yield items[start : start + _IN_CHUNK]
+
+
+# Where messages go: the same channels for every kind, or a list per message kind (routing by kind).
+Channels = Sequence[str] | Mapping[MessageKind, Sequence[str]]
+
+
+def channels_for(channels: Channels, kind: MessageKind) -> Sequence[str]:
+    """The channels a message of `kind` is queued for."""
+    if isinstance(channels, Mapping):
+        return channels.get(kind, ())
+    return channels

@@ -10,10 +10,12 @@ from aggregator.store.base import StoreBase
 from aggregator.store.schema import (
     NO_MORE_ALERTS,
     AlertUpdate,
+    Channels,
     StoredInquiry,
     _chunks,
     _dt,
     _inquiry_from_row,
+    channels_for,
     db_time,
 )
 
@@ -70,7 +72,7 @@ class TimersMixin(StoreBase):
                     fired[row["inquiry_id"]].add(row["key"])
         return [(row, frozenset(fired[row.id])) for row in stored]
 
-    async def record_alerts(self, updates: Sequence[AlertUpdate], *, channels: Sequence[str], now: datetime) -> int:
+    async def record_alerts(self, updates: Sequence[AlertUpdate], *, channels: Channels, now: datetime) -> int:
         """Queue fired alerts, log them and superseded ones, and store each inquiry's next alert time: one txn."""
         now_s = db_time(now)
         log_rows: list[tuple[int, str, str, str, str]] = []
@@ -91,7 +93,7 @@ class TimersMixin(StoreBase):
                         now_s,
                         now_s,
                     )
-                    for ch in channels
+                    for ch in channels_for(channels, fire.kind)
                 ]
                 events.append((now_s, "alert_queued", update.inquiry_id, payload))
             for key, due_at in update.superseded:

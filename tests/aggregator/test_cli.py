@@ -9,7 +9,9 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+import respx
 
 from aggregator.cli import main
 from aggregator.models import PollResult, StreamKind
@@ -72,6 +74,25 @@ BAD_CONFIGS = [
         "notifiers[0].console: input should be a valid boolean",
     ),
     ("[accounts]\nid = 'x'\n", "accounts: input should be a valid"),
+    ("[[notifiers]]\ntype = 'ntfy'\nname = 'p'\ntopic = 'has space'\n", "notifiers[0].topic: string should match"),
+    (
+        "[[notifiers]]\ntype = 'ntfy'\nname = 'p'\ntopic = 't'\nkinds = ['gossip']\n",
+        "notifiers[0].kinds[0]: input should be",
+    ),
+    (
+        "[[notifiers]]\ntype = 'ntfy'\nname = 'p'\ntopic = 't'\nfallback = 'sms'\n",
+        "notifiers: p.fallback names no other channel ('sms')",
+    ),
+    (
+        "[[notifiers]]\ntype = 'ntfy'\nname = 'p'\ntopic = 't'\nserver_url = 'http://ntfy.example.com'\n",
+        "notifiers[0].server_url: plain http is only allowed for 127.0.0.1",
+    ),
+    (
+        "[[notifiers]]\ntype = 'sms'\nname = 's'\napi_key = 'NCSAPIKEY0001'\napi_secret = 'x'\nsender = '0212345678'\n"
+        "recipient = '+82 10'\n",
+        "notifiers[0].recipient: string should match",
+    ),
+    ("[[notifiers]]\ntype = 'telegram'\nname = 't'\nbot_token = 'x'\n", "notifiers[0].chat_id: field required"),
     (
         "[[accounts]]\nid = 'e'\nmarketplace = 'esm'\nmaster_id = 'm1'\nsecret_key = 's'\n",
         "accounts[0].gmarket_seller_id: give gmarket_seller_id, auction_seller_id or both",
@@ -194,6 +215,9 @@ def test_example_config_is_valid(capsys: pytest.CaptureFixture[str], monkeypatch
     monkeypatch.setenv("INQD_MYSHOP_NAVER__CLIENT_SECRET", "$2a$04$abcdefghijklmnopqrstuu")
     monkeypatch.setenv("INQD_MYSHOP_11ST__API_KEY", "k")
     monkeypatch.setenv("INQD_MYSHOP_ESM__SECRET_KEY", "s")
+    monkeypatch.setenv("INQD_SMS__API_SECRET", "s")
+    monkeypatch.setenv("INQD_TELEGRAM__BOT_TOKEN", "123456789:abc")
+    monkeypatch.setenv("INQD_SLACK__URL", "https://hooks.slack.com/services/T0/B0/x")
     assert main(["check", "--config", str(example)]) == 0
 
 
@@ -291,3 +315,27 @@ def test_explain_shows_deadlines_and_decisions(tmp_path: Path, capsys: pytest.Ca
     assert "11/24(화) 14:00  새 문의 → sink: 바로 보냄" in out
     assert "11/25(수) 11:00  marketplace:warn:2h" in out
     assert main(["explain", "99", "--config", str(config)]) == 1
+
+
+def test_test_notify_sends_two_marked_tests_per_channel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _write(
+        tmp_path,
+        "[[notifiers]]\ntype = 'ntfy'\nname = 'phone'\nserver_url = 'http://127.0.0.1:8'\n"
+        "topic = 'inqd-test'\ntoken = 'tk_canarytoken01'\n"
+        "[[notifiers]]\ntype = 'webhook'\nname = 'hook'\nurl = 'http://127.0.0.1:7/hook'\n",
+    )
+    with respx.mock(assert_all_called=True, assert_all_mocked=True) as router:
+        ntfy = router.post("http://127.0.0.1:8/").mock(return_value=httpx.Response(200, json={"id": "1"}))
+        router.post("http://127.0.0.1:7/hook").mock(return_value=httpx.Response(500))
+        code = main(["test-notify", "--config", str(config)])
+    out = capsys.readouterr().out
+    priorities = [json.loads(call.request.content)["priority"] for call in ntfy.calls]
+    assert code == 1
+    assert priorities == [3, 5]
+    assert "phone (ntfy): sent 2 test message(s)" in out
+    assert "hook (webhook): FAILED: " in out and "tk_canarytoken01" not in out
+
+
+def test_test_notify_unknown_channel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test-notify", "--config", str(_write(tmp_path, "")), "--channel", "nope"]) == 2
+    assert "no channel named 'nope' (channels: sink)" in capsys.readouterr().err

@@ -1,0 +1,142 @@
+"""Telegram Bot API: one `sendMessage` per notification to the seller's chat.
+
+The bot token sits in the URL path, so nothing built from the URL or from httpx's exception text (which quotes the
+URL) ever reaches an error or a log line; error texts are built here from the status and Telegram's `description`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+import httpx
+import structlog
+from pydantic import SecretStr
+
+from aggregator.http import parse_retry_after
+from aggregator.models import Message, Priority
+from aggregator.notifiers.base import DeliveryError, raise_for_delivery, transport_failure
+
+__all__ = ["TelegramNotifier"]
+
+log = structlog.get_logger(__name__)
+
+TEXT_LIMIT = 4096  # Telegram counts after entity parsing, so counting the escaped text is on the safe side
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 200
+BUTTON_TEXT = "열기"
+_PARTIAL_ENTITY = re.compile(r"&[#a-zA-Z0-9]*$")  # a cut must not leave "&am" behind: Telegram rejects it (400)
+_BUTTON_URL = re.compile(r"https?://\S+")  # Telegram refuses other schemes with 400 and the whole message is lost
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _cut(text: str, *, html_mode: bool) -> str:
+    if len(text) <= TEXT_LIMIT:
+        return text
+    cut = text[: TEXT_LIMIT - 1]
+    if html_mode:
+        cut = _PARTIAL_ENTITY.sub("", cut)
+    return cut + "…"
+
+
+def render_text(message: Message, *, parse_mode: Literal["HTML", "plain"]) -> str:
+    """The message text as Telegram gets it: bold escaped title and escaped body (HTML), or title + body."""
+    title = message.title[:TITLE_LIMIT]
+    if parse_mode == "HTML":
+        return _cut(f"<b>{_escape(title)}</b>\n{_escape(message.body)}", html_mode=True)
+    return _cut(f"{title}\n{message.body}", html_mode=False)
+
+
+class TelegramNotifier:
+    """Sends each message to one chat through a bot; the token never appears in errors, logs or repr."""
+
+    kind: ClassVar[str] = "telegram"
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        bot_token: SecretStr,
+        chat_id: str,
+        client: httpx.AsyncClient,
+        now: Callable[[], datetime],
+        base_url: str = "https://api.telegram.org",
+        parse_mode: Literal["HTML", "plain"] = "HTML",
+    ) -> None:
+        if not bot_token.get_secret_value():
+            raise ValueError("telegram bot_token must not be empty")
+        if not chat_id.strip():
+            raise ValueError("telegram chat_id must not be empty")
+        self.name = name
+        self._token = bot_token
+        self._chat_id = chat_id.strip()
+        self._client = client
+        self._now = now
+        self._base_url = base_url.rstrip("/")
+        self._parse_mode = parse_mode
+
+    def __repr__(self) -> str:
+        return f"TelegramNotifier(name={self.name!r}, chat_id={self._chat_id!r}, parse_mode={self._parse_mode!r})"
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._client.aclose()
+
+    def payload(self, message: Message) -> dict[str, Any]:
+        """The sendMessage JSON body for `message`."""
+        body: dict[str, Any] = {
+            "chat_id": self._chat_id,
+            "text": render_text(message, parse_mode=self._parse_mode),
+            "disable_notification": message.priority <= Priority.LOW,
+            "link_preview_options": {"is_disabled": True},
+        }
+        if self._parse_mode == "HTML":
+            body["parse_mode"] = "HTML"
+        if message.click_url and _BUTTON_URL.fullmatch(message.click_url):
+            body["reply_markup"] = {"inline_keyboard": [[{"text": BUTTON_TEXT, "url": message.click_url}]]}
+        return body
+
+    async def send(self, message: Message) -> None:
+        """POST sendMessage; raise DeliveryError (429 honours `parameters.retry_after`, 5xx retry, 4xx permanent)."""
+        url = f"{self._base_url}/bot{self._token.get_secret_value()}/sendMessage"
+        try:
+            response = await self._client.post(url, json=self.payload(message))
+        except httpx.HTTPError as err:
+            # No `from err`: the cause carries the request, whose URL holds the token, into any traceback.
+            raise transport_failure(err, channel=self.name) from None
+        answer = _json_object(response)
+        description = self._scrub(str(answer.get("description") or ""))[:DESCRIPTION_LIMIT]
+        parameters = answer.get("parameters")
+        parameters = parameters if isinstance(parameters, Mapping) else {}
+        if "migrate_to_chat_id" in parameters:
+            description = f"{description}; chat moved to {parameters['migrate_to_chat_id']}".lstrip("; ")
+        now = self._now()
+        if response.status_code == 429:
+            retry_after = parse_retry_after(str(parameters.get("retry_after", "")), now=now)
+            if retry_after is not None:
+                raise DeliveryError(
+                    f"{self.name}: HTTP 429 ({description})" if description else f"{self.name}: HTTP 429",
+                    retryable=True,
+                    retry_after_s=retry_after,
+                )
+        raise_for_delivery(response, channel=self.name, now=now, detail=description)
+        if answer.get("ok") is not True:
+            raise DeliveryError(f"{self.name}: answer without ok=true", retryable=False)
+        log.debug("notify.sent", channel=self.name, kind=self.kind)
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token.get_secret_value(), "**********")
+
+
+def _json_object(response: httpx.Response) -> Mapping[str, Any]:
+    try:
+        value = response.json()
+    except ValueError:
+        return {}
+    return value if isinstance(value, Mapping) else {}

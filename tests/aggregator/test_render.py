@@ -1,0 +1,123 @@
+"""Korean texts for every message kind: KST times, phone-sized, buyer data masked even inside free text."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+
+from aggregator import render
+from aggregator.models import KST, Category, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
+
+NOW = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
+INQ = Inquiry(
+    account_id="shop",
+    marketplace=Marketplace.ESM,
+    stream=StreamKind.PRODUCT_QNA,
+    external_id="G:1",
+    received_at=NOW - timedelta(hours=3),
+    body="최수정입니다. 010-1234-5678이나 sujeong.choi@gmail.com으로 연락 주세요. 주소 서울특별시 강남구 테헤란로 123",
+    category=Category.EXCHANGE,
+    product_name="여성 니트 가디건 루즈핏",
+    buyer="최수정",
+    site="G마켓",
+)
+PAYLOAD = {"deadline": (NOW + timedelta(hours=2)).isoformat(), "clock": "marketplace", "label": "2h", "late": False}
+SECRETS_AND_PII = ("최수정", "1234-5678", "01012345678", "sujeong.choi", "테헤란로 123")
+
+
+def _sla(kind: MessageKind, **payload: object) -> Message:
+    return render.sla_alert(INQ, row_id=7, kind=kind, payload={**PAYLOAD, **payload}, now=NOW)
+
+
+MESSAGES = [
+    (render.new_inquiry(INQ, row_id=7, deadline=NOW + timedelta(hours=21)), "[G마켓] 새 상품문의", Priority.DEFAULT),
+    (_sla(MessageKind.SLA_WARNING), "[G마켓] 상품문의: 답변 마감 2시간 남음", Priority.HIGH),
+    (_sla(MessageKind.SLA_WARNING, clock="own"), "[G마켓] 상품문의: 목표 답변 시간 2시간 남음", Priority.HIGH),
+    (_sla(MessageKind.SLA_BREACH, deadline=NOW.isoformat()), "[G마켓] 상품문의: 답변 마감 지남", Priority.MAX),
+    (
+        _sla(MessageKind.SLA_REPEAT, deadline=(NOW - timedelta(hours=2)).isoformat()),
+        "[G마켓] 상품문의: 아직 미답변 (답변 마감 2시간 지남)",
+        Priority.HIGH,
+    ),
+    (
+        _sla(
+            MessageKind.EVENING_WARNING,
+            label=NOW.replace(hour=22).isoformat(),
+            deadline=NOW.replace(hour=23, minute=30).isoformat(),
+        ),
+        "[G마켓] 상품문의: 22:00 전에 답하세요 (마감 23:30)",
+        Priority.HIGH,
+    ),
+    (
+        render.digest(
+            [(NOW + timedelta(hours=2), INQ)],
+            held_new=2,
+            held_other=1,
+            breakthroughs=[],
+            quiet_from=NOW - timedelta(hours=11),
+            now=NOW,
+        ),
+        "[inqd] 조용한 시간 요약: 미답변 1건",
+        Priority.DEFAULT,
+    ),
+    (
+        render.backfill_summary(
+            {"account_id": "shop", "stream": "product_qna", "open": 2, "total": 5}, marketplace=Marketplace.COUPANG
+        ),
+        "[쿠팡] 상품문의 연결됨",
+        Priority.DEFAULT,
+    ),
+    (
+        render.connection_lost(
+            shop="쿠팡", account_id="shop", stream=StreamKind.CALL_CENTER, since=NOW, error="Unavailable: 503"
+        ),
+        "[쿠팡] 연결 끊김: shop 고객센터 문의",
+        Priority.HIGH,
+    ),
+    (
+        render.connection_recovered(
+            shop="쿠팡", account_id="shop", stream=StreamKind.CALL_CENTER, down_for=timedelta(minutes=95)
+        ),
+        "[쿠팡] 복구: shop 고객센터 문의",
+        Priority.DEFAULT,
+    ),
+    (
+        render.system({"title": "[쿠팡] 인증 실패: shop", "body": "키를 확인해 주세요."}),
+        "[쿠팡] 인증 실패: shop",
+        Priority.HIGH,
+    ),
+    (render.channel_test_messages("phone", now=NOW)[1], "[inqd 테스트] 최고 우선순위", Priority.MAX),
+]
+
+
+@pytest.mark.parametrize(("message", "title", "priority"), MESSAGES, ids=lambda v: str(v)[:24])
+def test_every_kind_has_its_title_priority_and_no_buyer_data(message: Message, title: str, priority: Priority) -> None:
+    text = f"{message.title}\n{message.body}"
+    assert (message.title, message.priority) == (title, priority)
+    assert [p for p in SECRETS_AND_PII if p in text] == []
+    assert max(len(line) for line in text.splitlines()) <= 200  # phone-sized lines
+
+
+def test_inquiry_text_is_masked_not_dropped() -> None:
+    body = render.new_inquiry(INQ, row_id=7, deadline=NOW + timedelta(hours=21)).body
+    assert "최*정입니다. 010-****-5678이나 su***@gmail.com으로" in body
+    assert "서울특별시 강남구 ***" in body
+    assert "접수 11/24(화) 11:00 · 마감 11/25(수) 11:00" in body  # KST
+
+
+def test_late_alert_says_so_and_digest_lists_by_deadline() -> None:
+    late = _sla(MessageKind.SLA_BREACH, late=True, deadline=NOW.isoformat())
+    later = replace(INQ, external_id="G:2", body="두 번째 문의")
+    digest = render.digest(
+        [(NOW + timedelta(hours=1), INQ), (NOW + timedelta(hours=5), later)],
+        held_new=1,
+        held_other=0,
+        breakthroughs=[{"at": NOW - timedelta(hours=4)}],
+        quiet_from=NOW - timedelta(hours=11),
+        now=NOW,
+    )
+    assert late.body.splitlines()[0] == "(inqd가 꺼져 있던 동안 지난 알림입니다)"
+    assert digest.body.index("(1시간 남음)") < digest.body.index("(5시간 남음)")
+    assert "밤사이 긴급 알림 11/24(화) 10:00" in digest.body
