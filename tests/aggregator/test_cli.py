@@ -217,7 +217,7 @@ def test_example_config_is_valid(capsys: pytest.CaptureFixture[str], monkeypatch
     monkeypatch.setenv("INQD_MYSHOP_ESM__SECRET_KEY", "s")
     monkeypatch.setenv("INQD_SMS__API_SECRET", "s")
     monkeypatch.setenv("INQD_TELEGRAM__BOT_TOKEN", "123456789:abc")
-    monkeypatch.setenv("INQD_SLACK__URL", "https://hooks.slack.com/services/T0/B0/x")
+    monkeypatch.setenv("INQD_SLACK__URL", "https://hooks.example/services/T0/B0/x")
     assert main(["check", "--config", str(example)]) == 0
 
 
