@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -50,3 +51,28 @@ async def sleep_or_wake(clock: Clock, seconds: float | None, *events: asyncio.Ev
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+async def loop_until_stopped(
+    clock: Clock,
+    stop: asyncio.Event,
+    wake: asyncio.Event,
+    step: Callable[[], Awaitable[datetime | None]],
+    *,
+    idle_s: float,
+    on_error: Callable[[], None],
+) -> None:
+    """Run `step` until `stop`; after each, sleep until the time it returns (at most `idle_s`) or until woken.
+
+    The loop boundary of the timer and the dispatcher: a failing step is reported through `on_error` (called
+    inside the `except`, so it can log the traceback) and retried after `idle_s`; state lives in the store.
+    """
+    while not stop.is_set():
+        wake.clear()
+        try:
+            next_at = await step()
+        except Exception:  # noqa: BLE001 - the loop boundary; on_error logs the traceback
+            on_error()
+            next_at = None
+        wait_s = idle_s if next_at is None else min(idle_s, max(0.0, (next_at - clock.now()).total_seconds()))
+        await sleep_or_wake(clock, wait_s, stop, wake)

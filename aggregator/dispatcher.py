@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from aggregator import render
-from aggregator.clock import Clock, sleep_or_wake
+from aggregator.clock import Clock, loop_until_stopped
 from aggregator.models import Marketplace, Message, MessageKind
 from aggregator.notifiers.base import DeliveryError, Notifier
 from aggregator.scheduler import delivery_retry_delay_s, should_fall_back
@@ -118,7 +118,7 @@ class Dispatcher:
 
     async def _hold(self, item: OutboxItem, decision: Decision, now: datetime) -> None:
         until = decision.at or now
-        await self._store.hold(item, until=until, now=now, reason=decision.note or decision.reason.value)
+        await self._store.hold(item, until=until, now=now, reason=decision.reason.value)
         # One digest per channel per quiet period; the dedup key makes the second hold a no-op.
         await self._store.enqueue(
             MessageKind.DIGEST,
@@ -225,15 +225,15 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain the outbox until `stop`; sleeps until the next due row or until woken by new rows."""
-        while not stop.is_set():
-            self.wake.clear()
-            try:
-                await self.run_once()
-                next_due = await self._store.next_due_at()
-            except Exception:  # the loop boundary: rows stay in the outbox, retried next round
-                log.exception("dispatch_crashed")
-                next_due = None
-            wait_s = self._idle_check_s
-            if next_due is not None:
-                wait_s = min(wait_s, max(0.0, (next_due - self._clock.now()).total_seconds()))
-            await sleep_or_wake(self._clock, wait_s, stop, self.wake)
+        await loop_until_stopped(
+            self._clock,
+            stop,
+            self.wake,
+            self._step,
+            idle_s=self._idle_check_s,
+            on_error=lambda: log.exception("dispatch_crashed"),
+        )
+
+    async def _step(self) -> datetime | None:
+        await self.run_once()
+        return await self._store.next_due_at()

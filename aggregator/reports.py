@@ -29,7 +29,6 @@ _REASONS = {
     "drop_answered": "이미 답변되어 보내지 않음",
     "drop_missing": "문의가 없어 보내지 않음",
     "hold_quiet": "조용한 시간이라 보류",
-    "quiet hours": "조용한 시간이라 보류",
 }
 
 

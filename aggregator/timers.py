@@ -11,7 +11,7 @@ from datetime import datetime
 
 import structlog
 
-from aggregator.clock import Clock, sleep_or_wake
+from aggregator.clock import Clock, loop_until_stopped
 from aggregator.models import MessageKind
 from aggregator.store import AlertFire, AlertUpdate, Channels, Store, StoredInquiry
 from policies import Policies
@@ -104,15 +104,15 @@ class AlertTimer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fire alerts until `stop`; sleeps until the earliest stored alert time or until woken."""
-        while not stop.is_set():
-            self.wake.clear()
-            try:
-                await self.run_once()
-                next_at = await self._store.next_alert_at()
-            except Exception:  # the loop boundary: state is in the store, retried next round
-                log.exception("timer_crashed")
-                next_at = None
-            wait_s = self._idle_check_s
-            if next_at is not None:
-                wait_s = min(wait_s, max(0.0, (next_at - self._clock.now()).total_seconds()))
-            await sleep_or_wake(self._clock, wait_s, stop, self.wake)
+        await loop_until_stopped(
+            self._clock,
+            stop,
+            self.wake,
+            self._step,
+            idle_s=self._idle_check_s,
+            on_error=lambda: log.exception("timer_crashed"),
+        )
+
+    async def _step(self) -> datetime | None:
+        await self.run_once()
+        return await self._store.next_alert_at()
