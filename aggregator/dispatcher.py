@@ -11,7 +11,7 @@ import structlog
 from aggregator import render
 from aggregator.clock import Clock, loop_until_stopped
 from aggregator.models import Marketplace, Message, MessageKind
-from aggregator.notifiers.base import DeliveryError, Notifier
+from aggregator.notifiers.base import ClearingNotifier, DeliveryError, Notifier
 from aggregator.scheduler import delivery_retry_delay_s, should_fall_back
 from aggregator.store import OutboxItem, Store, StoredInquiry
 from policies import Policies
@@ -98,6 +98,9 @@ class Dispatcher:
         if notifier is None:
             await self._store.mark_failed(item, now=now, error=f"channel {item.channel!r} is not configured")
             return
+        if item.kind is MessageKind.ANSWERED:
+            await self._clear(item, notifier, decision)
+            return
         held = await self._store.held_until(channel=item.channel, until=now) if item.kind is MessageKind.DIGEST else []
         message = await self._render(item, stored, now, decision, held)
         if message is None:  # an empty digest: nothing happened during quiet hours worth a message
@@ -115,6 +118,22 @@ class Dispatcher:
                 item, now=self._clock.now(), reason=decision.reason.value, note=decision.note
             )
         self.sent += 1
+
+    async def _clear(self, item: OutboxItem, notifier: Notifier, decision: Decision) -> None:
+        """Take an answered inquiry's notification off the phone, where the channel can."""
+        assert item.inquiry_id is not None
+        if not isinstance(notifier, ClearingNotifier):
+            await self._store.mark_dropped(item, now=self._clock.now(), reason="channel cannot clear")
+            return
+        try:
+            cleared = await notifier.clear(render.inquiry_group_key(item.inquiry_id))
+        except DeliveryError as err:
+            await self._delivery_failed(item, err)
+            return
+        if cleared:
+            await self._store.mark_delivered(item, now=self._clock.now(), reason=decision.reason.value, note="cleared")
+        else:
+            await self._store.mark_dropped(item, now=self._clock.now(), reason="server cannot clear")
 
     async def _hold(self, item: OutboxItem, decision: Decision, now: datetime) -> None:
         until = decision.at or now
@@ -184,7 +203,9 @@ class Dispatcher:
         fallback = self._fallbacks.get(item.channel)
         if (
             fallback is not None
-            and item.kind is not MessageKind.DIGEST  # a digest folds this channel's held rows: it stays here
+            # A digest folds this channel's held rows, and a clear only means something where the notification
+            # was shown: both stay on their channel.
+            and item.kind not in (MessageKind.DIGEST, MessageKind.ANSWERED)
             and should_fall_back(
                 retryable=err.retryable,
                 failing_for_s=(now - item.created_at).total_seconds(),

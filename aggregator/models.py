@@ -165,6 +165,9 @@ class MessageKind(StrEnum):
     EVENING_WARNING = "evening_warning"
     DIGEST = "digest"
     SYSTEM = "system"
+    # Not a message to read: the inquiry was answered, so a channel that can (ntfy >= 2.16) clears the
+    # notification it showed for it. Routed automatically, never listed in a channel's `kinds`.
+    ANSWERED = "answered"
 
 
 class Priority(IntEnum):

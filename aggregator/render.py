@@ -19,6 +19,11 @@ SELLER_CENTER_URLS = {
 }
 
 
+def inquiry_group_key(row_id: int) -> str:
+    """The group of every message about one inquiry: one notification on the phone, updated and then cleared."""
+    return f"inq-{row_id}"
+
+
 def kst_stamp(at: datetime) -> str:
     """`11/24(화) 14:03` in KST, as a seller reads it."""
     local = at.astimezone(KST)
@@ -78,7 +83,7 @@ def new_inquiry(inquiry: Inquiry, *, row_id: int, deadline: datetime | None = No
         priority=Priority.DEFAULT,
         tags=("speech_balloon", inquiry.marketplace.value),
         click_url=SELLER_CENTER_URLS[inquiry.marketplace],
-        group_key=f"inq-{row_id}",
+        group_key=inquiry_group_key(row_id),
     )
 
 
@@ -172,7 +177,7 @@ def sla_alert(
         priority=priority,
         tags=("alarm_clock" if kind is not MessageKind.SLA_BREACH else "rotating_light", inquiry.marketplace.value),
         click_url=SELLER_CENTER_URLS[inquiry.marketplace],
-        group_key=f"inq-{row_id}",
+        group_key=inquiry_group_key(row_id),
     )
 
 

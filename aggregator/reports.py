@@ -22,12 +22,15 @@ _MESSAGE_NAMES = {
     MessageKind.EVENING_WARNING.value: "저녁 경고",
     MessageKind.DIGEST.value: "요약",
     MessageKind.SYSTEM.value: "시스템 알림",
+    MessageKind.ANSWERED.value: "휴대폰 알림 지우기",
 }
 _REASONS = {
     "send_now": "바로 보냄",
     "breakthrough": "조용한 시간이지만 마감이 그 전에 지나서 보냄",
     "drop_answered": "이미 답변되어 보내지 않음",
     "drop_missing": "문의가 없어 보내지 않음",
+    "channel cannot clear": "이 채널은 알림을 지울 수 없음",
+    "server cannot clear": "ntfy 서버가 알림 지우기를 지원하지 않음 (2.16 이상 필요)",
     "hold_quiet": "조용한 시간이라 보류",
 }
 

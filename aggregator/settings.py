@@ -301,6 +301,8 @@ class Settings(BaseSettings):
 
     def channels_for(self, kind: MessageKind) -> tuple[str, ...]:
         """The channels a message of `kind` goes to (a fallback-only channel still receives its fallbacks)."""
+        if kind is MessageKind.ANSWERED:
+            return tuple(n.name for n in self.notifiers if n.clears_answered)
         return tuple(n.name for n in self.notifiers if kind in n.kinds)
 
     def policy_fingerprint(self) -> str:

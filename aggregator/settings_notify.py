@@ -18,7 +18,17 @@ from aggregator.models import MessageKind
 from aggregator.settings_policy import Duration
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-ALL_KINDS: tuple[MessageKind, ...] = tuple(MessageKind)
+ALL_KINDS: tuple[MessageKind, ...] = tuple(k for k in MessageKind if k is not MessageKind.ANSWERED)
+# Kinds that put an inquiry's notification on the phone: what an `answered` clear can take away.
+INQUIRY_KINDS: frozenset[MessageKind] = frozenset(
+    {
+        MessageKind.NEW_INQUIRY,
+        MessageKind.SLA_WARNING,
+        MessageKind.SLA_BREACH,
+        MessageKind.SLA_REPEAT,
+        MessageKind.EVENING_WARNING,
+    }
+)
 # SMS costs money per message: by default it carries only what must not wait.
 SMS_DEFAULT_KINDS: tuple[MessageKind, ...] = (MessageKind.SLA_BREACH, MessageKind.SYSTEM)
 
@@ -47,7 +57,14 @@ class _Channel(BaseModel):
     def _some_kinds(cls, value: tuple[MessageKind, ...]) -> tuple[MessageKind, ...]:
         if not value:
             raise ValueError("at least one message kind is needed (remove the channel instead)")
+        if MessageKind.ANSWERED in value:
+            raise ValueError("'answered' is not routed by hand; ntfy clears answered inquiries (clear_when_answered)")
         return value
+
+    @property
+    def clears_answered(self) -> bool:
+        """True when this channel takes away an inquiry's notification once the inquiry is answered."""
+        return False
 
 
 def _https_or_loopback(value: str) -> str:
@@ -80,6 +97,12 @@ class NtfyConfig(_Channel):
     username: str | None = None
     password: SecretStr | None = None
     use_sequence_id: bool = True  # one inquiry updates one notification (ntfy server >= 2.16)
+    clear_when_answered: bool = True  # ...and that notification is cleared once the inquiry is answered
+
+    @property
+    def clears_answered(self) -> bool:
+        """True when sequence ids are on, clearing is on, and the channel carries inquiry notifications."""
+        return self.use_sequence_id and self.clear_when_answered and bool(INQUIRY_KINDS & set(self.kinds))
 
 
 class SmsConfig(_Channel):

@@ -83,7 +83,8 @@ def decide(
             return Decision(Reason.DROP_MISSING, now)
         if pending.inquiry.answered:
             return Decision(Reason.DROP_ANSWERED, now)
-    if pending.kind is MessageKind.DIGEST or not quiet.contains(now):
+    # Clearing an answered inquiry's notification is silent: it never waits for the end of quiet hours.
+    if pending.kind in (MessageKind.DIGEST, MessageKind.ANSWERED) or not quiet.contains(now):
         return Decision(Reason.SEND_NOW, now)
     quiet_ends = quiet.span_end(now)
     if _may_break_through(pending, quiet_ends, breakthrough, history, now):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, runtime_checkable
 
 import httpx
 
@@ -36,6 +36,15 @@ class Notifier(Protocol):
 
     async def aclose(self) -> None:
         """Release resources."""
+        ...
+
+
+@runtime_checkable
+class ClearingNotifier(Protocol):
+    """A channel that can take back what it showed about one group (an inquiry) once it is answered."""
+
+    async def clear(self, group_key: str) -> bool:
+        """Clear the group's notification; False when the server cannot (too old), DeliveryError on failure."""
         ...
 
 

@@ -69,6 +69,7 @@ class NtfyNotifier:
         self._use_sequence_id = use_sequence_id
         self._secrets = _secret_values(token, password)
         self._headers = _auth_headers(token, username, password)
+        self._clear_unsupported_logged = False
 
     async def send(self, message: Message) -> None:
         """Publish `message`; raise DeliveryError classified by status (5xx/429 retry, other 4xx permanent)."""
@@ -86,6 +87,31 @@ class NtfyNotifier:
             if response.status_code == 429 and err.retry_after_s is None:
                 err.retry_after_s = _RATE_LIMIT_FLOOR_S
             raise
+
+    async def clear(self, group_key: str) -> bool:
+        """Dismiss the notification of `group_key` on every subscribed phone (ntfy >= 2.16).
+
+        `PUT /<topic>/<sequence id>/clear` is what ntfy's clients use; the official page is UNCONFIRMED here
+        (shared/notify-and-stack.md A1). A server without the endpoint answers 404: we report False (nothing to
+        retry, nothing lost; the notification just stays) and say so once in the log.
+        """
+        url = f"{self._url}{self._topic}/{_sequence_id(group_key)}/clear"
+        try:
+            response = await self._client.put(url, headers=self._headers)
+        except httpx.HTTPError as err:
+            raise transport_failure(err, channel=self.name) from err
+        if response.status_code == 404:
+            if not self._clear_unsupported_logged:
+                log.warning(
+                    "ntfy.clear_unsupported", channel=self.name, hint="ntfy server >= 2.16 clears notifications"
+                )
+                self._clear_unsupported_logged = True
+            return False
+        if response.is_success:
+            return True
+        _, detail = self._error_detail(response)
+        raise_for_delivery(response, channel=self.name, now=self._now(), detail=detail)
+        return False  # unreachable: raise_for_delivery raised for every non-2xx status
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

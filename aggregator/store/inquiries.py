@@ -102,6 +102,7 @@ class InquiriesMixin(StoreBase):
             queued = await self._queue_for_poll(
                 db, account_id, stream, open_new, len(fresh), now_s, channels, notify_new
             )
+            queued += await self._queue_clears(db, answered_ids, now_s, channels)
             await db.execute(
                 "INSERT INTO cursors (account_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (account_id, stream) DO UPDATE SET cursor = excluded.cursor, "
@@ -200,6 +201,34 @@ class InquiriesMixin(StoreBase):
             rows,
         )
         return len(rows)
+
+    async def _queue_clears(
+        self, db: aiosqlite.Connection, answered_ids: Sequence[int], now_s: str, channels: Channels
+    ) -> int:
+        """Queue an `answered` row per clearing channel that showed something about an inquiry now answered."""
+        queued = 0
+        for channel in channels_for(channels, MessageKind.ANSWERED):
+            for row_id in answered_ids:
+                # Only a notification that reached the phone needs clearing; pending ones are dropped as answered.
+                cur = await db.execute(
+                    "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
+                    "SELECT ?, ?, ?, '{}', ?, ?, ? WHERE EXISTS (SELECT 1 FROM outbox WHERE inquiry_id = ? "
+                    "AND channel = ? AND state = 'sent' AND kind != ?) ON CONFLICT (dedup_key) DO NOTHING",
+                    (
+                        MessageKind.ANSWERED.value,
+                        channel,
+                        row_id,
+                        f"answered:{row_id}:{channel}:{now_s}",  # answered again after a reopen: clear again
+                        now_s,
+                        now_s,
+                        row_id,
+                        channel,
+                        MessageKind.ANSWERED.value,
+                    ),
+                )
+                queued += cur.rowcount
+                await cur.close()
+        return queued
 
     async def record_poll_failure(self, account_id: str, stream: StreamKind, *, now: datetime, error: str) -> int:
         """Count a failed poll; returns the number of consecutive failures."""

@@ -116,6 +116,10 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE inquiries ADD COLUMN site TEXT;
     ALTER TABLE inquiries ADD COLUMN answer_ref TEXT;
     """,
+    # v5: find what was sent about an inquiry (to clear it on the phone once answered, and for `inqd explain`)
+    """
+    CREATE INDEX outbox_inquiry ON outbox (inquiry_id, channel, state);
+    """,
 )
 
 # next_alert_at for an open inquiry whose alerts have all fired: sorts after every real time.

@@ -80,6 +80,10 @@ BAD_CONFIGS = [
         "notifiers[0].kinds[0]: input should be",
     ),
     (
+        "[[notifiers]]\ntype = 'ntfy'\nname = 'p'\ntopic = 't'\nkinds = ['new_inquiry', 'answered']\n",
+        "notifiers[0].kinds: 'answered' is not routed by hand",
+    ),
+    (
         "[[notifiers]]\ntype = 'ntfy'\nname = 'p'\ntopic = 't'\nfallback = 'sms'\n",
         "notifiers: p.fallback names no other channel ('sms')",
     ),

@@ -346,3 +346,33 @@ async def test_aclose_closes_the_client() -> None:
     client = make_client()
     await notifier(client).aclose()
     assert client.is_closed
+
+
+async def test_clear_puts_to_the_sequence_id_with_auth(router: respx.MockRouter, client: httpx.AsyncClient) -> None:
+    route = router.put(f"{SERVER}/{TOPIC}/inq-12/clear").respond(200, json={"event": "message_clear"})
+    assert await notifier(client, token=SecretStr(TOKEN)).clear("inq-12") is True
+    assert route.calls.last.request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert route.calls.last.request.content == b""
+
+
+async def test_clear_on_a_server_without_updates_is_reported_once_not_retried(
+    router: respx.MockRouter, client: httpx.AsyncClient
+) -> None:
+    router.put(f"{SERVER}/{TOPIC}/inq-12/clear").respond(404, json={"code": 40401, "http": 404, "error": "not found"})
+    phone = notifier(client)
+    with capture_logs() as logs:
+        assert await phone.clear("inq-12") is False
+        assert await phone.clear("inq-12") is False
+    assert [entry["event"] for entry in logs] == ["ntfy.clear_unsupported"]
+
+
+@pytest.mark.parametrize(("status", "retryable"), [(503, True), (429, True), (401, False), (403, False)])
+async def test_clear_failures_are_classified_like_publishes(
+    router: respx.MockRouter, client: httpx.AsyncClient, status: int, retryable: bool
+) -> None:
+    router.put(f"{SERVER}/{TOPIC}/inq-12/clear").respond(status, json={"code": status * 100, "error": TOKEN})
+    with pytest.raises(DeliveryError) as caught:
+        await notifier(client, token=SecretStr(TOKEN)).clear("inq-12")
+    assert caught.value.retryable is retryable
+    assert TOKEN not in str(caught.value)
+    assert TOPIC not in str(caught.value)

@@ -125,7 +125,22 @@ def test_breakthrough_says_why() -> None:
     assert "passes before quiet hours end" in decision.note
 
 
-KINDS = [k for k in MessageKind if k is not MessageKind.DIGEST]
+# A digest is released by quiet hours ending, and clearing an answered inquiry's notification rings nothing.
+KINDS = [k for k in MessageKind if k not in (MessageKind.DIGEST, MessageKind.ANSWERED)]
+
+
+def test_clearing_an_answered_inquiry_goes_out_even_in_quiet_hours() -> None:
+    at = datetime(2026, 10, 6, 3, 0, tzinfo=KST)  # 추석, 03:00: quiet
+    assert QUIET.contains(at)
+    answered = replace(INQ, answered=True)
+    decision = decide(
+        PendingMessage(kind=MessageKind.ANSWERED, inquiry=answered, inquiry_id=1),
+        now=at,
+        quiet=QUIET,
+        breakthrough=BreakthroughPolicy(enabled=False),
+        history=NightHistory(),
+    )
+    assert decision.reason is Reason.SEND_NOW
 
 
 @settings(max_examples=300, deadline=None)
