@@ -1,0 +1,133 @@
+"""The admin HTTP server (/healthz, /metrics), embedded in the daemon's event loop and loopback-only by default."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from aggregator.metrics import Metrics
+
+log = structlog.get_logger("inqd.admin")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+HealthCheck = Callable[[], Awaitable[tuple[bool, Mapping[str, Any]]]]
+
+# A slow scraper must not hold up the daemon's shutdown for aiohttp's default 60 s.
+_SHUTDOWN_TIMEOUT_S = 5.0
+
+
+def requires_token(host: str) -> bool:
+    """Whether binding `host` exposes the server beyond this machine, so a bearer token is mandatory."""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a hostname or "" (all interfaces): we cannot prove it stays local
+        return True
+
+
+def _json(status: int, body: Mapping[str, Any]) -> web.Response:
+    return web.Response(
+        status=status, text=json.dumps(body, ensure_ascii=False), content_type="application/json", charset="utf-8"
+    )
+
+
+class AdminServer:
+    """Serves /healthz (open) and /metrics (token-guarded when a token is set) on an aiohttp runner in our loop."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 9464,
+        token: str | None,
+        health: HealthCheck,
+        metrics: Metrics,
+        refresh_metrics: Callable[[], Awaitable[None]],
+    ) -> None:
+        # An empty token would make "Authorization: Bearer " a valid credential: treat it as no token at all.
+        self._token = token.encode("utf-8", "surrogatepass") if token else None
+        if self._token is None and requires_token(host):
+            raise ValueError(f"admin: binding {host} needs a token (or bind a loopback address such as 127.0.0.1)")
+        self._host = host
+        self._port = port
+        self._health = health
+        self._metrics = metrics
+        self._refresh_metrics = refresh_metrics
+        self._app = web.Application()
+        self._runner: web.AppRunner | None = None
+        self.add_route("GET", "/healthz", self._healthz, needs_token=False)  # probes (Docker HEALTHCHECK) have no token
+        self.add_route("GET", "/metrics", self._metrics_page)
+        # Later the phone POSTs actions (acknowledge, snooze) here through add_route; they keep needs_token=True.
+
+    def add_route(self, method: str, path: str, handler: Handler, *, needs_token: bool = True) -> None:
+        """Register a route before start(); token-guarded unless needs_token is False."""
+        if self._runner is not None:
+            raise RuntimeError("admin: add_route after start()")
+        self._app.router.add_route(method, path, self._guarded(handler) if needs_token else handler)
+
+    async def start(self) -> int:
+        """Bind and serve; returns the bound port (useful with port=0)."""
+        if self._runner is not None:
+            raise RuntimeError("admin: already started")
+        # access_log=None: aiohttp's access log would write request lines, query strings included, to our logs.
+        runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+        await runner.setup()
+        self._runner = runner
+        try:
+            await web.TCPSite(runner, self._host, self._port).start()
+        except BaseException:
+            await self.aclose()
+            raise
+        port = int(runner.addresses[0][1])
+        log.info("admin_listening", host=self._host, port=port)
+        return port
+
+    async def aclose(self) -> None:
+        """Stop serving and release the socket; safe to call twice."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    def _authorized(self, request: web.Request) -> bool:
+        if self._token is None:
+            return True
+        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            return False
+        return hmac.compare_digest(credentials.strip().encode("utf-8", "surrogatepass"), self._token)
+
+    def _guarded(self, handler: Handler) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            if not self._authorized(request):
+                response = _json(401, {"error": "unauthorized"})
+                response.headers["WWW-Authenticate"] = "Bearer"
+                return response
+            return await handler(request)
+
+        return guarded
+
+    async def _healthz(self, request: web.Request) -> web.StreamResponse:
+        try:
+            healthy, body = await self._health()
+        except Exception:
+            log.exception("admin_health_failed")
+            return _json(503, {"ok": False, "error": "health check failed"})
+        return _json(200 if healthy else 503, body)
+
+    async def _metrics_page(self, request: web.Request) -> web.StreamResponse:
+        try:
+            await self._refresh_metrics()
+        except Exception:
+            # Stale gauges would look healthy; an error tells the scraper (and `up`-style alerts) the truth.
+            log.exception("admin_metrics_refresh_failed")
+            return _json(500, {"error": "metrics refresh failed"})
+        body, content_type = self._metrics.exposition()
+        # content_type= refuses parameters (version, charset): pass the full header value as-is.
+        return web.Response(body=body, headers={"Content-Type": content_type})
