@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
 
 from aggregator.clock import Clock, sleep_or_wake
-from aggregator.models import MessageKind, StreamKind
+from aggregator.models import StreamKind
 from aggregator.scheduler import next_poll_delay_s
 from aggregator.store import Channels, Store
 from connectors.base import AuthFailed, Connector, ConnectorError
@@ -48,6 +48,7 @@ class StreamPoller:
         jitter: float,
         channels: Channels,
         on_queued: Callable[[], None],
+        on_polled: Callable[[StreamPoller, PollReport], Awaitable[None]] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.connector = connector
@@ -58,6 +59,7 @@ class StreamPoller:
         self._jitter = jitter
         self._channels = channels
         self._on_queued = on_queued
+        self._on_polled = on_polled  # connection health and metrics look at every attempt
         self._rng = rng or random.Random()
         self.consecutive_failures = 0
         self.polls = 0
@@ -68,7 +70,13 @@ class StreamPoller:
         return self.connector.account_id
 
     async def poll_once(self) -> PollReport:
-        """Poll once and record the result; never raises for marketplace trouble."""
+        """Poll once, record the result and tell the observers; never raises for marketplace trouble."""
+        report = await self._poll()
+        if self._on_polled is not None:
+            await self._on_polled(self, report)
+        return report
+
+    async def _poll(self) -> PollReport:
         started = time.perf_counter()
         now = self._clock.now()
         cursor = await self._store.load_cursor(self.account_id, self.stream)
@@ -119,7 +127,11 @@ class StreamPoller:
     async def _failed(self, err: ConnectorError, started: float) -> PollReport:
         kind = type(err).__name__
         self.consecutive_failures = await self._store.record_poll_failure(
-            self.account_id, self.stream, now=self._clock.now(), error=f"{kind}: {err}"
+            self.account_id,
+            self.stream,
+            now=self._clock.now(),
+            error=f"{kind}: {err}",
+            auth_failed=isinstance(err, AuthFailed),
         )
         first = self.consecutive_failures == 1
         if first:
@@ -139,34 +151,12 @@ class StreamPoller:
                 error_kind=kind,
                 failures=self.consecutive_failures,
             )
-        if isinstance(err, AuthFailed) and first:
-            await self._alert_auth_failure(err)
         return PollReport(
             ok=False,
             error=kind,
             retry_after_s=err.retry_after_s,
             duration_s=time.perf_counter() - started,
         )
-
-    async def _alert_auth_failure(self, err: AuthFailed) -> None:
-        now = self._clock.now()
-        label = self.connector.marketplace.label
-        await self._store.add_event(
-            "auth_failed", now=now, account_id=self.account_id, stream=self.stream, detail={"error": str(err)}
-        )
-        added = await self._store.enqueue(
-            MessageKind.SYSTEM,
-            channels=self._channels,
-            dedup_key=f"auth:{self.account_id}:{self.stream.value}:{now:%Y%m%dT%H%M%S}",
-            now=now,
-            payload={
-                "title": f"[{label}] 인증 실패: {self.account_id}",
-                "body": f"{label} API가 인증을 거부했습니다 ({err}). 키가 만료되었거나(180일) IP 등록이 "
-                "바뀌었을 수 있습니다. 판매자센터에서 키를 확인해 주세요.",
-            },
-        )
-        if added:
-            self._on_queued()
 
     def next_delay_s(self, report: PollReport) -> float:
         """Seconds until the next attempt after `report`."""

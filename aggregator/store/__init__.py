@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from aggregator.store.health import HealthMixin
 from aggregator.store.inquiries import InquiriesMixin
 from aggregator.store.outbox import OutboxMixin
 from aggregator.store.schema import (
@@ -19,9 +20,11 @@ from aggregator.store.schema import (
     NO_MORE_ALERTS,
     AlertFire,
     AlertUpdate,
+    ChannelFailure,
     Channels,
     Event,
     OutboxItem,
+    QueueSummary,
     RecordOutcome,
     StoredInquiry,
     StreamStatus,
@@ -34,9 +37,11 @@ __all__ = [
     "NO_MORE_ALERTS",
     "AlertFire",
     "AlertUpdate",
+    "ChannelFailure",
     "Channels",
     "Event",
     "OutboxItem",
+    "QueueSummary",
     "RecordOutcome",
     "Store",
     "StoredInquiry",
@@ -46,7 +51,7 @@ __all__ = [
 ]
 
 
-class Store(InquiriesMixin, OutboxMixin, TimersMixin):
+class Store(InquiriesMixin, OutboxMixin, TimersMixin, HealthMixin):
     """Async access to the inqd database. Open with `await Store.open(path)`; close with `aclose()`."""
 
     @classmethod

@@ -120,6 +120,18 @@ _MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX outbox_inquiry ON outbox (inquiry_id, channel, state);
     """,
+    # v6: connection health (since when a stream fails, whether the marketplace refused our credentials) and
+    # what has been said about each account's connection, so a restart neither repeats nor forgets it
+    """
+    ALTER TABLE stream_status ADD COLUMN failing_since TEXT;
+    ALTER TABLE stream_status ADD COLUMN auth_failed INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE connection_notices (
+        account_id TEXT PRIMARY KEY,
+        since TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        noticed_at TEXT NOT NULL
+    );
+    """,
 )
 
 # next_alert_at for an open inquiry whose alerts have all fired: sorts after every real time.
@@ -224,6 +236,26 @@ class StreamStatus:
     last_error: str | None
     consecutive_failures: int
     skipped_total: int
+    failing_since: datetime | None = None
+    auth_failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFailure:
+    """Messages a channel refused for good (kept as `failed`): how many, the latest and its error."""
+
+    channel: str
+    count: int
+    last_at: datetime
+    last_error: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSummary:
+    """Open inquiries per (account, stream) and per marketplace, with the oldest one's arrival."""
+
+    open_by_stream: dict[tuple[str, str], tuple[int, datetime]]  # -> (count, oldest received_at)
+    open_by_marketplace: dict[str, int]
 
 
 def inquiry_row(inq: Inquiry) -> tuple[Any, ...]:

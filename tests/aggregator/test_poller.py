@@ -1,4 +1,4 @@
-"""The poll loop: backfill summary, cursor hand-over, failure accounting, transition logging, auth alerts."""
+"""The poll loop: backfill summary, cursor hand-over, failure accounting and transition logging."""
 
 from __future__ import annotations
 
@@ -80,11 +80,16 @@ async def test_failures_back_off_and_log_only_transitions(store: Store, clock: F
     assert (status.consecutive_failures, status.last_error) == (0, "RateLimited: 429")
 
 
-async def test_auth_failure_alerts_once_per_outage(store: Store, clock: FakeClock) -> None:
-    connector = ScriptedConnector([AuthFailed("401 bad key"), AuthFailed("401 bad key"), AuthFailed("401")])
+async def test_failures_record_their_streak_start_and_whether_credentials_were_refused(
+    store: Store, clock: FakeClock
+) -> None:
+    connector = ScriptedConnector([Unavailable("503"), AuthFailed("401 bad key"), PollResult(inquiries=(), cursor={})])
     poller = _poller(connector, store, clock, _Wakes())
+    started = clock.now()
+    seen = []
     for _ in range(3):
         await poller.poll_once()
+        [status] = await store.stream_statuses()
+        seen.append((status.failing_since, status.auth_failed))
         clock.advance(60)
-    items = await store.claim_due(now=clock.now(), lease=timedelta(minutes=1), limit=10)
-    assert [(i.kind, i.payload["title"]) for i in items] == [(MessageKind.SYSTEM, "[쿠팡] 인증 실패: shop")]
+    assert seen == [(started, False), (started, True), (None, False)]

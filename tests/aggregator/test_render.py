@@ -71,17 +71,43 @@ MESSAGES = [
     ),
     (
         render.connection_lost(
-            shop="쿠팡", account_id="shop", stream=StreamKind.CALL_CENTER, since=NOW, error="Unavailable: 503"
+            marketplace=Marketplace.COUPANG,
+            account_id="shop",
+            streams=(StreamKind.CALL_CENTER, StreamKind.PRODUCT_QNA),
+            since=NOW,
+            error="Unavailable: 503",
         ),
-        "[쿠팡] 연결 끊김: shop 고객센터 문의",
+        "[쿠팡] 연결 끊김: shop",
         Priority.HIGH,
     ),
     (
         render.connection_recovered(
-            shop="쿠팡", account_id="shop", stream=StreamKind.CALL_CENTER, down_for=timedelta(minutes=95)
+            marketplace=Marketplace.COUPANG,
+            account_id="shop",
+            streams=(StreamKind.CALL_CENTER,),
+            down_for=timedelta(minutes=95),
         ),
-        "[쿠팡] 복구: shop 고객센터 문의",
+        "[쿠팡] 복구: shop",
         Priority.DEFAULT,
+    ),
+    (
+        render.auth_failed(marketplace=Marketplace.NAVER, account_id="store", since=NOW, error="AuthFailed: 401"),
+        "[스마트스토어] 인증 실패: store",
+        Priority.HIGH,
+    ),
+    (
+        render.key_expiry(account_id="shop", expires_on=NOW.date() + timedelta(days=3), days_left=3),
+        "[쿠팡] OpenAPI 키 만료 예정: shop",
+        Priority.HIGH,
+    ),
+    (
+        render.system(
+            render.system_payload(
+                render.auth_failed(marketplace=Marketplace.ESM, account_id="esm", since=NOW, error=None)
+            )
+        ),
+        "[G마켓/옥션] 인증 실패: esm",
+        Priority.HIGH,
     ),
     (
         render.system({"title": "[쿠팡] 인증 실패: shop", "body": "키를 확인해 주세요."}),

@@ -1,0 +1,189 @@
+"""Connection health as messages and as /healthz: reads stream status from the store, lets policies.health decide,
+and queues "연결 끊김" / "인증 실패" / "복구" and Coupang key reminders through the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from aggregator import render
+from aggregator.clock import Clock
+from aggregator.models import Marketplace, MessageKind, StreamKind
+from aggregator.store import Channels, Store, StreamStatus
+from policies.health import (
+    Change,
+    OutageNotice,
+    StreamCondition,
+    StreamHealth,
+    Transition,
+    connection_changes,
+    key_expires_on,
+    key_reminder_due,
+    stream_health,
+)
+
+log = structlog.get_logger("inqd.health")
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedStream:
+    """A configured stream: its account, marketplace and poll interval."""
+
+    account_id: str
+    marketplace: Marketplace
+    stream: StreamKind
+    interval_s: float
+
+
+class ConnectionWatch:
+    """Announces each account's outages once and their recovery once; answers /healthz."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        streams: Sequence[WatchedStream],
+        lost_after: timedelta,
+        channels: Channels,
+        zone: ZoneInfo,
+        key_issued: Mapping[str, date] | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._streams = {(s.account_id, s.stream): s for s in streams}
+        self._marketplaces = {s.account_id: s.marketplace for s in streams}
+        self._lost_after = lost_after
+        self._channels = channels
+        self._zone = zone
+        self._key_issued = dict(key_issued or {})
+        self._keys_checked_on: date | None = None
+        self.started_at = clock.now()
+        self.on_queued: list[Any] = []  # asyncio.Event-like objects to set when messages were queued
+
+    def _conditions(self, statuses: Sequence[StreamStatus], account_id: str | None = None) -> list[StreamCondition]:
+        by_key = {(s.account_id, s.stream): s for s in statuses}
+        conditions = []
+        for key, watched in self._streams.items():
+            if account_id is not None and watched.account_id != account_id:
+                continue
+            status = by_key.get(key)
+            conditions.append(
+                StreamCondition(
+                    account_id=watched.account_id,
+                    stream=watched.stream,
+                    interval_s=watched.interval_s,
+                    last_success_at=status.last_success_at if status else None,
+                    failing_since=status.failing_since if status else None,
+                    last_error=status.last_error if status else None,
+                    auth_failed=status.auth_failed if status else False,
+                )
+            )
+        return conditions
+
+    async def check(self, account_id: str | None = None) -> int:
+        """Queue whatever connection messages are due now (for one account after its poll, or all)."""
+        now = self._clock.now()
+        statuses = await self._store.stream_statuses(account_id)
+        notices = {
+            acc: OutageNotice(since, Change(kind))
+            for acc, (since, kind) in (await self._store.connection_notices(account_id)).items()
+        }
+        queued = 0
+        for change in connection_changes(
+            self._conditions(statuses, account_id), notices, now=now, lost_after=self._lost_after
+        ):
+            queued += await self._announce(change, now)
+        queued += await self._key_reminders(now)
+        if queued:
+            for event in self.on_queued:
+                event.set()
+        return queued
+
+    async def _announce(self, change: Transition, now: datetime) -> int:
+        marketplace = self._marketplaces[change.account_id]
+        if change.change is Change.RECOVERED:
+            message = render.connection_recovered(
+                marketplace=marketplace,
+                account_id=change.account_id,
+                streams=change.streams,
+                down_for=now - change.since,
+            )
+        elif change.change is Change.AUTH:
+            message = render.auth_failed(
+                marketplace=marketplace, account_id=change.account_id, since=change.since, error=change.error
+            )
+        else:
+            message = render.connection_lost(
+                marketplace=marketplace,
+                account_id=change.account_id,
+                streams=change.streams,
+                since=change.since,
+                error=change.error,
+            )
+        queued = await self._store.record_connection_change(
+            change.account_id,
+            change=change.change.value,
+            since=change.since,
+            now=now,
+            payload=render.system_payload(message),
+            channels=self._channels,
+        )
+        log.warning(
+            f"connection_{change.change.value}",
+            account=change.account_id,
+            streams=[s.value for s in change.streams],
+            since=change.since.isoformat(),
+            queued=queued,
+        )
+        return queued
+
+    async def _key_reminders(self, now: datetime) -> int:
+        today = now.astimezone(self._zone).date()
+        if self._keys_checked_on == today:  # thresholds are whole days: once a day is enough
+            return 0
+        self._keys_checked_on = today
+        queued = 0
+        for account_id, issued in sorted(self._key_issued.items()):
+            days = key_reminder_due(issued, today)
+            if days is None:
+                continue
+            message = render.key_expiry(account_id=account_id, expires_on=key_expires_on(issued), days_left=days)
+            # The dedup key makes a restart, or the next day inside the same threshold, a no-op.
+            queued += await self._store.enqueue(
+                MessageKind.SYSTEM,
+                channels=self._channels,
+                dedup_key=f"key-expiry:{account_id}:{issued.isoformat()}:{days}",
+                now=now,
+                payload=render.system_payload(message),
+            )
+        return queued
+
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        """The /healthz verdict: healthy when every configured stream polled successfully within its bound."""
+        now = self._clock.now()
+        verdicts: list[StreamHealth] = [
+            stream_health(c, now=now, started_at=self.started_at, lost_after=self._lost_after)
+            for c in self._conditions(await self._store.stream_statuses())
+        ]
+        healthy = all(v.healthy for v in verdicts)
+        body = {
+            "status": "ok" if healthy else "unhealthy",
+            "checked_at": now.isoformat(),
+            "streams": [
+                {
+                    "account": v.account_id,
+                    "stream": v.stream.value,
+                    "healthy": v.healthy,
+                    "reason": v.reason,
+                    "last_success_at": v.last_success_at.isoformat() if v.last_success_at else None,
+                }
+                for v in verdicts
+            ],
+        }
+        return healthy, body
