@@ -69,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     test_notify.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
     test_notify.add_argument("--channel", default=None, metavar="NAME", help="only this channel")
 
+    status = sub.add_parser("status", help="each stream's last poll and errors, open counts, outages, failed channels")
+    status.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
     explain = sub.add_parser("explain", help="an inquiry's timeline and the reason for every decision")
     explain.add_argument("inquiry_id", type=int, metavar="ID", help="the id shown by `inqd queue`")
     explain.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
@@ -192,6 +196,38 @@ async def _print_explain(settings: Settings, inquiry_id: int) -> int:
     return 0
 
 
+def _status(settings: Settings, *, as_json: bool) -> int:
+    if not settings.db_path.is_file():
+        print(f"inqd: no database yet at {settings.db_path} (run the daemon first)", file=sys.stderr)
+        return 1
+    return asyncio.run(_print_status(settings, as_json=as_json))
+
+
+async def _print_status(settings: Settings, *, as_json: bool) -> int:
+    from aggregator.connection_watch import WatchedStream
+    from aggregator.status_report import status_lines, status_report
+
+    streams = [
+        WatchedStream(acc.id, acc.marketplace_kind, stream, acc.poll_interval_s)
+        for acc in settings.accounts
+        for stream in acc.stream_kinds
+    ]
+    now = SystemClock().now()
+    store = await Store.open(settings.db_path)
+    try:
+        report = await status_report(
+            store, streams, settings.policies(), now=now, lost_after=settings.health.lost_after
+        )
+    finally:
+        await store.aclose()
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(status_lines(report, now=now)))
+    unhealthy = not all(row["healthy"] for row in report["streams"]) or bool(report["channel_failures"])
+    return 3 if unhealthy else 0
+
+
 async def _test_notify(settings: Settings, only: str | None) -> int:
     from aggregator.daemon import build_notifier  # the notifiers pull in httpx clients; only needed here
 
@@ -263,6 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _schedule(settings, args)
     if args.command == "explain":
         return _explain(settings, args.inquiry_id)
+    if args.command == "status":
+        return _status(settings, as_json=args.json)
     if args.command == "test-notify":
         return asyncio.run(_test_notify(settings, args.channel))
     return asyncio.run(_run(settings, args))

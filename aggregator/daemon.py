@@ -16,9 +16,12 @@ from typing import Any
 import httpx
 import structlog
 
+from aggregator.admin import AdminServer
 from aggregator.clock import Clock
+from aggregator.connection_watch import ConnectionWatch, WatchedStream
 from aggregator.dispatcher import Dispatcher
 from aggregator.http import make_client
+from aggregator.metrics import Metrics
 from aggregator.models import Marketplace, MessageKind
 from aggregator.notifiers.base import Notifier
 from aggregator.notifiers.ntfy import NtfyNotifier
@@ -26,10 +29,12 @@ from aggregator.notifiers.sink import SinkNotifier
 from aggregator.notifiers.sms import SolapiSmsNotifier
 from aggregator.notifiers.telegram import TelegramNotifier
 from aggregator.notifiers.webhook import WebhookNotifier
-from aggregator.poller import StreamPoller
-from aggregator.settings import Account, ElevenstAccount, EsmAccount, NaverAccount, Settings
+from aggregator.poller import PollReport, StreamPoller
+from aggregator.service import ServiceReport, keep_alive
+from aggregator.settings import Account, CoupangAccount, ElevenstAccount, EsmAccount, NaverAccount, Settings
 from aggregator.settings_notify import NotifierConfig, NtfyConfig, SinkNotifierConfig, SmsConfig, TelegramConfig
 from aggregator.store import Store
+from aggregator.systemd import SystemdNotifier
 from aggregator.timers import AlertTimer
 from connectors.base import Connector
 from connectors.coupang import CoupangConnector
@@ -130,7 +135,10 @@ class Daemon:
     pollers: list[StreamPoller]
     dispatcher: Dispatcher
     timer: AlertTimer
+    watch: ConnectionWatch
+    metrics: Metrics
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    systemd: SystemdNotifier = field(default_factory=SystemdNotifier.from_env)
 
     @classmethod
     async def build(
@@ -161,6 +169,43 @@ class Daemon:
             timer.wake.set()  # new inquiries need their alerts planned
             dispatcher.wake.set()
 
+        metrics = Metrics()
+        watch = ConnectionWatch(
+            store,
+            clock,
+            streams=[
+                WatchedStream(acc.id, acc.marketplace_kind, stream, acc.poll_interval_s)
+                for acc in settings.accounts
+                for stream in acc.stream_kinds
+            ],
+            lost_after=settings.health.lost_after,
+            channels=channels,
+            zone=settings.zone,
+            key_issued={
+                acc.id: acc.key_issued_at
+                for acc in settings.accounts
+                if isinstance(acc, CoupangAccount) and acc.key_issued_at is not None
+            },
+        )
+        watch.on_queued.append(dispatcher.wake)
+        dispatcher.on_outcome.append(
+            lambda channel, kind, outcome: metrics.message_outcome(channel=channel, kind=kind, outcome=outcome)
+        )
+        timer.on_fired.append(lambda kind: metrics.sla_alert_queued(kind.value))
+
+        async def on_polled(poller: StreamPoller, report: PollReport) -> None:
+            metrics.poll_finished(
+                account=poller.account_id,
+                marketplace=marketplaces[poller.account_id].value,
+                stream=poller.stream.value,
+                ok=report.ok,
+                error_kind=report.error,
+                duration_s=report.duration_s,
+                new=report.new,
+                skipped=report.skipped,
+            )
+            await watch.check(poller.account_id)
+
         pollers = [
             StreamPoller(
                 connector,
@@ -171,13 +216,14 @@ class Daemon:
                 jitter=settings.poll_jitter,
                 channels=channels,
                 on_queued=on_queued,
+                on_polled=on_polled,
                 rng=random.Random(rng.random()),
             )
             for connector, account in zip(connectors, settings.accounts, strict=True)
             for stream in account.stream_kinds
         ]
         await timer.start(settings.policy_fingerprint())
-        return cls(settings, store, clock, connectors, notifiers, pollers, dispatcher, timer)
+        return cls(settings, store, clock, connectors, notifiers, pollers, dispatcher, timer, watch, metrics)
 
     async def run_once(self) -> None:
         """Poll every stream once, then deliver everything due: the burst mode used by tests and scripts."""
@@ -195,12 +241,43 @@ class Daemon:
             channels=sorted(self.notifiers),
             db=str(self.settings.db_path),
         )
-        async with asyncio.TaskGroup() as group:
-            for poller in self.pollers:
-                group.create_task(poller.run(self.stop), name=f"poll:{poller.account_id}:{poller.stream.value}")
-            group.create_task(self.timer.run(self.stop), name="timers")
-            group.create_task(self.dispatcher.run(self.stop), name="dispatch")
+        report = ServiceReport(self.store, self.clock, self.watch, self.metrics)
+        admin = await self._start_admin(report)
+        try:
+            async with asyncio.TaskGroup() as group:
+                for poller in self.pollers:
+                    group.create_task(poller.run(self.stop), name=f"poll:{poller.account_id}:{poller.stream.value}")
+                group.create_task(self.timer.run(self.stop), name="timers")
+                group.create_task(self.dispatcher.run(self.stop), name="dispatch")
+                # Every loop is scheduled: systemd may consider us started.
+                self.systemd.ready(await report.status_line())
+                group.create_task(keep_alive(self.systemd, report, self.clock, self.stop), name="systemd")
+        finally:
+            self.systemd.stopping()
+            if admin is not None:
+                await admin.aclose()
         log.info("daemon_stopped")
+
+    async def _start_admin(self, report: ServiceReport) -> AdminServer | None:
+        """Start /healthz and /metrics; a port in use costs the admin API, never the alerts."""
+        config = self.settings.admin
+        if not config.enabled:
+            return None
+        admin = AdminServer(
+            host=config.host,
+            port=config.port,
+            token=config.token.get_secret_value() if config.token else None,
+            health=self.watch.health,
+            metrics=self.metrics,
+            refresh_metrics=report.refresh_metrics,
+        )
+        try:
+            await admin.start()
+        except OSError as err:
+            log.error("admin_unavailable", host=config.host, port=config.port, error=str(err))
+            await admin.aclose()
+            return None
+        return admin
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT ask for a graceful stop."""

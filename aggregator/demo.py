@@ -201,6 +201,7 @@ async def run_demo(*, duration_s: float | None, data_dir: Path | None, poll_inte
             f"  database:      {settings.db_path}\n"
             f"  notifications: console and {data_dir / 'notifications.jsonl'}\n"
             f"  open queue:    inqd queue --db {settings.db_path}\n"
+            f"  health:        http://{settings.admin.host}:{settings.admin.port}/healthz and /metrics\n"
             "  quiet hours:   off in the demo (the default config holds messages 22:00-09:00 and on holidays)\n"
             "  Ctrl-C stops.",
             file=sys.stderr,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 import structlog
@@ -49,6 +49,13 @@ class Dispatcher:
         self.wake = asyncio.Event()
         self.sent = 0
         self.failed = 0
+        # Observers of every outcome (metrics): (channel, message kind, outcome) with outcome one of
+        # sent, held, dropped, failed, retried, fell_back.
+        self.on_outcome: list[Callable[[str, str, str], None]] = []
+
+    def _note(self, item: OutboxItem, outcome: str) -> None:
+        for observer in self.on_outcome:
+            observer(item.channel, item.kind.value, outcome)
 
     async def run_once(self) -> int:
         """Handle every row due now; returns how many rows were handled."""
@@ -90,13 +97,16 @@ class Dispatcher:
         )
         if decision.reason is Reason.HOLD_QUIET:
             await self._hold(item, decision, now)
+            self._note(item, "held")
             return
         if not decision.send:
             await self._store.mark_dropped(item, now=now, reason=decision.reason.value)
+            self._note(item, "dropped")
             return
         notifier = self._notifiers.get(item.channel)
         if notifier is None:
             await self._store.mark_failed(item, now=now, error=f"channel {item.channel!r} is not configured")
+            self._note(item, "failed")
             return
         if item.kind is MessageKind.ANSWERED:
             await self._clear(item, notifier, decision)
@@ -105,6 +115,7 @@ class Dispatcher:
         message = await self._render(item, stored, now, decision, held)
         if message is None:  # an empty digest: nothing happened during quiet hours worth a message
             await self._store.fold_into_digest(item, held, now=now)
+            self._note(item, "dropped")
             return
         try:
             await notifier.send(message)
@@ -118,12 +129,14 @@ class Dispatcher:
                 item, now=self._clock.now(), reason=decision.reason.value, note=decision.note
             )
         self.sent += 1
+        self._note(item, "sent")
 
     async def _clear(self, item: OutboxItem, notifier: Notifier, decision: Decision) -> None:
         """Take an answered inquiry's notification off the phone, where the channel can."""
         assert item.inquiry_id is not None
         if not isinstance(notifier, ClearingNotifier):
             await self._store.mark_dropped(item, now=self._clock.now(), reason="channel cannot clear")
+            self._note(item, "dropped")
             return
         try:
             cleared = await notifier.clear(render.inquiry_group_key(item.inquiry_id))
@@ -132,8 +145,10 @@ class Dispatcher:
             return
         if cleared:
             await self._store.mark_delivered(item, now=self._clock.now(), reason=decision.reason.value, note="cleared")
+            self._note(item, "sent")
         else:
             await self._store.mark_dropped(item, now=self._clock.now(), reason="server cannot clear")
+            self._note(item, "dropped")
 
     async def _hold(self, item: OutboxItem, decision: Decision, now: datetime) -> None:
         until = decision.at or now
@@ -218,6 +233,7 @@ class Dispatcher:
             log.error("delivery_failed_permanently", channel=item.channel, outbox_id=item.id, error=str(err))
             await self._store.mark_failed(item, now=now, error=str(err))
             self.failed += 1
+            self._note(item, "failed")
             return
         delay_s = delivery_retry_delay_s(item.attempts, retry_after_s=err.retry_after_s)
         log.warning(
@@ -229,6 +245,7 @@ class Dispatcher:
             error=str(err),
         )
         await self._store.reschedule(item, at=now + timedelta(seconds=delay_s), error=str(err))
+        self._note(item, "retried")
 
     async def _fall_back(self, item: OutboxItem, err: DeliveryError, fallback: str, now: datetime) -> None:
         log.warning("delivery_fallback", channel=item.channel, fallback=fallback, outbox_id=item.id, error=str(err))
@@ -242,6 +259,7 @@ class Dispatcher:
             inquiry_id=item.inquiry_id,
         )
         await self._store.mark_dropped(item, now=now, reason=f"fell back to {fallback}: {err}")
+        self._note(item, "fell_back")
         self.wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -17,6 +17,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -51,6 +52,7 @@ from aggregator.settings_policy import (
     build_schedule,
     unknown_interval_names,
 )
+from aggregator.settings_service import AdminConfig, HealthConfig
 from policies import Policies
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -171,6 +173,8 @@ class CoupangAccount(_AccountBase):
     # Documented limit is 10 req/s per vendor, with 429s near 90 %: stay far below.
     max_requests_per_s: Annotated[float, Field(gt=0, le=5)] = 2.0
     api_version: Literal["v4", "v5"] = "v5"
+    # The day WING issued the key pair: inqd reminds you 14 and 3 days before its 180-day expiry, and on the day.
+    key_issued_at: date | None = None
 
 
 class NaverAccount(_AccountBase):
@@ -262,6 +266,8 @@ class Settings(BaseSettings):
     quiet_hours: tuple[str, ...] = ("night", "closed-days")
     work_hours: tuple[str, ...] = ("cs-hours",)
     sla: SlaConfig = SlaConfig()
+    admin: AdminConfig = AdminConfig()
+    health: HealthConfig = HealthConfig()
 
     @field_validator("timezone")
     @classmethod
@@ -338,7 +344,7 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every secret in the config, for the log scrubber."""
         found: list[str] = []
-        for section in (*self.accounts, *self.notifiers):
+        for section in (*self.accounts, *self.notifiers, self.admin):
             for name in type(section).SECRET_FIELDS:
                 value = getattr(section, name)
                 if isinstance(value, SecretStr):
@@ -398,6 +404,11 @@ class _TomlWithSecrets(TomlConfigSettingsSource):
             for entry in entries:
                 if isinstance(entry, dict):
                     _fill_secrets(entry, kinds.get(str(entry.get(key)), ()), secrets_dir)
+        admin = data.get("admin")
+        if secrets_dir and (admin is None or isinstance(admin, dict)) and "token" not in (admin or {}):
+            token_file = Path(secrets_dir) / "admin.token"  # env INQD_ADMIN__TOKEN wins: pydantic-settings reads it
+            if token_file.is_file():
+                data["admin"] = {**(admin or {}), "token": token_file.read_text(encoding="utf-8").strip()}
         return data
 
 

@@ -7,6 +7,7 @@ store, so an alert whose time passed while the daemon was down fires at start, m
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 
 import structlog
@@ -65,6 +66,7 @@ class AlertTimer:
         self._idle_check_s = idle_check_s
         self.wake = asyncio.Event()
         self.on_queued: list[asyncio.Event] = []
+        self.on_fired: list[Callable[[MessageKind], None]] = []  # one call per alert decided (metrics)
 
     def plan(self, stored: StoredInquiry, fired: frozenset[str], now: datetime) -> AlertUpdate:
         """What is due for one inquiry now, and when to look again (pure policy calls)."""
@@ -87,6 +89,9 @@ class AlertTimer:
                 break
             updates = [self.plan(stored, fired, now) for stored, fired in candidates]
             added = await self._store.record_alerts(updates, channels=self._channels, now=now)
+            for fire in (fire for update in updates for fire in update.fire):
+                for observer in self.on_fired:
+                    observer(fire.kind)
             if added:  # wake the dispatcher per batch: a long re-plan must not hold back what is due now
                 for event in self.on_queued:
                     event.set()

@@ -9,6 +9,7 @@ import os
 import re
 import selectors
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,7 +18,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.sandbox import CoupangSandbox, SandboxServer
 
@@ -149,3 +152,62 @@ def test_kill_9_mid_run_loses_no_inquiry(tmp_path: Path, procs: list[subprocess.
     assert len(pushes) == len(set(pushes)) == len(fresh + later)  # one outbox row per inquiry, never two
     assert len([line for line in sink_lines if "new_inquiry" in line]) <= len(fresh + later) + 1  # <= 1 dup per kill
     assert second.returncode == 0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _datagram(sock: socket.socket, wanted: str) -> str:
+    """The next datagram from the daemon containing `wanted` (bounded by DEADLINE_S)."""
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        text = sock.recv(4096).decode("utf-8")
+        if wanted in text:
+            return text
+    raise AssertionError(f"no {wanted!r} datagram")
+
+
+def test_run_as_a_service_tells_systemd_and_serves_health_and_metrics(
+    tmp_path: Path, procs: list[subprocess.Popen[bytes]]
+) -> None:
+    sandbox = CoupangSandbox(
+        vendor_id="A00012345", access_key="svc-ak", secret_key="svc-sk", now=lambda: datetime.now(UTC)
+    )
+    sandbox.add_product_inquiry(content="서비스 문의", inquiry_at=datetime.now(UTC) - timedelta(minutes=5))
+    port = _free_port()
+    env = {
+        "INQD_SHOP__ACCESS_KEY": "svc-ak",
+        "INQD_SHOP__SECRET_KEY": "svc-sk",
+        "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
+        "WATCHDOG_USEC": "2000000",
+    }
+    with (
+        SandboxServer(sandbox.handler) as server,
+        socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify,
+    ):
+        notify.bind(str(tmp_path / "notify.sock"))
+        config = _config(tmp_path, server.url)
+        config.write_text(config.read_text(encoding="utf-8") + f"\n[admin]\nport = {port}\n", encoding="utf-8")
+        proc = _start(["run", "--config", str(config)], env)
+        procs.append(proc)
+        ready = _datagram(notify, "READY=1")
+        _datagram(notify, "WATCHDOG=1")
+        seen: list[str] = []
+        _read_until(proc, "상품문의 연결됨", seen)
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        proc.send_signal(signal.SIGTERM)
+        stopping = _datagram(notify, "STOPPING=1")
+        _finish(proc, seen)
+    assert "STATUS=미답변 문의" in ready  # Korean status text arrives intact (UTF-8)
+    assert "STOPPING=1" in stopping
+    assert health.status_code == 200
+    assert health.json()["streams"][0]["stream"] == "product_qna"
+    families = {f.name: f for f in text_string_to_metric_families(metrics.text)}
+    polls = sum(s.value for s in families["inqd_polls"].samples if s.name == "inqd_polls_total")
+    assert polls >= 1
+    assert proc.returncode == 0

@@ -83,6 +83,9 @@ BAD_CONFIGS = [
         "[[notifiers]]\ntype = 'ntfy'\nname = 'p'\ntopic = 't'\nkinds = ['new_inquiry', 'answered']\n",
         "notifiers[0].kinds: 'answered' is not routed by hand",
     ),
+    ("[admin]\nhost = '0.0.0.0'\n", "admin.host: binding 0.0.0.0 exposes inqd beyond this machine; set a token"),
+    ("[admin]\nport = 70000\n", "admin.port: input should be less than or equal to 65535"),
+    ("[health]\nlost_after = '10s'\n", "health.lost_after: use between 1m and 24h"),
     (
         "[[notifiers]]\ntype = 'ntfy'\nname = 'p'\ntopic = 't'\nfallback = 'sms'\n",
         "notifiers: p.fallback names no other channel ('sms')",
