@@ -11,6 +11,8 @@ from datetime import date
 from pathlib import Path
 
 from aggregator import __version__
+from aggregator.cli_controls import COMMANDS as CONTROL_COMMANDS
+from aggregator.cli_controls import add_control_parsers, run_control
 from aggregator.clock import SystemClock
 from aggregator.logs import configure_logging
 from aggregator.models import MessageKind
@@ -68,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     test_notify = sub.add_parser("test-notify", help="send a clearly marked test to each channel (one at max priority)")
     test_notify.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
     test_notify.add_argument("--channel", default=None, metavar="NAME", help="only this channel")
+
+    add_control_parsers(sub)
 
     status = sub.add_parser("status", help="each stream's last poll and errors, open counts, outages, failed channels")
     status.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
@@ -140,9 +144,10 @@ async def _print_queue(settings: Settings, db_path: Path, *, as_json: bool) -> i
     store = await Store.open(db_path)
     try:
         rows = await store.open_inquiries()
+        vacations = [(v.first_day, v.last_day) for v in await store.vacations()]
     finally:
         await store.aclose()
-    entries = queue_entries(rows, settings.policies(), now=SystemClock().now())
+    entries = queue_entries(rows, settings.policies(vacations), now=SystemClock().now())
     if as_json:
         print(json.dumps(entries, ensure_ascii=False, indent=2))
         return 0
@@ -154,10 +159,19 @@ async def _print_queue(settings: Settings, db_path: Path, *, as_json: bool) -> i
         f"{'LEFT':<12} EXCERPT"
     )
     for entry in entries:
+        marks = " ".join(
+            mark
+            for mark in (
+                f"[약속 {entry['promise_kst']}]" if entry["promise_kst"] else "",
+                "[미룸]" if entry["snoozed_until"] else "",
+                "[처리함]" if entry["handled"] else "",
+            )
+            if mark
+        )
         print(
             f"{entry['id']:>5}  {entry['marketplace_label']:<8} {entry['stream_label']:<10} "
             f"{entry['received_kst']:<15} {entry['deadline_kst']:<15} {entry['left']:<12} "
-            f"{excerpt(entry['excerpt'], 60)}"
+            f"{(marks + ' ') if marks else ''}{excerpt(entry['excerpt'], 60)}"
         )
     print(f"{len(entries)} open")
     return 0
@@ -167,13 +181,28 @@ def _schedule(settings: Settings, args: argparse.Namespace) -> int:
     if not 1 <= args.days <= 366:
         print("inqd: --days must be between 1 and 366", file=sys.stderr)
         return EXIT_CONFIG
-    policies = settings.policies()
+    policies = settings.policies(_stored_vacations(settings))
     start = args.start or SystemClock().now().astimezone(policies.zone).date()
     quiet, work = ", ".join(settings.quiet_hours), ", ".join(settings.work_hours)
     print(f"시간대 {settings.timezone} · 조용한 시간: {quiet} · 업무시간: {work}")
     for line in schedule_lines(policies, start, args.days):
         print(line)
     return 0
+
+
+def _stored_vacations(settings: Settings) -> list[tuple[date, date]]:
+    """Vacations recorded with `inqd vacation add` (none before the daemon has made its database)."""
+    if not settings.db_path.is_file():
+        return []
+
+    async def read() -> list[tuple[date, date]]:
+        store = await Store.open(settings.db_path)
+        try:
+            return [(v.first_day, v.last_day) for v in await store.vacations()]
+        finally:
+            await store.aclose()
+
+    return asyncio.run(read())
 
 
 def _explain(settings: Settings, inquiry_id: int) -> int:
@@ -186,7 +215,8 @@ def _explain(settings: Settings, inquiry_id: int) -> int:
 async def _print_explain(settings: Settings, inquiry_id: int) -> int:
     store = await Store.open(settings.db_path)
     try:
-        lines = await explain_lines(store, settings.policies(), inquiry_id, now=SystemClock().now())
+        vacations = [(v.first_day, v.last_day) for v in await store.vacations()]
+        lines = await explain_lines(store, settings.policies(vacations), inquiry_id, now=SystemClock().now())
     finally:
         await store.aclose()
     if lines is None:
@@ -216,7 +246,11 @@ async def _print_status(settings: Settings, *, as_json: bool) -> int:
     store = await Store.open(settings.db_path)
     try:
         report = await status_report(
-            store, streams, settings.policies(), now=now, lost_after=settings.health.lost_after
+            store,
+            streams,
+            settings.policies([(v.first_day, v.last_day) for v in await store.vacations()]),
+            now=now,
+            lost_after=settings.health.lost_after,
         )
     finally:
         await store.aclose()
@@ -301,6 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _explain(settings, args.inquiry_id)
     if args.command == "status":
         return _status(settings, as_json=args.json)
+    if args.command in CONTROL_COMMANDS:
+        return run_control(args, settings)
     if args.command == "test-notify":
         return asyncio.run(_test_notify(settings, args.channel))
     return asyncio.run(_run(settings, args))

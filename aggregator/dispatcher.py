@@ -53,6 +53,10 @@ class Dispatcher:
         # sent, held, dropped, failed, retried, fell_back.
         self.on_outcome: list[Callable[[str, str, str], None]] = []
 
+    def use_policies(self, policies: Policies) -> None:
+        """Follow a changed calendar (a vacation added or removed while running)."""
+        self._policies = policies
+
     def _note(self, item: OutboxItem, outcome: str) -> None:
         for observer in self.on_outcome:
             observer(item.channel, item.kind.value, outcome)
@@ -83,6 +87,7 @@ class Dispatcher:
             inquiry_id=item.inquiry_id,
             clock=item.payload.get("clock"),
             deadline=datetime.fromisoformat(deadline) if isinstance(deadline, str) else None,
+            handled=stored is not None and stored.controls.handled_at is not None,
         )
 
     async def _handle(self, item: OutboxItem) -> None:

@@ -154,6 +154,21 @@ class PollResult:
     open_snapshot: OpenSnapshot | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class InquiryControls:
+    """What the seller decided about one inquiry: snoozed, handled, or a promised call-back time."""
+
+    snoozed_until: datetime | None = None
+    handled_at: datetime | None = None  # alerts stop until the marketplace shows it answered
+    promise_at: datetime | None = None
+    promise_note: str = ""
+
+    @property
+    def any(self) -> bool:
+        """True when the seller set anything."""
+        return bool(self.snoozed_until or self.handled_at or self.promise_at)
+
+
 class MessageKind(StrEnum):
     """What a notification is about; drives priority and routing."""
 
@@ -165,6 +180,8 @@ class MessageKind(StrEnum):
     EVENING_WARNING = "evening_warning"
     DIGEST = "digest"
     SYSTEM = "system"
+    PROMISE_REMINDER = "promise_reminder"  # the seller promised a call-back time: it is near
+    PROMISE_MISSED = "promise_missed"  # the promised time passed with the inquiry still open
     # Not a message to read: the inquiry was answered, so a channel that can (ntfy >= 2.16) clears the
     # notification it showed for it. Routed automatically, never listed in a channel's `kinds`.
     ANSWERED = "answered"

@@ -84,6 +84,7 @@ def new_inquiry(inquiry: Inquiry, *, row_id: int, deadline: datetime | None = No
         tags=("speech_balloon", inquiry.marketplace.value),
         click_url=SELLER_CENTER_URLS[inquiry.marketplace],
         group_key=inquiry_group_key(row_id),
+        extra={"inquiry_id": str(row_id)},  # phone actions (처리함, 미루기) name the inquiry by it
     )
 
 
@@ -141,12 +142,21 @@ def sla_alert(
     now: datetime,
     breakthrough: bool = False,
 ) -> Message:
-    """A warning, breach, repeat or evening warning about one inquiry's deadline."""
+    """A warning, breach, repeat or evening warning about one inquiry's deadline, or a promised call-back."""
     deadline = datetime.fromisoformat(str(payload["deadline"]))
     own = payload.get("clock") == "own"
     clock_name = "목표 답변 시간" if own else "답변 마감"
     where = f"[{inquiry.shop}] {inquiry.stream.label}"
-    if kind is MessageKind.EVENING_WARNING:
+    note = excerpt(mask_pii(str(payload.get("label") or "")), 60)
+    if kind is MessageKind.PROMISE_REMINDER:
+        title = f"{where}: 약속한 {deadline.astimezone(KST):%H:%M} 연락 {left_text(deadline, now)}"
+        lead = "고객에게 약속한 시간이 다가옵니다." + (f" 메모: {note}" if note else "")
+        priority = Priority.HIGH
+    elif kind is MessageKind.PROMISE_MISSED:
+        title = f"{where}: 약속한 {deadline.astimezone(KST):%H:%M} 연락이 지났습니다"
+        lead = "약속한 시간이 지났는데 아직 미답변입니다. 지금 연락해 주세요." + (f" 메모: {note}" if note else "")
+        priority = Priority.MAX
+    elif kind is MessageKind.EVENING_WARNING:
         quiet_from = datetime.fromisoformat(str(payload["label"]))
         title = f"{where}: {quiet_from.astimezone(KST):%H:%M} 전에 답하세요 (마감 {deadline.astimezone(KST):%H:%M})"
         lead = "조용한 시간 중에 마감됩니다. 쉬기 전에 답해 주세요."
@@ -172,15 +182,18 @@ def sla_alert(
     if about:
         lines.append(about)
     lines.append(f"“{safe_excerpt(inquiry, 80)}”")
-    lines.append(f"접수 {kst_stamp(inquiry.received_at)} · 마감 {kst_stamp(deadline)}")
+    promise = kind in (MessageKind.PROMISE_REMINDER, MessageKind.PROMISE_MISSED)
+    lines.append(f"접수 {kst_stamp(inquiry.received_at)} · {'약속' if promise else '마감'} {kst_stamp(deadline)}")
+    urgent = kind in (MessageKind.SLA_BREACH, MessageKind.PROMISE_MISSED)
     return Message(
         kind=kind,
         title=title,
         body="\n".join(lines),
         priority=priority,
-        tags=("alarm_clock" if kind is not MessageKind.SLA_BREACH else "rotating_light", inquiry.marketplace.value),
+        tags=("rotating_light" if urgent else "alarm_clock", inquiry.marketplace.value),
         click_url=SELLER_CENTER_URLS[inquiry.marketplace],
         group_key=inquiry_group_key(row_id),
+        extra={"inquiry_id": str(row_id)},  # phone actions (처리함, 미루기) name the inquiry by it
     )
 
 

@@ -7,9 +7,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aggregator.models import KST, MessageKind
+from aggregator.redact import excerpt, mask_pii
 from aggregator.render import duration_text, kst_stamp, left_text, safe_excerpt
 from aggregator.store import Event, Store, StoredInquiry
 from policies import Policies
+from policies.controls import apply_controls
 from policies.sla import deadlines, plan_alerts
 
 _WEEKDAYS = "월화수목금토일"
@@ -23,12 +25,15 @@ _MESSAGE_NAMES = {
     MessageKind.DIGEST.value: "요약",
     MessageKind.SYSTEM.value: "시스템 알림",
     MessageKind.ANSWERED.value: "휴대폰 알림 지우기",
+    MessageKind.PROMISE_REMINDER.value: "약속 시간 알림",
+    MessageKind.PROMISE_MISSED.value: "약속 시간 지남",
 }
 _REASONS = {
     "send_now": "바로 보냄",
     "breakthrough": "조용한 시간이지만 마감이 그 전에 지나서 보냄",
     "drop_answered": "이미 답변되어 보내지 않음",
     "drop_missing": "문의가 없어 보내지 않음",
+    "drop_handled": "처리함으로 표시되어 보내지 않음",
     "channel cannot clear": "이 채널은 알림을 지울 수 없음",
     "server cannot clear": "ntfy 서버가 알림 지우기를 지원하지 않음 (2.16 이상 필요)",
     "hold_quiet": "조용한 시간이라 보류",
@@ -90,9 +95,24 @@ def queue_entries(rows: Sequence[StoredInquiry], policies: Policies, *, now: dat
                 "left_s": int((clocks.marketplace - now).total_seconds()),
                 "left": left_text(clocks.marketplace, now),
                 "excerpt": safe_excerpt(inq, 200),
+                "promise_at": row.controls.promise_at.isoformat() if row.controls.promise_at else None,
+                "promise_kst": kst_stamp(row.controls.promise_at) if row.controls.promise_at else None,
+                "snoozed_until": (
+                    row.controls.snoozed_until.isoformat()
+                    if row.controls.snoozed_until and row.controls.snoozed_until > now
+                    else None
+                ),
+                "handled": row.controls.handled_at is not None,
             }
         )
     return sorted(entries, key=lambda e: (e["deadline_at"], e["id"]))
+
+
+_ACTORS = {"terminal": "터미널", "telegram": "텔레그램 버튼", "ntfy": "ntfy 버튼", "admin": "관리 API"}
+
+
+def _stamp(value: object) -> str:
+    return kst_stamp(datetime.fromisoformat(value)) if isinstance(value, str) else "?"
 
 
 def _event_line(event: Event) -> str:
@@ -123,9 +143,36 @@ def _event_line(event: Event) -> str:
         return f"{when}  조용한 시간 요약에 포함 → {channel}"
     if event.kind == "dropped":
         return f"{when}  {message} → {channel}: {reason_text}"
+    who = _ACTORS.get(str(detail.get("actor", "")).split(":")[0], str(detail.get("actor", "")))
+    by = f" ({who}, {detail.get('actor')})" if detail.get("actor") else ""
+    if event.kind == "snoozed":
+        return f"{when}  알림 미룸 → {_stamp(detail.get('until'))}까지{by}"
+    if event.kind == "unsnoozed":
+        return f"{when}  미루기 끝냄{by}"
+    if event.kind == "handled":
+        return f"{when}  처리함으로 표시: 마켓에 답변이 보일 때까지 알림 없음{by}"
+    if event.kind == "promised":
+        note = f" “{excerpt(mask_pii(str(detail.get('note') or '')), 40)}”" if detail.get("note") else ""
+        return f"{when}  {_stamp(detail.get('at'))} 연락 약속{note}{by}"
+    if event.kind == "promise_withdrawn":
+        return f"{when}  약속 취소{by}"
     if event.kind == "delivery_failed":
         return f"{when}  {message} → {channel}: 보내지 못함 ({detail.get('note')})"
     return f"{when}  {event.kind} {detail}"
+
+
+def control_lines(stored: StoredInquiry, *, now: datetime) -> list[str]:
+    """What the seller set on an inquiry, for `inqd explain`."""
+    c = stored.controls
+    lines = []
+    if c.handled_at:
+        lines.append(f"처리함    {kst_stamp(c.handled_at)}부터 (마켓에 답변이 보일 때까지 알림 없음)")
+    if c.snoozed_until and c.snoozed_until > now:
+        lines.append(f"미룸      {kst_stamp(c.snoozed_until)}까지 (마켓 마감 초과 알림은 미루지 않음)")
+    if c.promise_at:
+        note = f" “{excerpt(mask_pii(c.promise_note), 40)}”" if c.promise_note else ""
+        lines.append(f"약속      {kst_stamp(c.promise_at)} 연락{note}")
+    return lines
 
 
 async def explain_lines(store: Store, policies: Policies, inquiry_id: int, *, now: datetime) -> list[str] | None:
@@ -153,12 +200,18 @@ async def explain_lines(store: Store, policies: Policies, inquiry_id: int, *, no
     if inq.answered:
         state = f"답변됨 {kst_stamp(inq.answered_at)}" if inq.answered_at else "답변됨"
     lines.append(f"상태      {state}")
+    lines += control_lines(stored, now=now)
     lines.append("— 기록 —")
     lines += [_event_line(event) for event in await store.events_for(inquiry_id)]
     fired = {key for key, *_ in await store.alert_log(inquiry_id)}
-    upcoming = [
-        a for a in plan_alerts(inq, policies.sla, work=policies.work, quiet=policies.quiet) if a.key not in fired
-    ]
+    plan = apply_controls(
+        plan_alerts(inq, policies.sla, work=policies.work, quiet=policies.quiet),
+        stored.controls,
+        policies.controls,
+        snooze_all_until=await store.snooze_all_until(),
+        now=now,
+    )
+    upcoming = [a for a in plan if a.key not in fired]
     if upcoming:
         lines.append("— 예정된 알림 —")
         lines += [f"{kst_stamp(a.at)}  {a.key}" + (" (지남, 곧 처리)" if a.at <= now else "") for a in upcoming]

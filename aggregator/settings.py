@@ -16,7 +16,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -52,7 +52,7 @@ from aggregator.settings_policy import (
     build_schedule,
     unknown_interval_names,
 )
-from aggregator.settings_service import AdminConfig, HealthConfig
+from aggregator.settings_service import AdminConfig, ControlsConfig, HealthConfig
 from policies import Policies
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -267,6 +267,7 @@ class Settings(BaseSettings):
     work_hours: tuple[str, ...] = ("cs-hours",)
     sla: SlaConfig = SlaConfig()
     admin: AdminConfig = AdminConfig()
+    controls: ControlsConfig = ControlsConfig()
     health: HealthConfig = HealthConfig()
 
     @field_validator("timezone")
@@ -311,7 +312,7 @@ class Settings(BaseSettings):
             return tuple(n.name for n in self.notifiers if n.clears_answered)
         return tuple(n.name for n in self.notifiers if kind in n.kinds)
 
-    def policy_fingerprint(self) -> str:
+    def policy_fingerprint(self, vacations: Sequence[tuple[date, date]] = ()) -> str:
         """Changes whenever anything that shapes an alert plan changes: the policy config or the holiday data."""
         parts = {
             "timezone": self.timezone,
@@ -322,18 +323,21 @@ class Settings(BaseSettings):
             "sla": self.sla.model_dump(mode="json"),
             "holidays": importlib.metadata.version("holidays"),
             "inqd": __version__,
+            "controls": self.controls.model_dump(mode="json"),
+            "vacations": sorted(f"{first}..{last}" for first, last in vacations),
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
-    def policies(self) -> Policies:
-        """The pure policy objects this config describes."""
-        calendar = self.calendar.build()
+    def policies(self, vacations: Sequence[tuple[date, date]] = ()) -> Policies:
+        """The pure policy objects this config describes; `vacations` (from the store) are closed days too."""
+        calendar = self.calendar.build(vacations)
         return Policies(
             zone=self.zone,
             calendar=calendar,
             quiet=build_schedule(self.quiet_hours, self.time_intervals, self.zone, calendar),
             work=build_schedule(self.work_hours, self.time_intervals, self.zone, calendar, exclude_closed_days=True),
             sla=self.sla.build(),
+            controls=self.controls.build(),
         )
 
     @property

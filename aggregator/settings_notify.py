@@ -27,10 +27,12 @@ INQUIRY_KINDS: frozenset[MessageKind] = frozenset(
         MessageKind.SLA_BREACH,
         MessageKind.SLA_REPEAT,
         MessageKind.EVENING_WARNING,
+        MessageKind.PROMISE_REMINDER,
+        MessageKind.PROMISE_MISSED,
     }
 )
 # SMS costs money per message: by default it carries only what must not wait.
-SMS_DEFAULT_KINDS: tuple[MessageKind, ...] = (MessageKind.SLA_BREACH, MessageKind.SYSTEM)
+SMS_DEFAULT_KINDS: tuple[MessageKind, ...] = (MessageKind.SLA_BREACH, MessageKind.PROMISE_MISSED, MessageKind.SYSTEM)
 
 
 def _check_name(value: str) -> str:
@@ -129,6 +131,9 @@ class TelegramConfig(_Channel):
     chat_id: Annotated[str, Field(pattern=r"^-?\d{1,20}$|^@[A-Za-z0-9_]{5,32}$")]
     parse_mode: Literal["HTML", "plain"] = "HTML"
     base_url: Annotated[str, AfterValidator(_https_or_loopback)] = "https://api.telegram.org"
+    # Buttons under each inquiry message (처리함, 1시간 뒤, 3시간 뒤), read back with getUpdates: no inbound port.
+    # Only taps from chat_id are obeyed. Turn off if another program reads this bot's updates.
+    actions: bool = True
 
 
 class WebhookConfig(_Channel):

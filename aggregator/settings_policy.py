@@ -7,7 +7,8 @@ and turned into the pure policy objects (`Calendar`, `Schedule`, `SlaPolicy`) th
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from pydantic_core import PydanticCustomError
 
 from aggregator.models import Marketplace, StreamKind
-from policies.calendar import Calendar, parse_dates
+from policies.calendar import VACATION_NAME, Calendar, parse_dates
 from policies.intervals import IntervalError, Schedule, TimeInterval, parse_interval
 from policies.sla import BreakthroughPolicy, SlaPolicy, SlaRule, WarnPoint
 
@@ -73,12 +74,14 @@ class CalendarConfig(_Strict):
         parse_dates(value)
         return value
 
-    def build(self) -> Calendar:
-        """The pure Calendar."""
+    def build(self, vacations: Sequence[tuple[date, date]] = ()) -> Calendar:
+        """The pure Calendar; vacation days (first..last, from `inqd vacation add`) are closed even if `open`."""
+        days_off = {first + timedelta(days=n) for first, last in vacations for n in range((last - first).days + 1)}
         return Calendar(
             country=None if self.holidays == "none" else "KR",
-            closed=parse_dates(self.closed),
-            open=parse_dates(self.open),
+            closed=parse_dates(self.closed) | days_off,
+            open=parse_dates(self.open) - days_off,
+            names=dict.fromkeys(days_off, VACATION_NAME),
         )
 
 

@@ -16,6 +16,7 @@ from aggregator.clock import Clock, loop_until_stopped
 from aggregator.models import MessageKind
 from aggregator.store import AlertFire, AlertUpdate, Channels, Store, StoredInquiry
 from policies import Policies
+from policies.controls import apply_controls
 from policies.sla import AlertKind, PlannedAlert, due_alerts, is_late, plan_alerts
 
 log = structlog.get_logger("inqd.timers")
@@ -25,6 +26,8 @@ _MESSAGE_KIND = {
     AlertKind.BREACH: MessageKind.SLA_BREACH,
     AlertKind.REPEAT: MessageKind.SLA_REPEAT,
     AlertKind.EVENING: MessageKind.EVENING_WARNING,
+    AlertKind.PROMISE_REMINDER: MessageKind.PROMISE_REMINDER,
+    AlertKind.PROMISE_MISSED: MessageKind.PROMISE_MISSED,
 }
 
 
@@ -68,9 +71,21 @@ class AlertTimer:
         self.on_queued: list[asyncio.Event] = []
         self.on_fired: list[Callable[[MessageKind], None]] = []  # one call per alert decided (metrics)
 
-    def plan(self, stored: StoredInquiry, fired: frozenset[str], now: datetime) -> AlertUpdate:
+    def use_policies(self, policies: Policies) -> None:
+        """Follow a changed calendar (a vacation added or removed while running)."""
+        self._policies = policies
+
+    def plan(
+        self, stored: StoredInquiry, fired: frozenset[str], now: datetime, *, snooze_all_until: datetime | None = None
+    ) -> AlertUpdate:
         """What is due for one inquiry now, and when to look again (pure policy calls)."""
-        plan = plan_alerts(stored.inquiry, self._policies.sla, work=self._policies.work, quiet=self._policies.quiet)
+        plan = apply_controls(
+            plan_alerts(stored.inquiry, self._policies.sla, work=self._policies.work, quiet=self._policies.quiet),
+            stored.controls,
+            self._policies.controls,
+            snooze_all_until=snooze_all_until,
+            now=now,
+        )
         due = due_alerts(plan, fired, now=now, known_since=stored.first_seen_at)
         return AlertUpdate(
             inquiry_id=stored.id,
@@ -82,12 +97,13 @@ class AlertTimer:
     async def run_once(self) -> int:
         """Plan new inquiries and queue every alert due now; returns the number of outbox rows added."""
         queued = 0
+        snooze_all_until = await self._store.snooze_all_until()
         while True:
             now = self._clock.now()
             candidates = await self._store.alert_candidates(now=now, limit=self._batch)
             if not candidates:
                 break
-            updates = [self.plan(stored, fired, now) for stored, fired in candidates]
+            updates = [self.plan(stored, fired, now, snooze_all_until=snooze_all_until) for stored, fired in candidates]
             added = await self._store.record_alerts(updates, channels=self._channels, now=now)
             for fire in (fire for update in updates for fire in update.fire):
                 for observer in self.on_fired:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from policies.calendar import Calendar
+from policies.controls import ControlPolicy
 from policies.intervals import Schedule
 from policies.sla import SlaPolicy
 
@@ -19,3 +20,4 @@ class Policies:
     quiet: Schedule
     work: Schedule
     sla: SlaPolicy
+    controls: ControlPolicy = field(default_factory=ControlPolicy)

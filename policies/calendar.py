@@ -11,6 +11,7 @@ from types import MappingProxyType
 import holidays
 
 CLOSED_NAME = "휴무"
+VACATION_NAME = "휴가"  # days off recorded with `inqd vacation add`
 NAME_JOINER = " · "
 RANGE_SEPARATOR = ".."
 # Korean names where the country has them; the package falls back to its default language elsewhere.

@@ -23,6 +23,7 @@ class Reason(StrEnum):
     BREAKTHROUGH = "breakthrough"
     DROP_ANSWERED = "drop_answered"
     DROP_MISSING = "drop_missing"
+    DROP_HANDLED = "drop_handled"  # the seller marked it handled (from the phone or `inqd handled`)
 
 
 _ABOUT_INQUIRY = frozenset(
@@ -32,6 +33,8 @@ _ABOUT_INQUIRY = frozenset(
         MessageKind.SLA_BREACH,
         MessageKind.SLA_REPEAT,
         MessageKind.EVENING_WARNING,
+        MessageKind.PROMISE_REMINDER,
+        MessageKind.PROMISE_MISSED,
     }
 )
 
@@ -59,6 +62,7 @@ class PendingMessage:
     inquiry_id: int | None = None
     clock: str | None = None  # "marketplace" / "own" for SLA alerts
     deadline: datetime | None = None
+    handled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,8 @@ def decide(
             return Decision(Reason.DROP_MISSING, now)
         if pending.inquiry.answered:
             return Decision(Reason.DROP_ANSWERED, now)
+        if pending.handled:
+            return Decision(Reason.DROP_HANDLED, now)
     # Clearing an answered inquiry's notification is silent: it never waits for the end of quiet hours.
     if pending.kind in (MessageKind.DIGEST, MessageKind.ANSWERED) or not quiet.contains(now):
         return Decision(Reason.SEND_NOW, now)

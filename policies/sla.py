@@ -29,6 +29,7 @@ class ClockKind(StrEnum):
 
     MARKETPLACE = "marketplace"
     OWN = "own"
+    PROMISE = "promise"  # a call-back time the seller promised (policies/controls.py)
 
 
 class AlertKind(StrEnum):
@@ -38,6 +39,8 @@ class AlertKind(StrEnum):
     BREACH = "breach"
     REPEAT = "repeat"
     EVENING = "evening"
+    PROMISE_REMINDER = "promise_reminder"
+    PROMISE_MISSED = "promise_missed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +196,14 @@ def plan_alerts(inquiry: Inquiry, policy: SlaPolicy, *, work: Schedule, quiet: S
 
 # When alerts of one clock coincide, the weightiest fires. The evening warning outranks a plain warning: it says
 # when to answer ("before 22:00"), not only how much time is left.
-_WEIGHT = {AlertKind.WARNING: 0, AlertKind.EVENING: 1, AlertKind.REPEAT: 2, AlertKind.BREACH: 3}
+_WEIGHT = {
+    AlertKind.WARNING: 0,
+    AlertKind.EVENING: 1,
+    AlertKind.REPEAT: 2,
+    AlertKind.BREACH: 3,
+    AlertKind.PROMISE_REMINDER: 0,
+    AlertKind.PROMISE_MISSED: 3,
+}
 
 
 @dataclass(frozen=True, slots=True)

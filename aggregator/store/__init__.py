@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from aggregator.store.controls import ControlsMixin
 from aggregator.store.health import HealthMixin
 from aggregator.store.inquiries import InquiriesMixin
 from aggregator.store.outbox import OutboxMixin
@@ -28,6 +29,7 @@ from aggregator.store.schema import (
     RecordOutcome,
     StoredInquiry,
     StreamStatus,
+    Vacation,
     db_time,
     inquiry_row,
 )
@@ -46,12 +48,13 @@ __all__ = [
     "Store",
     "StoredInquiry",
     "StreamStatus",
+    "Vacation",
     "db_time",
     "inquiry_row",
 ]
 
 
-class Store(InquiriesMixin, OutboxMixin, TimersMixin, HealthMixin):
+class Store(InquiriesMixin, OutboxMixin, TimersMixin, HealthMixin, ControlsMixin):
     """Async access to the inqd database. Open with `await Store.open(path)`; close with `aclose()`."""
 
     @classmethod

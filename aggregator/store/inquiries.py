@@ -88,6 +88,10 @@ class InquiriesMixin(StoreBase):
             )
             answered_ids = [row_id for inq, (row_id, old) in changed if inq.answered and not old[11]]
             reopened_ids = [row_id for inq, (row_id, old) in changed if not inq.answered and old[11]]
+            if reopened_ids:  # "handled" lasts until the marketplace shows it answered; a reopen starts over
+                await db.executemany(
+                    "UPDATE inquiries SET handled_at = NULL WHERE id = ?", [(row_id,) for row_id in reopened_ids]
+                )
             if result.open_snapshot is not None:
                 answered_ids += await self._apply_snapshot(db, account_id, stream, result, now_s)
             events: list[tuple[str, str, int | None, str, str, str]] = []

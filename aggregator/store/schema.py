@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 import aiosqlite
@@ -16,6 +16,7 @@ import aiosqlite
 from aggregator.models import (
     Category,
     Inquiry,
+    InquiryControls,
     Marketplace,
     MessageKind,
     StreamKind,
@@ -132,6 +133,21 @@ _MIGRATIONS: tuple[str, ...] = (
         noticed_at TEXT NOT NULL
     );
     """,
+    # v7: the seller's controls: per-inquiry snooze / handled / promised call-back, and vacations (closed days
+    # kept in the database so `inqd vacation add` takes effect without editing the TOML)
+    """
+    ALTER TABLE inquiries ADD COLUMN snoozed_until TEXT;
+    ALTER TABLE inquiries ADD COLUMN handled_at TEXT;
+    ALTER TABLE inquiries ADD COLUMN promise_at TEXT;
+    ALTER TABLE inquiries ADD COLUMN promise_note TEXT;
+    CREATE TABLE vacations (
+        id INTEGER PRIMARY KEY,
+        first_day TEXT NOT NULL,
+        last_day TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    """,
 )
 
 # next_alert_at for an open inquiry whose alerts have all fired: sorts after every real time.
@@ -170,6 +186,7 @@ class StoredInquiry:
     id: int
     inquiry: Inquiry
     first_seen_at: datetime
+    controls: InquiryControls = field(default_factory=InquiryControls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +258,16 @@ class StreamStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class Vacation:
+    """Days off the seller recorded with `inqd vacation add`: closed days, first and last inclusive."""
+
+    id: int
+    first_day: date
+    last_day: date
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelFailure:
     """Messages a channel refused for good (kept as `failed`): how many, the latest and its error."""
 
@@ -284,6 +311,12 @@ def _inquiry_from_row(row: aiosqlite.Row) -> StoredInquiry:
     return StoredInquiry(
         id=row["id"],
         first_seen_at=_dt(row["first_seen_at"]),
+        controls=InquiryControls(
+            snoozed_until=_dt_or_none(row["snoozed_until"]),
+            handled_at=_dt_or_none(row["handled_at"]),
+            promise_at=_dt_or_none(row["promise_at"]),
+            promise_note=row["promise_note"] or "",
+        ),
         inquiry=Inquiry(
             account_id=row["account_id"],
             marketplace=Marketplace(row["marketplace"]),
