@@ -6,17 +6,21 @@ import hmac
 import ipaddress
 import json
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from aiohttp import web
 
+from aggregator.action_links import verify
 from aggregator.metrics import Metrics
 
 log = structlog.get_logger("inqd.admin")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 HealthCheck = Callable[[], Awaitable[tuple[bool, Mapping[str, Any]]]]
+# (action, inquiry id, actor) -> the short reply shown on the phone
+ActionHandler = Callable[[str, int, str], Awaitable[str]]
 
 # A slow scraper must not hold up the daemon's shutdown for aiohttp's default 60 s.
 _SHUTDOWN_TIMEOUT_S = 5.0
@@ -30,6 +34,13 @@ def requires_token(host: str) -> bool:
         return not ipaddress.ip_address(host).is_loopback
     except ValueError:  # a hostname or "" (all interfaces): we cannot prove it stays local
         return True
+
+
+def _signed(request: web.Request, token: str, action: str, inquiry_id: int, now: datetime) -> bool:
+    expires, signature = request.query.get("exp", ""), request.query.get("sig", "")
+    if not expires.isdigit() or not signature:
+        return False
+    return verify(token, action, inquiry_id, int(expires), signature, now=now)
 
 
 def _json(status: int, body: Mapping[str, Any]) -> web.Response:
@@ -50,6 +61,7 @@ class AdminServer:
         health: HealthCheck,
         metrics: Metrics,
         refresh_metrics: Callable[[], Awaitable[None]],
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         # An empty token would make "Authorization: Bearer " a valid credential: treat it as no token at all.
         self._token = token.encode("utf-8", "surrogatepass") if token else None
@@ -62,9 +74,20 @@ class AdminServer:
         self._refresh_metrics = refresh_metrics
         self._app = web.Application()
         self._runner: web.AppRunner | None = None
+        self.port: int | None = None  # the bound port once started (port=0 picks a free one)
         self.add_route("GET", "/healthz", self._healthz, needs_token=False)  # probes (Docker HEALTHCHECK) have no token
         self.add_route("GET", "/metrics", self._metrics_page)
-        # Later the phone POSTs actions (acknowledge, snooze) here through add_route; they keep needs_token=True.
+        self._apply: ActionHandler | None = None
+        self._now = now  # action links expire: their check reads the daemon's clock
+
+    def enable_actions(self, apply: ActionHandler) -> None:
+        """Serve POST /actions/{action}/{inquiry_id} for the phone's buttons (before start()).
+
+        A request must carry a link signed with the token (ntfy buttons) or the token itself (scripts); without
+        a configured token every action is refused, so nothing can act on inquiries from an open port.
+        """
+        self._apply = apply
+        self.add_route("POST", "/actions/{action}/{inquiry_id}", self._action, needs_token=False)
 
     def add_route(self, method: str, path: str, handler: Handler, *, needs_token: bool = True) -> None:
         """Register a route before start(); token-guarded unless needs_token is False."""
@@ -86,6 +109,7 @@ class AdminServer:
             await self.aclose()
             raise
         port = int(runner.addresses[0][1])
+        self.port = port
         log.info("admin_listening", host=self._host, port=port)
         return port
 
@@ -112,6 +136,25 @@ class AdminServer:
             return await handler(request)
 
         return guarded
+
+    async def _action(self, request: web.Request) -> web.StreamResponse:
+        action, raw_id = request.match_info["action"], request.match_info["inquiry_id"]
+        peer = request.remote or "?"
+        if self._token is None or self._apply is None or not raw_id.isdigit():
+            log.warning("phone_action_refused", action=action, peer=peer, reason="actions need admin.token")
+            return _json(403, {"ok": False, "error": "forbidden"})
+        inquiry_id = int(raw_id)
+        token = self._token.decode("utf-8", "surrogatepass")
+        signed = _signed(request, token, action, inquiry_id, self._now())
+        if not (signed or self._authorized(request)):
+            log.warning("phone_action_refused", action=action, inquiry=inquiry_id, peer=peer, reason="bad signature")
+            return _json(403, {"ok": False, "error": "forbidden"})
+        try:
+            reply = await self._apply(action, inquiry_id, "ntfy:link" if signed else "admin:token")
+        except ValueError as err:  # an unknown action, or the inquiry cannot take it (answered, missing)
+            return _json(400, {"ok": False, "error": str(err)})
+        log.info("phone_action", action=action, inquiry=inquiry_id, via="link" if signed else "token")
+        return _json(200, {"ok": True, "reply": reply})
 
     async def _healthz(self, request: web.Request) -> web.StreamResponse:
         try:

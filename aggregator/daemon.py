@@ -11,13 +11,16 @@ import random
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import httpx
 import structlog
 
+from aggregator import controls
+from aggregator.action_links import ActionLinks
 from aggregator.admin import AdminServer
-from aggregator.clock import Clock
+from aggregator.clock import Clock, sleep_or_wake
 from aggregator.connection_watch import ConnectionWatch, WatchedStream
 from aggregator.dispatcher import Dispatcher
 from aggregator.http import make_client
@@ -35,14 +38,20 @@ from aggregator.settings import Account, CoupangAccount, ElevenstAccount, EsmAcc
 from aggregator.settings_notify import NotifierConfig, NtfyConfig, SinkNotifierConfig, SmsConfig, TelegramConfig
 from aggregator.store import Store
 from aggregator.systemd import SystemdNotifier
+from aggregator.telegram_actions import TelegramActionPoller
 from aggregator.timers import AlertTimer
 from connectors.base import Connector
 from connectors.coupang import CoupangConnector
 from connectors.elevenst import ElevenstConnector
 from connectors.esm import EsmConnector
 from connectors.naver import NaverConnector
+from policies import Policies
 
 log = structlog.get_logger("inqd.daemon")
+
+# How often the daemon looks for controls changed by another process (a terminal command, a phone tap): a tap
+# takes effect within this long, and an idle daemon wakes only this often for it.
+CONTROLS_CHECK_S = 10.0
 
 # Given an account, the transport its HTTP client should use (None: the real network).
 TransportFactory = Callable[[Account], httpx.AsyncBaseTransport | None]
@@ -81,9 +90,13 @@ def build_connector(account: Account, *, clock: Clock, transport: httpx.AsyncBas
 
 
 def build_notifier(
-    config: NotifierConfig, *, clock: Clock, transport: httpx.AsyncBaseTransport | None = None
+    config: NotifierConfig,
+    *,
+    clock: Clock,
+    transport: httpx.AsyncBaseTransport | None = None,
+    action_links: ActionLinks | None = None,
 ) -> Notifier:
-    """The notifier for one configured channel."""
+    """The notifier for one configured channel (`action_links`: ntfy buttons calling the admin API)."""
     if isinstance(config, SinkNotifierConfig):
         return SinkNotifier(name=config.name, console=config.console, file=config.file, now=clock.now)
     client = make_client(transport=transport)
@@ -98,6 +111,7 @@ def build_notifier(
             username=config.username,
             password=config.password,
             use_sequence_id=config.use_sequence_id,
+            action_links=action_links,
         )
     if isinstance(config, SmsConfig):
         return SolapiSmsNotifier(
@@ -119,6 +133,7 @@ def build_notifier(
             now=clock.now,
             base_url=config.base_url,
             parse_mode=config.parse_mode,
+            actions=config.actions,
         )
     return WebhookNotifier(name=config.name, url=config.url, client=client, now=clock.now, style=config.style)
 
@@ -139,6 +154,40 @@ class Daemon:
     metrics: Metrics
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     systemd: SystemdNotifier = field(default_factory=SystemdNotifier.from_env)
+    controls_version: int = 0
+    vacations: list[tuple[date, date]] = field(default_factory=list)
+    policies: Policies | None = None
+    action_pollers: list[TelegramActionPoller] = field(default_factory=list)
+
+    async def follow_controls(self) -> bool:
+        """Pick up controls changed by another process (`inqd vacation add`, `inqd snooze`, a phone tap).
+
+        A vacation changes the calendar: new policies for the timer and the dispatcher, and every open inquiry
+        planned again. Any other control only needs the timer to look now. Returns True when something changed.
+        """
+        version = await self.store.controls_version()
+        if version == self.controls_version:
+            return False
+        self.controls_version = version
+        vacations = [(v.first_day, v.last_day) for v in await self.store.vacations()]
+        if vacations != self.vacations:
+            self.vacations = vacations
+            policies = self.settings.policies(vacations)
+            self.policies = policies
+            self.timer.use_policies(policies)
+            self.dispatcher.use_policies(policies)
+            replanned = await self.timer.start(self.settings.policy_fingerprint(vacations))
+            log.info("calendar_changed", vacations=len(vacations), replanning=replanned)
+        self.timer.wake.set()
+        return True
+
+    async def _follow_controls_loop(self) -> None:
+        while not self.stop.is_set():
+            try:
+                await self.follow_controls()
+            except Exception:  # a failed check is retried on the next tick; the alerts go on meanwhile
+                log.exception("controls_check_failed")
+            await sleep_or_wake(self.clock, CONTROLS_CHECK_S, self.stop)
 
     @classmethod
     async def build(
@@ -152,13 +201,20 @@ class Daemon:
         """Open the store and build every component from `settings`."""
         rng = rng or random.Random()
         store = await Store.open(settings.db_path)
-        notifiers = {cfg.name: build_notifier(cfg, clock=clock) for cfg in settings.notifiers}
+        admin = settings.admin
+        links = (
+            ActionLinks(admin.public_url, admin.token.get_secret_value(), clock.now)
+            if admin.enabled and admin.public_url and admin.token
+            else None
+        )
+        notifiers = {cfg.name: build_notifier(cfg, clock=clock, action_links=links) for cfg in settings.notifiers}
         connectors: list[Connector] = [
             build_connector(acc, clock=clock, transport=transport_for(acc) if transport_for else None)
             for acc in settings.accounts
         ]
         marketplaces: dict[str, Marketplace] = {acc.id: acc.marketplace_kind for acc in settings.accounts}
-        policies = settings.policies()
+        vacations = [(v.first_day, v.last_day) for v in await store.vacations()]
+        policies = settings.policies(vacations)
         fallbacks = {n.name: (n.fallback, n.fallback_after) for n in settings.notifiers if n.fallback}
         dispatcher = Dispatcher(store, notifiers, clock, policies, marketplaces=marketplaces, fallbacks=fallbacks)
         channels = {kind: settings.channels_for(kind) for kind in MessageKind}
@@ -222,11 +278,52 @@ class Daemon:
             for connector, account in zip(connectors, settings.accounts, strict=True)
             for stream in account.stream_kinds
         ]
-        await timer.start(settings.policy_fingerprint())
-        return cls(settings, store, clock, connectors, notifiers, pollers, dispatcher, timer, watch, metrics)
+        await timer.start(settings.policy_fingerprint(vacations))
+        daemon = cls(settings, store, clock, connectors, notifiers, pollers, dispatcher, timer, watch, metrics)
+        daemon.controls_version = await store.controls_version()
+        daemon.vacations = vacations
+        daemon.policies = policies
+        daemon.action_pollers = [
+            daemon._telegram_actions(cfg)
+            for cfg in settings.notifiers
+            if isinstance(cfg, TelegramConfig) and cfg.actions
+        ]
+        return daemon
+
+    def _telegram_actions(self, config: TelegramConfig) -> TelegramActionPoller:
+        key = f"telegram_offset:{config.name}"
+
+        async def load_offset() -> int | None:
+            value = await self.store.meta_value(key)
+            return int(value) if value and value.lstrip("-").isdigit() else None
+
+        async def save_offset(offset: int) -> None:
+            await self.store.set_meta_value(key, str(offset))
+
+        return TelegramActionPoller(
+            bot_token=config.bot_token,
+            chat_id=config.chat_id,
+            client=make_client(),
+            apply=self.apply_phone_action,
+            load_offset=load_offset,
+            save_offset=save_offset,
+            base_url=config.base_url,
+            sleep=self.clock.sleep,
+        )
+
+    async def apply_phone_action(self, action: str, inquiry_id: int, actor: str) -> str:
+        """A button tapped on the phone: record it (as the terminal would) and let the timer re-plan now."""
+        assert self.policies is not None  # set by build()
+        reply = await controls.apply_phone_action(
+            self.store, self.policies, action, inquiry_id, now=self.clock.now(), actor=actor
+        )
+        self.timer.wake.set()
+        self.dispatcher.wake.set()
+        return reply
 
     async def run_once(self) -> None:
         """Poll every stream once, then deliver everything due: the burst mode used by tests and scripts."""
+        await self.follow_controls()
         for poller in self.pollers:
             await poller.poll_once()
         await self.timer.run_once()
@@ -249,6 +346,9 @@ class Daemon:
                     group.create_task(poller.run(self.stop), name=f"poll:{poller.account_id}:{poller.stream.value}")
                 group.create_task(self.timer.run(self.stop), name="timers")
                 group.create_task(self.dispatcher.run(self.stop), name="dispatch")
+                group.create_task(self._follow_controls_loop(), name="controls")
+                for actions in self.action_pollers:
+                    group.create_task(actions.run(self.stop), name="telegram-actions")
                 # Every loop is scheduled: systemd may consider us started.
                 self.systemd.ready(await report.status_line())
                 group.create_task(keep_alive(self.systemd, report, self.clock, self.stop), name="systemd")
@@ -270,7 +370,9 @@ class Daemon:
             health=self.watch.health,
             metrics=self.metrics,
             refresh_metrics=report.refresh_metrics,
+            now=self.clock.now,
         )
+        admin.enable_actions(self.apply_phone_action)
         try:
             await admin.start()
         except OSError as err:
@@ -298,4 +400,6 @@ class Daemon:
             await connector.aclose()
         for notifier in self.notifiers.values():
             await notifier.aclose()
+        for actions in self.action_pollers:
+            await actions.aclose()
         await self.store.aclose()

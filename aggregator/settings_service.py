@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from aggregator.admin import requires_token
 from aggregator.settings_policy import Duration
+from policies.controls import ControlPolicy
 
 
 class AdminConfig(BaseModel):
@@ -21,6 +23,9 @@ class AdminConfig(BaseModel):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 9464
     token: SecretStr | None = None  # env INQD_ADMIN__TOKEN or <secrets_dir>/admin.token
+    # Where the phone reaches this admin API (a reverse proxy, Tailscale, ...). With a token, ntfy messages get
+    # 처리함 / 1시간 뒤 buttons that call it through signed links; the token itself never leaves this machine.
+    public_url: str | None = None
 
     @model_validator(mode="after")
     def _token_beyond_loopback(self) -> AdminConfig:
@@ -30,7 +35,26 @@ class AdminConfig(BaseModel):
                 f"host: binding {self.host} exposes inqd beyond this machine; set a token "
                 "(env INQD_ADMIN__TOKEN or a file admin.token in secrets_dir) or use 127.0.0.1"
             )
+        if self.public_url is not None:
+            parts = urlsplit(self.public_url)
+            if parts.scheme != "https" and parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
+                raise ValueError("public_url: the phone must reach it over https (plain http only for 127.0.0.1)")
+            if not has_token:
+                raise ValueError("public_url: phone actions need a token (env INQD_ADMIN__TOKEN or admin.token)")
         return self
+
+
+class ControlsConfig(BaseModel):
+    """`[controls]`: the seller's own controls (promised call-backs)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # How long before a promised call-back time (`inqd promise ID 18:00`) the reminder comes.
+    promise_reminder: Duration = timedelta(minutes=30)
+
+    def build(self) -> ControlPolicy:
+        """The pure ControlPolicy."""
+        return ControlPolicy(promise_reminder=self.promise_reminder)
 
 
 class HealthConfig(BaseModel):

@@ -14,6 +14,7 @@ import httpx
 import structlog
 from pydantic import SecretStr
 
+from aggregator.action_links import ActionLinks
 from aggregator.models import Message
 from aggregator.notifiers.base import DeliveryError, raise_for_delivery, transport_failure
 
@@ -54,6 +55,7 @@ class NtfyNotifier:
         username: str | None = None,
         password: SecretStr | None = None,
         use_sequence_id: bool = True,
+        action_links: ActionLinks | None = None,
     ) -> None:
         # The topic is the only secret of an unauthenticated topic, so errors never echo it.
         if not _TOPIC.fullmatch(topic):
@@ -70,6 +72,7 @@ class NtfyNotifier:
         self._secrets = _secret_values(token, password)
         self._headers = _auth_headers(token, username, password)
         self._clear_unsupported_logged = False
+        self._action_links = action_links  # set when the admin API is reachable from the phone (public_url + token)
 
     async def send(self, message: Message) -> None:
         """Publish `message`; raise DeliveryError classified by status (5xx/429 retry, other 4xx permanent)."""
@@ -127,6 +130,9 @@ class NtfyNotifier:
         }
         if message.click_url:
             payload["click"] = message.click_url
+        inquiry_id = message.extra.get("inquiry_id")
+        if self._action_links is not None and inquiry_id and inquiry_id.isdigit():
+            payload["actions"] = self._action_links.ntfy_actions(int(inquiry_id), message.click_url)
         if self._use_sequence_id and message.group_key:
             # ntfy >= 2.16 replaces the notification with the same sequence id in place (one per inquiry:
             # "30분 남음" -> "10분 남음" -> "초과"); older servers ignore the field and post a new one.

@@ -20,14 +20,22 @@ from aggregator.http import parse_retry_after
 from aggregator.models import Message, Priority
 from aggregator.notifiers.base import DeliveryError, raise_for_delivery, transport_failure
 
-__all__ = ["TelegramNotifier"]
+__all__ = ["TelegramNotifier", "callback_data", "inline_keyboard"]
 
 log = structlog.get_logger(__name__)
 
 TEXT_LIMIT = 4096  # Telegram counts after entity parsing, so counting the escaped text is on the safe side
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 200
-BUTTON_TEXT = "열기"
+BUTTON_TEXT = "열기"  # a message about no particular inquiry: the link is its only button
+SELLER_CENTER_BUTTON_TEXT = "판매자센터 열기"  # next to the action buttons, say where the link goes
+CALLBACK_DATA_LIMIT = 64  # bytes; Telegram rejects the whole sendMessage (400) past it
+# (button text, action) rows; aggregator.telegram_actions parses `inqd:<action>:<id>` back, a test ties the two.
+ACTION_ROWS: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("✅ 처리함", "handled"),),
+    (("⏰ 1시간 뒤", "snooze1h"), ("⏰ 3시간 뒤", "snooze3h")),
+)
+_INQUIRY_ID = re.compile(r"[1-9][0-9]{0,18}")  # a store row id (SQLite int64): keeps callback_data far under 64 bytes
 _PARTIAL_ENTITY = re.compile(r"&[#a-zA-Z0-9]*$")  # a cut must not leave "&am" behind: Telegram rejects it (400)
 _BUTTON_URL = re.compile(r"https?://\S+")  # Telegram refuses other schemes with 400 and the whole message is lost
 
@@ -53,6 +61,27 @@ def render_text(message: Message, *, parse_mode: Literal["HTML", "plain"]) -> st
     return _cut(f"{title}\n{message.body}", html_mode=False)
 
 
+def callback_data(action: str, inquiry_id: str) -> str:
+    """The callback_data of one action button: `inqd:<action>:<inquiry id>`."""
+    data = f"inqd:{action}:{inquiry_id}"
+    assert len(data.encode()) <= CALLBACK_DATA_LIMIT, "callback_data over Telegram's 64-byte limit"
+    return data
+
+
+def inline_keyboard(message: Message, *, actions: bool) -> list[list[dict[str, str]]]:
+    """The message's buttons: actions on an inquiry (when enabled and it names one), then the http(s) link."""
+    inquiry_id = message.extra.get("inquiry_id", "")
+    rows: list[list[dict[str, str]]] = []
+    if actions and _INQUIRY_ID.fullmatch(inquiry_id):
+        rows = [
+            [{"text": text, "callback_data": callback_data(action, inquiry_id)} for text, action in row]
+            for row in ACTION_ROWS
+        ]
+    if message.click_url and _BUTTON_URL.fullmatch(message.click_url):
+        rows.append([{"text": SELLER_CENTER_BUTTON_TEXT if rows else BUTTON_TEXT, "url": message.click_url}])
+    return rows
+
+
 class TelegramNotifier:
     """Sends each message to one chat through a bot; the token never appears in errors, logs or repr."""
 
@@ -68,6 +97,7 @@ class TelegramNotifier:
         now: Callable[[], datetime],
         base_url: str = "https://api.telegram.org",
         parse_mode: Literal["HTML", "plain"] = "HTML",
+        actions: bool = False,
     ) -> None:
         if not bot_token.get_secret_value():
             raise ValueError("telegram bot_token must not be empty")
@@ -80,9 +110,13 @@ class TelegramNotifier:
         self._now = now
         self._base_url = base_url.rstrip("/")
         self._parse_mode = parse_mode
+        self._actions = actions  # taps come back through aggregator.telegram_actions (getUpdates)
 
     def __repr__(self) -> str:
-        return f"TelegramNotifier(name={self.name!r}, chat_id={self._chat_id!r}, parse_mode={self._parse_mode!r})"
+        return (
+            f"TelegramNotifier(name={self.name!r}, chat_id={self._chat_id!r}, parse_mode={self._parse_mode!r}, "
+            f"actions={self._actions!r})"
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
@@ -98,8 +132,9 @@ class TelegramNotifier:
         }
         if self._parse_mode == "HTML":
             body["parse_mode"] = "HTML"
-        if message.click_url and _BUTTON_URL.fullmatch(message.click_url):
-            body["reply_markup"] = {"inline_keyboard": [[{"text": BUTTON_TEXT, "url": message.click_url}]]}
+        keyboard = inline_keyboard(message, actions=self._actions)
+        if keyboard:
+            body["reply_markup"] = {"inline_keyboard": keyboard}
         return body
 
     async def send(self, message: Message) -> None:

@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 
 from aggregator.models import KST, Message, MessageKind, Priority
 from aggregator.notifiers.base import DeliveryError
-from aggregator.notifiers.telegram import TelegramNotifier
+from aggregator.notifiers.telegram import CALLBACK_DATA_LIMIT, TelegramNotifier, callback_data
 
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
 TOKEN = "123456789:AAH-tok3n_VALUE-never-printed"
@@ -22,7 +22,9 @@ URL = f"https://api.telegram.org/bot{TOKEN}/sendMessage"
 OK = {"ok": True, "result": {"message_id": 7}}
 
 
-def _notifier(client: httpx.AsyncClient, parse_mode: Literal["HTML", "plain"] = "HTML") -> TelegramNotifier:
+def _notifier(
+    client: httpx.AsyncClient, parse_mode: Literal["HTML", "plain"] = "HTML", *, actions: bool = False
+) -> TelegramNotifier:
     return TelegramNotifier(
         name="tg",
         bot_token=SecretStr(TOKEN),
@@ -30,14 +32,24 @@ def _notifier(client: httpx.AsyncClient, parse_mode: Literal["HTML", "plain"] = 
         client=client,
         now=lambda: NOW,
         parse_mode=parse_mode,
+        actions=actions,
     )
 
 
 def _message(
-    body: str = "배송 언제?", *, priority: Priority = Priority.DEFAULT, click_url: str | None = None
+    body: str = "배송 언제?",
+    *,
+    priority: Priority = Priority.DEFAULT,
+    click_url: str | None = None,
+    extra: dict[str, str] | None = None,
 ) -> Message:
     return Message(
-        kind=MessageKind.NEW_INQUIRY, title="쿠팡 새 문의", body=body, priority=priority, click_url=click_url
+        kind=MessageKind.NEW_INQUIRY,
+        title="쿠팡 새 문의",
+        body=body,
+        priority=priority,
+        click_url=click_url,
+        extra=extra or {},
     )
 
 
@@ -240,3 +252,65 @@ def test_rejects_empty_settings(token: str, chat_id: str) -> None:
         TelegramNotifier(
             name="tg", bot_token=SecretStr(token), chat_id=chat_id, client=httpx.AsyncClient(), now=lambda: NOW
         )
+
+
+SELLER_CENTER = "https://wing.coupang.com/qna/1"
+ACTION_KEYBOARD = [
+    [{"text": "✅ 처리함", "callback_data": "inqd:handled:42"}],
+    [
+        {"text": "⏰ 1시간 뒤", "callback_data": "inqd:snooze1h:42"},
+        {"text": "⏰ 3시간 뒤", "callback_data": "inqd:snooze3h:42"},
+    ],
+]
+
+
+@pytest.mark.parametrize(
+    ("actions", "message", "keyboard"),
+    [
+        (
+            True,
+            _message(click_url=SELLER_CENTER, extra={"inquiry_id": "42"}),
+            [*ACTION_KEYBOARD, [{"text": "판매자센터 열기", "url": SELLER_CENTER}]],
+        ),
+        (True, _message(extra={"inquiry_id": "42"}), ACTION_KEYBOARD),
+        (True, _message(click_url="javascript:alert(1)", extra={"inquiry_id": "42"}), ACTION_KEYBOARD),
+        # Without an inquiry, or with actions off, the message keeps today's single link button (or none).
+        (True, _message(click_url=SELLER_CENTER), [[{"text": "열기", "url": SELLER_CENTER}]]),
+        (
+            False,
+            _message(click_url=SELLER_CENTER, extra={"inquiry_id": "42"}),
+            [[{"text": "열기", "url": SELLER_CENTER}]],
+        ),
+        (
+            True,
+            _message(click_url=SELLER_CENTER, extra={"inquiry_id": "4x2"}),
+            [[{"text": "열기", "url": SELLER_CENTER}]],
+        ),
+        (True, _message(extra={"inquiry_id": "0"}), None),
+        (True, _message(), None),
+        (False, _message(extra={"inquiry_id": "42"}), None),
+    ],
+)
+async def test_action_keyboard(actions: bool, message: Message, keyboard: list[list[dict[str, str]]] | None) -> None:
+    with respx.mock(assert_all_called=True, assert_all_mocked=True) as router:
+        route = router.post(URL).mock(return_value=httpx.Response(200, json=OK))
+        async with httpx.AsyncClient() as client:
+            await _notifier(client, actions=actions).send(message)
+
+    sent = httpx.Response(200, content=route.calls.last.request.content).json()
+    assert sent.get("reply_markup") == (None if keyboard is None else {"inline_keyboard": keyboard})
+
+
+def test_callback_data_stays_within_64_bytes() -> None:
+    keyboard = _notifier(httpx.AsyncClient(), actions=True).payload(
+        _message(extra={"inquiry_id": "9" * 19})  # the largest SQLite row id has 19 digits
+    )["reply_markup"]["inline_keyboard"]
+
+    sizes = [len(button["callback_data"].encode()) for row in keyboard for button in row if "callback_data" in button]
+    assert len(sizes) == 3
+    assert max(sizes) <= CALLBACK_DATA_LIMIT == 64
+
+
+def test_callback_data_over_64_bytes_is_refused() -> None:
+    with pytest.raises(AssertionError, match="64-byte"):
+        callback_data("snooze1h", "9" * 60)
