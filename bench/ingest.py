@@ -45,7 +45,7 @@ from pydantic import SecretStr
 
 from aggregator.http import make_client
 from aggregator.models import Inquiry, PollResult, StreamKind
-from aggregator.store import Store, db_time, inquiry_row
+from aggregator.store import INQUIRY_COLUMNS, Store, db_time, inquiry_row
 from connectors.coupang import CoupangConnector
 from connectors.sandbox import CoupangSandbox, InquiryGenerator
 
@@ -58,11 +58,8 @@ STREAM = StreamKind.PRODUCT_QNA
 CHANNELS = ("sink",)
 MAX_REQUESTS_PER_S = 5.0
 SANDBOX_RATE_LIMIT_PER_S = 1000  # per second of the sandbox's now(); the connector stays at 5
-COLUMNS = (
-    "account_id, stream, external_id, marketplace, received_at, category, title, body, product_name, "
-    "order_id, buyer, answered, answered_at, deadline_at, first_seen_at, updated_at"
-)
-INSERT = f"INSERT INTO inquiries ({COLUMNS}) VALUES ({', '.join('?' * 16)})"
+COLUMNS = f"{INQUIRY_COLUMNS}, first_seen_at, updated_at"  # exactly what the store inserts
+INSERT = f"INSERT INTO inquiries ({COLUMNS}) VALUES ({', '.join('?' * (COLUMNS.count(',') + 1))})"
 
 
 class InstantClock:
@@ -123,7 +120,7 @@ class StoreRun:
 
 
 def raw_rows(inquiries: Sequence[Inquiry], now: datetime) -> list[tuple[Any, ...]]:
-    """The 16 column values the store inserts for each inquiry (the store's own row function)."""
+    """The column values the store inserts for each inquiry (the store's own row function)."""
     now_s = db_time(now)
     return [(*inquiry_row(inq), now_s, now_s) for inq in inquiries]
 

@@ -69,6 +69,8 @@ def apply_controls(
     """The plan after the seller's controls, in time order."""
     if controls.handled_at is not None:
         return ()
+    if not controls.any and snooze_all_until is None:  # nearly every inquiry: nothing to change, no re-sort
+        return tuple(plan)
     alerts = [*plan, *promise_alerts(controls, policy)]
     until = snooze_end(controls, snooze_all_until, now)
     if until is not None:

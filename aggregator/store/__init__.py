@@ -18,6 +18,7 @@ from aggregator.store.inquiries import InquiriesMixin
 from aggregator.store.outbox import OutboxMixin
 from aggregator.store.schema import (
     _MIGRATIONS,
+    INQUIRY_COLUMNS,
     NO_MORE_ALERTS,
     AlertFire,
     AlertUpdate,
@@ -36,6 +37,7 @@ from aggregator.store.schema import (
 from aggregator.store.timers import TimersMixin
 
 __all__ = [
+    "INQUIRY_COLUMNS",
     "NO_MORE_ALERTS",
     "AlertFire",
     "AlertUpdate",

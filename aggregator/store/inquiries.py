@@ -9,7 +9,7 @@ from typing import Any
 
 import aiosqlite
 
-from aggregator.models import Cursor, MessageKind, PollResult, StreamKind
+from aggregator.models import Cursor, Inquiry, MessageKind, PollResult, StreamKind
 from aggregator.store.base import StoreBase
 from aggregator.store.schema import (
     _INQUIRY_COLUMNS,
@@ -26,6 +26,13 @@ from aggregator.store.schema import (
     db_time,
     inquiry_row,
 )
+
+
+def _arrival(inq: Inquiry) -> datetime:
+    """Sort key of new inquiries: arrival time, refusing a naive one as every store write does."""
+    if inq.received_at.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return inq.received_at
 
 
 class InquiriesMixin(StoreBase):
@@ -61,9 +68,7 @@ class InquiriesMixin(StoreBase):
         async with self._transaction() as db:
             existing = await self._existing(db, account_id, stream, list(by_id))
             # Oldest first, so that ids, and so pushes, follow the order the buyers asked in.
-            fresh = sorted(
-                (inq for ext, inq in by_id.items() if ext not in existing), key=lambda inq: db_time(inq.received_at)
-            )
+            fresh = sorted((inq for ext, inq in by_id.items() if ext not in existing), key=_arrival)
             async with db.execute("SELECT COALESCE(MAX(id), 0) FROM inquiries") as cur:
                 row = await cur.fetchone()
             last_id = int(row[0]) if row else 0
@@ -72,9 +77,15 @@ class InquiriesMixin(StoreBase):
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(*inquiry_row(inq), now_s, now_s) for inq in fresh],
             )
-            # BEGIN IMMEDIATE holds the write lock, so every id above last_id is one of ours.
-            async with db.execute("SELECT id, external_id FROM inquiries WHERE id > ?", (last_id,)) as cur:
-                new_rows = {r["external_id"]: r["id"] for r in await cur.fetchall()}
+            # BEGIN IMMEDIATE holds the write lock and rowids are max(rowid) + 1: the new rows took the ids right
+            # after last_id, in insertion order. Checked by one MAX(id) rather than reading every new row back.
+            async with db.execute("SELECT COALESCE(MAX(id), 0) FROM inquiries") as cur:
+                row = await cur.fetchone()
+            if row is not None and int(row[0]) == last_id + len(fresh):
+                new_rows = {inq.external_id: last_id + n for n, inq in enumerate(fresh, start=1)}
+            else:  # never seen; kept so a surprise in rowid assignment cannot mislabel an inquiry
+                async with db.execute("SELECT id, external_id FROM inquiries WHERE id > ?", (last_id,)) as cur:
+                    new_rows = {r["external_id"]: r["id"] for r in await cur.fetchall()}
             changed = [
                 (inq, existing[ext])
                 for ext, inq in by_id.items()
@@ -95,7 +106,8 @@ class InquiriesMixin(StoreBase):
             if result.open_snapshot is not None:
                 answered_ids += await self._apply_snapshot(db, account_id, stream, result, now_s)
             events: list[tuple[str, str, int | None, str, str, str]] = []
-            events += [(now_s, "seen", row_id, account_id, stream.value, "{}") for row_id in new_rows.values()]
+            # No "seen" event per new row: first_seen_at already says it (events_for adds it back), and writing
+            # it doubled the rows of a backfill.
             events += [(now_s, "answered", row_id, account_id, stream.value, "{}") for row_id in answered_ids]
             events += [(now_s, "reopened", row_id, account_id, stream.value, "{}") for row_id in reopened_ids]
             await db.executemany(
@@ -299,12 +311,15 @@ class InquiriesMixin(StoreBase):
         return int(row[0]) if row else 0
 
     async def events_for(self, inquiry_id: int) -> list[Event]:
-        """The event log of one inquiry, in order."""
+        """The event log of one inquiry, in order, starting with when inqd first saw it."""
+        async with self._conn.execute("SELECT first_seen_at FROM inquiries WHERE id = ?", (inquiry_id,)) as cur:
+            seen = await cur.fetchone()
         async with self._conn.execute(
             "SELECT at, kind, inquiry_id, detail FROM events WHERE inquiry_id = ? ORDER BY id", (inquiry_id,)
         ) as cur:
             rows = await cur.fetchall()
-        return [Event(_dt(r["at"]), r["kind"], r["inquiry_id"], json.loads(r["detail"])) for r in rows]
+        first = [Event(_dt(seen[0]), "seen", inquiry_id, {})] if seen else []
+        return first + [Event(_dt(r["at"]), r["kind"], r["inquiry_id"], json.loads(r["detail"])) for r in rows]
 
     async def add_event(
         self,

@@ -157,6 +157,7 @@ _INQUIRY_COLUMNS = (
     "account_id, stream, external_id, marketplace, received_at, category, title, body, product_name, "
     "order_id, buyer, answered, answered_at, deadline_at, site, answer_ref"
 )
+INQUIRY_COLUMNS = _INQUIRY_COLUMNS  # public for the ingest benchmark's raw-sqlite3 baseline
 _IN_CHUNK = 500  # stays far below SQLite's host-parameter limit
 
 
@@ -164,7 +165,8 @@ def db_time(value: datetime) -> str:
     """Fixed-width UTC text, so that SQL string order is time order."""
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the store")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is C-fast and fixed-width with timespec="microseconds" (strftime cost a third of an ingest).
+    return value.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def _ts_or_none(value: datetime | None) -> str | None:
@@ -287,43 +289,59 @@ class QueueSummary:
 
 def inquiry_row(inq: Inquiry) -> tuple[Any, ...]:
     """The column values of one inquiry, in the order of the `inquiries` columns after `id`."""
+    # The ingest hot path (10,000 rows per backfill): `_value_` and inline None checks skip two Python calls per
+    # field that the enum property and `_ts_or_none` cost.
+    answered_at, deadline_at = inq.answered_at, inq.deadline_at
     return (
         inq.account_id,
-        inq.stream.value,
+        inq.stream._value_,
         inq.external_id,
-        inq.marketplace.value,
+        inq.marketplace._value_,
         db_time(inq.received_at),
-        inq.category.value,
+        inq.category._value_,
         inq.title,
         inq.body,
         inq.product_name,
         inq.order_id,
         inq.buyer,
-        int(inq.answered),
-        _ts_or_none(inq.answered_at),
-        _ts_or_none(inq.deadline_at),
+        1 if inq.answered else 0,
+        None if answered_at is None else db_time(answered_at),
+        None if deadline_at is None else db_time(deadline_at),
         inq.site,
         inq.answer_ref,
     )
 
 
+# Enum lookups by value through a dict: calling the enum class costs ~2 µs a time, which a 100k-inquiry
+# re-plan pays three times per row.
+_MARKETPLACES = {m.value: m for m in Marketplace}
+_STREAMS = {s.value: s for s in StreamKind}
+_CATEGORIES = {c.value: c for c in Category}
+_NO_CONTROLS = InquiryControls()
+
+
 def _inquiry_from_row(row: aiosqlite.Row) -> StoredInquiry:
+    snoozed, handled, promised = row["snoozed_until"], row["handled_at"], row["promise_at"]
     return StoredInquiry(
         id=row["id"],
         first_seen_at=_dt(row["first_seen_at"]),
-        controls=InquiryControls(
-            snoozed_until=_dt_or_none(row["snoozed_until"]),
-            handled_at=_dt_or_none(row["handled_at"]),
-            promise_at=_dt_or_none(row["promise_at"]),
-            promise_note=row["promise_note"] or "",
+        controls=(
+            InquiryControls(
+                snoozed_until=_dt_or_none(snoozed),
+                handled_at=_dt_or_none(handled),
+                promise_at=_dt_or_none(promised),
+                promise_note=row["promise_note"] or "",
+            )
+            if snoozed or handled or promised
+            else _NO_CONTROLS
         ),
         inquiry=Inquiry(
             account_id=row["account_id"],
-            marketplace=Marketplace(row["marketplace"]),
-            stream=StreamKind(row["stream"]),
+            marketplace=_MARKETPLACES[row["marketplace"]],
+            stream=_STREAMS[row["stream"]],
             external_id=row["external_id"],
             received_at=_dt(row["received_at"]),
-            category=Category(row["category"]),
+            category=_CATEGORIES[row["category"]],
             title=row["title"],
             body=row["body"],
             product_name=row["product_name"],

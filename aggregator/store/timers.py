@@ -12,12 +12,13 @@ from aggregator.store.schema import (
     AlertUpdate,
     Channels,
     StoredInquiry,
-    _chunks,
     _dt,
     _inquiry_from_row,
     channels_for,
     db_time,
 )
+
+_NOTHING_FIRED: frozenset[str] = frozenset()
 
 
 class TimersMixin(StoreBase):
@@ -45,32 +46,28 @@ class TimersMixin(StoreBase):
 
     async def alert_candidates(self, *, now: datetime, limit: int) -> list[tuple[StoredInquiry, frozenset[str]]]:
         """Open inquiries that need planning or have an alert due, with the keys of alerts already fired."""
-        # Two range scans of the partial index (an OR of both made SQLite read and sort every open row).
+        # Two range scans of the partial index (an OR of both made SQLite read and sort every open row). The fired
+        # keys come along in one correlated lookup on alert_log's primary key, not a second round of queries.
+        fired_keys = (
+            "(SELECT group_concat(key, char(31)) FROM alert_log WHERE alert_log.inquiry_id = inquiries.id) AS fired"
+        )
         async with self._conn.execute(
-            "SELECT * FROM inquiries INDEXED BY inquiries_alert_due "
+            f"SELECT *, {fired_keys} FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608 - constant
             "WHERE answered = 0 AND next_alert_at IS NULL ORDER BY id LIMIT ?",
             (limit,),
         ) as cur:
             rows = list(await cur.fetchall())
         if len(rows) < limit:
             async with self._conn.execute(
-                "SELECT * FROM inquiries INDEXED BY inquiries_alert_due "
+                f"SELECT *, {fired_keys} FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608 - constant
                 "WHERE answered = 0 AND next_alert_at <= ? ORDER BY next_alert_at LIMIT ?",
                 (db_time(now), limit - len(rows)),
             ) as cur:
                 rows += await cur.fetchall()
-        stored = [_inquiry_from_row(row) for row in rows]
-        fired: dict[int, set[str]] = {row.id: set() for row in stored}
-        ids = [str(row.id) for row in stored]
-        for chunk in _chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            async with self._conn.execute(
-                f"SELECT inquiry_id, key FROM alert_log WHERE inquiry_id IN ({marks})",  # noqa: S608 - placeholders
-                tuple(int(i) for i in chunk),
-            ) as cur:
-                for row in await cur.fetchall():
-                    fired[row["inquiry_id"]].add(row["key"])
-        return [(row, frozenset(fired[row.id])) for row in stored]
+        return [
+            (_inquiry_from_row(row), frozenset(row["fired"].split("\x1f")) if row["fired"] else _NOTHING_FIRED)
+            for row in rows
+        ]
 
     async def record_alerts(self, updates: Sequence[AlertUpdate], *, channels: Channels, now: datetime) -> int:
         """Queue fired alerts, log them and superseded ones, and store each inquiry's next alert time: one txn."""
