@@ -14,6 +14,7 @@ from aggregator import __version__
 from aggregator.cli_controls import COMMANDS as CONTROL_COMMANDS
 from aggregator.cli_controls import add_control_parsers, run_control
 from aggregator.clock import SystemClock
+from aggregator.init_wizard import add_init_parser, run_init
 from aggregator.logs import configure_logging
 from aggregator.models import MessageKind
 from aggregator.notifiers.base import DeliveryError
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     test_notify.add_argument("--channel", default=None, metavar="NAME", help="only this channel")
 
     add_control_parsers(sub)
+    add_init_parser(sub)
 
     status = sub.add_parser("status", help="each stream's last poll and errors, open counts, outages, failed channels")
     status.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
@@ -318,6 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(
             run_demo(duration_s=args.duration, data_dir=args.data_dir, poll_interval_s=args.poll_interval)
         )
+    if args.command == "init":
+        return run_init(args)
     if args.command == "queue" and args.db is not None:
         return _queue(Settings(), args.db, as_json=args.json)
     if args.command == "schedule" and args.config is None:

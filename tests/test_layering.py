@@ -36,6 +36,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.controls": ("aggregator.models", "aggregator.render", "aggregator.store", "policies"),
     "aggregator.cli_controls": OURS,
     "aggregator.init_wizard": OURS,
+    "aggregator.init_config": OURS,
+    "aggregator.init_accounts": OURS,
     "aggregator.init_texts": ("aggregator.models",),
     "aggregator.connection_watch": (
         "aggregator.models",
