@@ -298,10 +298,15 @@ async def _test_notify(settings: Settings, only: str | None) -> int:
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from aggregator.daemon import Daemon  # the daemon pulls in every connector; only needed here
+    from aggregator.instance_lock import AlreadyRunning
 
     scrubber = configure_logging(fmt=args.log_format, level=args.log_level)
     scrubber.add(settings.secret_values())
-    daemon = await Daemon.build(settings, clock=SystemClock())
+    try:
+        daemon = await Daemon.build(settings, clock=SystemClock())
+    except AlreadyRunning as err:
+        print(f"inqd: {err}", file=sys.stderr)
+        return 1
     daemon.install_signal_handlers()
     try:
         await daemon.run()

@@ -24,6 +24,7 @@ from aggregator.clock import Clock, sleep_or_wake
 from aggregator.connection_watch import ConnectionWatch, WatchedStream
 from aggregator.dispatcher import Dispatcher
 from aggregator.http import make_client
+from aggregator.instance_lock import InstanceLock
 from aggregator.metrics import Metrics
 from aggregator.models import Marketplace, MessageKind
 from aggregator.notifiers.base import Notifier
@@ -155,6 +156,7 @@ class Daemon:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     systemd: SystemdNotifier = field(default_factory=SystemdNotifier.from_env)
     controls_version: int = 0
+    instance_lock: InstanceLock | None = None
     vacations: list[tuple[date, date]] = field(default_factory=list)
     policies: Policies | None = None
     action_pollers: list[TelegramActionPoller] = field(default_factory=list)
@@ -200,7 +202,16 @@ class Daemon:
     ) -> Daemon:
         """Open the store and build every component from `settings`."""
         rng = rng or random.Random()
-        store = await Store.open(settings.db_path)
+        lock = InstanceLock.acquire(settings.db_path)
+        try:
+            store = await Store.open(settings.db_path)
+        except BaseException:
+            lock.release()
+            raise
+        # We hold the lock: any lease left in the outbox belongs to a daemon that died (kill -9, power cut).
+        released = await store.release_leases()
+        if released:
+            log.info("leases_released", rows=released)
         admin = settings.admin
         links = (
             ActionLinks(admin.public_url, admin.token.get_secret_value(), clock.now)
@@ -280,6 +291,7 @@ class Daemon:
         ]
         await timer.start(settings.policy_fingerprint(vacations))
         daemon = cls(settings, store, clock, connectors, notifiers, pollers, dispatcher, timer, watch, metrics)
+        daemon.instance_lock = lock
         daemon.controls_version = await store.controls_version()
         daemon.vacations = vacations
         daemon.policies = policies
@@ -403,3 +415,5 @@ class Daemon:
         for actions in self.action_pollers:
             await actions.aclose()
         await self.store.aclose()
+        if self.instance_lock is not None:
+            self.instance_lock.release()

@@ -59,6 +59,15 @@ class OutboxMixin(StoreBase):
         items = [_outbox_item(r) for r in rows]
         return sorted(items, key=lambda item: item.id)
 
+    async def release_leases(self) -> int:
+        """Free the leases of a daemon that died mid-send (call only while holding the instance lock): its
+        claimed rows go out now instead of after the lease (120 s), at worst once more than needed."""
+        async with self._transaction() as db:
+            cur = await db.execute(
+                "UPDATE outbox SET lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL"
+            )
+            return cur.rowcount
+
     async def next_due_at(self) -> datetime | None:
         """When the earliest pending row becomes claimable, or None when nothing is pending."""
         async with self._conn.execute(

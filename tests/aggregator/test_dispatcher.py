@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
+
+from aggregator.daemon import Daemon
 from aggregator.dispatcher import Dispatcher
+from aggregator.instance_lock import AlreadyRunning
 from aggregator.models import Marketplace, MessageKind, PollResult, StreamKind
 from aggregator.notifiers.base import DeliveryError
 from aggregator.settings import Settings
@@ -104,3 +109,21 @@ async def test_crash_after_claim_redelivers_after_lease(store: Store, clock: Fak
     clock.advance(121)
     after = await dispatcher.run_once()
     assert (before, after, len(notifier.sent)) == (0, 1, 1)
+
+
+async def test_one_daemon_per_database_and_a_dead_ones_leases_are_freed(tmp_path: Path, clock: FakeClock) -> None:
+    settings = Settings(db_path=tmp_path / "inqd.db", quiet_hours=())
+    first = await Daemon.build(settings, clock=clock)
+    with pytest.raises(AlreadyRunning, match="another inqd is already running"):
+        await Daemon.build(settings, clock=clock)
+    await first.store.enqueue(MessageKind.SYSTEM, channels=("sink",), dedup_key="k", now=clock.now(), payload={})
+    claimed = await first.store.claim_due(now=clock.now(), lease=timedelta(minutes=2), limit=5)
+    for notifier in first.notifiers.values():
+        await notifier.aclose()
+    await first.store.aclose()
+    assert first.instance_lock is not None
+    first.instance_lock.release()  # the process "dies" holding the lease (the kernel frees its flock)
+    second = await Daemon.build(settings, clock=clock)
+    again = await second.store.claim_due(now=clock.now(), lease=timedelta(minutes=2), limit=5)
+    await second.aclose()
+    assert [i.id for i in claimed] == [i.id for i in again]  # at once, not after the 2-minute lease
