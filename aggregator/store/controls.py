@@ -15,7 +15,14 @@ from typing import Any
 import aiosqlite
 
 from aggregator.store.base import StoreBase
-from aggregator.store.schema import StoredInquiry, Vacation, _dt_or_none, _inquiry_from_row, db_time
+from aggregator.store.schema import (
+    REPLAN_ALL_SQL,
+    StoredInquiry,
+    Vacation,
+    _dt_or_none,
+    _inquiry_from_row,
+    db_time,
+)
 
 _VERSION_KEY = "controls_version"
 _SNOOZE_ALL_KEY = "snooze_all_until"
@@ -101,7 +108,9 @@ class ControlsMixin(StoreBase):
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (_SNOOZE_ALL_KEY, "" if until is None else db_time(until)),
             )
-            cur = await db.execute("UPDATE inquiries SET next_alert_at = NULL WHERE answered = 0")
+            cur = await db.execute("SELECT COUNT(*) FROM inquiries WHERE answered = 0")
+            (count,) = await cur.fetchone() or (0,)
+            await db.execute(REPLAN_ALL_SQL)
             await db.execute(
                 "INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)",
                 (
@@ -111,7 +120,7 @@ class ControlsMixin(StoreBase):
                 ),
             )
             await self._bump(db)
-            return cur.rowcount
+            return int(count)
 
     async def snooze_all_until(self) -> datetime | None:
         """The end of the snooze for everything, if one was set."""
@@ -155,7 +164,7 @@ class ControlsMixin(StoreBase):
                 ),
             )
             # Closed days move work hours and quiet hours: every open inquiry's alerts are planned again.
-            await db.execute("UPDATE inquiries SET next_alert_at = NULL WHERE answered = 0")
+            await db.execute(REPLAN_ALL_SQL)
             await self._bump(db)
         return vacation_id
 
@@ -169,7 +178,7 @@ class ControlsMixin(StoreBase):
                 "INSERT INTO events (at, kind, detail) VALUES (?, 'vacation_removed', ?)",
                 (db_time(now), json.dumps({"actor": actor, "id": vacation_id})),
             )
-            await db.execute("UPDATE inquiries SET next_alert_at = NULL WHERE answered = 0")
+            await db.execute(REPLAN_ALL_SQL)
             await self._bump(db)
         return True
 

@@ -150,6 +150,16 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+# Every open inquiry must be planned again (a config change, a vacation, a snooze for all). Rather than NULL,
+# which loses the order, the old next alert time gets a "0" prefix: it sorts before every real time, so the
+# timer treats it as due now, and among those the ones whose alerts were soonest come first — an alert due
+# during a 100k re-plan waits for one batch, not for the whole re-plan.
+REPLAN_ALL_SQL = (
+    "UPDATE inquiries SET next_alert_at = '0' || next_alert_at "
+    "WHERE answered = 0 AND next_alert_at IS NOT NULL AND next_alert_at NOT LIKE '0%'"
+)
+STALE_PLAN_PREFIX = "0"
+
 # next_alert_at for an open inquiry whose alerts have all fired: sorts after every real time.
 NO_MORE_ALERTS = "9999-12-31T00:00:00.000000Z"
 

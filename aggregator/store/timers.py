@@ -6,9 +6,13 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import aiosqlite
+
 from aggregator.store.base import StoreBase
 from aggregator.store.schema import (
     NO_MORE_ALERTS,
+    REPLAN_ALL_SQL,
+    STALE_PLAN_PREFIX,
     AlertUpdate,
     Channels,
     StoredInquiry,
@@ -36,32 +40,41 @@ class TimersMixin(StoreBase):
                 row = await cur.fetchone()
             if row is not None and row[0] == fingerprint:
                 return None
-            cur = await db.execute("UPDATE inquiries SET next_alert_at = NULL WHERE answered = 0")
+            await db.execute(REPLAN_ALL_SQL)
+            async with db.execute("SELECT COUNT(*) FROM inquiries WHERE answered = 0") as cur:
+                (open_count,) = await cur.fetchone() or (0,)
             await db.execute(
                 "INSERT INTO meta (key, value) VALUES ('plan_fingerprint', ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (fingerprint,),
             )
-            return cur.rowcount
+            return int(open_count)
 
     async def alert_candidates(self, *, now: datetime, limit: int) -> list[tuple[StoredInquiry, frozenset[str]]]:
         """Open inquiries that need planning or have an alert due, with the keys of alerts already fired."""
-        # Two range scans of the partial index (an OR of both made SQLite read and sort every open row). The fired
-        # keys come along in one correlated lookup on alert_log's primary key, not a second round of queries.
+        # Range scans of the partial index, most urgent first: alerts really due now, then inquiries never
+        # planned (new or changed), then plans made stale by a config change (soonest old alert first). During a
+        # 100k re-plan each batch thus serves what fell due meanwhile first. (An OR of these made SQLite read and
+        # sort every open row.) The fired keys come in one correlated lookup on alert_log's primary key.
         fired_keys = (
             "(SELECT group_concat(key, char(31)) FROM alert_log WHERE alert_log.inquiry_id = inquiries.id) AS fired"
         )
-        async with self._conn.execute(
-            f"SELECT *, {fired_keys} FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608 - constant
-            "WHERE answered = 0 AND next_alert_at IS NULL ORDER BY id LIMIT ?",
-            (limit,),
-        ) as cur:
-            rows = list(await cur.fetchall())
-        if len(rows) < limit:
+        scans = (
+            (
+                "next_alert_at > ? AND next_alert_at <= ? ORDER BY next_alert_at",
+                (STALE_PLAN_PREFIX + "~", db_time(now)),
+            ),
+            ("next_alert_at IS NULL ORDER BY id", ()),
+            ("next_alert_at < ? ORDER BY next_alert_at", (STALE_PLAN_PREFIX + "~",)),
+        )
+        rows: list[aiosqlite.Row] = []
+        for where, args in scans:
+            if len(rows) >= limit:
+                break
             async with self._conn.execute(
                 f"SELECT *, {fired_keys} FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608 - constant
-                "WHERE answered = 0 AND next_alert_at <= ? ORDER BY next_alert_at LIMIT ?",
-                (db_time(now), limit - len(rows)),
+                f"WHERE answered = 0 AND {where} LIMIT ?",
+                (*args, limit - len(rows)),
             ) as cur:
                 rows += await cur.fetchall()
         return [
@@ -122,7 +135,7 @@ class TimersMixin(StoreBase):
             row = await cur.fetchone()
         if row is None:
             return None
-        if row[0] is None:
+        if row[0] is None or row[0].startswith(STALE_PLAN_PREFIX):
             return datetime.min.replace(tzinfo=UTC)
         return None if row[0] == NO_MORE_ALERTS else _dt(row[0])
 
