@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench bench-timers bench-detection bench-scale bench-idle bench-all soak faults-long prove clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("inqd needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -24,9 +24,32 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-## Benchmarks (not part of the test suite): printed figures and ratios.
+## Benchmarks (not part of the test suite): printed figures and ratios; results in docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.ingest
+
+bench-timers: $(STAMP)
+	$(BIN)/python -m bench.timers --across-restart
+
+bench-detection: $(STAMP)
+	$(BIN)/python -m bench.detection
+
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale
+
+bench-idle: $(STAMP)
+	$(BIN)/python -m bench.idle
+
+bench-all: bench bench-timers bench-detection bench-idle bench-scale
+
+## The long runs of the proof suites (CI runs their short variants inside `make test`).
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak --inquiries 200 --kills 10
+
+faults-long: $(STAMP)
+	INQD_LONG=1 $(BIN)/pytest -q tests/test_faults.py
+
+prove: soak faults-long bench-all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
