@@ -184,7 +184,7 @@ class CoupangConnector:
         self._raise_for_status(response, path)
         try:
             envelope = json.loads(response.content)
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:
             log.warning(
                 "coupang.undecodable_page",
                 account_id=self.account_id,
@@ -229,7 +229,7 @@ class CoupangConnector:
         """The server's message, without our keys and cut short; error bodies may echo what we sent."""
         try:
             body = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):
             return self._scrub(response.text)
         if isinstance(body, dict) and body.get("message") is not None:
             return self._scrub(str(body["message"]))

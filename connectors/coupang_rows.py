@@ -14,7 +14,16 @@ from datetime import datetime
 
 from aggregator.models import Category, Inquiry, Marketplace, StreamKind
 from connectors.base import MalformedItem
-from connectors.rows import category_by_words, date_time, list_field, mapping, numeric_id, optional_str, required
+from connectors.rows import (
+    category_by_words,
+    date_time,
+    list_field,
+    mapping,
+    numeric_id,
+    optional_str,
+    required,
+    storable,
+)
 
 # First match wins. 배송 is last among them because it qualifies other kinds ("배송지시 이후 반품문의"),
 # and 상품 catches the product questions ("쇼핑상품문의>...") that name none of the others.
@@ -127,7 +136,7 @@ def _text(value: object, field: str) -> str:
     if not isinstance(value, str):
         raise MalformedItem(f"{field}: expected a string")
     # Some rows arrive HTML-escaped (&lt;&lt;name&gt;&gt;) and others raw; normalize to plain text.
-    return html.unescape(value).replace("\r\n", "\n").strip()
+    return storable(html.unescape(value).replace("\r\n", "\n").strip())
 
 
 def _optional_datetime(value: object, field: str) -> datetime | None:

@@ -22,7 +22,7 @@ from defusedxml import DefusedXmlException
 
 from aggregator.models import KST, Category, Inquiry, Marketplace, StreamKind
 from connectors.base import MalformedItem
-from connectors.rows import category_by_words, numeric_id, optional_str
+from connectors.rows import MAX_YEAR, MIN_YEAR, category_by_words, numeric_id, optional_str
 
 Row = Mapping[str, str]
 
@@ -71,9 +71,9 @@ def decode(content: bytes) -> str:
     for codec in candidates:
         try:
             return content.decode(codec)
-        except UnicodeDecodeError:
+        except (UnicodeError, LookupError):
             continue
-    return content.decode(candidates[0], errors="replace")
+    return content.decode("euc_kr", errors="replace")
 
 
 def parse(content: bytes) -> Element:
@@ -199,6 +199,14 @@ def deadline_at(value: str) -> datetime:
 
 
 def date_time(value: str, field: str) -> datetime:
+    """An 11st time (see `_date_time`), refused outside 2000-2100: the store and the SLA arithmetic cannot hold it."""
+    parsed = _date_time(value, field)
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise MalformedItem(f"{field}: not a plausible date-time")
+    return parsed
+
+
+def _date_time(value: str, field: str) -> datetime:
     """An 11st time: yyyyMMdd[HHmm[ss]], yyyyMMdd HH:mm:ss, yyyy-MM-dd[ HH:mm:ss[.S]], yyyy/MM/dd; naive is KST."""
     text = value.strip()
     digits = text.replace(" ", "").replace(":", "")

@@ -217,7 +217,7 @@ class EsmConnector:
         self._raise_for_status(response, path)
         try:
             data = json.loads(response.content)
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:
             log.warning(
                 "esm.undecodable_page",
                 account_id=self.account_id,
@@ -257,7 +257,7 @@ class EsmConnector:
         """The server's message (`status.message`, `message`, `Message`), without secrets and cut short."""
         try:
             body = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):
             return self._scrub(response.text)
         if isinstance(body, dict):
             inner = body.get("status")

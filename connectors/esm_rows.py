@@ -14,7 +14,7 @@ from datetime import datetime
 
 from aggregator.models import KST, Category, Inquiry, Marketplace, StreamKind
 from connectors.base import MalformedItem, Unavailable
-from connectors.rows import category_by_words, date_time, is_int, mapping, numeric_id, optional_str
+from connectors.rows import category_by_words, date_time, is_int, mapping, numeric_id, optional_str, storable
 
 GMARKET, AUCTION = "G마켓", "옥션"
 # external_id prefixes: 옥션 and G마켓 were separate systems and their MessageNo series may overlap.
@@ -125,7 +125,7 @@ def is_done(value: object, field: str) -> bool:
     """Whether an InformStatus/Status means answered: 처리완료 or status code 3; anything else known is open."""
     if isinstance(value, bool):
         raise MalformedItem(f"{field}: expected a status")
-    if is_int(value) or (isinstance(value, str) and value.strip().isdigit()):
+    if is_int(value) or (isinstance(value, str) and value.strip().isdecimal()):
         return int(value) == 3
     if isinstance(value, str) and value.strip():
         # 미처리, 처리중, 중복문의 stay open; the 미처리 snapshot closes whatever the seller settled otherwise.
@@ -189,7 +189,7 @@ def urgent_inquiry(raw: object, account_id: str, sellers: Sellers) -> Inquiry:
 def _board_site(row: Mapping[str, object], sellers: Sellers, requested_qna_type: int) -> str:
     seller_id = optional_str(_str_or_none(_get(row, "SellerId")), "SellerId")
     qna_type = _get(row, "QnaType")
-    row_type = int(qna_type) if is_int(qna_type) or (isinstance(qna_type, str) and qna_type.isdigit()) else None
+    row_type = int(qna_type) if is_int(qna_type) or (isinstance(qna_type, str) and qna_type.isdecimal()) else None
     site = sellers.site_of(seller_id, row_type if row_type is not None else requested_qna_type)
     if site is None:
         raise MalformedItem("SellerId: names no configured site")
@@ -207,7 +207,7 @@ def _optional_id(value: object, field: str) -> str | None:
 def _text(value: object, field: str) -> str:
     if not isinstance(value, str):
         raise MalformedItem(f"{field}: expected a string")
-    return value.replace("\r\n", "\n").strip()
+    return storable(value.replace("\r\n", "\n").strip())
 
 
 def _datetime(value: object, field: str) -> datetime:

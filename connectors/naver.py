@@ -252,7 +252,7 @@ class NaverConnector:
     def _json(self, response: httpx.Response, path: str) -> object:
         try:
             return json.loads(response.content)
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:
             log.warning(
                 "naver.undecodable_page",
                 account_id=self.account_id,
@@ -304,7 +304,7 @@ class NaverConnector:
         """The server's message and invalid inputs, without secrets and cut short; errors may echo the request."""
         try:
             body = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):
             return self._scrub(response.text)
         if not isinstance(body, Mapping):
             return self._scrub(json.dumps(body, ensure_ascii=False))
@@ -342,7 +342,7 @@ def _error_code(response: httpx.Response) -> str | None:
     """The `code` of a JSON error body (gateway "GW.*", API "BAD_REQUEST", "4001", ...), if any."""
     try:
         body = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     code = body.get("code") if isinstance(body, Mapping) else None
     return None if code is None else str(code)

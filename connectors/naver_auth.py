@@ -76,7 +76,7 @@ def parse_grant(payload: object) -> TokenGrant:
     if not isinstance(payload, Mapping):
         raise Unavailable("naver: token response is not an object")
     token, expires_in = payload.get("access_token"), payload.get("expires_in")
-    if not isinstance(token, str) or not token.strip():
+    if not isinstance(token, str) or not re.fullmatch(r"[!-~]+", token.strip()):  # it goes into a header
         raise Unavailable("naver: token response has no access_token")
     if isinstance(expires_in, str) and expires_in.isascii() and expires_in.isdigit():
         expires_in = int(expires_in)

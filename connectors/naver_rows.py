@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from aggregator.models import KST, Category, Inquiry, Marketplace, StreamKind
 from connectors.base import MalformedItem, Unavailable
-from connectors.rows import category_by_words, date_time, is_int, mapping, numeric_id, optional_str, required
+from connectors.rows import category_by_words, date_time, is_int, mapping, numeric_id, optional_str, required, storable
 
 # The six documented 고객 문의 types, and 취소 in case it ever appears. A label goes by the first of these words it
 # contains, so longer ones ("상품 문의", "교환/반품") map too; 반품 comes first as it qualifies the others.
@@ -127,7 +127,7 @@ def _bool(value: object, field: str) -> bool:
 def _text(value: object, field: str) -> str:
     if not isinstance(value, str):
         raise MalformedItem(f"{field}: expected a string")
-    return value.replace("\r\n", "\n").strip()
+    return storable(value.replace("\r\n", "\n").strip())
 
 
 def _datetime(value: object, field: str) -> datetime:

@@ -12,6 +12,8 @@ from typing import TypeGuard
 from aggregator.models import KST, Category
 from connectors.base import MalformedItem
 
+MIN_YEAR, MAX_YEAR = 2000, 2100  # outside: a broken field, and one the store and the SLA arithmetic cannot hold
+
 
 def is_int(value: object) -> TypeGuard[int]:
     """An int that is not a bool."""
@@ -55,7 +57,12 @@ def optional_str(value: object, field: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise MalformedItem(f"{field}: expected a string")
-    return value
+    return storable(value)
+
+
+def storable(text: str) -> str:
+    """`text` with each lone surrogate (a JSON \\ud83d escape) as U+FFFD: SQLite stores UTF-8 only."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def date_time(value: object, field: str) -> datetime:
@@ -66,7 +73,10 @@ def date_time(value: object, field: str) -> datetime:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError as err:
         raise MalformedItem(f"{field}: not a date-time") from err
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=KST)
+    parsed = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=KST)
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise MalformedItem(f"{field}: not a plausible date-time")
+    return parsed
 
 
 def category_by_words(text: str | None, words: Iterable[tuple[str, Category]]) -> Category:
