@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -172,9 +173,31 @@ class StreamPoller:
         """Poll until `stop` is set; a bug in one cycle is logged and counted, never fatal."""
         while not stop.is_set():
             try:
-                report = await self.poll_once()
+                report = await self._poll_unless_stopped(stop)
             except Exception:
                 log.exception("poll_crashed", account=self.account_id, stream=self.stream.value)
                 self.consecutive_failures += 1
                 report = PollReport(ok=False, error="crash")
+            if report is None:
+                return
             await sleep_or_wake(self._clock, self.next_delay_s(report), stop)
+
+    async def _poll_unless_stopped(self, stop: asyncio.Event) -> PollReport | None:
+        """One poll, abandoned if `stop` comes first: a connector may be waiting out a long Retry-After (up to an
+        hour) in its request budget, and a service stop must not wait for it. Abandoning is safe: a poll's writes
+        are one transaction, rolled back when cancelled, and the next start reads the same items again."""
+        poll = asyncio.ensure_future(self.poll_once())
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({poll, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            poll.cancel()
+            raise
+        finally:
+            stopped.cancel()
+        if poll.done():
+            return poll.result()
+        poll.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poll
+        return None

@@ -210,6 +210,7 @@ class CoupangConnector:
             raise RateLimited("coupang: 429 Too Many Requests", retry_after_s=retry_after_s)
         if status == 403 and _is_html(response):
             retry_after_s = max(asked_s or 0.0, BLOCKED_RETRY_AFTER_S)
+            self._budget.push_back(retry_after_s)  # the CDN blocks the caller: every stream of the vendor waits
             raise Unavailable("coupang: 403 Access Denied (temporary block)", retry_after_s=retry_after_s)
         if status in (401, 403):
             message = self._error_text(response)

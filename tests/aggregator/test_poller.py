@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import timedelta
 
@@ -93,3 +94,32 @@ async def test_failures_record_their_streak_start_and_whether_credentials_were_r
         seen.append((status.failing_since, status.auth_failed))
         clock.advance(60)
     assert seen == [(started, False), (started, True), (None, False)]
+
+
+class _WaitingOutRetryAfter(ScriptedConnector):
+    """A connector stuck in its request budget's hour-long Retry-After wait."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.cancelled = False
+        self.waiting = asyncio.Event()
+
+    async def poll(self, stream: StreamKind, cursor: object, *, now: object) -> PollResult:  # type: ignore[override]
+        self.waiting.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        raise AssertionError("unreachable")
+
+
+async def test_a_stop_does_not_wait_for_a_poll_stuck_in_a_long_retry_after(store: Store, clock: FakeClock) -> None:
+    connector = _WaitingOutRetryAfter()
+    poller = _poller(connector, store, clock, _Wakes())
+    stop = asyncio.Event()
+    task = asyncio.create_task(poller.run(stop))
+    await asyncio.wait_for(connector.waiting.wait(), timeout=5)
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)  # bounded: a regression fails here instead of hanging
+    assert connector.cancelled
