@@ -180,7 +180,11 @@ class StreamPoller:
                 report = PollReport(ok=False, error="crash")
             if report is None:
                 return
-            await sleep_or_wake(self._clock, self.next_delay_s(report), stop)
+            # Start to start when healthy: the interval counts from when this poll began, so a 0.4 s poll on a 1 s
+            # interval still polls every second (detection latency) and 2,000 streams do not drift later each
+            # cycle. After a failure the wait counts from now: a Retry-After starts at the response.
+            delay = self.next_delay_s(report) - (report.duration_s if report.ok else 0.0)
+            await sleep_or_wake(self._clock, max(0.0, delay), stop)
 
     async def _poll_unless_stopped(self, stop: asyncio.Event) -> PollReport | None:
         """One poll, abandoned if `stop` comes first: a connector may be waiting out a long Retry-After (up to an

@@ -1,0 +1,349 @@
+"""Idle benchmark: the daemon's memory, CPU and wake-ups when there is nothing to do.
+
+Run `python -m bench.idle [--seconds 60] [--warmup 60]`. Targets ("Prove it", item 4): RSS within 60 MB, and
+no busy wake-ups (judged here: with no accounts, awake in at most 20 one-second slots a minute; its periodic
+tasks explain about 8).
+
+How: the real daemon as a subprocess (`python -m aggregator run --config FILE --log-format json`), the shipped
+defaults except a file sink (console off) and the admin port (0: any free one), in two scenarios, one after
+the other:
+- one account: a Coupang account with both streams at the default 60 s interval, polling a `CoupangSandbox`
+  served by this process on 127.0.0.1 that holds three answered inquiries and gets nothing new;
+- no accounts: the same config without the account (the dispatcher, the SLA timer, the controls check and
+  the admin server still run).
+Each run waits `--warmup` seconds after the start (the first poll, a backfill, is in there), reads VmRSS and
+VmHWM from /proc/<pid>/status ("RSS after start-up"), then measures `--seconds`: CPU from /proc/<pid>/stat
+(utime + stime), and voluntary and involuntary context switches of every thread from
+/proc/<pid>/task/<tid>/status, read once a second. A voluntary switch is a thread blocking, so it follows a
+wake-up: the one-second slots in which any thread switched are the daemon's distinct wake-up moments ("awake
+s"). The switch counts themselves are larger: one timer tick wakes the event loop, each aiosqlite call wakes
+its worker thread and usually the loop again, and GIL hand-offs between the two count too. Involuntary switches
+are preemptions (the machine's load) and are shown apart.
+
+The daemon's own periodic work when idle: the controls check every 10 s (one query), the dispatcher's idle
+check every 30 s, the SLA timer's idle check every 300 s, and, with the account, each stream's poll every 60 s
+(3 requests paced at 2 req/s, then one store transaction and the connection-health check).
+
+Last, a fresh interpreter imports what `inqd run` imports, step by step, builds a daemon with no accounts and
+makes 20 httpx clients (one per account in the daemon), printing VmRSS after each step: where the memory goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench._proc import (
+    DaemonProcess,
+    ProcSample,
+    Window,
+    count_levels,
+    daemon_env,
+    machine_line,
+    mib,
+    thread_samples,
+    toml_str,
+    verdict,
+    window,
+)
+from connectors.sandbox import CoupangSandbox, SandboxServer
+
+ACCOUNT = "idle-shop"
+VENDOR, ACCESS, SECRET = "A00077002", "idle-access-key", "idle-secret-key"
+START_TIMEOUT_S = 60.0
+RSS_TARGET_MIB = 60.0
+AWAKE_TARGET_PER_MIN = 20.0  # "no busy wake-ups": the brief's rule of thumb, in wake-up moments a minute
+WAKE_SLOT_S = 1.0
+# The daemon's periodic timers (aggregator.daemon.CONTROLS_CHECK_S, the Dispatcher's and AlertTimer's idle_check_s):
+# name -> (ticks per minute, aiosqlite calls per tick, counted on an empty store: controls_version 3; claim_due 5 +
+# next_due_at 3; the timer's candidate query + next_alert_at, about 8). Each call is one more event-loop wake-up.
+PERIODIC_PER_MIN = {
+    "controls check (10 s)": (6.0, 3),
+    "dispatcher idle check (30 s)": (2.0, 8),
+    "SLA timer idle check (300 s)": (0.2, 8),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One scenario's figures."""
+
+    name: str
+    rss_kib: int  # VmRSS after the warm-up
+    hwm_kib: int  # VmHWM after the warm-up
+    rss_end_kib: int
+    hwm_end_kib: int
+    threads: int
+    window: Window
+    awake_s: int  # one-second slots of the window in which some thread woke up
+    polls: int  # stream polls the sandbox saw in the window (every-status page 1)
+    requests: int  # sandbox requests in the window
+    warnings: dict[str, int]
+    exit_code: int | None
+
+
+def write_config(directory: Path, url: str | None) -> Path:
+    """The daemon's TOML: shipped defaults, a file sink, admin on any port; one account when `url` is given."""
+    account = (
+        f"""
+[[accounts]]
+marketplace = "coupang"
+id = "{ACCOUNT}"
+vendor_id = "{VENDOR}"
+base_url = {toml_str(url)}
+"""
+        if url
+        else ""
+    )
+    path = directory / "inqd.toml"
+    path.write_text(
+        f"""db_path = {toml_str(directory / "inqd.db")}
+
+[admin]
+port = 0
+{account}
+[[notifiers]]
+type = "sink"
+console = false
+file = {toml_str(directory / "sink.jsonl")}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def awake_seconds(pid: int, start: ProcSample, seconds: float) -> int:
+    """Watch `pid` for `seconds` in one-second slots; how many slots had a voluntary switch in any thread.
+
+    A thread that blocks has woken up since the slot before: a count of distinct wake-up moments, which does not
+    grow with the number of store calls or GIL hand-offs one timer tick causes.
+    """
+    voluntary = sum(t.voluntary for t in start.threads.values())
+    awake = 0
+    slot_end = time.monotonic()
+    deadline = slot_end + seconds
+    while slot_end < deadline:
+        slot_end = min(deadline, slot_end + WAKE_SLOT_S)
+        time.sleep(max(0.0, slot_end - time.monotonic()))
+        now = sum(t.voluntary for t in thread_samples(pid).values())
+        awake += now > voluntary
+        voluntary = now
+    return awake
+
+
+def measure(name: str, directory: Path, url: str | None, args: argparse.Namespace) -> tuple[Run, float, float]:
+    """Run one scenario; returns its figures and the wall-clock bounds (time.time()) of the measured window."""
+    env = daemon_env({"INQD_IDLE_SHOP__ACCESS_KEY": ACCESS, "INQD_IDLE_SHOP__SECRET_KEY": SECRET})
+    daemon = DaemonProcess(write_config(directory, url), directory, env=env)
+    try:
+        daemon.start()
+        daemon.wait_for_event("daemon_started", timeout_s=START_TIMEOUT_S)
+        time.sleep(max(0.0, daemon.started_at + args.warmup - time.monotonic()))
+        if not daemon.alive():
+            raise RuntimeError(f"the daemon exited:\n{daemon.log_tail()}")
+        first = ProcSample.read(daemon.pid)
+        wall_start = time.time()
+        active = awake_seconds(daemon.pid, first, args.seconds)
+        last = ProcSample.read(daemon.pid)
+        wall_end = time.time()
+    finally:
+        exit_code = daemon.stop()
+        daemon.read_events()
+    run = Run(
+        name=name,
+        rss_kib=first.rss_kib,
+        hwm_kib=first.hwm_kib,
+        rss_end_kib=last.rss_kib,
+        hwm_end_kib=last.hwm_kib,
+        threads=len(last.threads),
+        window=window(daemon.pid, first, last),
+        awake_s=active,
+        polls=0,
+        requests=0,
+        warnings=count_levels(daemon.events),
+        exit_code=exit_code,
+    )
+    return run, wall_start, wall_end
+
+
+# A fresh interpreter imports what `inqd run` imports, step by step, then builds a daemon with no accounts, then
+# makes httpx clients as each account gets one (aggregator.http.make_client); prints VmRSS (KiB) after each step.
+FOOTPRINT_SCRIPT = """
+import importlib, json, sys, time
+def rss():
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS"))
+steps = [("python itself", rss())]
+for name in sys.argv[2:]:
+    importlib.import_module(name)
+    steps.append(("import " + name, rss()))
+import asyncio, pathlib
+from aggregator.clock import SystemClock
+from aggregator.daemon import Daemon
+from aggregator.http import make_client
+from aggregator.logs import configure_logging
+from aggregator.settings import load_settings
+configure_logging(level="WARNING")
+settings = load_settings(pathlib.Path(sys.argv[1]))
+steps.append(("load_settings (the idle config, no accounts)", rss()))
+settings.policies()
+steps.append(("settings.policies() (calendar, holidays, schedules)", rss()))
+async def build():
+    daemon = await Daemon.build(settings, clock=SystemClock())
+    steps.append(("Daemon.build (store, dispatcher, timer start, ...)", rss()))
+    started = time.perf_counter()
+    clients = [make_client(base_url="http://127.0.0.1:9") for _ in range(20)]
+    steps.append(("20 x make_client (one per account) %.1f ms each" % ((time.perf_counter() - started) * 50), rss()))
+    for client in clients:
+        await client.aclose()
+    await daemon.aclose()
+asyncio.run(build())
+print(json.dumps(steps))
+"""
+FOOTPRINT_MODULES = (
+    "asyncio",
+    "sqlite3",
+    "httpx",
+    "pydantic",
+    "pydantic_settings",
+    "structlog",
+    "aiosqlite",
+    "aiohttp",
+    "aiohttp.web",
+    "prometheus_client",
+    "holidays",
+    "policies",
+    "aggregator.settings",
+    "aggregator.store",
+    "connectors.coupang",
+    "connectors.naver",
+    "connectors.elevenst",
+    "connectors.esm",
+    "aggregator.daemon",
+    "aggregator.cli",
+)
+
+
+def import_footprint(directory: Path) -> list[tuple[str, int]]:
+    """VmRSS (KiB) of a fresh interpreter after each import step, the build of a daemon, and 20 httpx clients."""
+    config = write_config(directory, None)
+    out = directory / "footprint.json"
+    with open(out, "wb") as fh, open(directory / "footprint.err", "wb") as err:
+        subprocess.run(
+            [sys.executable, "-c", FOOTPRINT_SCRIPT, str(config), *FOOTPRINT_MODULES],
+            stdout=fh,
+            stderr=err,
+            env=daemon_env(),
+            check=True,
+            timeout=120,
+        )
+    last = out.read_text(encoding="utf-8").strip().splitlines()[-1]
+    return [(str(name), int(kib)) for name, kib in json.loads(last)]
+
+
+def run_all(args: argparse.Namespace) -> tuple[list[Run], list[tuple[str, int]]]:
+    """Both scenarios, each with its own temporary directory, then the import footprint."""
+    sandbox = CoupangSandbox(vendor_id=VENDOR, access_key=ACCESS, secret_key=SECRET, now=lambda: datetime.now(UTC))
+    now = datetime.now(UTC)
+    for n in range(3):
+        sandbox.add_product_inquiry(content=f"지난 문의 {n}", inquiry_at=now - timedelta(hours=n + 2), answered=True)
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp, SandboxServer(sandbox.handler) as server:
+        one, start, end = measure("one account, nothing new", Path(tmp), server.url, args)
+        seen = [r for r in sandbox.requests if start <= r.at.timestamp() <= end]
+        polls = sum(1 for r in seen if "pageNum=1" in r.query and ("=ALL" in r.query or "=NONE" in r.query))
+        runs.append(replace(one, polls=polls, requests=len(seen)))
+    with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
+        runs.append(measure("no accounts", Path(tmp), None, args)[0])
+    with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
+        footprint = import_footprint(Path(tmp))
+    return runs, footprint
+
+
+def _wakes(window: Window) -> tuple[float, float]:
+    """(voluntary switches per minute of the event-loop thread, of all threads)."""
+    main = sum(t.voluntary for t in window.threads if t.label.startswith("main"))
+    return window.per_minute(main), window.per_minute(sum(t.voluntary for t in window.threads))
+
+
+def report(runs: Sequence[Run], footprint: Sequence[tuple[str, int]], args: argparse.Namespace) -> str:
+    """The printed table."""
+    lines = [
+        f"inqd idle benchmark: RSS {args.warmup:g} s after start, then {args.seconds:g} s measured per scenario",
+        machine_line(),
+        "",
+        f"{'scenario':<27}{'VmRSS':>7}{'VmHWM':>7}{'end':>7}{'thr.':>5}{'CPU s':>7}{'% core':>7}"
+        f"{'awake s':>8}{'loop sw.':>9}{'all sw.':>8}{'preempt':>8}",
+    ]
+    for run in runs:
+        w = run.window
+        loop, total = _wakes(w)
+        preempted = w.per_minute(sum(t.involuntary for t in w.threads))
+        lines.append(
+            f"{run.name:<27}{mib(run.rss_kib):7.1f}{mib(run.hwm_kib):7.1f}{mib(run.rss_end_kib):7.1f}{run.threads:5d}"
+            f"{w.cpu_s:7.2f}{w.cpu_share:7.2%}{w.per_minute(run.awake_s):8.1f}{loop:9.1f}{total:8.1f}{preempted:8.1f}"
+        )
+    lines += [
+        "  (MiB: VmRSS and VmHWM after the warm-up, VmRSS at the end of the window. Per minute: awake s = one-second",
+        "   slots in which some thread woke up (distinct wake-up moments); loop sw. / all sw. = voluntary context",
+        "   switches of the event-loop thread / of every thread (one per store call and GIL hand-off too);",
+        "   preempt = involuntary switches, the machine's load rather than the daemon's doing)",
+        "",
+    ]
+    for run in runs:
+        polls = f"; the sandbox saw {run.polls} stream polls, {run.requests} requests" if run.requests else ""
+        lines.append(f"{run.name}: per thread, per minute: voluntary / involuntary switches, CPU s{polls}")
+        for t in run.window.threads:
+            lines.append(
+                f"  {t.label:<22}{run.window.per_minute(t.voluntary):8.1f} /{run.window.per_minute(t.involuntary):6.1f}"
+                f"{t.cpu_s:8.3f}"
+            )
+        warnings = ", ".join(f"{k} x{v}" for k, v in sorted(run.warnings.items())) or "none"
+        lines.append(f"  daemon warnings/errors: {warnings}; exit code {run.exit_code}")
+    lines += ["", "memory of a fresh interpreter (VmRSS MiB, and what each step added):"]
+    previous = 0
+    for name, kib in footprint:
+        lines.append(f"  {name:<58}{mib(kib):7.1f} {mib(kib - previous):+6.1f}")
+        previous = kib
+    ticks = sum(rate for rate, _ in PERIODIC_PER_MIN.values())
+    calls = sum(rate * n for rate, n in PERIODIC_PER_MIN.values())
+    bare = runs[-1].window
+    bare_awake = bare.per_minute(runs[-1].awake_s)
+    worst = max(mib(max(r.rss_kib, r.rss_end_kib)) for r in runs)
+    lines += [
+        "",
+        "periodic work when idle: "
+        + ", ".join(f"{name} {rate:g}/min" for name, (rate, _) in PERIODIC_PER_MIN.items())
+        + f" = {ticks:g} ticks/min with about {calls:.0f} store calls; with the account also 2 stream polls/min",
+        f"no accounts: awake in {bare_awake:.1f} one-second slots a minute (the ticks explain {ticks:g}); "
+        f"{_wakes(bare)[1]:.1f} voluntary switches a minute",
+        f"target RSS <= {RSS_TARGET_MIB:g} MB: {verdict(worst <= RSS_TARGET_MIB)} (largest VmRSS {worst:.1f} MiB)",
+        f"target no busy wake-ups (no accounts: awake in at most {AWAKE_TARGET_PER_MIN:g} one-second slots a minute): "
+        f"{verdict(bare_awake <= AWAKE_TARGET_PER_MIN)}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse arguments, run both scenarios, print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench.idle", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="measured window per scenario (default 60)")
+    parser.add_argument("--warmup", type=float, default=60.0, help="seconds from start to the RSS reading (default 60)")
+    args = parser.parse_args(argv)
+    if args.seconds <= 0 or args.warmup < 5:
+        parser.error("need --seconds > 0 and --warmup >= 5")
+    runs, footprint = run_all(args)
+    print(report(runs, footprint, args))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
