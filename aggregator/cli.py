@@ -146,7 +146,7 @@ async def _print_queue(settings: Settings, db_path: Path, *, as_json: bool) -> i
     store = await Store.open(db_path)
     try:
         rows = await store.open_inquiries()
-        vacations = [(v.first_day, v.last_day) for v in await store.vacations()]
+        vacations = await store.vacation_ranges()
     finally:
         await store.aclose()
     entries = queue_entries(rows, settings.policies(vacations), now=SystemClock().now())
@@ -200,7 +200,7 @@ def _stored_vacations(settings: Settings) -> list[tuple[date, date]]:
     async def read() -> list[tuple[date, date]]:
         store = await Store.open(settings.db_path)
         try:
-            return [(v.first_day, v.last_day) for v in await store.vacations()]
+            return await store.vacation_ranges()
         finally:
             await store.aclose()
 
@@ -217,7 +217,7 @@ def _explain(settings: Settings, inquiry_id: int) -> int:
 async def _print_explain(settings: Settings, inquiry_id: int) -> int:
     store = await Store.open(settings.db_path)
     try:
-        vacations = [(v.first_day, v.last_day) for v in await store.vacations()]
+        vacations = await store.vacation_ranges()
         lines = await explain_lines(store, settings.policies(vacations), inquiry_id, now=SystemClock().now())
     finally:
         await store.aclose()
@@ -250,7 +250,7 @@ async def _print_status(settings: Settings, *, as_json: bool) -> int:
         report = await status_report(
             store,
             streams,
-            settings.policies([(v.first_day, v.last_day) for v in await store.vacations()]),
+            settings.policies(await store.vacation_ranges()),
             now=now,
             lost_after=settings.health.lost_after,
         )

@@ -62,7 +62,7 @@ def run_control(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_run(args, settings))
     except controls.ControlError as err:
         print(f"inqd: {err}", file=sys.stderr)
-        return 1 if "문의" in str(err) or "답변" in str(err) else _EXIT_BAD_INPUT
+        return 1 if isinstance(err, controls.ControlRefused) else _EXIT_BAD_INPUT
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -70,7 +70,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     actor = f"terminal:{getpass.getuser()}"
     store = await Store.open(settings.db_path)
     try:
-        vacations = [(v.first_day, v.last_day) for v in await store.vacations()]
+        vacations = await store.vacation_ranges()
         policies = settings.policies(vacations)
         zone = policies.zone
         if args.command == "vacation":
@@ -134,7 +134,7 @@ async def _vacation(args: argparse.Namespace, settings: Settings, store: Store, 
         return 0
     first, last = controls.parse_days(args.days)
     vacation_id = await store.add_vacation(first, last, args.note, now=now, actor=actor)
-    vacations = [(v.first_day, v.last_day) for v in await store.vacations()]
+    vacations = await store.vacation_ranges()
     policies = settings.policies(vacations)
     print(f"{vacation_id}번 휴가 {first}..{last}를 기록했습니다: 그 날들은 종일 조용하고 업무시간이 없습니다.")
     back = policies.quiet.span_end(datetime.combine(first, time(12), tzinfo=policies.zone))

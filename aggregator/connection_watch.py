@@ -164,13 +164,18 @@ class ConnectionWatch:
             )
         return queued
 
-    async def health(self) -> tuple[bool, dict[str, Any]]:
-        """The /healthz verdict: healthy when every configured stream polled successfully within its bound."""
+    async def verdicts(self) -> list[StreamHealth]:
+        """Each configured stream's health now (healthy when it polled successfully within its bound)."""
         now = self._clock.now()
-        verdicts: list[StreamHealth] = [
+        return [
             stream_health(c, now=now, started_at=self.started_at, lost_after=self._lost_after)
             for c in self._conditions(await self._store.stream_statuses())
         ]
+
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        """The /healthz verdict and its JSON body."""
+        now = self._clock.now()
+        verdicts = await self.verdicts()
         healthy = all(v.healthy for v in verdicts)
         body = {
             "status": "ok" if healthy else "unhealthy",

@@ -36,6 +36,10 @@ class ControlError(ValueError):
     """A control the seller asked for cannot be done; the message says why, in Korean."""
 
 
+class ControlRefused(ControlError):
+    """The input was fine but the inquiry cannot take the control (no such inquiry, already answered)."""
+
+
 def parse_until(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
     """A time the seller typed: a duration from now (`2h`, `90m`, `1h30m`, `2시간`), a clock time (`18:00`,
     today or else tomorrow) or a full local time (`2026-11-24 18:00`)."""
@@ -90,9 +94,9 @@ class Outcome:
 async def _open(store: Store, inquiry_id: int) -> StoredInquiry:
     stored = await store.get_inquiry(inquiry_id)
     if stored is None:
-        raise ControlError(f"#{inquiry_id} 문의가 없습니다 (inqd queue로 번호를 확인하세요)")
+        raise ControlRefused(f"#{inquiry_id} 문의가 없습니다 (inqd queue로 번호를 확인하세요)")
     if stored.inquiry.answered:
-        raise ControlError(f"#{inquiry_id}은(는) 이미 답변되었습니다")
+        raise ControlRefused(f"#{inquiry_id}은(는) 이미 답변되었습니다")
     return stored
 
 

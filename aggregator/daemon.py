@@ -171,7 +171,7 @@ class Daemon:
         if version == self.controls_version:
             return False
         self.controls_version = version
-        vacations = [(v.first_day, v.last_day) for v in await self.store.vacations()]
+        vacations = await self.store.vacation_ranges()
         if vacations != self.vacations:
             self.vacations = vacations
             policies = self.settings.policies(vacations)
@@ -224,7 +224,7 @@ class Daemon:
             for acc in settings.accounts
         ]
         marketplaces: dict[str, Marketplace] = {acc.id: acc.marketplace_kind for acc in settings.accounts}
-        vacations = [(v.first_day, v.last_day) for v in await store.vacations()]
+        vacations = await store.vacation_ranges()
         policies = settings.policies(vacations)
         fallbacks = {n.name: (n.fallback, n.fallback_after) for n in settings.notifiers if n.fallback}
         dispatcher = Dispatcher(store, notifiers, clock, policies, marketplaces=marketplaces, fallbacks=fallbacks)

@@ -39,15 +39,9 @@ class ServiceReport:
         self._metrics.set_outbox(await self._store.outbox_counts())
         oldest = min((at for _, at in summary.open_by_stream.values()), default=None)
         self._metrics.set_oldest_open_age(None if oldest is None else self._age_s(oldest))
-        _, body = await self._watch.health()
         self._metrics.set_streams(
-            (
-                str(s["account"]),
-                str(s["stream"]),
-                bool(s["healthy"]),
-                datetime.fromisoformat(s["last_success_at"]).timestamp() if s["last_success_at"] else None,
-            )
-            for s in body["streams"]
+            (v.account_id, v.stream.value, v.healthy, v.last_success_at.timestamp() if v.last_success_at else None)
+            for v in await self._watch.verdicts()
         )
 
     def _age_s(self, at: datetime) -> float:
@@ -57,11 +51,10 @@ class ServiceReport:
         """One line for `systemctl status`: open inquiries and how many connections work."""
         summary = await self._store.queue_summary()
         open_count = sum(summary.open_by_marketplace.values())
-        healthy, body = await self._watch.health()
-        streams = body["streams"]
-        working = sum(1 for s in streams if s["healthy"])
-        text = f"미답변 문의 {open_count}건 · 연결 {working}/{len(streams)} 정상"
-        return text if healthy else text + " · 점검 필요"
+        verdicts = await self._watch.verdicts()
+        working = sum(v.healthy for v in verdicts)
+        text = f"미답변 문의 {open_count}건 · 연결 {working}/{len(verdicts)} 정상"
+        return text if working == len(verdicts) else text + " · 점검 필요"
 
 
 async def keep_alive(systemd: SystemdNotifier, report: ServiceReport, clock: Clock, stop: asyncio.Event) -> None:

@@ -69,7 +69,8 @@ class _Channel(BaseModel):
         return False
 
 
-def _https_or_loopback(value: str) -> str:
+def https_or_loopback(value: str) -> str:
+    """An http(s) URL, plain http only on loopback; ValueError otherwise (shared by every URL in the config)."""
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError("must be an http(s) URL")
@@ -93,7 +94,7 @@ class NtfyConfig(_Channel):
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("token", "password")
 
     type: Literal["ntfy"]
-    server_url: Annotated[str, AfterValidator(_https_or_loopback)] = "https://ntfy.sh"
+    server_url: Annotated[str, AfterValidator(https_or_loopback)] = "https://ntfy.sh"
     topic: Annotated[str, Field(pattern=r"^[-_A-Za-z0-9]{1,64}$")]
     token: SecretStr | None = None  # an access token (tk_...), from env or secrets_dir
     username: str | None = None
@@ -118,7 +119,7 @@ class SmsConfig(_Channel):
     api_secret: SecretStr
     sender: Annotated[str, Field(pattern=r"^0\d{7,11}$")]  # the pre-registered 발신번호, digits only
     recipient: Annotated[str, Field(pattern=r"^01\d{8,9}$")]  # the work phone, digits only
-    base_url: Annotated[str, AfterValidator(_https_or_loopback)] = "https://api.solapi.com"
+    base_url: Annotated[str, AfterValidator(https_or_loopback)] = "https://api.solapi.com"
 
 
 class TelegramConfig(_Channel):
@@ -130,7 +131,7 @@ class TelegramConfig(_Channel):
     bot_token: SecretStr
     chat_id: Annotated[str, Field(pattern=r"^-?\d{1,20}$|^@[A-Za-z0-9_]{5,32}$")]
     parse_mode: Literal["HTML", "plain"] = "HTML"
-    base_url: Annotated[str, AfterValidator(_https_or_loopback)] = "https://api.telegram.org"
+    base_url: Annotated[str, AfterValidator(https_or_loopback)] = "https://api.telegram.org"
     # Buttons under each inquiry message (처리함, 1시간 뒤, 3시간 뒤), read back with getUpdates: no inbound port.
     # Only taps from chat_id are obeyed. Turn off if another program reads this bot's updates.
     actions: bool = True
@@ -148,7 +149,7 @@ class WebhookConfig(_Channel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: SecretStr) -> SecretStr:
-        _https_or_loopback(value.get_secret_value())  # the message names no part of the URL
+        https_or_loopback(value.get_secret_value())  # the message names no part of the URL
         return value
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, ClassVar
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from aggregator.admin import requires_token
+from aggregator.settings_notify import https_or_loopback
 from aggregator.settings_policy import Duration
 from policies.controls import ControlPolicy
 
@@ -36,9 +36,10 @@ class AdminConfig(BaseModel):
                 "(env INQD_ADMIN__TOKEN or a file admin.token in secrets_dir) or use 127.0.0.1"
             )
         if self.public_url is not None:
-            parts = urlsplit(self.public_url)
-            if parts.scheme != "https" and parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
-                raise ValueError("public_url: the phone must reach it over https (plain http only for 127.0.0.1)")
+            try:
+                https_or_loopback(self.public_url)
+            except ValueError as err:
+                raise ValueError(f"public_url: the phone must reach it over https ({err})") from None
             if not has_token:
                 raise ValueError("public_url: phone actions need a token (env INQD_ADMIN__TOKEN or admin.token)")
         return self

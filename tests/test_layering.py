@@ -27,7 +27,12 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "aggregator.settings_service",
         "policies",
     ),
-    "aggregator.settings_service": ("aggregator.admin", "aggregator.settings_policy", "policies"),
+    "aggregator.settings_service": (
+        "aggregator.admin",
+        "aggregator.settings_notify",
+        "aggregator.settings_policy",
+        "policies",
+    ),
     "aggregator.metrics": (),
     "aggregator.systemd": (),
     "aggregator.admin": ("aggregator.metrics", "aggregator.action_links"),

@@ -182,6 +182,10 @@ class ControlsMixin(StoreBase):
             await self._bump(db)
         return True
 
+    async def vacation_ranges(self) -> list[tuple[date, date]]:
+        """(first, last) of every vacation: what `Settings.policies` takes."""
+        return [(v.first_day, v.last_day) for v in await self.vacations()]
+
     async def vacations(self) -> list[Vacation]:
         """Every recorded vacation, earliest first."""
         async with self._conn.execute("SELECT * FROM vacations ORDER BY first_day, id") as cur:
