@@ -1,3 +1,1 @@
 """inqd: one queue for Korean marketplace customer inquiries, quiet hours and SLA alerts on a work phone."""
-
-__version__ = "0.1.0"

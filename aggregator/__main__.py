@@ -1,5 +1,5 @@
 """`python -m aggregator` runs the `inqd` command."""
 
-from aggregator.cli import main
+from aggregator.cli.main import main
 
 raise SystemExit(main())

@@ -12,8 +12,8 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from aggregator.action_links import verify
 from aggregator.metrics import Metrics
+from aggregator.notifiers.action_links import verify
 
 log = structlog.get_logger("inqd.admin")
 

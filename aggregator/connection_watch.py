@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from aggregator import render
-from aggregator.clock import Clock
-from aggregator.models import Marketplace, MessageKind, StreamKind
 from aggregator.store import Channels, Store, StreamStatus
+from core.clock import Clock
+from core.models import Marketplace, MessageKind, StreamKind
 from policies.health import (
     Change,
     OutageNotice,

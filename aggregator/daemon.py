@@ -17,35 +17,35 @@ from typing import Any
 import httpx
 import structlog
 
-from aggregator import controls
-from aggregator.action_links import ActionLinks
+from aggregator import control_service as controls
 from aggregator.admin import AdminServer
-from aggregator.clock import Clock, sleep_or_wake
+from aggregator.alert_timer import AlertTimer
 from aggregator.connection_watch import ConnectionWatch, WatchedStream
 from aggregator.dispatcher import Dispatcher
-from aggregator.http import make_client
 from aggregator.instance_lock import InstanceLock
 from aggregator.metrics import Metrics
-from aggregator.models import Marketplace, MessageKind
+from aggregator.notifiers.action_links import ActionLinks
 from aggregator.notifiers.base import Notifier
 from aggregator.notifiers.ntfy import NtfyNotifier
 from aggregator.notifiers.sink import SinkNotifier
 from aggregator.notifiers.sms import SolapiSmsNotifier
 from aggregator.notifiers.telegram import TelegramNotifier
+from aggregator.notifiers.telegram_actions import TelegramActionPoller
 from aggregator.notifiers.webhook import WebhookNotifier
 from aggregator.poller import PollReport, StreamPoller
 from aggregator.service import ServiceReport, keep_alive
 from aggregator.settings import Account, CoupangAccount, ElevenstAccount, EsmAccount, NaverAccount, Settings
-from aggregator.settings_notify import NotifierConfig, NtfyConfig, SinkNotifierConfig, SmsConfig, TelegramConfig
+from aggregator.settings.notify import NotifierConfig, NtfyConfig, SinkNotifierConfig, SmsConfig, TelegramConfig
 from aggregator.store import Store
 from aggregator.systemd import SystemdNotifier
-from aggregator.telegram_actions import TelegramActionPoller
-from aggregator.timers import AlertTimer
 from connectors.base import Connector
-from connectors.coupang import CoupangConnector
-from connectors.elevenst import ElevenstConnector
-from connectors.esm import EsmConnector
-from connectors.naver import NaverConnector
+from connectors.coupang.connector import CoupangConnector
+from connectors.elevenst.connector import ElevenstConnector
+from connectors.esm.connector import EsmConnector
+from connectors.naver.connector import NaverConnector
+from core.clock import Clock, sleep_or_wake
+from core.http import make_client
+from core.models import Marketplace, MessageKind
 from policies import Policies
 
 log = structlog.get_logger("inqd.daemon")

@@ -20,7 +20,6 @@ from typing import Any, Protocol
 import httpx
 import structlog
 
-from aggregator.clock import SystemClock, sleep_or_wake
 from aggregator.daemon import Daemon
 from aggregator.settings import (
     Account,
@@ -43,6 +42,7 @@ from connectors.sandbox import (
     SandboxServer,
     TickReport,
 )
+from core.clock import SystemClock, sleep_or_wake
 
 log = structlog.get_logger("inqd.demo")
 

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 import structlog
 
 from aggregator import render
-from aggregator.clock import Clock, loop_until_stopped
-from aggregator.models import Marketplace, Message, MessageKind
 from aggregator.notifiers.base import ClearingNotifier, DeliveryError, Notifier
 from aggregator.scheduler import delivery_retry_delay_s, should_fall_back
 from aggregator.store import OutboxItem, Store, StoredInquiry
+from core.clock import Clock, loop_until_stopped
+from core.models import Marketplace, Message, MessageKind
 from policies import Policies
 from policies.routing import Decision, NightHistory, PendingMessage, Reason, decide, quiet_period_start
 from policies.sla import deadlines

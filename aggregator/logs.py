@@ -8,7 +8,7 @@ from typing import Literal, TextIO, cast
 
 import structlog
 
-from aggregator.redact import SecretScrubber
+from core.redact import SecretScrubber
 
 LogFormat = Literal["console", "json"]
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import structlog
 
-from aggregator.clock import Clock, sleep_or_wake
-from aggregator.models import StreamKind
 from aggregator.scheduler import next_poll_delay_s
 from aggregator.store import Channels, Store
 from connectors.base import AuthFailed, Connector, ConnectorError
+from core.clock import Clock, sleep_or_wake
+from core.models import StreamKind
 
 log = structlog.get_logger("inqd.poller")
 

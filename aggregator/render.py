@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from aggregator.models import KST, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
-from aggregator.redact import excerpt, mask_pii
+from core.models import KST, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
+from core.redact import excerpt, mask_pii
 
 EXCERPT_CHARS = 120
 _WEEKDAYS = "월화수목금토일"

@@ -11,11 +11,11 @@ from datetime import datetime
 
 import structlog
 
-from aggregator.clock import Clock, sleep_or_wake
 from aggregator.connection_watch import ConnectionWatch
 from aggregator.metrics import Metrics
 from aggregator.store import Store
 from aggregator.systemd import SystemdNotifier
+from core.clock import Clock, sleep_or_wake
 
 log = structlog.get_logger("inqd.service")
 

@@ -175,7 +175,7 @@ def measure(name: str, directory: Path, url: str | None, args: argparse.Namespac
 
 
 # A fresh interpreter imports what `inqd run` imports, step by step, then builds a daemon with no accounts, then
-# makes httpx clients as each account gets one (aggregator.http.make_client); prints VmRSS (KiB) after each step.
+# makes httpx clients as each account gets one (core.http.make_client); prints VmRSS (KiB) after each step.
 FOOTPRINT_SCRIPT = """
 import importlib, json, sys, time
 def rss():
@@ -186,9 +186,9 @@ for name in sys.argv[2:]:
     importlib.import_module(name)
     steps.append(("import " + name, rss()))
 import asyncio, pathlib
-from aggregator.clock import SystemClock
+from core.clock import SystemClock
 from aggregator.daemon import Daemon
-from aggregator.http import make_client
+from core.http import make_client
 from aggregator.logs import configure_logging
 from aggregator.settings import load_settings
 configure_logging(level="WARNING")
@@ -223,12 +223,12 @@ FOOTPRINT_MODULES = (
     "policies",
     "aggregator.settings",
     "aggregator.store",
-    "connectors.coupang",
-    "connectors.naver",
-    "connectors.elevenst",
-    "connectors.esm",
+    "connectors.coupang.connector",
+    "connectors.naver.connector",
+    "connectors.elevenst.connector",
+    "connectors.esm.connector",
     "aggregator.daemon",
-    "aggregator.cli",
+    "aggregator.cli.main",
 )
 
 

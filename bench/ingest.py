@@ -43,11 +43,11 @@ import aiosqlite
 import httpx
 from pydantic import SecretStr
 
-from aggregator.http import make_client
-from aggregator.models import Inquiry, PollResult, StreamKind
 from aggregator.store import INQUIRY_COLUMNS, Store, db_time, inquiry_row
-from connectors.coupang import CoupangConnector
+from connectors.coupang.connector import CoupangConnector
 from connectors.sandbox import CoupangSandbox, InquiryGenerator
+from core.http import make_client
+from core.models import Inquiry, PollResult, StreamKind
 
 ACCOUNT = "bench-shop"
 VENDOR, ACCESS, SECRET = "A00012345", "bench-access", "bench-secret"

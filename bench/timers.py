@@ -53,12 +53,12 @@ from pathlib import Path
 
 import aiosqlite
 
-from aggregator.clock import SystemClock
+from aggregator.alert_timer import AlertTimer
 from aggregator.logs import configure_logging
-from aggregator.models import Category, Inquiry, Marketplace, MessageKind, PollResult, StreamKind
 from aggregator.settings import Settings
 from aggregator.store import AlertUpdate, Channels, Store, StoredInquiry, db_time
-from aggregator.timers import AlertTimer
+from core.clock import SystemClock
+from core.models import Category, Inquiry, Marketplace, MessageKind, PollResult, StreamKind
 from policies import Policies
 
 ACCOUNTS = ("shop-a", "shop-b", "shop-c", "shop-d")

@@ -17,8 +17,8 @@ from typing import ClassVar, Protocol
 
 import structlog
 
-from aggregator.clock import Clock
-from aggregator.models import KST, Cursor, Inquiry, Marketplace, OpenSnapshot, PollResult, StreamKind
+from core.clock import Clock
+from core.models import KST, Cursor, Inquiry, Marketplace, OpenSnapshot, PollResult, StreamKind
 
 log = structlog.get_logger(__name__)
 

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TypeGuard
 
-from aggregator.models import KST, Category
 from connectors.base import MalformedItem
+from core.models import KST, Category
 
 MIN_YEAR, MAX_YEAR = 2000, 2100  # outside: a broken field, and one the store and the SLA arithmetic cannot hold
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from policies.calendar import Calendar
-from policies.controls import ControlPolicy
+from policies.control_effects import ControlPolicy
 from policies.intervals import Schedule
 from policies.sla import SlaPolicy
 

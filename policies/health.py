@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from aggregator.models import StreamKind
+from core.models import StreamKind
 
 # A stream is stale after this many missed polls even when the configured bound is shorter: one slow or
 # rate-limited cycle is not an outage.

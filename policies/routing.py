@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from aggregator.models import Inquiry, MessageKind
+from core.models import Inquiry, MessageKind
 from policies.intervals import Schedule
 from policies.sla import BreakthroughPolicy, quiet_span_start
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from aggregator.models import Inquiry, Marketplace, StreamKind
+from core.models import Inquiry, Marketplace, StreamKind
 from policies.intervals import Schedule, add_work_time
 
 LATE_AFTER = timedelta(minutes=5)  # an alert this far past its time fired late (the daemon was down)
@@ -29,7 +29,7 @@ class ClockKind(StrEnum):
 
     MARKETPLACE = "marketplace"
     OWN = "own"
-    PROMISE = "promise"  # a call-back time the seller promised (policies/controls.py)
+    PROMISE = "promise"  # a call-back time the seller promised (policies/control_effects.py)
 
 
 class AlertKind(StrEnum):

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import structlog
 
-from aggregator.models import KST, Category, Inquiry, Marketplace, StreamKind
 from aggregator.store import Store
+from core.models import KST, Category, Inquiry, Marketplace, StreamKind
 from tests.fakes import FakeClock
 
 START = datetime(2026, 11, 24, 14, 0, tzinfo=KST)

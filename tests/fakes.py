@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from aggregator.models import Cursor, Marketplace, Message, PollResult, StreamKind
 from aggregator.notifiers.base import DeliveryError
 from connectors.base import ConnectorError
+from core.models import Cursor, Marketplace, Message, PollResult, StreamKind
 
 
 class FakeClock:

@@ -15,7 +15,7 @@ import respx
 
 from aggregator.daemon import Daemon
 from aggregator.settings import CoupangAccount, Settings
-from aggregator.settings_notify import NtfyConfig, SmsConfig
+from aggregator.settings.notify import NtfyConfig, SmsConfig
 from connectors.sandbox import CoupangSandbox
 from tests.fakes import FakeClock
 

@@ -16,7 +16,7 @@ import httpx
 
 from aggregator.daemon import Daemon
 from aggregator.settings import CoupangAccount, Settings
-from aggregator.settings_notify import SinkNotifierConfig
+from aggregator.settings.notify import SinkNotifierConfig
 from connectors.sandbox import CoupangSandbox
 from connectors.sandbox.faults import Fault
 from tests.fakes import FakeClock

@@ -12,13 +12,13 @@ from typing import Any
 
 import httpx
 
-from aggregator import controls
+from aggregator import control_service as controls
 from aggregator.daemon import Daemon
-from aggregator.models import KST, Marketplace, PollResult
 from aggregator.settings import CoupangAccount, Settings
-from aggregator.settings_notify import SinkNotifierConfig
+from aggregator.settings.notify import SinkNotifierConfig
 from aggregator.store import Store
 from connectors.sandbox import CoupangSandbox
+from core.models import KST, Marketplace, PollResult
 from tests.conftest import START, make_inquiry
 from tests.fakes import FakeClock
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.cli import _parser
+from aggregator.cli.main import _parser
 from aggregator.settings import (
     CoupangAccount,
     ElevenstAccount,
@@ -26,7 +26,7 @@ from aggregator.settings import (
     _AccountBase,
     load_settings,
 )
-from aggregator.settings_notify import NOTIFIER_SECRETS, NtfyConfig
+from aggregator.settings.notify import NOTIFIER_SECRETS, NtfyConfig
 
 DEPLOY = Path(__file__).parents[1] / "deploy"
 UNIT = DEPLOY / "inqd.service"
@@ -202,7 +202,7 @@ def test_dockerfile_runs_as_non_root_with_a_data_volume() -> None:
 def test_dockerfile_copies_only_the_package() -> None:
     assert _docker("ADD") == []
     sources = {src for args in _docker("COPY") for src in args.split()[:-1]}
-    assert sources == {"pyproject.toml", "README.md", "aggregator/", "connectors/", "policies/"}
+    assert sources == {"pyproject.toml", "README.md", "core/", "aggregator/", "connectors/", "policies/"}
 
 
 def test_dockerfile_command_is_accepted_by_the_cli() -> None:

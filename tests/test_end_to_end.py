@@ -17,11 +17,11 @@ import pytest
 
 from aggregator.daemon import Daemon, build_connector
 from aggregator.logs import configure_logging
-from aggregator.models import MessageKind, StreamKind
 from aggregator.settings import CoupangAccount, Settings, SinkNotifierConfig
 from aggregator.store import Store
 from connectors.base import AuthFailed
 from connectors.sandbox import CoupangSandbox, Fault
+from core.models import MessageKind, StreamKind
 from tests.fakes import FakeClock
 
 VENDOR = "A00012345"

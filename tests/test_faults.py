@@ -32,12 +32,12 @@ import pytest
 from structlog.testing import capture_logs
 
 from aggregator.daemon import Daemon
-from aggregator.models import Marketplace, StreamKind
 from aggregator.poller import PollReport, StreamPoller
 from aggregator.settings import CoupangAccount, ElevenstAccount, EsmAccount, NaverAccount, Settings
-from aggregator.settings_notify import SinkNotifierConfig
-from connectors.coupang import BLOCKED_RETRY_AFTER_S
+from aggregator.settings.notify import SinkNotifierConfig
+from connectors.coupang.connector import BLOCKED_RETRY_AFTER_S
 from connectors.sandbox import CoupangSandbox, ElevenstSandbox, EsmSandbox, Fault, NaverSandbox, RecordedRequest
+from core.models import Marketplace, StreamKind
 from tests.fakes import FakeClock
 
 LONG = os.environ.get("INQD_LONG") == "1"

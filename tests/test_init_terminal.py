@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pexpect
 
-from aggregator.cli import main as cli_main
+from aggregator.cli.main import main as cli_main
 from aggregator.settings import CoupangAccount, load_settings
 from connectors.sandbox import CoupangSandbox, SandboxServer
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 
 from aggregator.daemon import Daemon
-from aggregator.models import KST
 from aggregator.settings import load_settings
 from connectors.sandbox import CoupangSandbox
+from core.models import KST
 from tests.fakes import FakeClock
 
 CONFIG = """

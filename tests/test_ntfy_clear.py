@@ -15,12 +15,12 @@ import httpx
 import pytest
 import respx
 
+from aggregator.cli.reports import explain_lines
 from aggregator.daemon import Daemon
-from aggregator.models import MessageKind
-from aggregator.reports import explain_lines
 from aggregator.settings import CoupangAccount, Settings
-from aggregator.settings_notify import NtfyConfig, SinkNotifierConfig
+from aggregator.settings.notify import NtfyConfig, SinkNotifierConfig
 from connectors.sandbox import CoupangSandbox
+from core.models import MessageKind
 from tests.fakes import FakeClock
 
 NTFY = "http://127.0.0.1:8"

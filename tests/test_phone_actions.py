@@ -15,14 +15,14 @@ import pytest
 import respx
 from structlog.testing import capture_logs
 
-from aggregator.action_links import ActionLinks
 from aggregator.daemon import Daemon
-from aggregator.models import Message, MessageKind
+from aggregator.notifiers.action_links import ActionLinks
 from aggregator.notifiers.ntfy import NtfyNotifier
 from aggregator.settings import CoupangAccount, Settings
-from aggregator.settings_notify import SinkNotifierConfig, TelegramConfig
-from aggregator.settings_service import AdminConfig
+from aggregator.settings.notify import SinkNotifierConfig, TelegramConfig
+from aggregator.settings.service import AdminConfig
 from connectors.sandbox import CoupangSandbox
+from core.models import Message, MessageKind
 from tests.fakes import FakeClock
 
 BOT = "123456:phone-actions-token"

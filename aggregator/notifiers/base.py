@@ -7,8 +7,8 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 import httpx
 
-from aggregator.http import parse_retry_after
-from aggregator.models import Message
+from core.http import parse_retry_after
+from core.models import Message
 
 
 class DeliveryError(Exception):

@@ -14,9 +14,9 @@ import httpx
 import structlog
 from pydantic import SecretStr
 
-from aggregator.action_links import ActionLinks
-from aggregator.models import Message
+from aggregator.notifiers.action_links import ActionLinks
 from aggregator.notifiers.base import DeliveryError, raise_for_delivery, transport_failure
+from core.models import Message
 
 log = structlog.get_logger(__name__)
 

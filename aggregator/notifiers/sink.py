@@ -10,8 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, TextIO
 
-from aggregator.models import KST, Message
 from aggregator.notifiers.base import DeliveryError
+from core.models import KST, Message
 
 _PRIORITY_MARK = {1: "·", 2: "·", 3: "🔔", 4: "⚠️", 5: "🚨"}
 

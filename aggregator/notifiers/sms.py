@@ -19,8 +19,8 @@ import httpx
 import structlog
 from pydantic import SecretStr
 
-from aggregator.models import Message
 from aggregator.notifiers.base import DeliveryError, raise_for_delivery, transport_failure
+from core.models import Message
 
 __all__ = ["SolapiSmsNotifier", "solapi_authorization"]
 

@@ -16,9 +16,9 @@ import httpx
 import structlog
 from pydantic import SecretStr
 
-from aggregator.http import parse_retry_after
-from aggregator.models import Message, Priority
 from aggregator.notifiers.base import DeliveryError, raise_for_delivery, transport_failure
+from core.http import parse_retry_after
+from core.models import Message, Priority
 
 __all__ = ["TelegramNotifier", "callback_data", "inline_keyboard"]
 
@@ -30,7 +30,7 @@ DESCRIPTION_LIMIT = 200
 BUTTON_TEXT = "열기"  # a message about no particular inquiry: the link is its only button
 SELLER_CENTER_BUTTON_TEXT = "판매자센터 열기"  # next to the action buttons, say where the link goes
 CALLBACK_DATA_LIMIT = 64  # bytes; Telegram rejects the whole sendMessage (400) past it
-# (button text, action) rows; aggregator.telegram_actions parses `inqd:<action>:<id>` back, a test ties the two.
+# (button text, action) rows; notifiers.telegram_actions parses `inqd:<action>:<id>` back, a test ties the two.
 ACTION_ROWS: tuple[tuple[tuple[str, str], ...], ...] = (
     (("✅ 처리함", "handled"),),
     (("⏰ 1시간 뒤", "snooze1h"), ("⏰ 3시간 뒤", "snooze3h")),
@@ -110,7 +110,7 @@ class TelegramNotifier:
         self._now = now
         self._base_url = base_url.rstrip("/")
         self._parse_mode = parse_mode
-        self._actions = actions  # taps come back through aggregator.telegram_actions (getUpdates)
+        self._actions = actions  # taps come back through aggregator.notifiers.telegram_actions (getUpdates)
 
     def __repr__(self) -> str:
         return (

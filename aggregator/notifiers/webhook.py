@@ -12,8 +12,8 @@ import httpx
 import structlog
 from pydantic import SecretStr
 
-from aggregator.models import Message
 from aggregator.notifiers.base import raise_for_delivery, transport_failure
+from core.models import Message
 
 log = structlog.get_logger(__name__)
 

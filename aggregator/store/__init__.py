@@ -12,7 +12,8 @@ from pathlib import Path
 
 import aiosqlite
 
-from aggregator.store.controls import ControlsMixin
+from aggregator.store.alert_plans import TimersMixin
+from aggregator.store.control_state import ControlsMixin
 from aggregator.store.health import HealthMixin
 from aggregator.store.inquiries import InquiriesMixin
 from aggregator.store.outbox import OutboxMixin
@@ -34,7 +35,6 @@ from aggregator.store.schema import (
     db_time,
     inquiry_row,
 )
-from aggregator.store.timers import TimersMixin
 
 __all__ = [
     "INQUIRY_COLUMNS",

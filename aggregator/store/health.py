@@ -6,9 +6,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from aggregator.models import MessageKind
 from aggregator.store.base import StoreBase
 from aggregator.store.schema import ChannelFailure, Channels, QueueSummary, _dt, channels_for, db_time
+from core.models import MessageKind
 
 
 class HealthMixin(StoreBase):

@@ -9,7 +9,6 @@ from typing import Any
 
 import aiosqlite
 
-from aggregator.models import Cursor, Inquiry, MessageKind, PollResult, StreamKind
 from aggregator.store.base import StoreBase
 from aggregator.store.schema import (
     _INQUIRY_COLUMNS,
@@ -26,6 +25,7 @@ from aggregator.store.schema import (
     db_time,
     inquiry_row,
 )
+from core.models import Cursor, Inquiry, MessageKind, PollResult, StreamKind
 
 
 def _arrival(inq: Inquiry) -> datetime:

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from aggregator.models import MessageKind
 from aggregator.store.base import StoreBase
 from aggregator.store.schema import Channels, OutboxItem, _dt, _outbox_item, channels_for, db_time
+from core.models import MessageKind
 
 
 class OutboxMixin(StoreBase):

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from aggregator.models import (
+from core.models import (
     Category,
     Inquiry,
     InquiryControls,

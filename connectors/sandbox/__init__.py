@@ -4,18 +4,18 @@ Use a handler through `httpx.MockTransport(sandbox.handler)` in tests, or serve 
 `SandboxServer` for the demo and end-to-end runs.
 """
 
-from connectors.sandbox.coupang import CoupangSandbox, Endpoint
-from connectors.sandbox.coupang_rows import CallCenterStatus, CodeStyle, DateTimeFormat, Malformation
-from connectors.sandbox.elevenst import ElevenstEndpoint, ElevenstSandbox
-from connectors.sandbox.elevenst_generator import ElevenstInquiryGenerator
-from connectors.sandbox.elevenst_store import ElevenstWire
-from connectors.sandbox.esm import EsmCasing, EsmEndpoint, EsmInquiryGenerator, EsmSandbox
+from connectors.sandbox.coupang.api import CoupangSandbox, Endpoint
+from connectors.sandbox.coupang.generator import InquiryGenerator, TickReport
+from connectors.sandbox.coupang.rows import CallCenterStatus, CodeStyle, DateTimeFormat, Malformation
+from connectors.sandbox.elevenst.api import ElevenstEndpoint, ElevenstSandbox
+from connectors.sandbox.elevenst.generator import ElevenstInquiryGenerator
+from connectors.sandbox.elevenst.store import ElevenstWire
+from connectors.sandbox.esm.api import EsmCasing, EsmEndpoint, EsmInquiryGenerator, EsmSandbox
 from connectors.sandbox.faults import Fault
-from connectors.sandbox.generator import InquiryGenerator, TickReport
 from connectors.sandbox.handling import RecordedRequest
-from connectors.sandbox.naver import NaverEndpoint, NaverSandbox
-from connectors.sandbox.naver_generator import NaverInquiryGenerator
-from connectors.sandbox.naver_store import NaverDateTimeStyle
+from connectors.sandbox.naver.api import NaverEndpoint, NaverSandbox
+from connectors.sandbox.naver.generator import NaverInquiryGenerator
+from connectors.sandbox.naver.store import NaverDateTimeStyle
 from connectors.sandbox.server import SandboxServer
 
 __all__ = [

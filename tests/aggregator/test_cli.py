@@ -13,9 +13,9 @@ import httpx
 import pytest
 import respx
 
-from aggregator.cli import main
-from aggregator.models import PollResult, StreamKind
+from aggregator.cli.main import main
 from aggregator.store import Store
+from core.models import PollResult, StreamKind
 from tests.conftest import START, make_inquiry
 
 GOOD_ACCOUNT = """

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.cli import main
-from aggregator.models import PollResult
+from aggregator.cli.main import main
 from aggregator.store import Store
+from core.models import PollResult
 from tests.conftest import make_inquiry
 
 

@@ -10,10 +10,10 @@ import pytest
 from aggregator.daemon import Daemon
 from aggregator.dispatcher import Dispatcher
 from aggregator.instance_lock import AlreadyRunning
-from aggregator.models import Marketplace, MessageKind, PollResult, StreamKind
 from aggregator.notifiers.base import DeliveryError
 from aggregator.settings import Settings
 from aggregator.store import Store
+from core.models import Marketplace, MessageKind, PollResult, StreamKind
 from tests.conftest import make_inquiry
 from tests.fakes import FakeClock, RecordingNotifier
 

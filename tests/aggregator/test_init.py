@@ -14,10 +14,10 @@ import httpx
 import pytest
 import respx
 
-from aggregator.cli import main as cli_main
-from aggregator.init_wizard import add_init_parser, parse_hours, run_init
+from aggregator.cli.main import main as cli_main
+from aggregator.init.wizard import add_init_parser, parse_hours, run_init
 from aggregator.settings import CoupangAccount, load_settings
-from aggregator.settings_notify import NtfyConfig
+from aggregator.settings.notify import NtfyConfig
 from connectors.sandbox import CoupangSandbox, Fault
 from policies.intervals import IntervalError
 from tests.fakes import FakeClock

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from structlog.testing import capture_logs
 
-from aggregator.models import MessageKind, PollResult, StreamKind
 from aggregator.poller import StreamPoller
 from aggregator.store import Store
 from connectors.base import AuthFailed, RateLimited, Unavailable
+from core.models import MessageKind, PollResult, StreamKind
 from tests.conftest import make_inquiry
 from tests.fakes import FakeClock, ScriptedConnector
 

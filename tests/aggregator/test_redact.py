@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.redact import REDACTED, SecretScrubber, excerpt, mask_name, mask_pii
+from core.redact import REDACTED, SecretScrubber, excerpt, mask_name, mask_pii
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from aggregator import render
-from aggregator.models import KST, Category, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
+from core.models import KST, Category, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
 
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
 INQ = Inquiry(

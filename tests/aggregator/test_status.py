@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.cli import main
+from aggregator.cli.main import main
+from aggregator.cli.status_report import status_lines, status_report
 from aggregator.connection_watch import WatchedStream
-from aggregator.models import Marketplace, MessageKind, PollResult, StreamKind
 from aggregator.settings import Settings
-from aggregator.status_report import status_lines, status_report
 from aggregator.store import Store
+from core.models import Marketplace, MessageKind, PollResult, StreamKind
 from tests.conftest import START, make_inquiry
 
 QNA, CC = StreamKind.PRODUCT_QNA, StreamKind.CALL_CENTER

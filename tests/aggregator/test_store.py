@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.models import MessageKind, OpenSnapshot, PollResult, StreamKind
 from aggregator.store import Store
+from core.models import MessageKind, OpenSnapshot, PollResult, StreamKind
 from tests.conftest import START, make_inquiry
 
 CHANNELS = ("sink",)

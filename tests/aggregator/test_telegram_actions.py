@@ -15,9 +15,9 @@ import respx
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from aggregator.models import Message, MessageKind
 from aggregator.notifiers.telegram import inline_keyboard
-from aggregator.telegram_actions import ActionStats, TelegramActionPoller, TelegramPollError
+from aggregator.notifiers.telegram_actions import ActionStats, TelegramActionPoller, TelegramPollError
+from core.models import Message, MessageKind
 
 TOKEN = "123456789:AAH-tok3n_VALUE-never-printed"
 BASE = f"https://api.telegram.org/bot{TOKEN}"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from aggregator.models import MessageKind, PollResult, StreamKind
+from aggregator.alert_timer import AlertTimer
 from aggregator.render import sla_alert
 from aggregator.settings import Settings
 from aggregator.store import Store
-from aggregator.timers import AlertTimer
+from core.models import MessageKind, PollResult, StreamKind
 from tests.conftest import make_inquiry
 from tests.fakes import FakeClock
 

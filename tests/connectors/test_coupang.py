@@ -21,11 +21,11 @@ import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from aggregator.models import KST, Category, Marketplace, OpenSnapshot, StreamKind
 from connectors.base import AuthFailed, ConnectorError, MalformedItem, RateLimited, Unavailable
-from connectors.coupang import CoupangConnector
-from connectors.coupang_auth import CoupangAuth, cea_signature
-from connectors.coupang_rows import category_of, to_inquiry
+from connectors.coupang.auth import CoupangAuth, cea_signature
+from connectors.coupang.connector import CoupangConnector
+from connectors.coupang.rows import category_of, to_inquiry
+from core.models import KST, Category, Marketplace, OpenSnapshot, StreamKind
 from tests.fakes import FakeClock
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "coupang"

@@ -16,11 +16,11 @@ import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from aggregator.models import KST, Category, Marketplace, StreamKind
 from connectors.base import AuthFailed, ConnectorError, MalformedItem, RateLimited, Unavailable
-from connectors.elevenst import MAINTENANCE_RETRY_AFTER_S, ElevenstConnector
-from connectors.elevenst_rows import date_time, deadline_at, decode
+from connectors.elevenst.connector import MAINTENANCE_RETRY_AFTER_S, ElevenstConnector
+from connectors.elevenst.rows import date_time, deadline_at, decode
 from connectors.sandbox import ElevenstSandbox, ElevenstWire, Fault
+from core.models import KST, Category, Marketplace, StreamKind
 from tests.fakes import FakeClock
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "elevenst"

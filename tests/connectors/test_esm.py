@@ -17,9 +17,9 @@ import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from aggregator.models import KST, Category, Marketplace, StreamKind
 from connectors.base import AuthFailed, ConnectorError, RateLimited, Unavailable
-from connectors.esm import EsmConnector
+from connectors.esm.connector import EsmConnector
+from core.models import KST, Category, Marketplace, StreamKind
 from tests.fakes import FakeClock
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "esm"

@@ -42,14 +42,17 @@ from hypothesis.control import currently_in_test_context
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from aggregator.models import KST, Category, Inquiry, Marketplace, PollResult, StreamKind
 from aggregator.store.schema import db_time
-from connectors import coupang_rows, elevenst_rows, esm_rows, naver_rows
 from connectors.base import ConnectorError, MalformedItem
-from connectors.coupang import CoupangConnector
-from connectors.elevenst import ElevenstConnector
-from connectors.esm import EsmConnector
-from connectors.naver import NaverConnector
+from connectors.coupang import rows as coupang_rows
+from connectors.coupang.connector import CoupangConnector
+from connectors.elevenst import rows as elevenst_rows
+from connectors.elevenst.connector import ElevenstConnector
+from connectors.esm import rows as esm_rows
+from connectors.esm.connector import EsmConnector
+from connectors.naver import rows as naver_rows
+from connectors.naver.connector import NaverConnector
+from core.models import KST, Category, Inquiry, Marketplace, PollResult, StreamKind
 from tests.fakes import FakeClock
 
 LONG = os.environ.get("INQD_LONG") == "1"

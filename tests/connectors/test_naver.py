@@ -23,12 +23,12 @@ import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from aggregator.models import KST, Category, Marketplace, OpenSnapshot, StreamKind
 from connectors.base import AuthFailed, ConnectorError, MalformedItem, RateLimited, Unavailable
-from connectors.naver import NaverConnector
-from connectors.naver_auth import NaverTokenSource, canonical_salt, client_secret_sign
-from connectors.naver_rows import category_of, to_inquiry
+from connectors.naver.auth import NaverTokenSource, canonical_salt, client_secret_sign
+from connectors.naver.connector import NaverConnector
+from connectors.naver.rows import category_of, to_inquiry
 from connectors.sandbox import Fault, NaverDateTimeStyle, NaverSandbox
+from core.models import KST, Category, Marketplace, OpenSnapshot, StreamKind
 from tests.fakes import FakeClock
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "naver"

@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from aggregator.models import KST
 from connectors.sandbox import (
     CallCenterStatus,
     CodeStyle,
@@ -28,6 +27,7 @@ from connectors.sandbox import (
     InquiryGenerator,
     SandboxServer,
 )
+from core.models import KST
 from tests.fakes import FakeClock
 
 VENDOR, ACCESS, SECRET = "A00012345", "test-access", "test-secret"

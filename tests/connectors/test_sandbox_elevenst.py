@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from aggregator.models import KST
 from connectors.sandbox import ElevenstEndpoint, ElevenstInquiryGenerator, ElevenstSandbox, ElevenstWire, Fault
+from core.models import KST
 from tests.fakes import FakeClock
 
 API_KEY = "sandbox-11st-key"

@@ -15,10 +15,10 @@ import jwt
 import pytest
 from pydantic import SecretStr
 
-from aggregator.models import KST, StreamKind
 from connectors.base import AuthFailed, ConnectorError, RateLimited, Unavailable
-from connectors.esm import EsmConnector
+from connectors.esm.connector import EsmConnector
 from connectors.sandbox import EsmCasing, EsmEndpoint, EsmInquiryGenerator, EsmSandbox, Fault
+from core.models import KST, StreamKind
 from tests.fakes import FakeClock
 
 SECRET = "esm-sandbox-secret-7Hq-0123456789abcdef"  # >= 32 bytes: PyJWT warns below

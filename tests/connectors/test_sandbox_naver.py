@@ -19,7 +19,6 @@ import bcrypt
 import httpx
 import pytest
 
-from aggregator.models import KST
 from connectors.sandbox import (
     Fault,
     NaverDateTimeStyle,
@@ -28,6 +27,7 @@ from connectors.sandbox import (
     NaverSandbox,
     SandboxServer,
 )
+from core.models import KST
 from tests.fakes import FakeClock
 
 CLIENT_ID = "7dMvteboKNHwyRremLXXXX"

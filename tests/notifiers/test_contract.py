@@ -15,12 +15,12 @@ import respx
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from aggregator.models import Message, MessageKind, Priority
 from aggregator.notifiers.base import DeliveryError, Notifier
 from aggregator.notifiers.ntfy import NtfyNotifier
 from aggregator.notifiers.sms import SolapiSmsNotifier
 from aggregator.notifiers.telegram import TelegramNotifier
 from aggregator.notifiers.webhook import WebhookNotifier
+from core.models import Message, MessageKind, Priority
 
 NOW = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
 CANARY = "canary-0123456789-secret"

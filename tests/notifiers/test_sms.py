@@ -16,9 +16,9 @@ import respx
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from aggregator.models import KST, Message, MessageKind
 from aggregator.notifiers.base import DeliveryError
 from aggregator.notifiers.sms import SolapiSmsNotifier, solapi_authorization
+from core.models import KST, Message, MessageKind
 
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
 DATE = "2026-11-24T14:00:00+09:00"

@@ -12,9 +12,9 @@ import respx
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from aggregator.models import KST, Message, MessageKind, Priority
 from aggregator.notifiers.base import DeliveryError
 from aggregator.notifiers.telegram import CALLBACK_DATA_LIMIT, TelegramNotifier, callback_data
+from core.models import KST, Message, MessageKind, Priority
 
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
 TOKEN = "123456789:AAH-tok3n_VALUE-never-printed"

@@ -17,10 +17,10 @@ import respx
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from aggregator.http import make_client
-from aggregator.models import KST, Message, MessageKind, Priority
 from aggregator.notifiers.base import DeliveryError
 from aggregator.notifiers.webhook import WebhookNotifier, WebhookStyle
+from core.http import make_client
+from core.models import KST, Message, MessageKind, Priority
 
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
 SECRET_PATH = "/services/T0AAAAAAA/B0BBBBBBB/xoxSeCrEtWebhookToken123"

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from aggregator.models import KST
+from core.models import KST
 from policies.calendar import Calendar, parse_dates
 from policies.intervals import Schedule, parse_interval
 

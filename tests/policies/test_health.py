@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.models import KST, StreamKind
+from core.models import KST, StreamKind
 from policies.health import (
     Change,
     OutageNotice,

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.models import KST
+from core.models import KST
 from policies.calendar import Calendar, parse_dates
 from policies.intervals import (
     IntervalError,

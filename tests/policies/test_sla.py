@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.models import KST, Inquiry, Marketplace, StreamKind
+from core.models import KST, Inquiry, Marketplace, StreamKind
 from policies.calendar import Calendar
 from policies.intervals import Schedule, parse_interval
 from policies.sla import (

@@ -1,0 +1,218 @@
+"""Text for the terminal commands `inqd schedule` and `inqd explain`: what the policies will do, and why they did."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from aggregator.render import duration_text, kst_stamp, left_text, safe_excerpt
+from aggregator.store import Event, Store, StoredInquiry
+from core.models import KST, MessageKind
+from core.redact import excerpt, mask_pii
+from policies import Policies
+from policies.control_effects import apply_controls
+from policies.sla import deadlines, plan_alerts
+
+_WEEKDAYS = "월화수목금토일"
+_MESSAGE_NAMES = {
+    MessageKind.NEW_INQUIRY.value: "새 문의",
+    MessageKind.BACKFILL_SUMMARY.value: "연결 요약",
+    MessageKind.SLA_WARNING.value: "마감 경고",
+    MessageKind.SLA_BREACH.value: "마감 지남",
+    MessageKind.SLA_REPEAT.value: "미답변 반복 알림",
+    MessageKind.EVENING_WARNING.value: "저녁 경고",
+    MessageKind.DIGEST.value: "요약",
+    MessageKind.SYSTEM.value: "시스템 알림",
+    MessageKind.ANSWERED.value: "휴대폰 알림 지우기",
+    MessageKind.PROMISE_REMINDER.value: "약속 시간 알림",
+    MessageKind.PROMISE_MISSED.value: "약속 시간 지남",
+}
+_REASONS = {
+    "send_now": "바로 보냄",
+    "breakthrough": "조용한 시간이지만 마감이 그 전에 지나서 보냄",
+    "drop_answered": "이미 답변되어 보내지 않음",
+    "drop_missing": "문의가 없어 보내지 않음",
+    "drop_handled": "처리함으로 표시되어 보내지 않음",
+    "channel cannot clear": "이 채널은 알림을 지울 수 없음",
+    "server cannot clear": "ntfy 서버가 알림 지우기를 지원하지 않음 (2.16 이상 필요)",
+    "hold_quiet": "조용한 시간이라 보류",
+}
+
+
+def _ranges(spans: list[tuple[datetime, datetime]], day_start: datetime) -> str:
+    parts = []
+    for start, end in spans:
+        end_text = "24:00" if end - day_start >= timedelta(days=1) else f"{end.astimezone(KST):%H:%M}"
+        parts.append(f"{start.astimezone(KST):%H:%M}–{end_text}")
+    return ", ".join(parts)
+
+
+def schedule_lines(policies: Policies, start: date, days: int) -> list[str]:
+    """One line per day: quiet and work windows, holidays named, e.g. `10/06 (월) 추석 — 종일 조용`."""
+    lines = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        day_start = datetime.combine(day, time(0), tzinfo=policies.zone)
+        day_end = day_start + timedelta(days=1)
+        quiet = policies.quiet.spans(day_start, day_end)
+        work = policies.work.spans(day_start, day_end)
+        name = policies.calendar.holiday_name(day)
+        head = f"{day:%m/%d} ({_WEEKDAYS[day.weekday()]})" + (f" {name}" if name else "")
+        whole_day_quiet = len(quiet) == 1 and quiet[0][0] <= day_start and quiet[0][1] >= day_end
+        if whole_day_quiet:
+            lines.append(f"{head} — 종일 조용")
+            continue
+        parts = []
+        if quiet:
+            parts.append(f"조용 {_ranges(quiet, day_start)}")
+        parts.append(f"업무 {_ranges(work, day_start)}" if work else "업무 없음")
+        lines.append(f"{head} — " + " · ".join(parts))
+    return lines
+
+
+def queue_entries(rows: Sequence[StoredInquiry], policies: Policies, *, now: datetime) -> list[dict[str, Any]]:
+    """Open inquiries by marketplace deadline, with time left; excerpts masked. Also the `--json` shape."""
+    entries = []
+    for row in rows:
+        inq = row.inquiry
+        clocks = deadlines(inq, policies.sla, policies.work)
+        entries.append(
+            {
+                "id": row.id,
+                "account": inq.account_id,
+                "marketplace": inq.marketplace.value,
+                "marketplace_label": inq.shop,
+                "stream": inq.stream.value,
+                "stream_label": inq.stream.label,
+                "external_id": inq.external_id,
+                "received_at": inq.received_at.isoformat(),
+                "received_kst": kst_stamp(inq.received_at),
+                "age_s": int((now - inq.received_at).total_seconds()),
+                "deadline_at": clocks.marketplace.isoformat(),
+                "deadline_kst": kst_stamp(clocks.marketplace),
+                "own_target_at": clocks.own.isoformat() if clocks.own else None,
+                "left_s": int((clocks.marketplace - now).total_seconds()),
+                "left": left_text(clocks.marketplace, now),
+                "excerpt": safe_excerpt(inq, 200),
+                "promise_at": row.controls.promise_at.isoformat() if row.controls.promise_at else None,
+                "promise_kst": kst_stamp(row.controls.promise_at) if row.controls.promise_at else None,
+                "snoozed_until": (
+                    row.controls.snoozed_until.isoformat()
+                    if row.controls.snoozed_until and row.controls.snoozed_until > now
+                    else None
+                ),
+                "handled": row.controls.handled_at is not None,
+            }
+        )
+    return sorted(entries, key=lambda e: (e["deadline_at"], e["id"]))
+
+
+_ACTORS = {"terminal": "터미널", "telegram": "텔레그램 버튼", "ntfy": "ntfy 버튼", "admin": "관리 API"}
+
+
+def _stamp(value: object) -> str:
+    return kst_stamp(datetime.fromisoformat(value)) if isinstance(value, str) else "?"
+
+
+def _event_line(event: Event) -> str:
+    detail: dict[str, Any] = event.detail
+    when = kst_stamp(event.at)
+    message = _MESSAGE_NAMES.get(
+        str(detail.get("message") or detail.get("alert") or ""), str(detail.get("message", ""))
+    )
+    channel = detail.get("channel")
+    reason = str(detail.get("reason") or "")
+    reason_text = _REASONS.get(reason, reason)
+    if event.kind == "seen":
+        return f"{when}  받음"
+    if event.kind == "answered":
+        return f"{when}  답변 확인 (판매자센터에서 답변됨)"
+    if event.kind == "reopened":
+        return f"{when}  다시 미답변 (재문의)"
+    if event.kind == "alert_queued":
+        late = " · inqd가 꺼져 있던 동안 지난 알림" if detail.get("late") else ""
+        return f"{when}  알림 예정 시각 도달: {detail.get('key')}{late}"
+    if event.kind == "notified":
+        note = f" — {detail['note']}" if detail.get("note") else ""
+        return f"{when}  {message} → {channel}: {reason_text or '보냄'}{note}"
+    if event.kind == "held":
+        until = detail.get("until", "")
+        return f"{when}  {message} → {channel}: {reason_text} ({until} 요약으로)"
+    if event.kind == "digested":
+        return f"{when}  조용한 시간 요약에 포함 → {channel}"
+    if event.kind == "dropped":
+        return f"{when}  {message} → {channel}: {reason_text}"
+    who = _ACTORS.get(str(detail.get("actor", "")).split(":")[0], str(detail.get("actor", "")))
+    by = f" ({who}, {detail.get('actor')})" if detail.get("actor") else ""
+    if event.kind == "snoozed":
+        return f"{when}  알림 미룸 → {_stamp(detail.get('until'))}까지{by}"
+    if event.kind == "unsnoozed":
+        return f"{when}  미루기 끝냄{by}"
+    if event.kind == "handled":
+        return f"{when}  처리함으로 표시: 마켓에 답변이 보일 때까지 알림 없음{by}"
+    if event.kind == "promised":
+        note = f" “{excerpt(mask_pii(str(detail.get('note') or '')), 40)}”" if detail.get("note") else ""
+        return f"{when}  {_stamp(detail.get('at'))} 연락 약속{note}{by}"
+    if event.kind == "promise_withdrawn":
+        return f"{when}  약속 취소{by}"
+    if event.kind == "delivery_failed":
+        return f"{when}  {message} → {channel}: 보내지 못함 ({detail.get('note')})"
+    return f"{when}  {event.kind} {detail}"
+
+
+def control_lines(stored: StoredInquiry, *, now: datetime) -> list[str]:
+    """What the seller set on an inquiry, for `inqd explain`."""
+    c = stored.controls
+    lines = []
+    if c.handled_at:
+        lines.append(f"처리함    {kst_stamp(c.handled_at)}부터 (마켓에 답변이 보일 때까지 알림 없음)")
+    if c.snoozed_until and c.snoozed_until > now:
+        lines.append(f"미룸      {kst_stamp(c.snoozed_until)}까지 (마켓 마감 초과 알림은 미루지 않음)")
+    if c.promise_at:
+        note = f" “{excerpt(mask_pii(c.promise_note), 40)}”" if c.promise_note else ""
+        lines.append(f"약속      {kst_stamp(c.promise_at)} 연락{note}")
+    return lines
+
+
+async def explain_lines(store: Store, policies: Policies, inquiry_id: int, *, now: datetime) -> list[str] | None:
+    """An inquiry's timeline: received, both deadlines, each alert and the reason for every decision."""
+    stored = await store.get_inquiry(inquiry_id)
+    if stored is None:
+        return None
+    inq = stored.inquiry
+    clocks = deadlines(inq, policies.sla, policies.work)
+    rule = policies.sla.rule_for(inq.marketplace, inq.stream)
+    lines = [
+        f"#{stored.id} {inq.shop} {inq.stream.label} · 계정 {inq.account_id} · 마켓 번호 {inq.external_id}",
+        f"“{safe_excerpt(inq, 100)}”",
+        f"접수      {kst_stamp(inq.received_at)}",
+        f"마켓 마감  {kst_stamp(clocks.marketplace)}"
+        + (
+            " (마켓이 준 기한)"
+            if inq.deadline_at
+            else f" (접수 + {duration_text(rule.deadline or policies.sla.default_deadline)})"
+        ),
+    ]
+    if clocks.own is not None:
+        lines.append(f"목표      {kst_stamp(clocks.own)} (업무시간 {duration_text(rule.own_target or timedelta(0))})")
+    state = "미답변"
+    if inq.answered:
+        state = f"답변됨 {kst_stamp(inq.answered_at)}" if inq.answered_at else "답변됨"
+    lines.append(f"상태      {state}")
+    lines += control_lines(stored, now=now)
+    lines.append("— 기록 —")
+    lines += [_event_line(event) for event in await store.events_for(inquiry_id)]
+    fired = {key for key, *_ in await store.alert_log(inquiry_id)}
+    plan = apply_controls(
+        plan_alerts(inq, policies.sla, work=policies.work, quiet=policies.quiet),
+        stored.controls,
+        policies.controls,
+        snooze_all_until=await store.snooze_all_until(),
+        now=now,
+    )
+    upcoming = [a for a in plan if a.key not in fired]
+    if upcoming:
+        lines.append("— 예정된 알림 —")
+        lines += [f"{kst_stamp(a.at)}  {a.key}" + (" (지남, 곧 처리)" if a.at <= now else "") for a in upcoming]
+    return lines

@@ -1,0 +1,1 @@
+"""Coupang (WING Open API): CEA HMAC auth, the product Q&A and call-center streams."""

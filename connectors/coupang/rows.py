@@ -1,0 +1,143 @@
+"""Pure normalization of Coupang inquiry list rows (product Q&A, call center) into `Inquiry`.
+
+Error messages name the field and what was expected, never the value: rows carry buyer text.
+Times come in both forms Coupang uses: v4 naive "yyyy-MM-dd HH:mm:ss" and v5 ISO 8601 with an offset.
+UNCONFIRMED: no doc states the zone of naive v4 times; every sample reads as Korean local time.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from connectors.base import MalformedItem
+from connectors.rows import (
+    category_by_words,
+    date_time,
+    list_field,
+    mapping,
+    numeric_id,
+    optional_str,
+    required,
+    storable,
+)
+from core.models import Category, Inquiry, Marketplace, StreamKind
+
+# First match wins. 배송 is last among them because it qualifies other kinds ("배송지시 이후 반품문의"),
+# and 상품 catches the product questions ("쇼핑상품문의>...") that name none of the others.
+_CATEGORY_WORDS = (
+    ("반품", Category.RETURN),
+    ("교환", Category.EXCHANGE),
+    ("취소", Category.CANCEL),
+    ("환불", Category.REFUND),
+    ("배송", Category.DELIVERY),
+    ("상품", Category.PRODUCT),
+)
+
+
+def row_id(raw: object) -> str:
+    """`inquiryId` of a list row, as a string."""
+    return numeric_id(required(mapping(raw, "row"), "inquiryId"), "inquiryId")
+
+
+def to_inquiry(raw: object, account_id: str, stream: StreamKind) -> Inquiry:
+    """Normalize one list row of `stream`; raises MalformedItem naming the first bad field."""
+    try:
+        parse = _PARSERS[stream]
+    except KeyError as err:
+        raise ValueError(f"coupang has no {stream} stream") from err
+    return parse(mapping(raw, "row"), account_id)
+
+
+def category_of(receipt_category: str | None) -> Category:
+    """Map a call-center `receiptCategory` path (e.g. "배송문의>배송불량>...") to a Category."""
+    return category_by_words(receipt_category, _CATEGORY_WORDS)
+
+
+def _product_qna(row: Mapping[str, object], account_id: str) -> Inquiry:
+    # Product Q&A rows have no status field: an answer exists exactly when a comment does.
+    comments = [mapping(c, "commentDtoList[]") for c in list_field(row, "commentDtoList")]
+    answered_times = [date_time(required(c, "inquiryCommentAt"), "commentDtoList[].inquiryCommentAt") for c in comments]
+    order_ids = list_field(row, "orderIds")
+    return Inquiry(
+        account_id=account_id,
+        marketplace=Marketplace.COUPANG,
+        stream=StreamKind.PRODUCT_QNA,
+        external_id=row_id(row),
+        received_at=date_time(required(row, "inquiryAt"), "inquiryAt"),
+        body=_text(required(row, "content"), "content"),
+        category=Category.PRODUCT,
+        order_id=numeric_id(order_ids[0], "orderIds[0]") if order_ids else None,
+        answered=bool(comments),
+        answered_at=max(answered_times, default=None),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    at: datetime
+    text: str
+    by_agent: bool
+    requests_answer: bool
+
+
+def _reply(raw: object) -> _Reply:
+    reply = mapping(raw, "replies[]")
+    return _Reply(
+        at=date_time(required(reply, "replyAt"), "replies[].replyAt"),
+        text=_text(reply.get("content") or "", "replies[].content"),
+        by_agent=reply.get("answerType") == "csAgent",
+        requests_answer=reply.get("partnerTransferStatus") == "requestAnswer" and reply.get("needAnswer") is True,
+    )
+
+
+def _call_center(row: Mapping[str, object], account_id: str) -> Inquiry:
+    replies = sorted((_reply(r) for r in list_field(row, "replies")), key=lambda r: r.at)
+    # Coupang's own agents handle call-center inquiries; the seller owes an answer only while an agent's
+    # transfer asks for one: the row says requestAnswer, or a reply is a requestAnswer that still needs an
+    # answer (covers a summary status that lags its replies). inquiryStatus "complete" overrides both:
+    # Coupang has closed the case (it auto-closes after 24 h) and the API no longer accepts an answer.
+    # TRANSFER rows (closed by Coupang, seller only confirms) need no answer and so count as answered.
+    awaiting_seller = row.get("csPartnerCounselingStatus") == "requestAnswer" or any(r.requests_answer for r in replies)
+    answered = row.get("inquiryStatus") == "complete" or not awaiting_seller
+    answered_at = None
+    if answered:
+        answered_at = _optional_datetime(row.get("answeredAt"), "answeredAt") or (replies[-1].at if replies else None)
+    agent_replies = [r for r in replies if r.by_agent]
+    # The agent's transfer note is where the buyer's actual request is written down.
+    parts = (_text(required(row, "content"), "content"), agent_replies[-1].text if agent_replies else "")
+    order_id = row.get("orderId")
+    receipt_category = optional_str(row.get("receiptCategory"), "receiptCategory")
+    return Inquiry(
+        account_id=account_id,
+        marketplace=Marketplace.COUPANG,
+        stream=StreamKind.CALL_CENTER,
+        external_id=row_id(row),
+        received_at=date_time(required(row, "inquiryAt"), "inquiryAt"),
+        body="\n\n".join(p for p in parts if p),
+        category=category_of(receipt_category),
+        title=receipt_category,
+        product_name=optional_str(row.get("itemName"), "itemName"),
+        order_id=None if order_id is None else numeric_id(order_id, "orderId"),
+        answered=answered,
+        answered_at=answered_at,
+    )
+
+
+_PARSERS: dict[StreamKind, Callable[[Mapping[str, object], str], Inquiry]] = {
+    StreamKind.PRODUCT_QNA: _product_qna,
+    StreamKind.CALL_CENTER: _call_center,
+}
+
+
+def _text(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise MalformedItem(f"{field}: expected a string")
+    # Some rows arrive HTML-escaped (&lt;&lt;name&gt;&gt;) and others raw; normalize to plain text.
+    return storable(html.unescape(value).replace("\r\n", "\n").strip())
+
+
+def _optional_datetime(value: object, field: str) -> datetime | None:
+    return None if value is None or value == "" else date_time(value, field)

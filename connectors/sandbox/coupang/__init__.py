@@ -1,0 +1,1 @@
+"""The Coupang WING sandbox: signature check, windows, paging, generated inquiries."""

@@ -1,0 +1,249 @@
+"""A strict fake of 11st's (11번가) seller OpenAPI for product Q&A and 긴급알리미 (marketplaces.md §3).
+
+`ElevenstSandbox.handler` turns an `httpx.Request` into an `httpx.Response`: use it through
+`httpx.MockTransport(sandbox.handler)` or serve it with `SandboxServer`. Every body is EUC-KR bytes
+(`Content-Type: text/xml;charset=EUC-KR`); characters outside KS X 1001 go out as numeric character references
+(`wire=ElevenstWire.NCR`, default) or as cp949 extension bytes (`wire=ElevenstWire.CP949`).
+
+Responses it chooses (source in brackets; "assumed" = no source showed it):
+- 401 `<ns2:result><ns2:result_code>-999</..><ns2:result_text>openapikey ...</..>` for a missing or unknown
+  `openapikey` header [header official; status, code and text assumed].
+- 415 for a GET that carries a Content-Type header [3P-CODE: prodqnaservices rejects it; body assumed].
+- 200 `result_code` -1000 "시스템 점검 중입니다." on every endpoint while `maintenance` is on [code official].
+- product Q&A: 200 `result_code` 500 "최대 조회기간은 7일 입니다." above 7 dates, 500 for bad dates/status
+  [official]; an empty result is `<ns2:productQnas/>` [official].
+- 긴급알리미: 200 `result_code` 0 no rows, -1 end before start, -10001/-10002 bad start/end date, -10003 bad status,
+  -10004 above 30 dates "최대 조회기간은 30일 입니다." [codes official; texts assumed].
+- answers: `PUT /rest/prodqnaservices/prodqnaanswer/{brdInfoNo}/{prdNo}` → `<ns2:ClientMessage>` resultCode 200
+  [3P-CODE, UNCONFIRMED]; `PUT /rest/alimi/alimianswer` → `alimiResult` result_code 200 (reply) / 100 (notice
+  confirmed) [official].
+- faults (shared FaultQueue): 5xx with an HTML page, 429 with Retry-After, 403 HTML, timeouts, one row with a bad
+  `createDt`, a truncated body.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import xml.etree.ElementTree as StdET
+from collections.abc import Callable
+from datetime import date, datetime
+from enum import StrEnum
+from http import HTTPStatus
+
+import httpx
+
+from connectors.sandbox.elevenst.store import (
+    ALIMI_STATUSES,
+    ElevenstStore,
+    ElevenstWire,
+    document,
+    euc_kr_bytes,
+    result,
+)
+from connectors.sandbox.faults import (
+    GATEWAY_FAULTS,
+    Fault,
+    FaultEntry,
+    FaultQueue,
+    akamai_access_denied_html,
+    truncated,
+)
+from connectors.sandbox.handling import SandboxHandler
+
+CONTENT_TYPE = "text/xml;charset=EUC-KR"
+QNA_MAX_DATES = 7
+ALIMI_MAX_DATES = 30
+_QNA_LIST = re.compile(r"/rest/prodqnaservices/prodqnalist/(?P<start>[^/]*)/(?P<end>[^/]*)/(?P<status>[^/]*)")
+_ALIMI_LIST = re.compile(
+    r"/rest/alimi/getalimilist/(?P<start>[^/]*)/(?P<end>[^/]*)(?:/(?P<status>[^/]*)(?:/(?P<order>[^/]*))?)?"
+)
+_QNA_ANSWER = re.compile(r"/rest/prodqnaservices/prodqnaanswer/(?P<id>[0-9]{1,18})/(?P<prd>[0-9]{1,18})")
+_ALIMI_ANSWER = "/rest/alimi/alimianswer"
+
+
+class ElevenstEndpoint(StrEnum):
+    """The 11st API operations the sandbox serves; faults can target one."""
+
+    QNA_LIST = "qna_list"
+    QNA_ANSWER = "qna_answer"
+    ALIMI_LIST = "alimi_list"
+    ALIMI_ANSWER = "alimi_answer"
+
+
+LIST_ENDPOINTS = frozenset({ElevenstEndpoint.QNA_LIST, ElevenstEndpoint.ALIMI_LIST})
+
+
+class _Rejected(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__("rejected")
+        self.response = response
+
+
+class ElevenstSandbox(ElevenstStore, SandboxHandler[ElevenstEndpoint]):
+    """Fake 11st seller API: product Q&A and 긴급알리미 lists and answers, maintenance, faults. Thread-safe.
+
+    The seeding API (add_*/answer_*/set_alimi_status/is_answered) comes from ElevenstStore.
+    """
+
+    def __init__(self, *, api_key: str, now: Callable[[], datetime], wire: ElevenstWire = ElevenstWire.NCR) -> None:
+        super().__init__()
+        self._api_key = api_key
+        self._now = now
+        self.wire = wire
+        self.maintenance = False  # True: every call answers result_code -1000, as in Friday early-morning upkeep
+        self.requests = []
+        self._faults = FaultQueue()
+        self._references = itertools.count(1)
+
+    def _handle(self, request: httpx.Request, now: datetime) -> httpx.Response:
+        endpoint = _endpoint(request)
+        fault = self._faults.peek(endpoint, is_list=endpoint in LIST_ENDPOINTS)
+        if fault is not None and fault.fault in GATEWAY_FAULTS:
+            self._faults.consume(fault)
+            return self._gateway_fault(fault, request)
+        if request.headers.get("openapikey") != self._api_key:
+            return self._xml(401, result("result", "-999", "openapikey가 유효하지 않거나 등록되지 않은 IP입니다."))
+        if request.method == "GET" and "content-type" in request.headers:
+            return httpx.Response(415, content=b"Unsupported Media Type", headers={"Content-Type": "text/plain"})
+        if self.maintenance:
+            return self._xml(200, result("result", "-1000", "시스템 점검 중입니다."))
+        if endpoint is None:
+            return self._xml(
+                404, result("result", "404", f"{request.method} {request.url.path} 은(는) 없는 API입니다.")
+            )
+        try:
+            body = self._dispatch(endpoint, request, now)
+        except _Rejected as err:
+            return err.response
+        if fault is not None and fault.fault is Fault.MALFORMED_ITEM and "<createDt>" in body:
+            self._faults.consume(fault)
+            body = body.replace("<createDt>", "<createDt>x", 1)
+        response = self._xml(200, body)
+        if fault is not None and fault.fault is Fault.MALFORMED_BODY:
+            self._faults.consume(fault)
+            return httpx.Response(200, content=truncated(response.content), headers={"Content-Type": CONTENT_TYPE})
+        return response
+
+    def _dispatch(self, endpoint: ElevenstEndpoint, request: httpx.Request, now: datetime) -> str:
+        path = request.url.path
+        if endpoint is ElevenstEndpoint.QNA_LIST:
+            match = _QNA_LIST.fullmatch(path)
+            assert match is not None
+            return self._list_qna(match["start"], match["end"], match["status"])
+        if endpoint is ElevenstEndpoint.ALIMI_LIST:
+            match = _ALIMI_LIST.fullmatch(path)
+            assert match is not None
+            return self._list_alimi(match["start"], match["end"], match["status"], match["order"])
+        if endpoint is ElevenstEndpoint.QNA_ANSWER:
+            match = _QNA_ANSWER.fullmatch(path)
+            assert match is not None
+            return self._answer_qna(int(match["id"]), int(match["prd"]), request, now)
+        return self._answer_alimi(request, now)
+
+    def _list_qna(self, raw_start: str, raw_end: str, status: str) -> str:
+        start, end = _day(raw_start), _day(raw_end)
+        if start is None or end is None or end < start:
+            raise self._business("productQnas", "500", "조회기간이 올바르지 않습니다.")
+        if (end - start).days + 1 > QNA_MAX_DATES:
+            raise self._business("productQnas", "500", "최대 조회기간은 7일 입니다.")
+        if status not in ("00", "01", "02"):
+            raise self._business("productQnas", "500", "답변상태 코드가 올바르지 않습니다.")
+        return document("productQnas", "".join(q.xml() for q in self.qna_rows(start, end, status)))
+
+    def _list_alimi(self, raw_start: str, raw_end: str, status: str | None, order_no: str | None) -> str:
+        start, end = _day(raw_start), _day(raw_end)
+        if start is None:
+            raise self._business("alimi", "-10001", "조회 시작일을 확인해 주세요.")
+        if end is None:
+            raise self._business("alimi", "-10002", "조회 종료일을 확인해 주세요.")
+        if end < start:
+            raise self._business("alimi", "-1", "조회 종료일이 시작일보다 빠릅니다.")
+        if (end - start).days + 1 > ALIMI_MAX_DATES:
+            raise self._business("alimi", "-10004", "최대 조회기간은 30일 입니다.")
+        if status is not None and status not in ALIMI_STATUSES:
+            raise self._business("alimi", "-10003", "처리상태 코드가 올바르지 않습니다.")
+        found = self.alimi_rows(start, end, status, order_no or None)
+        if not found:
+            return result("alimi", "0", "조회된 데이터가 없습니다.")
+        return document("alimi", "".join(a.xml() for a in found))
+
+    def _answer_qna(self, brd_info_no: int, prd_no: int, request: httpx.Request, now: datetime) -> str:
+        answer = _body_field(request, "answerCont")
+        qna = self.qnas.get(brd_info_no)
+        if qna is None or qna.prd_no != prd_no:
+            raise self._business("ClientMessage", "-1", "해당 상품문의가 없습니다.")
+        if not answer:
+            raise self._business("ClientMessage", "-1", "답변 내용을 입력하세요.")
+        self.answer_product_qna(brd_info_no, answer, now)
+        return document("ClientMessage", "<resultCode>200</resultCode><message>답변이 등록되었습니다.</message>")
+
+    def _answer_alimi(self, request: httpx.Request, now: datetime) -> str:
+        raw_seq = _body_field(request, "emerNtceSeq")
+        alimi = self.alimis.get(int(raw_seq)) if raw_seq.isdigit() else None
+        if alimi is None or _body_field(request, "confirmYn") != "Y":
+            raise self._business("alimiResult", "-1", "긴급알리미 번호 또는 확인여부가 올바르지 않습니다.")
+        answer = _body_field(request, "answerCtnt")
+        if alimi.type_code == "01" and not answer:
+            raise self._business("alimiResult", "-1", "답변 내용을 입력하세요.")
+        self.answer_alimi(alimi.seq, answer, now)
+        code, text = ("200", "답변이 등록되었습니다.") if alimi.type_code == "01" else ("100", "확인 처리되었습니다.")
+        fields = f"<emerNtceSeq>{alimi.seq}</emerNtceSeq><ordNo>{alimi.order_no or ''}</ordNo>"
+        return document("alimiResult", f"{fields}<result_code>{code}</result_code><result_text>{text}</result_text>")
+
+    def _business(self, root: str, code: str, text: str) -> _Rejected:
+        return _Rejected(self._xml(200, result(root, code, text)))
+
+    def _xml(self, status: int, text: str) -> httpx.Response:
+        return httpx.Response(status, content=euc_kr_bytes(text, self.wire), headers={"Content-Type": CONTENT_TYPE})
+
+    def _gateway_fault(self, fault: FaultEntry, request: httpx.Request) -> httpx.Response:
+        if fault.fault is Fault.TIMEOUT:
+            raise httpx.ReadTimeout("sandbox: injected timeout", request=request)
+        if fault.fault is Fault.RATE_LIMIT:
+            headers = {"Retry-After": str(fault.retry_after_s), "Content-Type": "text/plain"}
+            return httpx.Response(429, content=b"Too Many Requests", headers=headers)
+        if fault.fault is Fault.HTML_FORBIDDEN:
+            page = akamai_access_denied_html(str(request.url), f"11.{next(self._references):08d}")
+            return httpx.Response(403, content=page, headers={"Content-Type": "text/html"})
+        phrase = HTTPStatus(fault.status).phrase
+        page = f"<html><body><h1>{fault.status} {phrase}</h1></body></html>".encode("ascii")
+        return httpx.Response(fault.status, content=page, headers={"Content-Type": "text/html"})
+
+
+def _endpoint(request: httpx.Request) -> ElevenstEndpoint | None:
+    path = request.url.path
+    if request.method == "GET" and _QNA_LIST.fullmatch(path):
+        return ElevenstEndpoint.QNA_LIST
+    if request.method == "GET" and _ALIMI_LIST.fullmatch(path):
+        return ElevenstEndpoint.ALIMI_LIST
+    if request.method == "PUT" and _QNA_ANSWER.fullmatch(path):
+        return ElevenstEndpoint.QNA_ANSWER
+    if request.method == "PUT" and path == _ALIMI_ANSWER:
+        return ElevenstEndpoint.ALIMI_ANSWER
+    return None
+
+
+def _day(value: str) -> date | None:
+    if not (len(value) == 8 and value.isascii() and value.isdigit()):
+        return None
+    try:
+        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        return None
+
+
+def _body_field(request: httpx.Request, name: str) -> str:
+    """The text of `<name>` in a request body sent as EUC-KR (or UTF-8, as some clients do); empty if absent."""
+    raw = request.content
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("cp949", errors="replace")
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    try:
+        root = StdET.fromstring(text)
+    except StdET.ParseError:
+        return ""
+    found = root.find(f".//{name}") if root.tag != name else root
+    return "" if found is None else (found.text or "").strip()

@@ -1,0 +1,1 @@
+"""The Naver Commerce API sandbox: token flow, rate headers, paging, generated inquiries."""
