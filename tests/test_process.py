@@ -98,6 +98,8 @@ def _config(tmp_path: Path, url: str) -> Path:
     path.write_text(
         f"""
 db_path = "{tmp_path / "inqd.db"}"
+# No quiet hours: these tests read pushes as they happen, whatever the wall clock says (they run at any hour).
+quiet_hours = []
 
 [[accounts]]
 marketplace = "coupang"
