@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import datetime, tzinfo
 from typing import Literal, TextIO, cast
 
 import structlog
 
+from core.models import KST
 from core.redact import SecretScrubber
 
 LogFormat = Literal["console", "json"]
@@ -23,12 +25,26 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+class _ZonedTimestamp:
+    """ISO-8601 with the offset, in the seller's zone: a log line and a phone message name the same time."""
+
+    def __init__(self, zone: tzinfo) -> None:
+        self._zone = zone
+
+    def __call__(
+        self, _logger: object, _name: str, event_dict: structlog.typing.EventDict
+    ) -> structlog.typing.EventDict:
+        event_dict["timestamp"] = datetime.now(self._zone).isoformat(timespec="milliseconds")
+        return event_dict
+
+
 def configure_logging(
     *,
     fmt: LogFormat = "console",
     level: str = "INFO",
     scrubber: SecretScrubber | None = None,
     stream: TextIO | None = None,
+    zone: tzinfo = KST,
 ) -> SecretScrubber:
     """Install the processors; returns the scrubber so the caller can teach it the config's secrets."""
     scrubber = scrubber or SecretScrubber()
@@ -41,7 +57,7 @@ def configure_logging(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=False),
+            _ZonedTimestamp(zone),
             structlog.processors.format_exc_info,
             scrubber,  # after format_exc_info, so tracebacks are scrubbed too
             renderer,
