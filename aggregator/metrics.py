@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from core.models import Marketplace
+
 # Marketplace polls are HTTP round trips with paging: tens of milliseconds when warm, up to the client timeout
 # (and beyond, with several pages) when a marketplace is struggling.
 POLL_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
@@ -47,8 +49,17 @@ class Metrics:
         self._oldest_open = Gauge(
             "inqd_oldest_open_inquiry_age_seconds", "Age of the oldest unanswered inquiry (0 when none).", registry=r
         )
-        self._stream_up = Gauge(
-            "inqd_stream_up", "1 when the last poll of the stream succeeded.", ["account", "stream"], registry=r
+        self._stream_healthy = Gauge(
+            "inqd_stream_healthy",
+            "1 when the stream's health verdict is good (a successful poll within its bound, or start-up grace).",
+            ["account", "stream"],
+            registry=r,
+        )
+        self._stream_last_poll_ok = Gauge(
+            "inqd_stream_last_poll_ok",
+            "1 when the stream's latest poll succeeded, 0 when it failed (absent before its first poll).",
+            ["account", "stream"],
+            registry=r,
         )
         self._stream_last_success = Gauge(
             "inqd_stream_last_success_timestamp_seconds",
@@ -87,8 +98,13 @@ class Metrics:
         self._messages.labels(channel, kind, outcome).inc()
 
     def set_open_inquiries(self, counts: Mapping[str, int]) -> None:
-        """Replace the open-inquiry gauge: marketplaces missing from `counts` disappear."""
+        """Replace the open-inquiry gauge; every marketplace is exported, 0 when nothing is open there.
+
+        A series that vanished at 0 would make `inqd_open_inquiries > 0` alerts resolve by absence and graphs gap.
+        """
         self._open.clear()
+        for known in Marketplace:
+            self._open.labels(known.value).set(0)
         for marketplace, n in counts.items():
             self._open.labels(marketplace).set(n)
 
@@ -104,12 +120,15 @@ class Metrics:
         """Set the age of the oldest open inquiry; None (nothing open) exports 0 so `> threshold` rules stay quiet."""
         self._oldest_open.set(seconds or 0.0)
 
-    def set_streams(self, rows: Iterable[tuple[str, str, bool, float | None]]) -> None:
-        """Replace the per-stream health gauges from (account, stream, up, last success unix time) rows."""
-        self._stream_up.clear()
+    def set_streams(self, rows: Iterable[tuple[str, str, bool, bool | None, float | None]]) -> None:
+        """Replace the per-stream gauges from (account, stream, healthy, last poll ok, last success unix time)."""
+        self._stream_healthy.clear()
+        self._stream_last_poll_ok.clear()
         self._stream_last_success.clear()
-        for account, stream, up, last_success in rows:
-            self._stream_up.labels(account, stream).set(1 if up else 0)
+        for account, stream, healthy, last_poll_ok, last_success in rows:
+            self._stream_healthy.labels(account, stream).set(1 if healthy else 0)
+            if last_poll_ok is not None:
+                self._stream_last_poll_ok.labels(account, stream).set(1 if last_poll_ok else 0)
             if last_success is not None:
                 self._stream_last_success.labels(account, stream).set(last_success)
 

@@ -40,7 +40,13 @@ class ServiceReport:
         oldest = min((at for _, at in summary.open_by_stream.values()), default=None)
         self._metrics.set_oldest_open_age(None if oldest is None else self._age_s(oldest))
         self._metrics.set_streams(
-            (v.account_id, v.stream.value, v.healthy, v.last_success_at.timestamp() if v.last_success_at else None)
+            (
+                v.account_id,
+                v.stream.value,
+                v.healthy,
+                v.last_poll_ok,
+                v.last_success_at.timestamp() if v.last_success_at else None,
+            )
             for v in await self._watch.verdicts()
         )
 

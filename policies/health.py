@@ -72,6 +72,7 @@ class StreamHealth:
     healthy: bool
     reason: str
     last_success_at: datetime | None
+    last_poll_ok: bool | None = None  # the latest poll's own result; None before the first poll ended
 
 
 def stale_after(interval_s: float, lost_after: timedelta) -> timedelta:
@@ -82,11 +83,13 @@ def stale_after(interval_s: float, lost_after: timedelta) -> timedelta:
 def stream_health(cond: StreamCondition, *, now: datetime, started_at: datetime, lost_after: timedelta) -> StreamHealth:
     """Healthy when the last success is within the staleness bound (or the daemon only just started)."""
     bound = stale_after(cond.interval_s, lost_after)
+    polled = cond.last_success_at is not None or cond.failing_since is not None
+    last_ok = cond.failing_since is None if polled else None
     if cond.last_success_at is not None and now - cond.last_success_at <= bound:
-        return StreamHealth(cond.account_id, cond.stream, True, "ok", cond.last_success_at)
+        return StreamHealth(cond.account_id, cond.stream, True, "ok", cond.last_success_at, last_ok)
     failing_too_long = cond.failing_since is not None and now - cond.failing_since > bound
     if cond.last_success_at is None and now - started_at <= bound and not (cond.auth_failed or failing_too_long):
-        return StreamHealth(cond.account_id, cond.stream, True, "starting", None)
+        return StreamHealth(cond.account_id, cond.stream, True, "starting", None, last_ok)
     if cond.auth_failed:
         reason = f"credentials refused: {cond.last_error or 'auth failed'}"
     elif cond.last_success_at is None:
@@ -95,7 +98,7 @@ def stream_health(cond: StreamCondition, *, now: datetime, started_at: datetime,
         reason = f"no successful poll for {int((now - cond.last_success_at).total_seconds())} s" + (
             f" ({cond.last_error})" if cond.last_error else ""
         )
-    return StreamHealth(cond.account_id, cond.stream, False, reason, cond.last_success_at)
+    return StreamHealth(cond.account_id, cond.stream, False, reason, cond.last_success_at, last_ok)
 
 
 def connection_changes(

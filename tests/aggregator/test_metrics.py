@@ -81,8 +81,15 @@ def test_open_inquiries_are_replaced_not_merged() -> None:
 
     metrics.set_open_inquiries({"naver": 2})
     samples = _samples(metrics)
-    assert ("inqd_open_inquiries", _labels(marketplace="coupang")) not in samples
+    assert samples["inqd_open_inquiries", _labels(marketplace="coupang")] == 0  # exported at 0, never absent
     assert samples["inqd_open_inquiries", _labels(marketplace="naver")] == 2
+
+
+def test_open_inquiries_export_every_marketplace_at_zero() -> None:
+    metrics = Metrics()
+    metrics.set_open_inquiries({})
+    opened = {dict(k[1])["marketplace"]: v for k, v in _samples(metrics).items() if k[0] == "inqd_open_inquiries"}
+    assert opened == {"coupang": 0, "naver": 0, "elevenst": 0, "esm": 0}
 
 
 def test_outbox_keeps_watched_states_at_zero() -> None:
@@ -103,11 +110,16 @@ def test_oldest_open_age() -> None:
 
 def test_streams_replace_and_never_succeeded_has_no_timestamp() -> None:
     metrics = Metrics()
-    metrics.set_streams([("shop", "product_qna", True, 1_790_000_000.0), ("old", "urgent", False, None)])
-    metrics.set_streams([("shop", "product_qna", False, 1_790_000_000.0), ("shop", "call_center", False, None)])
+    metrics.set_streams([("shop", "product_qna", True, True, 1_790_000_000.0), ("old", "urgent", False, False, None)])
+    metrics.set_streams(
+        [("shop", "product_qna", True, False, 1_790_000_000.0), ("shop", "call_center", True, None, None)]
+    )
     samples = _samples(metrics)
-    up = {dict(k[1])["stream"]: v for k, v in samples.items() if k[0] == "inqd_stream_up"}
-    assert up == {"product_qna": 0, "call_center": 0}
+    healthy = {dict(k[1])["stream"]: v for k, v in samples.items() if k[0] == "inqd_stream_healthy"}
+    assert healthy == {"product_qna": 1, "call_center": 1}
+    # The health verdict forgives a short failure; the last poll's own result does not, and is absent before one.
+    last_ok = {dict(k[1])["stream"]: v for k, v in samples.items() if k[0] == "inqd_stream_last_poll_ok"}
+    assert last_ok == {"product_qna": 0}
     last = {dict(k[1])["stream"]: v for k, v in samples.items() if k[0] == "inqd_stream_last_success_timestamp_seconds"}
     assert last == {"product_qna": 1_790_000_000.0}
 
