@@ -15,10 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aggregator.daemon import Daemon, build_connector
+from aggregator.daemon import Daemon
 from aggregator.logs import configure_logging
 from aggregator.settings import CoupangAccount, Settings, SinkNotifierConfig
 from aggregator.store import Store
+from aggregator.wiring import build_connector
 from connectors.base import AuthFailed
 from connectors.sandbox import CoupangSandbox, Fault
 from core.models import MessageKind, StreamKind

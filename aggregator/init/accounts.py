@@ -14,7 +14,6 @@ from typing import Any, Protocol
 
 import httpx
 
-from aggregator.daemon import build_connector
 from aggregator.init.config import (
     ACCOUNT_FIELDS,
     EXIT_FAILED,
@@ -26,6 +25,7 @@ from aggregator.init.config import (
 )
 from aggregator.init.texts import Lang, auth_hint, market_name, say
 from aggregator.settings import Account
+from aggregator.wiring import build_connector
 from connectors.base import AuthFailed, ConnectorError
 from core.clock import Clock
 from core.models import Marketplace

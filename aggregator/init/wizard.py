@@ -23,7 +23,6 @@ from typing import Any, TextIO
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from aggregator.daemon import build_notifier
 from aggregator.init.accounts import AccountSteps, flag_values
 from aggregator.init.config import (
     CHANNEL_FIELDS,
@@ -42,6 +41,7 @@ from aggregator.notifiers.base import DeliveryError
 from aggregator.render import channel_test_messages
 from aggregator.settings import Account, secret_env_name
 from aggregator.settings.notify import NotifierConfig
+from aggregator.wiring import build_notifier
 from core.clock import Clock, SystemClock
 from core.redact import SecretScrubber
 from policies.intervals import IntervalError, parse_interval

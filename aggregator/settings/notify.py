@@ -44,7 +44,9 @@ def _check_name(value: str) -> str:
 ChannelName = Annotated[str, AfterValidator(_check_name)]
 
 
-class _Channel(BaseModel):
+class ChannelConfig(BaseModel):
+    """What every channel has: a name, the message kinds it carries, and a fallback for what it cannot deliver."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ()
@@ -79,7 +81,7 @@ def https_or_loopback(value: str) -> str:
     return value.rstrip("/")
 
 
-class SinkNotifierConfig(_Channel):
+class SinkNotifierConfig(ChannelConfig):
     """The local notification sink: console and/or a JSON-lines file. The embedded default."""
 
     type: Literal["sink"]
@@ -88,7 +90,7 @@ class SinkNotifierConfig(_Channel):
     file: Path | None = None
 
 
-class NtfyConfig(_Channel):
+class NtfyConfig(ChannelConfig):
     """ntfy push (ntfy.sh or your own server) to the ntfy app on the work phone."""
 
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("token", "password")
@@ -108,7 +110,7 @@ class NtfyConfig(_Channel):
         return self.use_sequence_id and self.clear_when_answered and bool(INQUIRY_KINDS & set(self.kinds))
 
 
-class SmsConfig(_Channel):
+class SmsConfig(ChannelConfig):
     """SMS/LMS through Solapi to any phone; costs money per message, so breaches and system alerts by default."""
 
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("api_secret",)
@@ -122,7 +124,7 @@ class SmsConfig(_Channel):
     base_url: Annotated[str, AfterValidator(https_or_loopback)] = "https://api.solapi.com"
 
 
-class TelegramConfig(_Channel):
+class TelegramConfig(ChannelConfig):
     """A Telegram bot writing to your chat (send /start to the bot once; chat_id from getUpdates)."""
 
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("bot_token",)
@@ -137,7 +139,7 @@ class TelegramConfig(_Channel):
     actions: bool = True
 
 
-class WebhookConfig(_Channel):
+class WebhookConfig(ChannelConfig):
     """A JSON POST to any URL; `style` shapes it for Slack or Discord incoming webhooks."""
 
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("url",)
