@@ -15,22 +15,11 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from aggregator.settings.policy import Duration
+from core.message_kinds import INQUIRY_KINDS
 from core.models import MessageKind
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 ALL_KINDS: tuple[MessageKind, ...] = tuple(k for k in MessageKind if k is not MessageKind.ANSWERED)
-# Kinds that put an inquiry's notification on the phone: what an `answered` clear can take away.
-INQUIRY_KINDS: frozenset[MessageKind] = frozenset(
-    {
-        MessageKind.NEW_INQUIRY,
-        MessageKind.SLA_WARNING,
-        MessageKind.SLA_BREACH,
-        MessageKind.SLA_REPEAT,
-        MessageKind.EVENING_WARNING,
-        MessageKind.PROMISE_REMINDER,
-        MessageKind.PROMISE_MISSED,
-    }
-)
 # SMS costs money per message: by default it carries only what must not wait.
 SMS_DEFAULT_KINDS: tuple[MessageKind, ...] = (MessageKind.SLA_BREACH, MessageKind.PROMISE_MISSED, MessageKind.SYSTEM)
 
