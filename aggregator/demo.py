@@ -89,6 +89,7 @@ DEMO_ACCOUNTS: dict[str, dict[str, Any]] = {
     },
 }
 _ACCOUNT: TypeAdapter[Account] = TypeAdapter(Account)
+_NOT_CREDENTIALS = {"marketplace", "id", "max_requests_per_s"}
 
 
 @dataclass
@@ -105,19 +106,16 @@ class _Shop:
         return _ACCOUNT.validate_python(values)
 
 
+def _credentials(name: str) -> dict[str, Any]:
+    """The ids and secrets of a demo account: what its sandbox takes, under the same names, to accept it."""
+    return {key: value for key, value in DEMO_ACCOUNTS[name].items() if key not in _NOT_CREDENTIALS}
+
+
 def _shops(clock: SystemClock) -> list[_Shop]:
-    coupang = CoupangSandbox(
-        vendor_id=DEMO_VENDOR, access_key=DEMO_ACCESS_KEY, secret_key=DEMO_SECRET_KEY, now=clock.now
-    )
-    naver = NaverSandbox(client_id=DEMO_NAVER_CLIENT_ID, client_secret=DEMO_NAVER_SECRET, now=clock.now)
-    elevenst = ElevenstSandbox(api_key=DEMO_11ST_KEY, now=clock.now)
-    esm = EsmSandbox(
-        master_id=DEMO_ESM_MASTER,
-        secret_key=DEMO_ESM_SECRET,
-        gmarket_seller_id=DEMO_GMARKET_SELLER,
-        auction_seller_id=DEMO_AUCTION_SELLER,
-        now=clock.now,
-    )
+    coupang = CoupangSandbox(**_credentials("coupang"), now=clock.now)
+    naver = NaverSandbox(**_credentials("naver"), now=clock.now)
+    elevenst = ElevenstSandbox(**_credentials("elevenst"), now=clock.now)
+    esm = EsmSandbox(**_credentials("esm"), now=clock.now)
     # Busy enough to watch: a new inquiry every few seconds across the shops, most answered within minutes.
     pace: dict[str, Any] = {"mean_answer_delay_s": 60.0, "min_answer_age_s": 20.0}
     return [
