@@ -9,12 +9,10 @@ import asyncio
 import contextlib
 import random
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
-import httpx
 import structlog
 
 from aggregator import control_service as controls
@@ -26,23 +24,15 @@ from aggregator.instance_lock import InstanceLock
 from aggregator.metrics import Metrics
 from aggregator.notifiers.action_links import ActionLinks
 from aggregator.notifiers.base import Notifier
-from aggregator.notifiers.ntfy import NtfyNotifier
-from aggregator.notifiers.sink import SinkNotifier
-from aggregator.notifiers.sms import SolapiSmsNotifier
-from aggregator.notifiers.telegram import TelegramNotifier
 from aggregator.notifiers.telegram_actions import TelegramActionPoller
-from aggregator.notifiers.webhook import WebhookNotifier
 from aggregator.poller import PollReport, StreamPoller
 from aggregator.service import ServiceReport, keep_alive
-from aggregator.settings import Account, CoupangAccount, ElevenstAccount, EsmAccount, NaverAccount, Settings
-from aggregator.settings.notify import NotifierConfig, NtfyConfig, SinkNotifierConfig, SmsConfig, TelegramConfig
-from aggregator.store import Store
+from aggregator.settings import CoupangAccount, Settings
+from aggregator.settings.notify import TelegramConfig
+from aggregator.store import Channels, Store
 from aggregator.systemd import SystemdNotifier
+from aggregator.wiring import TransportFactory, build_connector, build_notifier
 from connectors.base import Connector
-from connectors.coupang.connector import CoupangConnector
-from connectors.elevenst.connector import ElevenstConnector
-from connectors.esm.connector import EsmConnector
-from connectors.naver.connector import NaverConnector
 from core.clock import Clock, sleep_or_wake
 from core.http import make_client
 from core.models import Marketplace, MessageKind
@@ -54,89 +44,8 @@ log = structlog.get_logger("inqd.daemon")
 # takes effect within this long, and an idle daemon wakes only this often for it.
 CONTROLS_CHECK_S = 10.0
 
-# Given an account, the transport its HTTP client should use (None: the real network).
-TransportFactory = Callable[[Account], httpx.AsyncBaseTransport | None]
-
-
-def build_connector(account: Account, *, clock: Clock, transport: httpx.AsyncBaseTransport | None = None) -> Connector:
-    """The connector for one configured account."""
-    common: dict[str, Any] = {
-        "account_id": account.id,
-        "client": make_client(base_url=account.base_url, transport=transport),
-        "clock": clock,
-        "streams": account.stream_kinds,
-        "max_requests_per_s": account.max_requests_per_s,
-        "backfill_days": account.backfill_days,
-        "recheck_days": account.recheck_days,
-    }
-    if isinstance(account, ElevenstAccount):
-        return ElevenstConnector(api_key=account.api_key, **common)
-    if isinstance(account, EsmAccount):
-        return EsmConnector(
-            master_id=account.master_id,
-            secret_key=account.secret_key,
-            gmarket_seller_id=account.gmarket_seller_id,
-            auction_seller_id=account.auction_seller_id,
-            **common,
-        )
-    if isinstance(account, NaverAccount):
-        return NaverConnector(client_id=account.client_id, client_secret=account.client_secret, **common)
-    return CoupangConnector(
-        vendor_id=account.vendor_id,
-        access_key=account.access_key,
-        secret_key=account.secret_key,
-        api_version=account.api_version,
-        **common,
-    )
-
-
-def build_notifier(
-    config: NotifierConfig,
-    *,
-    clock: Clock,
-    transport: httpx.AsyncBaseTransport | None = None,
-    action_links: ActionLinks | None = None,
-) -> Notifier:
-    """The notifier for one configured channel (`action_links`: ntfy buttons calling the admin API)."""
-    if isinstance(config, SinkNotifierConfig):
-        return SinkNotifier(name=config.name, console=config.console, file=config.file, now=clock.now)
-    client = make_client(transport=transport)
-    if isinstance(config, NtfyConfig):
-        return NtfyNotifier(
-            name=config.name,
-            server_url=config.server_url,
-            topic=config.topic,
-            client=client,
-            now=clock.now,
-            token=config.token,
-            username=config.username,
-            password=config.password,
-            use_sequence_id=config.use_sequence_id,
-            action_links=action_links,
-        )
-    if isinstance(config, SmsConfig):
-        return SolapiSmsNotifier(
-            name=config.name,
-            api_key=config.api_key,
-            api_secret=config.api_secret,
-            sender=config.sender,
-            recipient=config.recipient,
-            client=client,
-            now=clock.now,
-            base_url=config.base_url,
-        )
-    if isinstance(config, TelegramConfig):
-        return TelegramNotifier(
-            name=config.name,
-            bot_token=config.bot_token,
-            chat_id=config.chat_id,
-            client=client,
-            now=clock.now,
-            base_url=config.base_url,
-            parse_mode=config.parse_mode,
-            actions=config.actions,
-        )
-    return WebhookNotifier(name=config.name, url=config.url, client=client, now=clock.now, style=config.style)
+OnQueued = Callable[[], None]
+OnPolled = Callable[[StreamPoller, PollReport], Awaitable[None]]
 
 
 @dataclass
@@ -145,6 +54,7 @@ class Daemon:
 
     settings: Settings
     store: Store
+    instance_lock: InstanceLock
     clock: Clock
     connectors: list[Connector]
     notifiers: dict[str, Notifier]
@@ -153,13 +63,21 @@ class Daemon:
     timer: AlertTimer
     watch: ConnectionWatch
     metrics: Metrics
+    # The calendar as last read from the store: vacations are closed days, so they shape the policies.
+    vacations: list[tuple[date, date]]
+    policies: Policies
+    controls_version: int
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     systemd: SystemdNotifier = field(default_factory=SystemdNotifier.from_env)
-    controls_version: int = 0
-    instance_lock: InstanceLock | None = None
-    vacations: list[tuple[date, date]] = field(default_factory=list)
-    policies: Policies | None = None
-    action_pollers: list[TelegramActionPoller] = field(default_factory=list)
+    # Phone taps act on this daemon (its store, its current policies): built from it, after it.
+    action_pollers: list[TelegramActionPoller] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.action_pollers = [
+            self._telegram_actions(cfg)
+            for cfg in self.settings.notifiers
+            if isinstance(cfg, TelegramConfig) and cfg.actions
+        ]
 
     async def follow_controls(self) -> bool:
         """Pick up controls changed by another process (`inqd vacation add`, `inqd snooze`, a phone tap).
@@ -201,106 +119,68 @@ class Daemon:
         rng: random.Random | None = None,
     ) -> Daemon:
         """Open the store and build every component from `settings`."""
-        rng = rng or random.Random()
         lock = InstanceLock.acquire(settings.db_path)
         try:
             store = await Store.open(settings.db_path)
         except BaseException:
             lock.release()
             raise
+        try:
+            return await cls._assemble(settings, store, lock, clock, transport_for, rng or random.Random())
+        except BaseException:  # an unregistered account or channel type, say: leave nothing open behind
+            await store.aclose()
+            lock.release()
+            raise
+
+    @classmethod
+    async def _assemble(
+        cls,
+        settings: Settings,
+        store: Store,
+        lock: InstanceLock,
+        clock: Clock,
+        transport_for: TransportFactory | None,
+        rng: random.Random,
+    ) -> Daemon:
         # We hold the lock: any lease left in the outbox belongs to a daemon that died (kill -9, power cut).
         released = await store.release_leases()
         if released:
             log.info("leases_released", rows=released)
-        admin = settings.admin
-        links = (
-            ActionLinks(admin.public_url, admin.token.get_secret_value(), clock.now)
-            if admin.enabled and admin.public_url and admin.token
-            else None
-        )
+        links = _action_links(settings, clock)
         notifiers = {cfg.name: build_notifier(cfg, clock=clock, action_links=links) for cfg in settings.notifiers}
-        connectors: list[Connector] = [
+        connectors = [
             build_connector(acc, clock=clock, transport=transport_for(acc) if transport_for else None)
             for acc in settings.accounts
         ]
-        marketplaces: dict[str, Marketplace] = {acc.id: acc.marketplace_kind for acc in settings.accounts}
         vacations = await store.vacation_ranges()
         policies = settings.policies(vacations)
-        fallbacks = {n.name: (n.fallback, n.fallback_after) for n in settings.notifiers if n.fallback}
-        dispatcher = Dispatcher(store, notifiers, clock, policies, marketplaces=marketplaces, fallbacks=fallbacks)
         channels = {kind: settings.channels_for(kind) for kind in MessageKind}
+        fallbacks = {n.name: (n.fallback, n.fallback_after) for n in settings.notifiers if n.fallback}
+        marketplaces = {acc.id: acc.marketplace_kind for acc in settings.accounts}
+        dispatcher = Dispatcher(store, notifiers, clock, policies, marketplaces=marketplaces, fallbacks=fallbacks)
         timer = AlertTimer(store, clock, policies, channels=channels)
-        timer.on_queued.append(dispatcher.wake)
-
-        def on_queued() -> None:
-            timer.wake.set()  # new inquiries need their alerts planned
-            dispatcher.wake.set()
-
+        watch = _connection_watch(settings, store, clock, channels)
         metrics = Metrics()
-        watch = ConnectionWatch(
-            store,
-            clock,
-            streams=[
-                WatchedStream(acc.id, acc.marketplace_kind, stream, acc.poll_interval_s)
-                for acc in settings.accounts
-                for stream in acc.stream_kinds
-            ],
-            lost_after=settings.health.lost_after,
-            channels=channels,
-            zone=settings.zone,
-            key_issued={
-                acc.id: acc.key_issued_at
-                for acc in settings.accounts
-                if isinstance(acc, CoupangAccount) and acc.key_issued_at is not None
-            },
-        )
-        watch.on_queued.append(dispatcher.wake)
-        dispatcher.on_outcome.append(
-            lambda channel, kind, outcome: metrics.message_outcome(channel=channel, kind=kind, outcome=outcome)
-        )
-        timer.on_fired.append(lambda kind: metrics.sla_alert_queued(kind.value))
-
-        async def on_polled(poller: StreamPoller, report: PollReport) -> None:
-            metrics.poll_finished(
-                account=poller.account_id,
-                marketplace=marketplaces[poller.account_id].value,
-                stream=poller.stream.value,
-                ok=report.ok,
-                error_kind=report.error,
-                duration_s=report.duration_s,
-                new=report.new,
-                skipped=report.skipped,
-            )
-            await watch.check(poller.account_id)
-
-        pollers = [
-            StreamPoller(
-                connector,
-                stream,
-                store,
-                clock,
-                interval_s=account.poll_interval_s,
-                jitter=settings.poll_jitter,
-                channels=channels,
-                on_queued=on_queued,
-                on_polled=on_polled,
-                rng=random.Random(rng.random()),
-            )
-            for connector, account in zip(connectors, settings.accounts, strict=True)
-            for stream in account.stream_kinds
-        ]
+        on_queued = _connect_loops(dispatcher, timer, watch, metrics)
+        on_polled = _on_polled(metrics, watch, marketplaces)
+        pollers = _pollers(settings, connectors, store, clock, channels, on_queued, on_polled, rng)
         await timer.start(settings.policy_fingerprint(vacations))
-        daemon = cls(settings, store, clock, connectors, notifiers, pollers, dispatcher, timer, watch, metrics)
-        daemon.instance_lock = lock
-        daemon.controls_version = await store.controls_version()
-        daemon.vacations = vacations
-        daemon.policies = policies
-        daemon.action_pollers = [
-            daemon._telegram_actions(cfg)
-            for cfg in settings.notifiers
-            if isinstance(cfg, TelegramConfig) and cfg.actions
-        ]
-        return daemon
+        return cls(
+            settings=settings,
+            store=store,
+            instance_lock=lock,
+            clock=clock,
+            connectors=connectors,
+            notifiers=notifiers,
+            pollers=pollers,
+            dispatcher=dispatcher,
+            timer=timer,
+            watch=watch,
+            metrics=metrics,
+            vacations=vacations,
+            policies=policies,
+            controls_version=await store.controls_version(),
+        )
 
     def _telegram_actions(self, config: TelegramConfig) -> TelegramActionPoller:
         key = f"telegram_offset:{config.name}"
@@ -325,7 +205,6 @@ class Daemon:
 
     async def apply_phone_action(self, action: str, inquiry_id: int, actor: str) -> str:
         """A button tapped on the phone: record it (as the terminal would) and let the timer re-plan now."""
-        assert self.policies is not None  # set by build()
         reply = await controls.apply_phone_action(
             self.store, self.policies, action, inquiry_id, now=self.clock.now(), actor=actor
         )
@@ -415,5 +294,97 @@ class Daemon:
         for actions in self.action_pollers:
             await actions.aclose()
         await self.store.aclose()
-        if self.instance_lock is not None:
-            self.instance_lock.release()
+        self.instance_lock.release()
+
+
+def _action_links(settings: Settings, clock: Clock) -> ActionLinks | None:
+    """Signed links for ntfy's buttons: only with the admin API on, reachable from the phone, behind a token."""
+    admin = settings.admin
+    if admin.enabled and admin.public_url and admin.token:
+        return ActionLinks(admin.public_url, admin.token.get_secret_value(), clock.now)
+    return None
+
+
+def _connection_watch(settings: Settings, store: Store, clock: Clock, channels: Channels) -> ConnectionWatch:
+    """The watch over every stream's connection, and over the Coupang keys' expiry."""
+    return ConnectionWatch(
+        store,
+        clock,
+        streams=[
+            WatchedStream(acc.id, acc.marketplace_kind, stream, acc.poll_interval_s)
+            for acc in settings.accounts
+            for stream in acc.stream_kinds
+        ],
+        lost_after=settings.health.lost_after,
+        channels=channels,
+        zone=settings.zone,
+        key_issued={
+            acc.id: acc.key_issued_at
+            for acc in settings.accounts
+            if isinstance(acc, CoupangAccount) and acc.key_issued_at is not None
+        },
+    )
+
+
+def _connect_loops(dispatcher: Dispatcher, timer: AlertTimer, watch: ConnectionWatch, metrics: Metrics) -> OnQueued:
+    """Wake the dispatcher whenever a message is queued and count outcomes; returns what a poller calls then."""
+    timer.on_queued.append(dispatcher.wake)
+    watch.on_queued.append(dispatcher.wake)
+    dispatcher.on_outcome.append(
+        lambda channel, kind, outcome: metrics.message_outcome(channel=channel, kind=kind, outcome=outcome)
+    )
+    timer.on_fired.append(lambda kind: metrics.sla_alert_queued(kind.value))
+
+    def on_queued() -> None:
+        timer.wake.set()  # new inquiries need their alerts planned
+        dispatcher.wake.set()
+
+    return on_queued
+
+
+def _on_polled(metrics: Metrics, watch: ConnectionWatch, marketplaces: dict[str, Marketplace]) -> OnPolled:
+    """After every poll attempt: count it, and let the watch see whether the connection was lost or is back."""
+
+    async def on_polled(poller: StreamPoller, report: PollReport) -> None:
+        metrics.poll_finished(
+            account=poller.account_id,
+            marketplace=marketplaces[poller.account_id].value,
+            stream=poller.stream.value,
+            ok=report.ok,
+            error_kind=report.error,
+            duration_s=report.duration_s,
+            new=report.new,
+            skipped=report.skipped,
+        )
+        await watch.check(poller.account_id)
+
+    return on_polled
+
+
+def _pollers(
+    settings: Settings,
+    connectors: list[Connector],
+    store: Store,
+    clock: Clock,
+    channels: Channels,
+    on_queued: OnQueued,
+    on_polled: OnPolled,
+    rng: random.Random,
+) -> list[StreamPoller]:
+    """One poller per stream of every account, each with its own random source for jitter."""
+    return [
+        StreamPoller(
+            connector,
+            stream,
+            store,
+            clock,
+            interval_s=account.poll_interval_s,
+            jitter=settings.poll_jitter,
+            channels=channels,
+            on_queued=on_queued,
+            on_polled=on_polled,
+            rng=random.Random(rng.random()),
+        )
+        for connector, account in zip(connectors, settings.accounts, strict=True)
+        for stream in account.stream_kinds
+    ]

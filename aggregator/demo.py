@@ -19,17 +19,10 @@ from typing import Any, Protocol
 
 import httpx
 import structlog
+from pydantic import TypeAdapter
 
 from aggregator.daemon import Daemon
-from aggregator.settings import (
-    Account,
-    CoupangAccount,
-    ElevenstAccount,
-    EsmAccount,
-    NaverAccount,
-    Settings,
-    SinkNotifierConfig,
-)
+from aggregator.settings import Account, Settings, SinkNotifierConfig
 from connectors.sandbox import (
     CoupangSandbox,
     ElevenstInquiryGenerator,
@@ -55,6 +48,8 @@ DEMO_NAVER_SECRET = "$2a$04$inqdDemoSandboxSaltxxu"  # a bcrypt salt, as Naver i
 DEMO_11ST_KEY = "demo-11st-openapikey"
 DEMO_ESM_MASTER = "demomaster"
 DEMO_ESM_SECRET = "demo-esm-secret-key-0123456789abcdef"
+DEMO_GMARKET_SELLER = "demogmarket"
+DEMO_AUCTION_SELLER = "demoauction"
 GENERATOR_TICK_S = 2.0
 BACKLOG = 6
 
@@ -65,6 +60,38 @@ class _Generator(Protocol):
     def tick(self, now: datetime) -> TickReport: ...
 
 
+# The demo accounts, as a config would give them; the base URL and poll interval come from the running demo.
+DEMO_ACCOUNTS: dict[str, dict[str, Any]] = {
+    "coupang": {
+        "marketplace": "coupang",
+        "id": "demo-coupang",
+        "vendor_id": DEMO_VENDOR,
+        "access_key": DEMO_ACCESS_KEY,
+        "secret_key": DEMO_SECRET_KEY,
+        "max_requests_per_s": 5.0,
+    },
+    "naver": {
+        "marketplace": "naver",
+        "id": "demo-naver",
+        "client_id": DEMO_NAVER_CLIENT_ID,
+        "client_secret": DEMO_NAVER_SECRET,
+        "max_requests_per_s": 2.0,
+    },
+    "elevenst": {"marketplace": "elevenst", "id": "demo-11st", "api_key": DEMO_11ST_KEY, "max_requests_per_s": 2.0},
+    "esm": {
+        "marketplace": "esm",
+        "id": "demo-esm",
+        "master_id": DEMO_ESM_MASTER,
+        "secret_key": DEMO_ESM_SECRET,
+        "gmarket_seller_id": DEMO_GMARKET_SELLER,
+        "auction_seller_id": DEMO_AUCTION_SELLER,
+        "max_requests_per_s": 1.0,
+    },
+}
+_ACCOUNT: TypeAdapter[Account] = TypeAdapter(Account)
+_NOT_CREDENTIALS = {"marketplace", "id", "max_requests_per_s"}
+
+
 @dataclass
 class _Shop:
     """One demo marketplace: its sandbox handler, its generator, and the account pointing at it."""
@@ -72,86 +99,34 @@ class _Shop:
     name: str
     handler: Callable[[httpx.Request], httpx.Response]
     generator: _Generator
-    account: Callable[[str, float], Account]  # (base_url, poll interval) -> account config
+
+    def account(self, base_url: str, poll_interval_s: float) -> Account:
+        """The demo account of this marketplace, on the sandbox at `base_url`."""
+        values = {**DEMO_ACCOUNTS[self.name], "base_url": base_url, "poll_interval_s": poll_interval_s}
+        return _ACCOUNT.validate_python(values)
+
+
+def _credentials(name: str) -> dict[str, Any]:
+    """The ids and secrets of a demo account: what its sandbox takes, under the same names, to accept it."""
+    return {key: value for key, value in DEMO_ACCOUNTS[name].items() if key not in _NOT_CREDENTIALS}
 
 
 def _shops(clock: SystemClock) -> list[_Shop]:
-    coupang = CoupangSandbox(
-        vendor_id=DEMO_VENDOR, access_key=DEMO_ACCESS_KEY, secret_key=DEMO_SECRET_KEY, now=clock.now
-    )
-    naver = NaverSandbox(client_id=DEMO_NAVER_CLIENT_ID, client_secret=DEMO_NAVER_SECRET, now=clock.now)
-    elevenst = ElevenstSandbox(api_key=DEMO_11ST_KEY, now=clock.now)
-    esm = EsmSandbox(
-        master_id=DEMO_ESM_MASTER,
-        secret_key=DEMO_ESM_SECRET,
-        gmarket_seller_id="demogmarket",
-        auction_seller_id="demoauction",
-        now=clock.now,
-    )
+    coupang = CoupangSandbox(**_credentials("coupang"), now=clock.now)
+    naver = NaverSandbox(**_credentials("naver"), now=clock.now)
+    elevenst = ElevenstSandbox(**_credentials("elevenst"), now=clock.now)
+    esm = EsmSandbox(**_credentials("esm"), now=clock.now)
     # Busy enough to watch: a new inquiry every few seconds across the shops, most answered within minutes.
     pace: dict[str, Any] = {"mean_answer_delay_s": 60.0, "min_answer_age_s": 20.0}
-
-    def account(model: type[Any], values: dict[str, Any]) -> Callable[[str, float], Account]:
-        return lambda url, every: model.model_validate({**values, "base_url": url, "poll_interval_s": every})
-
     return [
-        _Shop(
-            "coupang",
-            coupang.handler,
-            InquiryGenerator(coupang, rng=random.Random(), arrivals_per_h=300.0, **pace),
-            account(
-                CoupangAccount,
-                {
-                    "marketplace": "coupang",
-                    "id": "demo-coupang",
-                    "vendor_id": DEMO_VENDOR,
-                    "access_key": DEMO_ACCESS_KEY,
-                    "secret_key": DEMO_SECRET_KEY,
-                    "max_requests_per_s": 5.0,
-                },
-            ),
-        ),
-        _Shop(
-            "naver",
-            naver.handler,
-            NaverInquiryGenerator(naver, rng=random.Random(), arrivals_per_h=200.0, **pace),
-            account(
-                NaverAccount,
-                {
-                    "marketplace": "naver",
-                    "id": "demo-naver",
-                    "client_id": DEMO_NAVER_CLIENT_ID,
-                    "client_secret": DEMO_NAVER_SECRET,
-                    "max_requests_per_s": 2.0,
-                },
-            ),
-        ),
+        _Shop("coupang", coupang.handler, InquiryGenerator(coupang, rng=random.Random(), arrivals_per_h=300.0, **pace)),
+        _Shop("naver", naver.handler, NaverInquiryGenerator(naver, rng=random.Random(), arrivals_per_h=200.0, **pace)),
         _Shop(
             "elevenst",
             elevenst.handler,
             ElevenstInquiryGenerator(elevenst, rng=random.Random(), arrivals_per_h=120.0, **pace),
-            account(
-                ElevenstAccount,
-                {"marketplace": "elevenst", "id": "demo-11st", "api_key": DEMO_11ST_KEY, "max_requests_per_s": 2.0},
-            ),
         ),
-        _Shop(
-            "esm",
-            esm.handler,
-            EsmInquiryGenerator(esm, rng=random.Random(), arrivals_per_h=120.0, **pace),
-            account(
-                EsmAccount,
-                {
-                    "marketplace": "esm",
-                    "id": "demo-esm",
-                    "master_id": DEMO_ESM_MASTER,
-                    "secret_key": DEMO_ESM_SECRET,
-                    "gmarket_seller_id": "demogmarket",
-                    "auction_seller_id": "demoauction",
-                    "max_requests_per_s": 1.0,
-                },
-            ),
-        ),
+        _Shop("esm", esm.handler, EsmInquiryGenerator(esm, rng=random.Random(), arrivals_per_h=120.0, **pace)),
     ]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -78,7 +77,7 @@ class StreamPoller:
         return report
 
     async def _poll(self) -> PollReport:
-        started = time.perf_counter()
+        started = self._clock.monotonic()
         now = self._clock.now()
         cursor = await self._store.load_cursor(self.account_id, self.stream)
         try:
@@ -111,7 +110,7 @@ class StreamPoller:
             skipped=result.skipped,
             queued=outcome.queued,
             requests=result.requests,
-            duration_s=time.perf_counter() - started,
+            duration_s=self._clock.monotonic() - started,
         )
         if report.new or report.answered or report.skipped:
             log.info(
@@ -156,7 +155,7 @@ class StreamPoller:
             ok=False,
             error=kind,
             retry_after_s=err.retry_after_s,
-            duration_s=time.perf_counter() - started,
+            duration_s=self._clock.monotonic() - started,
         )
 
     def next_delay_s(self, report: PollReport) -> float:

@@ -1,12 +1,15 @@
-"""The one place httpx clients are made, and Retry-After parsing shared by connectors and notifiers."""
+"""The one place httpx clients are made, and the answer parsing (Retry-After, a JSON body) shared by connectors
+and notifiers."""
 
 from __future__ import annotations
 
 import functools
 import math
 import ssl
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 
@@ -55,3 +58,12 @@ def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
         return None
     when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)  # an HTTP-date is always GMT
     return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER_S)
+
+
+def json_object(response: httpx.Response) -> Mapping[str, Any]:
+    """The response body as a JSON object; {} when it is not JSON or not an object (an error page from a proxy)."""
+    try:
+        value = response.json()
+    except ValueError:
+        return {}
+    return value if isinstance(value, Mapping) else {}

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from core.message_kinds import INQUIRY_KINDS as _ABOUT_INQUIRY
 from core.models import Inquiry, MessageKind
 from policies.intervals import Schedule
 from policies.sla import BreakthroughPolicy, quiet_span_start
@@ -24,19 +25,6 @@ class Reason(StrEnum):
     DROP_ANSWERED = "drop_answered"
     DROP_MISSING = "drop_missing"
     DROP_HANDLED = "drop_handled"  # the seller marked it handled (from the phone or `inqd handled`)
-
-
-_ABOUT_INQUIRY = frozenset(
-    {
-        MessageKind.NEW_INQUIRY,
-        MessageKind.SLA_WARNING,
-        MessageKind.SLA_BREACH,
-        MessageKind.SLA_REPEAT,
-        MessageKind.EVENING_WARNING,
-        MessageKind.PROMISE_REMINDER,
-        MessageKind.PROMISE_MISSED,
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)

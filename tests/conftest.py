@@ -1,19 +1,36 @@
-"""Shared fixtures: a fake clock at a fixed Seoul instant, a fresh store, inquiry factories."""
+"""Shared fixtures: a fake clock at a fixed Seoul instant, a fresh store, inquiry factories, test settings."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 import structlog
+from pydantic import TypeAdapter
 
+from aggregator.settings import Account, NotifierConfig, Settings, SinkNotifierConfig
 from aggregator.store import Store
 from core.models import KST, Category, Inquiry, Marketplace, StreamKind
 from tests.fakes import FakeClock
 
 START = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
+
+# The Coupang account the daemon tests poll: a sandbox answers through a MockTransport (nothing listens on :9).
+SHOP_ACCOUNT: Mapping[str, Any] = {
+    "marketplace": "coupang",
+    "id": "shop",
+    "vendor_id": "A00012345",
+    "access_key": "ak",
+    "secret_key": "sk",
+    "base_url": "http://127.0.0.1:9",
+    "poll_interval_s": 60,
+    "streams": ["product_qna"],
+    "max_requests_per_s": 5,
+}
+_ACCOUNT: TypeAdapter[Account] = TypeAdapter(Account)
 
 
 @pytest.fixture(autouse=True)
@@ -62,3 +79,45 @@ def make_inquiry(
         answered_at=START if answered else None,
         buyer=buyer,
     )
+
+
+def quiet_sink(directory: Path) -> SinkNotifierConfig:
+    """The sink as the tests use it: nothing on the console, every message a line of `directory`/sink.jsonl."""
+    return SinkNotifierConfig(type="sink", console=False, file=directory / "sink.jsonl")
+
+
+class MakeSettings(Protocol):
+    """Builds one test's Settings (the `make_settings` fixture)."""
+
+    def __call__(
+        self,
+        *notifiers: NotifierConfig,
+        account: Mapping[str, Any] = SHOP_ACCOUNT,
+        directory: Path | None = None,
+        **fields: Any,
+    ) -> Settings:
+        """Settings of one account and `notifiers` (the quiet sink when none), the database in `directory`."""
+        ...
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> MakeSettings:
+    """Settings for a daemon test: one account (SHOP_ACCOUNT unless given), the given channels (the quiet sink
+    unless given), the database and the sink file in tmp_path (or `directory`); other keywords are Settings fields.
+    """
+
+    def make(
+        *notifiers: NotifierConfig,
+        account: Mapping[str, Any] = SHOP_ACCOUNT,
+        directory: Path | None = None,
+        **fields: Any,
+    ) -> Settings:
+        where = directory or tmp_path
+        return Settings(
+            db_path=where / "inqd.db",
+            accounts=(_ACCOUNT.validate_python(account),),
+            notifiers=notifiers or (quiet_sink(where),),
+            **fields,
+        )
+
+    return make

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,9 +13,9 @@ import pytest
 import respx
 
 from aggregator.daemon import Daemon
-from aggregator.settings import CoupangAccount, Settings
 from aggregator.settings.notify import NtfyConfig, SmsConfig
 from connectors.sandbox import CoupangSandbox
+from tests.conftest import MakeSettings
 from tests.fakes import FakeClock
 
 NTFY = "http://127.0.0.1:8"
@@ -38,20 +37,7 @@ class _Ntfy:
         return httpx.Response(200, json={"id": str(len(self.accepted)), "event": "message"})
 
 
-def _settings(tmp_path: Path, *, fallback: bool) -> Settings:
-    account = CoupangAccount.model_validate(
-        {
-            "marketplace": "coupang",
-            "id": "shop",
-            "vendor_id": "A00012345",
-            "access_key": "ak",
-            "secret_key": "sk",
-            "base_url": "http://127.0.0.1:9",
-            "poll_interval_s": 60,
-            "streams": ["product_qna"],
-            "max_requests_per_s": 5,
-        }
-    )
+def _channels(*, fallback: bool) -> tuple[NtfyConfig, SmsConfig]:
     ntfy = NtfyConfig.model_validate(
         {
             "type": "ntfy",
@@ -75,12 +61,12 @@ def _settings(tmp_path: Path, *, fallback: bool) -> Settings:
             "kinds": ["sla_breach"],
         }
     )
-    return Settings(db_path=tmp_path / "inqd.db", quiet_hours=(), accounts=(account,), notifiers=(ntfy, sms))
+    return ntfy, sms
 
 
 @pytest.mark.parametrize(("fallback", "via_ntfy", "via_sms"), [(False, 3, 0), (True, 0, 3)])
 async def test_messages_arrive_exactly_once_across_an_ntfy_outage(
-    tmp_path: Path, clock: FakeClock, fallback: bool, via_ntfy: int, via_sms: int
+    clock: FakeClock, make_settings: MakeSettings, fallback: bool, via_ntfy: int, via_sms: int
 ) -> None:
     sandbox = CoupangSandbox(vendor_id="A00012345", access_key="ak", secret_key="sk", now=clock.now)
     ntfy = _Ntfy()
@@ -95,7 +81,10 @@ async def test_messages_arrive_exactly_once_across_an_ntfy_outage(
         router.post(f"{SOLAPI}/messages/v4/send-many/detail").mock(side_effect=solapi)
         transport = httpx.MockTransport(sandbox.handler)
         daemon = await Daemon.build(
-            _settings(tmp_path, fallback=fallback), clock=clock, transport_for=lambda _: transport, rng=random.Random(6)
+            make_settings(*_channels(fallback=fallback), quiet_hours=()),
+            clock=clock,
+            transport_for=lambda _: transport,
+            rng=random.Random(6),
         )
         await daemon.run_once()  # the (empty) backfill
         for minute in range(45):  # ntfy is down for the first 30 minutes

@@ -15,29 +15,10 @@ from typing import Any
 import httpx
 
 from aggregator.daemon import Daemon
-from aggregator.settings import CoupangAccount, Settings
-from aggregator.settings.notify import SinkNotifierConfig
 from connectors.sandbox import CoupangSandbox
 from connectors.sandbox.faults import Fault
+from tests.conftest import SHOP_ACCOUNT, MakeSettings
 from tests.fakes import FakeClock
-
-
-def _settings(tmp_path: Path, **account: Any) -> Settings:
-    coupang = CoupangAccount.model_validate(
-        {
-            "marketplace": "coupang",
-            "id": "shop",
-            "vendor_id": "A00012345",
-            "access_key": "ak",
-            "secret_key": "sk",
-            "base_url": "http://127.0.0.1:9",
-            "poll_interval_s": 60,
-            "max_requests_per_s": 5,
-            **account,
-        }
-    )
-    sink = SinkNotifierConfig(type="sink", console=False, file=tmp_path / "sink.jsonl")
-    return Settings(db_path=tmp_path / "inqd.db", quiet_hours=(), accounts=(coupang,), notifiers=(sink,))
 
 
 def _system_titles(tmp_path: Path) -> list[str]:
@@ -48,18 +29,19 @@ def _system_titles(tmp_path: Path) -> list[str]:
     return [r["title"] for r in records if r["kind"] == "system"]
 
 
-async def _daemon(tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox, **account: Any) -> Daemon:
-    transport = httpx.MockTransport(sandbox.handler)
-    return await Daemon.build(
-        _settings(tmp_path, **account), clock=clock, transport_for=lambda _: transport, rng=random.Random(4)
+async def _daemon(make_settings: MakeSettings, clock: FakeClock, sandbox: CoupangSandbox, **account: Any) -> Daemon:
+    settings = make_settings(
+        account={**SHOP_ACCOUNT, "streams": ["product_qna", "call_center"], **account}, quiet_hours=()
     )
+    transport = httpx.MockTransport(sandbox.handler)
+    return await Daemon.build(settings, clock=clock, transport_for=lambda _: transport, rng=random.Random(4))
 
 
 async def test_one_lost_and_one_recovered_across_a_sandbox_outage_even_with_a_restart(
-    tmp_path: Path, clock: FakeClock
+    tmp_path: Path, clock: FakeClock, make_settings: MakeSettings
 ) -> None:
     sandbox = CoupangSandbox(vendor_id="A00012345", access_key="ak", secret_key="sk", now=clock.now)
-    daemon = await _daemon(tmp_path, clock, sandbox)
+    daemon = await _daemon(make_settings, clock, sandbox)
     await daemon.run_once()
     assert (await daemon.watch.health())[0] is True
     sandbox.inject(Fault.SERVER_ERROR, 100_000, status=503)  # a 50-minute outage of both streams
@@ -67,7 +49,7 @@ async def test_one_lost_and_one_recovered_across_a_sandbox_outage_even_with_a_re
     for minute in range(50):
         if minute == 25:  # kill and restart mid-outage: the notice is in the store, not in memory
             await daemon.aclose()
-            daemon = await _daemon(tmp_path, clock, sandbox)
+            daemon = await _daemon(make_settings, clock, sandbox)
         clock.advance(60)
         await daemon.run_once()
         health_during.append((await daemon.watch.health())[0])
@@ -84,9 +66,9 @@ async def test_one_lost_and_one_recovered_across_a_sandbox_outage_even_with_a_re
     assert {s["stream"] for s in body["streams"]} == {"product_qna", "call_center"}
 
 
-async def test_a_short_blip_says_nothing(tmp_path: Path, clock: FakeClock) -> None:
+async def test_a_short_blip_says_nothing(tmp_path: Path, clock: FakeClock, make_settings: MakeSettings) -> None:
     sandbox = CoupangSandbox(vendor_id="A00012345", access_key="ak", secret_key="sk", now=clock.now)
-    daemon = await _daemon(tmp_path, clock, sandbox)
+    daemon = await _daemon(make_settings, clock, sandbox)
     await daemon.run_once()
     sandbox.inject(Fault.SERVER_ERROR, 10, status=502)
     for _ in range(20):
@@ -96,9 +78,11 @@ async def test_a_short_blip_says_nothing(tmp_path: Path, clock: FakeClock) -> No
     assert _system_titles(tmp_path) == []
 
 
-async def test_refused_credentials_alert_at_once_and_once(tmp_path: Path, clock: FakeClock) -> None:
+async def test_refused_credentials_alert_at_once_and_once(
+    tmp_path: Path, clock: FakeClock, make_settings: MakeSettings
+) -> None:
     sandbox = CoupangSandbox(vendor_id="A00012345", access_key="ak", secret_key="other", now=clock.now)
-    daemon = await _daemon(tmp_path, clock, sandbox)
+    daemon = await _daemon(make_settings, clock, sandbox)
     for _ in range(5):
         await daemon.run_once()
         clock.advance(60)
@@ -109,15 +93,17 @@ async def test_refused_credentials_alert_at_once_and_once(tmp_path: Path, clock:
     assert all(s["reason"].startswith("credentials refused") for s in body["streams"])
 
 
-async def test_key_expiry_reminder_comes_once_per_threshold(tmp_path: Path, clock: FakeClock) -> None:
+async def test_key_expiry_reminder_comes_once_per_threshold(
+    tmp_path: Path, clock: FakeClock, make_settings: MakeSettings
+) -> None:
     sandbox = CoupangSandbox(vendor_id="A00012345", access_key="ak", secret_key="sk", now=clock.now)
     today = clock.now().date()
     issued = today - timedelta(days=180 - 10)  # 10 days left: the 14-day reminder is due
-    daemon = await _daemon(tmp_path, clock, sandbox, key_issued_at=issued.isoformat())
+    daemon = await _daemon(make_settings, clock, sandbox, key_issued_at=issued.isoformat())
     for day in range(9):
         if day == 2:
             await daemon.aclose()
-            daemon = await _daemon(tmp_path, clock, sandbox, key_issued_at=issued.isoformat())
+            daemon = await _daemon(make_settings, clock, sandbox, key_issued_at=issued.isoformat())
         await daemon.run_once()
         clock.advance(24 * 3600)
     await daemon.aclose()

@@ -14,31 +14,12 @@ import httpx
 
 from aggregator import control_service as controls
 from aggregator.daemon import Daemon
-from aggregator.settings import CoupangAccount, Settings
-from aggregator.settings.notify import SinkNotifierConfig
+from aggregator.settings import Settings
 from aggregator.store import Store
 from connectors.sandbox import CoupangSandbox
 from core.models import KST, Marketplace, PollResult
-from tests.conftest import START, make_inquiry
+from tests.conftest import START, MakeSettings, make_inquiry
 from tests.fakes import FakeClock
-
-
-def _settings(tmp_path: Path, **extra: Any) -> Settings:
-    account = CoupangAccount.model_validate(
-        {
-            "marketplace": "coupang",
-            "id": "shop",
-            "vendor_id": "A00012345",
-            "access_key": "ak",
-            "secret_key": "sk",
-            "base_url": "http://127.0.0.1:9",
-            "poll_interval_s": 60,
-            "streams": ["product_qna"],
-            "max_requests_per_s": 5,
-        }
-    )
-    sink = SinkNotifierConfig(type="sink", console=False, file=tmp_path / "sink.jsonl")
-    return Settings(db_path=tmp_path / "inqd.db", accounts=(account,), notifiers=(sink,), **extra)
 
 
 def _sent(tmp_path: Path) -> list[tuple[str, datetime]]:
@@ -47,10 +28,10 @@ def _sent(tmp_path: Path) -> list[tuple[str, datetime]]:
     return [(r["kind"], datetime.fromisoformat(r["at"])) for r in rows if r["kind"] != "backfill_summary"]
 
 
-async def _daemon(tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox, **extra: Any) -> Daemon:
+async def _daemon(make_settings: MakeSettings, clock: FakeClock, sandbox: CoupangSandbox, **extra: Any) -> Daemon:
     transport = httpx.MockTransport(sandbox.handler)
     return await Daemon.build(
-        _settings(tmp_path, **extra), clock=clock, transport_for=lambda _: transport, rng=random.Random(8)
+        make_settings(**extra), clock=clock, transport_for=lambda _: transport, rng=random.Random(8)
     )
 
 
@@ -60,9 +41,11 @@ async def _run_for(daemon: Daemon, clock: FakeClock, hours: float, *, step_min: 
         await daemon.run_once()
 
 
-async def test_a_snooze_past_the_deadline_says_so_and_the_breach_still_comes(tmp_path: Path, clock: FakeClock) -> None:
+async def test_a_snooze_past_the_deadline_says_so_and_the_breach_still_comes(
+    tmp_path: Path, clock: FakeClock, make_settings: MakeSettings
+) -> None:
     sandbox = CoupangSandbox(vendor_id="A00012345", access_key="ak", secret_key="sk", now=clock.now)
-    daemon = await _daemon(tmp_path, clock, sandbox, quiet_hours=())
+    daemon = await _daemon(make_settings, clock, sandbox, quiet_hours=())
     await daemon.run_once()
     arrived = clock.now()
     sandbox.add_product_inquiry(content="배송 문의", inquiry_at=arrived)
@@ -81,9 +64,11 @@ async def test_a_snooze_past_the_deadline_says_so_and_the_breach_still_comes(tmp
     assert 30.0 <= kinds[2][1] <= 30.2
 
 
-async def test_a_promise_reminds_once_before_and_escalates_once_after(tmp_path: Path, clock: FakeClock) -> None:
+async def test_a_promise_reminds_once_before_and_escalates_once_after(
+    tmp_path: Path, clock: FakeClock, make_settings: MakeSettings
+) -> None:
     sandbox = CoupangSandbox(vendor_id="A00012345", access_key="ak", secret_key="sk", now=clock.now)
-    daemon = await _daemon(tmp_path, clock, sandbox, quiet_hours=())
+    daemon = await _daemon(make_settings, clock, sandbox, quiet_hours=())
     await daemon.run_once()
     sandbox.add_product_inquiry(content="교환 가능한가요?", inquiry_at=clock.now())
     clock.advance(60)
@@ -100,9 +85,11 @@ async def test_a_promise_reminds_once_before_and_escalates_once_after(tmp_path: 
     assert promised <= sent[1][1] <= promised + timedelta(minutes=1)
 
 
-async def test_a_kept_promise_does_not_escalate_and_handled_stops_alerts(tmp_path: Path, clock: FakeClock) -> None:
+async def test_a_kept_promise_does_not_escalate_and_handled_stops_alerts(
+    tmp_path: Path, clock: FakeClock, make_settings: MakeSettings
+) -> None:
     sandbox = CoupangSandbox(vendor_id="A00012345", access_key="ak", secret_key="sk", now=clock.now)
-    daemon = await _daemon(tmp_path, clock, sandbox, quiet_hours=())
+    daemon = await _daemon(make_settings, clock, sandbox, quiet_hours=())
     await daemon.run_once()
     first = sandbox.add_product_inquiry(content="첫 문의", inquiry_at=clock.now() - timedelta(seconds=2))
     sandbox.add_product_inquiry(content="둘째 문의", inquiry_at=clock.now())
@@ -124,9 +111,11 @@ async def test_a_kept_promise_does_not_escalate_and_handled_stops_alerts(tmp_pat
     assert "handled" in events
 
 
-async def test_a_vacation_added_while_running_closes_the_day_at_once(tmp_path: Path, clock: FakeClock) -> None:
+async def test_a_vacation_added_while_running_closes_the_day_at_once(
+    tmp_path: Path, clock: FakeClock, make_settings: MakeSettings
+) -> None:
     sandbox = CoupangSandbox(vendor_id="A00012345", access_key="ak", secret_key="sk", now=clock.now)
-    daemon = await _daemon(tmp_path, clock, sandbox)  # default quiet hours: nights and closed days
+    daemon = await _daemon(make_settings, clock, sandbox)  # default quiet hours: nights and closed days
     await daemon.run_once()
     today = clock.now().astimezone(KST).date()  # a Tuesday, 14:00: not quiet
     assert not daemon.dispatcher._policies.quiet.contains(clock.now())

@@ -19,11 +19,11 @@ import pytest
 
 from aggregator.cli.main import _parser
 from aggregator.settings import (
+    AccountConfig,
     CoupangAccount,
     ElevenstAccount,
     EsmAccount,
     NaverAccount,
-    _AccountBase,
     load_settings,
 )
 from aggregator.settings.notify import NOTIFIER_SECRETS, NtfyConfig
@@ -33,7 +33,7 @@ UNIT = DEPLOY / "inqd.service"
 DOCKERFILE = DEPLOY / "Dockerfile"
 COMPOSE = DEPLOY / "compose.yaml"
 EXAMPLE = DEPLOY / "inqd.example.toml"
-ACCOUNT_KINDS: dict[str, type[_AccountBase]] = {
+ACCOUNT_KINDS: dict[str, type[AccountConfig]] = {
     "coupang": CoupangAccount,
     "naver": NaverAccount,
     "elevenst": ElevenstAccount,

@@ -15,38 +15,28 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aggregator.daemon import Daemon, build_connector
+from aggregator.daemon import Daemon
 from aggregator.logs import configure_logging
-from aggregator.settings import CoupangAccount, Settings, SinkNotifierConfig
 from aggregator.store import Store
+from aggregator.wiring import build_connector
 from connectors.base import AuthFailed
 from connectors.sandbox import CoupangSandbox, Fault
 from core.models import MessageKind, StreamKind
+from tests.conftest import SHOP_ACCOUNT, MakeSettings
 from tests.fakes import FakeClock
 
 VENDOR = "A00012345"
 ACCESS = "e2e-access-key"
 SECRET = "e2e-canary-secret-7f3a9c"
-
-
-def _settings(tmp_path: Path, **account: object) -> Settings:
-    values: dict[str, object] = {
-        "marketplace": "coupang",
-        "id": "shop",
-        "vendor_id": VENDOR,
-        "access_key": ACCESS,
-        "secret_key": SECRET,
-        "base_url": "http://127.0.0.1:9",  # MockTransport answers; nothing listens there
-        "poll_interval_s": 60,
-        "max_requests_per_s": 2.0,
-        "backfill_days": 3,
-    }
-    values.update(account)
-    return Settings(
-        db_path=tmp_path / "inqd.db",
-        accounts=(CoupangAccount.model_validate(values),),
-        notifiers=(SinkNotifierConfig(type="sink", console=False, file=tmp_path / "sink.jsonl"),),
-    )
+ACCOUNT = {
+    **SHOP_ACCOUNT,
+    "vendor_id": VENDOR,
+    "access_key": ACCESS,
+    "secret_key": SECRET,
+    "streams": ["product_qna", "call_center"],
+    "max_requests_per_s": 2.0,
+    "backfill_days": 3,
+}
 
 
 @pytest.fixture
@@ -55,11 +45,16 @@ def sandbox(clock: FakeClock) -> CoupangSandbox:
     return CoupangSandbox(vendor_id=VENDOR, access_key=ACCESS, secret_key=SECRET, now=clock.now)
 
 
-async def _daemon(tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox, **account: object) -> Daemon:
+async def _daemon(
+    make_settings: MakeSettings,
+    clock: FakeClock,
+    sandbox: CoupangSandbox,
+    directory: Path | None = None,
+    **account: object,
+) -> Daemon:
+    settings = make_settings(account={**ACCOUNT, **account}, directory=directory)
     transport = httpx.MockTransport(sandbox.handler)
-    return await Daemon.build(
-        _settings(tmp_path, **account), clock=clock, transport_for=lambda _: transport, rng=random.Random(1)
-    )
+    return await Daemon.build(settings, clock=clock, transport_for=lambda _: transport, rng=random.Random(1))
 
 
 def _sink(tmp_path: Path) -> list[dict[str, object]]:
@@ -72,7 +67,7 @@ async def _stored_ids(store: Store) -> list[str]:
 
 
 async def test_backfill_then_one_push_per_new_inquiry(
-    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox
+    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox, make_settings: MakeSettings
 ) -> None:
     for hours in (30, 20, 10):
         sandbox.add_product_inquiry(content="사이즈 문의드려요", inquiry_at=clock.now() - timedelta(hours=hours))
@@ -81,7 +76,7 @@ async def test_backfill_then_one_push_per_new_inquiry(
         agent_note="[판매자이관] 김민수 고객님 010-1234-5678 배송 문의",
         item_name="무선 블루투스 이어폰",
     )
-    daemon = await _daemon(tmp_path, clock, sandbox)
+    daemon = await _daemon(make_settings, clock, sandbox)
     await daemon.run_once()
     clock.advance(60)
     new_id = sandbox.add_product_inquiry(content="재입고 언제 되나요?", inquiry_at=clock.now() - timedelta(seconds=30))
@@ -99,12 +94,12 @@ async def test_backfill_then_one_push_per_new_inquiry(
 
 
 async def test_twenty_days_of_paged_data_with_overlapping_polls_nothing_lost_or_duplicated(
-    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox
+    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox, make_settings: MakeSettings
 ) -> None:
     rng = random.Random(20)
     start = clock.now() - timedelta(days=20)
     seeded = sandbox.seed_random(400, start=start, end=clock.now(), rng=rng)  # > 50 per 7-day window: paging
-    daemon = await _daemon(tmp_path, clock, sandbox, backfill_days=20, recheck_days=13)
+    daemon = await _daemon(make_settings, clock, sandbox, backfill_days=20, recheck_days=13)
     await daemon.run_once()
     arrived: list[int] = []
     for _ in range(40):  # 40 polls, 6 h apart: 10 more days, every poll overlapping the previous by a day
@@ -124,14 +119,14 @@ async def test_twenty_days_of_paged_data_with_overlapping_polls_nothing_lost_or_
 
 
 async def test_answer_in_wing_closes_inquiry_within_one_poll(
-    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox
+    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox, make_settings: MakeSettings
 ) -> None:
     recent = sandbox.add_product_inquiry(content="정품 맞나요?", inquiry_at=clock.now() - timedelta(hours=1))
     old = sandbox.add_product_inquiry(content="유통기한은요?", inquiry_at=clock.now() - timedelta(days=2))
     call = sandbox.add_call_center_inquiry(
         inquiry_at=clock.now() - timedelta(hours=3), agent_note="[판매자이관] 교환 요청", item_name="텀블러"
     )
-    daemon = await _daemon(tmp_path, clock, sandbox)
+    daemon = await _daemon(make_settings, clock, sandbox)
     await daemon.run_once()
     before = await _stored_ids(daemon.store)
     for _ in range(10):  # a week of polls later the old one is outside the new-items window: only the recheck sees it
@@ -149,19 +144,19 @@ async def test_answer_in_wing_closes_inquiry_within_one_poll(
 
 
 async def test_crash_between_poll_and_commit_loses_nothing(
-    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox
+    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox, make_settings: MakeSettings
 ) -> None:
     ids = [
         sandbox.add_product_inquiry(content=f"문의 {n}", inquiry_at=clock.now() - timedelta(hours=n)) for n in range(5)
     ]
-    settings = _settings(tmp_path)
+    settings = make_settings(account=ACCOUNT)
     transport = httpx.MockTransport(sandbox.handler)
     store = await Store.open(settings.db_path)
     connector = build_connector(settings.accounts[0], clock=clock, transport=transport)
     fetched = await connector.poll(StreamKind.PRODUCT_QNA, None, now=clock.now())
     await connector.aclose()
     await store.aclose()  # the process dies here: the poll's result never reached the database
-    daemon = await _daemon(tmp_path, clock, sandbox)
+    daemon = await _daemon(make_settings, clock, sandbox)
     cursor_before = await daemon.store.load_cursor("shop", StreamKind.PRODUCT_QNA)
     await daemon.run_once()
     stored = await _stored_ids(daemon.store)
@@ -172,12 +167,12 @@ async def test_crash_between_poll_and_commit_loses_nothing(
 
 
 async def test_malformed_items_are_skipped_counted_and_caught_up_later(
-    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox
+    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox, make_settings: MakeSettings
 ) -> None:
     ids = [
         sandbox.add_product_inquiry(content=f"문의 {n}", inquiry_at=clock.now() - timedelta(hours=n)) for n in range(5)
     ]
-    daemon = await _daemon(tmp_path, clock, sandbox, streams=["product_qna"])
+    daemon = await _daemon(make_settings, clock, sandbox, streams=["product_qna"])
     sandbox.inject(Fault.MALFORMED_ITEM)
     await daemon.run_once()
     first = await daemon.store.count_inquiries()
@@ -191,9 +186,9 @@ async def test_malformed_items_are_skipped_counted_and_caught_up_later(
 
 
 async def test_wrong_secret_is_rejected_by_sandbox_and_alerts_once(
-    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox
+    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox, make_settings: MakeSettings
 ) -> None:
-    daemon = await _daemon(tmp_path, clock, sandbox, secret_key="not-the-issued-secret", streams=["product_qna"])
+    daemon = await _daemon(make_settings, clock, sandbox, secret_key="not-the-issued-secret", streams=["product_qna"])
     with pytest.raises(AuthFailed):
         await daemon.connectors[0].poll(StreamKind.PRODUCT_QNA, None, now=clock.now())
     for _ in range(3):
@@ -205,9 +200,11 @@ async def test_wrong_secret_is_rejected_by_sandbox_and_alerts_once(
     assert all(r.status == 401 for r in sandbox.requests)
 
 
-async def test_request_rate_never_exceeds_the_budget(tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox) -> None:
+async def test_request_rate_never_exceeds_the_budget(
+    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox, make_settings: MakeSettings
+) -> None:
     sandbox.seed_random(300, start=clock.now() - timedelta(days=10), end=clock.now(), rng=random.Random(3))
-    daemon = await _daemon(tmp_path, clock, sandbox, backfill_days=10, max_requests_per_s=2.0)
+    daemon = await _daemon(make_settings, clock, sandbox, backfill_days=10, max_requests_per_s=2.0)
     for _ in range(3):
         await daemon.run_once()
         clock.advance(60)
@@ -220,21 +217,21 @@ async def test_request_rate_never_exceeds_the_budget(tmp_path: Path, clock: Fake
 
 @pytest.mark.parametrize("fault", [Fault.SERVER_ERROR, Fault.RATE_LIMIT, Fault.HTML_FORBIDDEN, Fault.TIMEOUT])
 async def test_canary_secret_never_logged_stored_or_sent(
-    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox, fault: Fault
+    tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox, make_settings: MakeSettings, fault: Fault
 ) -> None:
     buffer = io.StringIO()
     scrubber = configure_logging(fmt="json", level="DEBUG", stream=buffer)
-    settings = _settings(tmp_path)
+    settings = make_settings(account=ACCOUNT)
     scrubber.add(settings.secret_values())
     sandbox.add_product_inquiry(content="배송 문의", inquiry_at=clock.now() - timedelta(hours=1))
     sandbox.inject(fault, times=2)
-    daemon = await _daemon(tmp_path, clock, sandbox)
+    daemon = await _daemon(make_settings, clock, sandbox)
     for _ in range(3):
         await daemon.run_once()
         clock.advance(900)
     await daemon.aclose()
     # A wrong key too: the rejection path logs and alerts.
-    bad = await _daemon(tmp_path / "bad", clock, sandbox, access_key="wrong-access", secret_key=SECRET)
+    bad = await _daemon(make_settings, clock, sandbox, tmp_path / "bad", access_key="wrong-access", secret_key=SECRET)
     await bad.run_once()
     await bad.aclose()
     logged = buffer.getvalue()

@@ -13,12 +13,20 @@ import pytest
 
 from aggregator.daemon import Daemon
 from aggregator.logs import configure_logging
-from aggregator.settings import NaverAccount, Settings, SinkNotifierConfig
 from connectors.sandbox import NaverSandbox
+from tests.conftest import MakeSettings
 from tests.fakes import FakeClock
 
 CLIENT_ID = "e2eNaverApp"
 SECRET = "$2a$04$e2eCanarySecretSaltxxu"  # a bcrypt salt, as Naver issues; also the canary
+ACCOUNT = {
+    "marketplace": "naver",
+    "id": "smartstore",
+    "client_id": CLIENT_ID,
+    "client_secret": SECRET,
+    "base_url": "http://127.0.0.1:9",
+    "poll_interval_s": 60,
+}
 
 
 @pytest.fixture
@@ -27,33 +35,18 @@ def naver(clock: FakeClock) -> NaverSandbox:
     return NaverSandbox(client_id=CLIENT_ID, client_secret=SECRET, now=clock.now)
 
 
-def _settings(tmp_path: Path, **overrides: object) -> Settings:
-    account = {
-        "marketplace": "naver",
-        "id": "smartstore",
-        "client_id": CLIENT_ID,
-        "client_secret": SECRET,
-        "base_url": "http://127.0.0.1:9",
-        "poll_interval_s": 60,
-        **overrides,
-    }
-    return Settings(
-        db_path=tmp_path / "inqd.db",
-        quiet_hours=(),
-        accounts=(NaverAccount.model_validate(account),),
-        notifiers=(SinkNotifierConfig(type="sink", console=False, file=tmp_path / "sink.jsonl"),),
-    )
-
-
 async def test_naver_inquiries_arrive_masked_with_one_token(
-    tmp_path: Path, clock: FakeClock, naver: NaverSandbox
+    tmp_path: Path, clock: FakeClock, naver: NaverSandbox, make_settings: MakeSettings
 ) -> None:
     buffer = io.StringIO()
     configure_logging(fmt="json", level="DEBUG", stream=buffer).add([SECRET])
     naver.add_product_question(question="사이즈 문의드려요", created_at=clock.now() - timedelta(hours=5))
     transport = httpx.MockTransport(naver.handler)
     daemon = await Daemon.build(
-        _settings(tmp_path), clock=clock, transport_for=lambda _: transport, rng=random.Random(2)
+        make_settings(account=ACCOUNT, quiet_hours=()),
+        clock=clock,
+        transport_for=lambda _: transport,
+        rng=random.Random(2),
     )
     await daemon.run_once()
     for _ in range(5):

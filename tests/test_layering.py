@@ -39,7 +39,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.systemd": (),
     "aggregator.admin": ("aggregator.metrics", "aggregator.notifiers.action_links"),
     "aggregator.notifiers.action_links": (),
-    "aggregator.notifiers.telegram_actions": (),
+    "aggregator.notifiers.telegram_actions": ("aggregator.notifiers.telegram_bot",),
     "aggregator.control_service": ("core.models", "aggregator.render", "aggregator.store", "policies"),
     "aggregator.cli.control_commands": OURS,
     "aggregator.init.wizard": OURS,
@@ -68,6 +68,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "core.http",
         "aggregator.notifiers.base",
         "aggregator.notifiers.action_links",
+        "aggregator.notifiers.telegram_bot",
     ),
     "aggregator.poller": (
         "core.models",

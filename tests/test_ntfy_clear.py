@@ -17,38 +17,25 @@ import respx
 
 from aggregator.cli.reports import explain_lines
 from aggregator.daemon import Daemon
-from aggregator.settings import CoupangAccount, Settings
-from aggregator.settings.notify import NtfyConfig, SinkNotifierConfig
+from aggregator.settings.notify import NtfyConfig
 from connectors.sandbox import CoupangSandbox
 from core.models import MessageKind
+from tests.conftest import MakeSettings, quiet_sink
 from tests.fakes import FakeClock
 
 NTFY = "http://127.0.0.1:8"
 TOPIC = "inqd-test-topic"
 
 
-def _settings(tmp_path: Path, **ntfy: Any) -> Settings:
-    account = CoupangAccount.model_validate(
-        {
-            "marketplace": "coupang",
-            "id": "shop",
-            "vendor_id": "A00012345",
-            "access_key": "ak",
-            "secret_key": "sk",
-            "base_url": "http://127.0.0.1:9",
-            "poll_interval_s": 60,
-            "streams": ["product_qna"],
-            "max_requests_per_s": 5,
-        }
-    )
-    phone = NtfyConfig.model_validate(
+def _phone(**ntfy: Any) -> NtfyConfig:
+    return NtfyConfig.model_validate(
         {"type": "ntfy", "name": "phone", "server_url": NTFY, "topic": TOPIC, "token": "tk_canary0001", **ntfy}
     )
-    sink = SinkNotifierConfig(type="sink", console=False, file=tmp_path / "sink.jsonl")
-    return Settings(db_path=tmp_path / "inqd.db", quiet_hours=(), accounts=(account,), notifiers=(phone, sink))
 
 
-async def _run(tmp_path: Path, clock: FakeClock, **ntfy: Any) -> tuple[list[str], list[str], list[str]]:
+async def _run(
+    tmp_path: Path, make_settings: MakeSettings, clock: FakeClock, **ntfy: Any
+) -> tuple[list[str], list[str], list[str]]:
     """Two inquiries arrive, the first is answered; returns published and cleared sequence ids, explain #1."""
     sandbox = CoupangSandbox(vendor_id="A00012345", access_key="ak", secret_key="sk", now=clock.now)
     published: list[str] = []
@@ -68,7 +55,10 @@ async def _run(tmp_path: Path, clock: FakeClock, **ntfy: Any) -> tuple[list[str]
         router.put(url__regex=rf"^{NTFY}/{TOPIC}/[^/]+/clear$").mock(side_effect=clear)
         transport = httpx.MockTransport(sandbox.handler)
         daemon = await Daemon.build(
-            _settings(tmp_path, **ntfy), clock=clock, transport_for=lambda _: transport, rng=random.Random(3)
+            make_settings(_phone(**ntfy), quiet_sink(tmp_path), quiet_hours=()),
+            clock=clock,
+            transport_for=lambda _: transport,
+            rng=random.Random(3),
         )
         await daemon.run_once()  # the (empty) backfill
         first = sandbox.add_product_inquiry(content="배송 언제 오나요?", inquiry_at=clock.now() - timedelta(seconds=9))
@@ -87,8 +77,10 @@ async def _run(tmp_path: Path, clock: FakeClock, **ntfy: Any) -> tuple[list[str]
     return published, cleared, explained
 
 
-async def test_the_answered_inquiry_is_cleared_once_and_the_open_one_stays(tmp_path: Path, clock: FakeClock) -> None:
-    published, cleared, explained = await _run(tmp_path, clock)
+async def test_the_answered_inquiry_is_cleared_once_and_the_open_one_stays(
+    tmp_path: Path, clock: FakeClock, make_settings: MakeSettings
+) -> None:
+    published, cleared, explained = await _run(tmp_path, make_settings, clock)
     assert published == ["inq-1", "inq-2"]
     assert cleared == ["inq-1"]
     assert any("휴대폰 알림 지우기 → phone: 바로 보냄 — cleared" in line for line in explained)
@@ -103,14 +95,14 @@ async def test_the_answered_inquiry_is_cleared_once_and_the_open_one_stays(tmp_p
     ],
 )
 async def test_no_clear_where_nothing_was_shown_or_clearing_is_off(
-    tmp_path: Path, clock: FakeClock, ntfy: dict[str, Any]
+    tmp_path: Path, clock: FakeClock, make_settings: MakeSettings, ntfy: dict[str, Any]
 ) -> None:
-    _, cleared, _ = await _run(tmp_path, clock, **ntfy)
+    _, cleared, _ = await _run(tmp_path, make_settings, clock, **ntfy)
     assert cleared == []
 
 
-def test_only_clearing_ntfy_channels_receive_answered_rows(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+def test_only_clearing_ntfy_channels_receive_answered_rows(tmp_path: Path, make_settings: MakeSettings) -> None:
+    settings = make_settings(_phone(), quiet_sink(tmp_path), quiet_hours=())
     assert settings.channels_for(MessageKind.ANSWERED) == ("phone",)
     assert "sink" in settings.channels_for(MessageKind.NEW_INQUIRY)
     assert MessageKind.ANSWERED not in settings.notifiers[1].kinds

@@ -18,11 +18,11 @@ from structlog.testing import capture_logs
 from aggregator.daemon import Daemon
 from aggregator.notifiers.action_links import ActionLinks
 from aggregator.notifiers.ntfy import NtfyNotifier
-from aggregator.settings import CoupangAccount, Settings
-from aggregator.settings.notify import SinkNotifierConfig, TelegramConfig
+from aggregator.settings.notify import TelegramConfig
 from aggregator.settings.service import AdminConfig
 from connectors.sandbox import CoupangSandbox
 from core.models import Message, MessageKind
+from tests.conftest import MakeSettings, quiet_sink
 from tests.fakes import FakeClock
 
 BOT = "123456:phone-actions-token"
@@ -31,27 +31,9 @@ TG = f"http://127.0.0.1:7/bot{BOT}"
 ADMIN_TOKEN = "admin-token-never-on-the-phone"
 
 
-def _settings(tmp_path: Path, **extra: Any) -> Settings:
-    account = CoupangAccount.model_validate(
-        {
-            "marketplace": "coupang",
-            "id": "shop",
-            "vendor_id": "A00012345",
-            "access_key": "ak",
-            "secret_key": "sk",
-            "base_url": "http://127.0.0.1:9",
-            "poll_interval_s": 60,
-            "streams": ["product_qna"],
-            "max_requests_per_s": 5,
-        }
-    )
-    telegram = TelegramConfig.model_validate(
-        {"type": "telegram", "name": "tg", "bot_token": BOT, "chat_id": CHAT, "base_url": "http://127.0.0.1:7"}
-    )
-    sink = SinkNotifierConfig(type="sink", console=False, file=tmp_path / "sink.jsonl")
-    return Settings(
-        db_path=tmp_path / "inqd.db", quiet_hours=(), accounts=(account,), notifiers=(sink, telegram), **extra
-    )
+TELEGRAM = TelegramConfig.model_validate(
+    {"type": "telegram", "name": "tg", "bot_token": BOT, "chat_id": CHAT, "base_url": "http://127.0.0.1:7"}
+)
 
 
 def _tap(update_id: int, chat: str, data: str) -> dict[str, Any]:
@@ -66,7 +48,9 @@ def _tap(update_id: int, chat: str, data: str) -> dict[str, Any]:
     }
 
 
-async def test_telegram_taps_from_the_chat_act_and_others_are_refused(tmp_path: Path, clock: FakeClock) -> None:
+async def test_telegram_taps_from_the_chat_act_and_others_are_refused(
+    tmp_path: Path, clock: FakeClock, make_settings: MakeSettings
+) -> None:
     sandbox = CoupangSandbox(vendor_id="A00012345", access_key="ak", secret_key="sk", now=clock.now)
     transport = httpx.MockTransport(sandbox.handler)
     sent: list[dict[str, Any]] = []
@@ -87,7 +71,10 @@ async def test_telegram_taps_from_the_chat_act_and_others_are_refused(tmp_path: 
             httpx.Response(200, json={"ok": True, "result": []}),
         ]
         daemon = await Daemon.build(
-            _settings(tmp_path), clock=clock, transport_for=lambda _: transport, rng=random.Random(2)
+            make_settings(quiet_sink(tmp_path), TELEGRAM, quiet_hours=()),
+            clock=clock,
+            transport_for=lambda _: transport,
+            rng=random.Random(2),
         )
         await daemon.run_once()
         sandbox.add_product_inquiry(content="배송 문의", inquiry_at=clock.now())
@@ -152,14 +139,12 @@ async def test_ntfy_publish_includes_the_action_buttons(clock: FakeClock) -> Non
     ],
 )
 async def test_the_admin_api_obeys_only_signed_links_or_the_token(
-    tmp_path: Path, clock: FakeClock, path: str, headers: dict[str, str], status: int, handled: bool
+    clock: FakeClock, make_settings: MakeSettings, path: str, headers: dict[str, str], status: int, handled: bool
 ) -> None:
     sandbox = CoupangSandbox(vendor_id="A00012345", access_key="ak", secret_key="sk", now=clock.now)
     transport = httpx.MockTransport(sandbox.handler)
     admin = AdminConfig(port=0, token=ADMIN_TOKEN, public_url="https://inqd.example.com")
-    settings = _settings(tmp_path, admin=admin).model_copy(
-        update={"notifiers": (SinkNotifierConfig(type="sink", console=False, file=tmp_path / "sink.jsonl"),)}
-    )
+    settings = make_settings(quiet_hours=(), admin=admin)
     daemon = await Daemon.build(settings, clock=clock, transport_for=lambda _: transport, rng=random.Random(2))
     await daemon.run_once()
     sandbox.add_product_inquiry(content="배송 문의", inquiry_at=clock.now())

@@ -21,6 +21,7 @@ from aggregator.render import channel_test_messages, duration_text
 from aggregator.settings import ConfigError, Settings, load_settings, secrets_written_in
 from aggregator.settings.notify import NtfyConfig
 from aggregator.store import Store
+from aggregator.wiring import build_notifier
 from core import __version__
 from core.clock import SystemClock
 from core.models import MessageKind
@@ -265,8 +266,6 @@ async def _print_status(settings: Settings, *, as_json: bool) -> int:
 
 
 async def _test_notify(settings: Settings, only: str | None) -> int:
-    from aggregator.daemon import build_notifier  # the notifiers pull in httpx clients; only needed here
-
     configs = [cfg for cfg in settings.notifiers if only in (None, cfg.name)]
     if not configs:
         print(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -115,50 +116,65 @@ def _stamp(value: object) -> str:
     return kst_stamp(datetime.fromisoformat(value)) if isinstance(value, str) else "?"
 
 
+@dataclass(frozen=True, slots=True)
+class _EventWords:
+    """The parts of an event that its line of `inqd explain` names."""
+
+    detail: dict[str, Any]
+    message: str  # the message kind, in words
+    channel: object
+    reason: str  # the routing reason, in words
+    by: str  # " (who, actor)" for a control the seller set, else ""
+
+    @classmethod
+    def of(cls, event: Event) -> _EventWords:
+        """The words of `event`."""
+        detail: dict[str, Any] = event.detail
+        message = str(detail.get("message") or detail.get("alert") or "")
+        reason = str(detail.get("reason") or "")
+        actor = str(detail.get("actor", ""))
+        who = _ACTORS.get(actor.split(":")[0], actor)
+        return cls(
+            detail=detail,
+            message=_MESSAGE_NAMES.get(message, str(detail.get("message", ""))),
+            channel=detail.get("channel"),
+            reason=_REASONS.get(reason, reason),
+            by=f" ({who}, {detail.get('actor')})" if detail.get("actor") else "",
+        )
+
+    def note(self, key: str, text: str) -> str:
+        """`text` (with `{}` for the value) when the detail holds `key`, else ""."""
+        return text.format(self.detail[key]) if self.detail.get(key) else ""
+
+
+_EVENT_TEXTS: dict[str, Callable[[_EventWords], str]] = {
+    "seen": lambda w: "받음",
+    "answered": lambda w: "답변 확인 (판매자센터에서 답변됨)",
+    "reopened": lambda w: "다시 미답변 (재문의)",
+    "alert_queued": lambda w: (
+        f"알림 예정 시각 도달: {w.detail.get('key')}" + w.note("late", " · inqd가 꺼져 있던 동안 지난 알림")
+    ),
+    "notified": lambda w: f"{w.message} → {w.channel}: {w.reason or '보냄'}" + w.note("note", " — {}"),
+    "held": lambda w: f"{w.message} → {w.channel}: {w.reason} ({w.detail.get('until', '')} 요약으로)",
+    "digested": lambda w: f"조용한 시간 요약에 포함 → {w.channel}",
+    "dropped": lambda w: f"{w.message} → {w.channel}: {w.reason}",
+    "snoozed": lambda w: f"알림 미룸 → {_stamp(w.detail.get('until'))}까지{w.by}",
+    "unsnoozed": lambda w: f"미루기 끝냄{w.by}",
+    "handled": lambda w: f"처리함으로 표시: 마켓에 답변이 보일 때까지 알림 없음{w.by}",
+    "promised": lambda w: f"{_stamp(w.detail.get('at'))} 연락 약속{_promise_note(w.detail)}{w.by}",
+    "promise_withdrawn": lambda w: f"약속 취소{w.by}",
+    "delivery_failed": lambda w: f"{w.message} → {w.channel}: 보내지 못함 ({w.detail.get('note')})",
+}
+
+
+def _promise_note(detail: dict[str, Any]) -> str:
+    # The seller's own words may quote the buyer: masked and cut like every other excerpt.
+    return f" “{excerpt(mask_pii(str(detail.get('note') or '')), 40)}”" if detail.get("note") else ""
+
+
 def _event_line(event: Event) -> str:
-    detail: dict[str, Any] = event.detail
-    when = kst_stamp(event.at)
-    message = _MESSAGE_NAMES.get(
-        str(detail.get("message") or detail.get("alert") or ""), str(detail.get("message", ""))
-    )
-    channel = detail.get("channel")
-    reason = str(detail.get("reason") or "")
-    reason_text = _REASONS.get(reason, reason)
-    if event.kind == "seen":
-        return f"{when}  받음"
-    if event.kind == "answered":
-        return f"{when}  답변 확인 (판매자센터에서 답변됨)"
-    if event.kind == "reopened":
-        return f"{when}  다시 미답변 (재문의)"
-    if event.kind == "alert_queued":
-        late = " · inqd가 꺼져 있던 동안 지난 알림" if detail.get("late") else ""
-        return f"{when}  알림 예정 시각 도달: {detail.get('key')}{late}"
-    if event.kind == "notified":
-        note = f" — {detail['note']}" if detail.get("note") else ""
-        return f"{when}  {message} → {channel}: {reason_text or '보냄'}{note}"
-    if event.kind == "held":
-        until = detail.get("until", "")
-        return f"{when}  {message} → {channel}: {reason_text} ({until} 요약으로)"
-    if event.kind == "digested":
-        return f"{when}  조용한 시간 요약에 포함 → {channel}"
-    if event.kind == "dropped":
-        return f"{when}  {message} → {channel}: {reason_text}"
-    who = _ACTORS.get(str(detail.get("actor", "")).split(":")[0], str(detail.get("actor", "")))
-    by = f" ({who}, {detail.get('actor')})" if detail.get("actor") else ""
-    if event.kind == "snoozed":
-        return f"{when}  알림 미룸 → {_stamp(detail.get('until'))}까지{by}"
-    if event.kind == "unsnoozed":
-        return f"{when}  미루기 끝냄{by}"
-    if event.kind == "handled":
-        return f"{when}  처리함으로 표시: 마켓에 답변이 보일 때까지 알림 없음{by}"
-    if event.kind == "promised":
-        note = f" “{excerpt(mask_pii(str(detail.get('note') or '')), 40)}”" if detail.get("note") else ""
-        return f"{when}  {_stamp(detail.get('at'))} 연락 약속{note}{by}"
-    if event.kind == "promise_withdrawn":
-        return f"{when}  약속 취소{by}"
-    if event.kind == "delivery_failed":
-        return f"{when}  {message} → {channel}: 보내지 못함 ({detail.get('note')})"
-    return f"{when}  {event.kind} {detail}"
+    text = _EVENT_TEXTS.get(event.kind)
+    return f"{kst_stamp(event.at)}  " + (text(_EventWords.of(event)) if text else f"{event.kind} {event.detail}")
 
 
 def control_lines(stored: StoredInquiry, *, now: datetime) -> list[str]:

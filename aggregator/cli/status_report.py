@@ -47,46 +47,17 @@ async def status_report(
     zone = policies.zone
     statuses = {(s.account_id, s.stream): s for s in await store.stream_statuses()}
     summary = await store.queue_summary()
-    rows = []
-    for watched in streams:
-        status = statuses.get((watched.account_id, watched.stream))
-        verdict = stream_health(
-            StreamCondition(
-                account_id=watched.account_id,
-                stream=watched.stream,
-                interval_s=watched.interval_s,
-                last_success_at=status.last_success_at if status else None,
-                failing_since=status.failing_since if status else None,
-                last_error=status.last_error if status else None,
-                auth_failed=status.auth_failed if status else False,
-            ),
+    rows = [
+        _stream_row(
+            watched,
+            statuses.get((watched.account_id, watched.stream)),
+            summary.open_by_stream.get((watched.account_id, watched.stream.value), (0, None)),
             now=now,
-            started_at=now,  # offline we cannot know when the daemon started: a never-polled stream is "starting"
+            zone=zone,
             lost_after=lost_after,
         )
-        open_count, oldest = summary.open_by_stream.get((watched.account_id, watched.stream.value), (0, None))
-        next_poll = _next_poll(status, watched.interval_s)
-        rows.append(
-            {
-                "account": watched.account_id,
-                "marketplace": watched.marketplace.value,
-                "marketplace_label": watched.marketplace.label,
-                "stream": watched.stream.value,
-                "stream_label": watched.stream.label,
-                "healthy": verdict.healthy,
-                "health": verdict.reason,
-                "last_success_at": _iso(status.last_success_at if status else None, zone),
-                "last_error_at": _iso(status.last_error_at if status else None, zone),
-                "last_error": status.last_error if status else None,
-                "consecutive_failures": status.consecutive_failures if status else 0,
-                "failing_since": _iso(status.failing_since if status else None, zone),
-                "next_poll_at": _iso(next_poll, zone),
-                "next_poll_overdue": next_poll is not None and now - next_poll > _OVERDUE,
-                "open": open_count,
-                "oldest_open_at": _iso(oldest, zone),
-                "oldest_open_age_s": int((now - oldest).total_seconds()) if oldest else None,
-            }
-        )
+        for watched in streams
+    ]
     quiet_now = policies.quiet.contains(now)
     change = policies.quiet.span_end(now) if quiet_now else policies.quiet.next_start(now)
     notices = await store.connection_notices()
@@ -103,6 +74,53 @@ async def status_report(
             {"channel": f.channel, "count": f.count, "last_at": _iso(f.last_at, zone), "last_error": f.last_error}
             for f in await store.channel_failures()
         ],
+    }
+
+
+def _stream_row(
+    watched: WatchedStream,
+    status: StreamStatus | None,
+    open_now: tuple[int, datetime | None],
+    *,
+    now: datetime,
+    zone: tzinfo,
+    lost_after: timedelta,
+) -> dict[str, Any]:
+    """One stream's line of the report: its health, its last poll and next, and its open inquiries."""
+    verdict = stream_health(
+        StreamCondition(
+            account_id=watched.account_id,
+            stream=watched.stream,
+            interval_s=watched.interval_s,
+            last_success_at=status.last_success_at if status else None,
+            failing_since=status.failing_since if status else None,
+            last_error=status.last_error if status else None,
+            auth_failed=status.auth_failed if status else False,
+        ),
+        now=now,
+        started_at=now,  # offline we cannot know when the daemon started: a never-polled stream is "starting"
+        lost_after=lost_after,
+    )
+    open_count, oldest = open_now
+    next_poll = _next_poll(status, watched.interval_s)
+    return {
+        "account": watched.account_id,
+        "marketplace": watched.marketplace.value,
+        "marketplace_label": watched.marketplace.label,
+        "stream": watched.stream.value,
+        "stream_label": watched.stream.label,
+        "healthy": verdict.healthy,
+        "health": verdict.reason,
+        "last_success_at": _iso(status.last_success_at if status else None, zone),
+        "last_error_at": _iso(status.last_error_at if status else None, zone),
+        "last_error": status.last_error if status else None,
+        "consecutive_failures": status.consecutive_failures if status else 0,
+        "failing_since": _iso(status.failing_since if status else None, zone),
+        "next_poll_at": _iso(next_poll, zone),
+        "next_poll_overdue": next_poll is not None and now - next_poll > _OVERDUE,
+        "open": open_count,
+        "oldest_open_at": _iso(oldest, zone),
+        "oldest_open_age_s": int((now - oldest).total_seconds()) if oldest else None,
     }
 
 

@@ -1,92 +1,34 @@
 """The marketplace accounts of `inqd init`: the --account flag, which accounts to set up, one real poll of each.
 
-The wizard mixes these steps in: it owns the console, the config and the ask-validate-check loop that every
-account and channel goes through.
-A helper of the init_wizard composition root: it may import anything of ours.
+The wizard mixes these steps in (see init.steps).
+A helper of the init wizard composition root: it may import anything of ours.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-from abc import ABC, abstractmethod
-from typing import Any, Protocol
+from typing import Any
 
-import httpx
-
-from aggregator.daemon import build_connector
 from aggregator.init.config import (
     ACCOUNT_FIELDS,
     EXIT_FAILED,
     EXIT_USAGE,
     OWNER_ID,
-    ConfigFile,
     Draft,
     StopInit,
 )
-from aggregator.init.texts import Lang, auth_hint, market_name, say
+from aggregator.init.steps import WizardSteps, flag_values
+from aggregator.init.texts import auth_hint, market_name, say
 from aggregator.settings import Account
+from aggregator.wiring import build_connector
 from connectors.base import AuthFailed, ConnectorError
-from core.clock import Clock
 from core.models import Marketplace
-from core.redact import SecretScrubber
 
 CHECK_TIMEOUT_S = 60.0
 
 
-class Prompts(Protocol):
-    """The console questions the account steps ask."""
-
-    def say(self, text: str) -> None:
-        """Write one message."""
-
-    def ask(self, prompt: str, default: str = "", *, optional: bool = False) -> str:
-        """A value; Enter takes `default`."""
-
-    def yes(self, prompt: str, default: bool) -> bool:
-        """y or n; Enter takes `default`."""
-
-
-def flag_values(flag: str, text: str, allowed: set[str]) -> dict[str, str]:
-    """The `KEY=VALUE,...` part of an --account or --channel flag; raises StopInit on a key not in `allowed`."""
-    values: dict[str, str] = {}
-    for part in filter(None, text.split(",")):
-        key, sep, value = part.partition("=")
-        if not sep or key.strip() not in allowed:
-            raise StopInit(EXIT_USAGE, f"{flag}: unknown key {key.strip()!r} (expected {', '.join(sorted(allowed))})")
-        values[key.strip()] = value.strip()
-    return values
-
-
-class AccountSteps(ABC):
+class AccountSteps(WizardSteps):
     """The account steps of the wizard, which mixes them in: --account, the questions, the credential check."""
-
-    # The wizard's state, shared with its hours and channel steps.
-    args: argparse.Namespace
-    io: Prompts
-    lang: Lang
-    file: ConfigFile
-    drafts: list[Draft]
-    scrubber: SecretScrubber
-    clock: Clock
-    transport: httpx.AsyncBaseTransport | None
-
-    @property
-    @abstractmethod
-    def interactive(self) -> bool:
-        """False with --non-interactive: flags and defaults only."""
-
-    @abstractmethod
-    def _section(self, key: str) -> None:
-        """Announce the section `key` when asking questions."""
-
-    @abstractmethod
-    def _draft(self, section: str, kind: str, owner: str, given: dict[str, str], flag: str) -> Draft:
-        """The draft of `owner`: what the config, the flags, env and secrets_dir know of it."""
-
-    @abstractmethod
-    def _settle(self, draft: Draft, *, ask_all: bool) -> None:
-        """Ask what is missing, validate, check; again until it passes."""
 
     def _account_flag(self, spec: str) -> Draft:
         kind, _, rest = spec.partition(":")

@@ -20,6 +20,7 @@ import structlog
 from pydantic import SecretStr
 
 from aggregator.notifiers.base import DeliveryError, raise_for_delivery, transport_failure
+from core.http import json_object
 from core.models import Message
 
 __all__ = ["SolapiSmsNotifier", "solapi_authorization"]
@@ -133,7 +134,7 @@ class SolapiSmsNotifier:
             response = await self._client.post(self._url, json=body, headers=headers)
         except httpx.HTTPError as err:
             raise transport_failure(err, channel=self.name) from err
-        answer = _json_object(response)
+        answer = json_object(response)
         detail = _join(answer.get("errorCode"), answer.get("errorMessage"))
         raise_for_delivery(response, channel=self.name, now=now, detail=self._scrub(detail))
         failed = _failed_detail(answer)
@@ -161,11 +162,3 @@ def _failed_detail(answer: Mapping[str, Any]) -> str | None:
 
 def _join(code: object, text: object) -> str:
     return ": ".join(str(part) for part in (code, text) if part not in (None, ""))
-
-
-def _json_object(response: httpx.Response) -> Mapping[str, Any]:
-    try:
-        value = response.json()
-    except ValueError:
-        return {}
-    return value if isinstance(value, Mapping) else {}

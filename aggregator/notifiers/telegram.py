@@ -17,7 +17,8 @@ import structlog
 from pydantic import SecretStr
 
 from aggregator.notifiers.base import DeliveryError, raise_for_delivery, transport_failure
-from core.http import parse_retry_after
+from aggregator.notifiers.telegram_bot import TelegramBot
+from core.http import json_object, parse_retry_after
 from core.models import Message, Priority
 
 __all__ = ["TelegramNotifier", "callback_data", "inline_keyboard"]
@@ -26,7 +27,6 @@ log = structlog.get_logger(__name__)
 
 TEXT_LIMIT = 4096  # Telegram counts after entity parsing, so counting the escaped text is on the safe side
 TITLE_LIMIT = 256
-DESCRIPTION_LIMIT = 200
 BUTTON_TEXT = "열기"  # a message about no particular inquiry: the link is its only button
 SELLER_CENTER_BUTTON_TEXT = "판매자센터 열기"  # next to the action buttons, say where the link goes
 CALLBACK_DATA_LIMIT = 64  # bytes; Telegram rejects the whole sendMessage (400) past it
@@ -99,22 +99,16 @@ class TelegramNotifier:
         parse_mode: Literal["HTML", "plain"] = "HTML",
         actions: bool = False,
     ) -> None:
-        if not bot_token.get_secret_value():
-            raise ValueError("telegram bot_token must not be empty")
-        if not chat_id.strip():
-            raise ValueError("telegram chat_id must not be empty")
+        self._bot = TelegramBot(bot_token, chat_id, base_url)
         self.name = name
-        self._token = bot_token
-        self._chat_id = chat_id.strip()
         self._client = client
         self._now = now
-        self._base_url = base_url.rstrip("/")
         self._parse_mode = parse_mode
         self._actions = actions  # taps come back through aggregator.notifiers.telegram_actions (getUpdates)
 
     def __repr__(self) -> str:
         return (
-            f"TelegramNotifier(name={self.name!r}, chat_id={self._chat_id!r}, parse_mode={self._parse_mode!r}, "
+            f"TelegramNotifier(name={self.name!r}, chat_id={self._bot.chat_id!r}, parse_mode={self._parse_mode!r}, "
             f"actions={self._actions!r})"
         )
 
@@ -125,7 +119,7 @@ class TelegramNotifier:
     def payload(self, message: Message) -> dict[str, Any]:
         """The sendMessage JSON body for `message`."""
         body: dict[str, Any] = {
-            "chat_id": self._chat_id,
+            "chat_id": self._bot.chat_id,
             "text": render_text(message, parse_mode=self._parse_mode),
             "disable_notification": message.priority <= Priority.LOW,
             "link_preview_options": {"is_disabled": True},
@@ -139,14 +133,13 @@ class TelegramNotifier:
 
     async def send(self, message: Message) -> None:
         """POST sendMessage; raise DeliveryError (429 honours `parameters.retry_after`, 5xx retry, 4xx permanent)."""
-        url = f"{self._base_url}/bot{self._token.get_secret_value()}/sendMessage"
         try:
-            response = await self._client.post(url, json=self.payload(message))
+            response = await self._client.post(self._bot.url("sendMessage"), json=self.payload(message))
         except httpx.HTTPError as err:
             # No `from err`: the cause carries the request, whose URL holds the token, into any traceback.
             raise transport_failure(err, channel=self.name) from None
-        answer = _json_object(response)
-        description = self._scrub(str(answer.get("description") or ""))[:DESCRIPTION_LIMIT]
+        answer = json_object(response)
+        description = self._bot.description(answer)
         parameters = answer.get("parameters")
         parameters = parameters if isinstance(parameters, Mapping) else {}
         if "migrate_to_chat_id" in parameters:
@@ -164,14 +157,3 @@ class TelegramNotifier:
         if answer.get("ok") is not True:
             raise DeliveryError(f"{self.name}: answer without ok=true", retryable=False)
         log.debug("notify.sent", channel=self.name, kind=self.kind)
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._token.get_secret_value(), "**********")
-
-
-def _json_object(response: httpx.Response) -> Mapping[str, Any]:
-    try:
-        value = response.json()
-    except ValueError:
-        return {}
-    return value if isinstance(value, Mapping) else {}

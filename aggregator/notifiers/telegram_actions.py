@@ -2,7 +2,7 @@
 
 Long polling needs no inbound port, so a seller behind home NAT gets the actions too. Only taps on messages in the
 configured chat act; every other tap is refused, answered and logged. The bot token sits in every URL path, so no
-URL and no httpx exception text reaches a log line or an error: the texts are built here, as in notifiers/telegram.
+URL and no httpx exception text reaches a log line or an error (see notifiers/telegram_bot).
 
 A tap whose `apply` raises is answered with a failure text and passed over (the offset moves on): repeating a tap
 costs the seller one touch, while holding the offset back would replay the whole batch, including taps that worked.
@@ -20,6 +20,9 @@ import httpx
 import structlog
 from pydantic import SecretStr
 
+from aggregator.notifiers.telegram_bot import TelegramBot
+from core.http import json_object
+
 __all__ = ["ACTIONS", "ActionStats", "TelegramActionPoller", "TelegramPollError"]
 
 log = structlog.get_logger(__name__)
@@ -31,7 +34,6 @@ POLL_TIMEOUT_S = 50  # Telegram holds the request open this long when there is n
 BACKOFF_MIN_S = 1.0
 BACKOFF_MAX_S = 60.0
 MAX_RETRY_AFTER_S = 3600.0
-DESCRIPTION_LIMIT = 200
 ANSWER_TEXT_LIMIT = 200  # answerCallbackQuery refuses longer texts (0-200 characters)
 REFUSED_CHAT_TEXT = "권한이 없습니다"
 REFUSED_DATA_TEXT = "알 수 없는 동작입니다"
@@ -77,19 +79,13 @@ class TelegramActionPoller:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         poll_timeout_s: int = POLL_TIMEOUT_S,
     ) -> None:
-        if not bot_token.get_secret_value():
-            raise ValueError("telegram bot_token must not be empty")
-        if not chat_id.strip():
-            raise ValueError("telegram chat_id must not be empty")
+        self._bot = TelegramBot(bot_token, chat_id, base_url)
         if poll_timeout_s < 0:
             raise ValueError("telegram poll_timeout_s must not be negative")
-        self._token = bot_token
-        self._chat_id = chat_id.strip()
         self._client = client
         self._apply = apply
         self._load_offset = load_offset
         self._save_offset = save_offset
-        self._base_url = base_url.rstrip("/")
         self._sleep = sleep
         self._poll_timeout_s = poll_timeout_s
         # The shared client's read timeout is shorter than a long poll; this one request waits a little longer.
@@ -99,7 +95,7 @@ class TelegramActionPoller:
         self.stats = ActionStats()
 
     def __repr__(self) -> str:
-        return f"TelegramActionPoller(chat_id={self._chat_id!r})"
+        return f"TelegramActionPoller(chat_id={self._bot.chat_id!r})"
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
@@ -152,11 +148,11 @@ class TelegramActionPoller:
         if self._offset is not None:
             body["offset"] = self._offset
         try:
-            response = await self._client.post(self._url("getUpdates"), json=body, timeout=self._poll_http_timeout)
+            response = await self._client.post(self._bot.url("getUpdates"), json=body, timeout=self._poll_http_timeout)
         except httpx.HTTPError as err:
             # No `from err`: its request carries the URL, and so the token, into any traceback.
             raise TelegramPollError(f"telegram getUpdates: {type(err).__name__}", kind="retry") from None
-        answer = _json_object(response)
+        answer = json_object(response)
         status = response.status_code
         if status != 200:
             raise self._status_error(status, answer, response.headers.get("Retry-After"))
@@ -168,7 +164,7 @@ class TelegramActionPoller:
     def _status_error(
         self, status: int, answer: Mapping[str, Any], retry_after_header: str | None
     ) -> TelegramPollError:
-        description = self._scrub(str(answer.get("description") or ""))[:DESCRIPTION_LIMIT]
+        description = self._bot.description(answer)
         text = f"telegram getUpdates: HTTP {status}" + (f" ({description})" if description else "")
         if status in {401, 404}:  # Telegram answers 404 to a malformed token, 401 to a revoked one
             return TelegramPollError(text, kind="auth")
@@ -242,11 +238,11 @@ class TelegramActionPoller:
         await self._answer(query_id, reply)
 
     def _is_configured_chat(self, chat: Mapping[str, Any]) -> bool:
-        if self._chat_id.startswith("@"):  # a public channel or group configured by its username
+        if self._bot.chat_id.startswith("@"):  # a public channel or group configured by its username
             username = chat.get("username")
-            return isinstance(username, str) and f"@{username}".lower() == self._chat_id.lower()
+            return isinstance(username, str) and f"@{username}".lower() == self._bot.chat_id.lower()
         chat_id = chat.get("id")
-        return _is_int(chat_id) and str(chat_id) == self._chat_id  # as strings: group ids are negative
+        return _is_int(chat_id) and str(chat_id) == self._bot.chat_id  # as strings: group ids are negative
 
     async def _refuse(self, query_id: str, text: str, *, reason: str, chat: Mapping[str, Any], user_id: object) -> None:
         self.stats.refused += 1
@@ -262,24 +258,18 @@ class TelegramActionPoller:
     async def _answer(self, query_id: str, text: str) -> None:
         body = {"callback_query_id": query_id, "text": text[:ANSWER_TEXT_LIMIT]}
         try:
-            response = await self._client.post(self._url("answerCallbackQuery"), json=body)
+            response = await self._client.post(self._bot.url("answerCallbackQuery"), json=body)
         except httpx.HTTPError as err:
             log.warning("telegram_answer_failed", error=type(err).__name__)
             return
         if response.status_code != 200:
             # Usually "query is too old" after a restart: the action itself was applied, only the toast is lost.
-            description = self._scrub(str(_json_object(response).get("description") or ""))[:DESCRIPTION_LIMIT]
+            description = self._bot.description(json_object(response))
             log.warning("telegram_answer_failed", status=response.status_code, description=description)
 
     def _skip(self, why: str) -> None:
         self.stats.skipped += 1
         log.warning("telegram_update_skipped", why=why)
-
-    def _url(self, method: str) -> str:
-        return f"{self._base_url}/bot{self._token.get_secret_value()}/{method}"
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._token.get_secret_value(), "**********")
 
 
 _AUTH_HINT = "Telegram refused the bot token; phone actions stay off until the token is fixed and inqd restarted"
@@ -317,11 +307,3 @@ def _seconds(value: object) -> float | None:
     except ValueError:
         return None
     return min(seconds, MAX_RETRY_AFTER_S) if seconds >= 0 else None
-
-
-def _json_object(response: httpx.Response) -> Mapping[str, Any]:
-    try:
-        value = response.json()
-    except ValueError:
-        return {}
-    return value if isinstance(value, Mapping) else {}

@@ -15,22 +15,11 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from aggregator.settings.policy import Duration
+from core.message_kinds import INQUIRY_KINDS
 from core.models import MessageKind
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 ALL_KINDS: tuple[MessageKind, ...] = tuple(k for k in MessageKind if k is not MessageKind.ANSWERED)
-# Kinds that put an inquiry's notification on the phone: what an `answered` clear can take away.
-INQUIRY_KINDS: frozenset[MessageKind] = frozenset(
-    {
-        MessageKind.NEW_INQUIRY,
-        MessageKind.SLA_WARNING,
-        MessageKind.SLA_BREACH,
-        MessageKind.SLA_REPEAT,
-        MessageKind.EVENING_WARNING,
-        MessageKind.PROMISE_REMINDER,
-        MessageKind.PROMISE_MISSED,
-    }
-)
 # SMS costs money per message: by default it carries only what must not wait.
 SMS_DEFAULT_KINDS: tuple[MessageKind, ...] = (MessageKind.SLA_BREACH, MessageKind.PROMISE_MISSED, MessageKind.SYSTEM)
 
@@ -44,7 +33,9 @@ def _check_name(value: str) -> str:
 ChannelName = Annotated[str, AfterValidator(_check_name)]
 
 
-class _Channel(BaseModel):
+class ChannelConfig(BaseModel):
+    """What every channel has: a name, the message kinds it carries, and a fallback for what it cannot deliver."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ()
@@ -79,7 +70,7 @@ def https_or_loopback(value: str) -> str:
     return value.rstrip("/")
 
 
-class SinkNotifierConfig(_Channel):
+class SinkNotifierConfig(ChannelConfig):
     """The local notification sink: console and/or a JSON-lines file. The embedded default."""
 
     type: Literal["sink"]
@@ -88,7 +79,7 @@ class SinkNotifierConfig(_Channel):
     file: Path | None = None
 
 
-class NtfyConfig(_Channel):
+class NtfyConfig(ChannelConfig):
     """ntfy push (ntfy.sh or your own server) to the ntfy app on the work phone."""
 
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("token", "password")
@@ -108,7 +99,7 @@ class NtfyConfig(_Channel):
         return self.use_sequence_id and self.clear_when_answered and bool(INQUIRY_KINDS & set(self.kinds))
 
 
-class SmsConfig(_Channel):
+class SmsConfig(ChannelConfig):
     """SMS/LMS through Solapi to any phone; costs money per message, so breaches and system alerts by default."""
 
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("api_secret",)
@@ -122,7 +113,7 @@ class SmsConfig(_Channel):
     base_url: Annotated[str, AfterValidator(https_or_loopback)] = "https://api.solapi.com"
 
 
-class TelegramConfig(_Channel):
+class TelegramConfig(ChannelConfig):
     """A Telegram bot writing to your chat (send /start to the bot once; chat_id from getUpdates)."""
 
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("bot_token",)
@@ -137,7 +128,7 @@ class TelegramConfig(_Channel):
     actions: bool = True
 
 
-class WebhookConfig(_Channel):
+class WebhookConfig(ChannelConfig):
     """A JSON POST to any URL; `style` shapes it for Slack or Discord incoming webhooks."""
 
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("url",)

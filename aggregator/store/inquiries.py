@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -26,6 +26,17 @@ from aggregator.store.schema import (
     inquiry_row,
 )
 from core.models import Cursor, Inquiry, MessageKind, PollResult, StreamKind
+
+# inquiry_row's values from received_at on: what a poll may change of a stored inquiry (not its key columns).
+_FIRST_UPDATED = [c.strip() for c in _INQUIRY_COLUMNS.split(",")].index("received_at")
+
+
+class _StoredRow(NamedTuple):
+    """An inquiry as stored: its row id, its inquiry_row values, and whether it was answered."""
+
+    id: int
+    row: tuple[Any, ...]
+    answered: bool
 
 
 def _arrival(inq: Inquiry) -> datetime:
@@ -65,73 +76,31 @@ class InquiriesMixin(StoreBase):
         """
         now_s = db_time(now)
         by_id = {inq.external_id: inq for inq in result.inquiries if inq.account_id == account_id}
+        rows = {ext: inquiry_row(inq) for ext, inq in by_id.items()}  # once each: compared, then written
         async with self._transaction() as db:
             existing = await self._existing(db, account_id, stream, list(by_id))
             # Oldest first, so that ids, and so pushes, follow the order the buyers asked in.
             fresh = sorted((inq for ext, inq in by_id.items() if ext not in existing), key=_arrival)
-            async with db.execute("SELECT COALESCE(MAX(id), 0) FROM inquiries") as cur:
-                row = await cur.fetchone()
-            last_id = int(row[0]) if row else 0
-            await db.executemany(
-                f"INSERT INTO inquiries ({_INQUIRY_COLUMNS}, first_seen_at, updated_at) "  # noqa: S608 - constant
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*inquiry_row(inq), now_s, now_s) for inq in fresh],
-            )
-            # BEGIN IMMEDIATE holds the write lock and rowids are max(rowid) + 1: the new rows took the ids right
-            # after last_id, in insertion order. Checked by one MAX(id) rather than reading every new row back.
-            async with db.execute("SELECT COALESCE(MAX(id), 0) FROM inquiries") as cur:
-                row = await cur.fetchone()
-            if row is not None and int(row[0]) == last_id + len(fresh):
-                new_rows = {inq.external_id: last_id + n for n, inq in enumerate(fresh, start=1)}
-            else:  # never seen; kept so a surprise in rowid assignment cannot mislabel an inquiry
-                async with db.execute("SELECT id, external_id FROM inquiries WHERE id > ?", (last_id,)) as cur:
-                    new_rows = {r["external_id"]: r["id"] for r in await cur.fetchall()}
+            new_rows = await self._insert_fresh(db, fresh, rows, now_s)
             changed = [
-                (inq, existing[ext])
-                for ext, inq in by_id.items()
-                if ext in existing and existing[ext][1] != inquiry_row(inq)
+                (inq, existing[ext]) for ext, inq in by_id.items() if ext in existing and existing[ext].row != rows[ext]
             ]
-            await db.executemany(
-                "UPDATE inquiries SET received_at = ?, category = ?, title = ?, body = ?, product_name = ?, "
-                "order_id = ?, buyer = ?, answered = ?, answered_at = ?, deadline_at = ?, site = ?, answer_ref = ?, "
-                "updated_at = ?, next_alert_at = NULL WHERE id = ?",  # changed: the timer plans its alerts again
-                [(*inquiry_row(inq)[4:], now_s, row_id) for inq, (row_id, _) in changed],
-            )
-            answered_ids = [row_id for inq, (row_id, old) in changed if inq.answered and not old[11]]
-            reopened_ids = [row_id for inq, (row_id, old) in changed if not inq.answered and old[11]]
-            if reopened_ids:  # "handled" lasts until the marketplace shows it answered; a reopen starts over
-                await db.executemany(
-                    "UPDATE inquiries SET handled_at = NULL WHERE id = ?", [(row_id,) for row_id in reopened_ids]
-                )
+            answered_ids, reopened_ids = await self._update_changed(db, changed, rows, now_s)
             if result.open_snapshot is not None:
                 answered_ids += await self._apply_snapshot(db, account_id, stream, result, now_s)
-            events: list[tuple[str, str, int | None, str, str, str]] = []
             # No "seen" event per new row: first_seen_at already says it (events_for adds it back), and writing
             # it doubled the rows of a backfill.
-            events += [(now_s, "answered", row_id, account_id, stream.value, "{}") for row_id in answered_ids]
-            events += [(now_s, "reopened", row_id, account_id, stream.value, "{}") for row_id in reopened_ids]
             await db.executemany(
                 "INSERT INTO events (at, kind, inquiry_id, account_id, stream, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                events,
+                [(now_s, "answered", row_id, account_id, stream.value, "{}") for row_id in answered_ids]
+                + [(now_s, "reopened", row_id, account_id, stream.value, "{}") for row_id in reopened_ids],
             )
             open_new = [new_rows[inq.external_id] for inq in fresh if not inq.answered]
             queued = await self._queue_for_poll(
                 db, account_id, stream, open_new, len(fresh), now_s, channels, notify_new
             )
             queued += await self._queue_clears(db, answered_ids, now_s, channels)
-            await db.execute(
-                "INSERT INTO cursors (account_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (account_id, stream) DO UPDATE SET cursor = excluded.cursor, "
-                "updated_at = excluded.updated_at",
-                (account_id, stream.value, json.dumps(dict(result.cursor), sort_keys=True), now_s),
-            )
-            await db.execute(
-                "INSERT INTO stream_status (account_id, stream, last_success_at, skipped_total) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (account_id, stream) DO UPDATE SET "
-                "last_success_at = excluded.last_success_at, consecutive_failures = 0, failing_since = NULL, "
-                "auth_failed = 0, skipped_total = skipped_total + excluded.skipped_total",
-                (account_id, stream.value, now_s, result.skipped),
-            )
+            await self._save_progress(db, account_id, stream, result, now_s)
         return RecordOutcome(
             new_ids=tuple(new_rows.values()),
             answered_ids=tuple(answered_ids),
@@ -139,10 +108,72 @@ class InquiriesMixin(StoreBase):
             queued=queued,
         )
 
+    async def _insert_fresh(
+        self, db: aiosqlite.Connection, fresh: Sequence[Inquiry], rows: Mapping[str, tuple[Any, ...]], now_s: str
+    ) -> dict[str, int]:
+        """Insert the inquiries first seen now; returns their row ids by external id."""
+        async with db.execute("SELECT COALESCE(MAX(id), 0) FROM inquiries") as cur:
+            row = await cur.fetchone()
+        last_id = int(row[0]) if row else 0
+        await db.executemany(
+            f"INSERT INTO inquiries ({_INQUIRY_COLUMNS}, first_seen_at, updated_at) "  # noqa: S608 - constant
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*rows[inq.external_id], now_s, now_s) for inq in fresh],
+        )
+        # BEGIN IMMEDIATE holds the write lock and rowids are max(rowid) + 1: the new rows took the ids right
+        # after last_id, in insertion order. Checked by one MAX(id) rather than reading every new row back.
+        async with db.execute("SELECT COALESCE(MAX(id), 0) FROM inquiries") as cur:
+            row = await cur.fetchone()
+        if row is not None and int(row[0]) == last_id + len(fresh):
+            return {inq.external_id: last_id + n for n, inq in enumerate(fresh, start=1)}
+        # Never seen; kept so a surprise in rowid assignment cannot mislabel an inquiry.
+        async with db.execute("SELECT id, external_id FROM inquiries WHERE id > ?", (last_id,)) as cur:
+            return {r["external_id"]: r["id"] for r in await cur.fetchall()}
+
+    async def _update_changed(
+        self,
+        db: aiosqlite.Connection,
+        changed: Sequence[tuple[Inquiry, _StoredRow]],
+        rows: Mapping[str, tuple[Any, ...]],
+        now_s: str,
+    ) -> tuple[list[int], list[int]]:
+        """Write the inquiries that changed; returns the row ids answered and reopened since they were stored."""
+        await db.executemany(
+            "UPDATE inquiries SET received_at = ?, category = ?, title = ?, body = ?, product_name = ?, "
+            "order_id = ?, buyer = ?, answered = ?, answered_at = ?, deadline_at = ?, site = ?, answer_ref = ?, "
+            "updated_at = ?, next_alert_at = NULL WHERE id = ?",  # changed: the timer plans its alerts again
+            [(*rows[inq.external_id][_FIRST_UPDATED:], now_s, stored.id) for inq, stored in changed],
+        )
+        answered_ids = [stored.id for inq, stored in changed if inq.answered and not stored.answered]
+        reopened_ids = [stored.id for inq, stored in changed if not inq.answered and stored.answered]
+        if reopened_ids:  # "handled" lasts until the marketplace shows it answered; a reopen starts over
+            await db.executemany(
+                "UPDATE inquiries SET handled_at = NULL WHERE id = ?", [(row_id,) for row_id in reopened_ids]
+            )
+        return answered_ids, reopened_ids
+
+    async def _save_progress(
+        self, db: aiosqlite.Connection, account_id: str, stream: StreamKind, result: PollResult, now_s: str
+    ) -> None:
+        """The stream's new cursor, and its health: polled successfully now."""
+        await db.execute(
+            "INSERT INTO cursors (account_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (account_id, stream) DO UPDATE SET cursor = excluded.cursor, "
+            "updated_at = excluded.updated_at",
+            (account_id, stream.value, json.dumps(dict(result.cursor), sort_keys=True), now_s),
+        )
+        await db.execute(
+            "INSERT INTO stream_status (account_id, stream, last_success_at, skipped_total) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (account_id, stream) DO UPDATE SET "
+            "last_success_at = excluded.last_success_at, consecutive_failures = 0, failing_since = NULL, "
+            "auth_failed = 0, skipped_total = skipped_total + excluded.skipped_total",
+            (account_id, stream.value, now_s, result.skipped),
+        )
+
     async def _existing(
         self, db: aiosqlite.Connection, account_id: str, stream: StreamKind, external_ids: Sequence[str]
-    ) -> dict[str, tuple[int, tuple[Any, ...]]]:
-        found: dict[str, tuple[int, tuple[Any, ...]]] = {}
+    ) -> dict[str, _StoredRow]:
+        found: dict[str, _StoredRow] = {}
         for chunk in _chunks(external_ids):
             marks = ",".join("?" * len(chunk))
             async with db.execute(
@@ -151,7 +182,9 @@ class InquiriesMixin(StoreBase):
                 (account_id, stream.value, *chunk),
             ) as cur:
                 rows = await cur.fetchall()
-            found.update((row["external_id"], (row["id"], tuple(row)[1:])) for row in rows)
+            found.update(
+                (row["external_id"], _StoredRow(row["id"], tuple(row)[1:], bool(row["answered"]))) for row in rows
+            )
         return found
 
     async def _apply_snapshot(

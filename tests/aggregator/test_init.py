@@ -15,7 +15,8 @@ import pytest
 import respx
 
 from aggregator.cli.main import main as cli_main
-from aggregator.init.wizard import add_init_parser, parse_hours, run_init
+from aggregator.init.hours import parse_hours
+from aggregator.init.wizard import add_init_parser, run_init
 from aggregator.settings import CoupangAccount, load_settings
 from aggregator.settings.notify import NtfyConfig
 from connectors.sandbox import CoupangSandbox, Fault

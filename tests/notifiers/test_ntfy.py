@@ -9,8 +9,6 @@ import base64
 import hashlib
 import json
 import traceback
-from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -22,9 +20,9 @@ from structlog.testing import capture_logs
 from aggregator.notifiers.base import DeliveryError
 from aggregator.notifiers.ntfy import NtfyNotifier, is_public_unauthenticated
 from core.http import make_client
-from core.models import KST, Message, MessageKind, Priority
+from core.models import Message, MessageKind, Priority
+from tests.notifiers.conftest import NOW, TRANSPORT_ERRORS, fail_with
 
-NOW = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
 SERVER = "https://ntfy.example.com"
 ROOT = SERVER + "/"
 TOPIC = "inqd-seller_7Kq2"
@@ -41,29 +39,6 @@ MESSAGE = Message(
     click_url="https://wing.coupang.com/tenants/cs/inquiries",
     group_key="inq-12",
 )
-
-TRANSPORT_ERRORS = [httpx.ConnectTimeout, httpx.ReadTimeout, httpx.ConnectError, httpx.RemoteProtocolError]
-
-
-def fail_with(error: type[httpx.TransportError]) -> Callable[[httpx.Request], httpx.Response]:
-    """Raise the way httpcore does: the message names the OS/protocol problem, never the URL."""
-
-    def responder(request: httpx.Request) -> httpx.Response:
-        raise error("[Errno 111] Connection refused", request=request)
-
-    return responder
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
-        yield mock
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as made:
-        yield made
 
 
 def notifier(client: httpx.AsyncClient, **overrides: Any) -> NtfyNotifier:

@@ -7,7 +7,6 @@ import hmac
 import re
 import traceback
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -18,9 +17,9 @@ from structlog.testing import capture_logs
 
 from aggregator.notifiers.base import DeliveryError
 from aggregator.notifiers.sms import SolapiSmsNotifier, solapi_authorization
-from core.models import KST, Message, MessageKind
+from core.models import Message, MessageKind
+from tests.notifiers.conftest import NOW
 
-NOW = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
 DATE = "2026-11-24T14:00:00+09:00"
 SALT = "0123456789abcdef0123456789abcdef"
 API_KEY = "NCSAYU7YDBXYORXC"

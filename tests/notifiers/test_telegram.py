@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import traceback
-from datetime import datetime
 from typing import Any, Literal
 
 import httpx
@@ -14,9 +13,9 @@ from structlog.testing import capture_logs
 
 from aggregator.notifiers.base import DeliveryError
 from aggregator.notifiers.telegram import CALLBACK_DATA_LIMIT, TelegramNotifier, callback_data
-from core.models import KST, Message, MessageKind, Priority
+from core.models import Message, MessageKind, Priority
+from tests.notifiers.conftest import NOW
 
-NOW = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
 TOKEN = "123456789:AAH-tok3n_VALUE-never-printed"
 URL = f"https://api.telegram.org/bot{TOKEN}/sendMessage"
 OK = {"ok": True, "result": {"message_id": 7}}

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import traceback
-from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -20,9 +18,9 @@ from structlog.testing import capture_logs
 from aggregator.notifiers.base import DeliveryError
 from aggregator.notifiers.webhook import WebhookNotifier, WebhookStyle
 from core.http import make_client
-from core.models import KST, Message, MessageKind, Priority
+from core.models import Message, MessageKind, Priority
+from tests.notifiers.conftest import NOW, TRANSPORT_ERRORS, fail_with
 
-NOW = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
 SECRET_PATH = "/services/T0AAAAAAA/B0BBBBBBB/xoxSeCrEtWebhookToken123"
 URL = "https://hooks.example.com" + SECRET_PATH
 
@@ -35,29 +33,6 @@ MESSAGE = Message(
     click_url="https://sell.smartstore.naver.com/#/comment",
     group_key="inq-12",
 )
-
-TRANSPORT_ERRORS = [httpx.ConnectTimeout, httpx.ReadTimeout, httpx.ConnectError, httpx.RemoteProtocolError]
-
-
-def fail_with(error: type[httpx.TransportError]) -> Callable[[httpx.Request], httpx.Response]:
-    """Raise the way httpcore does: the message names the OS/protocol problem, never the URL."""
-
-    def responder(request: httpx.Request) -> httpx.Response:
-        raise error("[Errno 111] Connection refused", request=request)
-
-    return responder
-
-
-@pytest.fixture
-def router() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
-        yield mock
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as made:
-        yield made
 
 
 def notifier(client: httpx.AsyncClient, *, style: WebhookStyle = "generic", url: str = URL) -> WebhookNotifier:

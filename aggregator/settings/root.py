@@ -1,0 +1,158 @@
+"""The whole inqd configuration: accounts, channels, calendar and hours, SLA, admin and controls in one model.
+
+Strict by design: unknown keys are errors, and every error names its key path. Its values come from explicit
+arguments, then env vars, then the TOML file with the secrets merged in (see settings.secrets).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from aggregator.settings.accounts import Account
+from aggregator.settings.notify import NotifierConfig, SinkNotifierConfig
+from aggregator.settings.policy import (
+    CalendarConfig,
+    SlaConfig,
+    TimeIntervalConfig,
+    build_schedule,
+    unknown_interval_names,
+)
+from aggregator.settings.secrets import TomlWithSecrets
+from aggregator.settings.service import AdminConfig, ControlsConfig, HealthConfig
+from core import __version__
+from core.models import MessageKind
+from policies import Policies
+
+
+class Settings(BaseSettings):
+    """The whole inqd configuration."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        frozen=True,
+        env_prefix="INQD_",
+        env_nested_delimiter="__",
+        nested_model_default_partial_update=False,
+    )
+
+    timezone: str = "Asia/Seoul"
+    db_path: Path = Path("inqd.db")
+    secrets_dir: Path | None = None
+    poll_jitter: Annotated[float, Field(ge=0, le=0.5)] = 0.1
+    accounts: tuple[Account, ...] = ()
+    notifiers: tuple[NotifierConfig, ...] = (SinkNotifierConfig(type="sink"),)
+    calendar: CalendarConfig = CalendarConfig()
+    time_intervals: tuple[TimeIntervalConfig, ...] = ()
+    quiet_hours: tuple[str, ...] = ("night", "closed-days")
+    work_hours: tuple[str, ...] = ("cs-hours",)
+    sla: SlaConfig = SlaConfig()
+    admin: AdminConfig = AdminConfig()
+    controls: ControlsConfig = ControlsConfig()
+    health: HealthConfig = HealthConfig()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r}") from err
+        return value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        for label, names in (
+            ("accounts", [a.id for a in self.accounts]),
+            ("notifiers", [n.name for n in self.notifiers]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{label}: duplicate name {', '.join(dupes)}")
+        if not self.notifiers:
+            raise ValueError("notifiers: at least one notifier is needed")
+        channel_names = {n.name for n in self.notifiers}
+        for channel in self.notifiers:
+            if channel.fallback is not None and (
+                channel.fallback not in channel_names or channel.fallback == channel.name
+            ):
+                raise ValueError(f"notifiers: {channel.name}.fallback names no other channel ({channel.fallback!r})")
+        interval_names = [i.name for i in self.time_intervals]
+        dupes = sorted({n for n in interval_names if interval_names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"time_intervals: duplicate name {', '.join(dupes)}")
+        for key in ("quiet_hours", "work_hours"):
+            unknown = unknown_interval_names(getattr(self, key), self.time_intervals)
+            if unknown:
+                raise ValueError(f"{key}: undefined time interval {', '.join(repr(n) for n in unknown)}")
+        return self
+
+    def channels_for(self, kind: MessageKind) -> tuple[str, ...]:
+        """The channels a message of `kind` goes to (a fallback-only channel still receives its fallbacks)."""
+        if kind is MessageKind.ANSWERED:
+            return tuple(n.name for n in self.notifiers if n.clears_answered)
+        return tuple(n.name for n in self.notifiers if kind in n.kinds)
+
+    def policy_fingerprint(self, vacations: Sequence[tuple[date, date]] = ()) -> str:
+        """Changes whenever anything that shapes an alert plan changes: the policy config or the holiday data."""
+        parts = {
+            "timezone": self.timezone,
+            "calendar": self.calendar.model_dump(mode="json"),
+            "time_intervals": [i.model_dump(mode="json") for i in self.time_intervals],
+            "quiet_hours": self.quiet_hours,
+            "work_hours": self.work_hours,
+            "sla": self.sla.model_dump(mode="json"),
+            "holidays": importlib.metadata.version("holidays"),
+            "inqd": __version__,
+            "controls": self.controls.model_dump(mode="json"),
+            "vacations": sorted(f"{first}..{last}" for first, last in vacations),
+        }
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+    def policies(self, vacations: Sequence[tuple[date, date]] = ()) -> Policies:
+        """The pure policy objects this config describes; `vacations` (from the store) are closed days too."""
+        calendar = self.calendar.build(vacations)
+        return Policies(
+            zone=self.zone,
+            calendar=calendar,
+            quiet=build_schedule(self.quiet_hours, self.time_intervals, self.zone, calendar),
+            work=build_schedule(self.work_hours, self.time_intervals, self.zone, calendar, exclude_closed_days=True),
+            sla=self.sla.build(),
+            controls=self.controls.build(),
+        )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.timezone)
+
+    def secret_values(self) -> list[str]:
+        """Every secret in the config, for the log scrubber."""
+        found: list[str] = []
+        for section in (*self.accounts, *self.notifiers, self.admin):
+            for name in type(section).SECRET_FIELDS:
+                value = getattr(section, name)
+                if isinstance(value, SecretStr):
+                    found.append(value.get_secret_value())
+        return found
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Priority: explicit values, then env, then the TOML file (with secrets merged in)."""
+        return (init_settings, env_settings, TomlWithSecrets(settings_cls))

@@ -1,0 +1,194 @@
+"""Wiring: which connector serves each kind of account, and which notifier each kind of channel.
+
+Two explicit registries, keyed by the config class. An account or channel type nobody registered here is a KeyError
+when the daemon (or `inqd init`, or `inqd test-notify`) builds it, at start-up: never a silent default. Adding a
+marketplace or a channel is one config class in aggregator/settings/ plus one line here.
+A composition root: it may import anything of ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from aggregator.notifiers.action_links import ActionLinks
+from aggregator.notifiers.base import Notifier
+from aggregator.notifiers.ntfy import NtfyNotifier
+from aggregator.notifiers.sink import SinkNotifier
+from aggregator.notifiers.sms import SolapiSmsNotifier
+from aggregator.notifiers.telegram import TelegramNotifier
+from aggregator.notifiers.webhook import WebhookNotifier
+from aggregator.settings import Account, AccountConfig, CoupangAccount, ElevenstAccount, EsmAccount, NaverAccount
+from aggregator.settings.notify import (
+    ChannelConfig,
+    NotifierConfig,
+    NtfyConfig,
+    SinkNotifierConfig,
+    SmsConfig,
+    TelegramConfig,
+    WebhookConfig,
+)
+from connectors.base import Connector
+from connectors.coupang.connector import CoupangConnector
+from connectors.elevenst.connector import ElevenstConnector
+from connectors.esm.connector import EsmConnector
+from connectors.naver.connector import NaverConnector
+from core.clock import Clock
+from core.http import make_client
+
+_F = TypeVar("_F")
+
+# Given an account, the transport its HTTP client should use (None: the real network).
+TransportFactory = Callable[[Account], httpx.AsyncBaseTransport | None]
+
+# (the account's own config, the keywords every connector takes) -> its connector
+ConnectorFactory = Callable[[Any, dict[str, Any]], Connector]
+
+
+def _coupang(account: CoupangAccount, common: dict[str, Any]) -> Connector:
+    return CoupangConnector(
+        vendor_id=account.vendor_id,
+        access_key=account.access_key,
+        secret_key=account.secret_key,
+        api_version=account.api_version,
+        **common,
+    )
+
+
+def _naver(account: NaverAccount, common: dict[str, Any]) -> Connector:
+    return NaverConnector(client_id=account.client_id, client_secret=account.client_secret, **common)
+
+
+def _elevenst(account: ElevenstAccount, common: dict[str, Any]) -> Connector:
+    return ElevenstConnector(api_key=account.api_key, **common)
+
+
+def _esm(account: EsmAccount, common: dict[str, Any]) -> Connector:
+    return EsmConnector(
+        master_id=account.master_id,
+        secret_key=account.secret_key,
+        gmarket_seller_id=account.gmarket_seller_id,
+        auction_seller_id=account.auction_seller_id,
+        **common,
+    )
+
+
+CONNECTORS: dict[type[AccountConfig], ConnectorFactory] = {
+    CoupangAccount: _coupang,
+    NaverAccount: _naver,
+    ElevenstAccount: _elevenst,
+    EsmAccount: _esm,
+}
+
+
+def build_connector(account: Account, *, clock: Clock, transport: httpx.AsyncBaseTransport | None = None) -> Connector:
+    """The connector for one configured account; KeyError for an account type no connector is registered for."""
+    factory = _registered(CONNECTORS, type(account), "connector")
+    common: dict[str, Any] = {
+        "account_id": account.id,
+        "client": make_client(base_url=account.base_url, transport=transport),
+        "clock": clock,
+        "streams": account.stream_kinds,
+        "max_requests_per_s": account.max_requests_per_s,
+        "backfill_days": account.backfill_days,
+        "recheck_days": account.recheck_days,
+    }
+    return factory(account, common)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelParts:
+    """What a notifier is built with besides its own config: the clock, the network, the admin API's links."""
+
+    now: Callable[[], datetime]
+    transport: httpx.AsyncBaseTransport | None = None
+    action_links: ActionLinks | None = None  # ntfy buttons calling the admin API
+
+    def client(self) -> httpx.AsyncClient:
+        """A fresh HTTP client for one notifier."""
+        return make_client(transport=self.transport)
+
+
+# (the channel's own config, the shared parts) -> its notifier
+NotifierFactory = Callable[[Any, ChannelParts], Notifier]
+
+
+def _sink(config: SinkNotifierConfig, parts: ChannelParts) -> Notifier:
+    return SinkNotifier(name=config.name, console=config.console, file=config.file, now=parts.now)
+
+
+def _ntfy(config: NtfyConfig, parts: ChannelParts) -> Notifier:
+    return NtfyNotifier(
+        name=config.name,
+        server_url=config.server_url,
+        topic=config.topic,
+        client=parts.client(),
+        now=parts.now,
+        token=config.token,
+        username=config.username,
+        password=config.password,
+        use_sequence_id=config.use_sequence_id,
+        action_links=parts.action_links,
+    )
+
+
+def _sms(config: SmsConfig, parts: ChannelParts) -> Notifier:
+    return SolapiSmsNotifier(
+        name=config.name,
+        api_key=config.api_key,
+        api_secret=config.api_secret,
+        sender=config.sender,
+        recipient=config.recipient,
+        client=parts.client(),
+        now=parts.now,
+        base_url=config.base_url,
+    )
+
+
+def _telegram(config: TelegramConfig, parts: ChannelParts) -> Notifier:
+    return TelegramNotifier(
+        name=config.name,
+        bot_token=config.bot_token,
+        chat_id=config.chat_id,
+        client=parts.client(),
+        now=parts.now,
+        base_url=config.base_url,
+        parse_mode=config.parse_mode,
+        actions=config.actions,
+    )
+
+
+def _webhook(config: WebhookConfig, parts: ChannelParts) -> Notifier:
+    return WebhookNotifier(name=config.name, url=config.url, client=parts.client(), now=parts.now, style=config.style)
+
+
+NOTIFIERS: dict[type[ChannelConfig], NotifierFactory] = {
+    SinkNotifierConfig: _sink,
+    NtfyConfig: _ntfy,
+    SmsConfig: _sms,
+    TelegramConfig: _telegram,
+    WebhookConfig: _webhook,
+}
+
+
+def build_notifier(
+    config: NotifierConfig,
+    *,
+    clock: Clock,
+    transport: httpx.AsyncBaseTransport | None = None,
+    action_links: ActionLinks | None = None,
+) -> Notifier:
+    """The notifier for one configured channel; KeyError for a channel type no notifier is registered for."""
+    factory = _registered(NOTIFIERS, type(config), "notifier")
+    return factory(config, ChannelParts(now=clock.now, transport=transport, action_links=action_links))
+
+
+def _registered(registry: Mapping[type[Any], _F], kind: type[Any], what: str) -> _F:
+    try:
+        return registry[kind]
+    except KeyError:
+        raise KeyError(f"no {what} is registered for {kind.__name__} (see aggregator/wiring.py)") from None

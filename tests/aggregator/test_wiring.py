@@ -1,0 +1,59 @@
+"""The wiring registries: every config class has its connector or notifier; any other type fails at start-up."""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+
+import pytest
+
+from aggregator.daemon import Daemon
+from aggregator.settings import Account, CoupangAccount, NotifierConfig, Settings, SinkNotifierConfig
+from aggregator.wiring import CONNECTORS, NOTIFIERS, build_connector, build_notifier
+from tests.fakes import FakeClock
+
+
+class UnwiredAccount(CoupangAccount):
+    """An account config class nobody registered a connector for."""
+
+
+class UnwiredChannel(SinkNotifierConfig):
+    """A channel config class nobody registered a notifier for."""
+
+
+ACCOUNT = {
+    "marketplace": "coupang",
+    "id": "shop",
+    "vendor_id": "A00012345",
+    "access_key": "ak",
+    "secret_key": "sk",
+    "base_url": "http://127.0.0.1:9",
+}
+
+
+def _union_members(annotated: object) -> set[type]:
+    union = typing.get_args(annotated)[0]
+    return set(typing.get_args(union))
+
+
+def test_every_account_and_channel_config_is_registered() -> None:
+    assert set(CONNECTORS) == _union_members(Account)
+    assert set(NOTIFIERS) == _union_members(NotifierConfig)
+
+
+def test_an_unregistered_account_type_is_a_key_error(clock: FakeClock) -> None:
+    with pytest.raises(KeyError, match="UnwiredAccount"):
+        build_connector(UnwiredAccount.model_validate(ACCOUNT), clock=clock)
+
+
+def test_an_unregistered_channel_type_is_a_key_error(clock: FakeClock) -> None:
+    with pytest.raises(KeyError, match="UnwiredChannel"):
+        build_notifier(UnwiredChannel(type="sink", console=False), clock=clock)
+
+
+async def test_the_daemon_refuses_to_start_with_an_unregistered_type(tmp_path: Path, clock: FakeClock) -> None:
+    settings = Settings(db_path=tmp_path / "inqd.db", accounts=(UnwiredAccount.model_validate(ACCOUNT),))
+    with pytest.raises(KeyError, match="UnwiredAccount"):
+        await Daemon.build(settings, clock=clock)
+    daemon = await Daemon.build(settings.model_copy(update={"accounts": ()}), clock=clock)  # nothing left locked
+    await daemon.aclose()
