@@ -227,7 +227,7 @@ class Daemon:
         vacations = await store.vacation_ranges()
         policies = settings.policies(vacations)
         fallbacks = {n.name: (n.fallback, n.fallback_after) for n in settings.notifiers if n.fallback}
-        dispatcher = Dispatcher(store, notifiers, clock, policies, marketplaces=marketplaces, fallbacks=fallbacks)
+        dispatcher = Dispatcher(store, notifiers, clock, policies, fallbacks=fallbacks)
         channels = {kind: settings.channels_for(kind) for kind in MessageKind}
         timer = AlertTimer(store, clock, policies, channels=channels)
         timer.on_queued.append(dispatcher.wake)

@@ -10,6 +10,7 @@ from typing import Any
 import aiosqlite
 
 from aggregator.store.base import StoreBase
+from aggregator.store.payloads import payload_json
 from aggregator.store.schema import (
     _INQUIRY_COLUMNS,
     Channels,
@@ -26,6 +27,7 @@ from aggregator.store.schema import (
     inquiry_row,
 )
 from core.models import Cursor, Inquiry, MessageKind, PollResult, StreamKind
+from core.payloads import BackfillSummaryPayload
 
 
 def _arrival(inq: Inquiry) -> datetime:
@@ -115,9 +117,7 @@ class InquiriesMixin(StoreBase):
                 events,
             )
             open_new = [new_rows[inq.external_id] for inq in fresh if not inq.answered]
-            queued = await self._queue_for_poll(
-                db, account_id, stream, open_new, len(fresh), now_s, channels, notify_new
-            )
+            queued = await self._queue_for_poll(db, account_id, stream, open_new, fresh, now_s, channels, notify_new)
             queued += await self._queue_clears(db, answered_ids, now_s, channels)
             await db.execute(
                 "INSERT INTO cursors (account_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?) "
@@ -178,7 +178,7 @@ class InquiriesMixin(StoreBase):
         account_id: str,
         stream: StreamKind,
         open_new: Sequence[int],
-        fresh_count: int,
+        fresh: Sequence[Inquiry],
         now_s: str,
         channels: Channels,
         notify_new: bool,
@@ -190,15 +190,9 @@ class InquiriesMixin(StoreBase):
                     (MessageKind.NEW_INQUIRY.value, ch, row_id, "{}", f"new:{row_id}:{ch}", now_s, now_s)
                     for ch in channels_for(channels, MessageKind.NEW_INQUIRY)
                 ]
-        elif fresh_count:
-            payload = json.dumps(
-                {
-                    "account_id": account_id,
-                    "stream": stream.value,
-                    "open": len(open_new),
-                    "total": fresh_count,
-                }
-            )
+        elif fresh:
+            summary = BackfillSummaryPayload(account_id, fresh[0].marketplace, stream, len(open_new), len(fresh))
+            payload = payload_json(MessageKind.BACKFILL_SUMMARY, summary)
             rows += [
                 (
                     MessageKind.BACKFILL_SUMMARY.value,
