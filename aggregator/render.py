@@ -105,14 +105,7 @@ def backfill_summary(summary: BackfillSummaryPayload) -> Message:
 
 def system(payload: SystemPayload) -> Message:
     """An operator alert (connection or auth trouble); its text is already free of secrets."""
-    return Message(
-        kind=MessageKind.SYSTEM,
-        title=payload.title,
-        body=payload.body,
-        priority=payload.priority,
-        tags=payload.tags,
-        click_url=payload.click_url,
-    )
+    return Message(MessageKind.SYSTEM, payload.title, payload.body, payload.priority, payload.tags, payload.click_url)
 
 
 def _about(inquiry: Inquiry) -> str:

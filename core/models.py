@@ -187,10 +187,9 @@ class MessageKind(StrEnum):
     ANSWERED = "answered"
 
 
-# Kinds about one inquiry: dropped once it is answered or handled, and what an `answered` clear takes away.
-INQUIRY_KINDS: frozenset[MessageKind] = frozenset(
+# The SLA timer's alerts about one inquiry's deadline or promised call-back.
+ALERT_KINDS: frozenset[MessageKind] = frozenset(
     {
-        MessageKind.NEW_INQUIRY,
         MessageKind.SLA_WARNING,
         MessageKind.SLA_BREACH,
         MessageKind.SLA_REPEAT,
@@ -199,6 +198,8 @@ INQUIRY_KINDS: frozenset[MessageKind] = frozenset(
         MessageKind.PROMISE_MISSED,
     }
 )
+# Kinds about one inquiry: dropped once it is answered or handled, and what an `answered` clear takes away.
+INQUIRY_KINDS: frozenset[MessageKind] = ALERT_KINDS | {MessageKind.NEW_INQUIRY}
 
 
 class ClockKind(StrEnum):

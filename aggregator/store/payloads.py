@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from core.models import ClockKind, Marketplace, MessageKind, Priority, StreamKind
+from core.models import ALERT_KINDS, ClockKind, Marketplace, MessageKind, Priority, StreamKind
 from core.payloads import (
     AnsweredPayload,
     BackfillSummaryPayload,
@@ -96,45 +96,28 @@ def _sla_alert(data: dict[str, Any]) -> SlaAlertPayload:
 
 
 def _backfill_summary(data: dict[str, Any]) -> BackfillSummaryPayload:
-    return BackfillSummaryPayload(
-        account_id=str(data["account_id"]),
-        marketplace=Marketplace(data["marketplace"]),
-        stream=StreamKind(data["stream"]),
-        open=int(data["open"]),
-        total=int(data["total"]),
-    )
+    marketplace, stream = Marketplace(data["marketplace"]), StreamKind(data["stream"])
+    return BackfillSummaryPayload(str(data["account_id"]), marketplace, stream, int(data["open"]), int(data["total"]))
 
 
 def _system(data: dict[str, Any]) -> SystemPayload:
     click = data["click"]
-    return SystemPayload(
-        title=str(data["title"]),
-        body=str(data["body"]),
-        priority=Priority(int(data["priority"])),
-        tags=tuple(str(tag) for tag in data["tags"]),
-        click_url=None if click is None else str(click),
-    )
+    tags = tuple(str(tag) for tag in data["tags"])
+    priority = Priority(int(data["priority"]))
+    return SystemPayload(str(data["title"]), str(data["body"]), priority, tags, None if click is None else str(click))
 
 
 def _digest(data: dict[str, Any]) -> DigestPayload:
     return DigestPayload(quiet_until=_time(data["quiet_until"]))
 
 
-_SLA_KINDS = (
-    MessageKind.SLA_WARNING,
-    MessageKind.SLA_BREACH,
-    MessageKind.SLA_REPEAT,
-    MessageKind.EVENING_WARNING,
-    MessageKind.PROMISE_REMINDER,
-    MessageKind.PROMISE_MISSED,
-)
 _READERS: dict[MessageKind, Callable[[dict[str, Any]], OutboxPayload]] = {
     MessageKind.NEW_INQUIRY: lambda _: NewInquiryPayload(),
     MessageKind.ANSWERED: lambda _: AnsweredPayload(),
     MessageKind.BACKFILL_SUMMARY: _backfill_summary,
     MessageKind.DIGEST: _digest,
     MessageKind.SYSTEM: _system,
-    **dict.fromkeys(_SLA_KINDS, _sla_alert),
+    **dict.fromkeys(ALERT_KINDS, _sla_alert),
 }
 _TYPES: dict[MessageKind, type[OutboxPayload]] = {
     MessageKind.NEW_INQUIRY: NewInquiryPayload,
@@ -142,5 +125,5 @@ _TYPES: dict[MessageKind, type[OutboxPayload]] = {
     MessageKind.BACKFILL_SUMMARY: BackfillSummaryPayload,
     MessageKind.DIGEST: DigestPayload,
     MessageKind.SYSTEM: SystemPayload,
-    **dict.fromkeys(_SLA_KINDS, SlaAlertPayload),
+    **dict.fromkeys(ALERT_KINDS, SlaAlertPayload),
 }
