@@ -13,8 +13,9 @@ from datetime import datetime
 import structlog
 
 from aggregator.store import AlertFire, AlertUpdate, Channels, Store, StoredInquiry
-from core.clock import Clock, loop_until_stopped
+from core.clock import Clock, WakeableLoop
 from core.models import MessageKind
+from core.payloads import SlaAlertPayload
 from policies import Policies
 from policies.control_effects import apply_controls
 from policies.sla import AlertKind, PlannedAlert, due_alerts, is_late, plan_alerts
@@ -33,18 +34,16 @@ _MESSAGE_KIND = {
 
 def _fire(alert: PlannedAlert, *, now: datetime) -> AlertFire:
     return AlertFire(
-        key=alert.key,
         kind=_MESSAGE_KIND[alert.kind],
-        due_at=alert.at,
-        payload={
-            "key": alert.key,
-            "clock": alert.clock.value,
-            "alert": alert.kind.value,
-            "label": alert.label,
-            "due_at": alert.at.isoformat(),
-            "deadline": alert.deadline.isoformat(),
-            "late": is_late(alert, now=now),
-        },
+        alert=SlaAlertPayload(
+            key=alert.key,
+            clock=alert.clock,
+            due_at=alert.at,
+            deadline=alert.deadline,
+            late=is_late(alert, now=now),
+            quiet_from=alert.quiet_from,
+            note=alert.note,
+        ),
     )
 
 
@@ -66,8 +65,8 @@ class AlertTimer:
         self._policies = policies
         self._channels = channels
         self._batch = batch
-        self._idle_check_s = idle_check_s
-        self.wake = asyncio.Event()
+        self._loop = WakeableLoop(clock, idle_s=idle_check_s, on_error=lambda: log.exception("timer_crashed"))
+        self.wake = self._loop.wake
         self.on_queued: list[asyncio.Event] = []
         self.on_fired: list[Callable[[MessageKind], None]] = []  # one call per alert decided (metrics)
 
@@ -125,15 +124,4 @@ class AlertTimer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fire alerts until `stop`; sleeps until the earliest stored alert time or until woken."""
-        await loop_until_stopped(
-            self._clock,
-            stop,
-            self.wake,
-            self._step,
-            idle_s=self._idle_check_s,
-            on_error=lambda: log.exception("timer_crashed"),
-        )
-
-    async def _step(self) -> datetime | None:
-        await self.run_once()
-        return await self._store.next_alert_at()
+        await self._loop.run(stop, self.run_once, self._store.next_alert_at)

@@ -40,6 +40,19 @@ class WatchedStream:
     interval_s: float
 
 
+def stream_condition(watched: WatchedStream, status: StreamStatus | None) -> StreamCondition:
+    """What policies.health needs to know of a configured stream (never polled yet: `status` None)."""
+    return StreamCondition(
+        account_id=watched.account_id,
+        stream=watched.stream,
+        interval_s=watched.interval_s,
+        last_success_at=status.last_success_at if status else None,
+        failing_since=status.failing_since if status else None,
+        last_error=status.last_error if status else None,
+        auth_failed=status.auth_failed if status else False,
+    )
+
+
 class ConnectionWatch:
     """Announces each account's outages once and their recovery once; answers /healthz."""
 
@@ -68,23 +81,11 @@ class ConnectionWatch:
 
     def _conditions(self, statuses: Sequence[StreamStatus], account_id: str | None = None) -> list[StreamCondition]:
         by_key = {(s.account_id, s.stream): s for s in statuses}
-        conditions = []
-        for key, watched in self._streams.items():
-            if account_id is not None and watched.account_id != account_id:
-                continue
-            status = by_key.get(key)
-            conditions.append(
-                StreamCondition(
-                    account_id=watched.account_id,
-                    stream=watched.stream,
-                    interval_s=watched.interval_s,
-                    last_success_at=status.last_success_at if status else None,
-                    failing_since=status.failing_since if status else None,
-                    last_error=status.last_error if status else None,
-                    auth_failed=status.auth_failed if status else False,
-                )
-            )
-        return conditions
+        return [
+            stream_condition(watched, by_key.get(key))
+            for key, watched in self._streams.items()
+            if account_id is None or watched.account_id == account_id
+        ]
 
     async def check(self, account_id: str | None = None) -> int:
         """Queue whatever connection messages are due now (for one account after its poll, or all)."""

@@ -157,7 +157,7 @@ class Daemon:
         channels = {kind: settings.channels_for(kind) for kind in MessageKind}
         fallbacks = {n.name: (n.fallback, n.fallback_after) for n in settings.notifiers if n.fallback}
         marketplaces = {acc.id: acc.marketplace_kind for acc in settings.accounts}
-        dispatcher = Dispatcher(store, notifiers, clock, policies, marketplaces=marketplaces, fallbacks=fallbacks)
+        dispatcher = Dispatcher(store, notifiers, clock, policies, fallbacks=fallbacks)
         timer = AlertTimer(store, clock, policies, channels=channels)
         watch = _connection_watch(settings, store, clock, channels)
         metrics = Metrics()

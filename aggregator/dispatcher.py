@@ -12,8 +12,9 @@ from aggregator import render
 from aggregator.notifiers.base import ClearingNotifier, DeliveryError, Notifier
 from aggregator.scheduler import delivery_retry_delay_s, should_fall_back
 from aggregator.store import OutboxItem, Store, StoredInquiry
-from core.clock import Clock, loop_until_stopped
-from core.models import Marketplace, Message, MessageKind
+from core.clock import Clock, WakeableLoop
+from core.models import Message, MessageKind
+from core.payloads import BackfillSummaryPayload, DigestPayload, SlaAlertPayload, SystemPayload
 from policies import Policies
 from policies.routing import Decision, NightHistory, PendingMessage, Reason, decide, quiet_period_start
 from policies.sla import deadlines
@@ -31,7 +32,6 @@ class Dispatcher:
         clock: Clock,
         policies: Policies,
         *,
-        marketplaces: Mapping[str, Marketplace],
         fallbacks: Mapping[str, tuple[str, timedelta]] | None = None,
         lease_s: float = 120.0,
         batch: int = 50,
@@ -41,14 +41,11 @@ class Dispatcher:
         self._notifiers = dict(notifiers)
         self._clock = clock
         self._policies = policies
-        self._marketplaces = dict(marketplaces)
         self._fallbacks = dict(fallbacks or {})  # channel -> (fallback channel, after how long failing)
         self._lease = timedelta(seconds=lease_s)
         self._batch = batch
-        self._idle_check_s = idle_check_s
-        self.wake = asyncio.Event()
-        self.sent = 0
-        self.failed = 0
+        self._loop = WakeableLoop(clock, idle_s=idle_check_s, on_error=lambda: log.exception("dispatch_crashed"))
+        self.wake = self._loop.wake
         # Observers of every outcome (metrics): (channel, message kind, outcome) with outcome one of
         # sent, held, dropped, failed, retried, fell_back.
         self.on_outcome: list[Callable[[str, str, str], None]] = []
@@ -80,13 +77,13 @@ class Dispatcher:
         return NightHistory(breakthroughs=count, inquiry_ids=ids)
 
     def _pending(self, item: OutboxItem, stored: StoredInquiry | None) -> PendingMessage:
-        deadline = item.payload.get("deadline")
+        alert = item.payload if isinstance(item.payload, SlaAlertPayload) else None
         return PendingMessage(
             kind=item.kind,
             inquiry=stored.inquiry if stored else None,
             inquiry_id=item.inquiry_id,
-            clock=item.payload.get("clock"),
-            deadline=datetime.fromisoformat(deadline) if isinstance(deadline, str) else None,
+            clock=alert.clock if alert else None,
+            deadline=alert.deadline if alert else None,
             handled=stored is not None and stored.controls.handled_at is not None,
         )
 
@@ -133,7 +130,6 @@ class Dispatcher:
             await self._store.mark_delivered(
                 item, now=self._clock.now(), reason=decision.reason.value, note=decision.note
             )
-        self.sent += 1
         self._note(item, "sent")
 
     async def _clear(self, item: OutboxItem, notifier: Notifier, decision: Decision) -> None:
@@ -164,7 +160,7 @@ class Dispatcher:
             channels=[item.channel],
             dedup_key=f"digest:{until.isoformat()}",
             now=now,
-            payload={"quiet_until": until.isoformat()},
+            payload=DigestPayload(quiet_until=until),
             due_at=until,
         )
 
@@ -176,31 +172,28 @@ class Dispatcher:
         decision: Decision,
         held: list[OutboxItem],
     ) -> Message | None:
-        kind = item.kind
-        if kind is MessageKind.DIGEST:
-            return await self._digest(item, now, held)
-        if kind is MessageKind.BACKFILL_SUMMARY:
-            marketplace = self._marketplaces.get(str(item.payload["account_id"]), Marketplace.COUPANG)
-            return render.backfill_summary(item.payload, marketplace=marketplace)
-        if kind is MessageKind.SYSTEM:
-            return render.system(item.payload)
-        assert stored is not None
-        if kind is MessageKind.NEW_INQUIRY:
-            clocks = deadlines(stored.inquiry, self._policies.sla, self._policies.work)
-            return render.new_inquiry(stored.inquiry, row_id=stored.id, deadline=clocks.marketplace)
-        return render.sla_alert(
-            stored.inquiry,
-            row_id=stored.id,
-            kind=kind,
-            payload=item.payload,
-            now=now,
-            breakthrough=decision.reason is Reason.BREAKTHROUGH,
-        )
+        payload = item.payload
+        if isinstance(payload, DigestPayload):
+            return await self._digest(item.channel, payload, now, held)
+        if isinstance(payload, BackfillSummaryPayload):
+            return render.backfill_summary(payload)
+        if isinstance(payload, SystemPayload):
+            return render.system(payload)
+        assert stored is not None  # the other kinds are about an inquiry, and routing dropped them if it is gone
+        if isinstance(payload, SlaAlertPayload):
+            breakthrough = decision.reason is Reason.BREAKTHROUGH
+            return render.sla_alert(
+                stored.inquiry, row_id=stored.id, kind=item.kind, payload=payload, now=now, breakthrough=breakthrough
+            )
+        clocks = deadlines(stored.inquiry, self._policies.sla, self._policies.work)
+        return render.new_inquiry(stored.inquiry, row_id=stored.id, deadline=clocks.marketplace)
 
-    async def _digest(self, item: OutboxItem, now: datetime, held: list[OutboxItem]) -> Message | None:
-        since = datetime.fromisoformat(str(item.payload["quiet_until"]))
+    async def _digest(
+        self, channel: str, payload: DigestPayload, now: datetime, held: list[OutboxItem]
+    ) -> Message | None:
+        since = payload.quiet_until
         start = quiet_period_start(self._policies.quiet, since - timedelta(microseconds=1)) or since
-        breakthroughs = await self._store.breakthrough_notes_since(start, channel=item.channel)
+        breakthroughs = await self._store.breakthrough_times_since(start, channel=channel)
         if not held and not breakthroughs:
             return None
         open_rows = await self._store.open_inquiries()
@@ -237,7 +230,6 @@ class Dispatcher:
         if not err.retryable:
             log.error("delivery_failed_permanently", channel=item.channel, outbox_id=item.id, error=str(err))
             await self._store.mark_failed(item, now=now, error=str(err))
-            self.failed += 1
             self._note(item, "failed")
             return
         delay_s = delivery_retry_delay_s(item.attempts, retry_after_s=err.retry_after_s)
@@ -269,15 +261,4 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain the outbox until `stop`; sleeps until the next due row or until woken by new rows."""
-        await loop_until_stopped(
-            self._clock,
-            stop,
-            self.wake,
-            self._step,
-            idle_s=self._idle_check_s,
-            on_error=lambda: log.exception("dispatch_crashed"),
-        )
-
-    async def _step(self) -> datetime | None:
-        await self.run_once()
-        return await self._store.next_due_at()
+        await self._loop.run(stop, self.run_once, self._store.next_due_at)

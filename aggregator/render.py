@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from core.models import KST, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
+from core.models import KST, ClockKind, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
+from core.payloads import BackfillSummaryPayload, SlaAlertPayload, SystemPayload
 from core.redact import excerpt, mask_pii
 
 EXCERPT_CHARS = 120
@@ -84,39 +84,28 @@ def new_inquiry(inquiry: Inquiry, *, row_id: int, deadline: datetime | None = No
         tags=("speech_balloon", inquiry.marketplace.value),
         click_url=SELLER_CENTER_URLS[inquiry.marketplace],
         group_key=inquiry_group_key(row_id),
-        extra={"inquiry_id": str(row_id)},  # phone actions (처리함, 미루기) name the inquiry by it
+        inquiry_id=row_id,
     )
 
 
-def backfill_summary(payload: Mapping[str, Any], *, marketplace: Marketplace) -> Message:
+def backfill_summary(summary: BackfillSummaryPayload) -> Message:
     """The one message sent after the first poll of a stream, instead of one push per old inquiry."""
-    stream = StreamKind(payload["stream"])
-    total, still_open = int(payload["total"]), int(payload["open"])
     return Message(
         kind=MessageKind.BACKFILL_SUMMARY,
-        title=f"[{marketplace.label}] {stream.label} 연결됨",
+        title=f"[{summary.marketplace.label}] {summary.stream.label} 연결됨",
         body=(
-            f"{payload['account_id']}: 최근 문의 {total}건을 불러왔습니다. 미답변 {still_open}건.\n"
+            f"{summary.account_id}: 최근 문의 {summary.total}건을 불러왔습니다. 미답변 {summary.open}건.\n"
             "지금부터 새 문의만 알려 드립니다. 목록: inqd queue"
         ),
-        priority=Priority.DEFAULT if still_open else Priority.LOW,
+        priority=Priority.DEFAULT if summary.open else Priority.LOW,
         tags=("inbox_tray",),
-        click_url=SELLER_CENTER_URLS[marketplace],
+        click_url=SELLER_CENTER_URLS[summary.marketplace],
     )
 
 
-def system(payload: Mapping[str, Any]) -> Message:
+def system(payload: SystemPayload) -> Message:
     """An operator alert (connection or auth trouble); its text is already free of secrets."""
-    tags = payload.get("tags")
-    click = payload.get("click")
-    return Message(
-        kind=MessageKind.SYSTEM,
-        title=str(payload["title"]),
-        body=str(payload["body"]),
-        priority=Priority(int(payload.get("priority", Priority.HIGH))),
-        tags=tuple(str(t) for t in tags) if isinstance(tags, list) else ("warning",),
-        click_url=str(click) if isinstance(click, str) else None,
-    )
+    return Message(MessageKind.SYSTEM, payload.title, payload.body, payload.priority, payload.tags, payload.click_url)
 
 
 def _about(inquiry: Inquiry) -> str:
@@ -133,57 +122,58 @@ def left_text(deadline: datetime, now: datetime) -> str:
     return f"{age_text(-delta)} 지남" if delta < timedelta(0) else "지금"
 
 
+def _sla_heading(kind: MessageKind, alert: SlaAlertPayload, where: str, now: datetime) -> tuple[str, str, Priority]:
+    """Title, first line and priority of an SLA or promise alert."""
+    deadline = alert.deadline
+    own = alert.clock is ClockKind.OWN
+    clock_name = "목표 답변 시간" if own else "답변 마감"
+    note = excerpt(mask_pii(alert.note), 60)
+    memo = f" 메모: {note}" if note else ""
+    if kind is MessageKind.PROMISE_REMINDER:
+        title = f"{where}: 약속한 {deadline.astimezone(KST):%H:%M} 연락 {left_text(deadline, now)}"
+        return title, "고객에게 약속한 시간이 다가옵니다." + memo, Priority.HIGH
+    if kind is MessageKind.PROMISE_MISSED:
+        title = f"{where}: 약속한 {deadline.astimezone(KST):%H:%M} 연락이 지났습니다"
+        return title, "약속한 시간이 지났는데 아직 미답변입니다. 지금 연락해 주세요." + memo, Priority.MAX
+    if kind is MessageKind.EVENING_WARNING:
+        assert alert.quiet_from is not None  # every evening warning names when quiet hours begin
+        quiet_from = alert.quiet_from.astimezone(KST)
+        title = f"{where}: {quiet_from:%H:%M} 전에 답하세요 (마감 {deadline.astimezone(KST):%H:%M})"
+        return title, "조용한 시간 중에 마감됩니다. 쉬기 전에 답해 주세요.", Priority.HIGH
+    if kind is MessageKind.SLA_WARNING:
+        lead = "업무시간 기준 목표입니다." if own else "마감 전에 답해 주세요."
+        return f"{where}: {clock_name} {left_text(deadline, now)}", lead, Priority.HIGH
+    if kind is MessageKind.SLA_BREACH:
+        lead = "목표 시간을 넘겼습니다." if own else "마켓 답변 기한을 넘겼습니다. 판매자 점수에 반영될 수 있습니다."
+        return f"{where}: {clock_name} 지남", lead, Priority.MAX
+    title = f"{where}: 아직 미답변 ({clock_name} {left_text(deadline, now)})"
+    return title, "마감이 지났지만 아직 답변이 없습니다.", Priority.HIGH
+
+
 def sla_alert(
     inquiry: Inquiry,
     *,
     row_id: int,
     kind: MessageKind,
-    payload: Mapping[str, Any],
+    payload: SlaAlertPayload,
     now: datetime,
     breakthrough: bool = False,
 ) -> Message:
     """A warning, breach, repeat or evening warning about one inquiry's deadline, or a promised call-back."""
-    deadline = datetime.fromisoformat(str(payload["deadline"]))
-    own = payload.get("clock") == "own"
-    clock_name = "목표 답변 시간" if own else "답변 마감"
-    where = f"[{inquiry.shop}] {inquiry.stream.label}"
-    note = excerpt(mask_pii(str(payload.get("label") or "")), 60)
-    if kind is MessageKind.PROMISE_REMINDER:
-        title = f"{where}: 약속한 {deadline.astimezone(KST):%H:%M} 연락 {left_text(deadline, now)}"
-        lead = "고객에게 약속한 시간이 다가옵니다." + (f" 메모: {note}" if note else "")
-        priority = Priority.HIGH
-    elif kind is MessageKind.PROMISE_MISSED:
-        title = f"{where}: 약속한 {deadline.astimezone(KST):%H:%M} 연락이 지났습니다"
-        lead = "약속한 시간이 지났는데 아직 미답변입니다. 지금 연락해 주세요." + (f" 메모: {note}" if note else "")
-        priority = Priority.MAX
-    elif kind is MessageKind.EVENING_WARNING:
-        quiet_from = datetime.fromisoformat(str(payload["label"]))
-        title = f"{where}: {quiet_from.astimezone(KST):%H:%M} 전에 답하세요 (마감 {deadline.astimezone(KST):%H:%M})"
-        lead = "조용한 시간 중에 마감됩니다. 쉬기 전에 답해 주세요."
-        priority = Priority.HIGH
-    elif kind is MessageKind.SLA_WARNING:
-        title = f"{where}: {clock_name} {left_text(deadline, now)}"
-        lead = "업무시간 기준 목표입니다." if own else "마감 전에 답해 주세요."
-        priority = Priority.HIGH
-    elif kind is MessageKind.SLA_BREACH:
-        title = f"{where}: {clock_name} 지남"
-        lead = "목표 시간을 넘겼습니다." if own else "마켓 답변 기한을 넘겼습니다. 판매자 점수에 반영될 수 있습니다."
-        priority = Priority.MAX
-    else:
-        title = f"{where}: 아직 미답변 ({clock_name} {left_text(deadline, now)})"
-        lead = "마감이 지났지만 아직 답변이 없습니다."
-        priority = Priority.HIGH
+    title, lead, priority = _sla_heading(kind, payload, f"[{inquiry.shop}] {inquiry.stream.label}", now)
     lines = [lead]
     if breakthrough:
         lines.insert(0, "조용한 시간이지만 마감이 그 전에 지나서 알려 드립니다.")
-    if payload.get("late"):
+    if payload.late:
         lines.insert(0, "(inqd가 꺼져 있던 동안 지난 알림입니다)")
     about = _about(inquiry)
     if about:
         lines.append(about)
     lines.append(f"“{safe_excerpt(inquiry, 80)}”")
     promise = kind in (MessageKind.PROMISE_REMINDER, MessageKind.PROMISE_MISSED)
-    lines.append(f"접수 {kst_stamp(inquiry.received_at)} · {'약속' if promise else '마감'} {kst_stamp(deadline)}")
+    lines.append(
+        f"접수 {kst_stamp(inquiry.received_at)} · {'약속' if promise else '마감'} {kst_stamp(payload.deadline)}"
+    )
     urgent = kind in (MessageKind.SLA_BREACH, MessageKind.PROMISE_MISSED)
     return Message(
         kind=kind,
@@ -193,7 +183,7 @@ def sla_alert(
         tags=("rotating_light" if urgent else "alarm_clock", inquiry.marketplace.value),
         click_url=SELLER_CENTER_URLS[inquiry.marketplace],
         group_key=inquiry_group_key(row_id),
-        extra={"inquiry_id": str(row_id)},  # phone actions (처리함, 미루기) name the inquiry by it
+        inquiry_id=row_id,
     )
 
 
@@ -205,7 +195,7 @@ def digest(
     *,
     held_new: int,
     held_other: int,
-    breakthroughs: Sequence[Mapping[str, Any]],
+    breakthroughs: Sequence[datetime],
     quiet_from: datetime,
     now: datetime,
 ) -> Message:
@@ -224,8 +214,8 @@ def digest(
         )
     if len(entries) > DIGEST_LINES:
         lines.append(f"외 {len(entries) - DIGEST_LINES}건: inqd queue")
-    for note in breakthroughs:
-        lines.append(f"밤사이 긴급 알림 {kst_stamp(note['at'])}: 마감이 조용한 시간 안에 지나서 보냈습니다.")
+    for at in breakthroughs:
+        lines.append(f"밤사이 긴급 알림 {kst_stamp(at)}: 마감이 조용한 시간 안에 지나서 보냈습니다.")
     title = f"[inqd] 조용한 시간 요약: 미답변 {len(entries)}건" if entries else "[inqd] 조용한 시간 요약: 미답변 없음"
     return Message(
         kind=MessageKind.DIGEST,
@@ -248,38 +238,40 @@ def _stream_names(streams: Sequence[StreamKind]) -> str:
     return ", ".join(s.label for s in streams)
 
 
+def _account_trouble(marketplace: Marketplace, account_id: str, *, what: str, body: str, tag: str) -> Message:
+    """An urgent operator alert about one account, linking to its seller centre."""
+    return Message(
+        kind=MessageKind.SYSTEM,
+        title=f"[{marketplace.label}] {what}: {account_id}",
+        body=body,
+        priority=Priority.HIGH,
+        tags=(tag,),
+        click_url=SELLER_CENTER_URLS[marketplace],
+    )
+
+
+def _reason(error: str | None) -> str:
+    return f" ({excerpt(error, 80)})" if error else ""
+
+
 def connection_lost(
     *, marketplace: Marketplace, account_id: str, streams: Sequence[StreamKind], since: datetime, error: str | None
 ) -> Message:
     """One alert per account when its streams have failed longer than the bound ("연결 끊김")."""
-    reason = f" ({excerpt(error, 80)})" if error else ""
-    return Message(
-        kind=MessageKind.SYSTEM,
-        title=f"[{marketplace.label}] 연결 끊김: {account_id}",
-        body=(
-            f"{kst_stamp(since)}부터 {_stream_names(streams)}을 가져오지 못하고 있습니다{reason}.\n"
-            "복구되면 그동안 들어온 문의를 모두 가져옵니다. 급하면 판매자센터를 직접 확인하세요."
-        ),
-        priority=Priority.HIGH,
-        tags=("warning",),
-        click_url=SELLER_CENTER_URLS[marketplace],
+    body = (
+        f"{kst_stamp(since)}부터 {_stream_names(streams)}을 가져오지 못하고 있습니다{_reason(error)}.\n"
+        "복구되면 그동안 들어온 문의를 모두 가져옵니다. 급하면 판매자센터를 직접 확인하세요."
     )
+    return _account_trouble(marketplace, account_id, what="연결 끊김", body=body, tag="warning")
 
 
 def auth_failed(*, marketplace: Marketplace, account_id: str, since: datetime, error: str | None) -> Message:
     """The alert sent at once when a marketplace refuses our credentials: waiting will not fix it."""
-    reason = f" ({excerpt(error, 80)})" if error else ""
-    return Message(
-        kind=MessageKind.SYSTEM,
-        title=f"[{marketplace.label}] 인증 실패: {account_id}",
-        body=(
-            f"{kst_stamp(since)}부터 {marketplace.label} API가 인증을 거부합니다{reason}. "
-            f"{_AUTH_HINTS[marketplace]} 고칠 때까지 이 계정의 문의를 가져올 수 없습니다."
-        ),
-        priority=Priority.HIGH,
-        tags=("no_entry",),
-        click_url=SELLER_CENTER_URLS[marketplace],
+    body = (
+        f"{kst_stamp(since)}부터 {marketplace.label} API가 인증을 거부합니다{_reason(error)}. "
+        f"{_AUTH_HINTS[marketplace]} 고칠 때까지 이 계정의 문의를 가져올 수 없습니다."
     )
+    return _account_trouble(marketplace, account_id, what="인증 실패", body=body, tag="no_entry")
 
 
 def connection_recovered(
@@ -312,15 +304,9 @@ def key_expiry(*, account_id: str, expires_on: date, days_left: int) -> Message:
     )
 
 
-def system_payload(message: Message) -> dict[str, Any]:
+def system_payload(message: Message) -> SystemPayload:
     """What an operator alert stores in the outbox: its finished text, priority, tags and link."""
-    return {
-        "title": message.title,
-        "body": message.body,
-        "priority": int(message.priority),
-        "tags": list(message.tags),
-        "click": message.click_url,
-    }
+    return SystemPayload(message.title, message.body, message.priority, message.tags, message.click_url)
 
 
 def channel_test_messages(channel: str, *, now: datetime) -> tuple[Message, ...]:

@@ -53,26 +53,34 @@ async def sleep_or_wake(clock: Clock, seconds: float | None, *events: asyncio.Ev
             waiter.cancel()
 
 
-async def loop_until_stopped(
-    clock: Clock,
-    stop: asyncio.Event,
-    wake: asyncio.Event,
-    step: Callable[[], Awaitable[datetime | None]],
-    *,
-    idle_s: float,
-    on_error: Callable[[], None],
-) -> None:
-    """Run `step` until `stop`; after each, sleep until the time it returns (at most `idle_s`) or until woken.
+class WakeableLoop:
+    """The loop of the SLA timer and the dispatcher: do the work due now, then sleep until the time the store names
+    next (at most `idle_s`) or until `wake` is set (new work queued).
 
-    The loop boundary of the timer and the dispatcher: a failing step is reported through `on_error` (called
-    inside the `except`, so it can log the traceback) and retried after `idle_s`; state lives in the store.
+    A failing round is reported through `on_error` (called inside the `except`, so it can log the traceback) and
+    retried after `idle_s`: the loop boundary, where state lives in the store and nothing is lost by trying again.
     """
-    while not stop.is_set():
-        wake.clear()
-        try:
-            next_at = await step()
-        except Exception:  # noqa: BLE001 - the loop boundary; on_error logs the traceback
-            on_error()
-            next_at = None
-        wait_s = idle_s if next_at is None else min(idle_s, max(0.0, (next_at - clock.now()).total_seconds()))
-        await sleep_or_wake(clock, wait_s, stop, wake)
+
+    def __init__(self, clock: Clock, *, idle_s: float, on_error: Callable[[], None]) -> None:
+        self._clock = clock
+        self._idle_s = idle_s
+        self._on_error = on_error
+        self.wake = asyncio.Event()
+
+    async def run(
+        self,
+        stop: asyncio.Event,
+        work: Callable[[], Awaitable[object]],
+        next_at: Callable[[], Awaitable[datetime | None]],
+    ) -> None:
+        """Run `work` then ask `next_at` until `stop`, sleeping in between as the class says."""
+        while not stop.is_set():
+            self.wake.clear()
+            try:
+                await work()
+                due = await next_at()
+            except Exception:  # noqa: BLE001 - the loop boundary; on_error logs the traceback
+                self._on_error()
+                due = None
+            wait_s = self._idle_s if due is None else max(0.0, (due - self._clock.now()).total_seconds())
+            await sleep_or_wake(self._clock, min(self._idle_s, wait_s), stop, self.wake)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -187,6 +187,29 @@ class MessageKind(StrEnum):
     ANSWERED = "answered"
 
 
+# The SLA timer's alerts about one inquiry's deadline or promised call-back.
+ALERT_KINDS: frozenset[MessageKind] = frozenset(
+    {
+        MessageKind.SLA_WARNING,
+        MessageKind.SLA_BREACH,
+        MessageKind.SLA_REPEAT,
+        MessageKind.EVENING_WARNING,
+        MessageKind.PROMISE_REMINDER,
+        MessageKind.PROMISE_MISSED,
+    }
+)
+# Kinds about one inquiry: dropped once it is answered or handled, and what an `answered` clear takes away.
+INQUIRY_KINDS: frozenset[MessageKind] = ALERT_KINDS | {MessageKind.NEW_INQUIRY}
+
+
+class ClockKind(StrEnum):
+    """Which deadline an SLA alert is about."""
+
+    MARKETPLACE = "marketplace"
+    OWN = "own"
+    PROMISE = "promise"  # a call-back time the seller promised (policies/control_effects.py)
+
+
 class Priority(IntEnum):
     """Urgency on the ntfy 1..5 scale."""
 
@@ -208,4 +231,4 @@ class Message:
     tags: tuple[str, ...] = ()
     click_url: str | None = None
     group_key: str | None = None  # one inquiry = one group; channels that can update in place use it
-    extra: Mapping[str, str] = field(default_factory=dict)
+    inquiry_id: int | None = None  # the store row it is about: phone actions (처리함, 미루기) name the inquiry by it

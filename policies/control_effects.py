@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from core.models import InquiryControls
-from policies.sla import AlertKind, ClockKind, PlannedAlert
+from core.models import ClockKind, InquiryControls
+from policies.sla import AlertKind, PlannedAlert
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +38,10 @@ def promise_alerts(controls: InquiryControls, policy: ControlPolicy) -> list[Pla
             AlertKind.PROMISE_REMINDER,
             at - policy.promise_reminder,
             at,
-            controls.promise_note,
+            note=controls.promise_note,
         ),
         PlannedAlert(
-            f"promise:missed:{stamp}", ClockKind.PROMISE, AlertKind.PROMISE_MISSED, at, at, controls.promise_note
+            f"promise:missed:{stamp}", ClockKind.PROMISE, AlertKind.PROMISE_MISSED, at, at, note=controls.promise_note
         ),
     ]
 

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from core.message_kinds import INQUIRY_KINDS as _ABOUT_INQUIRY
-from core.models import Inquiry, MessageKind
+from core.models import INQUIRY_KINDS, ClockKind, Inquiry, MessageKind
 from policies.intervals import Schedule
 from policies.sla import BreakthroughPolicy, quiet_span_start
 
@@ -48,7 +47,7 @@ class PendingMessage:
     kind: MessageKind
     inquiry: Inquiry | None = None
     inquiry_id: int | None = None
-    clock: str | None = None  # "marketplace" / "own" for SLA alerts
+    clock: ClockKind | None = None  # for SLA alerts: which deadline it is about
     deadline: datetime | None = None
     handled: bool = False
 
@@ -70,7 +69,7 @@ def decide(
     history: NightHistory,
 ) -> Decision:
     """Decide one message."""
-    if pending.kind in _ABOUT_INQUIRY:
+    if pending.kind in INQUIRY_KINDS:
         if pending.inquiry is None:
             return Decision(Reason.DROP_MISSING, now)
         if pending.inquiry.answered:
@@ -103,7 +102,7 @@ def _may_break_through(
     return (
         policy.enabled
         and pending.kind is MessageKind.SLA_WARNING
-        and pending.clock == "marketplace"
+        and pending.clock is ClockKind.MARKETPLACE
         and pending.deadline is not None
         and pending.deadline > now
         and (quiet_ends is None or pending.deadline < quiet_ends)

@@ -18,18 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from core.models import Inquiry, Marketplace, StreamKind
+from core.models import ClockKind, Inquiry, Marketplace, StreamKind
 from policies.intervals import Schedule, add_work_time
 
 LATE_AFTER = timedelta(minutes=5)  # an alert this far past its time fired late (the daemon was down)
-
-
-class ClockKind(StrEnum):
-    """Which deadline an alert is about."""
-
-    MARKETPLACE = "marketplace"
-    OWN = "own"
-    PROMISE = "promise"  # a call-back time the seller promised (policies/control_effects.py)
 
 
 class AlertKind(StrEnum):
@@ -102,7 +94,8 @@ class PlannedAlert:
     kind: AlertKind
     at: datetime
     deadline: datetime
-    label: str = ""
+    quiet_from: datetime | None = None  # evening warning: when the quiet period the deadline falls in begins
+    note: str = ""  # promise alerts: what the seller noted with the promise
 
 
 def deadlines(inquiry: Inquiry, policy: SlaPolicy, work: Schedule) -> Deadlines:
@@ -123,14 +116,7 @@ def _marketplace_alerts(inquiry: Inquiry, deadline: datetime, policy: SlaPolicy,
         )
         if start <= at < deadline:
             alerts.append(
-                PlannedAlert(
-                    f"marketplace:warn:{point.label}",
-                    ClockKind.MARKETPLACE,
-                    AlertKind.WARNING,
-                    at,
-                    deadline,
-                    point.label,
-                )
+                PlannedAlert(f"marketplace:warn:{point.label}", ClockKind.MARKETPLACE, AlertKind.WARNING, at, deadline)
             )
     alerts.append(PlannedAlert("marketplace:breach", ClockKind.MARKETPLACE, AlertKind.BREACH, deadline, deadline))
     if policy.repeat_every:
@@ -159,8 +145,8 @@ def _evening_alert(start: datetime, deadline: datetime, policy: SlaPolicy, quiet
     if quiet_from is None or quiet_from <= start:
         return None  # deadline outside quiet, or the inquiry arrived in that same quiet period
     at = max(start, quiet_from - policy.evening_lead)
-    label = quiet_from.isoformat()
-    return PlannedAlert(f"marketplace:evening:{label}", ClockKind.MARKETPLACE, AlertKind.EVENING, at, deadline, label)
+    key = f"marketplace:evening:{quiet_from.isoformat()}"
+    return PlannedAlert(key, ClockKind.MARKETPLACE, AlertKind.EVENING, at, deadline, quiet_from=quiet_from)
 
 
 def _own_alerts(
@@ -175,9 +161,7 @@ def _own_alerts(
         else:
             continue
         at = add_work_time(work, inquiry.received_at, spent)
-        alerts.append(
-            PlannedAlert(f"own:warn:{point.label}", ClockKind.OWN, AlertKind.WARNING, at, own_deadline, point.label)
-        )
+        alerts.append(PlannedAlert(f"own:warn:{point.label}", ClockKind.OWN, AlertKind.WARNING, at, own_deadline))
     alerts.append(PlannedAlert("own:breach", ClockKind.OWN, AlertKind.BREACH, own_deadline, own_deadline))
     return alerts
 

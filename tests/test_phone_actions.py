@@ -122,7 +122,7 @@ async def test_ntfy_publish_includes_the_action_buttons(clock: FakeClock) -> Non
                 now=clock.now,
                 action_links=links,
             )
-            message = Message(kind=MessageKind.NEW_INQUIRY, title="t", body="b", extra={"inquiry_id": "3"})
+            message = Message(kind=MessageKind.NEW_INQUIRY, title="t", body="b", inquiry_id=3)
             await phone.send(message)
     assert [a["action"] for a in json.loads(route.calls.last.request.content)["actions"]] == ["http", "http"]
 

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from aggregator.connection_watch import WatchedStream
+from aggregator.connection_watch import WatchedStream, stream_condition
 from aggregator.render import age_text, kst_stamp
 from aggregator.scheduler import next_poll_delay_s
 from aggregator.store import Store, StreamStatus
 from policies import Policies
-from policies.health import StreamCondition, stream_health
+from policies.health import stream_health
 
 # A next poll this far in the past means no daemon is polling (stopped, or wedged).
 _OVERDUE = timedelta(minutes=2)
@@ -88,15 +88,7 @@ def _stream_row(
 ) -> dict[str, Any]:
     """One stream's line of the report: its health, its last poll and next, and its open inquiries."""
     verdict = stream_health(
-        StreamCondition(
-            account_id=watched.account_id,
-            stream=watched.stream,
-            interval_s=watched.interval_s,
-            last_success_at=status.last_success_at if status else None,
-            failing_since=status.failing_since if status else None,
-            last_error=status.last_error if status else None,
-            auth_failed=status.auth_failed if status else False,
-        ),
+        stream_condition(watched, status),
         now=now,
         started_at=now,  # offline we cannot know when the daemon started: a never-polled stream is "starting"
         lost_after=lost_after,

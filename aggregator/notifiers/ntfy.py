@@ -130,9 +130,8 @@ class NtfyNotifier:
         }
         if message.click_url:
             payload["click"] = message.click_url
-        inquiry_id = message.extra.get("inquiry_id")
-        if self._action_links is not None and inquiry_id and inquiry_id.isdigit():
-            payload["actions"] = self._action_links.ntfy_actions(int(inquiry_id), message.click_url)
+        if self._action_links is not None and message.inquiry_id is not None:
+            payload["actions"] = self._action_links.ntfy_actions(message.inquiry_id, message.click_url)
         if self._use_sequence_id and message.group_key:
             # ntfy >= 2.16 replaces the notification with the same sequence id in place (one per inquiry:
             # "30분 남음" -> "10분 남음" -> "초과"); older servers ignore the field and post a new one.

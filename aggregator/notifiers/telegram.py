@@ -70,7 +70,7 @@ def callback_data(action: str, inquiry_id: str) -> str:
 
 def inline_keyboard(message: Message, *, actions: bool) -> list[list[dict[str, str]]]:
     """The message's buttons: actions on an inquiry (when enabled and it names one), then the http(s) link."""
-    inquiry_id = message.extra.get("inquiry_id", "")
+    inquiry_id = "" if message.inquiry_id is None else str(message.inquiry_id)
     rows: list[list[dict[str, str]]] = []
     if actions and _INQUIRY_ID.fullmatch(inquiry_id):
         rows = [

@@ -15,8 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from aggregator.settings.policy import Duration
-from core.message_kinds import INQUIRY_KINDS
-from core.models import MessageKind
+from core.models import INQUIRY_KINDS, MessageKind
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 ALL_KINDS: tuple[MessageKind, ...] = tuple(k for k in MessageKind if k is not MessageKind.ANSWERED)

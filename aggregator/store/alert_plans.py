@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import aiosqlite
 
 from aggregator.store.base import StoreBase
+from aggregator.store.payloads import payload_json
 from aggregator.store.schema import (
     NO_MORE_ALERTS,
     REPLAN_ALL_SQL,
@@ -91,15 +91,16 @@ class TimersMixin(StoreBase):
         next_rows: list[tuple[str, int]] = []
         for update in updates:
             for fire in update.fire:
-                log_rows.append((update.inquiry_id, fire.key, db_time(fire.due_at), now_s, "queued"))
-                payload = json.dumps(fire.payload, ensure_ascii=False, sort_keys=True)
+                key = fire.alert.key
+                log_rows.append((update.inquiry_id, key, db_time(fire.alert.due_at), now_s, "queued"))
+                payload = payload_json(fire.kind, fire.alert)
                 outbox_rows += [
                     (
                         fire.kind.value,
                         ch,
                         update.inquiry_id,
                         payload,
-                        f"alert:{update.inquiry_id}:{fire.key}:{ch}",
+                        f"alert:{update.inquiry_id}:{key}:{ch}",
                         now_s,
                         now_s,
                     )

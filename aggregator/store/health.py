@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 from aggregator.store.base import StoreBase
+from aggregator.store.payloads import payload_json
 from aggregator.store.schema import ChannelFailure, Channels, QueueSummary, _dt, channels_for, db_time
 from core.models import MessageKind
+from core.payloads import SystemPayload
 
 
 class HealthMixin(StoreBase):
@@ -31,7 +32,7 @@ class HealthMixin(StoreBase):
         change: str,
         since: datetime,
         now: datetime,
-        payload: dict[str, Any],
+        payload: SystemPayload,
         channels: Channels,
     ) -> int:
         """Announce an account's connection going down (`lost`/`auth`) or coming back (`recovered`).
@@ -40,7 +41,7 @@ class HealthMixin(StoreBase):
         send a second "연결 끊김". Returns the messages queued.
         """
         now_s, since_s = db_time(now), db_time(since)
-        body = json.dumps(payload, ensure_ascii=False)
+        body = payload_json(MessageKind.SYSTEM, payload)
         async with self._transaction() as db:
             if change == "recovered":
                 cur = await db.execute("DELETE FROM connection_notices WHERE account_id = ?", (account_id,))

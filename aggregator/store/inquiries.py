@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import aiosqlite
 
 from aggregator.store.base import StoreBase
+from aggregator.store.payloads import payload_json
 from aggregator.store.schema import (
     _INQUIRY_COLUMNS,
     Channels,
@@ -26,6 +27,7 @@ from aggregator.store.schema import (
     inquiry_row,
 )
 from core.models import Cursor, Inquiry, MessageKind, PollResult, StreamKind
+from core.payloads import BackfillSummaryPayload
 
 # inquiry_row's values from received_at on: what a poll may change of a stored inquiry (not its key columns).
 _FIRST_UPDATED = [c.strip() for c in _INQUIRY_COLUMNS.split(",")].index("received_at")
@@ -96,9 +98,7 @@ class InquiriesMixin(StoreBase):
                 + [(now_s, "reopened", row_id, account_id, stream.value, "{}") for row_id in reopened_ids],
             )
             open_new = [new_rows[inq.external_id] for inq in fresh if not inq.answered]
-            queued = await self._queue_for_poll(
-                db, account_id, stream, open_new, len(fresh), now_s, channels, notify_new
-            )
+            queued = await self._queue_for_poll(db, account_id, stream, open_new, fresh, now_s, channels, notify_new)
             queued += await self._queue_clears(db, answered_ids, now_s, channels)
             await self._save_progress(db, account_id, stream, result, now_s)
         return RecordOutcome(
@@ -211,7 +211,7 @@ class InquiriesMixin(StoreBase):
         account_id: str,
         stream: StreamKind,
         open_new: Sequence[int],
-        fresh_count: int,
+        fresh: Sequence[Inquiry],
         now_s: str,
         channels: Channels,
         notify_new: bool,
@@ -223,15 +223,9 @@ class InquiriesMixin(StoreBase):
                     (MessageKind.NEW_INQUIRY.value, ch, row_id, "{}", f"new:{row_id}:{ch}", now_s, now_s)
                     for ch in channels_for(channels, MessageKind.NEW_INQUIRY)
                 ]
-        elif fresh_count:
-            payload = json.dumps(
-                {
-                    "account_id": account_id,
-                    "stream": stream.value,
-                    "open": len(open_new),
-                    "total": fresh_count,
-                }
-            )
+        elif fresh:
+            summary = BackfillSummaryPayload(account_id, fresh[0].marketplace, stream, len(open_new), len(fresh))
+            payload = payload_json(MessageKind.BACKFILL_SUMMARY, summary)
             rows += [
                 (
                     MessageKind.BACKFILL_SUMMARY.value,

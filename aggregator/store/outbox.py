@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import NamedTuple
+
+import aiosqlite
 
 from aggregator.store.base import StoreBase
-from aggregator.store.schema import Channels, OutboxItem, _dt, _outbox_item, channels_for, db_time
+from aggregator.store.payloads import PayloadError, payload_json, read_payload
+from aggregator.store.schema import Channels, OutboxItem, _dt, channels_for, db_time
 from core.models import MessageKind
+from core.payloads import OutboxPayload
+
+_ITEM_COLUMNS = "id, kind, channel, inquiry_id, payload, attempts, created_at"
+
+
+def _outbox_item(row: aiosqlite.Row) -> OutboxItem:
+    kind = MessageKind(row["kind"])
+    return OutboxItem(
+        id=row["id"],
+        kind=kind,
+        channel=row["channel"],
+        inquiry_id=row["inquiry_id"],
+        payload=read_payload(kind, row["payload"]),
+        attempts=row["attempts"],
+        created_at=_dt(row["created_at"]),
+    )
 
 
 class OutboxMixin(StoreBase):
@@ -24,13 +43,13 @@ class OutboxMixin(StoreBase):
         channels: Channels,
         dedup_key: str,
         now: datetime,
-        payload: dict[str, Any] | None = None,
+        payload: OutboxPayload,
         inquiry_id: int | None = None,
         due_at: datetime | None = None,
     ) -> int:
         """Queue one message for each channel; a repeated `dedup_key` is ignored. Returns rows added."""
         now_s = db_time(now)
-        body = json.dumps(payload or {}, ensure_ascii=False)
+        body = payload_json(kind, payload)
         added = 0
         async with self._transaction() as db:
             for ch in channels_for(channels, kind):
@@ -43,20 +62,24 @@ class OutboxMixin(StoreBase):
         return added
 
     async def claim_due(self, *, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
-        """Claim up to `limit` due rows for `lease`; a crashed claimer's rows come back when it expires."""
+        """Claim up to `limit` due rows for `lease`; a crashed claimer's rows come back when it expires.
+
+        Each row's payload is decoded here, once. A row whose payload does not fit its kind can never be sent:
+        it is marked failed in the same transaction rather than handed out (or left to block the rows after it).
+        """
         now_s = db_time(now)
-        async with (
-            self._transaction() as db,
-            db.execute(
-                "UPDATE outbox SET lease_until = ?, attempts = attempts + 1 WHERE id IN ("
+        async with self._transaction() as db:
+            async with db.execute(
+                "UPDATE outbox SET lease_until = ?, attempts = attempts + 1 WHERE id IN ("  # noqa: S608 - constant
                 " SELECT id FROM outbox WHERE state = 'pending' AND due_at <= ?"
                 " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at, id LIMIT ?)"
-                " RETURNING id, kind, channel, inquiry_id, payload, attempts, created_at",
+                f" RETURNING {_ITEM_COLUMNS}",
                 (db_time(now + lease), now_s, now_s, limit),
-            ) as cur,
-        ):
-            rows = await cur.fetchall()
-        items = [_outbox_item(r) for r in rows]
+            ) as cur:
+                rows = await cur.fetchall()
+            items, unreadable = _decoded(rows)
+            if unreadable:
+                await _finish_rows(db, unreadable, state="failed", now_s=now_s, event="delivery_failed", reason=None)
         return sorted(items, key=lambda item: item.id)
 
     async def release_leases(self) -> int:
@@ -79,24 +102,9 @@ class OutboxMixin(StoreBase):
     async def _finish(
         self, item: OutboxItem, *, state: str, now: datetime, event: str, note: str, reason: str | None = None
     ) -> None:
-        now_s = db_time(now)
         async with self._transaction() as db:
-            await db.execute(
-                "UPDATE outbox SET state = ?, done_at = ?, lease_until = NULL, last_error = ?, reason = ? WHERE id = ?",
-                (state, now_s, note or None, reason, item.id),
-            )
-            await db.execute(
-                "INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, ?, ?, ?)",
-                (
-                    now_s,
-                    event,
-                    item.inquiry_id,
-                    json.dumps(
-                        {"channel": item.channel, "message": item.kind.value, "note": note, "reason": reason},
-                        ensure_ascii=False,
-                    ),
-                ),
-            )
+            finished = _Finished(item.id, item.inquiry_id, item.channel, item.kind.value, note)
+            await _finish_rows(db, [finished], state=state, now_s=db_time(now), event=event, reason=reason)
 
     async def mark_delivered(
         self, item: OutboxItem, *, now: datetime, reason: str = "send_now", note: str = ""
@@ -153,14 +161,13 @@ class OutboxMixin(StoreBase):
             )
 
     async def held_until(self, *, channel: str, until: datetime) -> list[OutboxItem]:
-        """Rows of `channel` held for release at or before `until`."""
+        """Rows of `channel` held for release at or before `until` (each decoded when it was claimed)."""
         async with self._conn.execute(
-            "SELECT id, kind, channel, inquiry_id, payload, attempts, created_at FROM outbox "
+            f"SELECT {_ITEM_COLUMNS} FROM outbox "  # noqa: S608 - constant
             "WHERE state = 'held' AND channel = ? AND due_at <= ? ORDER BY id",
             (channel, db_time(until)),
         ) as cur:
-            rows = await cur.fetchall()
-        return [_outbox_item(r) for r in rows]
+            return [_outbox_item(r) for r in await cur.fetchall()]
 
     async def fold_into_digest(self, digest: OutboxItem, held: Sequence[OutboxItem], *, now: datetime) -> None:
         """The digest was delivered: mark it sent and the held rows it listed folded, in one transaction."""
@@ -195,12 +202,57 @@ class OutboxMixin(StoreBase):
             ids = frozenset(int(r[0]) for r in await cur.fetchall() if r[0] is not None)
         return len(ids), ids
 
-    async def breakthrough_notes_since(self, start: datetime, *, channel: str) -> list[dict[str, Any]]:
-        """Payloads and inquiry ids of messages that broke through quiet hours since `start` on `channel`."""
+    async def breakthrough_times_since(self, start: datetime, *, channel: str) -> list[datetime]:
+        """When messages broke through quiet hours on `channel` since `start`, oldest first."""
         async with self._conn.execute(
-            "SELECT inquiry_id, payload, done_at FROM outbox WHERE reason = 'breakthrough' AND channel = ? "
-            "AND done_at >= ? ORDER BY done_at",
+            "SELECT done_at FROM outbox WHERE reason = 'breakthrough' AND channel = ? AND done_at >= ? "
+            "ORDER BY done_at",
             (channel, db_time(start)),
         ) as cur:
-            rows = await cur.fetchall()
-        return [{"inquiry_id": r[0], "payload": json.loads(r[1]), "at": _dt(r[2])} for r in rows]
+            return [_dt(r[0]) for r in await cur.fetchall()]
+
+
+class _Finished(NamedTuple):
+    """A row being finished, and the note kept with it (its error, or why it was dropped)."""
+
+    id: int
+    inquiry_id: int | None
+    channel: str
+    kind: str
+    note: str
+
+
+async def _finish_rows(
+    db: aiosqlite.Connection, rows: Sequence[_Finished], *, state: str, now_s: str, event: str, reason: str | None
+) -> None:
+    await db.executemany(
+        "UPDATE outbox SET state = ?, done_at = ?, lease_until = NULL, last_error = ?, reason = ? WHERE id = ?",
+        [(state, now_s, row.note or None, reason, row.id) for row in rows],
+    )
+    await db.executemany(
+        "INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, ?, ?, ?)",
+        [
+            (
+                now_s,
+                event,
+                row.inquiry_id,
+                json.dumps(
+                    {"channel": row.channel, "message": row.kind, "note": row.note, "reason": reason},
+                    ensure_ascii=False,
+                ),
+            )
+            for row in rows
+        ],
+    )
+
+
+def _decoded(rows: Iterable[aiosqlite.Row]) -> tuple[list[OutboxItem], list[_Finished]]:
+    """The rows as items; those whose payload does not fit their kind apart, with the reason."""
+    items: list[OutboxItem] = []
+    unreadable: list[_Finished] = []
+    for row in rows:
+        try:
+            items.append(_outbox_item(row))
+        except PayloadError as err:
+            unreadable.append(_Finished(row["id"], row["inquiry_id"], row["channel"], row["kind"], str(err)))
+    return items, unreadable

@@ -5,7 +5,6 @@ Migrations, the inquiry column list, the fixed-width time text, row converters a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -21,6 +20,7 @@ from core.models import (
     MessageKind,
     StreamKind,
 )
+from core.payloads import OutboxPayload, SlaAlertPayload
 
 _MIGRATIONS: tuple[str, ...] = (
     # v1: inquiries, cursors, events, outbox, stream status
@@ -148,6 +148,28 @@ _MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     """,
+    # v8: outbox payloads are typed records (core/payloads.py). Rows written before keep working: an alert's
+    # `label` becomes `quiet_from` (evening warning) or `note` (promise alerts) and the unread `alert` goes; a
+    # backfill summary gains its account's marketplace, which only the inquiries it brought can tell.
+    """
+    UPDATE outbox SET payload = json_remove(
+        json_set(
+            payload,
+            '$.quiet_from', CASE WHEN kind = 'evening_warning' THEN json_extract(payload, '$.label') END,
+            '$.note', CASE WHEN kind IN ('promise_reminder', 'promise_missed')
+                THEN COALESCE(json_extract(payload, '$.label'), '') ELSE '' END
+        ),
+        '$.label', '$.alert'
+    )
+    WHERE kind IN ('sla_warning', 'sla_breach', 'sla_repeat', 'evening_warning', 'promise_reminder', 'promise_missed')
+    AND json_valid(payload) AND json_type(payload, '$.quiet_from') IS NULL;
+    UPDATE outbox SET payload = json_set(
+        payload,
+        '$.marketplace',
+        (SELECT marketplace FROM inquiries WHERE account_id = json_extract(outbox.payload, '$.account_id') LIMIT 1)
+    )
+    WHERE kind = 'backfill_summary' AND json_valid(payload) AND json_type(payload, '$.marketplace') IS NULL;
+    """,
 )
 
 # Every open inquiry must be planned again (a config change, a vacation, a snooze for all). Rather than NULL,
@@ -203,13 +225,13 @@ class StoredInquiry:
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
-    """A claimed notification waiting to be delivered to one channel."""
+    """A claimed notification waiting to be delivered to one channel, its payload already decoded."""
 
     id: int
     kind: MessageKind
     channel: str
     inquiry_id: int | None
-    payload: dict[str, Any]
+    payload: OutboxPayload
     attempts: int
     created_at: datetime
 
@@ -226,12 +248,10 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class AlertFire:
-    """One alert to queue: its stable key, message kind, due time and payload."""
+    """One alert to queue: its message kind and what the message carries (its key and due time among it)."""
 
-    key: str
     kind: MessageKind
-    due_at: datetime
-    payload: dict[str, Any]
+    alert: SlaAlertPayload
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,18 +383,6 @@ def _inquiry_from_row(row: aiosqlite.Row) -> StoredInquiry:
             site=row["site"],
             answer_ref=row["answer_ref"],
         ),
-    )
-
-
-def _outbox_item(row: aiosqlite.Row) -> OutboxItem:
-    return OutboxItem(
-        id=row["id"],
-        kind=MessageKind(row["kind"]),
-        channel=row["channel"],
-        inquiry_id=row["inquiry_id"],
-        payload=json.loads(row["payload"]),
-        attempts=row["attempts"],
-        created_at=_dt(row["created_at"]),
     )
 
 

@@ -13,7 +13,8 @@ from aggregator.instance_lock import AlreadyRunning
 from aggregator.notifiers.base import DeliveryError
 from aggregator.settings import Settings
 from aggregator.store import Store
-from core.models import Marketplace, MessageKind, PollResult, StreamKind
+from core.models import MessageKind, PollResult, StreamKind
+from core.payloads import SystemPayload
 from tests.conftest import make_inquiry
 from tests.fakes import FakeClock, RecordingNotifier
 
@@ -32,7 +33,7 @@ async def _seed(store: Store, clock: FakeClock, *inquiries, notify_new=True):  #
 
 
 def _dispatcher(store: Store, clock: FakeClock, notifier: RecordingNotifier) -> Dispatcher:
-    return Dispatcher(store, {"sink": notifier}, clock, POLICIES, marketplaces={"shop": Marketplace.COUPANG})
+    return Dispatcher(store, {"sink": notifier}, clock, POLICIES)
 
 
 async def test_new_inquiry_is_sent_once_masked(store: Store, clock: FakeClock) -> None:
@@ -116,7 +117,9 @@ async def test_one_daemon_per_database_and_a_dead_ones_leases_are_freed(tmp_path
     first = await Daemon.build(settings, clock=clock)
     with pytest.raises(AlreadyRunning, match="another inqd is already running"):
         await Daemon.build(settings, clock=clock)
-    await first.store.enqueue(MessageKind.SYSTEM, channels=("sink",), dedup_key="k", now=clock.now(), payload={})
+    await first.store.enqueue(
+        MessageKind.SYSTEM, channels=("sink",), dedup_key="k", now=clock.now(), payload=SystemPayload("t", "b")
+    )
     claimed = await first.store.claim_due(now=clock.now(), lease=timedelta(minutes=2), limit=5)
     for notifier in first.notifiers.values():
         await notifier.aclose()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
 from aggregator import render
-from core.models import KST, Category, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
+from core.models import KST, Category, ClockKind, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
+from core.payloads import BackfillSummaryPayload, SlaAlertPayload, SystemPayload
 
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
 INQ = Inquiry(
@@ -23,29 +25,29 @@ INQ = Inquiry(
     buyer="최수정",
     site="G마켓",
 )
-PAYLOAD = {"deadline": (NOW + timedelta(hours=2)).isoformat(), "clock": "marketplace", "label": "2h", "late": False}
+PAYLOAD = SlaAlertPayload("marketplace:warn:2h", ClockKind.MARKETPLACE, NOW, NOW + timedelta(hours=2))
 SECRETS_AND_PII = ("최수정", "1234-5678", "01012345678", "sujeong.choi", "테헤란로 123")
 
 
-def _sla(kind: MessageKind, **payload: object) -> Message:
-    return render.sla_alert(INQ, row_id=7, kind=kind, payload={**PAYLOAD, **payload}, now=NOW)
+def _sla(kind: MessageKind, **payload: Any) -> Message:
+    return render.sla_alert(INQ, row_id=7, kind=kind, payload=replace(PAYLOAD, **payload), now=NOW)
 
 
 MESSAGES = [
     (render.new_inquiry(INQ, row_id=7, deadline=NOW + timedelta(hours=21)), "[G마켓] 새 상품문의", Priority.DEFAULT),
     (_sla(MessageKind.SLA_WARNING), "[G마켓] 상품문의: 답변 마감 2시간 남음", Priority.HIGH),
-    (_sla(MessageKind.SLA_WARNING, clock="own"), "[G마켓] 상품문의: 목표 답변 시간 2시간 남음", Priority.HIGH),
-    (_sla(MessageKind.SLA_BREACH, deadline=NOW.isoformat()), "[G마켓] 상품문의: 답변 마감 지남", Priority.MAX),
+    (_sla(MessageKind.SLA_WARNING, clock=ClockKind.OWN), "[G마켓] 상품문의: 목표 답변 시간 2시간 남음", Priority.HIGH),
+    (_sla(MessageKind.SLA_BREACH, deadline=NOW), "[G마켓] 상품문의: 답변 마감 지남", Priority.MAX),
     (
-        _sla(MessageKind.SLA_REPEAT, deadline=(NOW - timedelta(hours=2)).isoformat()),
+        _sla(MessageKind.SLA_REPEAT, deadline=NOW - timedelta(hours=2)),
         "[G마켓] 상품문의: 아직 미답변 (답변 마감 2시간 지남)",
         Priority.HIGH,
     ),
     (
         _sla(
             MessageKind.EVENING_WARNING,
-            label=NOW.replace(hour=22).isoformat(),
-            deadline=NOW.replace(hour=23, minute=30).isoformat(),
+            quiet_from=NOW.replace(hour=22),
+            deadline=NOW.replace(hour=23, minute=30),
         ),
         "[G마켓] 상품문의: 22:00 전에 답하세요 (마감 23:30)",
         Priority.HIGH,
@@ -63,9 +65,7 @@ MESSAGES = [
         Priority.DEFAULT,
     ),
     (
-        render.backfill_summary(
-            {"account_id": "shop", "stream": "product_qna", "open": 2, "total": 5}, marketplace=Marketplace.COUPANG
-        ),
+        render.backfill_summary(BackfillSummaryPayload("shop", Marketplace.COUPANG, StreamKind.PRODUCT_QNA, 2, 5)),
         "[쿠팡] 상품문의 연결됨",
         Priority.DEFAULT,
     ),
@@ -110,7 +110,7 @@ MESSAGES = [
         Priority.HIGH,
     ),
     (
-        render.system({"title": "[쿠팡] 인증 실패: shop", "body": "키를 확인해 주세요."}),
+        render.system(SystemPayload("[쿠팡] 인증 실패: shop", "키를 확인해 주세요.")),
         "[쿠팡] 인증 실패: shop",
         Priority.HIGH,
     ),
@@ -134,13 +134,13 @@ def test_inquiry_text_is_masked_not_dropped() -> None:
 
 
 def test_late_alert_says_so_and_digest_lists_by_deadline() -> None:
-    late = _sla(MessageKind.SLA_BREACH, late=True, deadline=NOW.isoformat())
+    late = _sla(MessageKind.SLA_BREACH, late=True, deadline=NOW)
     later = replace(INQ, external_id="G:2", body="두 번째 문의")
     digest = render.digest(
         [(NOW + timedelta(hours=1), INQ), (NOW + timedelta(hours=5), later)],
         held_new=1,
         held_other=0,
-        breakthroughs=[{"at": NOW - timedelta(hours=4)}],
+        breakthroughs=[NOW - timedelta(hours=4)],
         quiet_from=NOW - timedelta(hours=11),
         now=NOW,
     )

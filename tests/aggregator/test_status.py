@@ -14,7 +14,8 @@ from aggregator.cli.status_report import status_lines, status_report
 from aggregator.connection_watch import WatchedStream
 from aggregator.settings import Settings
 from aggregator.store import Store
-from core.models import Marketplace, MessageKind, PollResult, StreamKind
+from core.models import ClockKind, Marketplace, MessageKind, PollResult, StreamKind
+from core.payloads import SlaAlertPayload
 from tests.conftest import START, make_inquiry
 
 QNA, CC = StreamKind.PRODUCT_QNA, StreamKind.CALL_CENTER
@@ -41,7 +42,10 @@ async def _seed(store: Store, now: datetime) -> None:
     )
     for minutes in (20, 10, 3):
         await store.record_poll_failure("shop", CC, now=now - timedelta(minutes=minutes), error="Unavailable: 503")
-    await store.enqueue(MessageKind.SLA_BREACH, channels=("sms",), dedup_key="x", now=now - timedelta(minutes=30))
+    breach = SlaAlertPayload("marketplace:breach", ClockKind.MARKETPLACE, now - timedelta(minutes=30), now)
+    await store.enqueue(
+        MessageKind.SLA_BREACH, channels=("sms",), dedup_key="x", now=now - timedelta(minutes=30), payload=breach
+    )
     [item] = await store.claim_due(now=now, lease=timedelta(minutes=1), limit=5)
     await store.mark_failed(item, now=now - timedelta(minutes=29), error="sms: HTTP 401 (InvalidApiKey)")
 

@@ -11,9 +11,11 @@ import pytest
 
 from aggregator.store import Store
 from core.models import MessageKind, OpenSnapshot, PollResult, StreamKind
+from core.payloads import SystemPayload
 from tests.conftest import START, make_inquiry
 
 CHANNELS = ("sink",)
+AUTH = SystemPayload("[쿠팡] 인증 실패: shop", "키를 확인해 주세요.")
 
 
 def _result(*inquiries, cursor=None, snapshot=None, skipped=0):  # type: ignore[no-untyped-def]
@@ -150,7 +152,7 @@ async def test_first_poll_queues_one_summary_not_one_push_per_item(store: Store)
     )
     items = await store.claim_due(now=START, lease=timedelta(minutes=1), limit=100)
     assert outcome.queued == 2
-    assert [(i.kind, i.channel, i.payload["open"], i.payload["total"]) for i in items] == [
+    assert [(i.kind, i.channel, i.payload.open, i.payload.total) for i in items] == [
         (MessageKind.BACKFILL_SUMMARY, "a", 30, 31),
         (MessageKind.BACKFILL_SUMMARY, "b", 30, 31),
     ]
@@ -202,7 +204,7 @@ async def test_claim_lease_expiry_and_delivery(store: Store) -> None:
 
 
 async def test_reschedule_and_next_due(store: Store) -> None:
-    await store.enqueue(MessageKind.SYSTEM, channels=CHANNELS, dedup_key="x", now=START, payload={"title": "t"})
+    await store.enqueue(MessageKind.SYSTEM, channels=CHANNELS, dedup_key="x", now=START, payload=SystemPayload("t", ""))
     [item] = await store.claim_due(now=START, lease=timedelta(minutes=1), limit=10)
     await store.reschedule(item, at=START + timedelta(seconds=30), error="503")
     assert await store.next_due_at() == START + timedelta(seconds=30)
@@ -212,7 +214,8 @@ async def test_reschedule_and_next_due(store: Store) -> None:
 
 async def test_enqueue_dedup_key_is_idempotent(store: Store) -> None:
     added = [
-        await store.enqueue(MessageKind.SYSTEM, channels=("a", "b"), dedup_key="auth:shop", now=START) for _ in range(3)
+        await store.enqueue(MessageKind.SYSTEM, channels=("a", "b"), dedup_key="auth:shop", now=START, payload=AUTH)
+        for _ in range(3)
     ]
     assert added == [2, 0, 0]
 

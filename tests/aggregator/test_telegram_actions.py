@@ -205,7 +205,7 @@ async def test_callback_from_the_configured_chat_is_applied_and_answered(
 
 
 async def test_every_button_the_notifier_sends_is_understood() -> None:
-    message = Message(kind=MessageKind.NEW_INQUIRY, title="t", body="b", extra={"inquiry_id": "42"})
+    message = Message(kind=MessageKind.NEW_INQUIRY, title="t", body="b", inquiry_id=42)
     datas = [b["callback_data"] for row in inline_keyboard(message, actions=True) for b in row if "callback_data" in b]
     host = Host()
 

@@ -8,7 +8,8 @@ from aggregator.alert_timer import AlertTimer
 from aggregator.render import sla_alert
 from aggregator.settings import Settings
 from aggregator.store import Store
-from core.models import MessageKind, PollResult, StreamKind
+from core.models import ClockKind, MessageKind, PollResult, StreamKind
+from core.payloads import SlaAlertPayload
 from tests.conftest import make_inquiry
 from tests.fakes import FakeClock
 
@@ -29,9 +30,7 @@ async def _seed(store: Store, clock: FakeClock) -> int:
 
 async def _alert_rows(store: Store, clock: FakeClock) -> list[tuple[MessageKind, str, bool]]:
     items = await store.claim_due(now=clock.now() + timedelta(days=30), lease=timedelta(minutes=1), limit=100)
-    return [
-        (i.kind, str(i.payload["key"]), bool(i.payload["late"])) for i in items if i.kind is not MessageKind.NEW_INQUIRY
-    ]
+    return [(i.kind, i.payload.key, i.payload.late) for i in items if isinstance(i.payload, SlaAlertPayload)]
 
 
 async def test_alerts_fire_at_their_time_once(store: Store, clock: FakeClock) -> None:
@@ -69,7 +68,9 @@ async def test_breach_missed_while_down_fires_once_at_start_marked_late(store: S
         stored.inquiry,
         row_id=row_id,
         kind=MessageKind.SLA_BREACH,
-        payload={"deadline": (clock.now() - timedelta(hours=1)).isoformat(), "late": True, "clock": "marketplace"},
+        payload=SlaAlertPayload(
+            "marketplace:breach", ClockKind.MARKETPLACE, clock.now(), clock.now() - timedelta(hours=1), late=True
+        ),
         now=clock.now(),
     )
     assert message.body.splitlines()[0] == "(inqd가 꺼져 있던 동안 지난 알림입니다)"

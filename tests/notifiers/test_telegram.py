@@ -40,7 +40,7 @@ def _message(
     *,
     priority: Priority = Priority.DEFAULT,
     click_url: str | None = None,
-    extra: dict[str, str] | None = None,
+    inquiry_id: int | None = None,
 ) -> Message:
     return Message(
         kind=MessageKind.NEW_INQUIRY,
@@ -48,7 +48,7 @@ def _message(
         body=body,
         priority=priority,
         click_url=click_url,
-        extra=extra or {},
+        inquiry_id=inquiry_id,
     )
 
 
@@ -268,26 +268,26 @@ ACTION_KEYBOARD = [
     [
         (
             True,
-            _message(click_url=SELLER_CENTER, extra={"inquiry_id": "42"}),
+            _message(click_url=SELLER_CENTER, inquiry_id=42),
             [*ACTION_KEYBOARD, [{"text": "판매자센터 열기", "url": SELLER_CENTER}]],
         ),
-        (True, _message(extra={"inquiry_id": "42"}), ACTION_KEYBOARD),
-        (True, _message(click_url="javascript:alert(1)", extra={"inquiry_id": "42"}), ACTION_KEYBOARD),
+        (True, _message(inquiry_id=42), ACTION_KEYBOARD),
+        (True, _message(click_url="javascript:alert(1)", inquiry_id=42), ACTION_KEYBOARD),
         # Without an inquiry, or with actions off, the message keeps today's single link button (or none).
         (True, _message(click_url=SELLER_CENTER), [[{"text": "열기", "url": SELLER_CENTER}]]),
         (
             False,
-            _message(click_url=SELLER_CENTER, extra={"inquiry_id": "42"}),
+            _message(click_url=SELLER_CENTER, inquiry_id=42),
             [[{"text": "열기", "url": SELLER_CENTER}]],
         ),
         (
             True,
-            _message(click_url=SELLER_CENTER, extra={"inquiry_id": "4x2"}),
+            _message(click_url=SELLER_CENTER, inquiry_id=-42),
             [[{"text": "열기", "url": SELLER_CENTER}]],
         ),
-        (True, _message(extra={"inquiry_id": "0"}), None),
+        (True, _message(inquiry_id=0), None),
         (True, _message(), None),
-        (False, _message(extra={"inquiry_id": "42"}), None),
+        (False, _message(inquiry_id=42), None),
     ],
 )
 async def test_action_keyboard(actions: bool, message: Message, keyboard: list[list[dict[str, str]]] | None) -> None:
@@ -302,7 +302,7 @@ async def test_action_keyboard(actions: bool, message: Message, keyboard: list[l
 
 def test_callback_data_stays_within_64_bytes() -> None:
     keyboard = _notifier(httpx.AsyncClient(), actions=True).payload(
-        _message(extra={"inquiry_id": "9" * 19})  # the largest SQLite row id has 19 digits
+        _message(inquiry_id=int("9" * 19))  # the largest SQLite row id has 19 digits
     )["reply_markup"]["inline_keyboard"]
 
     sizes = [len(button["callback_data"].encode()) for row in keyboard for button in row if "callback_data" in button]

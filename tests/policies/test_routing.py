@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.models import KST, Inquiry, Marketplace, MessageKind, StreamKind
+from core.models import KST, ClockKind, Inquiry, Marketplace, MessageKind, StreamKind
 from policies.calendar import Calendar
 from policies.intervals import Schedule, parse_interval
 from policies.routing import NightHistory, PendingMessage, Reason, decide
@@ -43,7 +43,7 @@ def warning(deadline: str, *, clock: str = "marketplace", answered: bool = False
         kind=MessageKind.SLA_WARNING,
         inquiry=replace(INQ, answered=answered),
         inquiry_id=1,
-        clock=clock,
+        clock=ClockKind(clock),
         deadline=kst(deadline),
     )
 
@@ -157,7 +157,7 @@ def test_nothing_is_sent_in_quiet_hours_without_a_breakthrough_reason(
 ) -> None:
     at = now.replace(tzinfo=KST)
     pending = PendingMessage(
-        kind=kind, inquiry=INQ, inquiry_id=1, clock=clock, deadline=at + timedelta(hours=deadline_h)
+        kind=kind, inquiry=INQ, inquiry_id=1, clock=ClockKind(clock), deadline=at + timedelta(hours=deadline_h)
     )
     decision = decide(
         pending,

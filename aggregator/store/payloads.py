@@ -1,0 +1,129 @@
+"""Outbox payloads as JSON: written once when the store queues a row, read once when it hands the row out.
+
+One JSON object per record, keyed by field; times are ISO 8601 with their offset. Rows of the previous shape
+(an alert's many-meaning `label`, a backfill summary without its marketplace) are rewritten by migration v8.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from core.models import ALERT_KINDS, ClockKind, Marketplace, MessageKind, Priority, StreamKind
+from core.payloads import (
+    AnsweredPayload,
+    BackfillSummaryPayload,
+    DigestPayload,
+    NewInquiryPayload,
+    OutboxPayload,
+    SlaAlertPayload,
+    SystemPayload,
+)
+
+
+class PayloadError(ValueError):
+    """A row's JSON does not fit the record of its kind (written by hand, or by a bug)."""
+
+
+def payload_json(kind: MessageKind, payload: OutboxPayload) -> str:
+    """The JSON text stored for `payload`; a record that is not the one of `kind` is a TypeError."""
+    if not isinstance(payload, _TYPES[kind]):
+        raise TypeError(f"a {kind.value} message carries {_TYPES[kind].__name__}, not {type(payload).__name__}")
+    return json.dumps(_fields(payload), ensure_ascii=False, sort_keys=True)
+
+
+def read_payload(kind: MessageKind, text: str) -> OutboxPayload:
+    """The record stored as `text` in a row of `kind`; PayloadError when it does not fit."""
+    try:
+        return _READERS[kind](json.loads(text))
+    except (ValueError, KeyError, TypeError) as err:
+        raise PayloadError(f"{kind.value} payload: {type(err).__name__}: {err}") from err
+
+
+def _fields(payload: OutboxPayload) -> dict[str, Any]:
+    match payload:
+        case SlaAlertPayload():
+            return {
+                "key": payload.key,
+                "clock": payload.clock.value,
+                "due_at": payload.due_at.isoformat(),
+                "deadline": payload.deadline.isoformat(),
+                "late": payload.late,
+                "quiet_from": None if payload.quiet_from is None else payload.quiet_from.isoformat(),
+                "note": payload.note,
+            }
+        case BackfillSummaryPayload():
+            return {
+                "account_id": payload.account_id,
+                "marketplace": payload.marketplace.value,
+                "stream": payload.stream.value,
+                "open": payload.open,
+                "total": payload.total,
+            }
+        case SystemPayload():
+            return {
+                "title": payload.title,
+                "body": payload.body,
+                "priority": int(payload.priority),
+                "tags": list(payload.tags),
+                "click": payload.click_url,
+            }
+        case DigestPayload():
+            return {"quiet_until": payload.quiet_until.isoformat()}
+        case NewInquiryPayload() | AnsweredPayload():
+            return {}
+
+
+def _time(value: Any) -> datetime:
+    at = datetime.fromisoformat(value)
+    if at.tzinfo is None:
+        raise ValueError(f"naive time {value!r}")
+    return at
+
+
+def _sla_alert(data: dict[str, Any]) -> SlaAlertPayload:
+    return SlaAlertPayload(
+        key=str(data["key"]),
+        clock=ClockKind(data["clock"]),
+        due_at=_time(data["due_at"]),
+        deadline=_time(data["deadline"]),
+        late=bool(data["late"]),
+        quiet_from=None if data["quiet_from"] is None else _time(data["quiet_from"]),
+        note=str(data["note"]),
+    )
+
+
+def _backfill_summary(data: dict[str, Any]) -> BackfillSummaryPayload:
+    marketplace, stream = Marketplace(data["marketplace"]), StreamKind(data["stream"])
+    return BackfillSummaryPayload(str(data["account_id"]), marketplace, stream, int(data["open"]), int(data["total"]))
+
+
+def _system(data: dict[str, Any]) -> SystemPayload:
+    click = data["click"]
+    tags = tuple(str(tag) for tag in data["tags"])
+    priority = Priority(int(data["priority"]))
+    return SystemPayload(str(data["title"]), str(data["body"]), priority, tags, None if click is None else str(click))
+
+
+def _digest(data: dict[str, Any]) -> DigestPayload:
+    return DigestPayload(quiet_until=_time(data["quiet_until"]))
+
+
+_READERS: dict[MessageKind, Callable[[dict[str, Any]], OutboxPayload]] = {
+    MessageKind.NEW_INQUIRY: lambda _: NewInquiryPayload(),
+    MessageKind.ANSWERED: lambda _: AnsweredPayload(),
+    MessageKind.BACKFILL_SUMMARY: _backfill_summary,
+    MessageKind.DIGEST: _digest,
+    MessageKind.SYSTEM: _system,
+    **dict.fromkeys(ALERT_KINDS, _sla_alert),
+}
+_TYPES: dict[MessageKind, type[OutboxPayload]] = {
+    MessageKind.NEW_INQUIRY: NewInquiryPayload,
+    MessageKind.ANSWERED: AnsweredPayload,
+    MessageKind.BACKFILL_SUMMARY: BackfillSummaryPayload,
+    MessageKind.DIGEST: DigestPayload,
+    MessageKind.SYSTEM: SystemPayload,
+    **dict.fromkeys(ALERT_KINDS, SlaAlertPayload),
+}

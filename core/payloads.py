@@ -1,0 +1,72 @@
+"""What a queued notification carries besides its kind and inquiry: one frozen record per kind of message.
+
+The store turns a record into JSON once when it writes the outbox row and back once when it reads the row; the
+dispatcher, routing and the renderer only ever see the record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.models import ClockKind, Marketplace, Priority, StreamKind
+
+
+@dataclass(frozen=True, slots=True)
+class NewInquiryPayload:
+    """A new open inquiry: the row's inquiry id says which, and the store holds the rest."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweredPayload:
+    """An answered inquiry whose notification a channel can take off the phone (the row's inquiry id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillSummaryPayload:
+    """The one summary after the first poll of a stream: how many inquiries it brought and how many are open."""
+
+    account_id: str
+    marketplace: Marketplace
+    stream: StreamKind
+    open: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class SlaAlertPayload:
+    """A warning, breach, repeat or evening warning about one deadline, or a promised call-back coming or missed.
+
+    The row's kind says which alert it is; `key` is the plan's stable key of the alert.
+    """
+
+    key: str
+    clock: ClockKind
+    due_at: datetime  # when the plan wanted it sent
+    deadline: datetime  # the deadline (or promised time) it is about
+    late: bool = False  # it fired well after `due_at`: the daemon was down
+    quiet_from: datetime | None = None  # evening warning: when the quiet period the deadline falls in begins
+    note: str = ""  # promise alerts: what the seller noted with the promise
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPayload:
+    """The summary at the end of a quiet period, due when it ends."""
+
+    quiet_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SystemPayload:
+    """An operator alert (connection, credentials, key expiry), stored as finished text free of secrets."""
+
+    title: str
+    body: str
+    priority: Priority = Priority.HIGH
+    tags: tuple[str, ...] = ("warning",)
+    click_url: str | None = None
+
+
+OutboxPayload = (
+    NewInquiryPayload | AnsweredPayload | BackfillSummaryPayload | SlaAlertPayload | DigestPayload | SystemPayload
+)
