@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import NamedTuple
 
 from connectors.base import MalformedItem, Unavailable
+from connectors.polling import Page
 from connectors.rows import category_by_words, date_time, is_int, mapping, numeric_id, optional_str, required, storable
 from core.models import KST, Category, Inquiry, Marketplace, StreamKind
 
@@ -44,29 +44,24 @@ def to_inquiry(raw: object, account_id: str, stream: StreamKind) -> Inquiry:
     return parse(mapping(raw, "row"), account_id)
 
 
-class Page(NamedTuple):
-    """One list response, reduced to what the page walk needs."""
-
-    rows: list[object]
-    total_pages: int | None
-    total_elements: int | None
-    last: bool
-
-
 def parse_page(data: object, rows_key: str) -> Page:
     """One list response: `contents` (Q&A) or `content` (Spring page), with whatever ends the walk."""
     if not isinstance(data, Mapping):
         raise Unavailable("naver: page is not an object")
     rows = data.get(rows_key)
     if rows is None or rows == []:
-        return Page([], 0, None, True)
+        return Page([], last=True)
     if not isinstance(rows, list):
         raise Unavailable(f"naver: page {rows_key} is not a list")
     total_pages, last, elements = data.get("totalPages"), data.get("last"), data.get("totalElements")
     if not is_int(total_pages) and not isinstance(last, bool):
         raise Unavailable("naver: page has neither totalPages nor last")
+    # Spring's `number` is 0-based and not relied on: our own page counter ends the walk.
     return Page(
-        rows, total_pages if is_int(total_pages) else None, elements if is_int(elements) else None, last is True
+        rows,
+        total_elements=elements if is_int(elements) else None,
+        total_pages=total_pages if is_int(total_pages) else None,
+        last=last is True,
     )
 
 
