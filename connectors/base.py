@@ -1,4 +1,4 @@
-"""The Connector contract, its error tree, and helpers shared by every marketplace connector.
+"""The Connector contract, its error tree, and the one HTTP edge every marketplace connector talks through.
 
 Error tree (translated once, at the HTTP edge, always `raise ... from err`):
 
@@ -10,19 +10,24 @@ Error tree (translated once, at the HTTP edge, always `raise ... from err`):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from typing import ClassVar, Protocol
+import json
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import ClassVar, NamedTuple, Protocol
 
+import httpx
 import structlog
 
 from core.clock import Clock
-from core.models import KST, Cursor, Inquiry, Marketplace, OpenSnapshot, PollResult, StreamKind
+from core.http import parse_retry_after
+from core.models import Cursor, Marketplace, PollResult, StreamKind
 
 log = structlog.get_logger(__name__)
 
-CURSOR_VERSION = 1
+ERROR_TEXT_LIMIT = 200
+DEFAULT_RETRY_AFTER_S = 60.0  # the wait after a 429 that names none
+RECENT_SECRETS = 8  # how many of the tokens and signatures issued lately `hide` keeps out of error texts
 
 
 class ConnectorError(Exception):
@@ -92,120 +97,169 @@ class RequestBudget:
         self._next_slot = max(self._next_slot, self._clock.monotonic() + seconds)
 
 
-@dataclass(frozen=True, slots=True)
-class DateWindow:
-    """An inclusive range of local calendar dates, as the marketplaces' `yyyy-MM-dd` parameters take it."""
+class ErrorBody(NamedTuple):
+    """What a refusal's body says, as the marketplace words it: its own error code, if it has them, and a message."""
 
-    start: date
-    end: date
-
-
-def date_windows(first: date, last: date, *, max_days: int) -> Iterator[DateWindow]:
-    """Split [first, last] (inclusive) into consecutive windows of at most `max_days` calendar dates."""
-    if max_days < 1:
-        raise ValueError("max_days must be at least 1")
-    start = first
-    while start <= last:
-        end = min(last, start + timedelta(days=max_days - 1))
-        yield DateWindow(start, end)
-        start = end + timedelta(days=1)
+    code: str | None
+    message: str
 
 
-def cursor_through(cursor: Cursor | None) -> datetime | None:
-    """`through` of a cursor `PollTally.result` wrote, or None if there is none we can trust."""
-    if cursor is None or cursor.get("v") != CURSOR_VERSION or not isinstance(cursor.get("through"), str):
-        return None
-    try:
-        through = datetime.fromisoformat(cursor["through"])
-    except ValueError:
-        return None
-    return through if through.tzinfo is not None else None
+class RequestCount(Protocol):
+    """Where the edge counts a request: a poll's tally."""
+
+    requests: int
 
 
-@dataclass(slots=True)
-class Listing:
-    """Rows of one pass over a date range; `steady` if no page walk saw the listing move under it."""
+class HttpEdge:
+    """One account's HTTP edge: every request of every stream goes out, and every refusal comes back, through it.
 
-    rows: list[object] = field(default_factory=list)
-    steady: bool = True
-
-
-@dataclass(slots=True)
-class PollTally:
-    """Per-poll counters, and the poll's bookkeeping logged under the connector's own event names.
-
-    `source` prefixes every event ("coupang" -> "coupang.item_skipped").
+    It spends the account's request budget, counts the request, turns a transport error into Unavailable, maps a
+    non-2xx response into the error tree (the marketplace's own `refusal` first, then the shared mapping), logs an
+    undecodable page once, and keeps the account's secrets out of every error text and log line it writes.
+    A marketplace's edge is a subclass naming its `marketplace` and overriding `read_error` and `refusal`.
     """
 
-    source: str
-    account_id: str
-    stream: StreamKind
-    requests: int = 0
-    skipped: int = 0
+    marketplace: ClassVar[Marketplace]
 
-    def first_date(self, cursor: Cursor | None, now: datetime, *, backfill: timedelta, overlap: timedelta) -> date:
-        """The first KST date to read: the cursor's date less `overlap`, or `backfill` ago; never after today."""
-        today = now.astimezone(KST).date()
-        through = cursor_through(cursor)
-        if through is None:
-            if cursor is not None:
-                log.warning(f"{self.source}.cursor_unreadable", account_id=self.account_id, action="backfill")
-            return min((now - backfill).astimezone(KST).date(), today)
-        return min(through.astimezone(KST).date() - overlap, today)
+    def __init__(
+        self,
+        account_id: str,
+        *,
+        client: httpx.AsyncClient,
+        clock: Clock,
+        rate_per_s: float,
+        auth: httpx.Auth | None = None,
+        secrets: Iterable[str] = (),
+    ) -> None:
+        self.source = self.marketplace.value
+        self.account_id = account_id
+        self.budget = RequestBudget(rate_per_s, clock)
+        self.last_sent_s = float("-inf")  # on the clock's monotonic scale
+        self._client = client
+        self._clock = clock
+        self._auth = auth
+        self._secrets = tuple(s for s in secrets if s)
+        self._recent: deque[str] = deque(maxlen=RECENT_SECRETS)
 
-    def skip(self, err: MalformedItem) -> None:
-        self.skipped += 1
-        log.warning(
-            f"{self.source}.item_skipped", account_id=self.account_id, stream=self.stream.value, reason=str(err)
-        )
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(account_id={self.account_id!r})"
 
-    def normalize(self, rows: Iterable[object], to_inquiry: Callable[[object], Inquiry]) -> tuple[Inquiry, ...]:
-        """Every row that normalizes, the first of each external_id; malformed ones are skipped and counted."""
-        inquiries: dict[str, Inquiry] = {}
-        for raw in rows:
-            try:
-                inquiry = to_inquiry(raw)
-            except MalformedItem as err:
-                self.skip(err)
-                continue
-            inquiries.setdefault(inquiry.external_id, inquiry)
-        return tuple(inquiries.values())
+    def read_error(self, response: httpx.Response) -> ErrorBody:
+        """The error code and message of a non-2xx response as the marketplace writes them (scrubbed later)."""
+        return ErrorBody(None, response.text)
 
-    def open_snapshot(
-        self, listing: Listing, row_id: Callable[[object], str], first: date, now: datetime
-    ) -> OpenSnapshot | None:
-        """The ids of an unanswered-only listing over [first, now], or None if it cannot be trusted whole."""
-        # Only the id is read: a listed row is open whatever else about it is malformed.
-        ids: set[str] = set()
-        named_all = True
-        for raw in listing.rows:
-            try:
-                ids.add(row_id(raw))
-            except MalformedItem as err:
-                self.skip(err)
-                named_all = False
-        if not (named_all and listing.steady):
-            # A row we cannot name, or one the paging may have skipped, could be any stored open inquiry:
-            # claiming all the others answered would be a lie. The next poll tries again.
-            log.warning(
-                f"{self.source}.snapshot_dropped",
-                account_id=self.account_id,
-                stream=self.stream.value,
-                reason="unnamed row" if not named_all else "listing moved while paging",
+    def refusal(self, response: httpx.Response, path: str, body: ErrorBody) -> ConnectorError | None:
+        """The marketplace's own reading of a non-2xx response, or None to leave it to the shared mapping."""
+        return None
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._client.aclose()
+
+    def hide(self, value: str) -> None:
+        """Keep `value` (a token, a signature just issued) out of every error text from now on."""
+        if value:
+            self._recent.append(value)
+
+    def scrub(self, text: str) -> str:
+        """`text` without our secrets, on one line and cut short: error bodies may echo what we sent."""
+        for secret in (*self._secrets, *self._recent):
+            text = text.replace(secret, "***")
+        return " ".join(text.split())[:ERROR_TEXT_LIMIT]
+
+    def retry_after_s(self, response: httpx.Response) -> float | None:
+        """The wait the response's Retry-After asks for, if it asks for one."""
+        return parse_retry_after(response.headers.get("Retry-After"), now=self._clock.now())
+
+    def error_body(self, response: httpx.Response) -> ErrorBody:
+        """The response's error code and message, the message scrubbed."""
+        code, message = self.read_error(response)
+        return ErrorBody(code, self.scrub(message))
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        count: RequestCount | None = None,
+        params: httpx.QueryParams | None = None,
+        content: str | bytes | None = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One request through the account's budget, counted in `count`; a transport error is Unavailable."""
+        await self.budget.acquire()
+        self.last_sent_s = self._clock.monotonic()
+        if count is not None:
+            count.requests += 1
+        try:
+            return await self._client.request(
+                method,
+                path,
+                params=params,
+                content=content,
+                data=None if form is None else dict(form),
+                headers=headers,
+                auth=self._auth or httpx.USE_CLIENT_DEFAULT,
             )
-            return None
-        return OpenSnapshot(
-            received_from=datetime.combine(first, time(), KST),
-            received_to=now,
-            open_external_ids=frozenset(ids),
-        )
+        except httpx.RequestError as err:
+            raise Unavailable(f"{self.source} request failed: {type(err).__name__}") from err
 
-    def result(self, inquiries: tuple[Inquiry, ...], snapshot: OpenSnapshot | None, now: datetime) -> PollResult:
-        """The poll's result, with a cursor through `now` and this tally's counts."""
-        return PollResult(
-            inquiries=inquiries,
-            cursor={"v": CURSOR_VERSION, "through": now.astimezone(UTC).isoformat()},
-            skipped=self.skipped,
-            requests=self.requests,
-            open_snapshot=snapshot,
+    def json_body(self, response: httpx.Response, path: str) -> object:
+        """The decoded JSON body of a 2xx response, or the ConnectorError the response means."""
+        self.raise_for_status(response, path)
+        try:
+            return json.loads(response.content)
+        except (ValueError, RecursionError) as err:
+            raise self.undecodable(response, path, "JSON") from err
+
+    def raise_for_status(self, response: httpx.Response, path: str) -> None:
+        """Translate a non-2xx response into the error tree; the poller owns retries and their logging."""
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        body = self.error_body(response)
+        error = self.refusal(response, path, body)
+        if error is not None:
+            raise error
+        asked_s = self.retry_after_s(response)
+        if status == 429:
+            retry_after_s = DEFAULT_RETRY_AFTER_S if asked_s is None else asked_s
+            self.budget.push_back(retry_after_s)  # the limit is the account's: every stream waits
+            raise RateLimited(f"{self.source}: 429 Too Many Requests", retry_after_s=retry_after_s)
+        if status in (401, 403):
+            raise AuthFailed(f"{self.source}: {status} {body.code or 'credentials refused'}: {body.message}")
+        if status >= 500:
+            raise Unavailable(f"{self.source}: server error {status} {body.code or ''}".rstrip(), retry_after_s=asked_s)
+        # Our request no longer fits the API: a connector bug or an API change, worth an error line.
+        log.error(
+            f"{self.source}.request_rejected",
+            account_id=self.account_id,
+            status=status,
+            path=path,
+            code=body.code,
+            message=body.message,
         )
+        code = "" if body.code is None else f"{body.code}: "
+        raise Unavailable(f"{self.source}: {status} request rejected: {code}{body.message}")
+
+    def undecodable(self, response: httpx.Response, path: str, kind: str) -> Unavailable:
+        """Log a page that is not `kind` (JSON, XML) once, and the Unavailable it means."""
+        log.warning(
+            f"{self.source}.undecodable_page",
+            account_id=self.account_id,
+            path=path,
+            content_type=response.headers.get("Content-Type"),
+            length=len(response.content),
+        )
+        return Unavailable(f"{self.source}: {response.status_code} response is not {kind}")
+
+
+def json_error_text(response: httpx.Response, message_of: Callable[[Mapping[str, object]], str | None]) -> str:
+    """The message `message_of` finds in a JSON error object; otherwise the body as it came."""
+    try:
+        body = json.loads(response.content)
+    except (ValueError, RecursionError):
+        return response.text
+    found = message_of(body) if isinstance(body, Mapping) else None
+    return found if found is not None else json.dumps(body, ensure_ascii=False)

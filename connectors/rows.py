@@ -5,14 +5,29 @@ Each raises MalformedItem naming the field and what was expected, never the valu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import html
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TypeGuard
+from typing import TypeGuard, TypeVar
 
 from connectors.base import MalformedItem
-from core.models import KST, Category
+from core.models import KST, Category, Inquiry, Marketplace, StreamKind
+
+T = TypeVar("T")
+# One stream's row normalizer: (row, account_id) -> Inquiry.
+RowParser = Callable[[Mapping[str, object], str], Inquiry]
 
 MIN_YEAR, MAX_YEAR = 2000, 2100  # outside: a broken field, and one the store and the SLA arithmetic cannot hold
+# The category words Coupang's, 11st's and ESM's labels share. First match wins: 배송 comes after the kinds it
+# qualifies ("배송지시 이후 반품문의"), and 상품 catches the product questions ("쇼핑상품문의>...") naming none of them.
+CATEGORY_WORDS = (
+    ("반품", Category.RETURN),
+    ("교환", Category.EXCHANGE),
+    ("취소", Category.CANCEL),
+    ("환불", Category.REFUND),
+    ("배송", Category.DELIVERY),
+    ("상품", Category.PRODUCT),
+)
 
 
 def is_int(value: object) -> TypeGuard[int]:
@@ -60,6 +75,21 @@ def optional_str(value: object, field: str) -> str | None:
     return storable(value)
 
 
+def optional(parse: Callable[[object, str], T], value: object, field: str) -> T | None:
+    """`parse(value, field)`, or None for a missing or empty value."""
+    return None if value is None or value == "" else parse(value, field)
+
+
+def text(value: object, field: str, *, html_escaped: bool = False) -> str:
+    """A string as plain text: CRLF as LF, trimmed, storable; an `html_escaped` one unescaped first."""
+    if not isinstance(value, str):
+        raise MalformedItem(f"{field}: expected a string")
+    if html_escaped:
+        # Some rows arrive HTML-escaped (&lt;&lt;name&gt;&gt;) and others raw; normalize to plain text.
+        value = html.unescape(value)
+    return storable(value.replace("\r\n", "\n").strip())
+
+
 def storable(text: str) -> str:
     """`text` with each lone surrogate (a JSON \\ud83d escape) as U+FFFD: SQLite stores UTF-8 only."""
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
@@ -79,6 +109,22 @@ def date_time(value: object, field: str) -> datetime:
     return parsed
 
 
+def kst_date_time(value: object, field: str) -> datetime:
+    """`date_time` in Korean time, whatever offset the marketplace sent it with."""
+    return date_time(value, field).astimezone(KST)
+
+
 def category_by_words(text: str | None, words: Iterable[tuple[str, Category]]) -> Category:
     """The category of the first word in `words` that `text` contains; OTHER if none is."""
     return next((category for word, category in words if word in (text or "")), Category.OTHER)
+
+
+def parse_row(
+    marketplace: Marketplace, parsers: Mapping[StreamKind, RowParser], raw: object, account_id: str, stream: StreamKind
+) -> Inquiry:
+    """Normalize one list row of `stream` with its parser; raises MalformedItem naming the first bad field."""
+    try:
+        parse = parsers[stream]
+    except KeyError as err:
+        raise ValueError(f"{marketplace} has no {stream} stream") from err
+    return parse(mapping(raw, "row"), account_id)

@@ -7,34 +7,25 @@ UNCONFIRMED: no doc states the zone of naive v4 times; every sample reads as Kor
 
 from __future__ import annotations
 
-import html
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from connectors.base import MalformedItem
 from connectors.rows import (
+    CATEGORY_WORDS,
+    RowParser,
     category_by_words,
     date_time,
     list_field,
     mapping,
     numeric_id,
+    optional,
     optional_str,
+    parse_row,
     required,
-    storable,
+    text,
 )
 from core.models import Category, Inquiry, Marketplace, StreamKind
-
-# First match wins. 배송 is last among them because it qualifies other kinds ("배송지시 이후 반품문의"),
-# and 상품 catches the product questions ("쇼핑상품문의>...") that name none of the others.
-_CATEGORY_WORDS = (
-    ("반품", Category.RETURN),
-    ("교환", Category.EXCHANGE),
-    ("취소", Category.CANCEL),
-    ("환불", Category.REFUND),
-    ("배송", Category.DELIVERY),
-    ("상품", Category.PRODUCT),
-)
 
 
 def row_id(raw: object) -> str:
@@ -44,16 +35,12 @@ def row_id(raw: object) -> str:
 
 def to_inquiry(raw: object, account_id: str, stream: StreamKind) -> Inquiry:
     """Normalize one list row of `stream`; raises MalformedItem naming the first bad field."""
-    try:
-        parse = _PARSERS[stream]
-    except KeyError as err:
-        raise ValueError(f"coupang has no {stream} stream") from err
-    return parse(mapping(raw, "row"), account_id)
+    return parse_row(Marketplace.COUPANG, _PARSERS, raw, account_id, stream)
 
 
 def category_of(receipt_category: str | None) -> Category:
     """Map a call-center `receiptCategory` path (e.g. "배송문의>배송불량>...") to a Category."""
-    return category_by_words(receipt_category, _CATEGORY_WORDS)
+    return category_by_words(receipt_category, CATEGORY_WORDS)
 
 
 def _product_qna(row: Mapping[str, object], account_id: str) -> Inquiry:
@@ -67,7 +54,7 @@ def _product_qna(row: Mapping[str, object], account_id: str) -> Inquiry:
         stream=StreamKind.PRODUCT_QNA,
         external_id=row_id(row),
         received_at=date_time(required(row, "inquiryAt"), "inquiryAt"),
-        body=_text(required(row, "content"), "content"),
+        body=text(required(row, "content"), "content", html_escaped=True),
         category=Category.PRODUCT,
         order_id=numeric_id(order_ids[0], "orderIds[0]") if order_ids else None,
         answered=bool(comments),
@@ -87,7 +74,7 @@ def _reply(raw: object) -> _Reply:
     reply = mapping(raw, "replies[]")
     return _Reply(
         at=date_time(required(reply, "replyAt"), "replies[].replyAt"),
-        text=_text(reply.get("content") or "", "replies[].content"),
+        text=text(reply.get("content") or "", "replies[].content", html_escaped=True),
         by_agent=reply.get("answerType") == "csAgent",
         requests_answer=reply.get("partnerTransferStatus") == "requestAnswer" and reply.get("needAnswer") is True,
     )
@@ -104,10 +91,13 @@ def _call_center(row: Mapping[str, object], account_id: str) -> Inquiry:
     answered = row.get("inquiryStatus") == "complete" or not awaiting_seller
     answered_at = None
     if answered:
-        answered_at = _optional_datetime(row.get("answeredAt"), "answeredAt") or (replies[-1].at if replies else None)
+        answered_at = optional(date_time, row.get("answeredAt"), "answeredAt") or (replies[-1].at if replies else None)
     agent_replies = [r for r in replies if r.by_agent]
     # The agent's transfer note is where the buyer's actual request is written down.
-    parts = (_text(required(row, "content"), "content"), agent_replies[-1].text if agent_replies else "")
+    parts = (
+        text(required(row, "content"), "content", html_escaped=True),
+        agent_replies[-1].text if agent_replies else "",
+    )
     order_id = row.get("orderId")
     receipt_category = optional_str(row.get("receiptCategory"), "receiptCategory")
     return Inquiry(
@@ -126,18 +116,7 @@ def _call_center(row: Mapping[str, object], account_id: str) -> Inquiry:
     )
 
 
-_PARSERS: dict[StreamKind, Callable[[Mapping[str, object], str], Inquiry]] = {
+_PARSERS: dict[StreamKind, RowParser] = {
     StreamKind.PRODUCT_QNA: _product_qna,
     StreamKind.CALL_CENTER: _call_center,
 }
-
-
-def _text(value: object, field: str) -> str:
-    if not isinstance(value, str):
-        raise MalformedItem(f"{field}: expected a string")
-    # Some rows arrive HTML-escaped (&lt;&lt;name&gt;&gt;) and others raw; normalize to plain text.
-    return storable(html.unescape(value).replace("\r\n", "\n").strip())
-
-
-def _optional_datetime(value: object, field: str) -> datetime | None:
-    return None if value is None or value == "" else date_time(value, field)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import ClassVar
 from xml.etree.ElementTree import Element
 
@@ -21,7 +21,7 @@ import httpx
 import structlog
 from pydantic import SecretStr
 
-from connectors.base import AuthFailed, Listing, PollTally, RateLimited, RequestBudget, Unavailable, date_windows
+from connectors.base import AuthFailed, ConnectorError, ErrorBody, HttpEdge, Unavailable
 from connectors.elevenst.rows import (
     ALIMI_ROW,
     QNA_ROW,
@@ -34,9 +34,9 @@ from connectors.elevenst.rows import (
     qna_to_inquiry,
     rows,
 )
+from connectors.polling import DateWindow, Listing, Lookback, Page, PollTally, enabled_streams, start_poll
 from core.clock import Clock
-from core.http import parse_retry_after
-from core.models import KST, Cursor, Marketplace, PollResult, StreamKind
+from core.models import Cursor, Marketplace, PollResult, StreamKind
 
 __all__ = ["ElevenstConnector"]
 
@@ -47,8 +47,6 @@ ALIMI_WINDOW_DATES = 30  # result_code -10004 above 30 days
 QNA_ALL, QNA_UNANSWERED = "00", "02"
 MAINTENANCE_CODE = "-1000"  # Friday early-morning maintenance
 MAINTENANCE_RETRY_AFTER_S = 1800.0
-DEFAULT_RETRY_AFTER_S = 60.0
-ERROR_TEXT_LIMIT = 200
 # Result codes that mean success: 0 = no rows (긴급알리미), 200 = OK; UNCONFIRMED whether lists ever send 200.
 _OK_CODES = frozenset({"", "0", "200"})
 _AUTH_WORDS = re.compile(r"openapikey|api\s*key|인증|권한|아이피|\bip\b|등록되지\s*않은", re.IGNORECASE)
@@ -72,150 +70,111 @@ class ElevenstConnector:
         overlap_days: int = 1,
         recheck_days: int = 13,
     ) -> None:
-        if not api_key.get_secret_value():
+        key = api_key.get_secret_value()
+        if not key:
             raise ValueError("api_key must not be empty")
-        if not streams or len(set(streams)) != len(streams):
-            raise ValueError("streams must be distinct and among product_qna, urgent")
-        if not set(streams) <= {StreamKind.PRODUCT_QNA, StreamKind.URGENT}:
-            raise ValueError("streams must be distinct and among product_qna, urgent")
-        if min(backfill_days, overlap_days, recheck_days) < 0:
-            raise ValueError("backfill_days, overlap_days and recheck_days must not be negative")
+        self.streams = enabled_streams(streams, (StreamKind.PRODUCT_QNA, StreamKind.URGENT))
+        self._lookback = Lookback.of_days(backfill_days, overlap_days, recheck_days)
         self.account_id = account_id
-        self.streams = tuple(streams)
         self._api_key = api_key
-        self._client = client
-        self._clock = clock
-        self._budget = RequestBudget(max_requests_per_s, clock)
-        self._backfill = timedelta(days=backfill_days)
-        self._overlap = timedelta(days=overlap_days)
-        self._recheck = timedelta(days=recheck_days)
+        self._edge = ElevenstEdge(account_id, client=client, clock=clock, rate_per_s=max_requests_per_s, secrets=(key,))
 
     def __repr__(self) -> str:
         return f"ElevenstConnector(account_id={self.account_id!r})"
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
-        await self._client.aclose()
+        await self._edge.aclose()
 
     async def poll(self, stream: StreamKind, cursor: Cursor | None, *, now: datetime) -> PollResult:
         """Read new/changed items since `cursor` and the ids still open in the recheck range."""
-        if stream not in self.streams:
-            raise ValueError(f"stream {stream} is not enabled for this connector")
-        if now.tzinfo is None:
-            raise ValueError("poll needs a timezone-aware `now`")
-        tally = PollTally("elevenst", self.account_id, stream)
-        today = now.astimezone(KST).date()
-        first = tally.first_date(cursor, now, backfill=self._backfill, overlap=self._overlap)
-        recheck_first = today - self._recheck
+        tally = start_poll(self, stream, cursor, now, self._lookback)
         if stream is StreamKind.PRODUCT_QNA:
-            changed = await self._read_qna(QNA_ALL, first, today, tally)
-            still_open = await self._read_qna(QNA_UNANSWERED, recheck_first, today, tally)
+            changed = await self._read_qna(QNA_ALL, tally.first, tally)
+            still_open = await self._read_qna(QNA_UNANSWERED, tally.recheck_first, tally)
             inquiries = tally.normalize(changed.rows, lambda raw: qna_to_inquiry(raw, self.account_id))
-            return tally.result(inquiries, tally.open_snapshot(still_open, qna_id, recheck_first, now), now)
-        start = min(first, recheck_first)
-        listing = await self._read_alimi(start, today, tally)
+            return tally.result(inquiries, tally.open_snapshot(still_open, qna_id, tally.recheck_first, now), now)
+        start = min(tally.first, tally.recheck_first)
+        listing = await self._read_alimi(start, tally)
         inquiries = tally.normalize(listing.rows, lambda raw: alimi_to_inquiry(raw, self.account_id))
         still_open = Listing([raw for raw in listing.rows if alimi_is_open(raw)], listing.steady)
         return tally.result(inquiries, tally.open_snapshot(still_open, alimi_id, start, now), now)
 
-    async def _read_qna(self, status: str, first: date, last: date, tally: PollTally) -> Listing:
-        """Every product Q&A row of `status` created on [first, last]; one request per window, no paging."""
+    async def _read_qna(self, status: str, first: date, tally: PollTally) -> Listing:
+        """Every product Q&A row of `status` created from `first` to today; one request per window, no paging."""
         return await self._read(
-            lambda s, e: f"/rest/prodqnaservices/prodqnalist/{s}/{e}/{status}",
-            QNA_ROW,
-            QNA_WINDOW_DATES,
-            first,
-            last,
-            tally,
+            lambda s, e: f"/rest/prodqnaservices/prodqnalist/{s}/{e}/{status}", QNA_ROW, QNA_WINDOW_DATES, first, tally
         )
 
-    async def _read_alimi(self, first: date, last: date, tally: PollTally) -> Listing:
-        """Every 긴급알리미 row (all statuses) created on [first, last]."""
+    async def _read_alimi(self, first: date, tally: PollTally) -> Listing:
+        """Every 긴급알리미 row (all statuses) created from `first` to today."""
         return await self._read(
-            lambda s, e: f"/rest/alimi/getalimilist/{s}/{e}", ALIMI_ROW, ALIMI_WINDOW_DATES, first, last, tally
+            lambda s, e: f"/rest/alimi/getalimilist/{s}/{e}", ALIMI_ROW, ALIMI_WINDOW_DATES, first, tally
         )
 
     async def _read(
-        self,
-        path_of: Callable[[str, str], str],
-        row_name: str,
-        max_days: int,
-        first: date,
-        last: date,
-        tally: PollTally,
+        self, path_of: Callable[[str, str], str], row_name: str, max_days: int, first: date, tally: PollTally
     ) -> Listing:
-        listing = Listing()
-        for window in date_windows(first, last, max_days=max_days):
+        async def read_window(window: DateWindow, page_num: int) -> Page:
             root = await self._get(path_of(f"{window.start:%Y%m%d}", f"{window.end:%Y%m%d}"), tally)
-            listing.rows.extend(rows(root, row_name))
-        return listing
+            return Page(rows(root, row_name), last=True)
+
+        return await tally.walk(first, read_window, max_days=max_days, max_pages=1)
 
     async def _get(self, path: str, tally: PollTally) -> Element:
         """One GET through the budget; the parsed page, or the ConnectorError it means."""
-        await self._budget.acquire()
-        tally.requests += 1
         # No Content-Type on a GET: prodqnaservices answers 415 to one.
         headers = {"openapikey": self._api_key.get_secret_value(), "Accept": "application/xml"}
+        response = await self._edge.send("GET", path, count=tally, headers=headers)
+        self._edge.raise_for_status(response, path)
         try:
-            response = await self._client.get(path, headers=headers)
-        except httpx.RequestError as err:
-            raise Unavailable(f"elevenst request failed: {type(err).__name__}") from err
-        return self._unwrap(response, path)
-
-    def _unwrap(self, response: httpx.Response, path: str) -> Element:
-        status = response.status_code
-        endpoint = path.split("/")[2] if path.count("/") > 2 else path
-        if status in (401, 403):
-            raise AuthFailed(f"elevenst: {status} openapikey refused: {self._message(response)}")
-        if status == 429:
-            asked_s = parse_retry_after(response.headers.get("Retry-After"), now=self._clock.now())
-            retry_after_s = DEFAULT_RETRY_AFTER_S if asked_s is None else asked_s
-            self._budget.push_back(retry_after_s)
-            raise RateLimited("elevenst: 429 Too Many Requests", retry_after_s=retry_after_s)
-        try:
-            root: Element | None = parse(response.content)
-        except ValueError:
-            root = None
-        code = "" if root is None else (find_text(root, "result_code") or "")
+            root = parse(response.content)
+        except ValueError as err:
+            raise self._edge.undecodable(response, path, "XML") from err
+        code = find_text(root, "result_code") or ""
         if code == MAINTENANCE_CODE:
-            # Expected weekly; the poller logs the outage transition once, so this stays at info.
-            log.info("elevenst.maintenance", account_id=self.account_id, endpoint=endpoint)
-            raise Unavailable("elevenst: system maintenance (-1000)", retry_after_s=MAINTENANCE_RETRY_AFTER_S)
-        if status >= 500:
-            asked_s = parse_retry_after(response.headers.get("Retry-After"), now=self._clock.now())
-            raise Unavailable(f"elevenst: server error {status}", retry_after_s=asked_s)
-        if not 200 <= status < 300:
-            message = self._message(response)
-            log.error("elevenst.request_rejected", account_id=self.account_id, status=status, endpoint=endpoint)
-            raise Unavailable(f"elevenst: {status} request rejected: {message}")
-        if root is None:
-            log.warning(
-                "elevenst.undecodable_page",
-                account_id=self.account_id,
-                endpoint=endpoint,
-                content_type=response.headers.get("Content-Type"),
-                length=len(response.content),
-            )
-            raise Unavailable(f"elevenst: {status} response is not XML")
+            raise self._edge.maintenance(path)
         if code not in _OK_CODES:
-            message = self._scrub(find_text(root, "result_text") or "")
+            message = self._edge.scrub(find_text(root, "result_text") or "")
             if _AUTH_WORDS.search(message):
                 raise AuthFailed(f"elevenst: result_code {code}: {message}")
             # -1, -10001..-10004, 500: our request no longer fits the API (a connector bug or an API change).
-            log.error(
-                "elevenst.request_rejected", account_id=self.account_id, endpoint=endpoint, code=code, message=message
-            )
+            log.error("elevenst.request_rejected", account_id=self.account_id, path=path, code=code, message=message)
             raise Unavailable(f"elevenst: result_code {code}: {message}")
         return root
 
-    def _message(self, response: httpx.Response) -> str:
-        """The server's result_text (or body), without our key and cut short: error bodies may echo the request."""
+
+class ElevenstEdge(HttpEdge):
+    """11st's HTTP edge: XML error bodies, the openapikey refused, and the weekly maintenance."""
+
+    marketplace = Marketplace.ELEVENST
+
+    def read_error(self, response: httpx.Response) -> ErrorBody:
+        """The server's result_text, or the body as it came; 11st error bodies carry no code of their own."""
         try:
             text = find_text(parse(response.content), "result_text")
         except ValueError:
             text = None
-        return self._scrub(text if text is not None else response.content.decode("cp949", errors="replace"))
+        return ErrorBody(None, text if text is not None else response.content.decode("cp949", errors="replace"))
 
-    def _scrub(self, text: str) -> str:
-        text = text.replace(self._api_key.get_secret_value(), "***")
-        return " ".join(text.split())[:ERROR_TEXT_LIMIT]
+    def refusal(self, response: httpx.Response, path: str, body: ErrorBody) -> ConnectorError | None:
+        """11st's own refusals: the openapikey refused, and the weekly maintenance (which may come as a 5xx)."""
+        status = response.status_code
+        if status in (401, 403):
+            return AuthFailed(f"elevenst: {status} openapikey refused: {body.message}")
+        if status != 429 and _result_code(response) == MAINTENANCE_CODE:
+            return self.maintenance(path)
+        return None
+
+    def maintenance(self, path: str) -> Unavailable:
+        """The Unavailable of the weekly maintenance (result_code -1000), logged at info."""
+        # Expected weekly; the poller logs the outage transition once, so this stays at info.
+        log.info("elevenst.maintenance", account_id=self.account_id, path=path)
+        return Unavailable("elevenst: system maintenance (-1000)", retry_after_s=MAINTENANCE_RETRY_AFTER_S)
+
+
+def _result_code(response: httpx.Response) -> str | None:
+    try:
+        return find_text(parse(response.content), "result_code")
+    except ValueError:
+        return None

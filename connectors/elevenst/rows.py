@@ -11,7 +11,6 @@ UNCONFIRMED: no doc states the zone of 11st's naive times; every sample reads as
 from __future__ import annotations
 
 import codecs
-import html
 import re
 from collections.abc import Mapping
 from datetime import datetime, time
@@ -21,7 +20,7 @@ import defusedxml.ElementTree as DefusedET  # type: ignore[import-untyped]  # no
 from defusedxml import DefusedXmlException
 
 from connectors.base import MalformedItem
-from connectors.rows import MAX_YEAR, MIN_YEAR, category_by_words, numeric_id, optional_str
+from connectors.rows import CATEGORY_WORDS, MAX_YEAR, MIN_YEAR, category_by_words, numeric_id, optional_str, text
 from core.models import KST, Category, Inquiry, Marketplace, StreamKind
 
 Row = Mapping[str, str]
@@ -43,14 +42,6 @@ _QNA_CATEGORIES = {
     "04": Category.EXCHANGE,
     "05": Category.OTHER,
 }
-_CATEGORY_WORDS = (
-    ("반품", Category.RETURN),
-    ("교환", Category.EXCHANGE),
-    ("취소", Category.CANCEL),
-    ("환불", Category.REFUND),
-    ("배송", Category.DELIVERY),
-    ("상품", Category.PRODUCT),
-)
 # emerReplyDt / createDt forms the sources allow (UNCONFIRMED which one the live API sends): all accepted.
 _COMPACT_FORMATS = (("%Y%m%d%H%M%S", 14), ("%Y%m%d%H%M", 12), ("%Y%m%d", 8))
 
@@ -145,12 +136,12 @@ def qna_to_inquiry(raw: object, account_id: str) -> Inquiry:
         stream=StreamKind.PRODUCT_QNA,
         external_id=qna_id(row),
         received_at=received_at,
-        body=_text(_required(row, "brdInfoCont")),
-        category=_QNA_CATEGORIES.get(code) or category_by_words(row.get("qnaDtlsCdNm"), _CATEGORY_WORDS),
-        title=_optional_text(row.get("brdInfoSbjct")),
-        product_name=_optional_text(row.get("prdNm")),
+        body=text(_required(row, "brdInfoCont"), "brdInfoCont", html_escaped=True),
+        category=_QNA_CATEGORIES.get(code) or category_by_words(row.get("qnaDtlsCdNm"), CATEGORY_WORDS),
+        title=_optional_text(row, "brdInfoSbjct"),
+        product_name=_optional_text(row, "prdNm"),
         order_id=order_no,
-        buyer=_optional_text(row.get("memNM")),  # memID is not stored: the name is enough to recognise a buyer
+        buyer=_optional_text(row, "memNM"),  # memID is not stored: the name is enough to recognise a buyer
         answered=answered,
         answered_at=answered_at,
         answer_ref=numeric_id(_required(row, "brdInfoClfNo"), "brdInfoClfNo"),  # the prdNo the answer PUT needs
@@ -167,7 +158,7 @@ def alimi_to_inquiry(raw: object, account_id: str) -> Inquiry:
         raise MalformedItem("emerNtceCrntCd: expected 01..06")
     deadline = row.get("emerReplyDt", "").strip()
     classes = " ".join(row.get(f"emerNtceClfNm{i}", "") for i in (1, 2, 3))
-    subject = _optional_text(row.get("emerNtceSubject"))
+    subject = _optional_text(row, "emerNtceSubject")
     if row.get("emerTypeCd", "").strip() == NOTICE_TYPE:
         subject = f"[공지] {subject or ''}".strip()
     order_no = row.get("ordNo", "").strip()
@@ -177,12 +168,12 @@ def alimi_to_inquiry(raw: object, account_id: str) -> Inquiry:
         stream=StreamKind.URGENT,
         external_id=alimi_id(row),
         received_at=received_at,
-        body=_text(_required(row, "emerCtnt")),
-        category=category_by_words(classes + " " + (subject or ""), _CATEGORY_WORDS),
+        body=text(_required(row, "emerCtnt"), "emerCtnt", html_escaped=True),
+        category=category_by_words(classes + " " + (subject or ""), CATEGORY_WORDS),
         title=subject,
-        product_name=_optional_text(row.get("prdNm")),
+        product_name=_optional_text(row, "prdNm"),
         order_id=numeric_id(order_no, "ordNo") if order_no else None,
-        buyer=_optional_text(row.get("memNm")),
+        buyer=_optional_text(row, "memNm"),
         answered=status in ALIMI_DONE_STATUSES,
         deadline_at=deadline_at(deadline) if deadline else None,
         answer_ref=alimi_id(row),  # the answer PUT names the emerNtceSeq
@@ -236,10 +227,7 @@ def _required(row: Row, key: str) -> str:
     return value.strip()
 
 
-def _text(value: str) -> str:
-    # Some rows arrive HTML-escaped inside the XML (&lt;br&gt;); normalize to plain text.
-    return html.unescape(value).replace("\r\n", "\n").strip()
-
-
-def _optional_text(value: str | None) -> str | None:
-    return _text(value) or None if value is not None else None
+def _optional_text(row: Row, key: str) -> str | None:
+    """`row[key]` as plain text (some rows arrive HTML-escaped inside the XML: &lt;br&gt;), or None if empty."""
+    value = row.get(key)
+    return None if value is None else text(value, key, html_escaped=True) or None

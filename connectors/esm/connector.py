@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import ClassVar
 
@@ -22,7 +22,7 @@ import jwt
 import structlog
 from pydantic import SecretStr
 
-from connectors.base import AuthFailed, Listing, PollTally, RateLimited, RequestBudget, Unavailable, date_windows
+from connectors.base import ConnectorError, ErrorBody, HttpEdge, Unavailable, json_error_text
 from connectors.esm.rows import (
     AUCTION_QNA_TYPES,
     GMARKET_QNA_TYPES,
@@ -33,9 +33,9 @@ from connectors.esm.rows import (
     urgent_inquiry,
     urgent_row_id,
 )
+from connectors.polling import DateWindow, Listing, Lookback, Page, PollTally, enabled_streams, start_poll
 from core.clock import Clock
-from core.http import parse_retry_after
-from core.models import KST, Cursor, Inquiry, Marketplace, PollResult, StreamKind
+from core.models import Cursor, Inquiry, Marketplace, PollResult, StreamKind
 
 __all__ = ["AUDIENCE", "BOARD_PATH", "URGENT_PATH", "EsmConnector"]
 
@@ -49,8 +49,6 @@ MAX_WINDOW_DATES = 7  # "7 days"; sent as startDate .. last date + 1
 STATUS_ALL, STATUS_OPEN = 1, 2  # 1 전체, 2 미처리 (both lists)
 TYPE_RECEIVED = 1  # `type`: by received date, the only option; omitting it is a 500
 TOKEN_LIFETIME_S = 300
-DEFAULT_RETRY_AFTER_S = 60.0
-ERROR_TEXT_LIMIT = 200
 _HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
@@ -83,25 +81,18 @@ class EsmConnector:
         for seller_id in (gmarket_seller_id, auction_seller_id):
             if seller_id is not None and (not seller_id.strip() or "," in seller_id or ":" in seller_id):
                 raise ValueError("seller ids must be non-empty and contain no ',' or ':'")
-        known = {StreamKind.PRODUCT_QNA, StreamKind.URGENT}
-        if not streams or len(set(streams)) != len(streams) or not set(streams) <= known:
-            raise ValueError("streams must be distinct and among product_qna, urgent")
-        if min(backfill_days, overlap_days, recheck_days) < 0:
-            raise ValueError("backfill_days, overlap_days and recheck_days must not be negative")
-        if not secret_key.get_secret_value():
+        self.streams = enabled_streams(streams, (StreamKind.PRODUCT_QNA, StreamKind.URGENT))
+        self._lookback = Lookback.of_days(backfill_days, overlap_days, recheck_days)
+        secret = secret_key.get_secret_value()
+        if not secret:
             raise ValueError("secret_key must not be empty")
         self.account_id = account_id
-        self.streams = tuple(streams)
         self._master_id = master_id
         self._secret = secret_key
         self._sellers = Sellers(gmarket=gmarket_seller_id or None, auction=auction_seller_id or None)
         self._issuer = issuer
-        self._client = client
         self._clock = clock
-        self._budget = RequestBudget(max_requests_per_s, clock)
-        self._backfill = timedelta(days=backfill_days)
-        self._overlap = timedelta(days=overlap_days)
-        self._recheck = timedelta(days=recheck_days)
+        self._edge = EsmEdge(account_id, client=client, clock=clock, rate_per_s=max_requests_per_s, secrets=(secret,))
         # qnaTypes to ask: 옥션 1 and 2, G마켓 3. Under the doc version where 3 means "all", 3 may repeat 옥션
         # rows: they carry 옥션's SellerId, get the same external_id and PollTally keeps the first.
         self.qna_types: tuple[int, ...] = (AUCTION_QNA_TYPES if self._sellers.auction else ()) + (
@@ -144,28 +135,21 @@ class EsmConnector:
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
-        await self._client.aclose()
+        await self._edge.aclose()
 
     async def poll(self, stream: StreamKind, cursor: Cursor | None, *, now: datetime) -> PollResult:
         """Read new/changed inquiries since `cursor` and the ids still open in the recheck range."""
-        if stream not in self.streams:
-            raise ValueError(f"stream {stream} is not enabled for this connector")
-        if now.tzinfo is None:
-            raise ValueError("poll needs a timezone-aware `now`")
-        tally = PollTally("esm", self.account_id, stream)
-        today = now.astimezone(KST).date()
-        first = tally.first_date(cursor, now, backfill=self._backfill, overlap=self._overlap)
-        recheck_first = today - self._recheck
+        tally = start_poll(self, stream, cursor, now, self._lookback)
         # Rows are kept as (qnaType asked, row): a row's site may depend on which list it came from.
         kinds: tuple[int | None, ...] = self.qna_types if stream is StreamKind.PRODUCT_QNA else (None,)
         changed, still_open = Listing(), Listing()
         for kind in kinds:
-            changed.rows += await self._read_range(kind, STATUS_ALL, first, today, tally)
+            changed.rows += await self._read_range(kind, STATUS_ALL, tally.first, tally)
         for kind in kinds:
-            still_open.rows += await self._read_range(kind, STATUS_OPEN, recheck_first, today, tally)
+            still_open.rows += await self._read_range(kind, STATUS_OPEN, tally.recheck_first, tally)
         to_inquiry, row_id = self._normalizers(stream)
         inquiries = tally.normalize(changed.rows, to_inquiry)
-        snapshot = tally.open_snapshot(still_open, row_id, recheck_first, now)
+        snapshot = tally.open_snapshot(still_open, row_id, tally.recheck_first, now)
         return tally.result(inquiries, snapshot, now)
 
     def _normalizers(self, stream: StreamKind) -> tuple[Callable[[object], Inquiry], Callable[[object], str]]:
@@ -185,88 +169,68 @@ class EsmConnector:
             lambda t: urgent_row_id(unpack(t)[1]),
         )
 
-    async def _read_range(
-        self, qna_type: int | None, status: int, first: date, last: date, tally: PollTally
-    ) -> list[object]:
-        """Every row of `status` received on [first, last] (one request per window), tagged with `qna_type`."""
-        rows: list[object] = []
-        for window in date_windows(first, last, max_days=MAX_WINDOW_DATES):
+    async def _read_range(self, qna_type: int | None, status: int, first: date, tally: PollTally) -> list[object]:
+        """Every row of `status` received from `first` to today (one request per window), tagged with `qna_type`."""
+        if qna_type is None:
+            path, what = URGENT_PATH, "긴급알리미"
+        else:
+            path, what = BOARD_PATH, f"bulletin-board qnaType {qna_type}"
+
+        async def read_window(window: DateWindow, page_num: int) -> Page:
             body: dict[str, object] = {
                 "status": status,
                 "type": TYPE_RECEIVED,
                 "startDate": window.start.isoformat(),
                 "endDate": (window.end + timedelta(days=1)).isoformat(),
             }
-            if qna_type is None:
-                path, what = URGENT_PATH, "긴급알리미"
-            else:
-                path, what = BOARD_PATH, f"bulletin-board qnaType {qna_type}"
+            if qna_type is not None:
                 body = {"qnaType": qna_type, **body}
-            rows += [(qna_type or 0, raw) for raw in rows_of(await self._post(path, body, tally), what)]
-        return rows
+            rows = rows_of(await self._post(path, body, tally), what)
+            return Page([(qna_type or 0, raw) for raw in rows], last=True)
+
+        return (await tally.walk(first, read_window, max_days=MAX_WINDOW_DATES, max_pages=1)).rows
 
     async def _post(self, path: str, body: dict[str, object], tally: PollTally) -> object:
         """One authorized POST through the budget; returns the decoded JSON or raises a ConnectorError."""
-        await self._budget.acquire()
-        tally.requests += 1
         headers = {**_HEADERS, "Authorization": f"Bearer {self.bearer_token()}"}
-        try:
-            response = await self._client.post(path, content=json.dumps(body), headers=headers)
-        except httpx.RequestError as err:
-            raise Unavailable(f"esm request failed: {type(err).__name__}") from err
-        self._raise_for_status(response, path)
-        try:
-            data = json.loads(response.content)
-        except (ValueError, RecursionError) as err:
-            log.warning(
-                "esm.undecodable_page",
-                account_id=self.account_id,
-                path=path,
-                content_type=response.headers.get("Content-Type"),
-                length=len(response.content),
-            )
-            raise Unavailable(f"esm: {response.status_code} response is not JSON") from err
+        response = await self._edge.send("POST", path, count=tally, content=json.dumps(body), headers=headers)
+        data = self._edge.json_body(response, path)
         try:
             rows_of(data, path)
         except Unavailable as err:
-            log.warning("esm.error_result", account_id=self.account_id, path=path, error=self._scrub(str(err)))
-            raise Unavailable(self._scrub(str(err))) from err
+            message = self._edge.scrub(str(err))
+            log.warning("esm.error_result", account_id=self.account_id, path=path, error=message)
+            raise Unavailable(message) from err
         return data
 
-    def _raise_for_status(self, response: httpx.Response, path: str) -> None:
-        """Translate every non-2xx status into our error tree; the poller owns retries and their logging."""
-        status = response.status_code
-        if 200 <= status < 300:
-            return
-        asked_s = parse_retry_after(response.headers.get("Retry-After"), now=self._clock.now())
-        if status == 429:
-            retry_after_s = DEFAULT_RETRY_AFTER_S if asked_s is None else asked_s
-            self._budget.push_back(retry_after_s)
-            raise RateLimited("esm: 429 Too Many Requests", retry_after_s=retry_after_s)
-        message = self._error_text(response)
-        if status in (401, 403):
-            # 401 {"status":{"message":"The user does not have right access to the api","status_code":401}}:
-            # wrong secret, master ID, seller ids or caller IP. All need the seller.
-            raise AuthFailed(f"esm: {status} credentials refused: {message}")
-        if status >= 500:
-            raise Unavailable(f"esm: server error {status}: {message}", retry_after_s=asked_s)
-        log.error("esm.request_rejected", account_id=self.account_id, status=status, path=path, message=message)
-        raise Unavailable(f"esm: {status} request rejected: {message}")
 
-    def _error_text(self, response: httpx.Response) -> str:
-        """The server's message (`status.message`, `message`, `Message`), without secrets and cut short."""
-        try:
-            body = json.loads(response.content)
-        except (ValueError, RecursionError):
-            return self._scrub(response.text)
-        if isinstance(body, dict):
-            inner = body.get("status")
-            for holder in (inner if isinstance(inner, dict) else {}, body):
-                for key in ("message", "Message"):
-                    if isinstance(holder.get(key), str):
-                        return self._scrub(holder[key])
-        return self._scrub(json.dumps(body, ensure_ascii=False))
+class EsmEdge(HttpEdge):
+    """ESM's HTTP edge: error bodies carry their message in one of three places, and a 5xx keeps it."""
 
-    def _scrub(self, text: str) -> str:
-        text = text.replace(self._secret.get_secret_value(), "***")
-        return " ".join(text.split())[:ERROR_TEXT_LIMIT]
+    marketplace = Marketplace.ESM
+
+    def read_error(self, response: httpx.Response) -> ErrorBody:
+        """The server's message (`status.message`, `message`, `Message`); ESM error bodies carry no code we read.
+
+        401 {"status":{"message":"The user does not have right access to the api","status_code":401}}: a wrong
+        secret, master ID, seller ids or caller IP; all need the seller.
+        """
+        return ErrorBody(None, json_error_text(response, _message_of))
+
+    def refusal(self, response: httpx.Response, path: str, body: ErrorBody) -> ConnectorError | None:
+        """A server error keeps ESM's message, which names what it could not take (omitting `type` is a 500)."""
+        if response.status_code >= 500:
+            return Unavailable(
+                f"esm: server error {response.status_code}: {body.message}", retry_after_s=self.retry_after_s(response)
+            )
+        return None
+
+
+def _message_of(body: Mapping[str, object]) -> str | None:
+    inner = body.get("status")
+    for holder in (inner if isinstance(inner, Mapping) else {}, body):
+        for key in ("message", "Message"):
+            value = holder.get(key)
+            if isinstance(value, str):
+                return value
+    return None

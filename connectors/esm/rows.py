@@ -4,17 +4,27 @@ Field-name casing is UNCONFIRMED: the official partial list mixes `MessageNo`, `
 `InformStatus`, `ReAsking` with `token`, `contractType`, `resultCode`; third-party code reads all-camelCase
 (`messageNo`, `informStatus`, ...). Every key is therefore looked up case-insensitively.
 Error messages name the field and what was expected, never the value: rows carry buyer text.
+Times are "yyyy-MM-dd HH:mm:ss" or ISO 8601; one without an offset is Korean wall time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from connectors.base import MalformedItem, Unavailable
-from connectors.rows import category_by_words, date_time, is_int, mapping, numeric_id, optional_str, storable
-from core.models import KST, Category, Inquiry, Marketplace, StreamKind
+from connectors.rows import (
+    CATEGORY_WORDS,
+    category_by_words,
+    is_int,
+    kst_date_time,
+    mapping,
+    numeric_id,
+    optional,
+    optional_str,
+    text,
+)
+from core.models import Category, Inquiry, Marketplace, StreamKind
 
 GMARKET, AUCTION = "G마켓", "옥션"
 # external_id prefixes: 옥션 and G마켓 were separate systems and their MessageNo series may overlap.
@@ -24,16 +34,7 @@ SITE_PREFIX = {AUCTION: "A", GMARKET: "G"}
 AUCTION_QNA_TYPES = (1, 2)
 GMARKET_QNA_TYPES = (3,)
 
-_CATEGORY_WORDS = (
-    ("반품", Category.RETURN),
-    ("교환", Category.EXCHANGE),
-    ("취소", Category.CANCEL),
-    ("환불", Category.REFUND),
-    ("배송", Category.DELIVERY),
-    ("상품", Category.PRODUCT),
-    ("성능", Category.PRODUCT),
-    ("사이즈", Category.PRODUCT),
-)
+_CATEGORY_WORDS = (*CATEGORY_WORDS, ("성능", Category.PRODUCT), ("사이즈", Category.PRODUCT))  # 옥션 상품(성능/사이즈)
 # 긴급알리미 row fields are not in any source read (UNCONFIRMED): accept the likely names, first present wins.
 _URGENT_ID = ("EmerMessageNo",)
 _URGENT_BODY = ("Contents", "Content", "Comments", "Details", "Message")
@@ -139,18 +140,18 @@ def board_inquiry(raw: object, account_id: str, sellers: Sellers, requested_qna_
     number = numeric_id(_required(row, "MessageNo"), "MessageNo")
     site = _board_site(row, sellers, requested_qna_type)
     answered = is_done(_required(row, "InformStatus"), "InformStatus")
-    answered_at = _optional_datetime(_get(row, "AnswerDate"), "AnswerDate")
+    answered_at = optional(kst_date_time, _get(row, "AnswerDate"), "AnswerDate")
     return Inquiry(
         account_id=account_id,
         marketplace=Marketplace.ESM,
         stream=StreamKind.PRODUCT_QNA,
         external_id=f"{SITE_PREFIX[site]}:{number}",
-        received_at=_datetime(_required(row, "ReceiveDate"), "ReceiveDate"),
-        body=_text(_required(row, "Details", "Contents"), "Details"),
+        received_at=kst_date_time(_required(row, "ReceiveDate"), "ReceiveDate"),
+        body=text(_required(row, "Details", "Contents"), "Details"),
         category=category_of(optional_str(_get(row, "contractType"), "contractType")),
         title=optional_str(_get(row, "Title"), "Title"),
         product_name=optional_str(_get(row, "GoodsName", "ItemName"), "GoodsName"),
-        order_id=_optional_id(_get(row, "OrderNo", "PayNo"), "OrderNo"),
+        order_id=optional(numeric_id, _get(row, "OrderNo", "PayNo"), "OrderNo"),
         buyer=optional_str(_get(row, "BuyerName", "CustName", "MemberName"), "BuyerName"),
         answered=answered,
         answered_at=answered_at if answered else None,
@@ -164,7 +165,7 @@ def urgent_inquiry(raw: object, account_id: str, sellers: Sellers) -> Inquiry:
     """Normalize one 긴급알리미 row; raises MalformedItem naming the first bad field."""
     row = folded(raw)
     answered = is_done(_required(row, *_URGENT_STATUS), "Status")
-    answered_at = _optional_datetime(_get(row, "AnswerDate", "ReplyDate"), "AnswerDate")
+    answered_at = optional(kst_date_time, _get(row, "AnswerDate", "ReplyDate"), "AnswerDate")
     seller_id = optional_str(_get(row, "SellerId"), "SellerId")
     site_type = optional_str(_str_or_none(_get(row, "SiteType", "Site")), "SiteType")
     site = {"A": AUCTION, "G": GMARKET}.get((site_type or "").strip().upper()[:1]) or sellers.site_of(seller_id, None)
@@ -173,12 +174,12 @@ def urgent_inquiry(raw: object, account_id: str, sellers: Sellers) -> Inquiry:
         marketplace=Marketplace.ESM,
         stream=StreamKind.URGENT,
         external_id=urgent_row_id(row),
-        received_at=_datetime(_required(row, *_URGENT_TIME), "RegDate"),
-        body=_text(_required(row, *_URGENT_BODY), "Contents"),
+        received_at=kst_date_time(_required(row, *_URGENT_TIME), "RegDate"),
+        body=text(_required(row, *_URGENT_BODY), "Contents"),
         category=category_of(optional_str(_get(row, "contractType", "EmerType", "Category"), "EmerType")),
         title=optional_str(_get(row, "Title"), "Title"),
         product_name=optional_str(_get(row, "GoodsName", "ItemName"), "GoodsName"),
-        order_id=_optional_id(_get(row, "OrderNo", "PayNo"), "OrderNo"),
+        order_id=optional(numeric_id, _get(row, "OrderNo", "PayNo"), "OrderNo"),
         answered=answered,
         answered_at=answered_at if answered else None,
         site=site,
@@ -198,22 +199,3 @@ def _board_site(row: Mapping[str, object], sellers: Sellers, requested_qna_type:
 
 def _str_or_none(value: object) -> object:
     return str(value) if is_int(value) else value
-
-
-def _optional_id(value: object, field: str) -> str | None:
-    return None if value is None or value == "" else numeric_id(value, field)
-
-
-def _text(value: object, field: str) -> str:
-    if not isinstance(value, str):
-        raise MalformedItem(f"{field}: expected a string")
-    return storable(value.replace("\r\n", "\n").strip())
-
-
-def _datetime(value: object, field: str) -> datetime:
-    """ "yyyy-MM-dd HH:mm:ss" or ISO 8601; without an offset it is Korean wall time."""
-    return date_time(value, field).astimezone(KST)
-
-
-def _optional_datetime(value: object, field: str) -> datetime | None:
-    return None if value is None or value == "" else _datetime(value, field)
