@@ -73,6 +73,7 @@ def _esm(account: EsmAccount, common: dict[str, Any]) -> Connector:
         secret_key=account.secret_key,
         gmarket_seller_id=account.gmarket_seller_id,
         auction_seller_id=account.auction_seller_id,
+        issuer=account.jwt_issuer,
         **common,
     )
 

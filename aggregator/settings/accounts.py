@@ -189,6 +189,9 @@ class EsmAccount(AccountConfig):
     secret_key: SecretStr
     gmarket_seller_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{2,40}$")] | None = None
     auction_seller_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{2,40}$")] | None = None
+    # The JWT `iss` claim: ESM's guide asks for "your domain" (e.g. the shop's domain); third-party clients report
+    # it is not validated (UNCONFIRMED), so "inqd" works as the default.
+    jwt_issuer: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[!-~]+$")] = "inqd"
     # "product_qna" (게시판 문의) and "urgent" (긴급알리미).
     streams: tuple[Literal["product_qna", "urgent"], ...] = ("product_qna", "urgent")
     poll_interval_s: Annotated[float, Field(gt=0, le=3600)] = 120.0

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import typing
+from datetime import UTC, datetime
 from pathlib import Path
 
+import jwt
 import pytest
 
 from aggregator.daemon import Daemon
-from aggregator.settings import Account, CoupangAccount, NotifierConfig, Settings, SinkNotifierConfig
+from aggregator.settings import Account, CoupangAccount, EsmAccount, NotifierConfig, Settings, SinkNotifierConfig
 from aggregator.wiring import CONNECTORS, NOTIFIERS, build_connector, build_notifier
+from connectors.esm.connector import EsmConnector
 from tests.fakes import FakeClock
 
 
@@ -57,3 +60,25 @@ async def test_the_daemon_refuses_to_start_with_an_unregistered_type(tmp_path: P
         await Daemon.build(settings, clock=clock)
     daemon = await Daemon.build(settings.model_copy(update={"accounts": ()}), clock=clock)  # nothing left locked
     await daemon.aclose()
+
+
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # a short test secret
+@pytest.mark.parametrize(
+    ("configured", "issuer"), [({}, "inqd"), ({"jwt_issuer": "myshop.example.com"}, "myshop.example.com")]
+)
+def test_esm_jwt_issuer_comes_from_the_account_config(configured: dict[str, str], issuer: str) -> None:
+    account = EsmAccount.model_validate(
+        {
+            "marketplace": "esm",
+            "id": "esm-shop",
+            "master_id": "master",
+            "secret_key": "esm-secret",
+            "gmarket_seller_id": "gseller",
+            "base_url": "http://127.0.0.1:9",
+            **configured,
+        }
+    )
+    connector = build_connector(account, clock=FakeClock(datetime(2026, 12, 7, tzinfo=UTC)))
+    assert isinstance(connector, EsmConnector)
+    claims = jwt.decode(connector.bearer_token(), options={"verify_signature": False})
+    assert claims["iss"] == issuer
