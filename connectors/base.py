@@ -74,7 +74,9 @@ class RequestBudget:
     """Spaces an account's requests so they never exceed `rate_per_s`, across all its streams.
 
     The marketplace limit is per seller (Coupang: per vendorId), so one budget is shared by every stream
-    task of an account. A reservation is taken before waiting, so concurrent callers queue fairly.
+    task of an account. A reservation is taken before waiting, so concurrent callers queue fairly. A hold
+    (Retry-After, a rate-limit header) stops every request of the account until it ends, including callers
+    already waiting on a reservation made before the hold arrived: they queue again behind it.
     """
 
     def __init__(self, rate_per_s: float, clock: Clock) -> None:
@@ -83,18 +85,24 @@ class RequestBudget:
         self.interval_s = 1.0 / rate_per_s
         self._clock = clock
         self._next_slot = float("-inf")
+        self._hold_until = float("-inf")
 
     async def acquire(self) -> None:
-        """Wait until the next request slot is ours."""
-        now = self._clock.monotonic()
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + self.interval_s
-        if slot > now:
-            await self._clock.sleep(slot - now)
+        """Wait until the next request slot is ours and no hold covers it."""
+        while True:
+            now = self._clock.monotonic()
+            slot = max(now, self._next_slot, self._hold_until)
+            self._next_slot = slot + self.interval_s
+            if slot > now:
+                await self._clock.sleep(slot - now)
+            if self._hold_until <= slot:
+                return
+            # A hold arrived while we waited: the booked slot is void, queue again behind the hold.
 
     def push_back(self, seconds: float) -> None:
-        """Make the next slot no earlier than `seconds` from now (a Retry-After from the server)."""
-        self._next_slot = max(self._next_slot, self._clock.monotonic() + seconds)
+        """Hold every request of the account for `seconds` from now (a Retry-After from the server)."""
+        self._hold_until = max(self._hold_until, self._clock.monotonic() + seconds)
+        self._next_slot = max(self._next_slot, self._hold_until)
 
 
 class ErrorBody(NamedTuple):
