@@ -6,12 +6,14 @@ Use a handler through `httpx.MockTransport(sandbox.handler)` in tests, or serve 
 
 from connectors.sandbox.coupang.api import CoupangSandbox, Endpoint
 from connectors.sandbox.coupang.generator import InquiryGenerator, TickReport
-from connectors.sandbox.coupang.rows import CallCenterStatus, CodeStyle, DateTimeFormat, Malformation
+from connectors.sandbox.coupang.rows import CallCenterStatus, CodeStyle, DateTimeFormat
 from connectors.sandbox.elevenst.api import ElevenstEndpoint, ElevenstSandbox
 from connectors.sandbox.elevenst.generator import ElevenstInquiryGenerator
 from connectors.sandbox.elevenst.store import ElevenstWire
-from connectors.sandbox.esm.api import EsmCasing, EsmEndpoint, EsmInquiryGenerator, EsmSandbox
-from connectors.sandbox.faults import Fault
+from connectors.sandbox.esm.api import EsmEndpoint, EsmSandbox
+from connectors.sandbox.esm.generator import EsmInquiryGenerator
+from connectors.sandbox.esm.store import EsmCasing
+from connectors.sandbox.faults import Fault, Malformation
 from connectors.sandbox.handling import RecordedRequest
 from connectors.sandbox.naver.api import NaverEndpoint, NaverSandbox
 from connectors.sandbox.naver.generator import NaverInquiryGenerator
