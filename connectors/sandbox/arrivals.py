@@ -31,7 +31,9 @@ class _Open:
 
 
 class _Store(Protocol):
-    def is_answered(self, item_id: int) -> bool: ...
+    def is_answered(self, item_id: int) -> bool:
+        """Whether the item has a seller answer (the generator's own or one through the API)."""
+        ...
 
 
 StoreT = TypeVar("StoreT", bound=_Store)

@@ -29,10 +29,10 @@ from connectors.sandbox.faults import (
     truncated,
 )
 
+JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
+
 EndpointT = TypeVar("EndpointT", bound=StrEnum)
 RowT = TypeVar("RowT")
-
-JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 
 
 @dataclass(frozen=True, slots=True)

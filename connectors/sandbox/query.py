@@ -68,7 +68,6 @@ class Page:
     number: int
     size: int
 
-    @property
     def rows(self) -> slice:
         """Which of all the matching rows are on this page."""
         first = (self.number - 1) * self.size

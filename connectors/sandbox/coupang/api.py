@@ -167,7 +167,7 @@ class CoupangSandbox(CoupangInquiryStore, SandboxHandler[Endpoint]):
         answered = _ANSWERED_FILTERS[answered_type]
         style = self._style(version)
         rows, total = self.product_rows(
-            start=start, end=end, answered=answered, vendor_item_id=vendor_item_id, style=style, page=page.rows
+            start=start, end=end, answered=answered, vendor_item_id=vendor_item_id, style=style, page=page.rows()
         )
         return self._page(rows, total, page, CodeStyle.STRING)
 
@@ -191,7 +191,7 @@ class CoupangSandbox(CoupangInquiryStore, SandboxHandler[Endpoint]):
             vendor_item_id=vendor_item_id,
             order_id=order_id,
             style=style,
-            page=page.rows,
+            page=page.rows(),
         )
         return self._page(rows, total, page, CodeStyle.NUMBER)
 

@@ -155,6 +155,7 @@ class NaverSandbox(NaverInquiryStore, SandboxHandler[NaverEndpoint]):
         limits = self.limits.rate_headers(remaining or 0)
         if remaining is None:
             return self._gateway_error(429, "GW.RATE_LIMIT", now, limits)
+        # An API's own refusal has passed the gateway, so it carries the limit headers like any answer.
         try:
             if route.endpoint is NaverEndpoint.TOKEN:
                 response = self._token(form, now)
@@ -205,7 +206,7 @@ class NaverSandbox(NaverInquiryStore, SandboxHandler[NaverEndpoint]):
                 400, "BAD_REQUEST", "잘못된 요청입니다.", now=now, trace_id=trace_id, invalid=problem
             ) from problem
         rows, total = self.question_rows(
-            start=start, end=end, answered=answered, style=self.datetime_style, page=page.rows
+            start=start, end=end, answered=answered, style=self.datetime_style, page=page.rows()
         )
         total_pages = math.ceil(total / page.size)
         return {
@@ -238,7 +239,7 @@ class NaverSandbox(NaverInquiryStore, SandboxHandler[NaverEndpoint]):
         if failed is not None:
             raise qp.pay_user_error(failed, now=now, trace_id=trace_id)
         rows, total = self.inquiry_rows(
-            start=start, end=end, answered=answered, style=self.datetime_style, page=page.rows
+            start=start, end=end, answered=answered, style=self.datetime_style, page=page.rows()
         )
         return spring_page(rows, total, page)
 

@@ -306,7 +306,7 @@ def spring_page(rows: list[dict[str, Any]], total: int, page: Page) -> dict[str,
         "pageable": {
             "pageNumber": page.number - 1,
             "pageSize": page.size,
-            "offset": page.rows.start,
+            "offset": (page.number - 1) * page.size,
             "paged": True,
             "unpaged": False,
             "sort": sort,
