@@ -58,24 +58,18 @@ class ElevenstEndpoint(StrEnum):
     ALIMI_ANSWER = "alimi_answer"
 
 
+_DATES = "/(?P<start>[^/]*)/(?P<end>[^/]*)"  # yyyyMMdd each, checked by the handler
+_IDS = "/(?P<id>[0-9]{1,18})/(?P<prd>[0-9]{1,18})"
 _ROUTER = Router(
     [
+        ("GET", "/rest/prodqnaservices/prodqnalist" + _DATES + "/(?P<status>[^/]*)", ElevenstEndpoint.QNA_LIST),
         (
             "GET",
-            r"/rest/prodqnaservices/prodqnalist/(?P<start>[^/]*)/(?P<end>[^/]*)/(?P<status>[^/]*)",
-            ElevenstEndpoint.QNA_LIST,
-        ),
-        (
-            "GET",
-            r"/rest/alimi/getalimilist/(?P<start>[^/]*)/(?P<end>[^/]*)(?:/(?P<status>[^/]*)(?:/(?P<order>[^/]*))?)?",
+            "/rest/alimi/getalimilist" + _DATES + "(?:/(?P<status>[^/]*)(?:/(?P<order>[^/]*))?)?",
             ElevenstEndpoint.ALIMI_LIST,
         ),
-        (
-            "PUT",
-            r"/rest/prodqnaservices/prodqnaanswer/(?P<id>[0-9]{1,18})/(?P<prd>[0-9]{1,18})",
-            ElevenstEndpoint.QNA_ANSWER,
-        ),
-        ("PUT", r"/rest/alimi/alimianswer", ElevenstEndpoint.ALIMI_ANSWER),
+        ("PUT", "/rest/prodqnaservices/prodqnaanswer" + _IDS, ElevenstEndpoint.QNA_ANSWER),
+        ("PUT", "/rest/alimi/alimianswer", ElevenstEndpoint.ALIMI_ANSWER),
     ]
 )
 
