@@ -18,6 +18,12 @@ from connectors.sandbox.coupang.store import CoupangInquiryStore
 
 __all__ = ["InquiryGenerator", "TickReport"]
 
+SELLER_ANSWERS = (
+    "안녕하세요, 고객님. 문의하신 상품은 오늘 출고 예정입니다. 감사합니다.",
+    "안녕하세요, 고객님. 평소 사이즈대로 주문하시면 됩니다. 감사합니다.",
+    "안녕하세요, 고객님. 교환 접수 도와드렸습니다. 불편을 드려 죄송합니다.",
+    "안녕하세요, 고객님. 다음 주 중 재입고 예정입니다. 감사합니다.",
+)
 PRODUCTS = (
     "무선 블루투스 이어폰 노이즈캔슬링",
     "여성 니트 가디건 루즈핏",
@@ -58,12 +64,6 @@ RECEIPT_CATEGORIES = {
     "재입고": "쇼핑상품문의>쇼핑상품상세문의>재입고문의",
     "상품": "기타문의>기타>전상담사통화요청",
 }
-SELLER_ANSWERS = (
-    "안녕하세요, 고객님. 문의하신 상품은 오늘 출고 예정입니다. 감사합니다.",
-    "안녕하세요, 고객님. 평소 사이즈대로 주문하시면 됩니다. 감사합니다.",
-    "안녕하세요, 고객님. 교환 접수 도와드렸습니다. 불편을 드려 죄송합니다.",
-    "안녕하세요, 고객님. 다음 주 중 재입고 예정입니다. 감사합니다.",
-)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -105,9 +105,7 @@ class InquiryGenerator(ArrivalGenerator[CoupangInquiryStore]):
             return self._track(
                 inquiry_id, at, will_answer, partial(self.sandbox.answer_call_center_inquiry, inquiry_id)
             )
-        text = f"[{product}] {question}"
-        if with_pii:
-            text += f" {name}입니다. 연락은 {phone}로 부탁드려요."
+        text = f"[{product}] {question}" + (f" {name}입니다. 연락은 {phone}로 부탁드려요." if with_pii else "")
         inquiry_id = self.sandbox.add_product_inquiry(
             content=text,
             inquiry_at=at,

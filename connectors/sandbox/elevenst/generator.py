@@ -16,6 +16,11 @@ from functools import partial
 from connectors.sandbox.arrivals import ArrivalGenerator
 from connectors.sandbox.elevenst.store import ElevenstStore
 
+SELLER_ANSWERS = (
+    "안녕하세요, 고객님. 내일 오전 중 발송 예정입니다. 감사합니다.",
+    "안녕하세요, 고객님. 교환 접수 도와드렸습니다.",
+    "확인 후 바로 처리해 드리겠습니다.",
+)
 PRODUCTS = ("똠양꿍 밀키트 2인분", "국내산 햇사과 5kg", "햏복한 고양이 쿠션", "캠핑 LED 랜턴", "여성 린넨 셔츠")
 CUSTOMERS = (("김민수", "minsu0312"), ("이서연", "seoyeon_lee"), ("박지훈", "jhpark88"), ("최유진", "yujin.choi"))
 QUESTIONS = (
@@ -29,11 +34,6 @@ URGENT = (
     ("배송지연 고객 문의", ("배송", "배송지연"), "{days}일째 상품을 받지 못하셨다고 합니다. 발송 일정 회신 바랍니다."),
     ("교환 요청 확인", ("교환", "교환요청"), "고객님이 교환을 요청하셨습니다. 처리 가능 여부 회신 바랍니다."),
     ("취소 요청 확인", ("취소", "취소요청"), "고객님이 주문 취소를 원하십니다. 발송 전이면 취소 처리 바랍니다."),
-)
-SELLER_ANSWERS = (
-    "안녕하세요, 고객님. 내일 오전 중 발송 예정입니다. 감사합니다.",
-    "안녕하세요, 고객님. 교환 접수 도와드렸습니다.",
-    "확인 후 바로 처리해 드리겠습니다.",
 )
 
 

@@ -14,6 +14,7 @@ from functools import partial
 from connectors.sandbox.arrivals import ArrivalGenerator
 from connectors.sandbox.esm.store import GMARKET, EsmStore
 
+SELLER_ANSWERS = ("안녕하세요 고객님, 확인 후 처리해 드렸습니다.", "안녕하세요 고객님, 내일 발송 예정입니다.")
 PRODUCTS = ("국내산 햇사과 5kg", "여성 린넨 셔츠", "캠핑 LED 랜턴", "유아 실리콘 식판", "남성 데일리 슬랙스")
 QUESTIONS = (
     ("배송", "배송 문의", "언제 발송되나요? 주문한 지 {days}일 됐어요."),
@@ -22,7 +23,6 @@ QUESTIONS = (
     ("상품", "상품 문의", "{product} 재입고 예정 있나요?"),
 )
 URGENT = ("고객 불만 접수", "구매자가 {days}일째 미발송 건으로 고객센터에 문의했습니다. 확인 부탁드립니다.")
-SELLER_ANSWERS = ("안녕하세요 고객님, 확인 후 처리해 드렸습니다.", "안녕하세요 고객님, 내일 발송 예정입니다.")
 
 
 @dataclass(eq=False, kw_only=True)

@@ -16,6 +16,12 @@ from functools import partial
 from connectors.sandbox.arrivals import ArrivalGenerator
 from connectors.sandbox.naver.store import NaverInquiryStore
 
+SELLER_ANSWERS = (
+    "안녕하세요, 고객님. 내일 오전 중 발송 예정입니다. 감사합니다.",
+    "안녕하세요, 고객님. 교환 접수 도와드렸습니다. 불편을 드려 죄송합니다.",
+    "안녕하세요, 고객님. 다음 주 중 재입고 예정입니다.",
+    "안녕하세요, 고객님. 확인 후 바로 처리해 드리겠습니다.",
+)
 PRODUCTS = (
     "국내산 햇사과 5kg 가정용",
     "여성 린넨 셔츠 오버핏",
@@ -52,12 +58,6 @@ CUSTOMER_INQUIRIES = {
     "기타": ("영수증 문의", "현금영수증 발행 가능한가요?"),
 }
 OPTIONS = ("블랙", "아이보리", "네이비", "베이지")
-SELLER_ANSWERS = (
-    "안녕하세요, 고객님. 내일 오전 중 발송 예정입니다. 감사합니다.",
-    "안녕하세요, 고객님. 교환 접수 도와드렸습니다. 불편을 드려 죄송합니다.",
-    "안녕하세요, 고객님. 다음 주 중 재입고 예정입니다.",
-    "안녕하세요, 고객님. 확인 후 바로 처리해 드리겠습니다.",
-)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -92,8 +92,7 @@ class NaverInquiryGenerator(ArrivalGenerator[NaverInquiryStore]):
             will_answer = rng.random() < self.answer_share
             return self._track(item_id, at, will_answer, partial(self.sandbox.answer_customer_inquiry, item_id))
         question = rng.choice(PRODUCT_QUESTIONS).format(option=rng.choice(OPTIONS), size=rng.choice(("S", "M", "L")))
-        if with_pii:
-            question += f" {name}입니다. 답변은 {phone}로 문자 부탁드려요."
+        question += f" {name}입니다. 답변은 {phone}로 문자 부탁드려요." if with_pii else ""
         item_id = self.sandbox.add_product_question(
             question=question,
             created_at=at,
