@@ -2,16 +2,25 @@
 
 Use a handler through `httpx.MockTransport(sandbox.handler)` in tests, or serve it on 127.0.0.1 with
 `SandboxServer` for the demo and end-to-end runs.
+
+One folder per marketplace (coupang/, naver/, elevenst/, esm/): api.py is the HTTP side (routes, auth check, the
+marketplace's own answers), store.py the seeded data and the rows it lists, generator.py the demo's inquiries, and
+auth.py / params.py where a marketplace has enough of them. Shared by all four: handling.py (the handler base:
+lock, request log, routing, fault injection, early answers), faults.py (the fault queue), query.py (reading
+request fields), stores.py (the store base and newest-first pages), arrivals.py (the generators' timing) and
+server.py (real HTTP on 127.0.0.1).
 """
 
 from connectors.sandbox.coupang.api import CoupangSandbox, Endpoint
 from connectors.sandbox.coupang.generator import InquiryGenerator, TickReport
-from connectors.sandbox.coupang.rows import CallCenterStatus, CodeStyle, DateTimeFormat, Malformation
+from connectors.sandbox.coupang.rows import CallCenterStatus, CodeStyle, DateTimeFormat
 from connectors.sandbox.elevenst.api import ElevenstEndpoint, ElevenstSandbox
 from connectors.sandbox.elevenst.generator import ElevenstInquiryGenerator
 from connectors.sandbox.elevenst.store import ElevenstWire
-from connectors.sandbox.esm.api import EsmCasing, EsmEndpoint, EsmInquiryGenerator, EsmSandbox
-from connectors.sandbox.faults import Fault
+from connectors.sandbox.esm.api import EsmEndpoint, EsmSandbox
+from connectors.sandbox.esm.generator import EsmInquiryGenerator
+from connectors.sandbox.esm.store import EsmCasing
+from connectors.sandbox.faults import Fault, Malformation
 from connectors.sandbox.handling import RecordedRequest
 from connectors.sandbox.naver.api import NaverEndpoint, NaverSandbox
 from connectors.sandbox.naver.generator import NaverInquiryGenerator

@@ -19,6 +19,14 @@ class Fault(StrEnum):
     MALFORMED_BODY = "malformed_body"  # 200 whose body is not JSON
 
 
+class Malformation(StrEnum):
+    """The ways MALFORMED_ITEM breaks a row, used in turn."""
+
+    MISSING_ID = "missing_id"
+    WRONG_TYPES = "wrong_types"
+    BAD_DATE = "bad_date"
+
+
 # Faults that replace the response before the request reaches the API itself (CDN, gateway, network).
 GATEWAY_FAULTS = frozenset({Fault.SERVER_ERROR, Fault.RATE_LIMIT, Fault.HTML_FORBIDDEN, Fault.TIMEOUT})
 
@@ -40,16 +48,8 @@ class FaultQueue:
     def __init__(self) -> None:
         self._entries: list[FaultEntry] = []
 
-    def push(
-        self,
-        fault: Fault,
-        times: int = 1,
-        *,
-        endpoint: str | None = None,
-        status: int | None = None,
-        retry_after_s: int = 30,
-    ) -> None:
-        """Queue `fault` for the next `times` matching requests."""
+    def push(self, fault: Fault, times: int, endpoint: str | None, status: int | None, retry_after_s: int) -> None:
+        """Queue `fault` for the next `times` matching requests (status None: 500 for SERVER_ERROR)."""
         if times < 1:
             raise ValueError("times must be at least 1")
         if status is not None and fault is not Fault.SERVER_ERROR:

@@ -1,19 +1,38 @@
-"""The request bookkeeping every sandbox handler shares: the lock, the clock, request recording, fault injection."""
+"""The request plumbing every sandbox handler shares: lock, clock, request log, routing, faults and JSON replies.
+
+A sandbox is its marketplace's store (the data, which owns the lock) plus `SandboxHandler`: the handler routes a
+request, asks `_fault_for` whether a queued fault answers it instead, and otherwise answers as the marketplace
+would. Any step may raise `Refused` with the finished error response; `handler` sends it and logs the request.
+"""
 
 from __future__ import annotations
 
+import itertools
+import json
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 import httpx
 
-from connectors.sandbox.faults import Fault, FaultQueue
+from connectors.sandbox.faults import (
+    GATEWAY_FAULTS,
+    Fault,
+    FaultEntry,
+    FaultQueue,
+    Malformation,
+    akamai_access_denied_html,
+    truncated,
+)
+
+JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 
 EndpointT = TypeVar("EndpointT", bound=StrEnum)
+RowT = TypeVar("RowT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +46,76 @@ class RecordedRequest:
     status: int | None  # None: the sandbox answered with a timeout
 
 
+class Refused(Exception):
+    """The sandbox answers early with `response`: a refused request or a gateway fault."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+@dataclass(frozen=True, slots=True)
+class Route(Generic[EndpointT]):
+    """The endpoint a request is for and the named parts of its path (only those present)."""
+
+    endpoint: EndpointT
+    path_params: dict[str, str]
+
+
+class Router(Generic[EndpointT]):
+    """A table of (method, path pattern, endpoint); the first row whose pattern matches the whole path wins."""
+
+    def __init__(self, routes: Iterable[tuple[str, str, EndpointT]]) -> None:
+        self._routes = [(method, re.compile(pattern), endpoint) for method, pattern, endpoint in routes]
+
+    def match(self, method: str, path: str) -> Route[EndpointT] | None:
+        """The route of a `method` request to `path`, or None when the marketplace has no such API."""
+        for route_method, pattern, endpoint in self._routes:
+            found = pattern.fullmatch(path)
+            if found is not None and method == route_method:
+                return Route(endpoint, {k: v for k, v in found.groupdict().items() if v is not None})
+        return None
+
+
+def json_response(
+    status: int, payload: object, headers: dict[str, str] | None = None, *, content_type: str = JSON_CONTENT_TYPE
+) -> httpx.Response:
+    """`payload` as UTF-8 JSON (Korean text unescaped, as the marketplaces send it)."""
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    return httpx.Response(status, content=body, headers={"Content-Type": content_type, **(headers or {})})
+
+
+def cut_short(response: httpx.Response) -> httpx.Response:
+    """A 200 with `response`'s headers and only half its body, as when a proxy drops the connection mid-response."""
+    headers = [(name, value) for name, value in response.headers.multi_items() if name.lower() != "content-length"]
+    return httpx.Response(200, content=truncated(response.content), headers=headers)
+
+
+def access_denied(request: httpx.Request, reference: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    """The 403 HTML page a CDN edge serves when it blocks the caller of `request`."""
+    page = akamai_access_denied_html(str(request.url), reference)
+    return httpx.Response(403, content=page, headers={"Content-Type": "text/html", **(headers or {})})
+
+
 class SandboxHandler(Generic[EndpointT]):
     """Mixin of a sandbox: `handler` records every request and answers it through `_handle` under the lock.
 
-    The sandbox sets `_lock` (its store does), `_now`, `requests` and `_faults` in its own `__init__`.
+    The sandbox's store sets `_lock`; the sandbox calls `_start_handling` in its own `__init__` and names the
+    endpoints whose pages a MALFORMED_ITEM fault may break in `list_endpoints`.
     """
 
+    list_endpoints: ClassVar[frozenset[StrEnum]]
     _lock: threading.RLock
     _now: Callable[[], datetime]
     requests: list[RecordedRequest]
     _faults: FaultQueue
+    _malformations: Iterator[Malformation]
+
+    def _start_handling(self, now: Callable[[], datetime]) -> None:
+        self._now = now
+        self.requests = []
+        self._faults = FaultQueue()
+        self._malformations = itertools.cycle(Malformation)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         """Answer one request as the marketplace would; raises httpx.ReadTimeout for an injected TIMEOUT."""
@@ -44,7 +123,10 @@ class SandboxHandler(Generic[EndpointT]):
             now = self._current_time()
             status: int | None = None
             try:
-                response = self._handle(request, now)
+                try:
+                    response = self._handle(request, now)
+                except Refused as refused:
+                    response = refused.response
                 status = response.status_code
                 return response
             finally:
@@ -65,7 +147,7 @@ class SandboxHandler(Generic[EndpointT]):
     ) -> None:
         """Queue `fault` for the next `times` requests to `endpoint` (None: any; MALFORMED_ITEM: list pages)."""
         with self._lock:
-            self._faults.push(fault, times, endpoint=endpoint, status=status, retry_after_s=retry_after_s)
+            self._faults.push(fault, times, endpoint, status, retry_after_s)
 
     def clear_faults(self) -> None:
         """Drop every queued fault."""
@@ -81,6 +163,43 @@ class SandboxHandler(Generic[EndpointT]):
     def _handle(self, request: httpx.Request, now: datetime) -> httpx.Response:
         """The response to one request received at `now`, called under the lock."""
         raise NotImplementedError
+
+    def _gateway_fault(self, fault: FaultEntry, request: httpx.Request, now: datetime) -> httpx.Response:
+        """The marketplace's own answer to a 429, 403 or 5xx gateway fault (TIMEOUT never gets here)."""
+        raise NotImplementedError
+
+    def _fault_for(self, endpoint: EndpointT | None, request: httpx.Request, now: datetime) -> FaultEntry | None:
+        """The fault queued for this request (endpoint None: an unknown path).
+
+        A gateway fault is used up here and answers at once (Refused, or httpx.ReadTimeout for TIMEOUT); the
+        others come back for the handler to apply with `_uses`.
+        """
+        fault = self._faults.peek(endpoint, is_list=endpoint in self.list_endpoints)
+        if fault is None or fault.fault not in GATEWAY_FAULTS:
+            return fault
+        self._faults.consume(fault)
+        if fault.fault is Fault.TIMEOUT:
+            raise httpx.ReadTimeout("sandbox: injected timeout", request=request)
+        raise Refused(self._gateway_fault(fault, request, now))
+
+    def _uses(self, fault: FaultEntry | None, kind: Fault, *, applies: bool = True) -> bool:
+        """Whether `fault` is a `kind` that `applies` to this response; if so, one use of it is counted."""
+        if fault is None or fault.fault is not kind or not applies:
+            return False
+        self._faults.consume(fault)
+        return True
+
+    def _break_middle_row(
+        self, fault: FaultEntry | None, rows: list[RowT], breaker: Callable[[RowT, Malformation], RowT]
+    ) -> None:
+        """On a MALFORMED_ITEM fault, break the middle row of a non-empty page, each time another way."""
+        if self._uses(fault, Fault.MALFORMED_ITEM, applies=bool(rows)):
+            middle = len(rows) // 2
+            rows[middle] = breaker(rows[middle], next(self._malformations))
+
+    def _as_sent(self, fault: FaultEntry | None, response: httpx.Response) -> httpx.Response:
+        """`response` as it reaches the client: cut short on a MALFORMED_BODY fault."""
+        return cut_short(response) if self._uses(fault, Fault.MALFORMED_BODY) else response
 
     def _current_time(self) -> datetime:
         now = self._now()

@@ -8,7 +8,7 @@ Everything is driven by the `random.Random` passed in: the same seed gives the s
 
 from __future__ import annotations
 
-import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -18,6 +18,12 @@ from connectors.sandbox.coupang.store import CoupangInquiryStore
 
 __all__ = ["InquiryGenerator", "TickReport"]
 
+SELLER_ANSWERS = (
+    "안녕하세요, 고객님. 문의하신 상품은 오늘 출고 예정입니다. 감사합니다.",
+    "안녕하세요, 고객님. 평소 사이즈대로 주문하시면 됩니다. 감사합니다.",
+    "안녕하세요, 고객님. 교환 접수 도와드렸습니다. 불편을 드려 죄송합니다.",
+    "안녕하세요, 고객님. 다음 주 중 재입고 예정입니다. 감사합니다.",
+)
 PRODUCTS = (
     "무선 블루투스 이어폰 노이즈캔슬링",
     "여성 니트 가디건 루즈핏",
@@ -58,48 +64,22 @@ RECEIPT_CATEGORIES = {
     "재입고": "쇼핑상품문의>쇼핑상품상세문의>재입고문의",
     "상품": "기타문의>기타>전상담사통화요청",
 }
-SELLER_ANSWERS = (
-    "안녕하세요, 고객님. 문의하신 상품은 오늘 출고 예정입니다. 감사합니다.",
-    "안녕하세요, 고객님. 평소 사이즈대로 주문하시면 됩니다. 감사합니다.",
-    "안녕하세요, 고객님. 교환 접수 도와드렸습니다. 불편을 드려 죄송합니다.",
-    "안녕하세요, 고객님. 다음 주 중 재입고 예정입니다. 감사합니다.",
-)
 
 
-class InquiryGenerator(ArrivalGenerator):
+@dataclass(eq=False, kw_only=True)
+class InquiryGenerator(ArrivalGenerator[CoupangInquiryStore]):
     """Adds new inquiries to a Coupang sandbox over time and answers some older ones, as a real shop would see."""
 
-    def __init__(
-        self,
-        sandbox: CoupangInquiryStore,  # the sandbox's data, not its HTTP side: no circle with api.py
-        *,
-        rng: random.Random,
-        arrivals_per_h: float = 12.0,
-        call_center_share: float = 0.2,
-        answer_share: float = 0.6,
-        mean_answer_delay_s: float = 1800.0,
-        min_answer_age_s: float = 120.0,
-        pii_share: float = 0.3,
-    ) -> None:
-        super().__init__(
-            rng=rng,
-            is_answered=sandbox.is_answered,
-            seller_answers=SELLER_ANSWERS,
-            arrivals_per_h=arrivals_per_h,
-            answer_share=answer_share,
-            mean_answer_delay_s=mean_answer_delay_s,
-            min_answer_age_s=min_answer_age_s,
-            pii_share=pii_share,
-        )
-        self._sandbox = sandbox
-        self.call_center_share = call_center_share
+    seller_answers = SELLER_ANSWERS
+    arrivals_per_h: float = 12.0
+    call_center_share: float = 0.2  # share of 고객센터 문의 among arrivals
 
     def _add(self, at: datetime) -> int:
-        rng = self._rng
+        rng = self.rng
         product = rng.choice(PRODUCTS)
         category = rng.choice(sorted(QUESTIONS))
         question = self._question(category)
-        name, phone = rng.choice(BUYER_NAMES), f"010-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
+        name, phone = rng.choice(BUYER_NAMES), self._phone()
         with_pii = rng.random() < self.pii_share
         call_center = rng.random() < self.call_center_share
         if call_center:
@@ -110,7 +90,7 @@ class InquiryGenerator(ArrivalGenerator):
                 f"[판매자이관]\n◼주문번호: {order_id}\n◼아이템: {product}\n◼고객명/연락처: {contact}\n"
                 f"◼문의내용: {question}\n"
             )
-            inquiry_id = self._sandbox.add_call_center_inquiry(
+            inquiry_id = self.sandbox.add_call_center_inquiry(
                 inquiry_at=at,
                 agent_note=note,
                 item_name=product,
@@ -123,12 +103,10 @@ class InquiryGenerator(ArrivalGenerator):
             )
             will_answer = not transfer and rng.random() < self.answer_share
             return self._track(
-                inquiry_id, at, will_answer, partial(self._sandbox.answer_call_center_inquiry, inquiry_id)
+                inquiry_id, at, will_answer, partial(self.sandbox.answer_call_center_inquiry, inquiry_id)
             )
-        text = f"[{product}] {question}"
-        if with_pii:
-            text += f" {name}입니다. 연락은 {phone}로 부탁드려요."
-        inquiry_id = self._sandbox.add_product_inquiry(
+        text = f"[{product}] {question}" + (f" {name}입니다. 연락은 {phone}로 부탁드려요." if with_pii else "")
+        inquiry_id = self.sandbox.add_product_inquiry(
             content=text,
             inquiry_at=at,
             product_id=rng.randrange(7_000_000_000, 8_000_000_000),
@@ -136,10 +114,10 @@ class InquiryGenerator(ArrivalGenerator):
             order_ids=[rng.randrange(10_000_000_000_000, 30_000_000_000_000)] if rng.random() < 0.5 else None,
         )
         will_answer = rng.random() < self.answer_share
-        return self._track(inquiry_id, at, will_answer, partial(self._sandbox.answer_product_inquiry, inquiry_id))
+        return self._track(inquiry_id, at, will_answer, partial(self.sandbox.answer_product_inquiry, inquiry_id))
 
     def _question(self, category: str) -> str:
-        rng = self._rng
+        rng = self.rng
         template = rng.choice(QUESTIONS[category])
         return template.format(
             days=rng.randint(2, 6),

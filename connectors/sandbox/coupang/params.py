@@ -1,8 +1,9 @@
 """Request parsing for the Coupang sandbox: query parameters and JSON bodies, validated as the docs state.
 
-Each check raises ApiError carrying the 4xx response the sandbox returns. Business errors use the envelope
-of the inquiry APIs, {"code": <status>, "message": <text>, "data": null}: the docs give `code` as the HTTP
-status ("eg: 400,401") and describe the message; `data: null` and the message wording are assumptions.
+Field checks raise ParamProblem (from connectors.sandbox.query), which the API answers with `refusal`; the others
+raise Refused carrying the 4xx response. Business errors use the envelope of the inquiry APIs,
+{"code": <status>, "message": <text>, "data": null}: the docs give `code` as the HTTP status ("eg: 400,401") and
+describe the message; `data: null` and the message wording are assumptions.
 """
 
 from __future__ import annotations
@@ -14,25 +15,18 @@ from typing import Any
 
 import httpx
 
-JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
+from connectors.sandbox import query
+from connectors.sandbox.handling import Refused, json_response
+from connectors.sandbox.query import Page, ParamProblem, Shape, single
 
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE = Shape(
+    re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+    date.fromisoformat,
+    "must be in yyyy-MM-dd format: {raw}",
+    "is not a valid date: {raw}",
+)
 _INT_RE = re.compile(r"[0-9]{1,9}")
 _CTRL_CHAR_HINT = "has to be escaped using backslash to be included in string value"
-
-
-class ApiError(Exception):
-    """Validation failed; `response` is what the sandbox answers."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
-
-
-def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> httpx.Response:
-    """A JSON response with the Content-Type Coupang uses."""
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    return httpx.Response(status, content=body, headers={"Content-Type": JSON_CONTENT_TYPE, **(headers or {})})
 
 
 def business_error(status: int, message: str) -> httpx.Response:
@@ -40,38 +34,24 @@ def business_error(status: int, message: str) -> httpx.Response:
     return json_response(status, {"code": status, "message": message, "data": None})
 
 
-def bad_request(message: str) -> ApiError:
+def bad_request(message: str) -> Refused:
     """A 400 ready to raise."""
-    return ApiError(business_error(400, message))
+    return Refused(business_error(400, message))
 
 
-def single(params: httpx.QueryParams, name: str) -> str | None:
-    """The one value of optional query parameter `name`; empty counts as absent, repeats are refused."""
-    values = params.get_list(name)
-    if len(values) > 1:
-        raise bad_request(f"{name} must be given only once")
-    if not values or values[0] == "":
-        return None
-    return values[0]
+def refusal(problem: ParamProblem) -> Refused:
+    """The 400 for one bad field: "<name> <what is wrong>"."""
+    return bad_request(f"{problem.name} {problem.message}")
 
 
 def required(params: httpx.QueryParams, name: str) -> str:
     """The value of a mandatory query parameter."""
-    value = single(params, name)
-    if value is None:
-        raise bad_request(f"{name} is required")
-    return value
+    return query.required(params, name, missing="is required")
 
 
 def date_param(params: httpx.QueryParams, name: str) -> date:
     """A mandatory `yyyy-MM-dd` query parameter (zero-padded, a real calendar date)."""
-    raw = required(params, name)
-    if _DATE_RE.fullmatch(raw) is None:
-        raise bad_request(f"{name} must be in yyyy-MM-dd format: {raw}")
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as err:
-        raise bad_request(f"{name} is not a valid date: {raw}") from err
+    return _DATE.read(name, required(params, name))
 
 
 def date_window(params: httpx.QueryParams, *, max_days: int) -> tuple[date, date]:
@@ -86,7 +66,7 @@ def date_window(params: httpx.QueryParams, *, max_days: int) -> tuple[date, date
     start = date_param(params, "inquiryStartAt")
     end = date_param(params, "inquiryEndAt")
     if end < start:
-        raise bad_request("inquiryEndAt must not be before inquiryStartAt")
+        raise ParamProblem("inquiryEndAt", "must not be before inquiryStartAt")
     if (end - start).days > max_days:
         raise bad_request(f"inquiryEndAt - inquiryStartAt must be {max_days} days or less")
     return start, end
@@ -98,11 +78,16 @@ def int_param(params: httpx.QueryParams, name: str, *, default: int, maximum: in
     if raw is None:
         return default
     if _INT_RE.fullmatch(raw) is None or int(raw) < 1:
-        raise bad_request(f"{name} must be a positive integer: {raw}")
+        raise ParamProblem(name, f"must be a positive integer: {raw}")
     value = int(raw)
     if maximum is not None and value > maximum:
-        raise bad_request(f"{name} must be less than or equal to {maximum}")
+        raise ParamProblem(name, f"must be less than or equal to {maximum}")
     return value
+
+
+def page(params: httpx.QueryParams, *, max_size: int) -> Page:
+    """pageNum (default 1) and pageSize (default 10, at most `max_size`)."""
+    return Page(int_param(params, "pageNum", default=1), int_param(params, "pageSize", default=10, maximum=max_size))
 
 
 def optional_id(params: httpx.QueryParams, name: str) -> int | None:
@@ -111,7 +96,7 @@ def optional_id(params: httpx.QueryParams, name: str) -> int | None:
     if raw is None:
         return None
     if not raw.isascii() or not raw.isdigit():
-        raise bad_request(f"{name} must be a number: {raw}")
+        raise ParamProblem(name, f"must be a number: {raw}")
     return int(raw)
 
 
@@ -119,7 +104,7 @@ def json_body(request: httpx.Request) -> dict[str, Any]:
     """The request's JSON object, refused as Jackson would refuse it (raw control characters included)."""
     content_type = request.headers.get("Content-Type", "")
     if not content_type.lower().startswith("application/json"):
-        raise ApiError(business_error(415, f"Content type '{content_type}' not supported"))
+        raise Refused(business_error(415, f"Content type '{content_type}' not supported"))
     try:
         text = request.content.decode("utf-8")
         body = json.loads(text)
@@ -140,9 +125,9 @@ def body_str(body: dict[str, Any], name: str) -> str:
     """A mandatory string field of a JSON body."""
     value = body.get(name)
     if value is None or value == "":
-        raise bad_request(f"{name} is required")
+        raise ParamProblem(name, "is required")
     if not isinstance(value, str):
-        raise bad_request(f"{name} must be a string")
+        raise ParamProblem(name, "must be a string")
     return value
 
 
@@ -154,9 +139,9 @@ def body_id(body: dict[str, Any], name: str, *, required_field: bool) -> int | N
             raise bad_request(f"The {name} is required.")
         return None
     if isinstance(value, bool):
-        raise bad_request(f"{name} must be a number")
+        raise ParamProblem(name, "must be a number")
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
-    raise bad_request(f"{name} must be a number")
+    raise ParamProblem(name, "must be a number")

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from connectors.sandbox.faults import Malformation
 from core.models import KST
 
 
@@ -30,14 +31,6 @@ class CallCenterStatus(StrEnum):
     REQUEST_ANSWER = "requestAnswer"  # a CS agent asked the seller to answer (NO_ANSWER)
     ANSWERED = "answered"  # the seller answered (ANSWER)
     TRANSFER = "transfer"  # Coupang closed it and passed it on for confirmation only (TRANSFER)
-
-
-class Malformation(StrEnum):
-    """The ways MALFORMED_ITEM breaks a row, used in turn."""
-
-    MISSING_ID = "missing_id"
-    WRONG_TYPES = "wrong_types"
-    BAD_DATE = "bad_date"
 
 
 def format_datetime(value: datetime, style: DateTimeFormat) -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import itertools
-import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from connectors.sandbox.coupang.rows import (
     CallCenterInquiry,
@@ -16,22 +16,23 @@ from connectors.sandbox.coupang.rows import (
     ProductComment,
     ProductInquiry,
 )
-from core.models import KST
+from connectors.sandbox.stores import EVERY_ROW, SandboxStore, newest_first, on_korean_dates, require_aware
 
 CANNOT_ANSWER = (
     "The inquiry can't be answer. It can do only inquiryStatus:progress, partnerTransferStatus:requestAnswer"
 )
 
+InquiryT = TypeVar("InquiryT", ProductInquiry, CallCenterInquiry)
+# Newest first as the official sample orders them; the later id first among equal times.
+_NEWEST = attrgetter("inquiry_at", "inquiry_id")
 
-_ALL = slice(None)  # every match: the default page of the row queries
 
-
-class CoupangInquiryStore:
+class CoupangInquiryStore(SandboxStore):
     """Seeded product and call-center inquiries, their answers, and the queries the list APIs run. Thread-safe."""
 
     def __init__(self, *, vendor_name: str) -> None:
+        super().__init__()
         self.vendor_name = vendor_name
-        self._lock = threading.RLock()
         self._products: dict[int, ProductInquiry] = {}
         self._calls: dict[int, CallCenterInquiry] = {}
         self._inquiry_ids = itertools.count(1_000_000_001)
@@ -52,7 +53,7 @@ class CoupangInquiryStore:
         answered_at: datetime | None = None,
     ) -> int:
         """Seed a product Q&A question (answered a while later when `answered`); returns its inquiryId."""
-        _require_aware(inquiry_at)
+        require_aware(inquiry_at)
         with self._lock:
             inquiry_id = next(self._inquiry_ids)
             orders = None if order_ids is None else tuple(order_ids)
@@ -66,7 +67,7 @@ class CoupangInquiryStore:
 
     def answer_product_inquiry(self, inquiry_id: int, content: str, at: datetime) -> int:
         """Answer as the seller would in WING; returns the new inquiryCommentId."""
-        _require_aware(at)
+        require_aware(at)
         with self._lock:
             comment = ProductComment(next(self._answer_ids), content, at)
             self._products[inquiry_id].comments.append(comment)
@@ -89,7 +90,7 @@ class CoupangInquiryStore:
         answered_at: datetime | None = None,
     ) -> int:
         """Seed a call-center inquiry with its CS agent's note (free text, may name the buyer); returns its id."""
-        _require_aware(inquiry_at)
+        require_aware(inquiry_at)
         with self._lock:
             inquiry_id = next(self._inquiry_ids)
             transfer = status is CallCenterStatus.TRANSFER
@@ -124,7 +125,7 @@ class CoupangInquiryStore:
         self, inquiry_id: int, content: str, at: datetime, *, reply_by: str = "sandbox-wing"
     ) -> int:
         """Answer as the seller would in WING; raises ValueError when Coupang would refuse. Returns the answerId."""
-        _require_aware(at)
+        require_aware(at)
         with self._lock:
             inquiry = self._calls[inquiry_id]
             waiting = inquiry.request_reply
@@ -164,23 +165,14 @@ class CoupangInquiryStore:
         answered: bool | None,
         vendor_item_id: int | None,
         style: DateTimeFormat,
-        page: slice = _ALL,
+        page: slice = EVERY_ROW,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Rows received on Korean dates start..end (inclusive), newest first as the official sample orders them.
+        """Rows received on Korean dates start..end (inclusive), newest first; (rows of `page`, total matches)."""
 
-        Returns the rows of `page` (all by default) and the total number of matches; only the page is formatted,
-        so paging through N items costs O(N) per page, not O(N) formatting per page.
-        """
-        with self._lock:
-            matches = [
-                item
-                for item in self._products.values()
-                if start <= item.inquiry_at.astimezone(KST).date() <= end
-                and answered in (None, item.answered)
-                and vendor_item_id in (None, item.vendor_item_id)
-            ]
-            matches.sort(key=lambda item: (item.inquiry_at, item.inquiry_id), reverse=True)
-            return [item.row(style) for item in matches[page]], len(matches)
+        def wanted(item: ProductInquiry) -> bool:
+            return answered in (None, item.answered) and vendor_item_id in (None, item.vendor_item_id)
+
+        return self._rows(self._products, start, end, wanted, style, page)
 
     def call_center_rows(
         self,
@@ -191,22 +183,28 @@ class CoupangInquiryStore:
         vendor_item_id: int | None,
         order_id: int | None,
         style: DateTimeFormat,
-        page: slice = _ALL,
+        page: slice = EVERY_ROW,
     ) -> tuple[list[dict[str, Any]], int]:
         """Call-center rows received on Korean dates start..end (inclusive), newest first; (page rows, total)."""
-        with self._lock:
-            matches = [
-                item
-                for item in self._calls.values()
-                if start <= item.inquiry_at.astimezone(KST).date() <= end
-                and status in (None, item.status)
+
+        def wanted(item: CallCenterInquiry) -> bool:
+            return (
+                status in (None, item.status)
                 and (vendor_item_id is None or vendor_item_id in item.vendor_item_ids)
                 and order_id in (None, item.order_id)
-            ]
-            matches.sort(key=lambda item: (item.inquiry_at, item.inquiry_id), reverse=True)
-            return [item.row(style) for item in matches[page]], len(matches)
+            )
 
+        return self._rows(self._calls, start, end, wanted, style, page)
 
-def _require_aware(value: datetime) -> None:
-    if value.tzinfo is None:
-        raise ValueError("seeded datetimes must be timezone-aware")
+    def _rows(
+        self,
+        inquiries: dict[int, InquiryT],
+        start: date,
+        end: date,
+        wanted: Callable[[InquiryT], bool],
+        style: DateTimeFormat,
+        page: slice,
+    ) -> tuple[list[dict[str, Any]], int]:
+        with self._lock:
+            matches = (i for i in inquiries.values() if on_korean_dates(i.inquiry_at, start, end) and wanted(i))
+            return newest_first(matches, key=_NEWEST, page=page, row=lambda i: i.row(style))

@@ -41,25 +41,12 @@ from connectors.sandbox.elevenst.store import (
     euc_kr_bytes,
     result,
 )
-from connectors.sandbox.faults import (
-    GATEWAY_FAULTS,
-    Fault,
-    FaultEntry,
-    FaultQueue,
-    akamai_access_denied_html,
-    truncated,
-)
-from connectors.sandbox.handling import SandboxHandler
+from connectors.sandbox.faults import Fault, FaultEntry
+from connectors.sandbox.handling import Refused, Route, Router, SandboxHandler, access_denied
 
 CONTENT_TYPE = "text/xml;charset=EUC-KR"
 QNA_MAX_DATES = 7
 ALIMI_MAX_DATES = 30
-_QNA_LIST = re.compile(r"/rest/prodqnaservices/prodqnalist/(?P<start>[^/]*)/(?P<end>[^/]*)/(?P<status>[^/]*)")
-_ALIMI_LIST = re.compile(
-    r"/rest/alimi/getalimilist/(?P<start>[^/]*)/(?P<end>[^/]*)(?:/(?P<status>[^/]*)(?:/(?P<order>[^/]*))?)?"
-)
-_QNA_ANSWER = re.compile(r"/rest/prodqnaservices/prodqnaanswer/(?P<id>[0-9]{1,18})/(?P<prd>[0-9]{1,18})")
-_ALIMI_ANSWER = "/rest/alimi/alimianswer"
 
 
 class ElevenstEndpoint(StrEnum):
@@ -71,13 +58,20 @@ class ElevenstEndpoint(StrEnum):
     ALIMI_ANSWER = "alimi_answer"
 
 
-LIST_ENDPOINTS = frozenset({ElevenstEndpoint.QNA_LIST, ElevenstEndpoint.ALIMI_LIST})
-
-
-class _Rejected(Exception):
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__("rejected")
-        self.response = response
+_DATES = "/(?P<start>[^/]*)/(?P<end>[^/]*)"  # yyyyMMdd each, checked by the handler
+_IDS = "/(?P<id>[0-9]{1,18})/(?P<prd>[0-9]{1,18})"
+_ROUTER = Router(
+    [
+        ("GET", "/rest/prodqnaservices/prodqnalist" + _DATES + "/(?P<status>[^/]*)", ElevenstEndpoint.QNA_LIST),
+        (
+            "GET",
+            "/rest/alimi/getalimilist" + _DATES + "(?:/(?P<status>[^/]*)(?:/(?P<order>[^/]*))?)?",
+            ElevenstEndpoint.ALIMI_LIST,
+        ),
+        ("PUT", "/rest/prodqnaservices/prodqnaanswer" + _IDS, ElevenstEndpoint.QNA_ANSWER),
+        ("PUT", "/rest/alimi/alimianswer", ElevenstEndpoint.ALIMI_ANSWER),
+    ]
+)
 
 
 class ElevenstSandbox(ElevenstStore, SandboxHandler[ElevenstEndpoint]):
@@ -86,59 +80,43 @@ class ElevenstSandbox(ElevenstStore, SandboxHandler[ElevenstEndpoint]):
     The seeding API (add_*/answer_*/set_alimi_status/is_answered) comes from ElevenstStore.
     """
 
+    list_endpoints = frozenset({ElevenstEndpoint.QNA_LIST, ElevenstEndpoint.ALIMI_LIST})
+
     def __init__(self, *, api_key: str, now: Callable[[], datetime], wire: ElevenstWire = ElevenstWire.NCR) -> None:
         super().__init__()
         self._api_key = api_key
-        self._now = now
         self.wire = wire
         self.maintenance = False  # True: every call answers result_code -1000, as in Friday early-morning upkeep
-        self.requests = []
-        self._faults = FaultQueue()
         self._references = itertools.count(1)
+        self._start_handling(now)
 
     def _handle(self, request: httpx.Request, now: datetime) -> httpx.Response:
-        endpoint = _endpoint(request)
-        fault = self._faults.peek(endpoint, is_list=endpoint in LIST_ENDPOINTS)
-        if fault is not None and fault.fault in GATEWAY_FAULTS:
-            self._faults.consume(fault)
-            return self._gateway_fault(fault, request)
+        route = _ROUTER.match(request.method, request.url.path)
+        fault = self._fault_for(None if route is None else route.endpoint, request, now)
         if request.headers.get("openapikey") != self._api_key:
             return self._xml(401, result("result", "-999", "openapikey가 유효하지 않거나 등록되지 않은 IP입니다."))
         if request.method == "GET" and "content-type" in request.headers:
             return httpx.Response(415, content=b"Unsupported Media Type", headers={"Content-Type": "text/plain"})
         if self.maintenance:
             return self._xml(200, result("result", "-1000", "시스템 점검 중입니다."))
-        if endpoint is None:
+        if route is None:
             return self._xml(
                 404, result("result", "404", f"{request.method} {request.url.path} 은(는) 없는 API입니다.")
             )
-        try:
-            body = self._dispatch(endpoint, request, now)
-        except _Rejected as err:
-            return err.response
-        if fault is not None and fault.fault is Fault.MALFORMED_ITEM and "<createDt>" in body:
-            self._faults.consume(fault)
+        body = self._dispatch(route, request, now)
+        # A bad date in the first row: the rest of the page still parses.
+        if self._uses(fault, Fault.MALFORMED_ITEM, applies="<createDt>" in body):
             body = body.replace("<createDt>", "<createDt>x", 1)
-        response = self._xml(200, body)
-        if fault is not None and fault.fault is Fault.MALFORMED_BODY:
-            self._faults.consume(fault)
-            return httpx.Response(200, content=truncated(response.content), headers={"Content-Type": CONTENT_TYPE})
-        return response
+        return self._as_sent(fault, self._xml(200, body))
 
-    def _dispatch(self, endpoint: ElevenstEndpoint, request: httpx.Request, now: datetime) -> str:
-        path = request.url.path
-        if endpoint is ElevenstEndpoint.QNA_LIST:
-            match = _QNA_LIST.fullmatch(path)
-            assert match is not None
-            return self._list_qna(match["start"], match["end"], match["status"])
-        if endpoint is ElevenstEndpoint.ALIMI_LIST:
-            match = _ALIMI_LIST.fullmatch(path)
-            assert match is not None
-            return self._list_alimi(match["start"], match["end"], match["status"], match["order"])
-        if endpoint is ElevenstEndpoint.QNA_ANSWER:
-            match = _QNA_ANSWER.fullmatch(path)
-            assert match is not None
-            return self._answer_qna(int(match["id"]), int(match["prd"]), request, now)
+    def _dispatch(self, route: Route[ElevenstEndpoint], request: httpx.Request, now: datetime) -> str:
+        path = route.path_params
+        if route.endpoint is ElevenstEndpoint.QNA_LIST:
+            return self._list_qna(path["start"], path["end"], path["status"])
+        if route.endpoint is ElevenstEndpoint.ALIMI_LIST:
+            return self._list_alimi(path["start"], path["end"], path.get("status"), path.get("order"))
+        if route.endpoint is ElevenstEndpoint.QNA_ANSWER:
+            return self._answer_qna(int(path["id"]), int(path["prd"]), request, now)
         return self._answer_alimi(request, now)
 
     def _list_qna(self, raw_start: str, raw_end: str, status: str) -> str:
@@ -149,7 +127,7 @@ class ElevenstSandbox(ElevenstStore, SandboxHandler[ElevenstEndpoint]):
             raise self._business("productQnas", "500", "최대 조회기간은 7일 입니다.")
         if status not in ("00", "01", "02"):
             raise self._business("productQnas", "500", "답변상태 코드가 올바르지 않습니다.")
-        return document("productQnas", "".join(q.xml() for q in self.qna_rows(start, end, status)))
+        return document("productQnas", "".join(self.qna_rows(start, end, status)))
 
     def _list_alimi(self, raw_start: str, raw_end: str, status: str | None, order_no: str | None) -> str:
         start, end = _day(raw_start), _day(raw_end)
@@ -166,7 +144,7 @@ class ElevenstSandbox(ElevenstStore, SandboxHandler[ElevenstEndpoint]):
         found = self.alimi_rows(start, end, status, order_no or None)
         if not found:
             return result("alimi", "0", "조회된 데이터가 없습니다.")
-        return document("alimi", "".join(a.xml() for a in found))
+        return document("alimi", "".join(found))
 
     def _answer_qna(self, brd_info_no: int, prd_no: int, request: httpx.Request, now: datetime) -> str:
         answer = _body_field(request, "answerCont")
@@ -191,37 +169,21 @@ class ElevenstSandbox(ElevenstStore, SandboxHandler[ElevenstEndpoint]):
         fields = f"<emerNtceSeq>{alimi.seq}</emerNtceSeq><ordNo>{alimi.order_no or ''}</ordNo>"
         return document("alimiResult", f"{fields}<result_code>{code}</result_code><result_text>{text}</result_text>")
 
-    def _business(self, root: str, code: str, text: str) -> _Rejected:
-        return _Rejected(self._xml(200, result(root, code, text)))
+    def _business(self, root: str, code: str, text: str) -> Refused:
+        return Refused(self._xml(200, result(root, code, text)))
 
     def _xml(self, status: int, text: str) -> httpx.Response:
         return httpx.Response(status, content=euc_kr_bytes(text, self.wire), headers={"Content-Type": CONTENT_TYPE})
 
-    def _gateway_fault(self, fault: FaultEntry, request: httpx.Request) -> httpx.Response:
-        if fault.fault is Fault.TIMEOUT:
-            raise httpx.ReadTimeout("sandbox: injected timeout", request=request)
+    def _gateway_fault(self, fault: FaultEntry, request: httpx.Request, now: datetime) -> httpx.Response:
         if fault.fault is Fault.RATE_LIMIT:
             headers = {"Retry-After": str(fault.retry_after_s), "Content-Type": "text/plain"}
             return httpx.Response(429, content=b"Too Many Requests", headers=headers)
         if fault.fault is Fault.HTML_FORBIDDEN:
-            page = akamai_access_denied_html(str(request.url), f"11.{next(self._references):08d}")
-            return httpx.Response(403, content=page, headers={"Content-Type": "text/html"})
+            return access_denied(request, f"11.{next(self._references):08d}")
         phrase = HTTPStatus(fault.status).phrase
         page = f"<html><body><h1>{fault.status} {phrase}</h1></body></html>".encode("ascii")
         return httpx.Response(fault.status, content=page, headers={"Content-Type": "text/html"})
-
-
-def _endpoint(request: httpx.Request) -> ElevenstEndpoint | None:
-    path = request.url.path
-    if request.method == "GET" and _QNA_LIST.fullmatch(path):
-        return ElevenstEndpoint.QNA_LIST
-    if request.method == "GET" and _ALIMI_LIST.fullmatch(path):
-        return ElevenstEndpoint.ALIMI_LIST
-    if request.method == "PUT" and _QNA_ANSWER.fullmatch(path):
-        return ElevenstEndpoint.QNA_ANSWER
-    if request.method == "PUT" and path == _ALIMI_ANSWER:
-        return ElevenstEndpoint.ALIMI_ANSWER
-    return None
 
 
 def _day(value: str) -> date | None:

@@ -9,16 +9,18 @@ Everything is driven by the `random.Random` passed in: the same seed gives the s
 
 from __future__ import annotations
 
-import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING
 
 from connectors.sandbox.arrivals import ArrivalGenerator
+from connectors.sandbox.elevenst.store import ElevenstStore
 
-if TYPE_CHECKING:
-    from connectors.sandbox.elevenst.store import ElevenstStore
-
+SELLER_ANSWERS = (
+    "안녕하세요, 고객님. 내일 오전 중 발송 예정입니다. 감사합니다.",
+    "안녕하세요, 고객님. 교환 접수 도와드렸습니다.",
+    "확인 후 바로 처리해 드리겠습니다.",
+)
 PRODUCTS = ("똠양꿍 밀키트 2인분", "국내산 햇사과 5kg", "햏복한 고양이 쿠션", "캠핑 LED 랜턴", "여성 린넨 셔츠")
 CUSTOMERS = (("김민수", "minsu0312"), ("이서연", "seoyeon_lee"), ("박지훈", "jhpark88"), ("최유진", "yujin.choi"))
 QUESTIONS = (
@@ -33,56 +35,29 @@ URGENT = (
     ("교환 요청 확인", ("교환", "교환요청"), "고객님이 교환을 요청하셨습니다. 처리 가능 여부 회신 바랍니다."),
     ("취소 요청 확인", ("취소", "취소요청"), "고객님이 주문 취소를 원하십니다. 발송 전이면 취소 처리 바랍니다."),
 )
-SELLER_ANSWERS = (
-    "안녕하세요, 고객님. 내일 오전 중 발송 예정입니다. 감사합니다.",
-    "안녕하세요, 고객님. 교환 접수 도와드렸습니다.",
-    "확인 후 바로 처리해 드리겠습니다.",
-)
 
 
-class ElevenstInquiryGenerator(ArrivalGenerator):
+@dataclass(eq=False, kw_only=True)
+class ElevenstInquiryGenerator(ArrivalGenerator[ElevenstStore]):
     """Adds product questions and 긴급알리미 messages to an ElevenstSandbox and answers some older ones."""
 
-    def __init__(
-        self,
-        sandbox: ElevenstStore,
-        *,
-        rng: random.Random,
-        arrivals_per_h: float = 8.0,
-        urgent_share: float = 0.25,
-        notice_share: float = 0.2,
-        reply_hours: float = 24.0,
-        answer_share: float = 0.6,
-        mean_answer_delay_s: float = 1800.0,
-        min_answer_age_s: float = 120.0,
-        pii_share: float = 0.3,
-    ) -> None:
-        super().__init__(
-            rng=rng,
-            is_answered=sandbox.is_answered,
-            seller_answers=SELLER_ANSWERS,
-            arrivals_per_h=arrivals_per_h,
-            answer_share=answer_share,
-            mean_answer_delay_s=mean_answer_delay_s,
-            min_answer_age_s=min_answer_age_s,
-            pii_share=pii_share,
-        )
-        self._sandbox = sandbox
-        self.urgent_share = urgent_share
-        self.notice_share = notice_share
-        self.reply_hours = reply_hours
+    seller_answers = SELLER_ANSWERS
+    arrivals_per_h: float = 8.0
+    urgent_share: float = 0.25  # share of 긴급알리미 among arrivals
+    notice_share: float = 0.2  # share of notices (nothing to answer) among 긴급알리미
+    reply_hours: float = 24.0  # a 긴급알리미's reply deadline after it arrives
 
     def _add(self, at: datetime) -> int:
-        rng = self._rng
+        rng = self.rng
         product = rng.choice(PRODUCTS)
         name, member_id = rng.choice(CUSTOMERS)
-        phone = f"010-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
+        phone = self._phone()
         days = rng.randint(2, 6)
         will_answer = rng.random() < self.answer_share
         if rng.random() < self.urgent_share:
             subject, classes, text = rng.choice(URGENT)
             notice = rng.random() < self.notice_share
-            item_id = self._sandbox.add_alimi(
+            item_id = self.sandbox.add_alimi(
                 content=text.format(days=days) + (f" 고객 연락처 {phone}" if rng.random() < self.pii_share else ""),
                 created_at=at,
                 reply_deadline=at + timedelta(hours=self.reply_hours),
@@ -94,12 +69,12 @@ class ElevenstInquiryGenerator(ArrivalGenerator):
                 member_id=member_id,
                 classes=classes,
             )
-            return self._track(item_id, at, will_answer, partial(self._sandbox.answer_alimi, item_id))
+            return self._track(item_id, at, will_answer, partial(self.sandbox.answer_alimi, item_id))
         code, subject, text = rng.choice(QUESTIONS)
         content = text.format(product=product, days=days)
         if rng.random() < self.pii_share:
             content += f" {name}입니다. {phone}로 연락 주세요."
-        item_id = self._sandbox.add_product_qna(
+        item_id = self.sandbox.add_product_qna(
             content=content,
             created_at=at,
             subject=subject,
@@ -109,4 +84,4 @@ class ElevenstInquiryGenerator(ArrivalGenerator):
             member_id=member_id,
             detail_code=code,
         )
-        return self._track(item_id, at, will_answer, partial(self._sandbox.answer_product_qna, item_id))
+        return self._track(item_id, at, will_answer, partial(self.sandbox.answer_product_qna, item_id))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from operator import attrgetter
 from xml.sax.saxutils import escape
 
+from connectors.sandbox.stores import EVERY_ROW, SandboxStore, newest_first, on_korean_dates
 from core.models import KST
 
 NS = "http://skt.tmall.business.openapi.spring.service.client.domain/"
@@ -50,6 +51,8 @@ def _cp949(ch: str) -> bool:
 
 @dataclass(slots=True)
 class ProductQna:
+    """A seeded product question (상품 Q&A) and the seller's answer."""
+
     brd_info_no: int
     prd_no: int
     subject: str
@@ -64,6 +67,7 @@ class ProductQna:
     answered_at: datetime | None = None
 
     def xml(self) -> str:
+        """The `<ns2:productQna>` element of the Q&A list."""
         created = self.created_at.astimezone(KST)
         fields = {
             "brdInfoNo": str(self.brd_info_no),
@@ -88,6 +92,8 @@ class ProductQna:
 
 @dataclass(slots=True)
 class Alimi:
+    """A seeded 긴급알리미 message from 11st's call center and the seller's replies."""
+
     seq: int
     type_code: str  # 01 reply requested, 02 notice
     subject: str
@@ -103,6 +109,7 @@ class Alimi:
     replies: list[str] = field(default_factory=list)
 
     def xml(self) -> str:
+        """The `<ns2:alimListInfo>` element of the 긴급알리미 list."""
         created = self.created_at.astimezone(KST)
         deadline = self.reply_deadline
         fields = {
@@ -153,11 +160,11 @@ def result(root: str, code: str, text: str) -> str:
     )
 
 
-class ElevenstStore:
+class ElevenstStore(SandboxStore):
     """Product Q&A posts and 긴급알리미 messages of one seller; ids come from one counter. Thread-safe."""
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        super().__init__()
         self._ids = itertools.count(5_590_001)
         self.qnas: dict[int, ProductQna] = {}
         self.alimis: dict[int, Alimi] = {}
@@ -256,17 +263,28 @@ class ElevenstStore:
             alimi = self.alimis.get(item_id)
             return alimi is not None and alimi.status in ALIMI_DONE
 
-    def qna_rows(self, start: date, end: date, answer_status: str) -> list[ProductQna]:
-        """Questions created on [start, end] (KST); answerStatus 00 all, 01 answered, 02 unanswered."""
+    def qna_rows(self, start: date, end: date, answer_status: str) -> list[str]:
+        """Questions created on [start, end] (KST), newest first; answerStatus 00 all, 01 answered, 02 unanswered."""
         with self._lock:
-            found = [q for q in self.qnas.values() if start <= q.created_at.astimezone(KST).date() <= end]
-            if answer_status != "00":
-                found = [q for q in found if (q.answer is not None) == (answer_status == "01")]
-            return sorted(found, key=lambda q: q.created_at, reverse=True)
+            found = (
+                q
+                for q in self.qnas.values()
+                if on_korean_dates(q.created_at, start, end)
+                and (answer_status == "00" or (q.answer is not None) == (answer_status == "01"))
+            )
+            return newest_first(found, key=_CREATED, page=EVERY_ROW, row=ProductQna.xml)[0]
 
-    def alimi_rows(self, start: date, end: date, status: str | None, order_no: str | None) -> list[Alimi]:
-        """Messages created on [start, end] (KST), of `status` and `order_no` if given."""
+    def alimi_rows(self, start: date, end: date, status: str | None, order_no: str | None) -> list[str]:
+        """Messages created on [start, end] (KST), of `status` and `order_no` if given, newest first."""
         with self._lock:
-            found = [a for a in self.alimis.values() if start <= a.created_at.astimezone(KST).date() <= end]
-            found = [a for a in found if status in (None, a.status) and order_no in (None, a.order_no)]
-            return sorted(found, key=lambda a: a.created_at, reverse=True)
+            found = (
+                a
+                for a in self.alimis.values()
+                if on_korean_dates(a.created_at, start, end)
+                and status in (None, a.status)
+                and order_no in (None, a.order_no)
+            )
+            return newest_first(found, key=_CREATED, page=EVERY_ROW, row=Alimi.xml)[0]
+
+
+_CREATED = attrgetter("created_at")

@@ -30,18 +30,15 @@ from __future__ import annotations
 import itertools
 import math
 import random
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import httpx
 
-from connectors.sandbox.coupang.rows import Malformation
-from connectors.sandbox.faults import GATEWAY_FAULTS, Fault, FaultEntry, FaultQueue, truncated
-from connectors.sandbox.handling import SandboxHandler
+from connectors.sandbox.faults import Fault, FaultEntry
+from connectors.sandbox.handling import Refused, Route, Router, SandboxHandler, json_response
 from connectors.sandbox.naver import params as qp
 from connectors.sandbox.naver.auth import NaverTokenIssuer, NonStandardTokenRequest, TokenRefused, standard_form
 from connectors.sandbox.naver.generator import NaverInquiryGenerator
@@ -53,23 +50,12 @@ from connectors.sandbox.naver.store import (
     malformed,
     spring_page,
 )
+from connectors.sandbox.query import ParamProblem
 
 QNA_PAGE_MAX = 100
 INQUIRY_PAGE_MIN, INQUIRY_PAGE_MAX = 10, 200
 INQUIRY_MAX_SPAN_DAYS = 365
 PAGE_NUMBER_MAX = 1_000_000
-_ROUTES = (
-    ("POST", re.compile(r"/v1/oauth2/token"), "token"),
-    ("GET", re.compile(r"/v1/contents/qnas"), "product_qnas"),
-    ("PUT", re.compile(r"/v1/contents/qnas/(?P<id>[0-9]{1,18})"), "product_qna_answer"),
-    ("GET", re.compile(r"/v1/pay-user/inquiries"), "customer_inquiries"),
-    ("POST", re.compile(r"/v1/pay-merchant/inquiries/(?P<id>[0-9]{1,18})/answer"), "customer_inquiry_answer"),
-    (
-        "PUT",
-        re.compile(r"/v1/pay-merchant/inquiries/(?P<id>[0-9]{1,18})/answer/(?P<answer>[0-9]{1,18})"),
-        "customer_inquiry_answer_edit",
-    ),
-)
 
 
 class NaverEndpoint(StrEnum):
@@ -83,29 +69,20 @@ class NaverEndpoint(StrEnum):
     CUSTOMER_INQUIRY_ANSWER_EDIT = "customer_inquiry_answer_edit"
 
 
-LIST_ENDPOINTS = frozenset({NaverEndpoint.PRODUCT_QNAS, NaverEndpoint.CUSTOMER_INQUIRIES})
-
-
-@dataclass(frozen=True, slots=True)
-class _Route:
-    endpoint: NaverEndpoint
-    item_id: int | None
-    answer_id: int | None
-
-
-def _route(request: httpx.Request) -> _Route | None:
-    path = request.url.path.removeprefix("/external")
-    for method, pattern, name in _ROUTES:
-        match = pattern.fullmatch(path)
-        if match is not None and request.method == method:
-            groups = match.groupdict()
-            item_id, answer_id = groups.get("id"), groups.get("answer")
-            return _Route(
-                NaverEndpoint(name),
-                None if item_id is None else int(item_id),
-                None if answer_id is None else int(answer_id),
-            )
-    return None
+_ROUTER = Router(
+    [
+        ("POST", r"/v1/oauth2/token", NaverEndpoint.TOKEN),
+        ("GET", r"/v1/contents/qnas", NaverEndpoint.PRODUCT_QNAS),
+        ("PUT", r"/v1/contents/qnas/(?P<id>[0-9]{1,18})", NaverEndpoint.PRODUCT_QNA_ANSWER),
+        ("GET", r"/v1/pay-user/inquiries", NaverEndpoint.CUSTOMER_INQUIRIES),
+        ("POST", r"/v1/pay-merchant/inquiries/(?P<id>[0-9]{1,18})/answer", NaverEndpoint.CUSTOMER_INQUIRY_ANSWER),
+        (
+            "PUT",
+            r"/v1/pay-merchant/inquiries/(?P<id>[0-9]{1,18})/answer/(?P<answer>[0-9]{1,18})",
+            NaverEndpoint.CUSTOMER_INQUIRY_ANSWER_EDIT,
+        ),
+    ]
+)
 
 
 class NaverSandbox(NaverInquiryStore, SandboxHandler[NaverEndpoint]):
@@ -113,6 +90,8 @@ class NaverSandbox(NaverInquiryStore, SandboxHandler[NaverEndpoint]):
 
     The seeding API (add_*/answer_*/is_answered) comes from NaverInquiryStore.
     """
+
+    list_endpoints = frozenset({NaverEndpoint.PRODUCT_QNAS, NaverEndpoint.CUSTOMER_INQUIRIES})
 
     def __init__(
         self,
@@ -129,23 +108,17 @@ class NaverSandbox(NaverInquiryStore, SandboxHandler[NaverEndpoint]):
         self.limits = GatewayLimits(replenish_rate_per_s=replenish_rate_per_s)
         self.client_id = client_id
         self._issuer = NaverTokenIssuer(client_id=client_id, client_secret=client_secret, lifetime_s=token_lifetime_s)
-        self._now = now
         self.qna_max_window_days = qna_max_window_days
         self.datetime_style = datetime_style
         self.ip_allowed = True  # False: every call gets 403 GW.IP_NOT_ALLOWED, as after an IP change
-        self.requests = []
-        self._faults = FaultQueue()
-        self._malformations = itertools.cycle(Malformation)
         self._traces = itertools.count(1)
+        self._start_handling(now)
 
     @property
     def tokens_minted(self) -> int:
         """How many distinct access tokens the sandbox has issued."""
         with self._lock:
             return self._issuer.minted
-
-    def _handle(self, request: httpx.Request, now: datetime) -> httpx.Response:
-        return self._respond(request, _route(request), now)
 
     def revoke_tokens(self) -> None:
         """Invalidate every issued token early: the next call with one gets 401 GW.AUTHN."""
@@ -156,12 +129,10 @@ class NaverSandbox(NaverInquiryStore, SandboxHandler[NaverEndpoint]):
         """Seed `count` believable questions and inquiries received in [start, end); returns their ids."""
         return NaverInquiryGenerator(self, rng=rng).seed(count, start=start, end=end)
 
-    def _respond(self, request: httpx.Request, route: _Route | None, now: datetime) -> httpx.Response:
-        endpoint = None if route is None else route.endpoint
-        fault = self._faults.peek(endpoint, is_list=endpoint in LIST_ENDPOINTS)
-        if fault is not None and fault.fault in GATEWAY_FAULTS:
-            self._faults.consume(fault)
-            return self._gateway_fault(fault, request, now)
+    def _handle(self, request: httpx.Request, now: datetime) -> httpx.Response:
+        # Paths match with or without the /external prefix.
+        route = _ROUTER.match(request.method, request.url.path.removeprefix("/external"))
+        fault = self._fault_for(None if route is None else route.endpoint, request, now)
         if not self.ip_allowed:
             return self._gateway_error(403, "GW.IP_NOT_ALLOWED", now)
         if route is None:
@@ -184,10 +155,14 @@ class NaverSandbox(NaverInquiryStore, SandboxHandler[NaverEndpoint]):
         limits = self.limits.rate_headers(remaining or 0)
         if remaining is None:
             return self._gateway_error(429, "GW.RATE_LIMIT", now, limits)
-        if route.endpoint is NaverEndpoint.TOKEN:
-            response = self._token(form, now)
-        else:
-            response = self._api(request, route, now, fault)
+        # An API's own refusal has passed the gateway, so it carries the limit headers like any answer.
+        try:
+            if route.endpoint is NaverEndpoint.TOKEN:
+                response = self._token(form, now)
+            else:
+                response = self._api(request, route, now, fault)
+        except Refused as refused:
+            response = refused.response
         response.headers.update({**limits, **self.limits.quota_headers(now)})
         return response
 
@@ -197,124 +172,116 @@ class NaverSandbox(NaverInquiryStore, SandboxHandler[NaverEndpoint]):
         except TokenRefused as err:
             return qp.token_error(err.status, err.message, now=now, invalid=err.fields)
         expires_in = math.floor((token.expires_at - now).total_seconds())
-        return qp.json_response(200, {"access_token": token.value, "expires_in": expires_in, "token_type": "Bearer"})
+        return json_response(200, {"access_token": token.value, "expires_in": expires_in, "token_type": "Bearer"})
 
-    def _api(self, request: httpx.Request, route: _Route, now: datetime, fault: FaultEntry | None) -> httpx.Response:
+    def _api(
+        self, request: httpx.Request, route: Route[NaverEndpoint], now: datetime, fault: FaultEntry | None
+    ) -> httpx.Response:
         trace_id = self._trace_id(now)
-        try:
-            if route.endpoint is NaverEndpoint.PRODUCT_QNAS:
-                payload = self._list_questions(request.url.params, now, trace_id)
-            elif route.endpoint is NaverEndpoint.CUSTOMER_INQUIRIES:
-                payload = self._list_inquiries(request.url.params, now, trace_id)
-            else:
-                return self._answer(request, route, now, trace_id)
-        except qp.ApiError as err:
-            return err.response
-        rows = payload["contents" if route.endpoint is NaverEndpoint.PRODUCT_QNAS else "content"]
-        if fault is not None and fault.fault is Fault.MALFORMED_ITEM and rows:
-            self._faults.consume(fault)
-            rows[len(rows) // 2] = malformed(rows[len(rows) // 2], next(self._malformations))
-        response = qp.json_response(200, payload, {qp.TRACE_HEADER: trace_id})
-        if fault is not None and fault.fault is Fault.MALFORMED_BODY:
-            self._faults.consume(fault)
-            headers = {"Content-Type": qp.JSON_CONTENT_TYPE, qp.TRACE_HEADER: trace_id}
-            return httpx.Response(200, content=truncated(response.content), headers=headers)
-        return response
+        if route.endpoint is NaverEndpoint.PRODUCT_QNAS:
+            payload = self._list_questions(request.url.params, now, trace_id)
+            self._break_middle_row(fault, payload["contents"], malformed)
+        elif route.endpoint is NaverEndpoint.CUSTOMER_INQUIRIES:
+            payload = self._list_inquiries(request.url.params, now, trace_id)
+            self._break_middle_row(fault, payload["content"], malformed)
+        else:
+            return self._answer(request, route, now, trace_id)
+        return self._as_sent(fault, json_response(200, payload, {qp.TRACE_HEADER: trace_id}))
 
     def _list_questions(self, params: httpx.QueryParams, now: datetime, trace_id: str) -> dict[str, Any]:
         try:
             start, end = qp.offset_datetime(params, "fromDate"), qp.offset_datetime(params, "toDate")
             answered = qp.boolean(params, "answered")
-            page, size = qp.integer(params, "page", default=1), qp.integer(params, "size", default=QNA_PAGE_MAX)
-            if page < 1:
-                raise qp.ParamProblem("page", "must be greater than or equal to 1")
-            if not 1 <= size <= QNA_PAGE_MAX:
-                raise qp.ParamProblem("size", f"must be between 1 and {QNA_PAGE_MAX}")
+            page = qp.page(params, default_size=QNA_PAGE_MAX)
+            if page.number < 1:
+                raise ParamProblem("page", "must be greater than or equal to 1")
+            if not 1 <= page.size <= QNA_PAGE_MAX:
+                raise ParamProblem("size", f"must be between 1 and {QNA_PAGE_MAX}")
             if end < start:
-                raise qp.ParamProblem("toDate", "must not be before fromDate")
+                raise ParamProblem("toDate", "must not be before fromDate")
             if self.qna_max_window_days is not None and end - start > timedelta(days=self.qna_max_window_days):
-                raise qp.ParamProblem("toDate", f"must be within {self.qna_max_window_days} days of fromDate")
-        except qp.ParamProblem as problem:
+                raise ParamProblem("toDate", f"must be within {self.qna_max_window_days} days of fromDate")
+        except ParamProblem as problem:
             raise qp.contents_error(
                 400, "BAD_REQUEST", "잘못된 요청입니다.", now=now, trace_id=trace_id, invalid=problem
             ) from problem
-        first = (page - 1) * size
         rows, total = self.question_rows(
-            start=start, end=end, answered=answered, style=self.datetime_style, page=slice(first, first + size)
+            start=start, end=end, answered=answered, style=self.datetime_style, page=page.rows()
         )
-        total_pages = math.ceil(total / size)
+        total_pages = math.ceil(total / page.size)
         return {
             "contents": rows,
-            "page": page,
-            "size": size,
+            "page": page.number,
+            "size": page.size,
             "totalElements": total,
             "totalPages": total_pages,
             "sort": {"sorted": True, "fields": [{"name": "createDate", "direction": "desc"}]},
-            "first": page == 1,
-            "last": page >= total_pages,
+            "first": page.number == 1,
+            "last": page.number >= total_pages,
         }
 
     def _list_inquiries(self, params: httpx.QueryParams, now: datetime, trace_id: str) -> dict[str, Any]:
         try:
             start, end = qp.local_date(params, "startSearchDate"), qp.local_date(params, "endSearchDate")
             answered = qp.boolean(params, "answered")
-            page, size = qp.integer(params, "page", default=1), qp.integer(params, "size", default=INQUIRY_PAGE_MIN)
-        except qp.ParamProblem as problem:
+            page = qp.page(params, default_size=INQUIRY_PAGE_MIN)
+        except ParamProblem as problem:
             raise qp.pay_user_error("4001", now=now, trace_id=trace_id, invalid=problem) from problem
         checks = (
             (start > end, "4002"),
             ((end - start).days > INQUIRY_MAX_SPAN_DAYS, "4003"),
-            (page < 1, "4004"),
-            (page > PAGE_NUMBER_MAX, "4005"),
-            (size < INQUIRY_PAGE_MIN, "4006"),
-            (size > INQUIRY_PAGE_MAX, "4007"),
+            (page.number < 1, "4004"),
+            (page.number > PAGE_NUMBER_MAX, "4005"),
+            (page.size < INQUIRY_PAGE_MIN, "4006"),
+            (page.size > INQUIRY_PAGE_MAX, "4007"),
         )
         failed = next((code for broken, code in checks if broken), None)
         if failed is not None:
             raise qp.pay_user_error(failed, now=now, trace_id=trace_id)
-        first = (page - 1) * size
         rows, total = self.inquiry_rows(
-            start=start, end=end, answered=answered, style=self.datetime_style, page=slice(first, first + size)
+            start=start, end=end, answered=answered, style=self.datetime_style, page=page.rows()
         )
-        return spring_page(rows, total, page, size)
+        return spring_page(rows, total, page)
 
-    def _answer(self, request: httpx.Request, route: _Route, now: datetime, trace_id: str) -> httpx.Response:
-        assert route.item_id is not None  # every answer route captures it
+    def _answer(
+        self, request: httpx.Request, route: Route[NaverEndpoint], now: datetime, trace_id: str
+    ) -> httpx.Response:
+        item_id = int(route.path_params["id"])  # every answer route captures it
         body = qp.json_body(request) or {}
         if route.endpoint is NaverEndpoint.PRODUCT_QNA_ANSWER:
             content = body.get("commentContent")
             if not isinstance(content, str) or not content.strip():
-                problem = qp.ParamProblem("commentContent", "must not be blank")
+                problem = ParamProblem("commentContent", "must not be blank")
                 raise qp.contents_error(
                     400, "BAD_REQUEST", "잘못된 요청입니다.", now=now, trace_id=trace_id, invalid=problem
                 )
-            if self.product_question(route.item_id) is None:
+            if self.product_question(item_id) is None:
                 raise qp.contents_error(404, "NOT_FOUND", "상품 문의를 찾을 수 없습니다.", now=now, trace_id=trace_id)
-            self.answer_product_question(route.item_id, content, now)
+            self.answer_product_question(item_id, content, now)
             return httpx.Response(204, headers={qp.TRACE_HEADER: trace_id})
         comment, template = body.get("answerComment"), body.get("answerTemplateId")
         # The documented field is answerComment; `answerContent` (seen in public code) is malformed here too.
         if not isinstance(comment, str) or not comment.strip() or not _optional_number(template):
             raise qp.pay_merchant_error("ERR-NC-101001", now=now, trace_id=trace_id)
-        if self.customer_inquiry(route.item_id) is None:
+        if self.customer_inquiry(item_id) is None:
             raise qp.pay_merchant_error("ERR-NC-101004", now=now, trace_id=trace_id)
         if route.endpoint is NaverEndpoint.CUSTOMER_INQUIRY_ANSWER_EDIT:
-            assert route.answer_id is not None  # the edit route captures it
+            answer_id = int(route.path_params["answer"])  # the edit route captures it
             try:
-                self.edit_customer_answer(route.item_id, route.answer_id, comment, now)
+                self.edit_customer_answer(item_id, answer_id, comment, now)
             except KeyError as err:
                 raise qp.pay_merchant_error("ERR-NC-101005", now=now, trace_id=trace_id) from err
-            comment_no = route.answer_id
+            comment_no = answer_id
         else:
             try:
                 comment_no = self.answer_customer_inquiry(
-                    route.item_id, comment, now, template_no=None if template is None else int(template)
+                    item_id, comment, now, template_no=None if template is None else int(template)
                 )
             except ValueError as err:
                 if str(err) != ALREADY_ANSWERED:
                     raise
                 raise qp.pay_merchant_error("ERR-NC-101010", now=now, trace_id=trace_id) from err
-        data = {"inquiryNo": route.item_id, "inquiryCommentNo": comment_no}
+        data = {"inquiryNo": item_id, "inquiryCommentNo": comment_no}
         payload = {
             "code": "SUCCESS",
             "message": "요청이 성공적으로 처리되었습니다.",
@@ -322,11 +289,9 @@ class NaverSandbox(NaverInquiryStore, SandboxHandler[NaverEndpoint]):
             "timestamp": qp.kst_timestamp(now),
             "traceId": trace_id,
         }
-        return qp.json_response(200, payload, {qp.TRACE_HEADER: trace_id})
+        return json_response(200, payload, {qp.TRACE_HEADER: trace_id})
 
     def _gateway_fault(self, fault: FaultEntry, request: httpx.Request, now: datetime) -> httpx.Response:
-        if fault.fault is Fault.TIMEOUT:
-            raise httpx.ReadTimeout("sandbox: injected timeout", request=request)
         if fault.fault is Fault.RATE_LIMIT:
             headers = {**self.limits.rate_headers(0), "Retry-After": str(fault.retry_after_s)}
             return self._gateway_error(429, "GW.RATE_LIMIT", now, headers)

@@ -13,7 +13,8 @@ import binascii
 import hashlib
 import hmac
 import itertools
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
@@ -86,29 +87,24 @@ def decode_sign(sign: str) -> bytes | None:
         return None
 
 
+@dataclass(eq=False, kw_only=True)
 class NaverTokenIssuer:
     """Issues and checks access tokens of one application, for its own store (type=SELF). Not thread-safe."""
 
-    def __init__(
-        self,
-        *,
-        client_id: str,
-        client_secret: str,
-        lifetime_s: int = 10_800,
-        reuse_min_remaining_s: int = 1_800,
-        max_timestamp_age_s: float = 300.0,
-        max_timestamp_ahead_s: float = 60.0,
-    ) -> None:
+    client_id: str
+    client_secret: InitVar[str]
+    lifetime_s: int = 10_800
+    reuse_min_remaining_s: int = 1_800
+    max_timestamp_age_s: float = 300.0
+    max_timestamp_ahead_s: float = 60.0
+    minted: int = field(init=False, default=0)  # distinct tokens issued so far
+    _client_secret: str = field(init=False, repr=False)
+    _tokens: list[IssuedToken] = field(init=False, repr=False, default_factory=list)
+    _serial: Iterator[int] = field(init=False, repr=False, default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self, client_secret: str) -> None:
         bcrypt.hashpw(b"check", client_secret.encode("ascii"))  # a secret bcrypt refuses is a test-setup bug
-        self.client_id = client_id
         self._client_secret = client_secret
-        self.lifetime_s = lifetime_s
-        self.reuse_min_remaining_s = reuse_min_remaining_s
-        self.max_timestamp_age_s = max_timestamp_age_s
-        self.max_timestamp_ahead_s = max_timestamp_ahead_s
-        self._tokens: list[IssuedToken] = []
-        self._serial = itertools.count(1)
-        self.minted = 0
 
     def issue(self, form: dict[str, str], now: datetime) -> IssuedToken:
         """The token for a standard request's `form`; raises TokenRefused for anything the docs would refuse."""

@@ -9,16 +9,19 @@ Everything is driven by the `random.Random` passed in: the same seed gives the s
 
 from __future__ import annotations
 
-import random
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING
 
 from connectors.sandbox.arrivals import ArrivalGenerator
+from connectors.sandbox.naver.store import NaverInquiryStore
 
-if TYPE_CHECKING:
-    from connectors.sandbox.naver.store import NaverInquiryStore
-
+SELLER_ANSWERS = (
+    "안녕하세요, 고객님. 내일 오전 중 발송 예정입니다. 감사합니다.",
+    "안녕하세요, 고객님. 교환 접수 도와드렸습니다. 불편을 드려 죄송합니다.",
+    "안녕하세요, 고객님. 다음 주 중 재입고 예정입니다.",
+    "안녕하세요, 고객님. 확인 후 바로 처리해 드리겠습니다.",
+)
 PRODUCTS = (
     "국내산 햇사과 5kg 가정용",
     "여성 린넨 셔츠 오버핏",
@@ -55,53 +58,27 @@ CUSTOMER_INQUIRIES = {
     "기타": ("영수증 문의", "현금영수증 발행 가능한가요?"),
 }
 OPTIONS = ("블랙", "아이보리", "네이비", "베이지")
-SELLER_ANSWERS = (
-    "안녕하세요, 고객님. 내일 오전 중 발송 예정입니다. 감사합니다.",
-    "안녕하세요, 고객님. 교환 접수 도와드렸습니다. 불편을 드려 죄송합니다.",
-    "안녕하세요, 고객님. 다음 주 중 재입고 예정입니다.",
-    "안녕하세요, 고객님. 확인 후 바로 처리해 드리겠습니다.",
-)
 
 
-class NaverInquiryGenerator(ArrivalGenerator):
+@dataclass(eq=False, kw_only=True)
+class NaverInquiryGenerator(ArrivalGenerator[NaverInquiryStore]):
     """Adds questions and inquiries to a NaverSandbox over time and answers some older ones, as a real shop would."""
 
-    def __init__(
-        self,
-        sandbox: NaverInquiryStore,
-        *,
-        rng: random.Random,
-        arrivals_per_h: float = 12.0,
-        customer_share: float = 0.4,
-        answer_share: float = 0.6,
-        mean_answer_delay_s: float = 1800.0,
-        min_answer_age_s: float = 120.0,
-        pii_share: float = 0.3,
-    ) -> None:
-        super().__init__(
-            rng=rng,
-            is_answered=sandbox.is_answered,
-            seller_answers=SELLER_ANSWERS,
-            arrivals_per_h=arrivals_per_h,
-            answer_share=answer_share,
-            mean_answer_delay_s=mean_answer_delay_s,
-            min_answer_age_s=min_answer_age_s,
-            pii_share=pii_share,
-        )
-        self._sandbox = sandbox
-        self.customer_share = customer_share
+    seller_answers = SELLER_ANSWERS
+    arrivals_per_h: float = 12.0
+    customer_share: float = 0.4  # share of 고객 문의 among arrivals
 
     def _add(self, at: datetime) -> int:
-        rng = self._rng
+        rng = self.rng
         product = rng.choice(PRODUCTS)
         name, customer_id = rng.choice(CUSTOMERS)
-        phone = f"010-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
+        phone = self._phone()
         with_pii = rng.random() < self.pii_share
         if rng.random() < self.customer_share:
             category = rng.choice(sorted(CUSTOMER_INQUIRIES))
             title, text = CUSTOMER_INQUIRIES[category]
             body = text.format(days=rng.randint(2, 6)) + (f" 연락처는 {phone}입니다." if with_pii else "")
-            item_id = self._sandbox.add_customer_inquiry(
+            item_id = self.sandbox.add_customer_inquiry(
                 title=title,
                 content=body,
                 registered_at=at,
@@ -113,11 +90,10 @@ class NaverInquiryGenerator(ArrivalGenerator):
                 product_order_option=f"색상: {rng.choice(OPTIONS)}",
             )
             will_answer = rng.random() < self.answer_share
-            return self._track(item_id, at, will_answer, partial(self._sandbox.answer_customer_inquiry, item_id))
+            return self._track(item_id, at, will_answer, partial(self.sandbox.answer_customer_inquiry, item_id))
         question = rng.choice(PRODUCT_QUESTIONS).format(option=rng.choice(OPTIONS), size=rng.choice(("S", "M", "L")))
-        if with_pii:
-            question += f" {name}입니다. 답변은 {phone}로 문자 부탁드려요."
-        item_id = self._sandbox.add_product_question(
+        question += f" {name}입니다. 답변은 {phone}로 문자 부탁드려요." if with_pii else ""
+        item_id = self.sandbox.add_product_question(
             question=question,
             created_at=at,
             product_id=rng.randrange(8_000_000_000, 9_000_000_000),
@@ -125,4 +101,4 @@ class NaverInquiryGenerator(ArrivalGenerator):
             masked_writer_id=customer_id[:4] + "****",
         )
         will_answer = rng.random() < self.answer_share
-        return self._track(item_id, at, will_answer, partial(self._sandbox.answer_product_question, item_id))
+        return self._track(item_id, at, will_answer, partial(self.sandbox.answer_product_question, item_id))

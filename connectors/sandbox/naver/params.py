@@ -22,9 +22,11 @@ from typing import Any
 
 import httpx
 
+from connectors.sandbox import query
+from connectors.sandbox.handling import Refused, json_response
+from connectors.sandbox.query import Page, ParamProblem, Shape, single
 from core.models import KST
 
-JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 TRACE_HEADER = "GNCP-GW-Trace-ID"
 
 GATEWAY_MESSAGES = {
@@ -58,40 +60,23 @@ PAY_MERCHANT_MESSAGES = {
     "ERR-NC-101010": "이미 답변이 등록된 문의입니다.",
 }
 
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# ISO 8601 date-time with a mandatory offset, as Spring binds an OffsetDateTime (a '+' decoded to ' ' fails here).
-_OFFSET_DATETIME_RE = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})"
+_LOCAL_DATE = Shape(
+    re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"), date.fromisoformat, "must be in yyyy-MM-dd format", "is not a valid date"
 )
+# ISO 8601 date-time with a mandatory offset, as Spring binds an OffsetDateTime (a '+' decoded to ' ' fails here).
+_OFFSET_DATETIME = Shape(
+    re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})"),
+    datetime.fromisoformat,
+    "must be an ISO-8601 date-time with an offset",
+    "is not a valid date-time",
+)
+_MISSING = "must not be null"
 _INT_RE = re.compile(r"-?[0-9]{1,10}")
-
-
-class ApiError(Exception):
-    """Validation failed; `response` is what the sandbox answers."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
-
-
-class ParamProblem(Exception):
-    """One query parameter is missing or malformed; each API turns it into its own error body."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}")
-        self.name = name
-        self.message = message
 
 
 def kst_timestamp(now: datetime) -> str:
     """An error body's `timestamp`: KST ISO-8601 with milliseconds."""
     return now.astimezone(KST).isoformat(timespec="milliseconds")
-
-
-def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> httpx.Response:
-    """A JSON response with the Content-Type the Commerce API uses."""
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    return httpx.Response(status, content=body, headers={"Content-Type": JSON_CONTENT_TYPE, **(headers or {})})
 
 
 def gateway_error(
@@ -104,7 +89,7 @@ def gateway_error(
 
 def contents_error(
     status: int, code: str, message: str, *, now: datetime, trace_id: str, invalid: ParamProblem | None = None
-) -> ApiError:
+) -> Refused:
     """An error of the 상품 문의 APIs, ready to raise."""
     inputs = [] if invalid is None else [{"name": invalid.name, "type": "Invalid", "message": invalid.message}]
     body = {
@@ -114,10 +99,10 @@ def contents_error(
         "timestamp": kst_timestamp(now),
         "traceId": trace_id,
     }
-    return ApiError(json_response(status, body, {TRACE_HEADER: trace_id}))
+    return Refused(json_response(status, body, {TRACE_HEADER: trace_id}))
 
 
-def pay_user_error(code: str, *, now: datetime, trace_id: str, invalid: ParamProblem | None = None) -> ApiError:
+def pay_user_error(code: str, *, now: datetime, trace_id: str, invalid: ParamProblem | None = None) -> Refused:
     """A 4001..4007 error of `GET /v1/pay-user/inquiries`, ready to raise."""
     body: dict[str, Any] = {
         "code": code,
@@ -127,13 +112,13 @@ def pay_user_error(code: str, *, now: datetime, trace_id: str, invalid: ParamPro
     }
     if invalid is not None:
         body["invalidInputs"] = [{"name": invalid.name, "message": invalid.message}]
-    return ApiError(json_response(400, body, {TRACE_HEADER: trace_id}))
+    return Refused(json_response(400, body, {TRACE_HEADER: trace_id}))
 
 
-def pay_merchant_error(code: str, *, now: datetime, trace_id: str) -> ApiError:
+def pay_merchant_error(code: str, *, now: datetime, trace_id: str) -> Refused:
     """A 400 of the 고객 문의 answer APIs, ready to raise."""
     body = {"code": code, "message": PAY_MERCHANT_MESSAGES[code], "timestamp": kst_timestamp(now), "traceId": trace_id}
-    return ApiError(json_response(400, body, {TRACE_HEADER: trace_id}))
+    return Refused(json_response(400, body, {TRACE_HEADER: trace_id}))
 
 
 def token_error(status: int, message: str, *, now: datetime, invalid: list[str] | None = None) -> httpx.Response:
@@ -146,44 +131,14 @@ def token_error(status: int, message: str, *, now: datetime, invalid: list[str] 
     return json_response(status, body)
 
 
-def single(params: httpx.QueryParams, name: str) -> str | None:
-    """The one value of optional query parameter `name`; empty counts as absent, repeats are refused."""
-    values = params.get_list(name)
-    if len(values) > 1:
-        raise ParamProblem(name, "must be given only once")
-    if not values or values[0] == "":
-        return None
-    return values[0]
-
-
-def required(params: httpx.QueryParams, name: str) -> str:
-    """The value of a mandatory query parameter."""
-    value = single(params, name)
-    if value is None:
-        raise ParamProblem(name, "must not be null")
-    return value
-
-
 def offset_datetime(params: httpx.QueryParams, name: str) -> datetime:
     """A mandatory ISO 8601 date-time with an offset or Z (`2020-07-25T10:10:10.100Z`, `...+09:00`)."""
-    raw = required(params, name)
-    if _OFFSET_DATETIME_RE.fullmatch(raw) is None:
-        raise ParamProblem(name, "must be an ISO-8601 date-time with an offset")
-    try:
-        return datetime.fromisoformat(raw)
-    except ValueError as err:
-        raise ParamProblem(name, "is not a valid date-time") from err
+    return _OFFSET_DATETIME.read(name, query.required(params, name, missing=_MISSING))
 
 
 def local_date(params: httpx.QueryParams, name: str) -> date:
     """A mandatory `yyyy-MM-dd` parameter (zero-padded, a real calendar date)."""
-    raw = required(params, name)
-    if _DATE_RE.fullmatch(raw) is None:
-        raise ParamProblem(name, "must be in yyyy-MM-dd format")
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as err:
-        raise ParamProblem(name, "is not a valid date") from err
+    return _LOCAL_DATE.read(name, query.required(params, name, missing=_MISSING))
 
 
 def integer(params: httpx.QueryParams, name: str, *, default: int) -> int:
@@ -194,6 +149,11 @@ def integer(params: httpx.QueryParams, name: str, *, default: int) -> int:
     if _INT_RE.fullmatch(raw) is None:
         raise ParamProblem(name, "must be an integer")
     return int(raw)
+
+
+def page(params: httpx.QueryParams, *, default_size: int) -> Page:
+    """`page` (default 1) and `size`; the range checks are each API's own."""
+    return Page(integer(params, "page", default=1), integer(params, "size", default=default_size))
 
 
 def boolean(params: httpx.QueryParams, name: str) -> bool | None:

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import itertools
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
-from connectors.sandbox.coupang.rows import Malformation
+from connectors.sandbox.faults import Malformation
+from connectors.sandbox.query import Page
+from connectors.sandbox.stores import EVERY_ROW, SandboxStore, newest_first, on_korean_dates, require_aware
 from core.models import KST
 
 ALREADY_ANSWERED = "이미 답변이 등록된 문의입니다."
-_ALL = slice(None)
 # (id, date-time, text) fields of a Q&A row and of a 고객 문의 row, for breaking rows on purpose.
 _QNA_FIELDS = ("questionId", "createDate", "question")
 _INQUIRY_FIELDS = ("inquiryNo", "inquiryRegistrationDateTime", "inquiryContent")
@@ -132,11 +133,11 @@ class CustomerInquiry:
         }
 
 
-class NaverInquiryStore:
+class NaverInquiryStore(SandboxStore):
     """Seeded product questions and customer inquiries, their answers, and the list queries. Thread-safe."""
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        super().__init__()
         self._questions: dict[int, ProductQuestion] = {}
         self._inquiries: dict[int, CustomerInquiry] = {}
         self._question_ids = itertools.count(640_000_001)
@@ -157,7 +158,7 @@ class NaverInquiryStore:
         answered_at: datetime | None = None,
     ) -> int:
         """Seed a public product question (answered a while later when `answered`); returns its questionId."""
-        _require_aware(created_at)
+        require_aware(created_at)
         with self._lock:
             question_id = next(self._question_ids)
             item = ProductQuestion(question_id, question, created_at, product_id, product_name, masked_writer_id)
@@ -168,7 +169,7 @@ class NaverInquiryStore:
 
     def answer_product_question(self, question_id: int, content: str, at: datetime) -> None:
         """Create or replace the seller's answer, as `PUT /v1/contents/qnas/{questionId}` does."""
-        _require_aware(at)
+        require_aware(at)
         with self._lock:
             item = self._questions[question_id]
             item.answer, item.answered_at = content, at
@@ -192,7 +193,7 @@ class NaverInquiryStore:
         answered_at: datetime | None = None,
     ) -> int:
         """Seed a buyer's 고객 문의 with their real name and id (as the API returns them); returns its inquiryNo."""
-        _require_aware(registered_at)
+        require_aware(registered_at)
         with self._lock:
             inquiry_no = next(self._inquiry_nos)
             order = order_id or str(next(self._order_ids))
@@ -219,7 +220,7 @@ class NaverInquiryStore:
         self, inquiry_no: int, content: str, at: datetime, *, template_no: int | None = None
     ) -> int:
         """Answer once, as the seller would; raises ValueError(ALREADY_ANSWERED) after that. Returns the answer id."""
-        _require_aware(at)
+        require_aware(at)
         with self._lock:
             item = self._inquiries[inquiry_no]
             if item.answered:
@@ -230,7 +231,7 @@ class NaverInquiryStore:
 
     def edit_customer_answer(self, inquiry_no: int, answer_content_id: int, content: str, at: datetime) -> None:
         """Replace the latest answer's text; raises KeyError unless `answer_content_id` is that answer."""
-        _require_aware(at)
+        require_aware(at)
         with self._lock:
             item = self._inquiries[inquiry_no]
             if not item.answers or item.answers[-1].answer_content_id != answer_content_id:
@@ -256,55 +257,56 @@ class NaverInquiryStore:
             return self._inquiries.get(inquiry_no)
 
     def question_rows(
-        self, *, start: datetime, end: datetime, answered: bool | None, style: NaverDateTimeStyle, page: slice = _ALL
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        answered: bool | None,
+        style: NaverDateTimeStyle,
+        page: slice = EVERY_ROW,
     ) -> tuple[list[dict[str, Any]], int]:
         """Q&A rows created in [start, end] (both inclusive), newest first; (rows of `page`, total matches)."""
         with self._lock:
-            matches = [
+            matches = (
                 item
                 for item in self._questions.values()
                 if start <= item.created_at <= end and answered in (None, item.answered)
-            ]
-            matches.sort(key=lambda item: (item.created_at, item.question_id), reverse=True)
-            return [item.row(style) for item in matches[page]], len(matches)
+            )
+            newest = attrgetter("created_at", "question_id")
+            return newest_first(matches, key=newest, page=page, row=lambda item: item.row(style))
 
     def inquiry_rows(
-        self, *, start: date, end: date, answered: bool | None, style: NaverDateTimeStyle, page: slice = _ALL
+        self, *, start: date, end: date, answered: bool | None, style: NaverDateTimeStyle, page: slice = EVERY_ROW
     ) -> tuple[list[dict[str, Any]], int]:
         """고객 문의 rows registered on Korean dates start..end (inclusive), newest first; (page rows, total)."""
         with self._lock:
-            matches = [
+            matches = (
                 item
                 for item in self._inquiries.values()
-                if start <= item.registered_at.astimezone(KST).date() <= end and answered in (None, item.answered)
-            ]
-            matches.sort(key=lambda item: (item.registered_at, item.inquiry_no), reverse=True)
-            return [item.row(style) for item in matches[page]], len(matches)
+                if on_korean_dates(item.registered_at, start, end) and answered in (None, item.answered)
+            )
+            newest = attrgetter("registered_at", "inquiry_no")
+            return newest_first(matches, key=newest, page=page, row=lambda item: item.row(style))
 
 
-def _require_aware(value: datetime) -> None:
-    if value.tzinfo is None:
-        raise ValueError("seeded datetimes must be timezone-aware")
-
-
-def spring_page(rows: list[dict[str, Any]], total: int, page: int, size: int) -> dict[str, Any]:
+def spring_page(rows: list[dict[str, Any]], total: int, page: Page) -> dict[str, Any]:
     """A Spring Data page; `number`/`pageNumber` are 0-based while the request's `page` is 1-based."""
-    total_pages = math.ceil(total / size)
+    total_pages = math.ceil(total / page.size)
     sort = {"sorted": True, "unsorted": False, "empty": False}
     return {
         "content": rows,
         "totalPages": total_pages,
         "totalElements": total,
-        "number": page - 1,
-        "size": size,
+        "number": page.number - 1,
+        "size": page.size,
         "numberOfElements": len(rows),
-        "first": page == 1,
-        "last": page >= total_pages,
+        "first": page.number == 1,
+        "last": page.number >= total_pages,
         "empty": not rows,
         "pageable": {
-            "pageNumber": page - 1,
-            "pageSize": size,
-            "offset": (page - 1) * size,
+            "pageNumber": page.number - 1,
+            "pageSize": page.size,
+            "offset": (page.number - 1) * page.size,
             "paged": True,
             "unpaged": False,
             "sort": sort,
