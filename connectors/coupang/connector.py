@@ -8,10 +8,10 @@ One poll of a stream makes two passes over KST calendar dates, each in windows o
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
 import httpx
 import structlog
@@ -21,7 +21,8 @@ from connectors.base import ConnectorError, ErrorBody, HttpEdge, Unavailable, js
 from connectors.coupang.auth import CoupangAuth
 from connectors.coupang.rows import row_id
 from connectors.coupang.rows import to_inquiry as _to_inquiry
-from connectors.polling import DateWindow, Listing, Lookback, Page, PollTally, enabled_streams, start_poll
+from connectors.polling import DateWindow, Listing, Page, PollTally, start_poll
+from connectors.polling_connector import PollDefaults, PollingConnector, PollOptions
 from connectors.rows import is_int
 from core.clock import Clock
 from core.models import Cursor, Marketplace, PollResult, StreamKind
@@ -60,9 +61,12 @@ _SPECS = {
 }
 
 
-class CoupangConnector:
+class CoupangConnector(PollingConnector):
     """Polls one Coupang vendorId; every request of every stream shares one request budget."""
 
+    DEFAULTS: ClassVar[PollDefaults] = PollDefaults(
+        (StreamKind.PRODUCT_QNA, StreamKind.CALL_CENTER), max_requests_per_s=2.0, recheck_days=14
+    )
     marketplace: ClassVar[Marketplace] = Marketplace.COUPANG
 
     def __init__(
@@ -74,26 +78,20 @@ class CoupangConnector:
         secret_key: SecretStr,
         client: httpx.AsyncClient,
         clock: Clock,
-        streams: Sequence[StreamKind] = (StreamKind.PRODUCT_QNA, StreamKind.CALL_CENTER),
-        max_requests_per_s: float = 2.0,
-        backfill_days: int = 3,
-        overlap_days: int = 1,
-        recheck_days: int = 14,
         api_version: str = "v5",
+        **options: Unpack[PollOptions],
     ) -> None:
         if not _VENDOR_ID.fullmatch(vendor_id):
             raise ValueError("vendor_id must be letters and digits, e.g. A00012345")
         if api_version not in API_VERSIONS:
             raise ValueError(f"api_version must be one of {sorted(API_VERSIONS)}")
-        self.streams = enabled_streams(streams, _SPECS)
-        self._lookback = Lookback.of_days(backfill_days, overlap_days, recheck_days)
-        self.account_id = account_id
+        rate_per_s = self._configure(account_id, options)
         self._vendor_id = vendor_id
         self._edge = CoupangEdge(
             account_id,
             client=client,
             clock=clock,
-            rate_per_s=max_requests_per_s,
+            rate_per_s=rate_per_s,
             auth=CoupangAuth(access_key=access_key, secret_key=secret_key, now=clock.now),
             secrets=(access_key.get_secret_value(), secret_key.get_secret_value()),
         )
@@ -101,10 +99,6 @@ class CoupangConnector:
 
     def __repr__(self) -> str:
         return f"CoupangConnector(account_id={self.account_id!r}, vendor_id={self._vendor_id!r})"
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._edge.aclose()
 
     async def poll(self, stream: StreamKind, cursor: Cursor | None, *, now: datetime) -> PollResult:
         """Read new/changed inquiries since `cursor` and the ids still open in the recheck range."""

@@ -12,9 +12,9 @@ A typical poll (cursor from minutes ago, recheck 13 days): product Q&A 3 request
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import ClassVar
+from typing import ClassVar, Unpack
 from xml.etree.ElementTree import Element
 
 import httpx
@@ -34,7 +34,8 @@ from connectors.elevenst.rows import (
     qna_to_inquiry,
     rows,
 )
-from connectors.polling import DateWindow, Listing, Lookback, Page, PollTally, enabled_streams, start_poll
+from connectors.polling import DateWindow, Listing, Page, PollTally, start_poll
+from connectors.polling_connector import PollDefaults, PollingConnector, PollOptions
 from core.clock import Clock
 from core.models import Cursor, Marketplace, PollResult, StreamKind
 
@@ -52,10 +53,14 @@ _OK_CODES = frozenset({"", "0", "200"})
 _AUTH_WORDS = re.compile(r"openapikey|api\s*key|인증|권한|아이피|\bip\b|등록되지\s*않은", re.IGNORECASE)
 
 
-class ElevenstConnector:
+class ElevenstConnector(PollingConnector):
     """Polls one 11st seller API key; every request of every stream shares one request budget."""
 
+    DEFAULTS: ClassVar[PollDefaults] = PollDefaults(
+        (StreamKind.PRODUCT_QNA, StreamKind.URGENT), max_requests_per_s=1.0, recheck_days=13
+    )
     marketplace: ClassVar[Marketplace] = Marketplace.ELEVENST
+    _edge: ElevenstEdge
 
     def __init__(
         self,
@@ -64,27 +69,17 @@ class ElevenstConnector:
         api_key: SecretStr,
         client: httpx.AsyncClient,
         clock: Clock,
-        streams: Sequence[StreamKind] = (StreamKind.PRODUCT_QNA, StreamKind.URGENT),
-        max_requests_per_s: float = 1.0,
-        backfill_days: int = 3,
-        overlap_days: int = 1,
-        recheck_days: int = 13,
+        **options: Unpack[PollOptions],
     ) -> None:
         key = api_key.get_secret_value()
         if not key:
             raise ValueError("api_key must not be empty")
-        self.streams = enabled_streams(streams, (StreamKind.PRODUCT_QNA, StreamKind.URGENT))
-        self._lookback = Lookback.of_days(backfill_days, overlap_days, recheck_days)
-        self.account_id = account_id
+        rate_per_s = self._configure(account_id, options)
         self._api_key = api_key
-        self._edge = ElevenstEdge(account_id, client=client, clock=clock, rate_per_s=max_requests_per_s, secrets=(key,))
+        self._edge = ElevenstEdge(account_id, client=client, clock=clock, rate_per_s=rate_per_s, secrets=(key,))
 
     def __repr__(self) -> str:
         return f"ElevenstConnector(account_id={self.account_id!r})"
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._edge.aclose()
 
     async def poll(self, stream: StreamKind, cursor: Cursor | None, *, now: datetime) -> PollResult:
         """Read new/changed items since `cursor` and the ids still open in the recheck range."""

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
 import httpx
 import jwt
@@ -33,7 +33,8 @@ from connectors.esm.rows import (
     urgent_inquiry,
     urgent_row_id,
 )
-from connectors.polling import DateWindow, Listing, Lookback, Page, PollTally, enabled_streams, start_poll
+from connectors.polling import DateWindow, Listing, Page, PollTally, start_poll
+from connectors.polling_connector import PollDefaults, PollingConnector, PollOptions
 from core.clock import Clock
 from core.models import Cursor, Inquiry, Marketplace, PollResult, StreamKind
 
@@ -52,9 +53,12 @@ TOKEN_LIFETIME_S = 300
 _HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
-class EsmConnector:
+class EsmConnector(PollingConnector):
     """Polls one ESM+ master account holding a G마켓 and/or an 옥션 seller id; one budget for every request."""
 
+    DEFAULTS: ClassVar[PollDefaults] = PollDefaults(
+        (StreamKind.PRODUCT_QNA, StreamKind.URGENT), max_requests_per_s=0.2, recheck_days=6
+    )
     marketplace: ClassVar[Marketplace] = Marketplace.ESM
 
     def __init__(
@@ -67,12 +71,8 @@ class EsmConnector:
         auction_seller_id: str | None,
         client: httpx.AsyncClient,
         clock: Clock,
-        streams: Sequence[StreamKind] = (StreamKind.PRODUCT_QNA, StreamKind.URGENT),
-        max_requests_per_s: float = 0.2,
-        backfill_days: int = 3,
-        overlap_days: int = 1,
-        recheck_days: int = 6,
         issuer: str = "inqd",
+        **options: Unpack[PollOptions],
     ) -> None:
         if not master_id.strip():
             raise ValueError("master_id must be the ESM+ master ID")
@@ -81,18 +81,16 @@ class EsmConnector:
         for seller_id in (gmarket_seller_id, auction_seller_id):
             if seller_id is not None and (not seller_id.strip() or "," in seller_id or ":" in seller_id):
                 raise ValueError("seller ids must be non-empty and contain no ',' or ':'")
-        self.streams = enabled_streams(streams, (StreamKind.PRODUCT_QNA, StreamKind.URGENT))
-        self._lookback = Lookback.of_days(backfill_days, overlap_days, recheck_days)
+        rate_per_s = self._configure(account_id, options)
         secret = secret_key.get_secret_value()
         if not secret:
             raise ValueError("secret_key must not be empty")
-        self.account_id = account_id
         self._master_id = master_id
         self._secret = secret_key
         self._sellers = Sellers(gmarket=gmarket_seller_id or None, auction=auction_seller_id or None)
         self._issuer = issuer
         self._clock = clock
-        self._edge = EsmEdge(account_id, client=client, clock=clock, rate_per_s=max_requests_per_s, secrets=(secret,))
+        self._edge = EsmEdge(account_id, client=client, clock=clock, rate_per_s=rate_per_s, secrets=(secret,))
         # qnaTypes to ask: 옥션 1 and 2, G마켓 3. Under the doc version where 3 means "all", 3 may repeat 옥션
         # rows: they carry 옥션's SellerId, get the same external_id and PollTally keeps the first.
         self.qna_types: tuple[int, ...] = (AUCTION_QNA_TYPES if self._sellers.auction else ()) + (
@@ -132,10 +130,6 @@ class EsmConnector:
             return jwt.encode(
                 payload, self._secret.get_secret_value(), algorithm="HS256", headers={"kid": self._master_id}
             )
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._edge.aclose()
 
     async def poll(self, stream: StreamKind, cursor: Cursor | None, *, now: datetime) -> PollResult:
         """Read new/changed inquiries since `cursor` and the ids still open in the recheck range."""

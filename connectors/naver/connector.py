@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 import httpx
 import structlog
@@ -26,7 +26,8 @@ from connectors.base import AuthFailed, ConnectorError, ErrorBody, HttpEdge, Rat
 from connectors.naver.auth import TOKEN_PATH, NaverTokenSource
 from connectors.naver.rows import parse_page, row_id
 from connectors.naver.rows import to_inquiry as _to_inquiry
-from connectors.polling import DateWindow, Listing, Lookback, Page, PollTally, enabled_streams, start_poll
+from connectors.polling import DateWindow, Listing, Page, PollTally, start_poll
+from connectors.polling_connector import PollDefaults, PollingConnector, PollOptions
 from core.clock import Clock
 from core.models import KST, Cursor, Marketplace, PollResult, StreamKind
 
@@ -67,9 +68,12 @@ _SPECS = {
 }
 
 
-class NaverConnector:
+class NaverConnector(PollingConnector):
     """Polls one Naver Commerce API application (the seller's own store, type=SELF); one budget, one token."""
 
+    DEFAULTS: ClassVar[PollDefaults] = PollDefaults(
+        (StreamKind.PRODUCT_QNA, StreamKind.CUSTOMER_INQUIRY), max_requests_per_s=1.0, recheck_days=13
+    )
     marketplace: ClassVar[Marketplace] = Marketplace.NAVER
 
     def __init__(
@@ -80,17 +84,11 @@ class NaverConnector:
         client_secret: SecretStr,
         client: httpx.AsyncClient,
         clock: Clock,
-        streams: Sequence[StreamKind] = (StreamKind.PRODUCT_QNA, StreamKind.CUSTOMER_INQUIRY),
-        max_requests_per_s: float = 1.0,
-        backfill_days: int = 3,
-        overlap_days: int = 1,
-        recheck_days: int = 13,
+        **options: Unpack[PollOptions],
     ) -> None:
         if not _CLIENT_ID.fullmatch(client_id):
             raise ValueError("client_id must be the application ID: letters, digits, '_' or '-'")
-        self.streams = enabled_streams(streams, _SPECS)
-        self._lookback = Lookback.of_days(backfill_days, overlap_days, recheck_days)
-        self.account_id = account_id
+        rate_per_s = self._configure(account_id, options)
         self._client_id = client_id
         self._tokens = NaverTokenSource(client_id=client_id, client_secret=client_secret, clock=clock)
         # The secret, and (through `hide`) the last signs and tokens seen, never reach an error text or log line.
@@ -98,7 +96,7 @@ class NaverConnector:
             account_id,
             client=client,
             clock=clock,
-            rate_per_s=max_requests_per_s,
+            rate_per_s=rate_per_s,
             secrets=(client_secret.get_secret_value(),),
         )
 
@@ -109,10 +107,6 @@ class NaverConnector:
     def token_requests(self) -> int:
         """How many tokens this connector has been issued so far."""
         return self._tokens.issued
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._edge.aclose()
 
     async def poll(self, stream: StreamKind, cursor: Cursor | None, *, now: datetime) -> PollResult:
         """Read new/changed inquiries since `cursor` and the ids still open in the recheck range."""
