@@ -9,7 +9,8 @@ fast (thousands of texts a second) and no model to load.
 from __future__ import annotations
 
 from core.masking.masker import find_pii, mask_pii
-from core.masking.names import NameJudge, mask_name
+from core.masking.names import NameJudge
+from core.masking.naming import mask_name
 from core.masking.spans import Found, PiiKind
 
 __all__ = ["Found", "NameJudge", "PiiKind", "find_pii", "mask_name", "mask_pii"]

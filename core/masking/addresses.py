@@ -26,7 +26,7 @@ _PREFIX = (
 # A number that is a count, a price or a time is not a building number.
 _NOT_BUILDING = (
     r"(?![ \t]?(?:개|원|시|분|초|일|월|년|번째|번|명|장|박스|세트|팩|병|통|켤레|벌|인분|kg|g\b|cm|mm|ml|L\b"
-    r"|%|만|천|배|회|차|주|살|세|등|위|가지|시간|사이즈|인치|호선))"
+    r"|%|만|천|배|회|차|주|살|세|등|위|가지|시간|사이즈|인치|호선)(?:(?![가-힣])|(?=[에이가은는을를의도만씩째쯤까부])))"
 )
 _STREET = (
     r"(?P<street>[가-힣]{1,6}(?:읍|면)[ \t]+[가-힣0-9]{1,8}리"
@@ -38,10 +38,11 @@ _COMPLEX = (
     r"[A-Za-z가-힣0-9]{0,15}(?:아파트|빌라|오피스텔|맨션|타운|하이츠|빌딩|타워|센터|캐슬|자이|푸르지오|힐스테이트|래미안"
     r"|아이파크|더샵|주공|파크|하우스|팰리스|빌|APT|apt)"
 )
-_UNIT = r"(?:[A-Za-z가-힣]|\d{1,4})[ \t]?동(?![가-힣])|(?:지하[ \t]?|B)?\d{1,3}[ \t]?층|\d{1,5}[ \t]?호(?!선)"
+_UNIT_PLAIN = r"(?:[A-Za-z가-힣]|\d{1,4})[ \t]?동(?![가-힣])|(?:지하[ \t]?|B)?\d{1,3}[ \t]?층|\d{1,5}[ \t]?호(?!선)"
+_UNIT = rf"{_UNIT_PLAIN}|\d{{1,4}}-\d{{3,5}}호?(?![0-9-])"  # 101-1203: 동-호 written short
 _PAREN = r"\([가-힣0-9A-Za-z, ]{0,20}(?:동|리|가|아파트|빌라|오피스텔)[가-힣0-9A-Za-z, ]{0,15}\)"
 # Complex and block names between the number and the unit: 범어아이파크 2단지 205동, 퀸즈파크나인 C동 11층.
-_ON_THE_WAY = rf"(?:[A-Za-z가-힣0-9]{{1,15}}[ \t]{{1,2}}){{1,3}}(?:{_UNIT})"
+_ON_THE_WAY = rf"(?:[A-Za-z가-힣0-9]{{1,15}}[ \t]{{1,2}}){{1,3}}(?:{_UNIT_PLAIN})"
 _TAIL = rf"(?P<tail>(?:[ \t]*,?[ \t]*(?:{_PAREN}|{_UNIT}|{_ON_THE_WAY}|{_COMPLEX}(?=[ \t,]*(?:{_UNIT}))))*)"
 
 _WITH_PREFIX = re.compile(rf"(?<![가-힣])(?P<prefix>{_PREFIX})[ \t,]+{_STREET}(?P<number>{_NUMBER}){_TAIL}")
@@ -49,6 +50,11 @@ _NO_PREFIX = re.compile(rf"(?<![가-힣0-9]){_STREET}(?P<number>{_NUMBER}){_TAIL
 _UNIT_ONLY = re.compile(
     rf"(?<![가-힣0-9A-Za-z])(?P<keep>{_COMPLEX}[ \t]?)?(?:(?:[A-Za-z가-힣]|\d{{1,4}})[ \t]?동[ \t]?\d{{1,5}}[ \t]?호"
     rf"|(?<=[가-힣])[ \t]?\d{{3,4}}[ \t]?호(?!선))"
+    rf"|(?<![가-힣0-9A-Za-z])(?P<complex>{_COMPLEX})[ \t]?(?!1[5-8]\d\d-)\d{{1,4}}-\d{{3,5}}호?(?![0-9-])"
+)
+_POSTCODE = re.compile(
+    r"우편[ \t]?번호[ \t]*:?[ \t]*\(?(?P<cued>\d{5})\)?"
+    rf"|[(\[]?(?<![0-9])(?P<before>\d{{5}})[)\]]?(?=[ \t]*(?:{_PROVINCE}))"
 )
 _DOOR_CODE = re.compile(
     r"(?:공동[ \t]?현관|현관|출입문|대문|게이트)[ \t]?(?:문[ \t]?)?(?:비밀[ \t]?번호|비번|번호|pw)?"
@@ -88,8 +94,11 @@ def find_addresses(text: str, taken: list[Found]) -> list[Found]:
         if _unprefixed(text, m):
             add(m.start(), m.end(), _masked(m["street"]))
     for m in _UNIT_ONLY.finditer(text):
-        keep = (m["keep"] or "").rstrip()
+        keep = (m["keep"] or m["complex"] or "").rstrip()
         add(m.start(), m.end(), _masked(keep))
+    for m in _POSTCODE.finditer(text):
+        group = "cued" if m["cued"] else "before"
+        add(m.start(group), m.end(group), "*****")
     for m in _DOOR_CODE.finditer(text):
         add(m.start("code"), m.end("code"), "****")
     return found

@@ -48,6 +48,11 @@ NAME_START_SYLLABLES = _syllables(
 ENDING_START_SYLLABLES = _syllables(
     "이가은는을를의에께로으와과도만요예입인라랑하나까부보처해했한할함합되돼됐된될됨됩였야여네죠지게고며면서셨세씩째쯤들시"
 )
+# Syllables that make a noun out of a noun (배송+비, 주문+자, 최신+형, 선물+용, 배송+지연): after a known word they
+# explain the run, even when they also occur in given names.
+NOUN_SUFFIX_SYLLABLES = _syllables(
+    "비자건지형판용품일량료서기별상성적화식감값금액률율점장실소층권표제법관처함색맛들씩째쯤중후간내외시산통병팩개원차물류구방주"
+)
 # A third syllable that is a particle, never a name's end: 정리가, 박스를, 김치도 are a word and a particle.
 PARTICLE_SYLLABLES = _syllables("가는을를의에와과요께랑며로도")
 
@@ -60,7 +65,10 @@ ROLE_WORDS = _words(
     기사분 배달원 이모 이모님 고모 고모님 삼촌 형님 누님 언니 오빠 동생 아빠 엄마 어머니 어머님 아버지 아버님 부모
     부모님 할머니 할아버지 아들 딸 남편 아내 부인 와이프 신랑 신부 여보 자기 친구 지인 가족 조카 손자 손녀 장모 장모님
     장인 장인어른 시어머니 선배 후배 동료 이웃 여러분 우리 저희 본인 당사자 신청자 예약자 작성자 문의자 이용자 방문자
-    구매 판매 배송원 배달 상담 고객센터 센터 업체 판매처 쇼핑몰 스토어 본사 지점 매장 가게 회사
+    구매 판매 배송원 배달 상담 고객센터 센터 업체 판매처 쇼핑몰 스토어 본사 지점 매장 가게 회사 도련 서방 임금 공주
+    왕자 여왕 조장 국장 소장 선임 연구원 기장 함장 선장 도사 하나 학생 직장인 주부 외국인 초보 초보자 대학생 고등학생
+    중학생 회사원 공무원 간호사 의사 군인 자영업자 프리랜서 유학생 교민 환자 장애인 임산부 개인 처음 아니 그거 저거
+    이거 단골 신입 막내
     """
 )
 

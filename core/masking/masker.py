@@ -8,8 +8,10 @@ from core.masking.accounts import find_accounts
 from core.masking.addresses import find_addresses
 from core.masking.codes import find_codes
 from core.masking.emails import find_emails
-from core.masking.names import NameJudge, find_known_names, find_names
+from core.masking.names import NameJudge, find_names, find_split_names
+from core.masking.naming import find_known_names
 from core.masking.phones import find_phones
+from core.masking.romanized import find_romanized_names
 from core.masking.spans import Found, apply_masks, fold, overlaps
 
 
@@ -30,7 +32,9 @@ def find_pii(text: str, *, known_names: Iterable[str] = (), name_judge: NameJudg
     _add(taken, find_phones(folded))
     _add(taken, find_accounts(folded))
     _add(taken, find_addresses(folded, taken))
+    _add(taken, find_split_names(folded, taken))
     _add(taken, find_names(folded, taken, name_judge))
+    _add(taken, find_romanized_names(folded))
     return sorted(taken, key=lambda f: f.start)
 
 

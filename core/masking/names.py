@@ -23,16 +23,20 @@ from core.masking.lexicon import (
     INTRO_WORDS,
     NAME_LABELS,
     NAME_START_SYLLABLES,
+    NOUN_SUFFIX_SYLLABLES,
     OTHER_FIELDS,
     PARTICLE_SYLLABLES,
     ROLE_WORDS,
     SURNAMES,
 )
+from core.masking.naming import mask_name
 from core.masking.spans import Found, PiiKind, overlaps
 from core.masking.words import NOT_NAMES as _WORDS
 from core.masking.words import PRODUCT_WORDS
 
-NOT_NAMES = _WORDS | PRODUCT_WORDS
+# Labels, field names and pronouns are never names either (성명: …, 예금주는 저예요), nor anything starting with one.
+_LABEL_WORDS = frozenset(OTHER_FIELDS) | {label.replace(" ", "") for label in NAME_LABELS}
+NOT_NAMES = _WORDS | PRODUCT_WORDS | INTRO_WORDS | _LABEL_WORDS
 
 # A second opinion on a candidate the rules call a name only on its looks: (text, start, end) -> name?, or None.
 NameJudge = Callable[[str, int, int], bool | None]
@@ -50,6 +54,7 @@ class Cue(Enum):
     NONE = "none"
 
 
+_WRITER_SAYS = frozenset({Cue.LABEL_EXPLICIT, Cue.LABEL, Cue.INTRO})
 _STRONG = frozenset({Cue.LABEL_EXPLICIT, Cue.LABEL, Cue.HONORIFIC, Cue.ADJACENT, Cue.INTRO})
 _PARTICLES = (
     "",
@@ -116,21 +121,30 @@ _COPULAS = (
     "이라고요",
     "라고요",
 )
+# 성함이 백순자세요: the honorific copula, a name only after a label (전해주세요, 보내주세요 are verbs).
+_LABEL_COPULAS = ("세요", "이세요", "십니다", "이십니다", "신데요", "이신데요")
 _HONORIFICS = ("님", "씨", "고객님", "회원님", "선생님")
 _TITLE_ENDS = frozenset("장사관원")  # 회장님, 약사님, 기관, 직원: titles and roles before 님
 _SUFFIX_CUE: dict[str, Cue] = {
     **dict.fromkeys(_PARTICLES, Cue.NONE),
     **dict.fromkeys(_COPULAS, Cue.COPULA),
+    **dict.fromkeys(_LABEL_COPULAS, Cue.COPULA),
     **{h + p: Cue.HONORIFIC for h in _HONORIFICS for p in (*_PARTICLES, *_COPULAS)},
 }
 # Syllables that are grammar, never part of a given name, even with a cue (하셨, 주세요 …).
-_GRAMMAR = frozenset("었았겠했됐습읍니요죠네데게까는을를의에와과께랑며던든듯걸셨됩합봤줬왔갔났")
+_GRAMMAR = frozenset("었았겠했됐습읍요죠네데게까는을를에와과께며던든듯걸셨됩합봤줬왔갔났")
 # A name rarely ends in these; words and verb forms often do (주신다, 하려고).
 _NOT_FINAL = frozenset("다고면")
 # With no cue at all, also not these: endings of everyday words (오미자, 정수기, 선물용, 이유식, 사무실, 배송비 …)
 # that end few given names (mostly of people born before 1960: 영자, 정식).
-_NOT_FINAL_WITHOUT_CUE = frozenset("자사기장채갑산식실소도구대제비상용판품")
+_NOT_FINAL_WITHOUT_CUE = frozenset("자사기장채갑산식실소도구대제비상용판품시군읍면")
 # 하시나요, 주셨는데, 오세요: a verb with the honorific 시, not a name (but 오세훈, 하시우 are names).
+# 반이라, 집이고: a one-syllable noun and a particle, not a surname and a given name.
+_PARTICLE_GIVEN = frozenset(
+    {"이라", "이고", "이며", "이랑", "이나", "이면", "이든", "이야", "이지", "이요", "이도", "이니"}
+)
+_COPULA_AFTER_IN = frozenset("데가지줄거건게걸듯")
+_CLEAR_PARTICLES = frozenset("이가을를는의에도로와과께랑")
 _VERB_STEMS = frozenset("하주오가계")
 _VERB_SI_ALWAYS = frozenset("셨신실십")
 _VERB_SI = frozenset("시세")
@@ -151,31 +165,31 @@ _GLUED_INTRO = re.compile(r"^(?:저는|저|전|본인)")
 _SEPARATORS = re.compile(r"[\s/,:()\[\]|·-]{0,3}")
 
 
-def mask_name(name: str) -> str:
-    """김민수 → 김*수, 김민 → 김*, 남궁민수 → 남궁**, 존 스미스 → * ***."""
-    name = name.strip()
-    if " " in name:
-        first, *rest = name.split()
-        return " ".join([mask_name(first), *("*" * len(word) for word in rest)])
-    if len(name) <= 1:
-        return "*"
-    if len(name) >= 3 and name[:2] in COMPOUND_SURNAMES:
-        return name[:2] + "*" * (len(name) - 2)
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
+def _grammar_follows(rest: str, *, strict: bool) -> bool:
+    """Whether `rest`, after a known word, is grammar (이에요, 인데요, 해요) rather than more of a name (유아|인).
+    Strict: only the unmistakable particles (정보가, 이름이, 연락도), for runs the writer calls a name."""
+    if rest[0] == "인":  # the copula 인데/인가/인지 …, or a given-name syllable (유아인, 정해인이라는)
+        return len(rest) == 1 or rest[1] in _COPULA_AFTER_IN
+    return rest[0] in (_CLEAR_PARTICLES if strict else ENDING_START_SYLLABLES)
 
 
-def _explained(run: str) -> bool:
-    """Whether `run` is a known word, or a known word plus grammar (배송지연, 이번에, 이상해요 but not 이상민)."""
+def _explained(run: str, *, strict: bool = False) -> bool:
+    """Whether `run` is a known word, or a known word plus grammar or a suffix (배송지연, 이번에, 이상해요, 최신형), and
+    not a name that starts like a word (이상민). Strict, for runs after a label or 저: a known word plus a noun
+    suffix or clear grammar only, so that 유아인 and 공유나 stay names there."""
     if run in NOT_NAMES or run in ROLE_WORDS:
         return True
     for k in range(2, min(len(run), 8)):
-        head = run[:k]
-        if head in NOT_NAMES or head in ROLE_WORDS:
-            name_like = k == 2 and head[1] in NAME_START_SYLLABLES
-            if not name_like or run[k] in ENDING_START_SYLLABLES:
-                return True
+        head, rest = run[:k], run[k:]
+        if head not in NOT_NAMES and head not in ROLE_WORDS:
+            continue
+        if head in _LABEL_WORDS or _grammar_follows(rest, strict=strict):
+            return True
+        name_like = k == 2 and head[1] in NAME_START_SYLLABLES
+        if strict and (rest[0] in NOUN_SUFFIX_SYLLABLES or rest[0] not in GIVEN_SYLLABLES):
+            return True
+        if not strict and not name_like:
+            return True
     return False
 
 
@@ -198,15 +212,19 @@ def _looks_like_name(stem: str, cue: Cue) -> bool:
     if surname == 0:  # a foreign name in Hangul: only where a label, an honorific or the writer says it is a name
         if cue is Cue.HONORIFIC:
             return 2 <= len(stem) <= 5 and stem[-1] not in _TITLE_ENDS and not set(stem) & _GRAMMAR
-        return cue in (Cue.LABEL_EXPLICIT, Cue.INTRO) and len(stem) <= 5 and not set(stem) & _GRAMMAR
+        if cue is Cue.INTRO:  # 저는 카를로스입니다; 저는 처음이에요 is not a name
+            return 3 <= len(stem) <= 5
+        return cue is Cue.LABEL_EXPLICIT and len(stem) <= 5 and not set(stem) & _GRAMMAR
     if len(stem) < 2:
         return False
     if cue is Cue.LABEL_EXPLICIT:
         return 1 <= len(given) <= 3 and not set(given) & _GRAMMAR
-    if cue is Cue.HONORIFIC and len(stem) >= 3:  # 왕웨이님, 응우옌씨: a foreign given name is not made of 민, 수 …
+    if cue is Cue.HONORIFIC:  # 왕웨이님, 유키님: a foreign given name is not made of 민, 수 …
         return len(given) <= 3 and not set(given) & _GRAMMAR
     if cue in _STRONG:
         return 1 <= len(given) <= 3 and len(stem) <= 4 and all(ch in GIVEN_SYLLABLES for ch in given)
+    if given in _PARTICLE_GIVEN:
+        return False
     plain = len(given) == 2 and all(ch in GIVEN_SYLLABLES for ch in given) and given[-1] not in _NOT_FINAL
     if cue is Cue.COPULA:
         return plain
@@ -251,8 +269,8 @@ class _Context:
 def _cue_for(ctx: _Context, start: int, run_end: int, stem_len: int, suffix_cue: Cue, glued: Cue) -> Cue:
     before = glued if glued is not Cue.NONE else ctx.before(start)
     after = suffix_cue if suffix_cue is not Cue.NONE else ctx.after(run_end, stem_len)
-    if before is Cue.LABEL and _VALUE_END.match(ctx.text, run_end):
-        return Cue.LABEL_EXPLICIT  # `이름 아나스타샤 / 연락처 …`: the value is delimited like a form field
+    if before is Cue.LABEL and (_VALUE_END.match(ctx.text, run_end) or after is Cue.COPULA):
+        return Cue.LABEL_EXPLICIT  # `이름 아나스타샤 / 연락처 …`, `이름은 엠마예요`: the value is plainly a name
     if before in (Cue.LABEL_EXPLICIT, Cue.LABEL):
         return before
     if after is Cue.HONORIFIC:
@@ -277,7 +295,7 @@ def _glued_offsets(run: str) -> Iterable[tuple[int, Cue]]:
     """Where a name may start inside a run: at 0, or after a label or 저 written without a space."""
     yield 0, Cue.NONE
     label = _GLUED_LABEL.match(run)
-    if label and label.end() < len(run):
+    if label and label.end() < len(run) and run[label.end()] not in "으로에의와과도만":
         yield label.end(), Cue.LABEL
     intro = _GLUED_INTRO.match(run)
     if intro and intro.end() < len(run):
@@ -287,14 +305,17 @@ def _glued_offsets(run: str) -> Iterable[tuple[int, Cue]]:
 def _judge_run(ctx: _Context, run: str, start: int, judge: NameJudge | None) -> tuple[Found, Cue] | None:
     for offset, glued in _glued_offsets(run):
         rest = run[offset:]
-        if _explained(rest):
-            continue
+        explained, explained_strictly = _explained(rest), _explained(rest, strict=True)
         for length, suffix_cue in _stems(rest):
             if glued is Cue.INTRO and suffix_cue is not Cue.COPULA:
                 continue
             s = start + offset
             cue = _cue_for(ctx, s, start + len(run), length, suffix_cue, glued)
             stem = rest[:length]
+            if explained_strictly or (explained and cue not in _WRITER_SAYS):
+                continue  # 공유나 after 수령인, 유아인 after 저: the writer's word beats a look-alike
+            if rest[length:] in _LABEL_COPULAS and cue not in (Cue.LABEL, Cue.LABEL_EXPLICIT):
+                continue
             if not _looks_like_name(stem, cue):
                 continue
             if cue is Cue.NONE and judge is not None and judge(ctx.text, s, s + length) is False:
@@ -338,9 +359,10 @@ def find_names(text: str, taken: list[Found], judge: NameJudge | None = None) ->
     """Names in `text` (folded) outside the `taken` spans, whose neighbours count as evidence."""
     ctx = _Context(text, taken)
     found: list[Found] = []
+    glued_after = {item.end for item in taken if item.kind is not PiiKind.NAME}
     for m in re.finditer(r"[가-힣]+", text):
-        if overlaps(taken, m.start(), m.end()):
-            continue
+        if overlaps(taken, m.start(), m.end()) or m.start() in glued_after:
+            continue  # (010-…-5678이나, …202호로: grammar glued to a number)
         judged = _judge_run(ctx, m.group(), m.start(), judge)
         if judged is None:
             continue
@@ -351,20 +373,17 @@ def find_names(text: str, taken: list[Found], judge: NameJudge | None = None) ->
     return found
 
 
-def find_known_names(text: str, known_names: Iterable[str]) -> list[Found]:
-    """Every occurrence of the buyer's known name; a marketplace-masked one (김*수) matches 김철수 as well."""
-    found: list[Found] = []
-    names = sorted({n.strip() for n in known_names if n and n.strip()}, key=len, reverse=True)
-    for name in names:
-        if "*" in name:
-            if sum(ch != "*" for ch in name) < 2:
-                continue  # 이* would match half the dictionary
-            pattern = "".join("[가-힣A-Za-z]" if ch == "*" else re.escape(ch) for ch in name)
-        elif len(name) < 2:
-            continue
-        else:
-            pattern = re.escape(name)
-        for m in re.finditer(pattern, text, re.IGNORECASE):
-            if not overlaps(found, m.start(), m.end()):
-                found.append(Found(m.start(), m.end(), PiiKind.NAME, mask_name(m.group())))
+_SPLIT_NAME = re.compile(
+    r"(?<![가-힣])(?P<surname>[가-힣])[ \t](?P<given>[가-힣]{2})(?=[ \t]?(?:고객님|님|씨)(?![가-힣]))"
+)
+
+
+def find_split_names(text: str, taken: list[Found]) -> list[Found]:
+    """`김 철수 님`: a surname written apart from the given name, before an honorific."""
+    found = []
+    for m in _SPLIT_NAME.finditer(text):
+        given = m["given"]
+        plausible = m["surname"] in SURNAMES and all(ch in GIVEN_SYLLABLES for ch in given)
+        if plausible and given not in NOT_NAMES and given not in ROLE_WORDS and not overlaps(taken, *m.span()):
+            found.append(Found(m.start(), m.end(), PiiKind.NAME, f"{m['surname']} *{given[-1]}"))
     return found

@@ -14,13 +14,13 @@ from core.masking.spans import Found, PiiKind
 
 _MASK_CHARS = "*xX●○•"
 _AREA = r"1[016789]|2|[3-6][1-5]|70|50[2-8]?"
-_GROUP_SEP = r"(?:[ \t]*[-.~·][ \t]*|[ \t]{1,2}|\)[ \t]*|)"
+_GROUP_SEP = r"(?:[ \t]*[-.~·_][ \t]*|[ \t]{1,2}|\)[ \t]*|)"
 _PHONE = re.compile(
     r"(?<![0-9A-Za-z])(?<![0-9][-. \t])"
     r"(?:(?P<cc>(?:\+|00)[ \t]?82|82(?=[-. ]))[-. \t]*(?:\(0\)|0)?[-. \t]*|(?P<open>\([ \t]?)?0)"
     rf"(?P<area>{_AREA})"
-    rf"{_GROUP_SEP}(?P<mid>[0-9{_MASK_CHARS}]{{3,4}})"
-    rf"(?:[ \t]*[-.~·][ \t]*|[ \t]{{1,2}}|)(?P<last>[0-9{_MASK_CHARS}]{{4}})"
+    rf"(?(open)[ \t]?\)[ \t-]?|{_GROUP_SEP})(?P<mid>[0-9{_MASK_CHARS}]{{3,4}})"
+    rf"(?:[ \t]*[-.~·_][ \t]*|[ \t]{{1,2}}|)(?P<last>[0-9{_MASK_CHARS}]{{4}})"
     r"(?![0-9])(?![-.][0-9])"
 )
 # Words that announce a phone number, so a bare landline (0212345678) nearby is one.
