@@ -316,9 +316,10 @@ def _judge_run(ctx: _Context, run: str, start: int, judge: NameJudge | None) -> 
                 continue  # 공유나 after 수령인, 유아인 after 저: the writer's word beats a look-alike
             if rest[length:] in _LABEL_COPULAS and cue not in (Cue.LABEL, Cue.LABEL_EXPLICIT):
                 continue
-            if not _looks_like_name(stem, cue):
-                continue
-            if cue is Cue.NONE and judge is not None and judge(ctx.text, s, s + length) is False:
+            verdict = None
+            if cue is Cue.NONE and judge is not None and 2 <= length <= 4 and _surname_length(stem):
+                verdict = judge(ctx.text, s, s + length)  # nothing around it: the judge settles it, if it can
+            if verdict is False or (verdict is None and not _looks_like_name(stem, cue)):
                 continue
             return Found(s, s + length, PiiKind.NAME, mask_name(stem)), cue
     return None
