@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from core.masking.spans import Found, PiiKind, overlaps
+from core.masking.spans import Claimed, Found, PiiKind
 
 _PROVINCE = (
     "서울특별시|서울시|서울|부산광역시|부산시|부산|대구광역시|대구시|대구|인천광역시|인천시|인천|광주광역시|광주시|광주"
@@ -42,7 +42,9 @@ _UNIT_PLAIN = r"(?:[A-Za-z가-힣]|\d{1,4})[ \t]?동(?![가-힣])|(?:지하[ \t]
 _UNIT = rf"{_UNIT_PLAIN}|\d{{1,4}}-\d{{3,5}}호?(?![0-9-])"  # 101-1203: 동-호 written short
 _PAREN = r"\([가-힣0-9A-Za-z, ]{0,20}(?:동|리|가|아파트|빌라|오피스텔)[가-힣0-9A-Za-z, ]{0,15}\)"
 # Complex and block names between the number and the unit: 범어아이파크 2단지 205동, 퀸즈파크나인 C동 11층.
-_ON_THE_WAY = rf"(?:[A-Za-z가-힣0-9]{{1,15}}[ \t]{{1,2}}){{1,3}}(?:{_UNIT_PLAIN})"
+_ON_THE_WAY = (
+    rf"(?:[A-Za-z가-힣0-9]{{1,15}}[ \t]{{1,2}}){{1,3}}(?:{_UNIT_PLAIN}|(?!1[5-8]\d\d-)\d{{1,4}}-\d{{3,5}}호?(?![0-9-]))"
+)
 _TAIL = rf"(?P<tail>(?:[ \t]*,?[ \t]*(?:{_PAREN}|{_UNIT}|{_ON_THE_WAY}|{_COMPLEX}(?=[ \t,]*(?:{_UNIT}))))*)"
 
 _WITH_PREFIX = re.compile(rf"(?<![가-힣])(?P<prefix>{_PREFIX})[ \t,]+{_STREET}(?P<number>{_NUMBER}){_TAIL}")
@@ -79,14 +81,16 @@ def _unprefixed(text: str, m: re.Match[str]) -> bool:
     return bool(_ADDRESS_CUE.search(text, max(0, m.start() - 12), m.start()))
 
 
-def find_addresses(text: str, taken: list[Found]) -> list[Found]:
+def find_addresses(text: str, taken: Claimed) -> list[Found]:
     """Addresses, building units and door codes in `text` (folded) that do not overlap `taken` spans."""
     found: list[Found] = []
+    mine = Claimed(len(text))
 
     def add(start: int, end: int, masked: str) -> None:
         end = start + len(text[start:end].rstrip(" \t,"))
-        if end > start and not overlaps(taken, start, end) and not overlaps(found, start, end):
-            found.append(Found(start, end, PiiKind.ADDRESS, masked))
+        item = Found(start, end, PiiKind.ADDRESS, masked)
+        if end > start and taken.free(start, end) and mine.add(item):
+            found.append(item)
 
     for m in _WITH_PREFIX.finditer(text):
         add(m.start(), m.end(), _masked(m["prefix"]))

@@ -12,19 +12,18 @@ from core.masking.names import NameJudge, find_names, find_split_names
 from core.masking.naming import find_known_names
 from core.masking.phones import find_phones
 from core.masking.romanized import find_romanized_names
-from core.masking.spans import Found, apply_masks, fold, overlaps
+from core.masking.spans import Claimed, Found, apply_masks, fold
 
 
-def _add(taken: list[Found], new: Iterable[Found]) -> None:
+def _add(taken: Claimed, new: Iterable[Found]) -> None:
     for item in new:
-        if not overlaps(taken, item.start, item.end):
-            taken.append(item)
+        taken.add(item)
 
 
 def find_pii(text: str, *, known_names: Iterable[str] = (), name_judge: NameJudge | None = None) -> list[Found]:
     """Every piece of buyer data in `text`, in text order, none overlapping."""
     folded = fold(text)
-    taken: list[Found] = []
+    taken = Claimed(len(folded))
     _add(taken, find_known_names(folded, known_names))
     # Fixed shapes before loose ones: a customs code or an email holds digits a phone or account rule would take.
     _add(taken, find_codes(folded))
@@ -35,7 +34,7 @@ def find_pii(text: str, *, known_names: Iterable[str] = (), name_judge: NameJudg
     _add(taken, find_split_names(folded, taken))
     _add(taken, find_names(folded, taken, name_judge))
     _add(taken, find_romanized_names(folded))
-    return sorted(taken, key=lambda f: f.start)
+    return sorted(taken.items, key=lambda f: f.start)
 
 
 def mask_pii(text: str, *, known_names: Iterable[str] = (), name_judge: NameJudge | None = None) -> str:

@@ -30,7 +30,7 @@ from core.masking.lexicon import (
     SURNAMES,
 )
 from core.masking.naming import mask_name
-from core.masking.spans import Found, PiiKind, overlaps
+from core.masking.spans import Claimed, Found, PiiKind
 from core.masking.words import NOT_NAMES as _WORDS
 from core.masking.words import PRODUCT_WORDS
 
@@ -208,15 +208,20 @@ def _looks_like_name(stem: str, cue: Cue) -> bool:
     ):
         return False
     surname = _surname_length(stem)
-    given = stem[surname:]
+    if surname == 2 and stem[0] in SURNAMES and _given_name_fits(stem, 1, cue):
+        return True  # 황보라 is 황 + 보라 as often as 황보 + 라
     if surname == 0:  # a foreign name in Hangul: only where a label, an honorific or the writer says it is a name
         if cue is Cue.HONORIFIC:
             return 2 <= len(stem) <= 5 and stem[-1] not in _TITLE_ENDS and not set(stem) & _GRAMMAR
         if cue is Cue.INTRO:  # 저는 카를로스입니다; 저는 처음이에요 is not a name
             return 3 <= len(stem) <= 5
         return cue is Cue.LABEL_EXPLICIT and len(stem) <= 5 and not set(stem) & _GRAMMAR
-    if len(stem) < 2:
-        return False
+    return len(stem) >= 2 and _given_name_fits(stem, surname, cue)
+
+
+def _given_name_fits(stem: str, surname: int, cue: Cue) -> bool:
+    """Whether what follows a `surname`-syllable surname is a given name, under `cue`."""
+    given = stem[surname:]
     if cue is Cue.LABEL_EXPLICIT:
         return 1 <= len(given) <= 3 and not set(given) & _GRAMMAR
     if cue is Cue.HONORIFIC:  # 왕웨이님, 유키님: a foreign given name is not made of 민, 수 …
@@ -235,7 +240,7 @@ def _looks_like_name(stem: str, cue: Cue) -> bool:
 class _Context:
     """The text around candidates: labels, honorifics and other buyer data found before the names."""
 
-    def __init__(self, text: str, taken: list[Found]) -> None:
+    def __init__(self, text: str, taken: Claimed) -> None:
         self.text = text
         self.taken = taken
 
@@ -251,12 +256,13 @@ class _Context:
 
     def adjacent(self, start: int, end: int) -> bool:
         text = self.text
-        for item in self.taken:
-            if item.kind is PiiKind.NAME:
-                continue
-            if 0 < start - item.end <= 3 and _SEPARATORS.fullmatch(text[item.end : start]):
-                return True  # (glued right after a number is a particle: 010-…-5678이나)
-            if 0 <= item.start - end <= 3 and _SEPARATORS.fullmatch(text[end : item.start]):
+        for gap in range(1, 4):  # (glued right after a number is a particle: 010-…-5678이나)
+            item = self.taken.ends.get(start - gap)
+            if item is not None and item.kind is not PiiKind.NAME and _SEPARATORS.fullmatch(text[item.end : start]):
+                return True
+        for gap in range(4):
+            item = self.taken.starts.get(end + gap)
+            if item is not None and item.kind is not PiiKind.NAME and _SEPARATORS.fullmatch(text[end : item.start]):
                 return True
         return False
 
@@ -356,13 +362,13 @@ def _extend_foreign(ctx: _Context, found: Found, *, backwards: bool) -> Found:
     return Found(start, end, PiiKind.NAME, mask_name(" ".join(words)))
 
 
-def find_names(text: str, taken: list[Found], judge: NameJudge | None = None) -> list[Found]:
+def find_names(text: str, taken: Claimed, judge: NameJudge | None = None) -> list[Found]:
     """Names in `text` (folded) outside the `taken` spans, whose neighbours count as evidence."""
     ctx = _Context(text, taken)
     found: list[Found] = []
-    glued_after = {item.end for item in taken if item.kind is not PiiKind.NAME}
     for m in re.finditer(r"[가-힣]+", text):
-        if overlaps(taken, m.start(), m.end()) or m.start() in glued_after:
+        glued = taken.ends.get(m.start())
+        if not taken.free(m.start(), m.end()) or (glued is not None and glued.kind is not PiiKind.NAME):
             continue  # (010-…-5678이나, …202호로: grammar glued to a number)
         judged = _judge_run(ctx, m.group(), m.start(), judge)
         if judged is None:
@@ -379,12 +385,12 @@ _SPLIT_NAME = re.compile(
 )
 
 
-def find_split_names(text: str, taken: list[Found]) -> list[Found]:
+def find_split_names(text: str, taken: Claimed) -> list[Found]:
     """`김 철수 님`: a surname written apart from the given name, before an honorific."""
     found = []
     for m in _SPLIT_NAME.finditer(text):
         given = m["given"]
         plausible = m["surname"] in SURNAMES and all(ch in GIVEN_SYLLABLES for ch in given)
-        if plausible and given not in NOT_NAMES and given not in ROLE_WORDS and not overlaps(taken, *m.span()):
+        if plausible and given not in NOT_NAMES and given not in ROLE_WORDS and taken.free(*m.span()):
             found.append(Found(m.start(), m.end(), PiiKind.NAME, f"{m['surname']} *{given[-1]}"))
     return found

@@ -23,6 +23,7 @@ _LABELLED = re.compile(
     rf"(?:영문[ \t]?(?:이름|성함|성명|명)|이름|성함|성명|수령인|예금주|name|Name|NAME)[ \t]*[:：=]?[ \t]*"
     rf"(?P<name>(?:{_WORD})(?:[ \t]+(?:{_WORD})){{0,2}})(?![A-Za-z])"
 )
+_LETTERS = re.compile(r"[A-Za-z]{2}")
 # Capitalised words that follow a surname in ordinary text: KIM CHI, Lee Sedol are names, but PARK ROAD is not.
 _NOT_NAME_WORDS = frozenset({"ROAD", "STREET", "AVE", "MALL", "SHOP", "STORE", "SIZE", "COLOR", "BOX", "SET"})
 
@@ -33,6 +34,8 @@ def _masked(name: str) -> str:
 
 def find_romanized_names(text: str) -> list[Found]:
     """Latin-letter names in `text` (folded)."""
+    if not _LETTERS.search(text):
+        return []
     found = [Found(m.start("name"), m.end("name"), PiiKind.NAME, _masked(m["name"])) for m in _LABELLED.finditer(text)]
     for m in _ROMANIZED.finditer(text):
         words = m.group().split()

@@ -63,6 +63,31 @@ def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
+class Claimed:
+    """The spans found so far in one text, with a map of claimed characters: overlap checks cost the span's length,
+    not the number of spans (a long text with hundreds of numbers stays linear)."""
+
+    def __init__(self, length: int) -> None:
+        self.items: list[Found] = []
+        self._map = bytearray(length)
+        self.ends: dict[int, Found] = {}
+        self.starts: dict[int, Found] = {}
+
+    def free(self, start: int, end: int) -> bool:
+        """Whether no claimed span touches [start, end)."""
+        return self._map.find(1, start, end) < 0
+
+    def add(self, item: Found) -> bool:
+        """Claim `item` unless it overlaps a claimed span; True when it was claimed."""
+        if not self.free(item.start, item.end):
+            return False
+        self.items.append(item)
+        self._map[item.start : item.end] = b"\x01" * (item.end - item.start)
+        self.ends[item.end] = item
+        self.starts[item.start] = item
+        return True
+
+
 def overlaps(found: Iterable[Found], start: int, end: int) -> bool:
     """Whether [start, end) touches any span already found."""
     return any(f.start < end and start < f.end for f in found)
