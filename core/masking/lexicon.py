@@ -33,7 +33,7 @@ COMPOUND_SURNAMES = _words("남궁 제갈 선우 황보 독고 사공 서문 동
 # Syllables Korean given names are made of (Sino-Korean name syllables and the native ones: 슬, 별, 빛, 솔, 샘 …).
 # A word whose second or third syllable is not here (었, 겠, 습, 니, 요, 품 …) is not a name without a cue.
 GIVEN_SYLLABLES = _syllables(
-    "가각간갑강개건겸경계곤공관광교구국군궁권귀규균근금기길나낙난남내녀년노누늘다단달담당대덕도돈동두득등라락란람"
+    "가각간갑강개건겸경계고곤공관광교구국군궁권귀규균근금기길나낙난남내녀년노누늘다단달담당대덕도돈동두득등라락란람"
     "랑래량려련렬령례로록론롱뢰료룡루류륜률름릉리린림마만매맹명모목몽묘무묵문미민바반방배백범법벽변별병보복본봄"
     "봉부분비빈빛사산삼상새샘생서석선설섬섭성세소솔송수숙순술숭슬승시식신실심아안애야양어언엄여역연열염엽영예오옥온"
     "올완왕용우욱운울웅원월위유육윤율융은음응의이익인일임자작장재정제조존종좌주준중지직진집찬창채천철첨청초촌총추축"

@@ -168,8 +168,8 @@ _SEPARATORS = re.compile(r"[\s/,:()\[\]|·-]{0,3}")
 def _grammar_follows(rest: str, *, strict: bool) -> bool:
     """Whether `rest`, after a known word, is grammar (이에요, 인데요, 해요) rather than more of a name (유아|인).
     Strict: only the unmistakable particles (정보가, 이름이, 연락도), for runs the writer calls a name."""
-    if rest[0] == "인":  # the copula 인데/인가/인지 …, or a given-name syllable (유아인, 정해인이라는)
-        return len(rest) == 1 or rest[1] in _COPULA_AFTER_IN
+    if rest[0] == "인":  # the copula 인데/인가/인지 …, or a given-name syllable (유아인, 정해인이라는, 최다인)
+        return (len(rest) == 1 and not strict) or (len(rest) > 1 and rest[1] in _COPULA_AFTER_IN)
     return rest[0] in (_CLEAR_PARTICLES if strict else ENDING_START_SYLLABLES)
 
 
@@ -224,8 +224,8 @@ def _given_name_fits(stem: str, surname: int, cue: Cue) -> bool:
     given = stem[surname:]
     if cue is Cue.LABEL_EXPLICIT:
         return 1 <= len(given) <= 3 and not set(given) & _GRAMMAR
-    if cue is Cue.HONORIFIC:  # 왕웨이님, 유키님: a foreign given name is not made of 민, 수 …
-        return len(given) <= 3 and not set(given) & _GRAMMAR
+    if cue is Cue.HONORIFIC:  # 왕웨이님, 유키님, 변요한님: a foreign given name is not made of 민, 수 …
+        return len(given) <= 3 and not set(given) & (_GRAMMAR - {"요"})
     if cue in _STRONG:
         return 1 <= len(given) <= 3 and len(stem) <= 4 and all(ch in GIVEN_SYLLABLES for ch in given)
     if given in _PARTICLE_GIVEN:
@@ -301,7 +301,8 @@ def _glued_offsets(run: str) -> Iterable[tuple[int, Cue]]:
     """Where a name may start inside a run: at 0, or after a label or 저 written without a space."""
     yield 0, Cue.NONE
     label = _GLUED_LABEL.match(run)
-    if label and label.end() < len(run) and run[label.end()] not in "으로에의와과도만":
+    rest = run[label.end() :] if label else ""
+    if label and rest and rest[0] not in "으로에의와과도만" and rest not in _SUFFIX_CUE:
         yield label.end(), Cue.LABEL
     intro = _GLUED_INTRO.match(run)
     if intro and intro.end() < len(run):
@@ -318,7 +319,7 @@ def _judge_run(ctx: _Context, run: str, start: int, judge: NameJudge | None) -> 
             s = start + offset
             cue = _cue_for(ctx, s, start + len(run), length, suffix_cue, glued)
             stem = rest[:length]
-            if explained_strictly or (explained and cue not in _WRITER_SAYS):
+            if explained_strictly or (explained and cue not in _STRONG):
                 continue  # 공유나 after 수령인, 유아인 after 저: the writer's word beats a look-alike
             if rest[length:] in _LABEL_COPULAS and cue not in (Cue.LABEL, Cue.LABEL_EXPLICIT):
                 continue
