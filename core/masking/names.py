@@ -54,6 +54,9 @@ class Cue(Enum):
     NONE = "none"
 
 
+_PERSON_BEFORE = frozenset(
+    {"고객", "회원", "구매자", "주문자", "엄마", "아빠", "남편", "아내", "친구", "동생", "언니", "오빠"}
+)
 _WRITER_SAYS = frozenset({Cue.LABEL_EXPLICIT, Cue.LABEL, Cue.INTRO})
 _STRONG = frozenset({Cue.LABEL_EXPLICIT, Cue.LABEL, Cue.HONORIFIC, Cue.ADJACENT, Cue.INTRO})
 _PARTICLES = (
@@ -150,7 +153,10 @@ _VERB_SI_ALWAYS = frozenset("셨신실십")
 _VERB_SI = frozenset("시세")
 _VERB_ENDING = frozenset("요나면고는니지죠네서다던게기잖며라려겠였었")
 
-_NEXT_HONORIFIC = re.compile(r"[ \t]{1,2}(?:고객님|회원님|님|씨|선생님)(?![가-힣])|[ \t]{1,2}(?:님|씨)[께이은의을]")
+_NEXT_HONORIFIC = re.compile(
+    r"[ \t]{1,2}(?:고객님|회원님|님|씨|선생님)(?![가-힣])|[ \t]{1,2}(?:님|씨)[께이은의을]"
+    r"|[ \t]{1,2}(?:대표|사장|과장|팀장|부장|실장|차장|대리|주임|매니저|기사|작가|원장|교수|선생)님?(?![가-힣])"
+)
 _NEXT_CUSTOMER = re.compile(r"[ \t]{1,2}고객(?![가-힣])")
 _NEXT_COPULA = re.compile(r"[ \t]{1,2}(?:입니다|인데요|인데|이에요|이예요|예요|이고요|이라고|라고|이요|임)(?![가-힣])")
 _LABEL_ALT = "|".join(sorted((re.escape(x) for x in (*NAME_LABELS, *OTHER_FIELDS)), key=len, reverse=True))
@@ -252,6 +258,8 @@ class _Context:
         words = text[max(0, start - 8) : start].split()
         if words and words[-1] in INTRO_WORDS and text[start - 1].isspace():
             return Cue.INTRO
+        if words and words[-1] in _PERSON_BEFORE and text[start - 1].isspace():
+            return Cue.COPULA  # 고객 오민석 전화 요청: a person word before, as good as 입니다 after
         return Cue.NONE
 
     def adjacent(self, start: int, end: int) -> bool:
@@ -285,7 +293,7 @@ def _cue_for(ctx: _Context, start: int, run_end: int, stem_len: int, suffix_cue:
         return Cue.ADJACENT
     if after is Cue.COPULA:
         return Cue.INTRO if before is Cue.INTRO else Cue.COPULA
-    return Cue.NONE
+    return Cue.COPULA if before is Cue.COPULA else Cue.NONE
 
 
 def _stems(run: str) -> Iterable[tuple[int, Cue]]:
