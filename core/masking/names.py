@@ -81,12 +81,6 @@ _PARTICLES = (
     "만",
     "으로",
     "로",
-    "앞",
-    "앞으로",
-    "명의",
-    "명의로",
-    "이름",
-    "이름으로",
     "네",
     "이네",
     "이가",
@@ -127,11 +121,14 @@ _COPULAS = (
 # 성함이 백순자세요: the honorific copula, a name only after a label (전해주세요, 보내주세요 are verbs).
 _LABEL_COPULAS = ("세요", "이세요", "십니다", "이십니다", "신데요", "이신데요")
 _HONORIFICS = ("님", "씨", "고객님", "회원님", "선생님")
+# 권은비 앞으로, 정우진 명의로: whom a parcel or an order is for, as telling as 입니다.
+_ADDRESSED_TO = ("앞", "앞으로", "명의", "명의로", "이름", "이름으로")
 _TITLE_ENDS = frozenset("장사관원")  # 회장님, 약사님, 기관, 직원: titles and roles before 님
 _SUFFIX_CUE: dict[str, Cue] = {
     **dict.fromkeys(_PARTICLES, Cue.NONE),
     **dict.fromkeys(_COPULAS, Cue.COPULA),
     **dict.fromkeys(_LABEL_COPULAS, Cue.COPULA),
+    **dict.fromkeys(_ADDRESSED_TO, Cue.COPULA),
     **{h + p: Cue.HONORIFIC for h in _HONORIFICS for p in (*_PARTICLES, *_COPULAS)},
 }
 # Syllables that are grammar, never part of a given name, even with a cue (하셨, 주세요 …).
@@ -158,7 +155,10 @@ _NEXT_HONORIFIC = re.compile(
     r"|[ \t]{1,2}(?:대표|사장|과장|팀장|부장|실장|차장|대리|주임|매니저|기사|작가|원장|교수|선생)님?(?![가-힣])"
 )
 _NEXT_CUSTOMER = re.compile(r"[ \t]{1,2}고객(?![가-힣])")
-_NEXT_COPULA = re.compile(r"[ \t]{1,2}(?:입니다|인데요|인데|이에요|이예요|예요|이고요|이라고|라고|이요|임)(?![가-힣])")
+_NEXT_COPULA = re.compile(
+    r"[ \t]{1,2}(?:입니다|인데요|인데|이에요|이예요|예요|이고요|이라고|라고|이요|임"
+    r"|앞으로|앞|명의로|명의|이름으로)(?![가-힣])"
+)
 _LABEL_ALT = "|".join(sorted((re.escape(x) for x in (*NAME_LABELS, *OTHER_FIELDS)), key=len, reverse=True))
 _NAME_LABEL_ALT = "|".join(sorted((re.escape(x) for x in NAME_LABELS), key=len, reverse=True))
 _LABEL_BEFORE = re.compile(
