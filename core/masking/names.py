@@ -4,7 +4,8 @@ Every run of Hangul is a candidate when it starts with a surname (김, 남궁 �
 씨, 입니다, 이/가, 한테 …). A candidate is a name when the words around it say so, most sure first:
 - a label before it: `성함: 김철수`, `고객명/연락처: 윤성민/010-…`, `주문자 이름: 박지훈`, `예금주 홍길동`;
 - an honorific after it (김철수님, 김철수 고객님), or next to a phone, account, email or address (홍길순 010-…);
-- a self-introduction: `저 김철수 인데요`, `남궁민수입니다`;
+- a self-introduction: `저 김철수 인데요`, `남궁민수입니다`; a title or person word (김철수 대표님, 고객 오민석);
+  whom something is for (권은비 앞으로, 정우진 명의로);
 - with nothing around it, a three-syllable word of a common surname and two given-name syllables (김철수한테 …).
 A word of the lexicon (김치, 정품, 이번, 최신형, 주문자 …), or one built on it (배송지연, 이번에), is never a name.
 """
@@ -57,7 +58,6 @@ class Cue(Enum):
 _PERSON_BEFORE = frozenset(
     {"고객", "회원", "구매자", "주문자", "엄마", "아빠", "남편", "아내", "친구", "동생", "언니", "오빠"}
 )
-_WRITER_SAYS = frozenset({Cue.LABEL_EXPLICIT, Cue.LABEL, Cue.INTRO})
 _STRONG = frozenset({Cue.LABEL_EXPLICIT, Cue.LABEL, Cue.HONORIFIC, Cue.ADJACENT, Cue.INTRO})
 _PARTICLES = (
     "",
@@ -173,7 +173,7 @@ _SEPARATORS = re.compile(r"[\s/,:()\[\]|·-]{0,3}")
 
 def _grammar_follows(rest: str, *, strict: bool) -> bool:
     """Whether `rest`, after a known word, is grammar (이에요, 인데요, 해요) rather than more of a name (유아|인).
-    Strict: only the unmistakable particles (정보가, 이름이, 연락도), for runs the writer calls a name."""
+    Strict: only the unmistakable particles (정보가, 이름이, 연락도), for runs with a strong cue around them."""
     if rest[0] == "인":  # the copula 인데/인가/인지 …, or a given-name syllable (유아인, 정해인이라는, 최다인)
         return (len(rest) == 1 and not strict) or (len(rest) > 1 and rest[1] in _COPULA_AFTER_IN)
     return rest[0] in (_CLEAR_PARTICLES if strict else ENDING_START_SYLLABLES)
@@ -181,8 +181,8 @@ def _grammar_follows(rest: str, *, strict: bool) -> bool:
 
 def _explained(run: str, *, strict: bool = False) -> bool:
     """Whether `run` is a known word, or a known word plus grammar or a suffix (배송지연, 이번에, 이상해요, 최신형), and
-    not a name that starts like a word (이상민). Strict, for runs after a label or 저: a known word plus a noun
-    suffix or clear grammar only, so that 유아인 and 공유나 stay names there."""
+    not a name that starts like a word (이상민). Strict, for runs with a strong cue (a label, 저, 님, a phone next
+    to it): a known word plus a noun suffix or clear grammar only, so that 유아인, 공유나, 최다인 stay names there."""
     if run in NOT_NAMES or run in ROLE_WORDS:
         return True
     for k in range(2, min(len(run), 8)):
