@@ -36,6 +36,7 @@ from typing import Any
 
 from bench._proc import machine_line, verdict
 from core.masking import NameJudge, find_pii
+from core.masking.spans import apply_masks
 
 CORPUS = Path(__file__).parents[1] / "tests" / "fixtures" / "privacy" / "corpus.txt"
 KINDS = ("phone", "email", "account", "customs", "id_number", "name", "address")
@@ -151,7 +152,7 @@ def score(samples: Sequence[Sample], name_judge: NameJudge | None = None) -> Sco
     for sample in samples:
         found = find_pii(sample.text, name_judge=name_judge)
         covered = {i for f in found for i in range(f.start, f.end)}
-        masked_text = _render(sample.text, found)
+        masked_text = apply_masks(sample.text, found)
         for label in sample.labels:
             result.labelled[label.kind] += 1
             if all(i in covered for i in secret_positions(sample.text, label)):
@@ -169,12 +170,6 @@ def score(samples: Sequence[Sample], name_judge: NameJudge | None = None) -> Sco
                 result.other_words += 1
                 result.other_intact += not touched
     return result
-
-
-def _render(text: str, found: Sequence[Any]) -> str:
-    from core.masking.spans import apply_masks
-
-    return apply_masks(text, found)
 
 
 def kiwi_judge() -> tuple[NameJudge, float] | None:
