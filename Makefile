@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-timers bench-detection bench-scale bench-idle bench-all soak faults-long prove clean
+.PHONY: demo test lint typecheck bench bench-timers bench-detection bench-scale bench-idle bench-privacy bench-all soak faults-long prove clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("inqd needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -40,7 +40,11 @@ bench-scale: $(STAMP)
 bench-idle: $(STAMP)
 	$(BIN)/python -m bench.idle
 
-bench-all: bench bench-timers bench-detection bench-idle bench-scale
+## Buyer-data masking: recall per kind and decoy words intact on the labelled corpus (ARGS="--corpus FILE --kiwi").
+bench-privacy: $(STAMP)
+	$(BIN)/python -m bench.privacy $(ARGS)
+
+bench-all: bench bench-timers bench-detection bench-idle bench-scale bench-privacy
 
 ## The long runs of the proof suites (CI runs their short variants inside `make test`).
 soak: $(STAMP)

@@ -9,7 +9,7 @@ from core.redact import REDACTED, SecretScrubber, excerpt, mask_name, mask_pii
 
 @pytest.mark.parametrize(
     ("name", "masked"),
-    [("김민수", "김*수"), ("김민", "김*"), ("남궁민수", "남**수"), ("이", "*")],
+    [("김민수", "김*수"), ("김민", "김*"), ("남궁민수", "남궁**"), ("이", "*")],
 )
 def test_mask_name(name: str, masked: str) -> None:
     assert mask_name(name) == masked

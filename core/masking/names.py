@@ -1,0 +1,405 @@
+"""Korean (and Hangul-written foreign) personal names in free text.
+
+Every run of Hangul is a candidate when it starts with a surname (김, 남궁 …) and ends in grammar a name takes (님,
+씨, 입니다, 이/가, 한테 …). A candidate is a name when the words around it say so, most sure first:
+- a label before it: `성함: 김철수`, `고객명/연락처: 윤성민/010-…`, `주문자 이름: 박지훈`, `예금주 홍길동`;
+- an honorific after it (김철수님, 김철수 고객님), or next to a phone, account, email or address (홍길순 010-…);
+- a self-introduction: `저 김철수 인데요`, `남궁민수입니다`; a title or person word (김철수 대표님, 고객 오민석);
+  whom something is for (권은비 앞으로, 정우진 명의로);
+- with nothing around it, a three-syllable word of a common surname and two given-name syllables (김철수한테 …).
+A word of the lexicon (김치, 정품, 이번, 최신형, 주문자 …), or one built on it (배송지연, 이번에), is never a name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from enum import Enum
+
+from core.masking.lexicon import (
+    COMMON_SURNAMES,
+    COMPOUND_SURNAMES,
+    ENDING_START_SYLLABLES,
+    GIVEN_SYLLABLES,
+    INTRO_WORDS,
+    NAME_LABELS,
+    NAME_START_SYLLABLES,
+    NOUN_SUFFIX_SYLLABLES,
+    OTHER_FIELDS,
+    PARTICLE_SYLLABLES,
+    ROLE_WORDS,
+    SURNAMES,
+)
+from core.masking.naming import mask_name
+from core.masking.spans import Claimed, Found, PiiKind
+from core.masking.words import NOT_NAMES as _WORDS
+from core.masking.words import PRODUCT_WORDS
+
+# Labels, field names and pronouns are never names either (성명: …, 예금주는 저예요), nor anything starting with one.
+_LABEL_WORDS = frozenset(OTHER_FIELDS) | {label.replace(" ", "") for label in NAME_LABELS}
+NOT_NAMES = _WORDS | PRODUCT_WORDS | INTRO_WORDS | _LABEL_WORDS
+
+# A second opinion on a candidate the rules call a name only on its looks: (text, start, end) -> name?, or None.
+NameJudge = Callable[[str, int, int], bool | None]
+
+
+class Cue(Enum):
+    """What says a candidate is a name, strongest first."""
+
+    LABEL_EXPLICIT = "label:"  # 성함: …, 이름/연락처: …
+    LABEL = "label"  # 예금주 …, 수령인 …
+    HONORIFIC = "honorific"  # …님, … 고객님, …씨
+    ADJACENT = "adjacent"  # next to a phone, account, email or address
+    INTRO = "intro"  # 저 … 인데요
+    COPULA = "copula"  # …입니다 (no 저 before)
+    NONE = "none"
+
+
+_PERSON_BEFORE = frozenset(
+    {"고객", "회원", "구매자", "주문자", "엄마", "아빠", "남편", "아내", "친구", "동생", "언니", "오빠"}
+)
+_STRONG = frozenset({Cue.LABEL_EXPLICIT, Cue.LABEL, Cue.HONORIFIC, Cue.ADJACENT, Cue.INTRO})
+_PARTICLES = (
+    "",
+    "이",
+    "가",
+    "은",
+    "는",
+    "을",
+    "를",
+    "의",
+    "에게",
+    "한테",
+    "께",
+    "께서",
+    "랑",
+    "이랑",
+    "하고",
+    "과",
+    "와",
+    "도",
+    "만",
+    "으로",
+    "로",
+    "네",
+    "이네",
+    "이가",
+    "이는",
+    "이도",
+    "이를",
+    "이의",
+    "이한테",
+    "이에게",
+)
+_COPULAS = (
+    "입니다",
+    "입니당",
+    "이에요",
+    "이예요",
+    "예요",
+    "에요",
+    "인데요",
+    "인데",
+    "이고요",
+    "이구요",
+    "이고",
+    "이요",
+    "임",
+    "이라고",
+    "라고",
+    "이라는",
+    "라는",
+    "이랍니다",
+    "랍니다",
+    "이었는데",
+    "였는데",
+    "이었어요",
+    "였어요",
+    "이라고요",
+    "라고요",
+)
+# 성함이 백순자세요: the honorific copula, a name only after a label (전해주세요, 보내주세요 are verbs).
+_LABEL_COPULAS = ("세요", "이세요", "십니다", "이십니다", "신데요", "이신데요")
+_HONORIFICS = ("님", "씨", "고객님", "회원님", "선생님")
+# 권은비 앞으로, 정우진 명의로: whom a parcel or an order is for, as telling as 입니다.
+_ADDRESSED_TO = ("앞", "앞으로", "명의", "명의로", "이름", "이름으로")
+_TITLE_ENDS = frozenset("장사관원")  # 회장님, 약사님, 기관, 직원: titles and roles before 님
+_SUFFIX_CUE: dict[str, Cue] = {
+    **dict.fromkeys(_PARTICLES, Cue.NONE),
+    **dict.fromkeys(_COPULAS, Cue.COPULA),
+    **dict.fromkeys(_LABEL_COPULAS, Cue.COPULA),
+    **dict.fromkeys(_ADDRESSED_TO, Cue.COPULA),
+    **{h + p: Cue.HONORIFIC for h in _HONORIFICS for p in (*_PARTICLES, *_COPULAS)},
+}
+# Syllables that are grammar, never part of a given name, even with a cue (하셨, 주세요 …).
+_GRAMMAR = frozenset("었았겠했됐습읍요죠네데게까는을를에와과께며던든듯걸셨됩합봤줬왔갔났")
+# A name rarely ends in these; words and verb forms often do (주신다, 하려고).
+_NOT_FINAL = frozenset("다고면")
+# With no cue at all, also not these: endings of everyday words (오미자, 정수기, 선물용, 이유식, 사무실, 배송비 …)
+# that end few given names (mostly of people born before 1960: 영자, 정식).
+_NOT_FINAL_WITHOUT_CUE = frozenset("자사기장채갑산식실소도구대제비상용판품시군읍면")
+# 하시나요, 주셨는데, 오세요: a verb with the honorific 시, not a name (but 오세훈, 하시우 are names).
+# 반이라, 집이고: a one-syllable noun and a particle, not a surname and a given name.
+_PARTICLE_GIVEN = frozenset(
+    {"이라", "이고", "이며", "이랑", "이나", "이면", "이든", "이야", "이지", "이요", "이도", "이니"}
+)
+_COPULA_AFTER_IN = frozenset("데가지줄거건게걸듯")
+_CLEAR_PARTICLES = frozenset("이가을를는의에도로와과께랑")
+_VERB_STEMS = frozenset("하주오가계")
+_VERB_SI_ALWAYS = frozenset("셨신실십")
+_VERB_SI = frozenset("시세")
+_VERB_ENDING = frozenset("요나면고는니지죠네서다던게기잖며라려겠였었")
+
+_NEXT_HONORIFIC = re.compile(
+    r"[ \t]{1,2}(?:고객님|회원님|님|씨|선생님)(?![가-힣])|[ \t]{1,2}(?:님|씨)[께이은의을]"
+    r"|[ \t]{1,2}(?:대표|사장|과장|팀장|부장|실장|차장|대리|주임|매니저|기사|작가|원장|교수|선생)님?(?![가-힣])"
+)
+_NEXT_CUSTOMER = re.compile(r"[ \t]{1,2}고객(?![가-힣])")
+_NEXT_COPULA = re.compile(
+    r"[ \t]{1,2}(?:입니다|인데요|인데|이에요|이예요|예요|이고요|이라고|라고|이요|임"
+    r"|앞으로|앞|명의로|명의|이름으로)(?![가-힣])"
+)
+_LABEL_ALT = "|".join(sorted((re.escape(x) for x in (*NAME_LABELS, *OTHER_FIELDS)), key=len, reverse=True))
+_NAME_LABEL_ALT = "|".join(sorted((re.escape(x) for x in NAME_LABELS), key=len, reverse=True))
+_LABEL_BEFORE = re.compile(
+    rf"(?:{_NAME_LABEL_ALT})명?(?:[ \t]*(?:[/,·&]|및|과|와|[ \t])[ \t]*(?:{_LABEL_ALT}))*"
+    r"[ \t]*(?P<delim>[:=/]|->|→|>|은|는|이|가)?[ \t]*(?:\(|\[)?[ \t]*$"
+)
+_GLUED_LABEL = re.compile(rf"^(?:{_NAME_LABEL_ALT.replace(' ', '')})명?(?:은|는|이|가)?")
+_VALUE_END = re.compile(r"[ \t]*(?:[/,|(\n]|$)")
+_GLUED_INTRO = re.compile(r"^(?:저는|저|전|본인)")
+_SEPARATORS = re.compile(r"[\s/,:()\[\]|·-]{0,3}")
+
+
+def _grammar_follows(rest: str, *, strict: bool) -> bool:
+    """Whether `rest`, after a known word, is grammar (이에요, 인데요, 해요) rather than more of a name (유아|인).
+    Strict: only the unmistakable particles (정보가, 이름이, 연락도), for runs with a strong cue around them."""
+    if rest[0] == "인":  # the copula 인데/인가/인지 …, or a given-name syllable (유아인, 정해인이라는, 최다인)
+        return (len(rest) == 1 and not strict) or (len(rest) > 1 and rest[1] in _COPULA_AFTER_IN)
+    return rest[0] in (_CLEAR_PARTICLES if strict else ENDING_START_SYLLABLES)
+
+
+def _explained(run: str, *, strict: bool = False) -> bool:
+    """Whether `run` is a known word, or a known word plus grammar or a suffix (배송지연, 이번에, 이상해요, 최신형), and
+    not a name that starts like a word (이상민). Strict, for runs with a strong cue (a label, 저, 님, a phone next
+    to it): a known word plus a noun suffix or clear grammar only, so that 유아인, 공유나, 최다인 stay names there."""
+    if run in NOT_NAMES or run in ROLE_WORDS:
+        return True
+    for k in range(2, min(len(run), 8)):
+        head, rest = run[:k], run[k:]
+        if head not in NOT_NAMES and head not in ROLE_WORDS:
+            continue
+        if head in _LABEL_WORDS or _grammar_follows(rest, strict=strict):
+            return True
+        name_like = k == 2 and head[1] in NAME_START_SYLLABLES
+        if strict and (rest[0] in NOUN_SUFFIX_SYLLABLES or rest[0] not in GIVEN_SYLLABLES):
+            return True
+        if not strict and not name_like:
+            return True
+    return False
+
+
+def _surname_length(stem: str) -> int:
+    if len(stem) >= 3 and stem[:2] in COMPOUND_SURNAMES:
+        return 2
+    return 1 if stem[0] in SURNAMES else 0
+
+
+def _looks_like_name(stem: str, cue: Cue) -> bool:
+    """The rules for one stem under one cue."""
+    if stem in NOT_NAMES or stem in ROLE_WORDS or (len(stem) < 2 and cue is not Cue.LABEL_EXPLICIT):
+        return False
+    if stem[0] in _VERB_STEMS and (
+        stem[1] in _VERB_SI_ALWAYS or (stem[1] in _VERB_SI and len(stem) > 2 and stem[2] in _VERB_ENDING)
+    ):
+        return False
+    surname = _surname_length(stem)
+    if surname == 2 and stem[0] in SURNAMES and _given_name_fits(stem, 1, cue):
+        return True  # 황보라 is 황 + 보라 as often as 황보 + 라
+    if surname == 0:  # a foreign name in Hangul: only where a label, an honorific or the writer says it is a name
+        if cue is Cue.HONORIFIC:
+            return 2 <= len(stem) <= 5 and stem[-1] not in _TITLE_ENDS and not set(stem) & _GRAMMAR
+        if cue is Cue.INTRO:  # 저는 카를로스입니다; 저는 처음이에요 is not a name
+            return 3 <= len(stem) <= 5
+        return cue is Cue.LABEL_EXPLICIT and len(stem) <= 5 and not set(stem) & _GRAMMAR
+    return len(stem) >= 2 and _given_name_fits(stem, surname, cue)
+
+
+def _given_name_fits(stem: str, surname: int, cue: Cue) -> bool:
+    """Whether what follows a `surname`-syllable surname is a given name, under `cue`."""
+    given = stem[surname:]
+    if cue is Cue.LABEL_EXPLICIT:
+        return 1 <= len(given) <= 3 and not set(given) & _GRAMMAR
+    if cue is Cue.HONORIFIC:  # 왕웨이님, 유키님, 변요한님: a foreign given name is not made of 민, 수 …
+        return len(given) <= 3 and not set(given) & (_GRAMMAR - {"요"})
+    if cue in _STRONG:
+        return 1 <= len(given) <= 3 and len(stem) <= 4 and all(ch in GIVEN_SYLLABLES for ch in given)
+    if given in _PARTICLE_GIVEN:
+        return False
+    plain = len(given) == 2 and all(ch in GIVEN_SYLLABLES for ch in given) and given[-1] not in _NOT_FINAL
+    if cue is Cue.COPULA:
+        return plain
+    common = surname == 2 or stem[0] in COMMON_SURNAMES
+    return plain and common and given[-1] not in PARTICLE_SYLLABLES and given[-1] not in _NOT_FINAL_WITHOUT_CUE
+
+
+class _Context:
+    """The text around candidates: labels, honorifics and other buyer data found before the names."""
+
+    def __init__(self, text: str, taken: Claimed) -> None:
+        self.text = text
+        self.taken = taken
+
+    def before(self, start: int) -> Cue:
+        text = self.text
+        label = _LABEL_BEFORE.search(text, max(0, start - 40), start)
+        if label:
+            return Cue.LABEL_EXPLICIT if label["delim"] in (":", "=", "/", "->", "→", ">") else Cue.LABEL
+        words = text[max(0, start - 8) : start].split()
+        if words and words[-1] in INTRO_WORDS and text[start - 1].isspace():
+            return Cue.INTRO
+        if words and words[-1] in _PERSON_BEFORE and text[start - 1].isspace():
+            return Cue.COPULA  # 고객 오민석 전화 요청: a person word before, as good as 입니다 after
+        return Cue.NONE
+
+    def adjacent(self, start: int, end: int) -> bool:
+        text = self.text
+        for gap in range(1, 4):  # (glued right after a number is a particle: 010-…-5678이나)
+            item = self.taken.ends.get(start - gap)
+            if item is not None and item.kind is not PiiKind.NAME and _SEPARATORS.fullmatch(text[item.end : start]):
+                return True
+        for gap in range(4):
+            item = self.taken.starts.get(end + gap)
+            if item is not None and item.kind is not PiiKind.NAME and _SEPARATORS.fullmatch(text[end : item.start]):
+                return True
+        return False
+
+    def after(self, end: int, stem_len: int) -> Cue:
+        if _NEXT_HONORIFIC.match(self.text, end) or (stem_len >= 3 and _NEXT_CUSTOMER.match(self.text, end)):
+            return Cue.HONORIFIC
+        return Cue.COPULA if _NEXT_COPULA.match(self.text, end) else Cue.NONE
+
+
+def _cue_for(ctx: _Context, start: int, run_end: int, stem_len: int, suffix_cue: Cue, glued: Cue) -> Cue:
+    before = glued if glued is not Cue.NONE else ctx.before(start)
+    after = suffix_cue if suffix_cue is not Cue.NONE else ctx.after(run_end, stem_len)
+    if before is Cue.LABEL and (_VALUE_END.match(ctx.text, run_end) or after is Cue.COPULA):
+        return Cue.LABEL_EXPLICIT  # `이름 아나스타샤 / 연락처 …`, `이름은 엠마예요`: the value is plainly a name
+    if before in (Cue.LABEL_EXPLICIT, Cue.LABEL):
+        return before
+    if after is Cue.HONORIFIC:
+        return after
+    if ctx.adjacent(start, run_end):
+        return Cue.ADJACENT
+    if after is Cue.COPULA:
+        return Cue.INTRO if before is Cue.INTRO else Cue.COPULA
+    return Cue.COPULA if before is Cue.COPULA else Cue.NONE
+
+
+def _stems(run: str) -> Iterable[tuple[int, Cue]]:
+    """Possible (stem length, cue of what follows it) splits of a run, three syllables first."""
+    for length in (3, 4, 2, 5, 1):
+        if length == 2 and run[2:].startswith("씨"):
+            continue  # 홍화씨, 호박씨: seeds; a two-syllable name takes 님 (김솔님), rarely a glued 씨
+        if length <= len(run) and run[length:] in _SUFFIX_CUE:
+            yield length, _SUFFIX_CUE[run[length:]]
+
+
+def _glued_offsets(run: str) -> Iterable[tuple[int, Cue]]:
+    """Where a name may start inside a run: at 0, or after a label or 저 written without a space."""
+    yield 0, Cue.NONE
+    label = _GLUED_LABEL.match(run)
+    rest = run[label.end() :] if label else ""
+    if label and rest and rest[0] not in "으로에의와과도만" and rest not in _SUFFIX_CUE:
+        yield label.end(), Cue.LABEL
+    intro = _GLUED_INTRO.match(run)
+    if intro and intro.end() < len(run):
+        yield intro.end(), Cue.INTRO
+
+
+def _judge_run(ctx: _Context, run: str, start: int, judge: NameJudge | None) -> tuple[Found, Cue] | None:
+    for offset, glued in _glued_offsets(run):
+        rest = run[offset:]
+        explained, explained_strictly = _explained(rest), _explained(rest, strict=True)
+        for length, suffix_cue in _stems(rest):
+            if glued is Cue.INTRO and suffix_cue is not Cue.COPULA:
+                continue
+            s = start + offset
+            cue = _cue_for(ctx, s, start + len(run), length, suffix_cue, glued)
+            stem = rest[:length]
+            if explained_strictly or (explained and cue not in _STRONG):
+                continue  # 공유나 after 수령인, 유아인 after 저: the writer's word beats a look-alike
+            if rest[length:] in _LABEL_COPULAS and cue not in (Cue.LABEL, Cue.LABEL_EXPLICIT):
+                continue
+            verdict = None
+            if cue is Cue.NONE and judge is not None and 2 <= length <= 4 and _surname_length(stem):
+                verdict = judge(ctx.text, s, s + length)  # nothing around it: the judge settles it, if it can
+            if verdict is False or (verdict is None and not _looks_like_name(stem, cue)):
+                continue
+            return Found(s, s + length, PiiKind.NAME, mask_name(stem)), cue
+    return None
+
+
+_FOREIGN_NEXT = re.compile(r"[ \t](?P<word>[가-힣]{1,5})(?![가-힣])")
+_FOREIGN_BEFORE = re.compile(r"(?:^|(?<=[\s(\[/:,]))(?P<word>[가-힣]{1,3})[ \t]$")
+_NOT_A_NAME_PART = frozenset(
+    "네 예 아 오 와 앗 헐 넵 음 흠 그 이 저 제 우리 저희 안녕 반갑 감사 고객 회원".split()  # noqa: SIM905
+)
+
+
+def _name_part(word: str) -> bool:
+    """Whether a word next to a foreign name may be another part of it (존 | 스미스, 탄 | 응우옌)."""
+    if word in NOT_NAMES or word in ROLE_WORDS or word in OTHER_FIELDS or word in INTRO_WORDS:
+        return False
+    return not (word in _NOT_A_NAME_PART or _explained(word) or set(word) & _GRAMMAR or word in _SUFFIX_CUE)
+
+
+def _extend_foreign(ctx: _Context, found: Found, *, backwards: bool) -> Found:
+    """A foreign name may run over two or three words: forwards after a label (성함: 존 스미스), backwards before
+    an honorific (탄 응우옌 고객님)."""
+    start, end, words = found.start, found.end, [ctx.text[found.start : found.end]]
+    if backwards:
+        while len(words) < 3 and (m := _FOREIGN_BEFORE.search(ctx.text, max(0, start - 5), start)):
+            if not _name_part(m["word"]):
+                break
+            words.insert(0, m["word"])
+            start = m.start()
+    elif found.end == found.start + len(words[0]):
+        while len(words) < 3 and (m := _FOREIGN_NEXT.match(ctx.text, end)) and _name_part(m["word"]):
+            words.append(m["word"])
+            end = m.end()
+    return Found(start, end, PiiKind.NAME, mask_name(" ".join(words)))
+
+
+def find_names(text: str, taken: Claimed, judge: NameJudge | None = None) -> list[Found]:
+    """Names in `text` (folded) outside the `taken` spans, whose neighbours count as evidence."""
+    ctx = _Context(text, taken)
+    found: list[Found] = []
+    for m in re.finditer(r"[가-힣]+", text):
+        glued = taken.ends.get(m.start())
+        if not taken.free(m.start(), m.end()) or (glued is not None and glued.kind is not PiiKind.NAME):
+            continue  # (010-…-5678이나, …202호로: grammar glued to a number)
+        judged = _judge_run(ctx, m.group(), m.start(), judge)
+        if judged is None:
+            continue
+        hit, cue = judged
+        if _surname_length(text[hit.start : hit.end]) == 0:
+            hit = _extend_foreign(ctx, hit, backwards=cue is Cue.HONORIFIC)
+        found.append(hit)
+    return found
+
+
+_SPLIT_NAME = re.compile(
+    r"(?<![가-힣])(?P<surname>[가-힣])[ \t](?P<given>[가-힣]{2})(?=[ \t]?(?:고객님|님|씨)(?![가-힣]))"
+)
+
+
+def find_split_names(text: str, taken: Claimed) -> list[Found]:
+    """`김 철수 님`: a surname written apart from the given name, before an honorific."""
+    found = []
+    for m in _SPLIT_NAME.finditer(text):
+        given = m["given"]
+        plausible = m["surname"] in SURNAMES and all(ch in GIVEN_SYLLABLES for ch in given)
+        if plausible and given not in NOT_NAMES and given not in ROLE_WORDS and taken.free(*m.span()):
+            found.append(Found(m.start(), m.end(), PiiKind.NAME, f"{m['surname']} *{given[-1]}"))
+    return found
