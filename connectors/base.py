@@ -19,6 +19,7 @@ from typing import ClassVar, NamedTuple, Protocol
 import httpx
 import structlog
 
+from core.answers import AnswerLimit, AnswerRequest, AnswerResult
 from core.clock import Clock
 from core.http import parse_retry_after
 from core.models import Cursor, Marketplace, PollResult, StreamKind
@@ -67,6 +68,22 @@ class Connector(Protocol):
 
     async def aclose(self) -> None:
         """Release the HTTP client."""
+        ...
+
+
+class AnsweringConnector(Connector, Protocol):
+    """A connector that can post a seller's answer to an inquiry of one of its streams.
+
+    `answer` never raises for the marketplace's refusals or outages: every outcome is an AnswerResult (errors
+    are mapped once, at the edge). ONCE_ONLY names the streams whose endpoint accepts one answer per inquiry;
+    ANSWER_LIMITS the length each stream's answer may have.
+    """
+
+    ONCE_ONLY: ClassVar[frozenset[StreamKind]]
+    ANSWER_LIMITS: ClassVar[Mapping[StreamKind, AnswerLimit]]
+
+    async def answer(self, request: AnswerRequest) -> AnswerResult:
+        """Post `request.text` as the answer to `request.inquiry`; map the marketplace's reply to an outcome."""
         ...
 
 
