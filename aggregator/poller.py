@@ -91,6 +91,7 @@ class StreamPoller:
             now=self._clock.now(),
             channels=self._channels,
             notify_new=cursor is not None,
+            account_streams=self.connector.streams,
         )
         self.polls += 1
         if self.consecutive_failures:

@@ -85,12 +85,12 @@ async def test_backfill_then_one_push_per_new_inquiry(
     await daemon.aclose()
     sent = _sink(tmp_path)
     assert [(m["kind"], m["title"]) for m in sent] == [
-        ("backfill_summary", "[쿠팡] 상품문의 연결됨"),
-        ("backfill_summary", "[쿠팡] 고객센터 문의 연결됨"),
+        ("backfill_summary", "[쿠팡] 상품문의·고객센터 문의 연결됨"),  # one for the account, listing its streams
         ("new_inquiry", "[쿠팡] 새 상품문의"),
     ]
-    assert "재입고 언제 되나요?" in str(sent[2]["body"])
-    assert [row.inquiry.external_id for row in reopened if row.id == int(str(sent[2]["group"])[4:])] == [str(new_id)]
+    assert "최근 문의 4건을 불러왔습니다. 미답변 4건." in str(sent[0]["body"])
+    assert "재입고 언제 되나요?" in str(sent[1]["body"])
+    assert [row.inquiry.external_id for row in reopened if row.id == int(str(sent[1]["group"])[4:])] == [str(new_id)]
 
 
 async def test_twenty_days_of_paged_data_with_overlapping_polls_nothing_lost_or_duplicated(
@@ -114,7 +114,7 @@ async def test_twenty_days_of_paged_data_with_overlapping_polls_nothing_lost_or_
     groups = [m["group"] for m in new_pushes]
     assert total == len(seeded) + len(arrived)
     assert len(groups) == len(set(groups))  # no inquiry pushed twice
-    assert sum(m["kind"] == "backfill_summary" for m in sent) == 2  # one per stream, never one per old item
+    assert sum(m["kind"] == "backfill_summary" for m in sent) == 1  # one per account, never one per old item
     assert counts.get("failed", 0) == 0
 
 

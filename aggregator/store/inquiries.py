@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
 import aiosqlite
 
 from aggregator.store.base import StoreBase
-from aggregator.store.payloads import payload_json
+from aggregator.store.first_connection import queue_first_poll_summary
 from aggregator.store.schema import (
     _INQUIRY_COLUMNS,
     Channels,
@@ -27,10 +27,11 @@ from aggregator.store.schema import (
     inquiry_row,
 )
 from core.models import Cursor, Inquiry, MessageKind, PollResult, StreamKind
-from core.payloads import BackfillSummaryPayload
+from core.payloads import StreamBackfill
 
+_COLUMNS = [c.strip() for c in _INQUIRY_COLUMNS.split(",")]
 # inquiry_row's values from received_at on: what a poll may change of a stored inquiry (not its key columns).
-_FIRST_UPDATED = [c.strip() for c in _INQUIRY_COLUMNS.split(",")].index("received_at")
+_FIRST_UPDATED = _COLUMNS.index("received_at")
 
 
 class _StoredRow(NamedTuple):
@@ -70,11 +71,13 @@ class InquiriesMixin(StoreBase):
         now: datetime,
         channels: Channels,
         notify_new: bool,
+        account_streams: Collection[StreamKind] = (),
     ) -> RecordOutcome:
         """Save a poll's inquiries, answers, cursor, events and notifications in ONE transaction.
 
-        `notify_new` False (the first, backfilling poll) queues one summary per channel instead of a
-        message per open inquiry.
+        `notify_new` False (the first, backfilling poll) folds what it brought into its account's one summary
+        of the first connection instead of a message per open inquiry; `account_streams` are the account's
+        configured streams, whose first polls that summary waits for (empty: this stream alone).
         """
         now_s = db_time(now)
         by_id = {inq.external_id: inq for inq in result.inquiries if inq.account_id == account_id}
@@ -98,7 +101,14 @@ class InquiriesMixin(StoreBase):
                 + [(now_s, "reopened", row_id, account_id, stream.value, "{}") for row_id in reopened_ids],
             )
             open_new = [new_rows[inq.external_id] for inq in fresh if not inq.answered]
-            queued = await self._queue_for_poll(db, account_id, stream, open_new, fresh, now_s, channels, notify_new)
+            if notify_new:
+                queued = await self._queue_new(db, open_new, now_s, channels)
+            else:
+                brought = StreamBackfill(stream, open=len(open_new), total=len(fresh))
+                marketplace = fresh[0].marketplace if fresh else None
+                queued = await queue_first_poll_summary(
+                    db, account_id, brought, marketplace, account_streams=account_streams, now=now, channels=channels
+                )
             queued += await self._queue_clears(db, answered_ids, now_s, channels)
             await self._save_progress(db, account_id, stream, result, now_s)
         return RecordOutcome(
@@ -205,39 +215,15 @@ class InquiriesMixin(StoreBase):
         )
         return gone
 
-    async def _queue_for_poll(
-        self,
-        db: aiosqlite.Connection,
-        account_id: str,
-        stream: StreamKind,
-        open_new: Sequence[int],
-        fresh: Sequence[Inquiry],
-        now_s: str,
-        channels: Channels,
-        notify_new: bool,
+    async def _queue_new(
+        self, db: aiosqlite.Connection, open_new: Sequence[int], now_s: str, channels: Channels
     ) -> int:
-        rows: list[tuple[str, str, int | None, str, str, str, str]] = []
-        if notify_new:
-            for row_id in open_new:
-                rows += [
-                    (MessageKind.NEW_INQUIRY.value, ch, row_id, "{}", f"new:{row_id}:{ch}", now_s, now_s)
-                    for ch in channels_for(channels, MessageKind.NEW_INQUIRY)
-                ]
-        elif fresh:
-            summary = BackfillSummaryPayload(account_id, fresh[0].marketplace, stream, len(open_new), len(fresh))
-            payload = payload_json(MessageKind.BACKFILL_SUMMARY, summary)
-            rows += [
-                (
-                    MessageKind.BACKFILL_SUMMARY.value,
-                    ch,
-                    None,
-                    payload,
-                    f"backfill:{account_id}:{stream.value}:{ch}",
-                    now_s,
-                    now_s,
-                )
-                for ch in channels_for(channels, MessageKind.BACKFILL_SUMMARY)
-            ]
+        """Queue a push per channel for each new open inquiry."""
+        rows = [
+            (MessageKind.NEW_INQUIRY.value, ch, row_id, "{}", f"new:{row_id}:{ch}", now_s, now_s)
+            for row_id in open_new
+            for ch in channels_for(channels, MessageKind.NEW_INQUIRY)
+        ]
         await db.executemany(
             "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
