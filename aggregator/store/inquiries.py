@@ -18,6 +18,7 @@ from aggregator.store.schema import (
     RecordOutcome,
     StoredInquiry,
     StreamStatus,
+    TextChange,
     _chunks,
     _dt,
     _dt_or_none,
@@ -32,6 +33,8 @@ from core.payloads import StreamBackfill
 _COLUMNS = [c.strip() for c in _INQUIRY_COLUMNS.split(",")]
 # inquiry_row's values from received_at on: what a poll may change of a stored inquiry (not its key columns).
 _FIRST_UPDATED = _COLUMNS.index("received_at")
+# What the buyer asked: a known inquiry never takes another question's text (see `_keep_questions`).
+_QUESTION = {name: _COLUMNS.index(name) for name in ("title", "body")}
 
 
 class _StoredRow(NamedTuple):
@@ -40,6 +43,23 @@ class _StoredRow(NamedTuple):
     id: int
     row: tuple[Any, ...]
     answered: bool
+
+
+def _keep_questions(rows: dict[str, tuple[Any, ...]], existing: Mapping[str, _StoredRow]) -> list[TextChange]:
+    """Put back the stored question text in `rows` of known inquiries; returns those whose text came back changed.
+
+    A marketplace reports a known id with another question only when ids were reused (a sandbox started over, a
+    marketplace's migration): the seller was told about the stored question, so it stays. An answer is no new
+    question: the answered flag and time still update.
+    """
+    changes = []
+    for ext, stored in existing.items():
+        row = rows[ext]
+        fields = tuple(name for name, at in _QUESTION.items() if row[at] != stored.row[at])
+        if fields:
+            rows[ext] = tuple(stored.row[at] if at in _QUESTION.values() else value for at, value in enumerate(row))
+            changes.append(TextChange(ext, fields))
+    return changes
 
 
 def _arrival(inq: Inquiry) -> datetime:
@@ -78,12 +98,14 @@ class InquiriesMixin(StoreBase):
         `notify_new` False (the first, backfilling poll) folds what it brought into its account's one summary
         of the first connection instead of a message per open inquiry; `account_streams` are the account's
         configured streams, whose first polls that summary waits for (empty: this stream alone).
+        A known inquiry that comes back with another question's text keeps its own (`RecordOutcome.text_changed`).
         """
         now_s = db_time(now)
         by_id = {inq.external_id: inq for inq in result.inquiries if inq.account_id == account_id}
         rows = {ext: inquiry_row(inq) for ext, inq in by_id.items()}  # once each: compared, then written
         async with self._transaction() as db:
             existing = await self._existing(db, account_id, stream, list(by_id))
+            text_changed = _keep_questions(rows, existing)
             # Oldest first, so that ids, and so pushes, follow the order the buyers asked in.
             fresh = sorted((inq for ext, inq in by_id.items() if ext not in existing), key=_arrival)
             new_rows = await self._insert_fresh(db, fresh, rows, now_s)
@@ -116,6 +138,7 @@ class InquiriesMixin(StoreBase):
             answered_ids=tuple(answered_ids),
             updated=len(changed),
             queued=queued,
+            text_changed=tuple(text_changed),
         )
 
     async def _insert_fresh(

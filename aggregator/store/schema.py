@@ -279,6 +279,14 @@ class AlertUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class TextChange:
+    """A known inquiry the marketplace reported with another question's text (kept as first stored)."""
+
+    external_id: str
+    fields: tuple[str, ...]  # which: "title", "body"
+
+
+@dataclass(frozen=True, slots=True)
 class RecordOutcome:
     """What `record_poll` changed."""
 
@@ -286,6 +294,7 @@ class RecordOutcome:
     answered_ids: tuple[int, ...]
     updated: int
     queued: int
+    text_changed: tuple[TextChange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
