@@ -2,26 +2,29 @@
 
 One sandbox per marketplace (쿠팡, 스마트스토어, 11번가, G마켓/옥션), each with a generator of Korean inquiries
 that also answers some of them, as if the seller had replied in the seller center. The shops are kept with the
-data dir (aggregator/demo_state.py), so that a second run on it continues them.
+data dir (aggregator/demo_state.py), so that a second run on it continues them; a config written there lets the
+other commands (`queue`, `explain`, `status`) read the demo's database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import structlog
+import tomlkit
 from pydantic import TypeAdapter
 
 from aggregator.daemon import Daemon
-from aggregator.demo_state import DataDirRefused, DemoSandboxes, GeneratorFactory
+from aggregator.demo_state import STATE_FILE, DataDirRefused, DemoSandboxes, GeneratorFactory
 from aggregator.settings import Account, Settings, SinkNotifierConfig
 from connectors.sandbox import (
     CoupangSandbox,
@@ -51,6 +54,7 @@ DEMO_GMARKET_SELLER = "demogmarket"
 DEMO_AUCTION_SELLER = "demoauction"
 GENERATOR_TICK_S = 2.0
 BACKLOG = 6
+DEMO_CONFIG = "inqd.toml"
 
 
 # The demo accounts, as a config would give them; the base URL and poll interval come from the running demo.
@@ -142,6 +146,37 @@ def _open_sandboxes(data_dir: Path, clock: Clock) -> tuple[list[DemoShop], DemoS
         return None
 
 
+def write_demo_config(data_dir: Path, accounts: Sequence[Mapping[str, Any]]) -> Path:
+    """Write the demo's config into `data_dir`, so `inqd queue/explain/status --config` read the demo's database."""
+    values = {
+        "db_path": str(data_dir / "inqd.db"),
+        "quiet_hours": [],
+        "accounts": [dict(account) for account in accounts],
+        "notifiers": [{"type": "sink", "name": "sink", "console": True, "file": str(data_dir / "notifications.jsonl")}],
+    }
+    text = (
+        "# Written by `inqd demo` at each start (its sandboxes' ports change from run to run).\n"
+        "# The keys below open nothing but the demo's fake marketplaces on 127.0.0.1.\n" + tomlkit.dumps(values)
+    )
+    path = data_dir / DEMO_CONFIG
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+def data_dir_hints(data_dir: Path) -> list[str]:
+    """The start-up lines that say how to look into the demo's data dir with the other commands."""
+    config = data_dir / DEMO_CONFIG
+    return [
+        f"  config:        {config} (the demo accounts and their sandbox-only keys)",
+        f"  open queue:    inqd queue --config {config}",
+        f"  one inquiry:   inqd explain ID --config {config}",
+        f"  streams:       inqd status --config {config}",
+        f"  shops:         {data_dir / STATE_FILE} (the same --data-dir continues the same shops)",
+    ]
+
+
 def demo_settings(accounts: tuple[Account, ...], *, data_dir: Path) -> Settings:
     """The demo config: the given sandbox accounts, no quiet hours, the console + file sink."""
     return Settings(
@@ -178,6 +213,9 @@ async def run_demo(*, duration_s: float | None, data_dir: Path | None, poll_inte
     shops, sandboxes = opened
     with contextlib.ExitStack() as servers:
         urls = [servers.enter_context(SandboxServer(shop.handler)).url for shop in shops]
+        write_demo_config(
+            data_dir, [shop.account_values(url, poll_interval_s) for shop, url in zip(shops, urls, strict=True)]
+        )
         settings = demo_settings(
             tuple(shop.account(url, poll_interval_s) for shop, url in zip(shops, urls, strict=True)), data_dir=data_dir
         )
@@ -186,8 +224,8 @@ async def run_demo(*, duration_s: float | None, data_dir: Path | None, poll_inte
             f"inqd demo: sandboxes at {where}; polling every {poll_interval_s:g} s\n"
             f"  database:      {settings.db_path}\n"
             f"  notifications: console and {data_dir / 'notifications.jsonl'}\n"
-            f"  open queue:    inqd queue --db {settings.db_path}\n"
-            f"  health:        http://{settings.admin.host}:{settings.admin.port}/healthz and /metrics\n"
+            + "".join(f"{line}\n" for line in data_dir_hints(data_dir))
+            + f"  health:        http://{settings.admin.host}:{settings.admin.port}/healthz and /metrics\n"
             "  quiet hours:   off in the demo (the default config holds messages 22:00-09:00 and on holidays)\n"
             "  Ctrl-C stops.",
             file=sys.stderr,

@@ -1,4 +1,4 @@
-"""`inqd demo` on a fake clock: one summary per shop, and its shops kept with the data dir.
+"""`inqd demo` on a fake clock: one summary per shop, its shops kept with the data dir, and the config it writes.
 
 The sandboxes answer through httpx.MockTransport; the generators are ticked by hand: no server, no sleeping.
 """
@@ -17,6 +17,7 @@ from structlog.testing import capture_logs
 from aggregator import demo
 from aggregator.daemon import Daemon
 from aggregator.demo_state import STATE_FILE, DemoSandboxes
+from aggregator.settings import load_settings
 from aggregator.wiring import build_connector
 from tests.conftest import START
 from tests.fakes import FakeClock
@@ -127,3 +128,18 @@ async def test_a_data_dir_with_a_database_but_no_readable_shop_state_is_refused(
     assert code == 2
     assert len(err) == 1
     assert str(tmp_path) in err[0] and "--data-dir" in err[0] and "지운 뒤" in err[0]
+
+
+def test_the_config_the_demo_writes_reads_back_as_the_demo_settings(tmp_path: Path) -> None:
+    clock = FakeClock(START)
+    shops = demo.demo_shops(clock)
+    urls = {shop.name: f"http://127.0.0.1:{8000 + n}" for n, shop in enumerate(shops)}
+    path = demo.write_demo_config(tmp_path, [shop.account_values(urls[shop.name], 3.0) for shop in shops])
+    settings = demo.demo_settings(tuple(shop.account(urls[shop.name], 3.0) for shop in shops), data_dir=tmp_path)
+    loaded = load_settings(path)
+    assert path == tmp_path / "inqd.toml"
+    assert (loaded.accounts, loaded.db_path, loaded.quiet_hours) == (settings.accounts, settings.db_path, ())
+    assert loaded.notifiers == settings.notifiers
+    assert [line for line in demo.data_dir_hints(tmp_path) if "explain" in line] == [
+        f"  one inquiry:   inqd explain ID --config {path}"
+    ]
