@@ -355,6 +355,7 @@ def _on_polled(metrics: Metrics, watch: ConnectionWatch, marketplaces: dict[str,
             duration_s=report.duration_s,
             new=report.new,
             skipped=report.skipped,
+            text_changed=report.text_changed,
         )
         await watch.check(poller.account_id)
 

@@ -1,27 +1,30 @@
 """`inqd demo`: the daemon on the built-in marketplace sandboxes (real HTTP on 127.0.0.1) with the console sink.
 
 One sandbox per marketplace (쿠팡, 스마트스토어, 11번가, G마켓/옥션), each with a generator of Korean inquiries
-that also answers some of them, as if the seller had replied in the seller center.
+that also answers some of them, as if the seller had replied in the seller center. The shops are kept with the
+data dir (aggregator/demo_state.py), so that a second run on it continues them; a config written there lets the
+other commands (`queue`, `explain`, `status`) read the demo's database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
+import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import structlog
+import tomlkit
 from pydantic import TypeAdapter
 
 from aggregator.daemon import Daemon
+from aggregator.demo_state import STATE_FILE, DataDirRefused, DemoSandboxes, GeneratorFactory
 from aggregator.settings import Account, Settings, SinkNotifierConfig
 from connectors.sandbox import (
     CoupangSandbox,
@@ -33,9 +36,8 @@ from connectors.sandbox import (
     NaverInquiryGenerator,
     NaverSandbox,
     SandboxServer,
-    TickReport,
 )
-from core.clock import SystemClock, sleep_or_wake
+from core.clock import Clock, SystemClock, sleep_or_wake
 
 log = structlog.get_logger("inqd.demo")
 
@@ -52,12 +54,7 @@ DEMO_GMARKET_SELLER = "demogmarket"
 DEMO_AUCTION_SELLER = "demoauction"
 GENERATOR_TICK_S = 2.0
 BACKLOG = 6
-
-
-class _Generator(Protocol):
-    def seed(self, count: int, *, start: datetime, end: datetime) -> list[int]: ...
-
-    def tick(self, now: datetime) -> TickReport: ...
+DEMO_CONFIG = "inqd.toml"
 
 
 # The demo accounts, as a config would give them; the base URL and poll interval come from the running demo.
@@ -93,17 +90,20 @@ _NOT_CREDENTIALS = {"marketplace", "id", "max_requests_per_s"}
 
 
 @dataclass
-class _Shop:
-    """One demo marketplace: its sandbox handler, its generator, and the account pointing at it."""
+class DemoShop:
+    """One demo marketplace: its sandbox handler, how to make a generator over it, and the account pointing at it."""
 
     name: str
     handler: Callable[[httpx.Request], httpx.Response]
-    generator: _Generator
+    new_generator: GeneratorFactory
+
+    def account_values(self, base_url: str, poll_interval_s: float) -> dict[str, Any]:
+        """The demo account of this marketplace as a config gives it, on the sandbox at `base_url`."""
+        return {**DEMO_ACCOUNTS[self.name], "base_url": base_url, "poll_interval_s": poll_interval_s}
 
     def account(self, base_url: str, poll_interval_s: float) -> Account:
         """The demo account of this marketplace, on the sandbox at `base_url`."""
-        values = {**DEMO_ACCOUNTS[self.name], "base_url": base_url, "poll_interval_s": poll_interval_s}
-        return _ACCOUNT.validate_python(values)
+        return _ACCOUNT.validate_python(self.account_values(base_url, poll_interval_s))
 
 
 def _credentials(name: str) -> dict[str, Any]:
@@ -111,7 +111,8 @@ def _credentials(name: str) -> dict[str, Any]:
     return {key: value for key, value in DEMO_ACCOUNTS[name].items() if key not in _NOT_CREDENTIALS}
 
 
-def _shops(clock: SystemClock) -> list[_Shop]:
+def demo_shops(clock: Clock) -> list[DemoShop]:
+    """The four demo marketplaces, each on a new, empty sandbox (see DemoSandboxes for what fills them)."""
     coupang = CoupangSandbox(**_credentials("coupang"), now=clock.now)
     naver = NaverSandbox(**_credentials("naver"), now=clock.now)
     elevenst = ElevenstSandbox(**_credentials("elevenst"), now=clock.now)
@@ -119,14 +120,60 @@ def _shops(clock: SystemClock) -> list[_Shop]:
     # Busy enough to watch: a new inquiry every few seconds across the shops, most answered within minutes.
     pace: dict[str, Any] = {"mean_answer_delay_s": 60.0, "min_answer_age_s": 20.0}
     return [
-        _Shop("coupang", coupang.handler, InquiryGenerator(coupang, rng=random.Random(), arrivals_per_h=300.0, **pace)),
-        _Shop("naver", naver.handler, NaverInquiryGenerator(naver, rng=random.Random(), arrivals_per_h=200.0, **pace)),
-        _Shop(
+        DemoShop(
+            "coupang", coupang.handler, lambda rng: InquiryGenerator(coupang, rng=rng, arrivals_per_h=300.0, **pace)
+        ),
+        DemoShop(
+            "naver", naver.handler, lambda rng: NaverInquiryGenerator(naver, rng=rng, arrivals_per_h=200.0, **pace)
+        ),
+        DemoShop(
             "elevenst",
             elevenst.handler,
-            ElevenstInquiryGenerator(elevenst, rng=random.Random(), arrivals_per_h=120.0, **pace),
+            lambda rng: ElevenstInquiryGenerator(elevenst, rng=rng, arrivals_per_h=120.0, **pace),
         ),
-        _Shop("esm", esm.handler, EsmInquiryGenerator(esm, rng=random.Random(), arrivals_per_h=120.0, **pace)),
+        DemoShop("esm", esm.handler, lambda rng: EsmInquiryGenerator(esm, rng=rng, arrivals_per_h=120.0, **pace)),
+    ]
+
+
+def _open_sandboxes(data_dir: Path, clock: Clock) -> tuple[list[DemoShop], DemoSandboxes] | None:
+    """The demo's shops as `data_dir` keeps them; None (the reason printed) when it has another run's database."""
+    shops = demo_shops(clock)
+    factories = {shop.name: shop.new_generator for shop in shops}
+    try:
+        return shops, DemoSandboxes.open(data_dir, factories, now=clock.now(), backlog=BACKLOG)
+    except DataDirRefused as err:
+        print(err, file=sys.stderr, flush=True)
+        return None
+
+
+def write_demo_config(data_dir: Path, accounts: Sequence[Mapping[str, Any]]) -> Path:
+    """Write the demo's config into `data_dir`, so `inqd queue/explain/status --config` read the demo's database."""
+    values = {
+        "db_path": str(data_dir / "inqd.db"),
+        "quiet_hours": [],
+        "accounts": [dict(account) for account in accounts],
+        "notifiers": [{"type": "sink", "name": "sink", "console": True, "file": str(data_dir / "notifications.jsonl")}],
+    }
+    text = (
+        "# Written by `inqd demo` at each start (its sandboxes' ports change from run to run).\n"
+        "# The keys below open nothing but the demo's fake marketplaces on 127.0.0.1.\n" + tomlkit.dumps(values)
+    )
+    path = data_dir / DEMO_CONFIG
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+def data_dir_hints(data_dir: Path) -> list[str]:
+    """The start-up lines that say how to look into the demo's data dir with the other commands."""
+    config = data_dir / DEMO_CONFIG
+    return [
+        f"  config:        {config} (the demo accounts and their sandbox-only keys)",
+        f"  open queue:    inqd queue --config {config}",
+        f"  one inquiry:   inqd explain ID --config {config}",
+        f"  streams:       inqd status --config {config}",
+        f"  shops:         {data_dir / STATE_FILE} (the same --data-dir continues the same shops)",
     ]
 
 
@@ -141,15 +188,14 @@ def demo_settings(accounts: tuple[Account, ...], *, data_dir: Path) -> Settings:
     )
 
 
-async def _generate(shops: list[_Shop], clock: SystemClock, stop: asyncio.Event) -> None:
+async def _generate(sandboxes: DemoSandboxes, clock: SystemClock, stop: asyncio.Event) -> None:
     """Make the sandboxes receive and answer inquiries while the demo runs."""
     while not stop.is_set():
-        for shop in shops:
-            report = shop.generator.tick(clock.now())
+        for name, report in sandboxes.tick(clock.now()):
             if report.added or report.answered:
                 log.info(
                     "sandbox_activity",
-                    marketplace=shop.name,
+                    marketplace=name,
                     new_inquiries=report.added,
                     answered_in_seller_center=report.answered,
                 )
@@ -161,12 +207,15 @@ async def run_demo(*, duration_s: float | None, data_dir: Path | None, poll_inte
     clock = SystemClock()
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="inqd-demo-"))
     data_dir.mkdir(parents=True, exist_ok=True)
-    shops = _shops(clock)
-    now = clock.now()
-    for shop in shops:
-        shop.generator.seed(BACKLOG, start=now - timedelta(days=2), end=now - timedelta(minutes=5))
+    opened = _open_sandboxes(data_dir, clock)
+    if opened is None:
+        return 2
+    shops, sandboxes = opened
     with contextlib.ExitStack() as servers:
         urls = [servers.enter_context(SandboxServer(shop.handler)).url for shop in shops]
+        write_demo_config(
+            data_dir, [shop.account_values(url, poll_interval_s) for shop, url in zip(shops, urls, strict=True)]
+        )
         settings = demo_settings(
             tuple(shop.account(url, poll_interval_s) for shop, url in zip(shops, urls, strict=True)), data_dir=data_dir
         )
@@ -175,8 +224,8 @@ async def run_demo(*, duration_s: float | None, data_dir: Path | None, poll_inte
             f"inqd demo: sandboxes at {where}; polling every {poll_interval_s:g} s\n"
             f"  database:      {settings.db_path}\n"
             f"  notifications: console and {data_dir / 'notifications.jsonl'}\n"
-            f"  open queue:    inqd queue --db {settings.db_path}\n"
-            f"  health:        http://{settings.admin.host}:{settings.admin.port}/healthz and /metrics\n"
+            + "".join(f"{line}\n" for line in data_dir_hints(data_dir))
+            + f"  health:        http://{settings.admin.host}:{settings.admin.port}/healthz and /metrics\n"
             "  quiet hours:   off in the demo (the default config holds messages 22:00-09:00 and on holidays)\n"
             "  Ctrl-C stops.",
             file=sys.stderr,
@@ -188,7 +237,7 @@ async def run_demo(*, duration_s: float | None, data_dir: Path | None, poll_inte
             asyncio.get_running_loop().call_later(duration_s, daemon.request_stop, "duration reached")
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(_generate(shops, clock, daemon.stop))
+                group.create_task(_generate(sandboxes, clock, daemon.stop))
                 group.create_task(daemon.run())
         finally:
             await daemon.aclose()

@@ -40,6 +40,12 @@ class Metrics:
         self._skipped = Counter(
             "inqd_items_skipped_total", "Malformed marketplace items skipped.", ["marketplace", "stream"], registry=r
         )
+        self._text_changed = Counter(
+            "inqd_inquiry_text_changed_total",
+            "Known inquiries the marketplace reported with another question's text (the stored text is kept).",
+            ["marketplace", "stream"],
+            registry=r,
+        )
         self._sla_alerts = Counter("inqd_sla_alerts_total", "SLA alerts queued for the phone.", ["kind"], registry=r)
         self._messages = Counter(
             "inqd_messages_total", "Outbox message outcomes.", ["channel", "kind", "outcome"], registry=r
@@ -79,8 +85,9 @@ class Metrics:
         duration_s: float,
         new: int = 0,
         skipped: int = 0,
+        text_changed: int = 0,
     ) -> None:
-        """Count one finished poll, its duration, and what it stored or skipped."""
+        """Count one finished poll, its duration, and what it stored, skipped or refused to overwrite."""
         self._polls.labels(account, marketplace, stream, "ok" if ok else "error").inc()
         if not ok:
             self._poll_errors.labels(account, marketplace, stream, error_kind or "unknown").inc()
@@ -88,6 +95,7 @@ class Metrics:
         # inc(0) still creates the series, so rate() has a zero baseline before the first inquiry arrives.
         self._ingested.labels(marketplace, stream).inc(new)
         self._skipped.labels(marketplace, stream).inc(skipped)
+        self._text_changed.labels(marketplace, stream).inc(text_changed)
 
     def sla_alert_queued(self, kind: str, count: int = 1) -> None:
         """Count SLA alerts put in the outbox (sla_warning, sla_breach, sla_repeat, evening_warning)."""

@@ -28,6 +28,7 @@ class PollReport:
     answered: int = 0
     skipped: int = 0
     queued: int = 0
+    text_changed: int = 0  # known inquiries reported with another question's text (kept as stored)
     requests: int = 0
     error: str | None = None
     retry_after_s: float | None = None
@@ -91,6 +92,7 @@ class StreamPoller:
             now=self._clock.now(),
             channels=self._channels,
             notify_new=cursor is not None,
+            account_streams=self.connector.streams,
         )
         self.polls += 1
         if self.consecutive_failures:
@@ -109,9 +111,19 @@ class StreamPoller:
             answered=len(outcome.answered_ids),
             skipped=result.skipped,
             queued=outcome.queued,
+            text_changed=len(outcome.text_changed),
             requests=result.requests,
             duration_s=self._clock.monotonic() - started,
         )
+        for change in outcome.text_changed:
+            # Never the text itself: it may carry buyer data.
+            log.warning(
+                "inquiry_text_changed",
+                account=self.account_id,
+                stream=self.stream.value,
+                marketplace_id=change.external_id,
+                fields=list(change.fields),
+            )
         if report.new or report.answered or report.skipped:
             log.info(
                 "polled",

@@ -89,14 +89,16 @@ def new_inquiry(inquiry: Inquiry, *, row_id: int, deadline: datetime | None = No
 
 
 def backfill_summary(summary: BackfillSummaryPayload) -> Message:
-    """The one message sent after the first poll of a stream, instead of one push per old inquiry."""
+    """The one message about an account's first connection, instead of one push per old inquiry."""
+    streams = "·".join(s.stream.label for s in summary.streams)
+    lines = [f"{summary.account_id}: 최근 문의 {summary.total}건을 불러왔습니다. 미답변 {summary.open}건."]
+    if len(summary.streams) > 1:
+        lines += [f"· {s.stream.label} {s.total}건, 미답변 {s.open}건" for s in summary.streams]
+    lines.append("지금부터 새 문의만 알려 드립니다. 목록: inqd queue")
     return Message(
         kind=MessageKind.BACKFILL_SUMMARY,
-        title=f"[{summary.marketplace.label}] {summary.stream.label} 연결됨",
-        body=(
-            f"{summary.account_id}: 최근 문의 {summary.total}건을 불러왔습니다. 미답변 {summary.open}건.\n"
-            "지금부터 새 문의만 알려 드립니다. 목록: inqd queue"
-        ),
+        title=f"[{summary.marketplace.label}] {streams} 연결됨",
+        body="\n".join(lines),
         priority=Priority.DEFAULT if summary.open else Priority.LOW,
         tags=("inbox_tray",),
         click_url=SELLER_CENTER_URLS[summary.marketplace],

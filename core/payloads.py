@@ -23,14 +23,31 @@ class AnsweredPayload:
 
 
 @dataclass(frozen=True, slots=True)
-class BackfillSummaryPayload:
-    """The one summary after the first poll of a stream: how many inquiries it brought and how many are open."""
+class StreamBackfill:
+    """What the first poll of one stream brought: how many inquiries, and how many of them are open."""
 
-    account_id: str
-    marketplace: Marketplace
     stream: StreamKind
     open: int
     total: int
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillSummaryPayload:
+    """The one summary of an account's first connection: what the first poll of each of its streams brought."""
+
+    account_id: str
+    marketplace: Marketplace
+    streams: tuple[StreamBackfill, ...]
+
+    @property
+    def open(self) -> int:
+        """Open inquiries over every stream listed."""
+        return sum(stream.open for stream in self.streams)
+
+    @property
+    def total(self) -> int:
+        """Inquiries over every stream listed."""
+        return sum(stream.total for stream in self.streams)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from aggregator.daemon import Daemon
 from aggregator.logs import configure_logging
@@ -85,12 +86,45 @@ async def test_backfill_then_one_push_per_new_inquiry(
     await daemon.aclose()
     sent = _sink(tmp_path)
     assert [(m["kind"], m["title"]) for m in sent] == [
-        ("backfill_summary", "[쿠팡] 상품문의 연결됨"),
-        ("backfill_summary", "[쿠팡] 고객센터 문의 연결됨"),
+        ("backfill_summary", "[쿠팡] 상품문의·고객센터 문의 연결됨"),  # one for the account, listing its streams
         ("new_inquiry", "[쿠팡] 새 상품문의"),
     ]
-    assert "재입고 언제 되나요?" in str(sent[2]["body"])
-    assert [row.inquiry.external_id for row in reopened if row.id == int(str(sent[2]["group"])[4:])] == [str(new_id)]
+    assert "최근 문의 4건을 불러왔습니다. 미답변 4건." in str(sent[0]["body"])
+    assert "재입고 언제 되나요?" in str(sent[1]["body"])
+    assert [row.inquiry.external_id for row in reopened if row.id == int(str(sent[1]["group"])[4:])] == [str(new_id)]
+
+
+async def test_a_known_inquiry_reported_with_another_question_keeps_its_text_and_is_counted(
+    clock: FakeClock, sandbox: CoupangSandbox, make_settings: MakeSettings
+) -> None:
+    asked = sandbox.add_product_inquiry(content="사이즈 문의드려요", inquiry_at=clock.now() - timedelta(hours=1))
+    daemon = await _daemon(make_settings, clock, sandbox)
+    await daemon.run_once()
+    [first] = await daemon.store.open_inquiries()
+    question = sandbox.product_inquiry(asked)
+    assert question is not None
+    question.content = "환불 언제 되나요? 010-9876-5432"  # the same id now carries another question
+    sandbox.answer_product_inquiry(asked, "확인 후 안내드리겠습니다.", clock.now())
+    clock.advance(60)
+    with capture_logs() as logs:
+        await daemon.run_once()
+    stored = await daemon.store.get_inquiry(first.id)
+    exposition, _ = daemon.metrics.exposition()
+    await daemon.aclose()
+    assert stored is not None
+    assert (stored.inquiry.body, stored.inquiry.answered) == ("사이즈 문의드려요", True)  # the answer still counts
+    assert [e for e in logs if e["event"] == "inquiry_text_changed"] == [
+        {
+            "event": "inquiry_text_changed",
+            "log_level": "warning",
+            "account": "shop",
+            "stream": "product_qna",
+            "marketplace_id": str(asked),
+            "fields": ["body"],
+        }
+    ]
+    assert not [e for e in logs if "환불" in str(e) or "9876" in str(e)]  # never the text: it may carry buyer data
+    assert 'inqd_inquiry_text_changed_total{marketplace="coupang",stream="product_qna"} 1.0' in exposition.decode()
 
 
 async def test_twenty_days_of_paged_data_with_overlapping_polls_nothing_lost_or_duplicated(
@@ -114,7 +148,7 @@ async def test_twenty_days_of_paged_data_with_overlapping_polls_nothing_lost_or_
     groups = [m["group"] for m in new_pushes]
     assert total == len(seeded) + len(arrived)
     assert len(groups) == len(set(groups))  # no inquiry pushed twice
-    assert sum(m["kind"] == "backfill_summary" for m in sent) == 2  # one per stream, never one per old item
+    assert sum(m["kind"] == "backfill_summary" for m in sent) == 1  # one per account, never one per old item
     assert counts.get("failed", 0) == 0
 
 

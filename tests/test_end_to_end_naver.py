@@ -63,7 +63,7 @@ async def test_naver_inquiries_arrive_masked_with_one_token(
     sent = [json.loads(line) for line in (tmp_path / "sink.jsonl").read_text(encoding="utf-8").splitlines()]
     pushes = [m for m in sent if m["kind"] == "new_inquiry"]
     assert naver.tokens_minted == 1  # one token served every poll of both streams
-    assert [m["title"] for m in sent[:1]] == ["[스마트스토어] 상품문의 연결됨"]
+    assert [m["title"] for m in sent[:1]] == ["[스마트스토어] 상품문의·고객문의 연결됨"]
     assert [m["title"] for m in pushes] == ["[스마트스토어] 새 고객문의"] * 5
     assert all("010-****-3333" in m["body"] and "박서준" not in m["body"] for m in pushes)
     assert {row.inquiry.buyer for row in stored if row.inquiry.buyer} == {"박서준"}  # kept raw only in the store

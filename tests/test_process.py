@@ -84,7 +84,7 @@ def test_demo_shows_inquiries_and_stops_on_sigterm(tmp_path: Path, procs: list[s
     proc = _start(["demo", "--poll-interval", "1", "--data-dir", str(tmp_path)])
     procs.append(proc)
     seen: list[str] = []
-    _read_until(proc, "상품문의 연결됨", seen)
+    _read_until(proc, "상품문의·고객센터 문의 연결됨", seen)  # the Coupang shop's one summary
     proc.send_signal(signal.SIGTERM)
     output = _finish(proc, seen)
     assert proc.returncode == 0

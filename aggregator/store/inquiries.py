@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
 import aiosqlite
 
 from aggregator.store.base import StoreBase
-from aggregator.store.payloads import payload_json
+from aggregator.store.first_connection import queue_first_poll_summary
 from aggregator.store.schema import (
     _INQUIRY_COLUMNS,
     Channels,
@@ -18,6 +18,7 @@ from aggregator.store.schema import (
     RecordOutcome,
     StoredInquiry,
     StreamStatus,
+    TextChange,
     _chunks,
     _dt,
     _dt_or_none,
@@ -27,10 +28,13 @@ from aggregator.store.schema import (
     inquiry_row,
 )
 from core.models import Cursor, Inquiry, MessageKind, PollResult, StreamKind
-from core.payloads import BackfillSummaryPayload
+from core.payloads import StreamBackfill
 
+_COLUMNS = [c.strip() for c in _INQUIRY_COLUMNS.split(",")]
 # inquiry_row's values from received_at on: what a poll may change of a stored inquiry (not its key columns).
-_FIRST_UPDATED = [c.strip() for c in _INQUIRY_COLUMNS.split(",")].index("received_at")
+_FIRST_UPDATED = _COLUMNS.index("received_at")
+# What the buyer asked: a known inquiry never takes another question's text (see `_keep_questions`).
+_QUESTION = {name: _COLUMNS.index(name) for name in ("title", "body")}
 
 
 class _StoredRow(NamedTuple):
@@ -39,6 +43,23 @@ class _StoredRow(NamedTuple):
     id: int
     row: tuple[Any, ...]
     answered: bool
+
+
+def _keep_questions(rows: dict[str, tuple[Any, ...]], existing: Mapping[str, _StoredRow]) -> list[TextChange]:
+    """Put back the stored question text in `rows` of known inquiries; returns those whose text came back changed.
+
+    A marketplace reports a known id with another question only when ids were reused (a sandbox started over, a
+    marketplace's migration): the seller was told about the stored question, so it stays. An answer is no new
+    question: the answered flag and time still update.
+    """
+    changes = []
+    for ext, stored in existing.items():
+        row = rows[ext]
+        fields = tuple(name for name, at in _QUESTION.items() if row[at] != stored.row[at])
+        if fields:
+            rows[ext] = tuple(stored.row[at] if at in _QUESTION.values() else value for at, value in enumerate(row))
+            changes.append(TextChange(ext, fields))
+    return changes
 
 
 def _arrival(inq: Inquiry) -> datetime:
@@ -70,17 +91,21 @@ class InquiriesMixin(StoreBase):
         now: datetime,
         channels: Channels,
         notify_new: bool,
+        account_streams: Collection[StreamKind] = (),
     ) -> RecordOutcome:
         """Save a poll's inquiries, answers, cursor, events and notifications in ONE transaction.
 
-        `notify_new` False (the first, backfilling poll) queues one summary per channel instead of a
-        message per open inquiry.
+        `notify_new` False (the first, backfilling poll) folds what it brought into its account's one summary
+        of the first connection instead of a message per open inquiry; `account_streams` are the account's
+        configured streams, whose first polls that summary waits for (empty: this stream alone).
+        A known inquiry that comes back with another question's text keeps its own (`RecordOutcome.text_changed`).
         """
         now_s = db_time(now)
         by_id = {inq.external_id: inq for inq in result.inquiries if inq.account_id == account_id}
         rows = {ext: inquiry_row(inq) for ext, inq in by_id.items()}  # once each: compared, then written
         async with self._transaction() as db:
             existing = await self._existing(db, account_id, stream, list(by_id))
+            text_changed = _keep_questions(rows, existing)
             # Oldest first, so that ids, and so pushes, follow the order the buyers asked in.
             fresh = sorted((inq for ext, inq in by_id.items() if ext not in existing), key=_arrival)
             new_rows = await self._insert_fresh(db, fresh, rows, now_s)
@@ -98,7 +123,14 @@ class InquiriesMixin(StoreBase):
                 + [(now_s, "reopened", row_id, account_id, stream.value, "{}") for row_id in reopened_ids],
             )
             open_new = [new_rows[inq.external_id] for inq in fresh if not inq.answered]
-            queued = await self._queue_for_poll(db, account_id, stream, open_new, fresh, now_s, channels, notify_new)
+            if notify_new:
+                queued = await self._queue_new(db, open_new, now_s, channels)
+            else:
+                brought = StreamBackfill(stream, open=len(open_new), total=len(fresh))
+                marketplace = fresh[0].marketplace if fresh else None
+                queued = await queue_first_poll_summary(
+                    db, account_id, brought, marketplace, account_streams=account_streams, now=now, channels=channels
+                )
             queued += await self._queue_clears(db, answered_ids, now_s, channels)
             await self._save_progress(db, account_id, stream, result, now_s)
         return RecordOutcome(
@@ -106,6 +138,7 @@ class InquiriesMixin(StoreBase):
             answered_ids=tuple(answered_ids),
             updated=len(changed),
             queued=queued,
+            text_changed=tuple(text_changed),
         )
 
     async def _insert_fresh(
@@ -205,39 +238,15 @@ class InquiriesMixin(StoreBase):
         )
         return gone
 
-    async def _queue_for_poll(
-        self,
-        db: aiosqlite.Connection,
-        account_id: str,
-        stream: StreamKind,
-        open_new: Sequence[int],
-        fresh: Sequence[Inquiry],
-        now_s: str,
-        channels: Channels,
-        notify_new: bool,
+    async def _queue_new(
+        self, db: aiosqlite.Connection, open_new: Sequence[int], now_s: str, channels: Channels
     ) -> int:
-        rows: list[tuple[str, str, int | None, str, str, str, str]] = []
-        if notify_new:
-            for row_id in open_new:
-                rows += [
-                    (MessageKind.NEW_INQUIRY.value, ch, row_id, "{}", f"new:{row_id}:{ch}", now_s, now_s)
-                    for ch in channels_for(channels, MessageKind.NEW_INQUIRY)
-                ]
-        elif fresh:
-            summary = BackfillSummaryPayload(account_id, fresh[0].marketplace, stream, len(open_new), len(fresh))
-            payload = payload_json(MessageKind.BACKFILL_SUMMARY, summary)
-            rows += [
-                (
-                    MessageKind.BACKFILL_SUMMARY.value,
-                    ch,
-                    None,
-                    payload,
-                    f"backfill:{account_id}:{stream.value}:{ch}",
-                    now_s,
-                    now_s,
-                )
-                for ch in channels_for(channels, MessageKind.BACKFILL_SUMMARY)
-            ]
+        """Queue a push per channel for each new open inquiry."""
+        rows = [
+            (MessageKind.NEW_INQUIRY.value, ch, row_id, "{}", f"new:{row_id}:{ch}", now_s, now_s)
+            for row_id in open_new
+            for ch in channels_for(channels, MessageKind.NEW_INQUIRY)
+        ]
         await db.executemany(
             "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",

@@ -1,7 +1,8 @@
 """Outbox payloads as JSON: written once when the store queues a row, read once when it hands the row out.
 
-One JSON object per record, keyed by field; times are ISO 8601 with their offset. Rows of the previous shape
-(an alert's many-meaning `label`, a backfill summary without its marketplace) are rewritten by migration v8.
+One JSON object per record, keyed by field; times are ISO 8601 with their offset. Rows of the previous shapes
+are rewritten by migrations: v8 (an alert's many-meaning `label`, a backfill summary without its marketplace) and
+v9 (a backfill summary of one stream becomes a summary listing its streams).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from core.payloads import (
     NewInquiryPayload,
     OutboxPayload,
     SlaAlertPayload,
+    StreamBackfill,
     SystemPayload,
 )
 
@@ -58,9 +60,7 @@ def _fields(payload: OutboxPayload) -> dict[str, Any]:
             return {
                 "account_id": payload.account_id,
                 "marketplace": payload.marketplace.value,
-                "stream": payload.stream.value,
-                "open": payload.open,
-                "total": payload.total,
+                "streams": [{"stream": s.stream.value, "open": s.open, "total": s.total} for s in payload.streams],
             }
         case SystemPayload():
             return {
@@ -96,8 +96,8 @@ def _sla_alert(data: dict[str, Any]) -> SlaAlertPayload:
 
 
 def _backfill_summary(data: dict[str, Any]) -> BackfillSummaryPayload:
-    marketplace, stream = Marketplace(data["marketplace"]), StreamKind(data["stream"])
-    return BackfillSummaryPayload(str(data["account_id"]), marketplace, stream, int(data["open"]), int(data["total"]))
+    streams = tuple(StreamBackfill(StreamKind(s["stream"]), int(s["open"]), int(s["total"])) for s in data["streams"])
+    return BackfillSummaryPayload(str(data["account_id"]), Marketplace(data["marketplace"]), streams)
 
 
 def _system(data: dict[str, Any]) -> SystemPayload:

@@ -170,6 +170,20 @@ _MIGRATIONS: tuple[str, ...] = (
     )
     WHERE kind = 'backfill_summary' AND json_valid(payload) AND json_type(payload, '$.marketplace') IS NULL;
     """,
+    # v9: one summary per account's first connection, listing its streams: a summary written for one stream
+    # becomes a list of that one stream.
+    """
+    UPDATE outbox SET payload = json_object(
+        'account_id', json_extract(payload, '$.account_id'),
+        'marketplace', json_extract(payload, '$.marketplace'),
+        'streams', json_array(json_object(
+            'stream', json_extract(payload, '$.stream'),
+            'open', json_extract(payload, '$.open'),
+            'total', json_extract(payload, '$.total')
+        ))
+    )
+    WHERE kind = 'backfill_summary' AND json_valid(payload) AND json_type(payload, '$.streams') IS NULL;
+    """,
 )
 
 # Every open inquiry must be planned again (a config change, a vacation, a snooze for all). Rather than NULL,
@@ -265,6 +279,14 @@ class AlertUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class TextChange:
+    """A known inquiry the marketplace reported with another question's text (kept as first stored)."""
+
+    external_id: str
+    fields: tuple[str, ...]  # which: "title", "body"
+
+
+@dataclass(frozen=True, slots=True)
 class RecordOutcome:
     """What `record_poll` changed."""
 
@@ -272,6 +294,7 @@ class RecordOutcome:
     answered_ids: tuple[int, ...]
     updated: int
     queued: int
+    text_changed: tuple[TextChange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,3 +137,13 @@ def test_exposition_content_type() -> None:
     body, content_type = Metrics().exposition()
     assert content_type.startswith("text/plain")
     assert b"# TYPE inqd_polls_total counter" in body
+
+
+def test_text_changes_are_counted_per_stream_from_zero() -> None:
+    metrics = Metrics()
+    stream = functools.partial(metrics.poll_finished, account="shop", marketplace="naver", ok=True, error_kind=None)
+    stream(stream="product_qna", duration_s=0.1, text_changed=2)
+    stream(stream="customer_inquiry", duration_s=0.1)
+    samples = _samples(metrics)
+    assert samples["inqd_inquiry_text_changed_total", _labels(marketplace="naver", stream="product_qna")] == 2
+    assert samples["inqd_inquiry_text_changed_total", _labels(marketplace="naver", stream="customer_inquiry")] == 0

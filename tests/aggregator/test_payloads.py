@@ -19,6 +19,7 @@ from core.payloads import (
     NewInquiryPayload,
     OutboxPayload,
     SlaAlertPayload,
+    StreamBackfill,
     SystemPayload,
 )
 from tests.conftest import START
@@ -29,7 +30,7 @@ RECORDS: list[tuple[MessageKind, OutboxPayload]] = [
     (MessageKind.ANSWERED, AnsweredPayload()),
     (
         MessageKind.BACKFILL_SUMMARY,
-        BackfillSummaryPayload("shop", Marketplace.NAVER, StreamKind.CUSTOMER_INQUIRY, 2, 5),
+        BackfillSummaryPayload("shop", Marketplace.NAVER, (StreamBackfill(StreamKind.CUSTOMER_INQUIRY, 2, 5),)),
     ),
     (
         MessageKind.SLA_WARNING,
@@ -118,7 +119,9 @@ async def test_rows_of_the_previous_shape_are_migrated_and_a_bad_one_fails_alone
     assert (evening.quiet_from, evening.note) == (datetime.fromisoformat("2026-11-24T22:00:00+09:00"), "")
     assert isinstance(promise, SlaAlertPayload) and (promise.note, promise.quiet_from) == ("오후에 전화", None)
     assert isinstance(warning, SlaAlertPayload) and (warning.note, warning.quiet_from) == ("", None)
-    assert backfill == BackfillSummaryPayload("store", Marketplace.NAVER, StreamKind.PRODUCT_QNA, 1, 1)
+    assert backfill == BackfillSummaryPayload(
+        "store", Marketplace.NAVER, (StreamBackfill(StreamKind.PRODUCT_QNA, 1, 1),)
+    )
     assert system == SystemPayload("t", "b", Priority.HIGH, ("warning",), None)
     assert new == NewInquiryPayload()
     assert counts == {"pending": 6, "failed": 1}

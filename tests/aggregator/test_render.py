@@ -10,7 +10,7 @@ import pytest
 
 from aggregator import render
 from core.models import KST, Category, ClockKind, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
-from core.payloads import BackfillSummaryPayload, SlaAlertPayload, SystemPayload
+from core.payloads import BackfillSummaryPayload, SlaAlertPayload, StreamBackfill, SystemPayload
 
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
 INQ = Inquiry(
@@ -65,7 +65,9 @@ MESSAGES = [
         Priority.DEFAULT,
     ),
     (
-        render.backfill_summary(BackfillSummaryPayload("shop", Marketplace.COUPANG, StreamKind.PRODUCT_QNA, 2, 5)),
+        render.backfill_summary(
+            BackfillSummaryPayload("shop", Marketplace.COUPANG, (StreamBackfill(StreamKind.PRODUCT_QNA, 2, 5),))
+        ),
         "[쿠팡] 상품문의 연결됨",
         Priority.DEFAULT,
     ),
@@ -147,3 +149,19 @@ def test_late_alert_says_so_and_digest_lists_by_deadline() -> None:
     assert late.body.splitlines()[0] == "(inqd가 꺼져 있던 동안 지난 알림입니다)"
     assert digest.body.index("(1시간 남음)") < digest.body.index("(5시간 남음)")
     assert "밤사이 긴급 알림 11/24(화) 10:00" in digest.body
+
+
+def test_first_connection_summary_lists_each_stream_of_the_account() -> None:
+    summary = BackfillSummaryPayload(
+        "shop",
+        Marketplace.COUPANG,
+        (StreamBackfill(StreamKind.PRODUCT_QNA, 1, 6), StreamBackfill(StreamKind.CALL_CENTER, 0, 2)),
+    )
+    message = render.backfill_summary(summary)
+    assert message.title == "[쿠팡] 상품문의·고객센터 문의 연결됨"
+    assert message.body.splitlines() == [
+        "shop: 최근 문의 8건을 불러왔습니다. 미답변 1건.",
+        "· 상품문의 6건, 미답변 1건",
+        "· 고객센터 문의 2건, 미답변 0건",
+        "지금부터 새 문의만 알려 드립니다. 목록: inqd queue",
+    ]

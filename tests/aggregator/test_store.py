@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import stat
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from aggregator.store import Store
+from aggregator.store import Store, TextChange
 from core.models import MessageKind, OpenSnapshot, PollResult, StreamKind
 from core.payloads import SystemPayload
 from tests.conftest import START, make_inquiry
@@ -250,3 +251,17 @@ async def test_concurrent_transactions_on_one_connection_do_not_interleave(store
     claimed = [item.id for batch in results[20:] for item in batch]  # type: ignore[union-attr]
     assert await store.count_inquiries() == 20
     assert len(claimed) == len(set(claimed))
+
+
+async def test_another_question_under_a_known_id_keeps_the_stored_text_and_is_reported(store: Store) -> None:
+    asked = _result(make_inquiry("1", body="사이즈 문의드려요"))
+    await store.record_poll("shop", StreamKind.PRODUCT_QNA, asked, now=START, channels=CHANNELS, notify_new=True)
+    other = replace(make_inquiry("1", body="환불해 주세요", answered=True), title="환불 문의")
+    outcome = await store.record_poll(
+        "shop", StreamKind.PRODUCT_QNA, _result(other), now=START, channels=CHANNELS, notify_new=True
+    )
+    stored = await store.get_inquiry(outcome.answered_ids[0])
+    assert outcome.text_changed == (TextChange("1", ("title", "body")),)
+    assert stored is not None
+    assert (stored.inquiry.title, stored.inquiry.body) == (None, "사이즈 문의드려요")
+    assert (stored.inquiry.answered, stored.inquiry.answered_at) == (True, START)  # an answer is no new question

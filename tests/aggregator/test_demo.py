@@ -1,0 +1,145 @@
+"""`inqd demo` on a fake clock: one summary per shop, its shops kept with the data dir, and the config it writes.
+
+The sandboxes answer through httpx.MockTransport; the generators are ticked by hand: no server, no sleeping.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import pytest
+from structlog.testing import capture_logs
+
+from aggregator import demo
+from aggregator.daemon import Daemon
+from aggregator.demo_state import STATE_FILE, DemoSandboxes
+from aggregator.settings import load_settings
+from aggregator.wiring import build_connector
+from tests.conftest import START
+from tests.fakes import FakeClock
+
+NOWHERE = "http://127.0.0.1:9"  # every request goes through the shop's MockTransport
+
+
+def _open(data_dir: Path, clock: FakeClock) -> tuple[list[demo.DemoShop], DemoSandboxes]:
+    shops = demo.demo_shops(clock)
+    factories = {shop.name: shop.new_generator for shop in shops}
+    return shops, DemoSandboxes.open(data_dir, factories, now=clock.now(), backlog=6, rng=random.Random(7))
+
+
+async def _daemon(data_dir: Path, clock: FakeClock, shops: Sequence[demo.DemoShop]) -> Daemon:
+    accounts = tuple(shop.account(NOWHERE, 3.0) for shop in shops)
+    transports = {acc.id: httpx.MockTransport(shop.handler) for shop, acc in zip(shops, accounts, strict=True)}
+    settings = demo.demo_settings(accounts, data_dir=data_dir)
+    return await Daemon.build(settings, clock=clock, transport_for=lambda acc: transports[acc.id], rng=random.Random(3))
+
+
+async def _questions(shops: Sequence[demo.DemoShop], clock: FakeClock) -> dict[str, list[tuple[str, str, bool]]]:
+    """What each stream of each shop shows a first (backfilling) poll: id, text and answered, per stream."""
+    shown = {}
+    for shop in shops:
+        account = shop.account(NOWHERE, 3.0)
+        connector = build_connector(account, clock=clock, transport=httpx.MockTransport(shop.handler))
+        for stream in account.stream_kinds:
+            polled = await connector.poll(stream, None, now=clock.now())
+            shown[f"{shop.name}:{stream.value}"] = sorted((i.external_id, i.body, i.answered) for i in polled.inquiries)
+        await connector.aclose()
+    return shown
+
+
+def _sent(data_dir: Path) -> list[dict[str, str]]:
+    lines = (data_dir / "notifications.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def _run(sandboxes: DemoSandboxes, clock: FakeClock, seconds: int) -> None:
+    for _ in range(seconds // 2):
+        clock.advance(2)
+        sandboxes.tick(clock.now())
+
+
+async def test_the_demo_start_sends_one_summary_per_shop(tmp_path: Path) -> None:
+    clock = FakeClock(START)
+    shops, _ = _open(tmp_path, clock)
+    daemon = await _daemon(tmp_path, clock, shops)
+    await daemon.run_once()
+    await daemon.aclose()
+    summaries = [m["title"] for m in _sent(tmp_path) if m["kind"] == "backfill_summary"]
+    assert sorted(summaries) == [
+        "[11번가] 상품문의·긴급알리미 연결됨",
+        "[G마켓/옥션] 상품문의·긴급알리미 연결됨",
+        "[스마트스토어] 상품문의·고객문의 연결됨",
+        "[쿠팡] 상품문의·고객센터 문의 연결됨",
+    ]
+
+
+async def test_a_second_run_on_the_data_dir_continues_the_same_shops(tmp_path: Path) -> None:
+    clock = FakeClock(START)
+    shops, sandboxes = _open(tmp_path, clock)
+    daemon = await _daemon(tmp_path, clock, shops)
+    for _ in range(10):
+        _run(sandboxes, clock, 30)
+        await daemon.run_once()
+    before = await daemon.store.open_inquiries()
+    shown = await _questions(shops, clock)
+    await daemon.aclose()  # no goodbye for the shops: the state on disk already holds every tick
+    sent_by_first = len(_sent(tmp_path))
+    shops, sandboxes = _open(tmp_path, clock)
+    shown_again = await _questions(shops, clock)
+    daemon = await _daemon(tmp_path, clock, shops)
+    with capture_logs() as logs:
+        await daemon.run_once()
+        after = await daemon.store.open_inquiries()
+        for _ in range(5):
+            _run(sandboxes, clock, 30)
+            await daemon.run_once()
+    await daemon.aclose()
+    sent_by_second = _sent(tmp_path)[sent_by_first:]
+    assert sum(len(questions) for questions in shown.values()) > 4 * 6  # the first run's ticks added some
+    assert shown_again == shown
+    assert [(r.id, r.inquiry.body) for r in after] == [(r.id, r.inquiry.body) for r in before]
+    assert [e for e in logs if e["event"] == "inquiry_text_changed"] == []
+    assert {m["kind"] for m in sent_by_second} <= {"new_inquiry", "sla_warning", "answered"}  # no summary again
+    assert len(sent_by_second) > 0
+
+
+async def test_the_state_on_disk_includes_a_tick_as_soon_as_the_shops_show_it(tmp_path: Path) -> None:
+    clock = FakeClock(START)
+    shops, sandboxes = _open(tmp_path, clock)
+    _run(sandboxes, clock, 600)
+    shown = await _questions(shops, clock)
+    rebuilt, _ = _open(tmp_path, clock)  # as after kill -9: nothing but what each tick wrote
+    assert await _questions(rebuilt, clock) == shown
+
+
+@pytest.mark.parametrize("state", [None, "{", '{"version": 99, "runs": []}', '{"version": 1}'])
+async def test_a_data_dir_with_a_database_but_no_readable_shop_state_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], state: str | None
+) -> None:
+    (tmp_path / "inqd.db").write_bytes(b"")
+    if state is not None:
+        (tmp_path / STATE_FILE).write_text(state, encoding="utf-8")
+    code = await demo.run_demo(duration_s=0.0, data_dir=tmp_path)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1
+    assert str(tmp_path) in err[0] and "--data-dir" in err[0] and "지운 뒤" in err[0]
+
+
+def test_the_config_the_demo_writes_reads_back_as_the_demo_settings(tmp_path: Path) -> None:
+    clock = FakeClock(START)
+    shops = demo.demo_shops(clock)
+    urls = {shop.name: f"http://127.0.0.1:{8000 + n}" for n, shop in enumerate(shops)}
+    path = demo.write_demo_config(tmp_path, [shop.account_values(urls[shop.name], 3.0) for shop in shops])
+    settings = demo.demo_settings(tuple(shop.account(urls[shop.name], 3.0) for shop in shops), data_dir=tmp_path)
+    loaded = load_settings(path)
+    assert path == tmp_path / "inqd.toml"
+    assert (loaded.accounts, loaded.db_path, loaded.quiet_hours) == (settings.accounts, settings.db_path, ())
+    assert loaded.notifiers == settings.notifiers
+    assert [line for line in demo.data_dir_hints(tmp_path) if "explain" in line] == [
+        f"  one inquiry:   inqd explain ID --config {path}"
+    ]
