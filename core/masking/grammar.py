@@ -30,13 +30,17 @@ PARTICLES = (
 # Particles that take a person (or an animal): 정은비한테, 이도윤에게, 할머니께서. As telling as 입니다.
 PERSON_PARTICLES = _split("에게 한테 께 께서 이한테 이에게 에게서 한테서 이한테서 이께")
 # Whose a thing is (홍서진꺼예요, 김민지 거): a possessive, a person's word, but nouns take it too (엄마 거, 회사 거).
-POSSESSIVES = _split("꺼 거 것 꺼예요 거예요 꺼에요 거에요 꺼고 거고 껀데 건데 꺼라 거라 꺼임 거임")
+POSSESSIVES = tuple(
+    p + q for p in _split("꺼 거 것") for q in ("", *_split("예요 에요 고 라 임 랑 이랑 하고 도 는 를 을 이 인데"))
+) + _split("껀데 건데")
 COPULAS = _split(
     "입니다 입니당 이에요 이예요 예요 에요 인데요 인데 이고요 이구요 이고 이요 임 이라고 라고 이라는 라는 이랍니다"
     " 랍니다 이었는데 였는데 이었어요 였어요 이라고요 라고요"
 )
 # 성함이 백순자세요: the honorific copula, a name only after a label (전해주세요, 보내주세요 are verbs).
 LABEL_COPULAS = _split("세요 이세요 십니다 이십니다 신데요 이신데요")
+# 저 표준우요: the plain 요 of speech, a copula only after 저 (with nothing before it: 심심해요, 신기해요 are verbs).
+INTRO_ONLY_SUFFIXES = ("요",)
 HONORIFICS = _split("님 씨 고객님 회원님 선생님")
 # 권은비 앞으로, 정우진 명의로: whom a parcel or an order is for, as telling as 입니다.
 ADDRESSED_TO = _split("앞 앞으로 명의 명의로 이름 이름으로")

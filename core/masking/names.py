@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from core.masking.grammar import LABEL_COPULAS, SUFFIX_CUE, TITLE_ENDS, Cue
+from core.masking.grammar import INTRO_ONLY_SUFFIXES, LABEL_COPULAS, SUFFIX_CUE, TITLE_ENDS, Cue
 from core.masking.lexicon import (
     COMMON_SURNAMES,
     COMPOUND_SURNAMES,
@@ -239,6 +239,8 @@ def _value_words(ctx: _Context, run_end: int) -> bool:
 
 def _cue_for(ctx: _Context, start: int, run_end: int, stem_len: int, suffix_cue: Cue, glued: Cue) -> Cue:
     before = glued if glued is not Cue.NONE else ctx.before(start)
+    if before is Cue.INTRO and ctx.text[start + stem_len : run_end] in INTRO_ONLY_SUFFIXES:
+        return Cue.INTRO
     after = suffix_cue if suffix_cue is not Cue.NONE else ctx.after(run_end, stem_len)
     if before is Cue.LABEL and (
         _VALUE_END.match(ctx.text, run_end) or after is Cue.COPULA or _value_words(ctx, run_end)
@@ -264,6 +266,8 @@ def _stems(run: str) -> Iterable[tuple[int, Cue]]:
             continue  # 홍화씨, 호박씨: seeds; a two-syllable name takes 님 (김솔님), rarely a glued 씨
         if length <= len(run) and run[length:] in SUFFIX_CUE:
             yield length, SUFFIX_CUE[run[length:]]
+        elif length < len(run) and run[length:] in INTRO_ONLY_SUFFIXES:
+            yield length, Cue.NONE
 
 
 def _glued_offsets(run: str) -> Iterable[tuple[int, Cue]]:
@@ -292,6 +296,8 @@ def _judge_run(ctx: _Context, run: str, start: int, judge: NameJudge | None) -> 
                 continue  # 공유나 after 수령인, 유아인 after 저: the writer's word beats a look-alike
             if rest[length:] in LABEL_COPULAS and cue not in (Cue.LABEL, Cue.LABEL_EXPLICIT):
                 continue
+            if rest[length:] in INTRO_ONLY_SUFFIXES and cue is not Cue.INTRO:
+                continue
             verdict = None
             if cue is Cue.NONE and judge is not None and 2 <= length <= 4 and _surname_length(stem):
                 verdict = judge(ctx.text, s, s + length)  # nothing around it: the judge settles it, if it can
@@ -315,10 +321,12 @@ def _name_part(word: str) -> bool:
     return not (word in _NOT_A_NAME_PART or _explained(word) or set(word) & _GRAMMAR or word in SUFFIX_CUE)
 
 
-def _without_honorific(word: str) -> str:
-    """유키님 → 유키: the name part of a word that ends in an honorific."""
+def _without_grammar(word: str) -> str:
+    """유키님 → 유키, 란이에요 → 란: the name part of a word that ends in an honorific or two syllables of grammar or
+    more (a one-syllable ending may be part of the name: 투이)."""
     for k in range(1, len(word)):
-        if SUFFIX_CUE.get(word[k:]) is Cue.HONORIFIC:
+        cue = SUFFIX_CUE.get(word[k:])
+        if cue is Cue.HONORIFIC or (cue is not None and len(word) - k >= 2):
             return word[:k]
     return word
 
@@ -333,7 +341,7 @@ def _extend_foreign(ctx: _Context, found: Found, *, backwards: bool, forwards: b
         words.insert(0, m["word"])
         start = m.start()
     while forwards and len(words) < 3 and (m := _FOREIGN_NEXT.match(ctx.text, end)):
-        part = _without_honorific(m["word"])
+        part = _without_grammar(m["word"])
         if not _name_part(part):
             break
         words.append(part)
