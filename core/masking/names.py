@@ -141,6 +141,8 @@ def _looks_like_name(stem: str, cue: Cue) -> bool:
         stem[1] in _VERB_SI_ALWAYS or (stem[1] in _VERB_SI and len(stem) > 2 and stem[2] in _VERB_ENDING)
     ):
         return False
+    if len(stem) == 3 and stem[1] == "하" and stem[2] in _VERB_SI_ALWAYS | {"심"}:
+        return False  # 원하심, 원하신, 원하셨: a noun + 하 + the honorific 시, written short
     if stem in FOREIGN_NAMES:
         return True  # 응우옌, 타나카, 엘레나: a name however it is written
     surname = _surname_length(stem)
@@ -266,7 +268,7 @@ def _stems(run: str) -> Iterable[tuple[int, Cue]]:
             continue  # 홍화씨, 호박씨: seeds; a two-syllable name takes 님 (김솔님), rarely a glued 씨
         if length <= len(run) and run[length:] in SUFFIX_CUE:
             yield length, SUFFIX_CUE[run[length:]]
-        elif length < len(run) and run[length:] in INTRO_ONLY_SUFFIXES:
+        elif length < len(run) and run[length:] in INTRO_ONLY_SUFFIXES and run[length - 1] not in "예에이":
             yield length, Cue.NONE
 
 
@@ -358,7 +360,8 @@ def find_names(text: str, taken: Claimed, judge: NameJudge | None = None) -> lis
     found = _names_in(ctx, runs, judge)
     if found:  # a second pass: names listed with those found (강슬기랑 강하늘, 임재현, 임채은)
         ctx.names = {**{("start", f.start): f for f in found}, **{("end", f.end): f for f in found}}
-        rest = [m for m in runs if not overlaps(found, m.start(), m.end())]
+        near = [m for m in runs if overlaps(found, m.start() - 6, m.end() + 6)]  # only a coordinator apart
+        rest = [m for m in near if not overlaps(found, m.start(), m.end())]
         found += [f for f in _names_in(ctx, rest, judge) if not overlaps(found, f.start, f.end)]
     return found
 
