@@ -386,19 +386,3 @@ def _names_in(ctx: _Context, runs: Iterable[re.Match[str]], judge: NameJudge | N
             hit = _extend_foreign(ctx, hit, backwards=honorific or foreign, forwards=not honorific or foreign)
         found.append(hit)
     return found
-
-
-_SPLIT_NAME = re.compile(
-    r"(?<![가-힣])(?P<surname>[가-힣])[ \t](?P<given>[가-힣]{2})(?=[ \t]?(?:고객님|님|씨)(?![가-힣]))"
-)
-
-
-def find_split_names(text: str, taken: Claimed) -> list[Found]:
-    """`김 철수 님`: a surname written apart from the given name, before an honorific."""
-    found = []
-    for m in _SPLIT_NAME.finditer(text):
-        given = m["given"]
-        plausible = m["surname"] in SURNAMES and all(ch in GIVEN_SYLLABLES for ch in given)
-        if plausible and given not in NOT_NAMES and given not in ROLE_WORDS and taken.free(*m.span()):
-            found.append(Found(m.start(), m.end(), PiiKind.NAME, f"{m['surname']} *{given[-1]}"))
-    return found
