@@ -38,7 +38,10 @@ _COMPLEX = (
     r"[A-Za-z가-힣0-9]{0,15}(?:아파트|빌라|오피스텔|맨션|타운|하이츠|빌딩|타워|센터|캐슬|자이|푸르지오|힐스테이트|래미안"
     r"|아이파크|더샵|주공|파크|하우스|팰리스|빌|APT|apt)"
 )
-_UNIT_PLAIN = r"(?:[A-Za-z가-힣]|\d{1,4})[ \t]?동(?![가-힣])|(?:지하[ \t]?|B)?\d{1,3}[ \t]?층|\d{1,5}[ \t]?호(?!선)"
+_UNIT_PLAIN = (
+    r"(?:[A-Za-z가-힣]|\d{1,4})[ \t]?동(?![가-힣])|(?:지하[ \t]?|B)?\d{1,3}[ \t]?층"
+    r"|(?:지하[ \t]?|B)?\d{1,5}[ \t]?호(?!선)"  # 그린빌라 B01호, 지하 2호
+)
 _UNIT = rf"{_UNIT_PLAIN}|\d{{1,4}}-\d{{3,5}}호?(?![0-9-])"  # 101-1203: 동-호 written short
 _PAREN = (
     r"\((?:[가-힣0-9]{1,8}(?:동|리|가)|[가-힣A-Za-z0-9]{1,15}(?:아파트|빌라|오피스텔))"
@@ -70,7 +73,9 @@ _DOOR_CODE = re.compile(
 _ADDRESS_CUE = re.compile(
     r"(?:주소|배송지|받는[ \t]?곳|수령지|주소지|도로명|지번|보낼[ \t]?곳|보내실[ \t]?곳|사는[ \t]?곳)"
 )
-_SPECIFIC_STREET = re.compile(r"\d번?길|\d가$|번지|리$")
+# Streets whose number alone makes an address: 12번길, 동성로2가, 45번지, 목왕리, a mountain lot (상도동 산 65-1) or
+# a lot number with its sub-number after a 동 (역삼동 642-7).
+_SPECIFIC_STREET = re.compile(r"\d번?길|\d가$|번지|리$|[동리가][ \t]?(?:산[ \t]?\d|\d{1,5}-\d)")
 
 
 def _masked(keep: str) -> str:

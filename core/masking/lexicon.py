@@ -44,6 +44,24 @@ GIVEN_SYLLABLES = _syllables(
 NAME_START_SYLLABLES = _syllables(
     "민서지수현준영진우은하예도주윤정성재동유연소혜원채상승경희시태선건한미나용인석기호규"
 )
+# The syllables that most often end a modern given name (민준, 서연, 도윤, 은채, 은비). A given name that starts with
+# one of NAME_START_SYLLABLES and ends with one of these is typical enough to count with a rarer surname (태민호,
+# 온유진), or with a final that usually ends a word (은채, 은비), when nothing else is around it.
+NAME_END_SYLLABLES = _syllables("민준윤서우호진현은아연영희원훈혁빈율린하인채경석성재비")
+# Foreign names as written in Hangul, the common ones of the buyers a Korean shop meets (Vietnamese, Japanese,
+# Chinese, Russian, English-speaking): a name on its own, and the start of a name of two or three words
+# (응우옌 티 흐엉, 타나카 유키, 존 스미스). Left out: those that are also words (안나 = 안 나, 사라 = 사라고, 브라운 …).
+FOREIGN_NAMES = _words(
+    """
+    응우옌 응웬 응우엔 뉴엔 쩐 호앙 부이 흐엉 투안 티엔 후엔 짱 타나카 다나카 사토 스즈키 다카하시 타카하시
+    와타나베 야마모토 나카무라 고바야시 요시다 야마다 사사키 야마구치 마츠모토 이노우에 기무라 하야시 시미즈 유키
+    하루토 히로시 사쿠라 스미스 존슨 윌리엄스 데이비스 가르시아 로드리게스 마르티네스 윌슨 앤더슨 잭슨 톰슨 해리스
+    클라크 로빈슨 마리아 엘레나 나탈리아 올가 이리나 타티아나 아나스타샤 율리아 스베틀라나 알렉스 알렉산더
+    알렉산드르 안드레이 세르게이 드미트리 니콜라이 블라디미르 제임스 마이클 데이비드 다니엘 제시카 에밀리 소피아
+    엠마 올리비아 무함마드 아흐메드 카를로스 호세 후안 제니퍼 크리스 크리스틴 케빈 브라이언 스티븐 앤드류 왕웨이
+    리웨이 장웨이
+    """
+)
 # Particles and endings: after a known word they make the run that word plus grammar (정상이에요, 이상해요).
 ENDING_START_SYLLABLES = _syllables(
     "이가은는을를의에께로으와과도만요예입인라랑하나까부보처해했한할함합되돼됐된될됨됩였야여네죠지게고며면서셨세씩째쯤들시"
@@ -53,8 +71,9 @@ ENDING_START_SYLLABLES = _syllables(
 NOUN_SUFFIX_SYLLABLES = _syllables(
     "비자건지형판용품일량료서기별상성적화식감값금액률율점장실소층권표제법관처함색맛들씩째쯤중후간내외시산통병팩개원차물류구방주"
 )
-# A third syllable that is a particle, never a name's end: 정리가, 박스를, 김치도 are a word and a particle.
-PARTICLE_SYLLABLES = _syllables("가는을를의에와과요께랑며로도")
+# A third syllable that is a particle, never a name's end (with no cue): 정리가, 박스를, 김치도, 소음이 are a word and
+# a particle.
+PARTICLE_SYLLABLES = _syllables("가는을를의에와과요께랑며로도이")
 
 # Who people are, not who they are called: never a name, even before 님 or 씨.
 ROLE_WORDS = _words(

@@ -8,8 +8,8 @@ from core.masking.accounts import find_accounts
 from core.masking.addresses import find_addresses
 from core.masking.codes import find_codes
 from core.masking.emails import find_emails
-from core.masking.names import NameJudge, find_names, find_split_names
-from core.masking.naming import find_known_names
+from core.masking.names import NameJudge, find_names
+from core.masking.naming import find_known_names, find_split_names
 from core.masking.phones import find_phones
 from core.masking.romanized import find_romanized_names
 from core.masking.spans import Claimed, Found, apply_masks, fold

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from enum import Enum
 
+from core.masking.grammar import INTRO_ONLY_SUFFIXES, LABEL_COPULAS, SUFFIX_CUE, TITLE_ENDS, Cue
 from core.masking.lexicon import (
     COMMON_SURNAMES,
     COMPOUND_SURNAMES,
     ENDING_START_SYLLABLES,
+    FOREIGN_NAMES,
     GIVEN_SYLLABLES,
     INTRO_WORDS,
+    NAME_END_SYLLABLES,
     NAME_LABELS,
     NAME_START_SYLLABLES,
     NOUN_SUFFIX_SYLLABLES,
@@ -31,7 +33,7 @@ from core.masking.lexicon import (
     SURNAMES,
 )
 from core.masking.naming import mask_name
-from core.masking.spans import Claimed, Found, PiiKind
+from core.masking.spans import Claimed, Found, PiiKind, overlaps
 from core.masking.words import NOT_NAMES as _WORDS
 from core.masking.words import PRODUCT_WORDS
 
@@ -43,94 +45,10 @@ NOT_NAMES = _WORDS | PRODUCT_WORDS | INTRO_WORDS | _LABEL_WORDS
 NameJudge = Callable[[str, int, int], bool | None]
 
 
-class Cue(Enum):
-    """What says a candidate is a name, strongest first."""
-
-    LABEL_EXPLICIT = "label:"  # 성함: …, 이름/연락처: …
-    LABEL = "label"  # 예금주 …, 수령인 …
-    HONORIFIC = "honorific"  # …님, … 고객님, …씨
-    ADJACENT = "adjacent"  # next to a phone, account, email or address
-    INTRO = "intro"  # 저 … 인데요
-    COPULA = "copula"  # …입니다 (no 저 before)
-    NONE = "none"
-
-
 _PERSON_BEFORE = frozenset(
     {"고객", "회원", "구매자", "주문자", "엄마", "아빠", "남편", "아내", "친구", "동생", "언니", "오빠"}
 )
 _STRONG = frozenset({Cue.LABEL_EXPLICIT, Cue.LABEL, Cue.HONORIFIC, Cue.ADJACENT, Cue.INTRO})
-_PARTICLES = (
-    "",
-    "이",
-    "가",
-    "은",
-    "는",
-    "을",
-    "를",
-    "의",
-    "에게",
-    "한테",
-    "께",
-    "께서",
-    "랑",
-    "이랑",
-    "하고",
-    "과",
-    "와",
-    "도",
-    "만",
-    "으로",
-    "로",
-    "네",
-    "이네",
-    "이가",
-    "이는",
-    "이도",
-    "이를",
-    "이의",
-    "이한테",
-    "이에게",
-)
-_COPULAS = (
-    "입니다",
-    "입니당",
-    "이에요",
-    "이예요",
-    "예요",
-    "에요",
-    "인데요",
-    "인데",
-    "이고요",
-    "이구요",
-    "이고",
-    "이요",
-    "임",
-    "이라고",
-    "라고",
-    "이라는",
-    "라는",
-    "이랍니다",
-    "랍니다",
-    "이었는데",
-    "였는데",
-    "이었어요",
-    "였어요",
-    "이라고요",
-    "라고요",
-)
-# 성함이 백순자세요: the honorific copula, a name only after a label (전해주세요, 보내주세요 are verbs).
-_LABEL_COPULAS = ("세요", "이세요", "십니다", "이십니다", "신데요", "이신데요")
-_HONORIFICS = ("님", "씨", "고객님", "회원님", "선생님")
-# 권은비 앞으로, 정우진 명의로: whom a parcel or an order is for, as telling as 입니다.
-_ADDRESSED_TO = ("앞", "앞으로", "명의", "명의로", "이름", "이름으로")
-_TITLE_ENDS = frozenset("장사관원")  # 회장님, 약사님, 기관, 직원: titles and roles before 님
-_SUFFIX_CUE: dict[str, Cue] = {
-    **dict.fromkeys(_PARTICLES, Cue.NONE),
-    **dict.fromkeys(_COPULAS, Cue.COPULA),
-    **dict.fromkeys(_LABEL_COPULAS, Cue.COPULA),
-    **dict.fromkeys(_ADDRESSED_TO, Cue.COPULA),
-    **{h + p: Cue.HONORIFIC for h in _HONORIFICS for p in (*_PARTICLES, *_COPULAS)},
-}
 # Syllables that are grammar, never part of a given name, even with a cue (하셨, 주세요 …).
 _GRAMMAR = frozenset("었았겠했됐습읍요죠네데게까는을를에와과께며던든듯걸셨됩합봤줬왔갔났")
 # A name rarely ends in these; words and verb forms often do (주신다, 하려고).
@@ -150,14 +68,18 @@ _VERB_SI_ALWAYS = frozenset("셨신실십")
 _VERB_SI = frozenset("시세")
 _VERB_ENDING = frozenset("요나면고는니지죠네서다던게기잖며라려겠였었")
 
-_NEXT_HONORIFIC = re.compile(
-    r"[ \t]{1,2}(?:고객님|회원님|님|씨|선생님)(?![가-힣])|[ \t]{1,2}(?:님|씨)[께이은의을]"
-    r"|[ \t]{1,2}(?:대표|사장|과장|팀장|부장|실장|차장|대리|주임|매니저|기사|작가|원장|교수|선생)님?(?![가-힣])"
+_NEXT_HONORIFIC = re.compile(r"[ \t]{1,2}(?:고객님|회원님|님|씨|선생님)(?![가-힣])|[ \t]{1,2}(?:님|씨)[께이은의을]")
+# A title after a word: a person's name (태민호 팀장님이) as often as a company's or a job's (택배 기사님이).
+_NEXT_TITLE = re.compile(
+    r"[ \t]{1,2}(?:대표|사장|과장|팀장|부장|실장|차장|대리|주임|매니저|기사|작가|원장|교수|선생)님?"
+    r"(?:께서|께|이|은|의|을|도|한테|에게)?(?![가-힣])"
 )
 _NEXT_CUSTOMER = re.compile(r"[ \t]{1,2}고객(?![가-힣])")
 _NEXT_COPULA = re.compile(
     r"[ \t]{1,2}(?:입니다|인데요|인데|이에요|이예요|예요|이고요|이라고|라고|이요|임"
-    r"|앞으로|앞|명의로|명의|이름으로)(?![가-힣])"
+    r"|이라는|라는|앞으로|앞|명의로|명의|이름으로)(?![가-힣])"
+    # 최은비 맞으시죠?, 김도윤 님 맞나요: a person confirmed by name
+    r"|[ \t]{1,2}맞(?:으시|으세|으신|나요|죠|지요|습니까|으십니까)"
 )
 _LABEL_ALT = "|".join(sorted((re.escape(x) for x in (*NAME_LABELS, *OTHER_FIELDS)), key=len, reverse=True))
 _NAME_LABEL_ALT = "|".join(sorted((re.escape(x) for x in NAME_LABELS), key=len, reverse=True))
@@ -167,6 +89,12 @@ _LABEL_BEFORE = re.compile(
 )
 _GLUED_LABEL = re.compile(rf"^(?:{_NAME_LABEL_ALT.replace(' ', '')})명?(?:은|는|이|가)?")
 _VALUE_END = re.compile(r"[ \t]*(?:[/,|(\n]|$)")
+# 사라 킴 / 연락처, 받는분 존 스미스 / 010-…: a value of two or three words, then the end of the field.
+_VALUE_WORDS_END = re.compile(r"(?:[ \t]+(?P<word>[가-힣]{1,5})){1,2}[ \t]*(?:[/,|(\n]|$)")
+# 정해인이라는 분이, 엘레나 라는 이름으로: the writer says it is what someone is called.
+_NAMED = re.compile(r"[ \t]?이?라는[ \t]?(?:분|사람|이름|고객|친구|학생|아이|애)")
+# 강슬기랑 강하늘, 임재현, 임채은: a name coordinated with a name already found is one too.
+_COORDINATION = re.compile(r"[ \t]*(?:이랑|랑|이하고|하고|와|과|및|,|/|&|·)[ \t]*(?:및[ \t]*)?")
 _GLUED_INTRO = re.compile(r"^(?:저는|저|전|본인)")
 _SEPARATORS = re.compile(r"[\s/,:()\[\]|·-]{0,3}")
 
@@ -213,12 +141,16 @@ def _looks_like_name(stem: str, cue: Cue) -> bool:
         stem[1] in _VERB_SI_ALWAYS or (stem[1] in _VERB_SI and len(stem) > 2 and stem[2] in _VERB_ENDING)
     ):
         return False
+    if len(stem) == 3 and stem[1] == "하" and stem[2] in _VERB_SI_ALWAYS | {"심"}:
+        return False  # 원하심, 원하신, 원하셨: a noun + 하 + the honorific 시, written short
+    if stem in FOREIGN_NAMES:
+        return True  # 응우옌, 타나카, 엘레나: a name however it is written
     surname = _surname_length(stem)
     if surname == 2 and stem[0] in SURNAMES and _given_name_fits(stem, 1, cue):
         return True  # 황보라 is 황 + 보라 as often as 황보 + 라
     if surname == 0:  # a foreign name in Hangul: only where a label, an honorific or the writer says it is a name
         if cue is Cue.HONORIFIC:
-            return 2 <= len(stem) <= 5 and stem[-1] not in _TITLE_ENDS and not set(stem) & _GRAMMAR
+            return 2 <= len(stem) <= 5 and stem[-1] not in TITLE_ENDS and not set(stem) & _GRAMMAR
         if cue is Cue.INTRO:  # 저는 카를로스입니다; 저는 처음이에요 is not a name
             return 3 <= len(stem) <= 5
         return cue is Cue.LABEL_EXPLICIT and len(stem) <= 5 and not set(stem) & _GRAMMAR
@@ -239,8 +171,13 @@ def _given_name_fits(stem: str, surname: int, cue: Cue) -> bool:
     plain = len(given) == 2 and all(ch in GIVEN_SYLLABLES for ch in given) and given[-1] not in _NOT_FINAL
     if cue is Cue.COPULA:
         return plain
-    common = surname == 2 or stem[0] in COMMON_SURNAMES
-    return plain and common and given[-1] not in PARTICLE_SYLLABLES and given[-1] not in _NOT_FINAL_WITHOUT_CUE
+    # A typical given name (민호, 유진, 은채) counts after a rarer surname, and with a final that mostly ends words,
+    # unless the first two syllables are a word (유지비, 이용비).
+    typical = len(given) == 2 and given[0] in NAME_START_SYLLABLES and given[1] in NAME_END_SYLLABLES
+    typical = typical and stem[:2] not in NOT_NAMES
+    common = surname == 2 or stem[0] in COMMON_SURNAMES or typical
+    ending = given[-1] not in PARTICLE_SYLLABLES and (typical or given[-1] not in _NOT_FINAL_WITHOUT_CUE)
+    return plain and common and ending
 
 
 class _Context:
@@ -249,10 +186,13 @@ class _Context:
     def __init__(self, text: str, taken: Claimed) -> None:
         self.text = text
         self.taken = taken
+        self.names: dict[tuple[str, int], Found] = {}  # the first pass's names, by ("start"|"end", offset)
 
     def before(self, start: int) -> Cue:
         text = self.text
         label = _LABEL_BEFORE.search(text, max(0, start - 40), start)
+        if label and label["delim"] in (None, "은", "는", "이", "가") and "정보" in label.group():
+            return Cue.NONE  # 주문자 정보는 그대로예요: the field itself, talked about
         if label:
             return Cue.LABEL_EXPLICIT if label["delim"] in (":", "=", "/", "->", "→", ">") else Cue.LABEL
         words = text[max(0, start - 8) : start].split()
@@ -261,6 +201,17 @@ class _Context:
         if words and words[-1] in _PERSON_BEFORE and text[start - 1].isspace():
             return Cue.COPULA  # 고객 오민석 전화 요청: a person word before, as good as 입니다 after
         return Cue.NONE
+
+    def coordinated(self, start: int, end: int) -> bool:
+        """Whether the stem [start, end) is listed with a name found in the first pass (…랑, …하고, a comma)."""
+        for gap in range(6):
+            item = self.names.get(("end", start - gap))
+            if item is not None and _COORDINATION.fullmatch(self.text, item.end, start):
+                return True
+            item = self.names.get(("start", end + gap))
+            if item is not None and _COORDINATION.fullmatch(self.text, end, item.start):
+                return True
+        return False
 
     def adjacent(self, start: int, end: int) -> bool:
         text = self.text
@@ -277,20 +228,34 @@ class _Context:
     def after(self, end: int, stem_len: int) -> Cue:
         if _NEXT_HONORIFIC.match(self.text, end) or (stem_len >= 3 and _NEXT_CUSTOMER.match(self.text, end)):
             return Cue.HONORIFIC
-        return Cue.COPULA if _NEXT_COPULA.match(self.text, end) else Cue.NONE
+        if _NEXT_COPULA.match(self.text, end) or _NEXT_TITLE.match(self.text, end):
+            return Cue.COPULA
+        return Cue.NONE
+
+
+def _value_words(ctx: _Context, run_end: int) -> bool:
+    """Whether a labelled value goes on for one or two name-like words to the end of its field (사라 킴 / …)."""
+    m = _VALUE_WORDS_END.match(ctx.text, run_end)
+    return m is not None and all(_name_part(word) for word in re.findall(r"[가-힣]+", m.group()))
 
 
 def _cue_for(ctx: _Context, start: int, run_end: int, stem_len: int, suffix_cue: Cue, glued: Cue) -> Cue:
     before = glued if glued is not Cue.NONE else ctx.before(start)
+    if before is Cue.INTRO and ctx.text[start + stem_len : run_end] in INTRO_ONLY_SUFFIXES:
+        return Cue.INTRO
     after = suffix_cue if suffix_cue is not Cue.NONE else ctx.after(run_end, stem_len)
-    if before is Cue.LABEL and (_VALUE_END.match(ctx.text, run_end) or after is Cue.COPULA):
+    if before is Cue.LABEL and (
+        _VALUE_END.match(ctx.text, run_end) or after is Cue.COPULA or _value_words(ctx, run_end)
+    ):
         return Cue.LABEL_EXPLICIT  # `이름 아나스타샤 / 연락처 …`, `이름은 엠마예요`: the value is plainly a name
     if before in (Cue.LABEL_EXPLICIT, Cue.LABEL):
         return before
     if after is Cue.HONORIFIC:
         return after
-    if ctx.adjacent(start, run_end):
+    if ctx.adjacent(start, run_end) or (ctx.names and ctx.coordinated(start, start + stem_len)):
         return Cue.ADJACENT
+    if _NAMED.match(ctx.text, start + stem_len):
+        return Cue.INTRO
     if after is Cue.COPULA:
         return Cue.INTRO if before is Cue.INTRO else Cue.COPULA
     return Cue.COPULA if before is Cue.COPULA else Cue.NONE
@@ -301,8 +266,10 @@ def _stems(run: str) -> Iterable[tuple[int, Cue]]:
     for length in (3, 4, 2, 5, 1):
         if length == 2 and run[2:].startswith("씨"):
             continue  # 홍화씨, 호박씨: seeds; a two-syllable name takes 님 (김솔님), rarely a glued 씨
-        if length <= len(run) and run[length:] in _SUFFIX_CUE:
-            yield length, _SUFFIX_CUE[run[length:]]
+        if length <= len(run) and run[length:] in SUFFIX_CUE:
+            yield length, SUFFIX_CUE[run[length:]]
+        elif length < len(run) and run[length:] in INTRO_ONLY_SUFFIXES and run[length - 1] not in "예에이":
+            yield length, Cue.NONE
 
 
 def _glued_offsets(run: str) -> Iterable[tuple[int, Cue]]:
@@ -310,7 +277,7 @@ def _glued_offsets(run: str) -> Iterable[tuple[int, Cue]]:
     yield 0, Cue.NONE
     label = _GLUED_LABEL.match(run)
     rest = run[label.end() :] if label else ""
-    if label and rest and rest[0] not in "으로에의와과도만" and rest not in _SUFFIX_CUE:
+    if label and rest and rest[0] not in "으로에의와과도만" and rest not in SUFFIX_CUE:
         yield label.end(), Cue.LABEL
     intro = _GLUED_INTRO.match(run)
     if intro and intro.end() < len(run):
@@ -329,7 +296,9 @@ def _judge_run(ctx: _Context, run: str, start: int, judge: NameJudge | None) -> 
             stem = rest[:length]
             if explained_strictly or (explained and cue not in _STRONG):
                 continue  # 공유나 after 수령인, 유아인 after 저: the writer's word beats a look-alike
-            if rest[length:] in _LABEL_COPULAS and cue not in (Cue.LABEL, Cue.LABEL_EXPLICIT):
+            if rest[length:] in LABEL_COPULAS and cue not in (Cue.LABEL, Cue.LABEL_EXPLICIT):
+                continue
+            if rest[length:] in INTRO_ONLY_SUFFIXES and cue is not Cue.INTRO:
                 continue
             verdict = None
             if cue is Cue.NONE and judge is not None and 2 <= length <= 4 and _surname_length(stem):
@@ -351,55 +320,69 @@ def _name_part(word: str) -> bool:
     """Whether a word next to a foreign name may be another part of it (존 | 스미스, 탄 | 응우옌)."""
     if word in NOT_NAMES or word in ROLE_WORDS or word in OTHER_FIELDS or word in INTRO_WORDS:
         return False
-    return not (word in _NOT_A_NAME_PART or _explained(word) or set(word) & _GRAMMAR or word in _SUFFIX_CUE)
+    return not (word in _NOT_A_NAME_PART or _explained(word) or set(word) & _GRAMMAR or word in SUFFIX_CUE)
 
 
-def _extend_foreign(ctx: _Context, found: Found, *, backwards: bool) -> Found:
+def _without_grammar(word: str) -> str:
+    """유키님 → 유키, 란이에요 → 란: the name part of a word that ends in an honorific or two syllables of grammar or
+    more (a one-syllable ending may be part of the name: 투이)."""
+    for k in range(1, len(word)):
+        cue = SUFFIX_CUE.get(word[k:])
+        if cue is Cue.HONORIFIC or (cue is not None and len(word) - k >= 2):
+            return word[:k]
+    return word
+
+
+def _extend_foreign(ctx: _Context, found: Found, *, backwards: bool, forwards: bool) -> Found:
     """A foreign name may run over two or three words: forwards after a label (성함: 존 스미스), backwards before
-    an honorific (탄 응우옌 고객님)."""
+    an honorific (탄 응우옌 고객님), both ways around a foreign name (타나카 유키님, 응우옌 티 흐엉)."""
     start, end, words = found.start, found.end, [ctx.text[found.start : found.end]]
-    if backwards:
-        while len(words) < 3 and (m := _FOREIGN_BEFORE.search(ctx.text, max(0, start - 5), start)):
-            if not _name_part(m["word"]):
-                break
-            words.insert(0, m["word"])
-            start = m.start()
-    elif found.end == found.start + len(words[0]):
-        while len(words) < 3 and (m := _FOREIGN_NEXT.match(ctx.text, end)) and _name_part(m["word"]):
-            words.append(m["word"])
-            end = m.end()
+    while backwards and len(words) < 3 and (m := _FOREIGN_BEFORE.search(ctx.text, max(0, start - 5), start)):
+        if not _name_part(m["word"]):
+            break
+        words.insert(0, m["word"])
+        start = m.start()
+    while forwards and len(words) < 3 and (m := _FOREIGN_NEXT.match(ctx.text, end)):
+        part = _without_grammar(m["word"])
+        if not _name_part(part):
+            break
+        words.append(part)
+        end = m.start("word") + len(part)
+        if part != m["word"]:
+            break
     return Found(start, end, PiiKind.NAME, mask_name(" ".join(words)))
 
 
 def find_names(text: str, taken: Claimed, judge: NameJudge | None = None) -> list[Found]:
     """Names in `text` (folded) outside the `taken` spans, whose neighbours count as evidence."""
     ctx = _Context(text, taken)
-    found: list[Found] = []
-    for m in re.finditer(r"[가-힣]+", text):
-        glued = taken.ends.get(m.start())
-        if not taken.free(m.start(), m.end()) or (glued is not None and glued.kind is not PiiKind.NAME):
-            continue  # (010-…-5678이나, …202호로: grammar glued to a number)
-        judged = _judge_run(ctx, m.group(), m.start(), judge)
-        if judged is None:
-            continue
-        hit, cue = judged
-        if _surname_length(text[hit.start : hit.end]) == 0:
-            hit = _extend_foreign(ctx, hit, backwards=cue is Cue.HONORIFIC)
-        found.append(hit)
+    runs = [m for m in re.finditer(r"[가-힣]+", text) if _candidate_run(taken, m)]
+    found = _names_in(ctx, runs, judge)
+    if found:  # a second pass: names listed with those found (강슬기랑 강하늘, 임재현, 임채은)
+        ctx.names = {**{("start", f.start): f for f in found}, **{("end", f.end): f for f in found}}
+        near = [m for m in runs if overlaps(found, m.start() - 6, m.end() + 6)]  # only a coordinator apart
+        rest = [m for m in near if not overlaps(found, m.start(), m.end())]
+        found += [f for f in _names_in(ctx, rest, judge) if not overlaps(found, f.start, f.end)]
     return found
 
 
-_SPLIT_NAME = re.compile(
-    r"(?<![가-힣])(?P<surname>[가-힣])[ \t](?P<given>[가-힣]{2})(?=[ \t]?(?:고객님|님|씨)(?![가-힣]))"
-)
+def _candidate_run(taken: Claimed, m: re.Match[str]) -> bool:
+    glued = taken.ends.get(m.start())
+    # (010-…-5678이나, …202호로: grammar glued to a number)
+    return taken.free(m.start(), m.end()) and (glued is None or glued.kind is PiiKind.NAME)
 
 
-def find_split_names(text: str, taken: Claimed) -> list[Found]:
-    """`김 철수 님`: a surname written apart from the given name, before an honorific."""
-    found = []
-    for m in _SPLIT_NAME.finditer(text):
-        given = m["given"]
-        plausible = m["surname"] in SURNAMES and all(ch in GIVEN_SYLLABLES for ch in given)
-        if plausible and given not in NOT_NAMES and given not in ROLE_WORDS and taken.free(*m.span()):
-            found.append(Found(m.start(), m.end(), PiiKind.NAME, f"{m['surname']} *{given[-1]}"))
+def _names_in(ctx: _Context, runs: Iterable[re.Match[str]], judge: NameJudge | None) -> list[Found]:
+    found: list[Found] = []
+    for m in runs:
+        judged = _judge_run(ctx, m.group(), m.start(), judge)
+        if judged is None or overlaps(found[-1:], judged[0].start, judged[0].end):
+            continue
+        hit, cue = judged
+        stem = ctx.text[hit.start : hit.end]
+        if _surname_length(stem) == 0 or stem in FOREIGN_NAMES:
+            foreign = stem in FOREIGN_NAMES
+            honorific = cue is Cue.HONORIFIC
+            hit = _extend_foreign(ctx, hit, backwards=honorific or foreign, forwards=not honorific or foreign)
+        found.append(hit)
     return found

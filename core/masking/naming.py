@@ -1,12 +1,14 @@
-"""How a name is written masked (김*수, 남궁**), and finding the buyer's name where the marketplace told us it."""
+"""How a name is written masked (김*수, 남궁**), finding the buyer's name where the marketplace told us it, and a
+name written apart (김 철수 님)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
-from core.masking.lexicon import COMPOUND_SURNAMES
-from core.masking.spans import Found, PiiKind, overlaps
+from core.masking.lexicon import COMPOUND_SURNAMES, GIVEN_SYLLABLES, ROLE_WORDS, SURNAMES
+from core.masking.spans import Claimed, Found, PiiKind, overlaps
+from core.masking.words import NOT_NAMES, PRODUCT_WORDS
 
 
 def mask_name(name: str) -> str:
@@ -40,4 +42,26 @@ def find_known_names(text: str, known_names: Iterable[str]) -> list[Found]:
         for m in re.finditer(pattern, text, re.IGNORECASE):
             if not overlaps(found, m.start(), m.end()):
                 found.append(Found(m.start(), m.end(), PiiKind.NAME, mask_name(m.group())))
+    return found
+
+
+_SPLIT_NAME = re.compile(
+    r"(?<![가-힣])(?P<surname>[가-힣])[ \t](?P<given>[가-힣]{2})(?=[ \t]?(?:고객님|님|씨)(?![가-힣]))"
+)
+
+
+def find_split_names(text: str, taken: Claimed) -> list[Found]:
+    """`김 철수 님`: a surname written apart from the given name, before an honorific."""
+    found = []
+    for m in _SPLIT_NAME.finditer(text):
+        given = m["given"]
+        plausible = m["surname"] in SURNAMES and all(ch in GIVEN_SYLLABLES for ch in given)
+        if (
+            plausible
+            and given not in NOT_NAMES
+            and given not in PRODUCT_WORDS
+            and given not in ROLE_WORDS
+            and taken.free(*m.span())
+        ):
+            found.append(Found(m.start(), m.end(), PiiKind.NAME, f"{m['surname']} *{given[-1]}"))
     return found

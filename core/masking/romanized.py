@@ -20,7 +20,9 @@ _ROMANIZED = re.compile(
     rf"(?<![A-Za-z])(?:(?i:{_SURNAMES})(?:[ \t]+(?:{_WORD})){{1,2}}|(?:{_WORD})[ \t]+(?i:{_SURNAMES}))(?![A-Za-z])"
 )
 _LABELLED = re.compile(
-    rf"(?:영문[ \t]?(?:이름|성함|성명|명)|이름|성함|성명|수령인|예금주|name|Name|NAME)[ \t]*[:：=]?[ \t]*"
+    r"(?:영문[ \t]?(?:이름|성함|성명|명)|이름|성함|성명|수령인|예금주"
+    r"|(?i:(?:my[ \t]+)?name(?:[ \t]+is)?|I[ \t]+am|I'm))"
+    r"[ \t]*[:：=]?[ \t]*"
     rf"(?P<name>(?:{_WORD})(?:[ \t]+(?:{_WORD})){{0,2}})(?![A-Za-z])"
 )
 _LETTERS = re.compile(r"[A-Za-z]{2}")

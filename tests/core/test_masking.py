@@ -103,6 +103,48 @@ def test_name_forms(text: str, expected: str) -> None:
     assert mask_pii(text) == expected
 
 
+# Names that the grammar around them gives away, with no label or honorific: a person's particle, a title with a
+# particle, a possessive, a confirmation, a list with another name, a rarer surname with a typical given name,
+# foreign names in Hangul, a labelled value of several words, units and lots that need no city.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("정은비한테 물어봤어요", "정*비한테 물어봤어요"),
+        ("태민호 팀장님이 확인한대요", "태*호 팀장님이 확인한대요"),
+        ("이건 홍서진꺼예요", "이건 홍*진꺼예요"),
+        ("최은비 맞으시죠?", "최*비 맞으시죠?"),
+        ("강슬기랑 강하늘 따로 포장", "강*기랑 강*늘 따로 포장"),
+        ("온유진이 대신 받아요", "온*진이 대신 받아요"),
+        ("정해인이라는 분이 받아요", "정*인이라는 분이 받아요"),
+        ("응우옌 반 안 주문했어요", "응*옌 * * 주문했어요"),
+        ("타나카 유키님 문의", "타*카 **님 문의"),
+        ("고객명 사라 킴 / 연락처", "고객명 사* * / 연락처"),
+        ("저 표준우요 아까", "저 표*우요 아까"),
+        ("my name is Sophie Martin.", "my name is S***** M*****."),
+        ("구월동 1138-5 그린빌라 B01호", "구월동 ***"),
+        ("상도동 산 65-1 주택이에요", "상도동 *** 주택이에요"),
+    ],
+)
+def test_names_given_away_by_grammar_and_short_addresses(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "택배 기사님한테 문 앞에 두라고 전해주세요",
+        "김치랑 홍삼이랑 같이 주문했는데 정품 맞나요?",
+        "엄마꺼랑 같이 쓰려고요 제가 엄마예요",
+        "주문자 정보는 그대로예요 교환 원하심",
+        "최신형이라 그런지 소음이 적네요 유치원 가방이에요",
+        "심심해요 신기해요 이사해서요",
+        "도로명: 지번:",
+    ],
+)
+def test_look_alikes_of_the_new_rules_are_left_alone(text: str) -> None:
+    assert mask_pii(text) == text
+
+
 # Not personal: product words that begin with a surname syllable, order/invoice/business numbers, sizes, prices, dates.
 @pytest.mark.parametrize(
     "text",
