@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.sandbox import CallCenterStatus, CoupangSandbox, Endpoint, Fault
-from connectors.sandbox.handling import AnswerRecord
+from connectors.sandbox import AnswerRecord, CallCenterStatus, CoupangSandbox, Endpoint, Fault
 from core.models import KST
 from tests.connectors.test_sandbox_coupang import ACCESS, API, SECRET, START, VENDOR, cea, list_target
 from tests.fakes import FakeClock
