@@ -17,6 +17,9 @@ class Fault(StrEnum):
     TIMEOUT = "timeout"  # no answer in time
     MALFORMED_ITEM = "malformed_item"  # one row of a list page is broken, the rest are fine
     MALFORMED_BODY = "malformed_body"  # 200 whose body is not JSON
+    # An answer request is accepted and stored, but its response is lost: the caller cannot know it went through.
+    ACCEPTED_THEN_SERVER_ERROR = "accepted_then_server_error"  # stored, then the gateway's 5xx
+    ACCEPTED_THEN_TIMEOUT = "accepted_then_timeout"  # stored, then no answer in time
 
 
 class Malformation(StrEnum):
@@ -29,6 +32,9 @@ class Malformation(StrEnum):
 
 # Faults that replace the response before the request reaches the API itself (CDN, gateway, network).
 GATEWAY_FAULTS = frozenset({Fault.SERVER_ERROR, Fault.RATE_LIMIT, Fault.HTML_FORBIDDEN, Fault.TIMEOUT})
+# Faults that only an accepted answer uses up: a refused answer or any other request leaves them queued.
+ANSWER_FAULTS = frozenset({Fault.ACCEPTED_THEN_SERVER_ERROR, Fault.ACCEPTED_THEN_TIMEOUT})
+_STATUS_FAULTS = frozenset({Fault.SERVER_ERROR, Fault.ACCEPTED_THEN_SERVER_ERROR})
 
 
 @dataclass(slots=True)
@@ -49,25 +55,26 @@ class FaultQueue:
         self._entries: list[FaultEntry] = []
 
     def push(self, fault: Fault, times: int, endpoint: str | None, status: int | None, retry_after_s: int) -> None:
-        """Queue `fault` for the next `times` matching requests (status None: 500 for SERVER_ERROR)."""
+        """Queue `fault` for the next `times` matching requests (status None: 500 for the 5xx faults)."""
         if times < 1:
             raise ValueError("times must be at least 1")
-        if status is not None and fault is not Fault.SERVER_ERROR:
-            raise ValueError("status applies to SERVER_ERROR only")
+        if status is not None and fault not in _STATUS_FAULTS:
+            raise ValueError("status applies to SERVER_ERROR and ACCEPTED_THEN_SERVER_ERROR only")
         chosen_status = 500 if status is None else status
-        if fault is Fault.SERVER_ERROR and chosen_status not in SERVER_ERROR_STATUSES:
-            raise ValueError(f"SERVER_ERROR status must be one of {sorted(SERVER_ERROR_STATUSES)}")
+        if fault in _STATUS_FAULTS and chosen_status not in SERVER_ERROR_STATUSES:
+            raise ValueError(f"a 5xx fault's status must be one of {sorted(SERVER_ERROR_STATUSES)}")
         if retry_after_s < 0:
             raise ValueError("retry_after_s must not be negative")
         self._entries.append(FaultEntry(fault, times, endpoint, chosen_status, retry_after_s))
 
-    def peek(self, endpoint: str | None, *, is_list: bool) -> FaultEntry | None:
+    def peek(self, endpoint: str | None, *, is_list: bool, is_answer: bool = False) -> FaultEntry | None:
         """The oldest entry matching a request to `endpoint` (None: an unknown path)."""
         for entry in self._entries:
             if entry.endpoint is not None and entry.endpoint != endpoint:
                 continue
-            # A broken row needs a list page to live in; other requests leave the entry queued.
-            if entry.fault is Fault.MALFORMED_ITEM and not is_list:
+            # A broken row needs a list page to live in, a lost answer an answer request; others leave them queued.
+            misplaced_row = entry.fault is Fault.MALFORMED_ITEM and not is_list
+            if misplaced_row or (entry.fault in ANSWER_FAULTS and not is_answer):
                 continue
             return entry
         return None

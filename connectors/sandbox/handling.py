@@ -3,6 +3,8 @@
 A sandbox is its marketplace's store (the data, which owns the lock) plus `SandboxHandler`: the handler routes a
 request, asks `_fault_for` whether a queued fault answers it instead, and otherwise answers as the marketplace
 would. Any step may raise `Refused` with the finished error response; `handler` sends it and logs the request.
+Answer requests run through `_answering`, which records each one in `answers` (accepted or refused); an
+ACCEPTED_THEN_* fault lets the answer be stored and then loses its response, as a dropped connection would.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import ClassVar, Generic, TypeVar
 import httpx
 
 from connectors.sandbox.faults import (
+    ANSWER_FAULTS,
     GATEWAY_FAULTS,
     Fault,
     FaultEntry,
@@ -33,6 +36,7 @@ JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 
 EndpointT = TypeVar("EndpointT", bound=StrEnum)
 RowT = TypeVar("RowT")
+ResultT = TypeVar("ResultT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,27 @@ class RecordedRequest:
     path: str
     query: str
     status: int | None  # None: the sandbox answered with a timeout
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRecord:
+    """One answer request that reached the marketplace's answer logic (past the gateway and the auth check)."""
+
+    at: datetime
+    endpoint: str
+    item_id: str | None  # the inquiry's id as the request named it; None when it could not be read
+    text: str | None  # the stored answer (None when refused)
+    accepted: bool
+    refusal: str | None = None  # the marketplace's error response, "<status> <body>", when refused
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted(Generic[ResultT]):
+    """What an accepted answer stored (`item_id`, `text`) and what the sandbox answers with (`result`)."""
+
+    item_id: str
+    text: str
+    result: ResultT
 
 
 class Refused(Exception):
@@ -100,33 +125,42 @@ def access_denied(request: httpx.Request, reference: str, headers: dict[str, str
 class SandboxHandler(Generic[EndpointT]):
     """Mixin of a sandbox: `handler` records every request and answers it through `_handle` under the lock.
 
-    The sandbox's store sets `_lock`; the sandbox calls `_start_handling` in its own `__init__` and names the
-    endpoints whose pages a MALFORMED_ITEM fault may break in `list_endpoints`.
+    The sandbox's store sets `_lock`; the sandbox calls `_start_handling` in its own `__init__`, names the
+    endpoints whose pages a MALFORMED_ITEM fault may break in `list_endpoints` and the answer endpoints (whose
+    requests ACCEPTED_THEN_* faults hit) in `answer_endpoints`.
     """
 
     list_endpoints: ClassVar[frozenset[StrEnum]]
+    answer_endpoints: ClassVar[frozenset[StrEnum]]
     _lock: threading.RLock
     _now: Callable[[], datetime]
     requests: list[RecordedRequest]
+    answers: list[AnswerRecord]
     _faults: FaultQueue
     _malformations: Iterator[Malformation]
+    _lost_answer: FaultEntry | None  # the ACCEPTED_THEN_* fault queued for the request being handled
+    _accepted_now: bool  # whether the request being handled stored an answer
 
     def _start_handling(self, now: Callable[[], datetime]) -> None:
         self._now = now
         self.requests = []
+        self.answers = []
         self._faults = FaultQueue()
         self._malformations = itertools.cycle(Malformation)
+        self._lost_answer, self._accepted_now = None, False
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         """Answer one request as the marketplace would; raises httpx.ReadTimeout for an injected TIMEOUT."""
         with self._lock:
             now = self._current_time()
             status: int | None = None
+            self._lost_answer, self._accepted_now = None, False
             try:
                 try:
                     response = self._handle(request, now)
                 except Refused as refused:
                     response = refused.response
+                response = self._lose_accepted_answer(response, request, now)
                 status = response.status_code
                 return response
             finally:
@@ -154,6 +188,15 @@ class SandboxHandler(Generic[EndpointT]):
         with self._lock:
             self._faults.clear()
 
+    def accepted_answers(self, item_id: str | int, endpoint: EndpointT | None = None) -> int:
+        """How many answers to `item_id` (through `endpoint`, or any) the sandbox accepted and stored."""
+        with self._lock:
+            return sum(
+                1
+                for record in self.answers
+                if record.accepted and record.item_id == str(item_id) and endpoint in (None, record.endpoint)
+            )
+
     @property
     def pending_faults(self) -> int:
         """How many fault uses are still queued."""
@@ -174,13 +217,52 @@ class SandboxHandler(Generic[EndpointT]):
         A gateway fault is used up here and answers at once (Refused, or httpx.ReadTimeout for TIMEOUT); the
         others come back for the handler to apply with `_uses`.
         """
-        fault = self._faults.peek(endpoint, is_list=endpoint in self.list_endpoints)
+        fault = self._faults.peek(
+            endpoint, is_list=endpoint in self.list_endpoints, is_answer=endpoint in self.answer_endpoints
+        )
+        if fault is not None and fault.fault in ANSWER_FAULTS:
+            self._lost_answer = fault  # used up by `handler` once the answer is stored
+            return None
         if fault is None or fault.fault not in GATEWAY_FAULTS:
             return fault
         self._faults.consume(fault)
         if fault.fault is Fault.TIMEOUT:
             raise httpx.ReadTimeout("sandbox: injected timeout", request=request)
         raise Refused(self._gateway_fault(fault, request, now))
+
+    def _answering(
+        self,
+        endpoint: EndpointT,
+        now: datetime,
+        accept: Callable[[], Accepted[ResultT]],
+        *,
+        item_id: str | None = None,
+    ) -> ResultT:
+        """Run `accept` (store the answer, or raise Refused) and record the request either way.
+
+        `item_id` is the inquiry as the request names it, for the record of a refusal; an accepted answer names its
+        own.
+        """
+        try:
+            accepted = accept()
+        except Refused as refused:
+            response = refused.response
+            refusal = f"{response.status_code} {response.text}"
+            self.answers.append(AnswerRecord(now, endpoint, item_id, None, accepted=False, refusal=refusal))
+            raise
+        self.answers.append(AnswerRecord(now, endpoint, accepted.item_id, accepted.text, accepted=True))
+        self._accepted_now = True
+        return accepted.result
+
+    def _lose_accepted_answer(self, response: httpx.Response, request: httpx.Request, now: datetime) -> httpx.Response:
+        """`response`, unless an ACCEPTED_THEN_* fault waits for this request and it stored an answer."""
+        fault = self._lost_answer
+        if fault is None or not self._accepted_now:
+            return response
+        self._faults.consume(fault)
+        if fault.fault is Fault.ACCEPTED_THEN_TIMEOUT:
+            raise httpx.ReadTimeout("sandbox: injected timeout after the answer was stored", request=request)
+        return self._gateway_fault(fault, request, now)  # a 5xx: not RATE_LIMIT or HTML_FORBIDDEN
 
     def _uses(self, fault: FaultEntry | None, kind: Fault, *, applies: bool = True) -> bool:
         """Whether `fault` is a `kind` that `applies` to this response; if so, one use of it is counted."""

@@ -540,11 +540,9 @@ async def test_call_center_reply_answers_once(
     [
         (CallCenterStatus.REQUEST_ANSWER, 1, "확인했습니다.", "parentAnswerId"),
         (CallCenterStatus.REQUEST_ANSWER, None, "확인했습니다.", "The parentAnswerId is required."),
-        (CallCenterStatus.REQUEST_ANSWER, 0, "네", "content must be 2 to 1000 characters"),
-        (CallCenterStatus.REQUEST_ANSWER, 0, "가" * 1001, "content must be 2 to 1000 characters"),
         (CallCenterStatus.TRANSFER, 0, "확인했습니다.", "The inquiry can't be answer."),
     ],
-    ids=["wrong-parent", "no-parent", "too-short", "too-long", "transfer-only"],
+    ids=["wrong-parent", "no-parent", "transfer-only"],
 )
 async def test_call_center_reply_validation(
     client: httpx.AsyncClient,

@@ -16,6 +16,16 @@ Responses it chooses (source in brackets; "assumed" = no source showed it):
 - 400/415 {"code": <status>, "message": ..., "data": null} for parameter and body errors [code as HTTP status
   per the call-center doc; the JSON-escaping and call-center "can't be answer" texts are official, the rest
   assumed]; 404 gateway shape for unknown paths [assumed]; 5xx {"code": <status>, "message", "data": null}.
+
+Answers (marketplaces.md §1.5, §1.7, §8): both reply endpoints are signed like the lists (the body is not signed)
+and take `content`, `vendorId` and `replyBy`, which must be the account's WING login ID (`wing_login_id`); wrong ->
+400 "The value of replyBy [..] is incorrect." [official]. A raw control character in a JSON string -> 400
+"Could not read JSON: Illegal unquoted character ((CTRL-CHAR, code N))" [official]. A call-center reply also
+needs `parentAnswerId` = the answerId of the agent's reply awaiting the seller, and is accepted only while that
+reply requests an answer: otherwise, and for a second answer, 400 "The inquiry can't be answer. ..." [official].
+The 2-1000 character limit of call-center replies is third-party only (UNCONFIRMED) and is not enforced; neither
+is any limit on product answers (none documented). A second product answer with the same text gets
+"동일한 답변이 존재합니다." [3P wording, UNCONFIRMED]; a different text is added as another comment.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ import math
 import random
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from http import HTTPStatus
@@ -39,7 +49,7 @@ from connectors.sandbox.coupang.generator import InquiryGenerator
 from connectors.sandbox.coupang.rows import CallCenterStatus, CodeStyle, DateTimeFormat, malformed
 from connectors.sandbox.coupang.store import CANNOT_ANSWER, CoupangInquiryStore
 from connectors.sandbox.faults import Fault, FaultEntry
-from connectors.sandbox.handling import Route, Router, SandboxHandler, access_denied, json_response
+from connectors.sandbox.handling import Accepted, Route, Router, SandboxHandler, access_denied, json_response
 from connectors.sandbox.query import Page, ParamProblem
 
 InquiryT = TypeVar("InquiryT")
@@ -47,7 +57,6 @@ InquiryT = TypeVar("InquiryT")
 PRODUCT_PAGE_MAX = 50
 CALL_CENTER_PAGE_MAX = 30  # 2019 official spec; the current doc was not seen to change it
 MAX_WINDOW_DAYS = 7
-CALL_CENTER_REPLY_MIN_CHARS, CALL_CENTER_REPLY_MAX_CHARS = 2, 1000  # third-party guide, UNCONFIRMED
 _ANSWERED_FILTERS: dict[str, bool | None] = {"ALL": None, "ANSWERED": True, "NOANSWER": False}
 # The values marketplaces.md and the later spec revision give; one revision of the 2019 spec copy listed
 # "none, requestAnswer, answered" instead. Only these are accepted, so a connector sending the other set fails.
@@ -87,6 +96,7 @@ class CoupangSandbox(CoupangInquiryStore, SandboxHandler[Endpoint]):
     """
 
     list_endpoints = frozenset({Endpoint.PRODUCT_INQUIRIES, Endpoint.CALL_CENTER_INQUIRIES})
+    answer_endpoints = frozenset({Endpoint.PRODUCT_REPLY, Endpoint.CALL_CENTER_REPLY})
 
     def __init__(
         self,
@@ -99,7 +109,7 @@ class CoupangSandbox(CoupangInquiryStore, SandboxHandler[Endpoint]):
         rate_limit_per_s: int = 10,
         datetime_format: DateTimeFormat | None = None,
         code_style: CodeStyle | None = None,
-        reply_by_ids: Iterable[str] = ("sandbox-wing",),
+        wing_login_id: str = "sandbox-wing",
         vendor_name: str = "샌드박스몰",
     ) -> None:
         super().__init__(vendor_name=vendor_name)
@@ -110,7 +120,7 @@ class CoupangSandbox(CoupangInquiryStore, SandboxHandler[Endpoint]):
         self.rate_limit_per_s = rate_limit_per_s
         self.datetime_format = datetime_format  # None: v4 naive KST, v5 with offset
         self.code_style = code_style  # None: as each endpoint's official sample shows it
-        self.reply_by_ids = frozenset(reply_by_ids)
+        self.wing_login_id = wing_login_id  # the only `replyBy` the answer endpoints accept
         self._window: deque[datetime] = deque()
         self._transactions = itertools.count(1)
         self._start_handling(now)
@@ -149,11 +159,17 @@ class CoupangSandbox(CoupangInquiryStore, SandboxHandler[Endpoint]):
             return self._list_products(request.url.params, version)
         if route.endpoint is Endpoint.CALL_CENTER_INQUIRIES:
             return self._list_calls(request.url.params, version)
-        inquiry_id = int(route.path_params["id"])  # both reply routes capture it
-        if route.endpoint is Endpoint.PRODUCT_REPLY:
-            self._reply_product(qp.json_body(request), inquiry_id, now)
-        else:
-            self._reply_call(qp.json_body(request), inquiry_id, now)
+        raw_id = route.path_params["id"]  # both reply routes capture it
+        reply = self._reply_product if route.endpoint is Endpoint.PRODUCT_REPLY else self._reply_call
+
+        def accept() -> Accepted[None]:
+            try:
+                content = reply(qp.json_body(request), int(raw_id), now)
+            except ParamProblem as problem:
+                raise qp.refusal(problem) from problem
+            return Accepted(raw_id, content, None)
+
+        self._answering(route.endpoint, now, accept, item_id=raw_id)
         return {"code": self._code(CodeStyle.STRING), "message": "OK"}
 
     def _list_products(self, params: httpx.QueryParams, version: str) -> dict[str, Any]:
@@ -205,7 +221,7 @@ class CoupangSandbox(CoupangInquiryStore, SandboxHandler[Endpoint]):
         data = {"content": rows, "pagination": pagination}
         return {"code": self._code(sample_code), "message": "OK", "data": data}
 
-    def _reply_product(self, body: dict[str, Any], inquiry_id: int, now: datetime) -> None:
+    def _reply_product(self, body: dict[str, Any], inquiry_id: int, now: datetime) -> str:
         content, _ = self._reply_fields(body)
         inquiry = _known(inquiry_id, self.product_inquiry(inquiry_id))
         if not content.strip():
@@ -213,16 +229,13 @@ class CoupangSandbox(CoupangInquiryStore, SandboxHandler[Endpoint]):
         if any(comment.content == content for comment in inquiry.comments):
             raise qp.bad_request("동일한 답변이 존재합니다.")
         self.answer_product_inquiry(inquiry_id, content, now)
+        return content
 
-    def _reply_call(self, body: dict[str, Any], inquiry_id: int, now: datetime) -> None:
+    def _reply_call(self, body: dict[str, Any], inquiry_id: int, now: datetime) -> str:
         content, reply_by = self._reply_fields(body)
         parent_answer_id = qp.body_id(body, "parentAnswerId", required_field=True)
         if qp.body_id(body, "inquiryId", required_field=False) not in (None, inquiry_id):
             raise qp.bad_request("inquiryId in the body does not match the path")
-        if not CALL_CENTER_REPLY_MIN_CHARS <= len(content) <= CALL_CENTER_REPLY_MAX_CHARS:
-            raise qp.bad_request(
-                f"content must be {CALL_CENTER_REPLY_MIN_CHARS} to {CALL_CENTER_REPLY_MAX_CHARS} characters"
-            )
         inquiry = _known(inquiry_id, self.call_center_inquiry(inquiry_id))
         waiting = inquiry.request_reply
         if inquiry.inquiry_status != "progress" or waiting is None:
@@ -230,6 +243,7 @@ class CoupangSandbox(CoupangInquiryStore, SandboxHandler[Endpoint]):
         if parent_answer_id != waiting.answer_id:
             raise qp.bad_request(f"parentAnswerId {parent_answer_id} is not the answerId awaiting an answer")
         self.answer_call_center_inquiry(inquiry_id, content, now, reply_by=reply_by)
+        return content
 
     def _check_query_vendor(self, params: httpx.QueryParams) -> None:
         if qp.required(params, "vendorId") != self.vendor_id:
@@ -241,7 +255,7 @@ class CoupangSandbox(CoupangInquiryStore, SandboxHandler[Endpoint]):
         if qp.body_str(body, "vendorId") != self.vendor_id:
             raise qp.bad_request("vendorId in the body does not match the path")
         reply_by = qp.body_str(body, "replyBy")
-        if reply_by not in self.reply_by_ids:
+        if reply_by != self.wing_login_id:
             raise qp.bad_request(f"The value of replyBy [{reply_by}] is incorrect.")
         return content, reply_by
 

@@ -14,9 +14,17 @@ Responses it chooses (source in brackets; "assumed" = no source showed it):
   [official]; an empty result is `<ns2:productQnas/>` [official].
 - 긴급알리미: 200 `result_code` 0 no rows, -1 end before start, -10001/-10002 bad start/end date, -10003 bad status,
   -10004 above 30 dates "최대 조회기간은 30일 입니다." [codes official; texts assumed].
-- answers: `PUT /rest/prodqnaservices/prodqnaanswer/{brdInfoNo}/{prdNo}` → `<ns2:ClientMessage>` resultCode 200
-  [3P-CODE, UNCONFIRMED]; `PUT /rest/alimi/alimianswer` → `alimiResult` result_code 200 (reply) / 100 (notice
-  confirmed) [official].
+- answers (§3.3, §3.4, §8), with the same `openapikey` check as the lists; the body is XML in the charset its XML
+  declaration names, else the Content-Type's, else EUC-KR (elevenst/bodies.py); bytes that are not that charset or
+  not XML are refused as a business error.
+  `PUT /rest/prodqnaservices/prodqnaanswer/{brdInfoNo}/{prdNo}` `<ProductQna><answerCont>` -> `<ns2:ClientMessage>`
+  {brdInfoNo, productNo, message, resultCode 200}; errors resultCode 500 (unknown post, missing answerCont, wrong
+  root) [official]; a second PUT replaces the answer (UNCONFIRMED upstream: "answerDt = the date of the update").
+  `PUT /rest/alimi/alimianswer` `<request><confirmYn>Y</confirmYn><emerNtceSeq/><answerCtnt/></request>` ->
+  `<ns2:alimiResult>` {emerNtceSeq, ordNo, result_code, result_text}: 200 reply accepted, 100 notice confirmed;
+  -10000 no such message, -10004 reply-type message without answerCtnt, -10005 "이미 처리된 알리미입니다." once
+  answered or closed (03, 05, 06; a 04 재답변요청 takes one more answer) [codes official]; confirmYn other than Y
+  or a body that cannot be read -> -1 [assumed]. No answer length limit is documented, so none is enforced.
 - faults (shared FaultQueue): 5xx with an HTML page, 429 with Retry-After, 403 HTML, timeouts, one row with a bad
   `createDt`, a truncated body.
 """
@@ -24,16 +32,18 @@ Responses it chooses (source in brackets; "assumed" = no source showed it):
 from __future__ import annotations
 
 import itertools
-import re
-import xml.etree.ElementTree as StdET
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
+from functools import partial
 from http import HTTPStatus
+from xml.sax.saxutils import escape
 
 import httpx
 
+from connectors.sandbox.elevenst.bodies import BodyUnreadable, xml_fields
 from connectors.sandbox.elevenst.store import (
+    ALIMI_DONE,
     ALIMI_STATUSES,
     ElevenstStore,
     ElevenstWire,
@@ -42,11 +52,12 @@ from connectors.sandbox.elevenst.store import (
     result,
 )
 from connectors.sandbox.faults import Fault, FaultEntry
-from connectors.sandbox.handling import Refused, Route, Router, SandboxHandler, access_denied
+from connectors.sandbox.handling import Accepted, Refused, Route, Router, SandboxHandler, access_denied
 
 CONTENT_TYPE = "text/xml;charset=EUC-KR"
 QNA_MAX_DATES = 7
 ALIMI_MAX_DATES = 30
+ALIMI_ALREADY_DONE = "이미 처리된 알리미입니다."
 
 
 class ElevenstEndpoint(StrEnum):
@@ -81,6 +92,7 @@ class ElevenstSandbox(ElevenstStore, SandboxHandler[ElevenstEndpoint]):
     """
 
     list_endpoints = frozenset({ElevenstEndpoint.QNA_LIST, ElevenstEndpoint.ALIMI_LIST})
+    answer_endpoints = frozenset({ElevenstEndpoint.QNA_ANSWER, ElevenstEndpoint.ALIMI_ANSWER})
 
     def __init__(self, *, api_key: str, now: Callable[[], datetime], wire: ElevenstWire = ElevenstWire.NCR) -> None:
         super().__init__()
@@ -116,8 +128,9 @@ class ElevenstSandbox(ElevenstStore, SandboxHandler[ElevenstEndpoint]):
         if route.endpoint is ElevenstEndpoint.ALIMI_LIST:
             return self._list_alimi(path["start"], path["end"], path.get("status"), path.get("order"))
         if route.endpoint is ElevenstEndpoint.QNA_ANSWER:
-            return self._answer_qna(int(path["id"]), int(path["prd"]), request, now)
-        return self._answer_alimi(request, now)
+            answer_qna = partial(self._answer_qna, int(path["id"]), int(path["prd"]), request, now)
+            return self._answering(route.endpoint, now, answer_qna, item_id=path["id"])
+        return self._answering(route.endpoint, now, partial(self._answer_alimi, request, now))
 
     def _list_qna(self, raw_start: str, raw_end: str, status: str) -> str:
         start, end = _day(raw_start), _day(raw_end)
@@ -146,28 +159,47 @@ class ElevenstSandbox(ElevenstStore, SandboxHandler[ElevenstEndpoint]):
             return result("alimi", "0", "조회된 데이터가 없습니다.")
         return document("alimi", "".join(found))
 
-    def _answer_qna(self, brd_info_no: int, prd_no: int, request: httpx.Request, now: datetime) -> str:
-        answer = _body_field(request, "answerCont")
+    def _answer_qna(self, brd_info_no: int, prd_no: int, request: httpx.Request, now: datetime) -> Accepted[str]:
+        ids = f"<brdInfoNo>{brd_info_no}</brdInfoNo><productNo>{prd_no}</productNo>"
+
+        def refused(message: str) -> Refused:
+            body = f"{ids}<message>{escape(message)}</message><resultCode>500</resultCode>"
+            return Refused(self._xml(200, document("ClientMessage", body)))
+
+        try:
+            answer = xml_fields(request, root="ProductQna").get("answerCont", "")
+        except BodyUnreadable as err:
+            raise refused(err.message) from err
         qna = self.qnas.get(brd_info_no)
         if qna is None or qna.prd_no != prd_no:
-            raise self._business("ClientMessage", "-1", "해당 상품문의가 없습니다.")
-        if not answer:
-            raise self._business("ClientMessage", "-1", "답변 내용을 입력하세요.")
+            raise refused("해당 상품문의가 없습니다.")
+        if not answer.strip():
+            raise refused("답변 내용을 입력하세요.")
         self.answer_product_qna(brd_info_no, answer, now)
-        return document("ClientMessage", "<resultCode>200</resultCode><message>답변이 등록되었습니다.</message>")
+        body = f"{ids}<message>답변이 등록되었습니다.</message><resultCode>200</resultCode>"
+        return Accepted(str(brd_info_no), answer, document("ClientMessage", body))
 
-    def _answer_alimi(self, request: httpx.Request, now: datetime) -> str:
-        raw_seq = _body_field(request, "emerNtceSeq")
-        alimi = self.alimis.get(int(raw_seq)) if raw_seq.isdigit() else None
-        if alimi is None or _body_field(request, "confirmYn") != "Y":
-            raise self._business("alimiResult", "-1", "긴급알리미 번호 또는 확인여부가 올바르지 않습니다.")
-        answer = _body_field(request, "answerCtnt")
-        if alimi.type_code == "01" and not answer:
-            raise self._business("alimiResult", "-1", "답변 내용을 입력하세요.")
+    def _answer_alimi(self, request: httpx.Request, now: datetime) -> Accepted[str]:
+        try:
+            fields = xml_fields(request, root="request")
+        except BodyUnreadable as err:
+            raise self._alimi_result("", None, "-1", err.message) from err
+        raw_seq, answer = fields.get("emerNtceSeq", ""), fields.get("answerCtnt", "")
+        alimi = self.alimis.get(int(raw_seq)) if raw_seq.isascii() and raw_seq.isdigit() else None
+        if alimi is None:
+            raise self._alimi_result(raw_seq, None, "-10000", "해당 긴급알리미가 없습니다.")
+        if fields.get("confirmYn") != "Y":
+            raise self._alimi_result(raw_seq, alimi.order_no, "-1", "확인여부(confirmYn)는 Y만 가능합니다.")
+        if alimi.status in ALIMI_DONE:
+            raise self._alimi_result(raw_seq, alimi.order_no, "-10005", ALIMI_ALREADY_DONE)
+        if alimi.type_code == "01" and not answer.strip():
+            raise self._alimi_result(raw_seq, alimi.order_no, "-10004", "답변 내용을 입력하세요.")
         self.answer_alimi(alimi.seq, answer, now)
         code, text = ("200", "답변이 등록되었습니다.") if alimi.type_code == "01" else ("100", "확인 처리되었습니다.")
-        fields = f"<emerNtceSeq>{alimi.seq}</emerNtceSeq><ordNo>{alimi.order_no or ''}</ordNo>"
-        return document("alimiResult", f"{fields}<result_code>{code}</result_code><result_text>{text}</result_text>")
+        return Accepted(raw_seq, answer, _alimi_document(raw_seq, alimi.order_no, code, text))
+
+    def _alimi_result(self, seq: str, order_no: str | None, code: str, text: str) -> Refused:
+        return Refused(self._xml(200, _alimi_document(seq, order_no, code, text)))
 
     def _business(self, root: str, code: str, text: str) -> Refused:
         return Refused(self._xml(200, result(root, code, text)))
@@ -195,17 +227,7 @@ def _day(value: str) -> date | None:
         return None
 
 
-def _body_field(request: httpx.Request, name: str) -> str:
-    """The text of `<name>` in a request body sent as EUC-KR (or UTF-8, as some clients do); empty if absent."""
-    raw = request.content
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("cp949", errors="replace")
-    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
-    try:
-        root = StdET.fromstring(text)
-    except StdET.ParseError:
-        return ""
-    found = root.find(f".//{name}") if root.tag != name else root
-    return "" if found is None else (found.text or "").strip()
+def _alimi_document(seq: str, order_no: str | None, code: str, text: str) -> str:
+    """The `alimiResult` answer to a 긴급알리미 reply, success or not."""
+    fields = f"<emerNtceSeq>{escape(seq)}</emerNtceSeq><ordNo>{order_no or ''}</ordNo>"
+    return document("alimiResult", f"{fields}<result_code>{code}</result_code><result_text>{text}</result_text>")

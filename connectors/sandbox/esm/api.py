@@ -16,6 +16,14 @@ Rules and choices where the docs are silent ("assumed" = no source showed it):
   switches to version (a), where 3 lists every site's rows.
 - Rows (esm/store.py): a top-level array (3P) by default, or {"resultCode":0,"message":null,"data":[...]} with
   `wrapped=True`; 긴급알리미 lists are {"ResultCode":0,"Message":"성공","Data":[...]}. Newest first [assumed].
+- Answers (§4.3, §4.4, §8) pass the same JWT check. 게시판: {messageNo, token, answerStatus, title, comments}, all
+  required; success {"messageNo": ...}; every failure {"resultCode":1000,"message"} [official shape], e.g. a token
+  that is not the one the list gave for that messageNo [official]. answerStatus 2 처리완료 closes the inquiry (the
+  next list shows it 처리완료 with AnswerDate); 1 처리중 stores the text and leaves it open. A second answer after 2
+  is accepted (UNCONFIRMED upstream). The "comments <= 1000 bytes" limit is third-party only and not enforced.
+  긴급알리미: {emerMessageNo, comments, answerStatus, token (G마켓 only)}; success {"ResultCode":0,"Message":"성공",
+  "Data":{"EmerMessageNo":...}}; 2141 unknown number or G마켓 token mismatch, 20 bad answerStatus, 100 once
+  completed [codes official]; blank comments -> 2141-shaped result with code 10 [code assumed].
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 import httpx
@@ -34,12 +43,11 @@ from connectors.sandbox.esm.auth import JwtRejected, verified_sites
 from connectors.sandbox.esm.generator import EsmInquiryGenerator
 from connectors.sandbox.esm.store import GMARKET, EsmCasing, EsmItem, EsmStore
 from connectors.sandbox.faults import Fault, FaultEntry
-from connectors.sandbox.handling import Refused, Router, SandboxHandler, access_denied, json_response
+from connectors.sandbox.handling import Accepted, Refused, Router, SandboxHandler, access_denied, json_response
 from core.models import KST
 
 NO_RIGHT = {"status": {"message": "The user does not have right access to the api", "status_code": 401}}
 MAX_WINDOW_DAYS = 7
-COMMENTS_MAX_BYTES = 1000
 CONTENT_TYPE = "application/json; charset=utf-8"
 _BOARD = "/item/v1/communications/customer/bulletin-board"
 
@@ -80,6 +88,7 @@ class EsmSandbox(EsmStore, SandboxHandler[EsmEndpoint]):
     """
 
     list_endpoints = frozenset({EsmEndpoint.BULLETIN_BOARD, EsmEndpoint.EMERGENCY_LIST})
+    answer_endpoints = frozenset({EsmEndpoint.BULLETIN_BOARD_ANSWER, EsmEndpoint.EMERGENCY_ANSWER})
 
     def __init__(
         self,
@@ -128,8 +137,10 @@ class EsmSandbox(EsmStore, SandboxHandler[EsmEndpoint]):
         if route.endpoint is EsmEndpoint.EMERGENCY_LIST:
             return self._list(body, sites, now, fault, urgent=True)
         if route.endpoint is EsmEndpoint.BULLETIN_BOARD_ANSWER:
-            return self._answer_board(body, sites, now)
-        return self._answer_urgent(body, sites, now)
+            answer_board = partial(self._answer_board, body, sites, now)
+            return self._answering(route.endpoint, now, answer_board, item_id=_number(body.get("messageNo")))
+        answer_urgent = partial(self._answer_urgent, body, sites, now)
+        return self._answering(route.endpoint, now, answer_urgent, item_id=_number(body.get("emerMessageNo")))
 
     def _list(
         self, body: dict[str, Any], sites: set[str], now: datetime, fault: FaultEntry | None, *, urgent: bool
@@ -172,32 +183,37 @@ class EsmSandbox(EsmStore, SandboxHandler[EsmEndpoint]):
             return lambda i: i.site in sites
         return lambda i: i.site in sites and i.qna_type == qna_type
 
-    def _answer_board(self, body: dict[str, Any], sites: set[str], now: datetime) -> httpx.Response:
+    def _answer_board(self, body: dict[str, Any], sites: set[str], now: datetime) -> Accepted[httpx.Response]:
         item = self.find(body.get("messageNo"), sites, urgent=False)
         if item is None or body.get("token") != item.token:
             raise _fail("문의 정보가 일치하지 않습니다. (token/판매자 불일치 또는 삭제된 문의)")
-        comments = body.get("comments")
-        if body.get("answerStatus") not in (1, 2) or not isinstance(comments, str) or not comments.strip():
-            raise _fail("answerStatus/comments 값이 올바르지 않습니다.")
-        if len(comments.encode("utf-8")) > COMMENTS_MAX_BYTES:
-            raise _fail(f"comments는 {COMMENTS_MAX_BYTES}byte 이하여야 합니다.")
-        if body["answerStatus"] == 2:
-            self.answer(item.key, comments, now)
-        return _json(200, {"messageNo": str(item.message_no)})
+        title, comments, status = body.get("title"), body.get("comments"), body.get("answerStatus")
+        if status not in (1, 2) or isinstance(status, bool):
+            raise _fail("answerStatus 값이 올바르지 않습니다. (1 처리중, 2 처리완료)")
+        if not isinstance(title, str) or not title.strip():
+            raise _fail("title 값이 없습니다.")
+        if not isinstance(comments, str) or not comments.strip():
+            raise _fail("comments 값이 없습니다.")
+        self.answer(item.key, comments, now, completed=status == 2)
+        number = str(item.message_no)
+        return Accepted(number, comments, _json(200, {"messageNo": number}))
 
-    def _answer_urgent(self, body: dict[str, Any], sites: set[str], now: datetime) -> httpx.Response:
+    def _answer_urgent(self, body: dict[str, Any], sites: set[str], now: datetime) -> Accepted[httpx.Response]:
         item = self.find(body.get("emerMessageNo"), sites, urgent=True)
         if item is None:
-            return _urgent_result(2141, "긴급알리미 번호가 올바르지 않습니다.")
+            raise _urgent_refusal(2141, "긴급알리미 번호가 올바르지 않습니다.")
         if item.site == GMARKET and body.get("token") != item.token:
-            return _urgent_result(2141, "token이 일치하지 않습니다.")
-        if body.get("answerStatus") not in (1, 2):
-            return _urgent_result(20, "answerStatus 값이 올바르지 않습니다.")
+            raise _urgent_refusal(2141, "token이 일치하지 않습니다.")
+        status, comments = body.get("answerStatus"), body.get("comments")
+        if status not in (1, 2) or isinstance(status, bool):
+            raise _urgent_refusal(20, "answerStatus 값이 올바르지 않습니다.")
         if item.answered:
-            return _urgent_result(100, "이미 처리완료된 건입니다.")
-        if body["answerStatus"] == 2:
-            self.answer(item.key, str(body.get("comments") or ""), now)
-        return _urgent_result(0, "성공", {"EmerMessageNo": item.message_no})
+            raise _urgent_refusal(100, "이미 처리완료된 건입니다.")
+        if not isinstance(comments, str) or not comments.strip():
+            raise _urgent_refusal(10, "comments 값이 없습니다.")
+        self.answer(item.key, comments, now, completed=status == 2)
+        response = _urgent_result(0, "성공", {"EmerMessageNo": item.message_no})
+        return Accepted(str(item.message_no), comments, response)
 
     def _gateway_fault(self, fault: FaultEntry, request: httpx.Request, now: datetime) -> httpx.Response:
         if fault.fault is Fault.RATE_LIMIT:
@@ -210,6 +226,15 @@ class EsmSandbox(EsmStore, SandboxHandler[EsmEndpoint]):
 
 def _urgent_result(code: int, message: str, data: object = None) -> httpx.Response:
     return _json(200, {"ResultCode": code, "Message": message, "Data": data})
+
+
+def _urgent_refusal(code: int, message: str) -> Refused:
+    return Refused(_urgent_result(code, message))
+
+
+def _number(value: object) -> str | None:
+    """A message number as the request sent it (string or number), for the record of a refused answer."""
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
 def _without_number(row: dict[str, Any], _how: object) -> dict[str, Any]:

@@ -163,11 +163,13 @@ class EsmStore(SandboxStore):
         with self._lock:
             return self._items[key].answered
 
-    def answer(self, key: int, text: str, at: datetime) -> None:
-        """Answer as the seller would in ESM+ (not through the API)."""
+    def answer(self, key: int, text: str, at: datetime, *, completed: bool = True) -> None:
+        """Answer as the seller would in ESM+; `completed` False (처리중) keeps the text but leaves the item open."""
         with self._lock:
             item = self._items[key]
-            item.answer, item.answered_at = text, at
+            item.answer = text
+            if completed:
+                item.answered_at = at
 
     def rows(
         self,

@@ -23,6 +23,12 @@ Choices where the docs are silent (source in brackets; "assumed" = no source sho
   the sandbox holds connectors to the 7-day walk they promise]. Rows newest first in both lists [assumed].
 - 고객 문의 page `number` is Spring's 0-based index (page=1 -> number 0) [assumed]; 4003 when end - start > 365 days.
 - The forbidden fault (Fault.HTML_FORBIDDEN) is Naver's JSON 403 GW.IP_NOT_ALLOWED: Naver has no CDN HTML page.
+- Answers (§2.4, §2.6, §8) pass the same gateway, token and bucket as the lists. 상품 문의: `PUT /v1/contents/qnas/{id}`
+  {commentContent} creates or replaces the answer -> 204 [official]; blank -> 400 BAD_REQUEST, unknown -> 404
+  [assumed]. 고객 문의: `POST .../inquiries/{no}/answer` {answerComment, answerTemplateId?} answers once -> 200 with
+  data{inquiryNo, inquiryCommentNo}; a second POST -> 400 ERR-NC-101010; `PUT .../answer/{answerContentId}` edits
+  the latest answer (another id -> ERR-NC-101005 [assumed]); no field -> ERR-NC-101001, unknown -> ERR-NC-101004
+  [codes official]. No length limit is documented, so none is enforced.
 """
 
 from __future__ import annotations
@@ -33,12 +39,13 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 import httpx
 
 from connectors.sandbox.faults import Fault, FaultEntry
-from connectors.sandbox.handling import Refused, Route, Router, SandboxHandler, json_response
+from connectors.sandbox.handling import Accepted, Refused, Route, Router, SandboxHandler, json_response
 from connectors.sandbox.naver import params as qp
 from connectors.sandbox.naver.auth import NaverTokenIssuer, NonStandardTokenRequest, TokenRefused, standard_form
 from connectors.sandbox.naver.generator import NaverInquiryGenerator
@@ -92,6 +99,13 @@ class NaverSandbox(NaverInquiryStore, SandboxHandler[NaverEndpoint]):
     """
 
     list_endpoints = frozenset({NaverEndpoint.PRODUCT_QNAS, NaverEndpoint.CUSTOMER_INQUIRIES})
+    answer_endpoints = frozenset(
+        {
+            NaverEndpoint.PRODUCT_QNA_ANSWER,
+            NaverEndpoint.CUSTOMER_INQUIRY_ANSWER,
+            NaverEndpoint.CUSTOMER_INQUIRY_ANSWER_EDIT,
+        }
+    )
 
     def __init__(
         self,
@@ -246,50 +260,62 @@ class NaverSandbox(NaverInquiryStore, SandboxHandler[NaverEndpoint]):
     def _answer(
         self, request: httpx.Request, route: Route[NaverEndpoint], now: datetime, trace_id: str
     ) -> httpx.Response:
-        item_id = int(route.path_params["id"])  # every answer route captures it
+        raw_id = route.path_params["id"]  # every answer route captures it
         body = qp.json_body(request) or {}
         if route.endpoint is NaverEndpoint.PRODUCT_QNA_ANSWER:
-            content = body.get("commentContent")
-            if not isinstance(content, str) or not content.strip():
-                problem = ParamProblem("commentContent", "must not be blank")
-                raise qp.contents_error(
-                    400, "BAD_REQUEST", "잘못된 요청입니다.", now=now, trace_id=trace_id, invalid=problem
-                )
-            if self.product_question(item_id) is None:
-                raise qp.contents_error(404, "NOT_FOUND", "상품 문의를 찾을 수 없습니다.", now=now, trace_id=trace_id)
-            self.answer_product_question(item_id, content, now)
+            accept = partial(self._answer_question, int(raw_id), body, now, trace_id)
+            self._answering(route.endpoint, now, accept, item_id=raw_id)
             return httpx.Response(204, headers={qp.TRACE_HEADER: trace_id})
-        comment, template = body.get("answerComment"), body.get("answerTemplateId")
-        # The documented field is answerComment; `answerContent` (seen in public code) is malformed here too.
-        if not isinstance(comment, str) or not comment.strip() or not _optional_number(template):
-            raise qp.pay_merchant_error("ERR-NC-101001", now=now, trace_id=trace_id)
-        if self.customer_inquiry(item_id) is None:
-            raise qp.pay_merchant_error("ERR-NC-101004", now=now, trace_id=trace_id)
-        if route.endpoint is NaverEndpoint.CUSTOMER_INQUIRY_ANSWER_EDIT:
-            answer_id = int(route.path_params["answer"])  # the edit route captures it
-            try:
-                self.edit_customer_answer(item_id, answer_id, comment, now)
-            except KeyError as err:
-                raise qp.pay_merchant_error("ERR-NC-101005", now=now, trace_id=trace_id) from err
-            comment_no = answer_id
-        else:
-            try:
-                comment_no = self.answer_customer_inquiry(
-                    item_id, comment, now, template_no=None if template is None else int(template)
-                )
-            except ValueError as err:
-                if str(err) != ALREADY_ANSWERED:
-                    raise
-                raise qp.pay_merchant_error("ERR-NC-101010", now=now, trace_id=trace_id) from err
-        data = {"inquiryNo": item_id, "inquiryCommentNo": comment_no}
+        edit_of = route.path_params.get("answer")  # only the edit route names the answer
+        answer = partial(self._answer_inquiry, int(raw_id), body, edit_of, now, trace_id)
+        comment_no = self._answering(route.endpoint, now, answer, item_id=raw_id)
         payload = {
             "code": "SUCCESS",
             "message": "요청이 성공적으로 처리되었습니다.",
-            "data": data,
+            "data": {"inquiryNo": int(raw_id), "inquiryCommentNo": comment_no},
             "timestamp": qp.kst_timestamp(now),
             "traceId": trace_id,
         }
         return json_response(200, payload, {qp.TRACE_HEADER: trace_id})
+
+    def _answer_question(self, question_id: int, body: dict[str, Any], now: datetime, trace_id: str) -> Accepted[None]:
+        """PUT /v1/contents/qnas/{questionId}: create or replace the answer (no length limit is documented)."""
+        content = body.get("commentContent")
+        if not isinstance(content, str) or not content.strip():
+            problem = ParamProblem("commentContent", "must not be blank")
+            raise qp.contents_error(
+                400, "BAD_REQUEST", "잘못된 요청입니다.", now=now, trace_id=trace_id, invalid=problem
+            )
+        if self.product_question(question_id) is None:
+            raise qp.contents_error(404, "NOT_FOUND", "상품 문의를 찾을 수 없습니다.", now=now, trace_id=trace_id)
+        self.answer_product_question(question_id, content, now)
+        return Accepted(str(question_id), content, None)
+
+    def _answer_inquiry(
+        self, inquiry_no: int, body: dict[str, Any], edit_of: str | None, now: datetime, trace_id: str
+    ) -> Accepted[int]:
+        """POST the first answer to a 고객 문의 (ERR-NC-101010 after that), or PUT an edit of `edit_of`."""
+        comment, template = body.get("answerComment"), body.get("answerTemplateId")
+        # The documented field is answerComment; `answerContent` (seen in public code) is malformed here too.
+        if not isinstance(comment, str) or not comment.strip() or not _optional_number(template):
+            raise qp.pay_merchant_error("ERR-NC-101001", now=now, trace_id=trace_id)
+        if self.customer_inquiry(inquiry_no) is None:
+            raise qp.pay_merchant_error("ERR-NC-101004", now=now, trace_id=trace_id)
+        if edit_of is not None:
+            try:
+                self.edit_customer_answer(inquiry_no, int(edit_of), comment, now)
+            except KeyError as err:
+                raise qp.pay_merchant_error("ERR-NC-101005", now=now, trace_id=trace_id) from err
+            return Accepted(str(inquiry_no), comment, int(edit_of))
+        try:
+            comment_no = self.answer_customer_inquiry(
+                inquiry_no, comment, now, template_no=None if template is None else int(template)
+            )
+        except ValueError as err:
+            if str(err) != ALREADY_ANSWERED:
+                raise
+            raise qp.pay_merchant_error("ERR-NC-101010", now=now, trace_id=trace_id) from err
+        return Accepted(str(inquiry_no), comment, comment_no)
 
     def _gateway_fault(self, fault: FaultEntry, request: httpx.Request, now: datetime) -> httpx.Response:
         if fault.fault is Fault.RATE_LIMIT:
