@@ -44,7 +44,20 @@ def xml_body(root: str, fields: tuple[tuple[str, str], ...]) -> bytes:
     11st's included, turns back into the character.
     """
     inner = "".join(f"<{name}>{escape(_NOT_XML.sub('', value))}</{name}>" for name, value in fields)
-    return f"{PROLOG}<{root}>{inner}</{root}>".encode("euc-kr", errors="xmlcharrefreplace")
+    return b"".join(_euc_kr(char) for char in f"{PROLOG}<{root}>{inner}</{root}>")
+
+
+def _euc_kr(char: str) -> bytes:
+    """One character in KS X 1001 bytes, or as a character reference.
+
+    Python's codec writes Hangul outside the 2,350 KS X 1001 syllables as 8-byte make-up sequences, which few
+    decoders (Java's EUC-KR among them) read back: those go as references too.
+    """
+    try:
+        encoded = char.encode("euc_kr")
+    except UnicodeEncodeError:
+        encoded = b""
+    return encoded if 0 < len(encoded) <= 2 else f"&#{ord(char)};".encode("ascii")
 
 
 def qna_answer(brd_info_no: str, prd_no: str, text: str) -> tuple[str, bytes]:
