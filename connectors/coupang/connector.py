@@ -49,7 +49,7 @@ _AUTH_WORDS = re.compile(
 ANSWER_BASE_PATH = "/v2/providers/openapi/apis/api/v4/vendors"  # the reply endpoints exist in v4 only
 REPLY_BY_MISSING = (
     '쿠팡 답변에는 답변자의 WING 로그인 ID가 필요합니다: inqd 설정의 이 쿠팡 계정에 reply_by = "WING 아이디"를 '
-    "넣고 다시 시작해 주세요"
+    "넣어 주세요"
 )
 NO_ANSWER_REQUESTED = (
     "쿠팡 상담사가 답변을 요청한 고객센터 문의가 아닙니다(이관·확인 건이거나 요청이 끝났습니다): WING에서 확인해 주세요"
