@@ -55,6 +55,7 @@ def _coupang(account: CoupangAccount, common: dict[str, Any]) -> Connector:
         access_key=account.access_key,
         secret_key=account.secret_key,
         api_version=account.api_version,
+        reply_by=account.reply_by,
         **common,
     )
 

@@ -11,15 +11,16 @@ Error tree (translated once, at the HTTP edge, always `raise ... from err`):
 from __future__ import annotations
 
 import json
+import re
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar, NamedTuple, Protocol
 
 import httpx
 import structlog
 
-from core.answers import AnswerLimit, AnswerRequest, AnswerResult
+from core.answers import AnswerLimit, AnswerOutcome, AnswerRequest, AnswerResult
 from core.clock import Clock
 from core.http import parse_retry_after
 from core.models import Cursor, Marketplace, PollResult, StreamKind
@@ -29,6 +30,8 @@ log = structlog.get_logger(__name__)
 ERROR_TEXT_LIMIT = 200
 DEFAULT_RETRY_AFTER_S = 60.0  # the wait after a 429 that names none
 RECENT_SECRETS = 8  # how many of the tokens and signatures issued lately `hide` keeps out of error texts
+# Transport errors raised before a byte of the request left: an answer that failed so surely never arrived.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol, httpx.ProxyError)
 
 
 class ConnectorError(Exception):
@@ -122,6 +125,10 @@ class RequestBudget:
         self._next_slot = max(self._next_slot, self._hold_until)
 
 
+# A marketplace's reading of its documented answer replies; None leaves the response to `HttpEdge.answer_status`.
+AnswerReader = Callable[[httpx.Response], AnswerResult | None]
+
+
 class ErrorBody(NamedTuple):
     """What a refusal's body says, as the marketplace words it: its own error code, if it has them, and a message."""
 
@@ -210,9 +217,15 @@ class HttpEdge:
         params: httpx.QueryParams | None = None,
         content: str | bytes | None = None,
         form: Mapping[str, str] | None = None,
+        payload: object = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """One request through the account's budget, counted in `count`; a transport error is Unavailable."""
+        """One request through the account's budget, counted in `count`; a transport error is Unavailable.
+
+        `payload` goes as a UTF-8 JSON body: line breaks become `\\n` escapes, as Coupang requires of answers.
+        """
+        if payload is not None:
+            content = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         await self.budget.acquire()
         self.last_sent_s = self._clock.monotonic()
         if count is not None:
@@ -244,18 +257,9 @@ class HttpEdge:
         if 200 <= status < 300:
             return
         body = self.error_body(response)
-        error = self.refusal(response, path, body)
+        error = self.status_error(response, path, body)
         if error is not None:
             raise error
-        asked_s = self.retry_after_s(response)
-        if status == 429:
-            retry_after_s = DEFAULT_RETRY_AFTER_S if asked_s is None else asked_s
-            self.budget.push_back(retry_after_s)  # the limit is the account's: every stream waits
-            raise RateLimited(f"{self.source}: 429 Too Many Requests", retry_after_s=retry_after_s)
-        if status in (401, 403):
-            raise AuthFailed(f"{self.source}: {status} {body.code or 'credentials refused'}: {body.message}")
-        if status >= 500:
-            raise Unavailable(f"{self.source}: server error {status} {body.code or ''}".rstrip(), retry_after_s=asked_s)
         # Our request no longer fits the API: a connector bug or an API change, worth an error line.
         log.error(
             f"{self.source}.request_rejected",
@@ -267,6 +271,67 @@ class HttpEdge:
         )
         code = "" if body.code is None else f"{body.code}: "
         raise Unavailable(f"{self.source}: {status} request rejected: {code}{body.message}")
+
+    def status_error(self, response: httpx.Response, path: str, body: ErrorBody) -> ConnectorError | None:
+        """The error a non-2xx status means (the marketplace's `refusal` first), or None for a plain rejection."""
+        status = response.status_code
+        error = self.refusal(response, path, body)
+        if error is not None:
+            return error
+        asked_s = self.retry_after_s(response)
+        if status == 429:
+            retry_after_s = DEFAULT_RETRY_AFTER_S if asked_s is None else asked_s
+            self.budget.push_back(retry_after_s)  # the limit is the account's: every stream waits
+            return RateLimited(f"{self.source}: 429 Too Many Requests", retry_after_s=retry_after_s)
+        if status in (401, 403):
+            return AuthFailed(f"{self.source}: {status} {body.code or 'credentials refused'}: {body.message}")
+        if status >= 500:
+            return Unavailable(
+                f"{self.source}: server error {status} {body.code or ''}".rstrip(), retry_after_s=asked_s
+            )
+        return None
+
+    async def answer_exchange(
+        self, path: str, send: Callable[[], Awaitable[httpx.Response]], read: AnswerReader
+    ) -> AnswerResult:
+        """Make one answer request with `send` and map what comes back, once: `read` first, then `answer_status`.
+
+        `read` knows the marketplace's documented answer replies (result codes in a 200, "already answered"
+        errors) and returns None for anything else. Nothing raises: a transport error or a throttle is RETRY_LATER,
+        with `maybe_delivered` False only when the request surely never left.
+        """
+        try:
+            response = await send()
+        except ConnectorError as err:
+            left = not isinstance(err, RateLimited) and not isinstance(err.__cause__, _NOT_SENT)
+            return self.retry_later(err, maybe_delivered=left)
+        return read(response) or self.answer_status(response, path)
+
+    def retry_later(self, error: ConnectorError, *, maybe_delivered: bool) -> AnswerResult:
+        """RETRY_LATER for `error`, with its wait and its message scrubbed."""
+        return AnswerResult(
+            AnswerOutcome.RETRY_LATER,
+            self.scrub(str(error)),
+            retry_after_s=error.retry_after_s,
+            maybe_delivered=maybe_delivered,
+        )
+
+    def answer_status(self, response: httpx.Response, path: str) -> AnswerResult:
+        """The shared reading of an answer's HTTP status: 2xx accepted, throttles and outages retried, 4xx refused."""
+        status = response.status_code
+        if 200 <= status < 300:
+            return AnswerResult(AnswerOutcome.ACCEPTED)
+        body = self.error_body(response)
+        error = self.status_error(response, path, body)
+        if error is not None:
+            # Credentials refused, a throttle, a block: the marketplace turned the request away before taking it.
+            # A server error may come after it took the answer.
+            return self.retry_later(error, maybe_delivered=status >= 500)
+        log.warning(
+            f"{self.source}.answer_refused", account_id=self.account_id, status=status, path=path, code=body.code
+        )
+        code = "" if body.code is None else f"{body.code}: "
+        return AnswerResult(AnswerOutcome.REFUSED, f"{status} {code}{body.message}")
 
     def undecodable(self, response: httpx.Response, path: str, kind: str) -> Unavailable:
         """Log a page that is not `kind` (JSON, XML) once, and the Unavailable it means."""
@@ -288,3 +353,17 @@ def json_error_text(response: httpx.Response, message_of: Callable[[Mapping[str,
         return response.text
     found = message_of(body) if isinstance(body, Mapping) else None
     return found if found is not None else json.dumps(body, ensure_ascii=False)
+
+
+# A marketplace's refusal wordings that name an outcome other than REFUSED.
+AnswerWords = Sequence[tuple[re.Pattern[str], AnswerOutcome]]
+
+
+def outcome_by_words(message: str, words: AnswerWords) -> AnswerOutcome:
+    """The outcome the first pattern of `words` found in a marketplace's refusal names; REFUSED when none does."""
+    return next((outcome for pattern, outcome in words if pattern.search(message)), AnswerOutcome.REFUSED)
+
+
+def answer_by_words(message: str, words: AnswerWords) -> AnswerResult:
+    """The refusal `message` as an AnswerResult, its outcome read from its words."""
+    return AnswerResult(outcome_by_words(message, words), message)

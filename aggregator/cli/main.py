@@ -106,6 +106,9 @@ def _check(settings: Settings, path: Path) -> int:
         )
     if not settings.accounts:
         print("  no accounts configured: nothing will be polled")
+    for acc in settings.accounts:
+        for line in acc.answer_warnings:
+            print(f"  warning: account {acc.id}: {line}")
     for key in secrets_written_in(path):
         print(f"  warning: {key} is written in the config file; move it to an env var or secrets_dir")
     for cfg in settings.notifiers:

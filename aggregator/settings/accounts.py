@@ -111,6 +111,11 @@ class AccountConfig(_Strict):
         return self.MARKETPLACE
 
     @property
+    def answer_warnings(self) -> tuple[str, ...]:
+        """What keeps answers from inqd from working on this account, though polling works (for `inqd check`)."""
+        return ()
+
+    @property
     def seller_ref(self) -> str:
         """The non-secret id the marketplace knows this account by (vendor ID, application ID)."""
         for name in ("vendor_id", "client_id", "master_id"):
@@ -137,6 +142,19 @@ class CoupangAccount(AccountConfig):
     api_version: Literal["v4", "v5"] = "v5"
     # The day WING issued the key pair: inqd reminds you 14 and 3 days before its 180-day expiry, and on the day.
     key_issued_at: date | None = None
+    # The WING login ID answers are posted in the name of (Coupang's `replyBy`; a wrong one is refused). Not
+    # needed to poll: without it inqd only refuses to send Coupang answers, and `inqd check` says so.
+    reply_by: Annotated[str, Field(pattern=r"^[!-~]{1,100}$")] | None = None
+
+    @property
+    def answer_warnings(self) -> tuple[str, ...]:
+        """A missing `reply_by`: Coupang refuses an answer without the WING login ID it goes out under."""
+        if self.reply_by is not None:
+            return ()
+        return (
+            "reply_by (the WING login ID answers go out under) is not set; polling works, but inqd cannot send "
+            "Coupang answers until it is",
+        )
 
 
 class NaverAccount(AccountConfig):

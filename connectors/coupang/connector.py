@@ -3,6 +3,8 @@
 One poll of a stream makes two passes over KST calendar dates, each in windows of at most 7 dates, all pages:
 1. every status over [cursor date - overlap, today]: new and changed inquiries;
 2. unanswered-only over [today - recheck, today]: the ids still open, so the store can close the rest.
+Answers go to the two v4 `replies` endpoints (marketplaces.md §1.5, §1.7), signed as the lists are, in the name of
+`reply_by` (the WING login ID); each inquiry takes one answer.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ import httpx
 import structlog
 from pydantic import SecretStr
 
-from connectors.base import ConnectorError, ErrorBody, HttpEdge, Unavailable, json_error_text
+from connectors.base import ConnectorError, ErrorBody, HttpEdge, Unavailable, answer_by_words, json_error_text
 from connectors.coupang.auth import CoupangAuth
 from connectors.coupang.rows import row_id
 from connectors.coupang.rows import to_inquiry as _to_inquiry
 from connectors.polling import DateWindow, Listing, Page, PollTally, start_poll
 from connectors.polling_connector import PollDefaults, PollingConnector, PollOptions
 from connectors.rows import is_int
+from core.answers import AnswerLimit, AnswerOutcome, AnswerRequest, AnswerResult
 from core.clock import Clock
+from core.http import json_object
 from core.models import Cursor, Marketplace, PollResult, StreamKind
 
 __all__ = ["CoupangConnector"]
@@ -41,6 +45,28 @@ _HEADERS = {"Content-Type": "application/json;charset=UTF-8"}
 _AUTH_WORDS = re.compile(
     r"signature|access[\s_-]?key|secret|hmac|authori[sz]|authenticat|credential|expired|\bip\b|인증|권한|아이피",
     re.IGNORECASE,
+)
+ANSWER_BASE_PATH = "/v2/providers/openapi/apis/api/v4/vendors"  # the reply endpoints exist in v4 only
+REPLY_BY_MISSING = (
+    '쿠팡 답변에는 답변자의 WING 로그인 ID가 필요합니다: inqd 설정의 이 쿠팡 계정에 reply_by = "WING 아이디"를 '
+    "넣어 주세요"
+)
+NO_ANSWER_REQUESTED = (
+    "쿠팡 상담사가 답변을 요청한 고객센터 문의가 아닙니다(이관·확인 건이거나 요청이 끝났습니다): WING에서 확인해 주세요"
+)
+# Refusal wordings (§1.5, §1.7; the Korean ones are third-party quotes, UNCONFIRMED, so English and Korean forms
+# are both matched). "can't be answer ... only inquiryStatus:progress, partnerTransferStatus:requestAnswer" comes
+# both for a closed case (24 h passed) and for one answered already, in WING or by us: the lifecycle re-reads a
+# once-only inquiry before a second try, so by then it means closed.
+_ANSWER_WORDS = (
+    (
+        re.compile(r"동일한\s*답변|이미\s*답변|already\s+(been\s+)?(answer|repl)|duplicat|중복", re.IGNORECASE),
+        AnswerOutcome.ALREADY_ANSWERED,
+    ),
+    (
+        re.compile(r"삭제된|종료된|closed|can.?t\s+be\s+answer|cannot\s+be\s+answer|-\s*522\b", re.IGNORECASE),
+        AnswerOutcome.NOT_ANSWERABLE,
+    ),
 )
 
 
@@ -68,6 +94,13 @@ class CoupangConnector(PollingConnector):
         (StreamKind.PRODUCT_QNA, StreamKind.CALL_CENTER), max_requests_per_s=2.0, recheck_days=14
     )
     marketplace: ClassVar[Marketplace] = Marketplace.COUPANG
+    # "하나의 고객문의(inquiryId)에 답변할 수 있습니다"; call center: "중복해서 답변을 보내면 에러" (§8).
+    ONCE_ONLY: ClassVar[frozenset[StreamKind]] = frozenset({StreamKind.PRODUCT_QNA, StreamKind.CALL_CENTER})
+    ANSWER_LIMITS: ClassVar[Mapping[StreamKind, AnswerLimit]] = {
+        # 2-1000 characters is a third-party guide's figure (UNCONFIRMED); product answers have no known limit.
+        StreamKind.CALL_CENTER: AnswerLimit(1000, min_length=2, documented=False),
+    }
+    _edge: CoupangEdge
 
     def __init__(
         self,
@@ -79,6 +112,7 @@ class CoupangConnector(PollingConnector):
         client: httpx.AsyncClient,
         clock: Clock,
         api_version: str = "v5",
+        reply_by: str | None = None,
         **options: Unpack[PollOptions],
     ) -> None:
         if not _VENDOR_ID.fullmatch(vendor_id):
@@ -87,6 +121,7 @@ class CoupangConnector(PollingConnector):
             raise ValueError(f"api_version must be one of {sorted(API_VERSIONS)}")
         rate_per_s = self._configure(account_id, options)
         self._vendor_id = vendor_id
+        self._reply_by = reply_by or None
         self._edge = CoupangEdge(
             account_id,
             client=client,
@@ -109,6 +144,24 @@ class CoupangConnector(PollingConnector):
         inquiries = tally.normalize(changed.rows, lambda raw: _to_inquiry(raw, self.account_id, stream))
         snapshot = tally.open_snapshot(still_open, row_id, tally.recheck_first, now)
         return tally.result(inquiries, snapshot, now)
+
+    async def answer(self, request: AnswerRequest) -> AnswerResult:
+        """Post the answer to a product inquiry, or to a call-center inquiry while Coupang's agent asks for one."""
+        inquiry = request.inquiry
+        if self._reply_by is None:
+            return AnswerResult(AnswerOutcome.REFUSED, REPLY_BY_MISSING)
+        body: dict[str, str] = {"content": request.text, "vendorId": self._vendor_id, "replyBy": self._reply_by}
+        if inquiry.stream is StreamKind.CALL_CENTER:
+            # answer_ref is the answerId of the agent's reply asking for an answer; a row without one (TRANSFER:
+            # a closed case the seller only confirms) takes no answer text, and confirming is WING's to do.
+            if not inquiry.answer_ref:
+                return AnswerResult(AnswerOutcome.NOT_ANSWERABLE, NO_ANSWER_REQUESTED)
+            body = {**body, "inquiryId": inquiry.external_id, "parentAnswerId": inquiry.answer_ref}
+        resource = _SPECS[inquiry.stream].resource
+        path = f"{ANSWER_BASE_PATH}/{self._vendor_id}/{resource}/{inquiry.external_id}/replies"
+        return await self._edge.answer_exchange(
+            path, lambda: self._edge.send("POST", path, payload=body, headers=_HEADERS), self._edge.read_answer
+        )
 
     async def _read_range(self, spec: _StreamSpec, status: str, first: date, tally: PollTally) -> Listing:
         """Every row of `status` received from `first` to today, all windows and all pages."""
@@ -161,6 +214,19 @@ class CoupangEdge(HttpEdge):
             return None  # credentials refused
         # Not recognisably about our keys: wait as for a block rather than stop the account for good.
         return Unavailable(f"coupang: 403 {body.message}", retry_after_s=BLOCKED_RETRY_AFTER_S)
+
+    def read_answer(self, response: httpx.Response) -> AnswerResult | None:
+        """A reply endpoint's `{"code":"200","message":"OK"}`, or its 4xx words; throttles and outages go on."""
+        status = response.status_code
+        if status in (401, 403, 429) or status >= 500:
+            return None
+        envelope = json_object(response)
+        if 200 <= status < 300 and str(envelope.get("code")) == "200":
+            return AnswerResult(AnswerOutcome.ACCEPTED)
+        if 200 <= status < 300 and not envelope:
+            # Not the documented envelope: whether the answer was taken is unknown until a poll shows it.
+            return AnswerResult(AnswerOutcome.RETRY_LATER, "coupang: reply not understood", maybe_delivered=True)
+        return answer_by_words(self.error_body(response).message, _ANSWER_WORDS)
 
 
 def _page(data: object) -> Page:

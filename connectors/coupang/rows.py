@@ -113,7 +113,27 @@ def _call_center(row: Mapping[str, object], account_id: str) -> Inquiry:
         order_id=None if order_id is None else numeric_id(order_id, "orderId"),
         answered=answered,
         answered_at=answered_at,
+        answer_ref=_asking_answer_id(row) if awaiting_seller else None,  # the answer's parentAnswerId
     )
+
+
+def _asking_answer_id(row: Mapping[str, object]) -> str | None:
+    """The answerId of the latest agent reply asking the seller to answer: what an answer names as parentAnswerId.
+
+    A requestAnswer reply that still needs an answer comes first; when the row asks but no reply says so (a
+    summary ahead of its replies), the latest agent reply is the best guess (UNCONFIRMED; a wrong one is a 400).
+    """
+    asking: list[tuple[bool, bool, datetime, str]] = []
+    for raw in list_field(row, "replies"):
+        reply = mapping(raw, "replies[]")
+        answer_id = reply.get("answerId")
+        requests = reply.get("partnerTransferStatus") == "requestAnswer"
+        if answer_id is None or not (requests or reply.get("answerType") == "csAgent"):
+            continue
+        at = date_time(required(reply, "replyAt"), "replies[].replyAt")
+        asking.append((requests, requests and reply.get("needAnswer") is True, at, numeric_id(answer_id, "answerId")))
+    best = max(asking, default=None)
+    return None if best is None else best[3]
 
 
 _PARSERS: dict[StreamKind, RowParser] = {

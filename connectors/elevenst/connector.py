@@ -7,12 +7,13 @@ Product Q&A (`prodqnalist`, windows of at most 7 dates, no paging), two passes o
 [min(cursor date - overlap, today - recheck), today]; its rows in 01/02/04 (미확인, 답변대기, 재답변요청) are the
 open snapshot, and each row's `emerReplyDt` (회신기한) becomes the inquiry's `deadline_at`.
 A typical poll (cursor from minutes ago, recheck 13 days): product Q&A 3 requests, 긴급알리미 1 request.
+Answers are EUC-KR XML PUTs (connectors/elevenst/answers.py), their result codes mapped here, at the edge.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import ClassVar, Unpack
 from xml.etree.ElementTree import Element
@@ -21,7 +22,18 @@ import httpx
 import structlog
 from pydantic import SecretStr
 
-from connectors.base import AuthFailed, ConnectorError, ErrorBody, HttpEdge, Unavailable
+from connectors.base import AuthFailed, ConnectorError, ErrorBody, HttpEdge, Unavailable, answer_by_words
+from connectors.elevenst.answers import (
+    ACCEPTED_CODES,
+    BUSINESS_WORDS,
+    NOTICE_CONFIRMED,
+    NOTICE_CONFIRMED_CODE,
+    RESULT_CODE_FIELDS,
+    RESULT_OUTCOMES,
+    RESULT_TEXT_FIELDS,
+    alimi_answer,
+    qna_answer,
+)
 from connectors.elevenst.rows import (
     ALIMI_ROW,
     QNA_ROW,
@@ -36,6 +48,7 @@ from connectors.elevenst.rows import (
 )
 from connectors.polling import DateWindow, Listing, Page, PollTally, start_poll
 from connectors.polling_connector import PollDefaults, PollingConnector, PollOptions
+from core.answers import AnswerLimit, AnswerOutcome, AnswerRequest, AnswerResult
 from core.clock import Clock
 from core.models import Cursor, Marketplace, PollResult, StreamKind
 
@@ -60,6 +73,10 @@ class ElevenstConnector(PollingConnector):
         (StreamKind.PRODUCT_QNA, StreamKind.URGENT), max_requests_per_s=1.0, recheck_days=13
     )
     marketplace: ClassVar[Marketplace] = Marketplace.ELEVENST
+    # 긴급알리미 answers once (-10005). A Q&A answer is "probably editable" (UNCONFIRMED): counted as once-only, so
+    # an answer whose fate is unknown waits for a poll rather than risk a second one.
+    ONCE_ONLY: ClassVar[frozenset[StreamKind]] = frozenset({StreamKind.PRODUCT_QNA, StreamKind.URGENT})
+    ANSWER_LIMITS: ClassVar[Mapping[StreamKind, AnswerLimit]] = {}  # none documented
     _edge: ElevenstEdge
 
     def __init__(
@@ -94,6 +111,27 @@ class ElevenstConnector(PollingConnector):
         inquiries = tally.normalize(listing.rows, lambda raw: alimi_to_inquiry(raw, self.account_id))
         still_open = Listing([raw for raw in listing.rows if alimi_is_open(raw)], listing.steady)
         return tally.result(inquiries, tally.open_snapshot(still_open, alimi_id, start, now), now)
+
+    async def answer(self, request: AnswerRequest) -> AnswerResult:
+        """PUT the answer to a product Q&A (its prdNo from answer_ref) or to a 긴급알리미, as EUC-KR XML."""
+        inquiry = request.inquiry
+        if inquiry.stream is StreamKind.URGENT:
+            path, body = alimi_answer(inquiry.external_id, request.text)
+        elif inquiry.answer_ref:
+            path, body = qna_answer(inquiry.external_id, inquiry.answer_ref, request.text)
+        else:
+            return AnswerResult(
+                AnswerOutcome.NOT_ANSWERABLE,
+                "상품번호(prdNo)를 몰라 답변할 수 없습니다: 11번가 셀러오피스에서 답변해 주세요",
+            )
+        headers = {
+            "openapikey": self._api_key.get_secret_value(),
+            "Content-Type": "text/xml; charset=euc-kr",
+            "Accept": "application/xml",
+        }
+        return await self._edge.answer_exchange(
+            path, lambda: self._edge.send("PUT", path, content=body, headers=headers), self._edge.read_answer
+        )
 
     async def _read_qna(self, status: str, first: date, tally: PollTally) -> Listing:
         """Every product Q&A row of `status` created from `first` to today; one request per window, no paging."""
@@ -161,11 +199,41 @@ class ElevenstEdge(HttpEdge):
             return self.maintenance(path)
         return None
 
+    def read_answer(self, response: httpx.Response) -> AnswerResult | None:
+        """An answer PUT's result code (ClientMessage or alimiResult); HTTP refusals and outages go on."""
+        status = response.status_code
+        try:
+            root = parse(response.content)
+        except ValueError:
+            root = None
+        code = _first_text(root, RESULT_CODE_FIELDS)
+        message = self.scrub(_first_text(root, RESULT_TEXT_FIELDS) or "")
+        if not 200 <= status < 300 and code != MAINTENANCE_CODE and code not in RESULT_OUTCOMES:
+            return None  # an HTTP refusal or outage: the shared reading
+        if code == MAINTENANCE_CODE:
+            return self.retry_later(self.maintenance(response.url.path), maybe_delivered=False)
+        if code in ACCEPTED_CODES:
+            return AnswerResult(AnswerOutcome.ACCEPTED, NOTICE_CONFIRMED if code == NOTICE_CONFIRMED_CODE else "")
+        if code is None:
+            # A 2xx without a result code: whether the answer was taken is unknown until a poll shows it.
+            return AnswerResult(AnswerOutcome.RETRY_LATER, "elevenst: reply not understood", maybe_delivered=True)
+        if _AUTH_WORDS.search(message):
+            return AnswerResult(AnswerOutcome.RETRY_LATER, f"elevenst: result_code {code}: {message}")
+        if code in RESULT_OUTCOMES:
+            return AnswerResult(RESULT_OUTCOMES[code], f"{code}: {message}")
+        return answer_by_words(f"{code}: {message}", BUSINESS_WORDS)
+
     def maintenance(self, path: str) -> Unavailable:
         """The Unavailable of the weekly maintenance (result_code -1000), logged at info."""
         # Expected weekly; the poller logs the outage transition once, so this stays at info.
         log.info("elevenst.maintenance", account_id=self.account_id, path=path)
         return Unavailable("elevenst: system maintenance (-1000)", retry_after_s=MAINTENANCE_RETRY_AFTER_S)
+
+
+def _first_text(root: Element | None, names: tuple[str, ...]) -> str | None:
+    """The text of the first of `names` present under `root`."""
+    found = (find_text(root, name) for name in names) if root is not None else ()
+    return next((text for text in found if text is not None), None)
 
 
 def _result_code(response: httpx.Response) -> str | None:

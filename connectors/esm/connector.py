@@ -7,6 +7,7 @@ One poll of a stream makes two passes over KST calendar dates, each in windows o
 `endDate` is sent as the window's last date + 1: the doc says so "to include today", and claim APIs were seen
 reading EndDate as 00:00 of that day. The bulletin board is asked once per qnaType that applies: 옥션 1 and 2,
 G마켓 3 (see esm_rows for the two documented versions of qnaType). Every request goes through one budget.
+Answers: connectors/esm/answers.py builds them; EsmEdge.read_answer maps ESM's replies.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import structlog
 from pydantic import SecretStr
 
 from connectors.base import ConnectorError, ErrorBody, HttpEdge, Unavailable, json_error_text
+from connectors.esm.answers import answer_call, reply_outcome
 from connectors.esm.rows import (
     AUCTION_QNA_TYPES,
     GMARKET_QNA_TYPES,
@@ -35,7 +37,9 @@ from connectors.esm.rows import (
 )
 from connectors.polling import DateWindow, Listing, Page, PollTally, start_poll
 from connectors.polling_connector import PollDefaults, PollingConnector, PollOptions
+from core.answers import AnswerLimit, AnswerOutcome, AnswerRequest, AnswerResult
 from core.clock import Clock
+from core.http import json_object
 from core.models import Cursor, Inquiry, Marketplace, PollResult, StreamKind
 
 __all__ = ["AUDIENCE", "BOARD_PATH", "URGENT_PATH", "EsmConnector"]
@@ -60,6 +64,15 @@ class EsmConnector(PollingConnector):
         (StreamKind.PRODUCT_QNA, StreamKind.URGENT), max_requests_per_s=0.2, recheck_days=6
     )
     marketplace: ClassVar[Marketplace] = Marketplace.ESM
+    # 긴급알리미: error 100 once completed. 게시판: whether a second answer after 처리완료 is taken is UNCONFIRMED, and
+    # a second POST may add a second reply on a public board: an unknown outcome waits for a poll on both.
+    ONCE_ONLY: ClassVar[frozenset[StreamKind]] = frozenset({StreamKind.PRODUCT_QNA, StreamKind.URGENT})
+    ANSWER_LIMITS: ClassVar[Mapping[StreamKind, AnswerLimit]] = {
+        # "comments ≤ 1000 bytes" is third-party (UNCONFIRMED) and names no encoding: UTF-8, where Hangul takes 3
+        # bytes, is the stricter reading.
+        StreamKind.PRODUCT_QNA: AnswerLimit(1000, unit="utf-8", documented=False),
+    }
+    _edge: EsmEdge
 
     def __init__(
         self,
@@ -146,6 +159,20 @@ class EsmConnector(PollingConnector):
         snapshot = tally.open_snapshot(still_open, row_id, tally.recheck_first, now)
         return tally.result(inquiries, snapshot, now)
 
+    async def answer(self, request: AnswerRequest) -> AnswerResult:
+        """POST the answer to a 게시판 문의 (with its list token) or a 긴급알리미; answerStatus 2 when `final`."""
+        call = answer_call(request)
+        if isinstance(call, AnswerResult):
+            return call
+        path, body = call
+        stream = request.inquiry.stream
+
+        async def send() -> httpx.Response:
+            headers = {**_HEADERS, "Authorization": f"Bearer {self.bearer_token()}"}
+            return await self._edge.send("POST", path, payload=body, headers=headers)
+
+        return await self._edge.answer_exchange(path, send, lambda response: self._edge.read_answer(stream, response))
+
     def _normalizers(self, stream: StreamKind) -> tuple[Callable[[object], Inquiry], Callable[[object], str]]:
         sellers, account = self._sellers, self.account_id
 
@@ -218,6 +245,20 @@ class EsmEdge(HttpEdge):
                 f"esm: server error {response.status_code}: {body.message}", retry_after_s=self.retry_after_s(response)
             )
         return None
+
+    def read_answer(self, stream: StreamKind, response: httpx.Response) -> AnswerResult | None:
+        """ESM's answer reply: its messageNo or resultCode; credentials, throttles and outages go on."""
+        status = response.status_code
+        if status in (401, 403, 429) or status >= 500:
+            return None
+        found = reply_outcome(stream, json_object(response))
+        if found is None:
+            if 200 <= status < 300:
+                # Not a documented reply: whether the answer was taken is unknown until a poll shows it.
+                return AnswerResult(AnswerOutcome.RETRY_LATER, "esm: reply not understood", maybe_delivered=True)
+            return None
+        outcome, message = found
+        return AnswerResult(outcome, self.scrub(message))
 
 
 def _message_of(body: Mapping[str, object]) -> str | None:

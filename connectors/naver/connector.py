@@ -6,6 +6,7 @@ One poll of a stream makes two passes over KST calendar dates, each in windows o
    the rest.
 Every request, the token request included, goes through one RequestBudget, which slows down to the rate the
 gateway advertises (GNCP-GW-RateLimit-Replenish-Rate) whenever that is below the configured maximum.
+Answers and the seller's answer templates go through the same token and budget (connectors/naver/answers.py).
 """
 
 from __future__ import annotations
@@ -22,12 +23,23 @@ import httpx
 import structlog
 from pydantic import SecretStr
 
-from connectors.base import AuthFailed, ConnectorError, ErrorBody, HttpEdge, RateLimited, Unavailable, json_error_text
+from connectors.base import (
+    AuthFailed,
+    ConnectorError,
+    ErrorBody,
+    HttpEdge,
+    RateLimited,
+    RequestCount,
+    Unavailable,
+    json_error_text,
+)
+from connectors.naver.answers import ANSWER_CODES, TEMPLATES_PATH, answer_call, templates_of
 from connectors.naver.auth import TOKEN_PATH, NaverTokenSource
 from connectors.naver.rows import parse_page, row_id
 from connectors.naver.rows import to_inquiry as _to_inquiry
 from connectors.polling import DateWindow, Listing, Page, PollTally, start_poll
 from connectors.polling_connector import PollDefaults, PollingConnector, PollOptions
+from core.answers import AnswerLimit, AnswerRequest, AnswerResult
 from core.clock import Clock
 from core.models import KST, Cursor, Marketplace, PollResult, StreamKind
 
@@ -75,6 +87,10 @@ class NaverConnector(PollingConnector):
         (StreamKind.PRODUCT_QNA, StreamKind.CUSTOMER_INQUIRY), max_requests_per_s=1.0, recheck_days=13
     )
     marketplace: ClassVar[Marketplace] = Marketplace.NAVER
+    # 고객 문의 takes one POST (a change is a PUT edit); 상품 문의's PUT creates or updates, so a repeat is harmless.
+    ONCE_ONLY: ClassVar[frozenset[StreamKind]] = frozenset({StreamKind.CUSTOMER_INQUIRY})
+    ANSWER_LIMITS: ClassVar[Mapping[StreamKind, AnswerLimit]] = {}  # Naver documents none
+    _edge: NaverEdge
 
     def __init__(
         self,
@@ -129,21 +145,50 @@ class NaverConnector(PollingConnector):
 
         return await tally.walk(first, read_page, max_days=MAX_WINDOW_DATES, max_pages=MAX_PAGES_PER_WINDOW)
 
+    async def answer(self, request: AnswerRequest) -> AnswerResult:
+        """Put a 상품 문의 answer (create or update), or post a 고객 문의 answer (an edit when it is answered).
+
+        A 고객 문의 inqd already saw answered, with its answerContentId, is edited by PUT: the seller approved a new
+        text for an answered inquiry. One that looked open but is answered meanwhile (ERR-NC-101010) is
+        ALREADY_ANSWERED: the other answer stays, and the seller is told.
+        """
+        inquiry = request.inquiry
+        edit_id = inquiry.answer_ref if inquiry.answered else None
+        method, path, body = answer_call(inquiry.stream, inquiry.external_id, edit_id, request.text)
+        count = _Requests()
+        try:
+            await self._tokens.token(partial(self._issue_token, count))
+        except ConnectorError as err:
+            return self._edge.retry_later(err, maybe_delivered=False)  # no token: the answer never left
+        return await self._edge.answer_exchange(
+            path, lambda: self._authorized(count, method, path, payload=body), self._edge.read_answer
+        )
+
+    async def answer_templates(self) -> list[tuple[str, str, str]]:
+        """The seller's own 상품 문의 answer templates: (questionType, subject, content); raises ConnectorError."""
+        response = await self._authorized(_Requests(), "GET", TEMPLATES_PATH)
+        return templates_of(self._edge.json_body(response, TEMPLATES_PATH))
+
     async def _get(self, path: str, params: httpx.QueryParams, tally: PollTally) -> object:
-        """One authorized GET; re-issues the token and retries once on 401 GW.AUTHN. Returns the JSON body."""
-        issue = partial(self._issue_token, tally)
+        """One authorized GET; returns the JSON body or raises a ConnectorError."""
+        return self._edge.json_body(await self._authorized(tally, "GET", path, params=params), path)
+
+    async def _authorized(self, count: RequestCount, method: str, path: str, **request: Any) -> httpx.Response:
+        """One request with the bearer token; re-issues the token and sends again once on 401 GW.AUTHN."""
+        issue = partial(self._issue_token, count)
         token = await self._tokens.token(issue)
-        response = await self._send(tally, "GET", path, params=params, token=token)
+        response = await self._send(count, method, path, token=token, **request)
         if response.status_code == 401 and _error_code(response) == "GW.AUTHN":
             # The documented fallback: the token expired early or was replaced. One new token, one more try;
-            # a second refusal is an AuthFailed below, never a loop.
+            # a second refusal is an AuthFailed (an answer's RETRY_LATER), never a loop. The gateway refused the
+            # first request before any API saw it, so sending an answer again cannot post it twice.
             log.info("naver.token_refused", account_id=self.account_id, path=path)
             self._tokens.invalidate(token)
             token = await self._tokens.token(issue)
-            response = await self._send(tally, "GET", path, params=params, token=token)
-        return self._edge.json_body(response, path)
+            response = await self._send(count, method, path, token=token, **request)
+        return response
 
-    async def _issue_token(self, tally: PollTally, form: Mapping[str, str]) -> object:
+    async def _issue_token(self, tally: RequestCount, form: Mapping[str, str]) -> object:
         """POST the token form as an x-www-form-urlencoded body (nothing in the query string)."""
         self._edge.hide(form["client_secret_sign"])
         response = await self._send(tally, "POST", TOKEN_PATH, form=form)
@@ -157,18 +202,23 @@ class NaverConnector(PollingConnector):
 
     async def _send(
         self,
-        tally: PollTally,
+        tally: RequestCount,
         method: str,
         path: str,
         *,
         params: httpx.QueryParams | None = None,
         form: Mapping[str, str] | None = None,
+        payload: object = None,
         token: str | None = None,
     ) -> httpx.Response:
         headers = {"Accept": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        return await self._edge.send(method, path, count=tally, params=params, form=form, headers=headers)
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        return await self._edge.send(
+            method, path, count=tally, params=params, form=form, payload=payload, headers=headers
+        )
 
 
 class NaverEdge(HttpEdge):
@@ -225,6 +275,15 @@ class NaverEdge(HttpEdge):
             )
         return None
 
+    def read_answer(self, response: httpx.Response) -> AnswerResult | None:
+        """The answer endpoints' documented codes that name an outcome (already answered, gone); others go on."""
+        status = response.status_code
+        if status >= 500 or status in (401, 429):
+            return None
+        body = self.error_body(response)
+        outcome = ANSWER_CODES.get(body.code or "")
+        return None if outcome is None else AnswerResult(outcome, f"{body.code}: {body.message}")
+
     def _observe_rate_limit(self, path: str, response: httpx.Response) -> None:
         """Never exceed the replenish rate the gateway advertises, nor go on when it says none are left."""
         rate = _positive_number(response.headers.get(RATE_HEADER))
@@ -244,6 +303,13 @@ class NaverEdge(HttpEdge):
 
     def _throttle(self, seconds: float) -> None:
         self._throttled_until_s = max(self._throttled_until_s, self._clock.monotonic() + seconds)
+
+
+@dataclass(slots=True)
+class _Requests:
+    """The request count of a call outside a poll (an answer, the templates)."""
+
+    requests: int = 0
 
 
 def _params(

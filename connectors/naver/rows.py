@@ -112,6 +112,7 @@ def _customer_inquiry(row: Mapping[str, object], account_id: str) -> Inquiry:
         buyer=optional_str(row.get("customerName"), "customerName"),
         answered=answered,
         answered_at=answered_at if answered else None,
+        answer_ref=_answer_content_id(row) if answered else None,
     )
 
 
@@ -119,6 +120,17 @@ _PARSERS: dict[StreamKind, RowParser] = {
     StreamKind.PRODUCT_QNA: _product_qna,
     StreamKind.CUSTOMER_INQUIRY: _customer_inquiry,
 }
+
+
+def _answer_content_id(row: Mapping[str, object]) -> str | None:
+    """The answer's number, which an edit (PUT .../answer/{answerContentId}) names; a missing or odd one is None.
+
+    Only an edit needs it, so a bad one costs that edit, never the inquiry's alert.
+    """
+    try:
+        return optional(numeric_id, row.get("answerContentId") or None, "answerContentId")
+    except MalformedItem:
+        return None
 
 
 def _bool(value: object, field: str) -> bool:
