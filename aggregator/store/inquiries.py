@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import aiosqlite
 
+from aggregator.store.answers import settle_answers_after_poll
 from aggregator.store.base import StoreBase
 from aggregator.store.payloads import payload_json
 from aggregator.store.schema import (
@@ -100,6 +101,10 @@ class InquiriesMixin(StoreBase):
             open_new = [new_rows[inq.external_id] for inq in fresh if not inq.answered]
             queued = await self._queue_for_poll(db, account_id, stream, open_new, fresh, now_s, channels, notify_new)
             queued += await self._queue_clears(db, answered_ids, now_s, channels)
+            # The seller's answers learn from the same poll: confirmed, answered elsewhere, or seen still open.
+            await settle_answers_after_poll(
+                db, now_s=now_s, channels=channels, stream=(account_id, stream), poll=result
+            )
             await self._save_progress(db, account_id, stream, result, now_s)
         return RecordOutcome(
             new_ids=tuple(new_rows.values()),
