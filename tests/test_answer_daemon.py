@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,6 +16,7 @@ import pytest
 from aggregator import wiring
 from aggregator.daemon import Daemon
 from aggregator.settings import CoupangAccount
+from aggregator.store import StoredInquiry
 from aggregator.store.answers import AnswerState
 from connectors.base import Connector
 from connectors.sandbox import CoupangSandbox
@@ -68,25 +70,40 @@ def sandbox(clock: FakeClock) -> CoupangSandbox:
     return box
 
 
-async def _daemon(
-    make_settings: MakeSettings,
-    clock: FakeClock,
-    sandbox: CoupangSandbox,
-    monkeypatch: pytest.MonkeyPatch,
-    refuse: str = "",
-) -> tuple[Daemon, list[SandboxAnswering]]:
-    built: list[SandboxAnswering] = []
-    real = wiring.CONNECTORS[CoupangAccount]
+Start = Callable[..., Awaitable[tuple[Daemon, list[SandboxAnswering]]]]
 
-    def answering(account: Any, common: dict[str, Any]) -> Connector:
-        built.append(SandboxAnswering(real(account, common), sandbox, clock.now, refuse))
-        return built[-1]
 
-    monkeypatch.setitem(wiring.CONNECTORS, CoupangAccount, answering)
-    transport = httpx.MockTransport(sandbox.handler)
-    settings = make_settings(account=ACCOUNT)
-    daemon = await Daemon.build(settings, clock=clock, transport_for=lambda _: transport, rng=random.Random(1))
-    return daemon, built
+@pytest.fixture
+def start(
+    make_settings: MakeSettings, clock: FakeClock, sandbox: CoupangSandbox, monkeypatch: pytest.MonkeyPatch
+) -> Start:
+    """Builds the daemon on the sandbox, its Coupang account answering through SandboxAnswering."""
+
+    async def build(refuse: str = "") -> tuple[Daemon, list[SandboxAnswering]]:
+        built: list[SandboxAnswering] = []
+        real = wiring.CONNECTORS[CoupangAccount]
+
+        def answering(account: Any, common: dict[str, Any]) -> Connector:
+            built.append(SandboxAnswering(real(account, common), sandbox, clock.now, refuse))
+            return built[-1]
+
+        monkeypatch.setitem(wiring.CONNECTORS, CoupangAccount, answering)
+        transport = httpx.MockTransport(sandbox.handler)
+        settings = make_settings(account=ACCOUNT)
+        daemon = await Daemon.build(settings, clock=clock, transport_for=lambda _: transport, rng=random.Random(1))
+        return daemon, built
+
+    return build
+
+
+async def _answer_the_question(daemon: Daemon, text: str) -> StoredInquiry:
+    """Poll, then write and approve `text` as the answer to the one question, as the seller would."""
+    await daemon.run_once()
+    [stored] = await daemon.store.open_inquiries()
+    service = daemon.answers()
+    draft = await service.draft(stored.id, text)
+    await service.approve(draft.answer.id, "terminal:me")
+    return stored
 
 
 def _sink(tmp_path: Path) -> list[dict[str, Any]]:
@@ -95,18 +112,11 @@ def _sink(tmp_path: Path) -> list[dict[str, Any]]:
 
 
 async def test_approved_answer_is_sent_then_confirmed_by_the_next_poll(
-    tmp_path: Path,
-    clock: FakeClock,
-    sandbox: CoupangSandbox,
-    make_settings: MakeSettings,
-    monkeypatch: pytest.MonkeyPatch,
+    clock: FakeClock, sandbox: CoupangSandbox, start: Start
 ) -> None:
-    daemon, connectors = await _daemon(make_settings, clock, sandbox, monkeypatch)
-    await daemon.run_once()
-    [stored] = await daemon.store.open_inquiries()
+    daemon, connectors = await start()
+    stored = await _answer_the_question(daemon, "안녕하세요. 오늘 출고됩니다. 감사합니다.")
     service = daemon.answers()
-    draft = await service.draft(stored.id, "안녕하세요. 오늘 출고됩니다. 감사합니다.")
-    await service.approve(draft.answer.id, "terminal:me")
     assert daemon.sender.wake.is_set()  # an approval in the daemon's process wakes the sender at once
     await daemon.run_once()
     assert [a.state for a in await service.status(stored.id)] == [AnswerState.SENT]
@@ -121,19 +131,9 @@ async def test_approved_answer_is_sent_then_confirmed_by_the_next_poll(
     assert 'inqd_answers_total{marketplace="coupang",outcome="accepted"} 1.0' in exposition
 
 
-async def test_a_refused_answer_reaches_the_phone(
-    tmp_path: Path,
-    clock: FakeClock,
-    sandbox: CoupangSandbox,
-    make_settings: MakeSettings,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    daemon, _ = await _daemon(make_settings, clock, sandbox, monkeypatch, refuse="content must be 2 to 1000 characters")
-    await daemon.run_once()
-    [stored] = await daemon.store.open_inquiries()
-    service = daemon.answers()
-    draft = await service.draft(stored.id, "안녕하세요. 확인해 보겠습니다.")
-    await service.approve(draft.answer.id, "terminal:me")
+async def test_a_refused_answer_reaches_the_phone(tmp_path: Path, start: Start) -> None:
+    daemon, _ = await start(refuse="content must be 2 to 1000 characters")
+    await _answer_the_question(daemon, "안녕하세요. 확인해 보겠습니다.")
     await daemon.run_once()
     await daemon.aclose()
     [notice] = [m for m in _sink(tmp_path) if m["kind"] == "answer_not_sent"]
