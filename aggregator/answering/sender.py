@@ -71,6 +71,10 @@ class AnswerSender:
         """Send every answer due now; returns how many were attempted."""
         attempted = 0
         while True:
+            # A read first: the idle check runs every few seconds and must not take the write lock for nothing.
+            due = await self._store.next_answer_due()
+            if due is None or due > self._clock.now():
+                return attempted
             claimed = await self._store.claim_next_answer(
                 now=self._clock.now(), lease=self._lease, channels=self._channels
             )
