@@ -18,6 +18,8 @@ import structlog
 from aggregator import control_service as controls
 from aggregator.admin import AdminServer
 from aggregator.alert_timer import AlertTimer
+from aggregator.answering.sender import AnswerSender
+from aggregator.answering.service import AnswerService, Check, no_check
 from aggregator.connection_watch import ConnectionWatch, WatchedStream
 from aggregator.dispatcher import Dispatcher
 from aggregator.instance_lock import InstanceLock
@@ -31,7 +33,7 @@ from aggregator.settings import CoupangAccount, Settings
 from aggregator.settings.notify import TelegramConfig
 from aggregator.store import Channels, Store
 from aggregator.systemd import SystemdNotifier
-from aggregator.wiring import TransportFactory, build_connector, build_notifier
+from aggregator.wiring import TransportFactory, answering_connectors, build_connector, build_notifier
 from connectors.base import Connector
 from core.clock import Clock, sleep_or_wake
 from core.http import make_client
@@ -50,7 +52,7 @@ OnPolled = Callable[[StreamPoller, PollReport], Awaitable[None]]
 
 @dataclass
 class Daemon:
-    """A running inqd: pollers feeding the store, a dispatcher draining its outbox."""
+    """A running inqd: pollers feeding the store, a dispatcher draining its outbox, a sender posting answers."""
 
     settings: Settings
     store: Store
@@ -60,6 +62,7 @@ class Daemon:
     notifiers: dict[str, Notifier]
     pollers: list[StreamPoller]
     dispatcher: Dispatcher
+    sender: AnswerSender
     timer: AlertTimer
     watch: ConnectionWatch
     metrics: Metrics
@@ -160,8 +163,10 @@ class Daemon:
         dispatcher = Dispatcher(store, notifiers, clock, policies, fallbacks=fallbacks)
         timer = AlertTimer(store, clock, policies, channels=channels)
         watch = _connection_watch(settings, store, clock, channels)
+        sender = AnswerSender(store, answering_connectors(connectors), clock, channels=channels)
+        await sender.recover()  # we hold the lock: a `sending` answer is a dead daemon's
         metrics = Metrics()
-        on_queued = _connect_loops(dispatcher, timer, watch, metrics)
+        on_queued = _connect_loops(dispatcher, timer, watch, sender, metrics)
         on_polled = _on_polled(metrics, watch, marketplaces)
         pollers = _pollers(settings, connectors, store, clock, channels, on_queued, on_polled, rng)
         await timer.start(settings.policy_fingerprint(vacations))
@@ -174,6 +179,7 @@ class Daemon:
             notifiers=notifiers,
             pollers=pollers,
             dispatcher=dispatcher,
+            sender=sender,
             timer=timer,
             watch=watch,
             metrics=metrics,
@@ -212,12 +218,17 @@ class Daemon:
         self.dispatcher.wake.set()
         return reply
 
+    def answers(self, check: Check = no_check) -> AnswerService:
+        """The answer service of this daemon's surfaces: an approval wakes the sender at once."""
+        return AnswerService(self.store, self.clock, check=check, on_approved=self.sender.wake.set)
+
     async def run_once(self) -> None:
-        """Poll every stream once, then deliver everything due: the burst mode used by tests and scripts."""
+        """Poll every stream once, send due answers, then deliver everything due: the burst mode of tests."""
         await self.follow_controls()
         for poller in self.pollers:
             await poller.poll_once()
         await self.timer.run_once()
+        await self.sender.run_once()
         await self.dispatcher.run_once()
 
     async def run(self) -> None:
@@ -237,6 +248,7 @@ class Daemon:
                     group.create_task(poller.run(self.stop), name=f"poll:{poller.account_id}:{poller.stream.value}")
                 group.create_task(self.timer.run(self.stop), name="timers")
                 group.create_task(self.dispatcher.run(self.stop), name="dispatch")
+                group.create_task(self.sender.run(self.stop), name="answers")
                 group.create_task(self._follow_controls_loop(), name="controls")
                 for actions in self.action_pollers:
                     group.create_task(actions.run(self.stop), name="telegram-actions")
@@ -326,10 +338,14 @@ def _connection_watch(settings: Settings, store: Store, clock: Clock, channels: 
     )
 
 
-def _connect_loops(dispatcher: Dispatcher, timer: AlertTimer, watch: ConnectionWatch, metrics: Metrics) -> OnQueued:
+def _connect_loops(
+    dispatcher: Dispatcher, timer: AlertTimer, watch: ConnectionWatch, sender: AnswerSender, metrics: Metrics
+) -> OnQueued:
     """Wake the dispatcher whenever a message is queued and count outcomes; returns what a poller calls then."""
     timer.on_queued.append(dispatcher.wake)
     watch.on_queued.append(dispatcher.wake)
+    sender.on_queued.append(dispatcher.wake)
+    sender.on_outcome.append(lambda marketplace, outcome: metrics.answer_outcome(marketplace, outcome))
     dispatcher.on_outcome.append(
         lambda channel, kind, outcome: metrics.message_outcome(channel=channel, kind=kind, outcome=outcome)
     )

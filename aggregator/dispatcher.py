@@ -14,7 +14,7 @@ from aggregator.scheduler import delivery_retry_delay_s, should_fall_back
 from aggregator.store import OutboxItem, Store, StoredInquiry
 from core.clock import Clock, WakeableLoop
 from core.models import Message, MessageKind
-from core.payloads import BackfillSummaryPayload, DigestPayload, SlaAlertPayload, SystemPayload
+from core.payloads import AnswerNotSentPayload, BackfillSummaryPayload, DigestPayload, SlaAlertPayload, SystemPayload
 from policies import Policies
 from policies.routing import Decision, NightHistory, PendingMessage, Reason, decide, quiet_period_start
 from policies.sla import deadlines
@@ -185,6 +185,8 @@ class Dispatcher:
             return render.sla_alert(
                 stored.inquiry, row_id=stored.id, kind=item.kind, payload=payload, now=now, breakthrough=breakthrough
             )
+        if isinstance(payload, AnswerNotSentPayload):
+            return render.answer_not_sent(stored.inquiry, row_id=stored.id, payload=payload)
         clocks = deadlines(stored.inquiry, self._policies.sla, self._policies.work)
         return render.new_inquiry(stored.inquiry, row_id=stored.id, deadline=clocks.marketplace)
 

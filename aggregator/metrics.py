@@ -50,6 +50,12 @@ class Metrics:
         self._messages = Counter(
             "inqd_messages_total", "Outbox message outcomes.", ["channel", "kind", "outcome"], registry=r
         )
+        self._answers = Counter(
+            "inqd_answers_total",
+            "Answer requests by the marketplace's outcome.",
+            ["marketplace", "outcome"],
+            registry=r,
+        )
         self._open = Gauge("inqd_open_inquiries", "Unanswered inquiries.", ["marketplace"], registry=r)
         self._outbox = Gauge("inqd_outbox_messages", "Outbox rows per state.", ["state"], registry=r)
         self._oldest_open = Gauge(
@@ -104,6 +110,10 @@ class Metrics:
     def message_outcome(self, *, channel: str, kind: str, outcome: str) -> None:
         """Count one outbox message outcome (sent, held, failed, dropped, retried, fell_back)."""
         self._messages.labels(channel, kind, outcome).inc()
+
+    def answer_outcome(self, marketplace: str, outcome: str) -> None:
+        """Count one answer request: accepted, already_answered, not_answerable, refused, retry_later or uncertain."""
+        self._answers.labels(marketplace, outcome).inc()
 
     def set_open_inquiries(self, counts: Mapping[str, int]) -> None:
         """Replace the open-inquiry gauge; every marketplace is exported, 0 when nothing is open there.

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
+from core.answers import AnswerOutcome
 from core.models import KST, ClockKind, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
-from core.payloads import BackfillSummaryPayload, SlaAlertPayload, SystemPayload
+from core.payloads import AnswerNotSentPayload, BackfillSummaryPayload, SlaAlertPayload, SystemPayload
 from core.redact import excerpt, mask_pii
 
 EXCERPT_CHARS = 120
@@ -82,6 +83,40 @@ def new_inquiry(inquiry: Inquiry, *, row_id: int, deadline: datetime | None = No
         body="\n".join(lines),
         priority=Priority.DEFAULT,
         tags=("speech_balloon", inquiry.marketplace.value),
+        click_url=SELLER_CENTER_URLS[inquiry.marketplace],
+        group_key=inquiry_group_key(row_id),
+        inquiry_id=row_id,
+    )
+
+
+_NOT_SENT = {
+    AnswerOutcome.ALREADY_ANSWERED: (
+        "이미 답변된 문의",
+        "이미 답변이 있어 inqd의 답변은 보내지 않았습니다. 마켓의 답변을 그대로 둡니다.",
+    ),
+    AnswerOutcome.NOT_ANSWERABLE: (
+        "답변할 수 없음",
+        "마켓이 이 문의에 더 이상 답변을 받지 않습니다. 판매자센터에서 확인해 주세요.",
+    ),
+    AnswerOutcome.REFUSED: ("답변 거절됨", "마켓이 답변을 거절했습니다. 내용을 고쳐 다시 보내 주세요."),
+}
+
+
+def answer_not_sent(inquiry: Inquiry, *, row_id: int, payload: AnswerNotSentPayload) -> Message:
+    """An approved answer that did not go out: answered elsewhere, no longer answerable, or refused."""
+    what, lead = _NOT_SENT.get(payload.outcome, _NOT_SENT[AnswerOutcome.REFUSED])
+    lines = [lead]
+    if payload.message:  # the marketplace's words may quote the buyer: masked like every excerpt
+        lines.append(f"마켓 메시지: {excerpt(mask_pii(payload.message), 120)}")
+    lines.append(f"“{safe_excerpt(inquiry, 80)}”")
+    if payload.outcome is AnswerOutcome.REFUSED:
+        lines.append(f"다시 쓰기: inqd answer {row_id}")
+    return Message(
+        kind=MessageKind.ANSWER_NOT_SENT,
+        title=f"[{inquiry.shop}] {inquiry.stream.label}: {what}",
+        body="\n".join(lines),
+        priority=Priority.DEFAULT if payload.outcome is AnswerOutcome.ALREADY_ANSWERED else Priority.HIGH,
+        tags=("speech_balloon" if payload.outcome is AnswerOutcome.ALREADY_ANSWERED else "warning",),
         click_url=SELLER_CENTER_URLS[inquiry.marketplace],
         group_key=inquiry_group_key(row_id),
         inquiry_id=row_id,

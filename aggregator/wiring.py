@@ -8,10 +8,10 @@ A composition root: it may import anything of ours.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 
@@ -32,7 +32,7 @@ from aggregator.settings.notify import (
     TelegramConfig,
     WebhookConfig,
 )
-from connectors.base import Connector
+from connectors.base import AnsweringConnector, Connector
 from connectors.coupang.connector import CoupangConnector
 from connectors.elevenst.connector import ElevenstConnector
 from connectors.esm.connector import EsmConnector
@@ -100,6 +100,15 @@ def build_connector(account: Account, *, clock: Clock, transport: httpx.AsyncBas
         "recheck_days": account.recheck_days,
     }
     return factory(account, common)
+
+
+def answering_connectors(connectors: Iterable[Connector]) -> dict[str, AnsweringConnector]:
+    """The connectors that can post a seller's answer, by account id (the sender looks each answer's account up)."""
+    return {
+        c.account_id: cast(AnsweringConnector, c)
+        for c in connectors
+        if callable(getattr(c, "answer", None)) and hasattr(c, "ONCE_ONLY")
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from core.models import Inquiry
 
@@ -52,3 +53,18 @@ class AnswerLimit:
     unit: str = "chars"  # "chars", or an encoding name when the limit is in bytes ("euc-kr", "utf-8")
     min_length: int = 1
     documented: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing the check before sending found in an answer: blocking findings stop it, warnings need a yes."""
+
+    code: str  # stable name of the rule, e.g. "phone_number", "blaming"
+    severity: Literal["block", "warn"]
+    message: str  # Korean, for the seller
+    words: tuple[str, ...] = ()  # the words of the answer that the rule found
+
+    @property
+    def blocking(self) -> bool:
+        """True when the answer may not be sent with this finding."""
+        return self.severity == "block"

@@ -185,6 +185,9 @@ class MessageKind(StrEnum):
     # Not a message to read: the inquiry was answered, so a channel that can (ntfy >= 2.16) clears the
     # notification it showed for it. Routed automatically, never listed in a channel's `kinds`.
     ANSWERED = "answered"
+    # An answer the seller approved did not go out: answered elsewhere already, no longer answerable, or refused
+    # by the marketplace (its words in the payload).
+    ANSWER_NOT_SENT = "answer_not_sent"
 
 
 # The SLA timer's alerts about one inquiry's deadline or promised call-back.

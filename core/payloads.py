@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.answers import AnswerOutcome
 from core.models import ClockKind, Marketplace, Priority, StreamKind
 
 
@@ -84,6 +85,21 @@ class SystemPayload:
     click_url: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerNotSentPayload:
+    """An approved answer that will not be sent (the row's inquiry id says to what): why, in the marketplace's words."""
+
+    answer_id: int
+    outcome: AnswerOutcome  # ALREADY_ANSWERED (the other answer is kept), NOT_ANSWERABLE or REFUSED
+    message: str = ""  # the marketplace's own words, scrubbed of secrets by the connector
+
+
 OutboxPayload = (
-    NewInquiryPayload | AnsweredPayload | BackfillSummaryPayload | SlaAlertPayload | DigestPayload | SystemPayload
+    NewInquiryPayload
+    | AnsweredPayload
+    | BackfillSummaryPayload
+    | SlaAlertPayload
+    | DigestPayload
+    | SystemPayload
+    | AnswerNotSentPayload
 )

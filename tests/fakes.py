@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from aggregator.notifiers.base import DeliveryError
 from connectors.base import ConnectorError
+from core.answers import AnswerLimit, AnswerOutcome, AnswerRequest, AnswerResult
 from core.models import Cursor, Marketplace, Message, PollResult, StreamKind
 
 
@@ -86,3 +89,31 @@ class ScriptedConnector:
 
     async def aclose(self) -> None:
         """Nothing to release."""
+
+
+class FakeAnsweringConnector(ScriptedConnector):
+    """A scripted connector that also answers: each `answer` returns (or raises) the next scripted reply, and
+    `accepted` when the script is empty. 고객센터 문의 is its once-only stream, as at Coupang."""
+
+    ONCE_ONLY: ClassVar[frozenset[StreamKind]] = frozenset({StreamKind.CALL_CENTER})
+    ANSWER_LIMITS: ClassVar[Mapping[StreamKind, AnswerLimit]] = {StreamKind.CALL_CENTER: AnswerLimit(1000)}
+
+    def __init__(
+        self,
+        replies: Sequence[AnswerResult | Exception] = (),
+        *,
+        polls: Sequence[PollResult | ConnectorError] = (),
+        account_id: str = "shop",
+    ) -> None:
+        super().__init__(list(polls), account_id=account_id)
+        self.streams = (StreamKind.PRODUCT_QNA, StreamKind.CALL_CENTER)
+        self.replies = list(replies)
+        self.requests: list[AnswerRequest] = []
+
+    async def answer(self, request: AnswerRequest) -> AnswerResult:
+        """Record the request; return or raise the next scripted reply."""
+        self.requests.append(request)
+        reply = self.replies.pop(0) if self.replies else AnswerResult(AnswerOutcome.ACCEPTED)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply

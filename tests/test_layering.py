@@ -78,6 +78,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "connectors.base",
     ),
     "aggregator.alert_timer": ("core.models", "core.clock", "aggregator.store", "policies"),
+    "aggregator.answering": ("aggregator.answering", "aggregator.store", "connectors.base"),
     "aggregator.dispatcher": (
         "core.models",
         "core.clock",

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from aggregator.cli.answer_command import add_answer_parser, run_answer
 from aggregator.cli.control_commands import COMMANDS as CONTROL_COMMANDS
 from aggregator.cli.control_commands import add_control_parsers, run_control
 from aggregator.cli.reports import explain_lines, queue_entries, schedule_lines
@@ -74,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     test_notify.add_argument("--channel", default=None, metavar="NAME", help="only this channel")
 
     add_control_parsers(sub)
+    add_answer_parser(sub)
     add_init_parser(sub)
 
     status = sub.add_parser("status", help="each stream's last poll and errors, open counts, outages, failed channels")
@@ -348,6 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _status(settings, as_json=args.json)
     if args.command in CONTROL_COMMANDS:
         return run_control(args, settings)
+    if args.command == "answer":
+        return run_answer(args, settings)
     if args.command == "test-notify":
         return asyncio.run(_test_notify(settings, args.channel))
     return asyncio.run(_run(settings, args))

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from aggregator.answering.service import STATE_NAMES
 from aggregator.render import duration_text, kst_stamp, left_text, safe_excerpt
 from aggregator.store import Event, Store, StoredInquiry
+from aggregator.store.answers import AnswerRecord, AnswerState
 from core.models import KST, MessageKind
 from core.redact import excerpt, mask_pii
 from policies import Policies
@@ -164,7 +166,53 @@ _EVENT_TEXTS: dict[str, Callable[[_EventWords], str]] = {
     "promised": lambda w: f"{_stamp(w.detail.get('at'))} 연락 약속{_promise_note(w.detail)}{w.by}",
     "promise_withdrawn": lambda w: f"약속 취소{w.by}",
     "delivery_failed": lambda w: f"{w.message} → {w.channel}: 보내지 못함 ({w.detail.get('note')})",
+    "answer": lambda w: _answer_event(w),
 }
+
+_ANSWER_STATES: dict[str, str] = {state.value: name for state, name in STATE_NAMES.items()}
+
+# What each step of an answer's life says in `inqd explain` (the `state` of its `answer` event).
+_ANSWER_EVENTS: dict[str, Callable[[_EventWords], str]] = {
+    "draft": lambda w: "초안 저장",
+    "approved": lambda w: f"승인{w.by}",
+    "sending": lambda w: f"보내는 중 ({w.detail.get('attempt', 1)}번째 시도)",
+    "sent": lambda w: "보냄: 마켓이 받음",
+    "confirmed": lambda w: "확인됨: 마켓에 답변이 보임",
+    "retry": lambda w: f"마켓이 나중에 다시 보내라고 함: {_stamp(w.detail.get('retry_at'))}에 다시 보냄",
+    "uncertain": lambda w: "결과 모름: 한 번만 받는 문의라 다음 조회에서 미답변이 확인되면 다시 보냄",
+    "still_open": lambda w: "조회 결과 아직 미답변: 다시 보냄",
+    "already_answered": lambda w: "보내지 않음: 이미 답변된 문의 (마켓의 답변을 그대로 둠)",
+    "not_answerable": lambda w: "보내지 않음: 더 이상 답변할 수 없는 문의",
+    "refused": lambda w: "마켓이 거절함",
+    "cancelled": lambda w: f"취소{w.by}",
+    "recovered": lambda w: f"inqd 재시작: 보내던 중이던 답변 → {_ANSWER_STATES.get(str(w.detail.get('to')), '')}",
+}
+
+
+def _answer_event(words: _EventWords) -> str:
+    step = _ANSWER_EVENTS.get(str(words.detail.get("state")))
+    text = step(words) if step else str(words.detail.get("state"))
+    return f"답변 #{words.detail.get('answer_id')} {text}" + words.note("message", " — 마켓: {}")
+
+
+def answer_lines(answers: Sequence[AnswerRecord], *, now: datetime) -> list[str]:
+    """Each answer written for an inquiry: its state, who approved it, attempts and the marketplace's last words."""
+    lines = []
+    for answer in answers:
+        facts = [STATE_NAMES[answer.state]]
+        if answer.approved_at:
+            facts.append(f"승인 {kst_stamp(answer.approved_at)} ({answer.approved_by})")
+        if answer.attempts:
+            facts.append(f"시도 {answer.attempts}회")
+        if answer.sent_at:
+            facts.append(f"보냄 {kst_stamp(answer.sent_at)}")
+        if answer.state is AnswerState.APPROVED and answer.next_attempt_at and answer.next_attempt_at > now:
+            facts.append(f"다음 시도 {kst_stamp(answer.next_attempt_at)}")
+        lines.append(f"답변 #{answer.id}  " + " · ".join(facts))
+        lines.append(f"          “{excerpt(mask_pii(answer.text), 80)}”")
+        if answer.message:
+            lines.append(f"          마켓: {excerpt(mask_pii(answer.message), 120)}")
+    return lines
 
 
 def _promise_note(detail: dict[str, Any]) -> str:
@@ -217,6 +265,10 @@ async def explain_lines(store: Store, policies: Policies, inquiry_id: int, *, no
         state = f"답변됨 {kst_stamp(inq.answered_at)}" if inq.answered_at else "답변됨"
     lines.append(f"상태      {state}")
     lines += control_lines(stored, now=now)
+    answers = await store.answers_for(inquiry_id)
+    if answers:
+        lines.append("— 답변 —")
+        lines += answer_lines(answers, now=now)
     lines.append("— 기록 —")
     lines += [_event_line(event) for event in await store.events_for(inquiry_id)]
     fired = {key for key, *_ in await store.alert_log(inquiry_id)}

@@ -13,6 +13,7 @@ from pathlib import Path
 import aiosqlite
 
 from aggregator.store.alert_plans import TimersMixin
+from aggregator.store.answers import AnswersMixin
 from aggregator.store.control_state import ControlsMixin
 from aggregator.store.health import HealthMixin
 from aggregator.store.inquiries import InquiriesMixin
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 
-class Store(InquiriesMixin, OutboxMixin, TimersMixin, HealthMixin, ControlsMixin):
+class Store(InquiriesMixin, OutboxMixin, TimersMixin, HealthMixin, ControlsMixin, AnswersMixin):
     """Async access to the inqd database. Open with `await Store.open(path)`; close with `aclose()`."""
 
     @classmethod

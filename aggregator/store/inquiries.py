@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import aiosqlite
 
+from aggregator.store.answers import settle_answers_after_poll
 from aggregator.store.base import StoreBase
 from aggregator.store.first_connection import queue_first_poll_summary
 from aggregator.store.schema import (
@@ -132,6 +133,10 @@ class InquiriesMixin(StoreBase):
                     db, account_id, brought, marketplace, account_streams=account_streams, now=now, channels=channels
                 )
             queued += await self._queue_clears(db, answered_ids, now_s, channels)
+            # The seller's answers learn from the same poll: confirmed, answered elsewhere, or seen still open.
+            await settle_answers_after_poll(
+                db, now_s=now_s, channels=channels, stream=(account_id, stream), poll=result
+            )
             await self._save_progress(db, account_id, stream, result, now_s)
         return RecordOutcome(
             new_ids=tuple(new_rows.values()),

@@ -12,9 +12,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from core.answers import AnswerOutcome
 from core.models import ALERT_KINDS, ClockKind, Marketplace, MessageKind, Priority, StreamKind
 from core.payloads import (
     AnsweredPayload,
+    AnswerNotSentPayload,
     BackfillSummaryPayload,
     DigestPayload,
     NewInquiryPayload,
@@ -72,6 +74,8 @@ def _fields(payload: OutboxPayload) -> dict[str, Any]:
             }
         case DigestPayload():
             return {"quiet_until": payload.quiet_until.isoformat()}
+        case AnswerNotSentPayload():
+            return {"answer_id": payload.answer_id, "outcome": payload.outcome.value, "message": payload.message}
         case NewInquiryPayload() | AnsweredPayload():
             return {}
 
@@ -111,12 +115,17 @@ def _digest(data: dict[str, Any]) -> DigestPayload:
     return DigestPayload(quiet_until=_time(data["quiet_until"]))
 
 
+def _answer_not_sent(data: dict[str, Any]) -> AnswerNotSentPayload:
+    return AnswerNotSentPayload(int(data["answer_id"]), AnswerOutcome(data["outcome"]), str(data["message"]))
+
+
 _READERS: dict[MessageKind, Callable[[dict[str, Any]], OutboxPayload]] = {
     MessageKind.NEW_INQUIRY: lambda _: NewInquiryPayload(),
     MessageKind.ANSWERED: lambda _: AnsweredPayload(),
     MessageKind.BACKFILL_SUMMARY: _backfill_summary,
     MessageKind.DIGEST: _digest,
     MessageKind.SYSTEM: _system,
+    MessageKind.ANSWER_NOT_SENT: _answer_not_sent,
     **dict.fromkeys(ALERT_KINDS, _sla_alert),
 }
 _TYPES: dict[MessageKind, type[OutboxPayload]] = {
@@ -125,5 +134,6 @@ _TYPES: dict[MessageKind, type[OutboxPayload]] = {
     MessageKind.BACKFILL_SUMMARY: BackfillSummaryPayload,
     MessageKind.DIGEST: DigestPayload,
     MessageKind.SYSTEM: SystemPayload,
+    MessageKind.ANSWER_NOT_SENT: AnswerNotSentPayload,
     **dict.fromkeys(ALERT_KINDS, SlaAlertPayload),
 }

@@ -184,6 +184,34 @@ _MIGRATIONS: tuple[str, ...] = (
     )
     WHERE kind = 'backfill_summary' AND json_valid(payload) AND json_type(payload, '$.streams') IS NULL;
     """,
+    # v10: the seller's answers and their lifecycle (aggregator/store/answers.py). A state is written before the
+    # request it leads to; the partial unique indexes keep one draft and one live answer per inquiry.
+    """
+    CREATE TABLE answers (
+        id INTEGER PRIMARY KEY,
+        inquiry_id INTEGER NOT NULL REFERENCES inquiries (id),
+        text TEXT NOT NULL,
+        final INTEGER NOT NULL DEFAULT 1,
+        state TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        approved_by TEXT,
+        approved_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        lease_until TEXT,
+        maybe_delivered INTEGER NOT NULL DEFAULT 0,
+        open_polls INTEGER NOT NULL DEFAULT 0,
+        outcome TEXT,
+        marketplace_message TEXT NOT NULL DEFAULT '',
+        sent_at TEXT,
+        done_at TEXT
+    );
+    CREATE UNIQUE INDEX answers_one_draft ON answers (inquiry_id) WHERE state = 'draft';
+    CREATE UNIQUE INDEX answers_one_live ON answers (inquiry_id)
+        WHERE state IN ('approved', 'sending', 'sent', 'uncertain');
+    CREATE INDEX answers_due ON answers (state, next_attempt_at);
+    """,
 )
 
 # Every open inquiry must be planned again (a config change, a vacation, a snooze for all). Rather than NULL,

@@ -1,0 +1,195 @@
+"""`inqd answer ID`: write an answer (-m, or -e in $EDITOR with the question quoted), see what the check finds, and
+approve it after a y/N; the running daemon sends it within seconds. `--status` shows its life, `--cancel` stops it.
+
+The terminal is one surface of aggregator/answering/service.py: the same rules as every other surface.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from aggregator.answering.service import AnswerRefused, AnswerService, Check, Draft, no_check
+from aggregator.cli.reports import answer_lines
+from aggregator.settings import Settings
+from aggregator.store import Store, StoredInquiry
+from aggregator.store.answers import CANCELLABLE_STATES
+from core.answers import Finding
+from core.clock import SystemClock
+from core.redact import mask_pii
+
+_EXIT_REFUSED = 1
+_EXIT_BAD_INPUT = 2
+_COMMENT = "#"
+
+Ask = Callable[[str], str]
+
+
+def add_answer_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `inqd answer`."""
+    answer = sub.add_parser("answer", help="answer an inquiry: write, check, approve; the running daemon sends it")
+    answer.add_argument("inquiry_id", type=int, metavar="ID", help="the id shown by `inqd queue`")
+    text = answer.add_mutually_exclusive_group()
+    text.add_argument("-m", "--message", metavar="TEXT", help="the answer's text")
+    text.add_argument("-e", "--edit", action="store_true", help="write it in $EDITOR, the question quoted")
+    text.add_argument("--status", action="store_true", help="the answers written for this inquiry and their state")
+    text.add_argument("--cancel", action="store_true", help="withdraw the answer not sent yet")
+    answer.add_argument("--yes", "-y", action="store_true", help="approve without asking (for scripts)")
+    answer.add_argument("--accept-warnings", action="store_true", help="with --yes: approve even when the check warns")
+    answer.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
+
+
+def run_answer(args: argparse.Namespace, settings: Settings, *, check: Check = no_check, ask: Ask | None = None) -> int:
+    """Run `inqd answer`; 0 approved (or shown), 1 refused or declined, 2 bad input. `ask` reads a y/N (input)."""
+    if not settings.db_path.is_file():
+        print(f"inqd: no database yet at {settings.db_path} (run the daemon first)", file=sys.stderr)
+        return _EXIT_REFUSED
+    try:
+        return asyncio.run(_run(args, settings, check, ask or input))
+    except AnswerRefused as err:
+        _print_findings(err.findings)
+        print(f"inqd: {err}", file=sys.stderr)
+        return _EXIT_REFUSED
+
+
+async def _run(args: argparse.Namespace, settings: Settings, check: Check, ask: Ask) -> int:
+    store = await Store.open(settings.db_path)
+    try:
+        service = AnswerService(store, SystemClock(), check=check)
+        stored = await store.get_inquiry(args.inquiry_id)
+        if stored is None:
+            print(f"inqd: no inquiry #{args.inquiry_id} (see inqd queue)", file=sys.stderr)
+            return _EXIT_REFUSED
+        if args.status:
+            return await _status(service, stored)
+        if args.cancel:
+            return await _cancel(service, stored)
+        text = answer_text(args, stored)
+        if text is None:
+            print("inqd: give the answer with -m TEXT or write it with -e", file=sys.stderr)
+            return _EXIT_BAD_INPUT
+        return await _draft_and_approve(service, stored, text, args, ask)
+    finally:
+        await store.aclose()
+
+
+def answer_text(args: argparse.Namespace, stored: StoredInquiry) -> str | None:
+    """The answer's text from the command line: -m, or $EDITOR with -e (a template option plugs in here)."""
+    if args.message is not None:
+        return str(args.message)
+    if args.edit:
+        return edit_in_editor(stored)
+    return None
+
+
+def question_comment(stored: StoredInquiry) -> str:
+    """The inquiry quoted as comment lines under an empty answer: what the editor opens with."""
+    inq = stored.inquiry
+    known = [inq.buyer] if inq.buyer else []
+    about = " · ".join(p for p in (inq.product_name, inq.category.value) if p)
+    lines = [
+        "위에 답변을 쓰세요. '#'로 시작하는 줄은 보내지 않습니다. 비워 두면 보내지 않습니다.",
+        f"[{inq.shop}] {inq.stream.label} #{stored.id}" + (f" · {about}" if about else ""),
+        *(f"> {line}" for line in mask_pii(inq.body, known_names=known).splitlines()),
+    ]
+    return "\n\n" + "\n".join(f"{_COMMENT} {line}" for line in lines) + "\n"
+
+
+def without_comments(text: str) -> str:
+    """The text the seller wrote: comment lines dropped, outer blank space trimmed."""
+    return "\n".join(line for line in text.splitlines() if not line.startswith(_COMMENT)).strip()
+
+
+def edit_in_editor(stored: StoredInquiry) -> str:
+    """Open $VISUAL / $EDITOR (vi by default) on the quoted question; returns what the seller wrote."""
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    # mkstemp: a file only the seller can read, for the buyer's question is in it.
+    fd, name = tempfile.mkstemp(prefix="inqd-answer-", suffix=".txt")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(question_comment(stored))
+        subprocess.run([*shlex.split(editor), str(path)], check=False)
+        return without_comments(path.read_text(encoding="utf-8"))
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _print_findings(findings: Sequence[Finding]) -> None:
+    for finding in findings:
+        mark = "막음" if finding.blocking else "경고"
+        words = f" ({', '.join(finding.words)})" if finding.words else ""
+        print(f"  [{mark}] {finding.message}{words}")
+
+
+def _yes(ask: Ask, question: str) -> bool:
+    try:
+        return ask(question).strip().lower() in ("y", "yes", "네", "예")
+    except EOFError:  # no terminal to answer from: the default, no
+        return False
+
+
+async def _draft_and_approve(
+    service: AnswerService, stored: StoredInquiry, text: str, args: argparse.Namespace, ask: Ask
+) -> int:
+    draft = await service.draft(stored.id, text)
+    inq = stored.inquiry
+    print(f"[{inq.shop}] {inq.stream.label} #{stored.id}에 보낼 답변 (초안 #{draft.answer.id}):")
+    print("\n".join(f"  {line}" for line in draft.answer.text.splitlines()))
+    if draft.findings:
+        print("검사 결과:")
+        _print_findings(draft.findings)
+    if draft.blocked:
+        print(f"보내지 않았습니다: 고쳐서 다시 써 주세요. (초안 #{draft.answer.id} 저장됨)", file=sys.stderr)
+        return _EXIT_REFUSED
+    if not _confirmed(draft, args, ask):
+        print(f"보내지 않았습니다. (초안 #{draft.answer.id} 저장됨)", file=sys.stderr)
+        return _EXIT_REFUSED
+    answer = await service.approve(
+        draft.answer.id, f"terminal:{getpass.getuser()}", confirm_warnings=bool(draft.findings)
+    )
+    print(
+        f"승인했습니다 (답변 #{answer.id}). 실행 중인 inqd가 몇 초 안에 보냅니다. "
+        f"확인: inqd answer {stored.id} --status"
+    )
+    return 0
+
+
+def _confirmed(draft: Draft, args: argparse.Namespace, ask: Ask) -> bool:
+    """The seller's yes: asked on the terminal, or --yes (and --accept-warnings when the check warned)."""
+    if args.yes:
+        if draft.findings and not args.accept_warnings:
+            print("경고가 있어 --yes만으로는 보내지 않습니다: --accept-warnings를 함께 주세요.", file=sys.stderr)
+            return False
+        return True
+    if not _yes(ask, "이 답변을 보낼까요? [y/N] "):
+        return False
+    return not draft.findings or _yes(ask, "경고를 확인했습니다. 그래도 보낼까요? [y/N] ")
+
+
+async def _status(service: AnswerService, stored: StoredInquiry) -> int:
+    answers = await service.status(stored.id)
+    if not answers:
+        print(f"#{stored.id}: 아직 쓴 답변이 없습니다 (inqd answer {stored.id} -m ...)")
+        return 0
+    print("\n".join(answer_lines(answers, now=SystemClock().now())))
+    return 0
+
+
+async def _cancel(service: AnswerService, stored: StoredInquiry) -> int:
+    pending = [a for a in await service.status(stored.id) if a.state in CANCELLABLE_STATES]
+    if not pending:
+        print(f"inqd: #{stored.id}에는 취소할 답변이 없습니다 (inqd answer {stored.id} --status)", file=sys.stderr)
+        return _EXIT_REFUSED
+    for answer in pending:
+        await service.cancel(answer.id, f"terminal:{getpass.getuser()}")
+        print(f"답변 #{answer.id}을(를) 취소했습니다. 보내지 않습니다.")
+    return 0
