@@ -17,9 +17,9 @@ from aggregator.store.answers import AnswersMixin
 from aggregator.store.control_state import ControlsMixin
 from aggregator.store.health import HealthMixin
 from aggregator.store.inquiries import InquiriesMixin
+from aggregator.store.migrations import MIGRATIONS
 from aggregator.store.outbox import OutboxMixin
 from aggregator.store.schema import (
-    _MIGRATIONS,
     INQUIRY_COLUMNS,
     NO_MORE_ALERTS,
     AlertFire,
@@ -89,9 +89,9 @@ class Store(InquiriesMixin, OutboxMixin, TimersMixin, HealthMixin, ControlsMixin
         async with self._conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
         version = int(row[0]) if row else 0
-        if version > len(_MIGRATIONS):
-            raise RuntimeError(f"database schema v{version} is newer than this inqd (v{len(_MIGRATIONS)})")
-        for target, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+        if version > len(MIGRATIONS):
+            raise RuntimeError(f"database schema v{version} is newer than this inqd (v{len(MIGRATIONS)})")
+        for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
             async with self._transaction():
                 for statement in filter(str.strip, script.split(";")):
                     await self._conn.execute(statement)

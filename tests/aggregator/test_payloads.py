@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from aggregator.store import Store
+from aggregator.store.migrations import MIGRATIONS
 from aggregator.store.payloads import PayloadError, payload_json, read_payload
-from aggregator.store.schema import _MIGRATIONS
 from core.models import KST, ClockKind, Marketplace, MessageKind, Priority, StreamKind
 from core.payloads import (
     AnsweredPayload,
@@ -75,7 +75,7 @@ def test_json_that_does_not_fit_its_kind_is_a_payload_error(kind: MessageKind, t
 def _v7_database(path: Path) -> None:
     """A database as the previous inqd left it: schema v7, an inquiry and outbox rows of the old payload shape."""
     db = sqlite3.connect(path)
-    for script in _MIGRATIONS[:7]:
+    for script in MIGRATIONS[:7]:
         db.executescript(script)
     db.execute("PRAGMA user_version=7")
     stamp = "2026-11-24T05:00:00.000000Z"

@@ -1,0 +1,199 @@
+"""The numbered migrations of the inqd database: the one at index i takes the schema from version i to i + 1.
+
+Never edit a released one; add the next. The store runs those the database has not seen, each in its own
+transaction, at open.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # v1: inquiries, cursors, events, outbox, stream status
+    """
+    CREATE TABLE inquiries (
+        id INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        marketplace TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        category TEXT NOT NULL,
+        title TEXT,
+        body TEXT NOT NULL,
+        product_name TEXT,
+        order_id TEXT,
+        buyer TEXT,
+        answered INTEGER NOT NULL DEFAULT 0,
+        answered_at TEXT,
+        deadline_at TEXT,
+        first_seen_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (account_id, stream, external_id)
+    );
+    CREATE INDEX inquiries_open ON inquiries (answered, account_id, stream, received_at);
+    CREATE TABLE cursors (
+        account_id TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        cursor TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (account_id, stream)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        inquiry_id INTEGER REFERENCES inquiries (id),
+        account_id TEXT,
+        stream TEXT,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX events_inquiry ON events (inquiry_id, id);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        inquiry_id INTEGER REFERENCES inquiries (id),
+        payload TEXT NOT NULL DEFAULT '{}',
+        dedup_key TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL DEFAULT 'pending',
+        due_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        lease_until TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        done_at TEXT
+    );
+    CREATE INDEX outbox_due ON outbox (state, due_at);
+    CREATE TABLE stream_status (
+        account_id TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        last_success_at TEXT,
+        last_error_at TEXT,
+        last_error TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        skipped_total INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (account_id, stream)
+    );
+    """,
+    # v2: SLA timers (next alert per open inquiry, the log of fired alerts) and the reason of each outcome
+    """
+    ALTER TABLE inquiries ADD COLUMN next_alert_at TEXT;
+    CREATE INDEX inquiries_alert_due ON inquiries (next_alert_at) WHERE answered = 0;
+    CREATE TABLE alert_log (
+        inquiry_id INTEGER NOT NULL REFERENCES inquiries (id),
+        key TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        fired_at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        PRIMARY KEY (inquiry_id, key)
+    );
+    ALTER TABLE outbox ADD COLUMN reason TEXT;
+    CREATE INDEX outbox_held ON outbox (state, channel, due_at);
+    """,
+    # v3: small key-value facts about the database (e.g. which policy config the stored alert plans follow)
+    """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+    # v4: the sub-marketplace (G마켓 / 옥션) and what the marketplace needs to answer an item later
+    """
+    ALTER TABLE inquiries ADD COLUMN site TEXT;
+    ALTER TABLE inquiries ADD COLUMN answer_ref TEXT;
+    """,
+    # v5: find what was sent about an inquiry (to clear it on the phone once answered, and for `inqd explain`)
+    """
+    CREATE INDEX outbox_inquiry ON outbox (inquiry_id, channel, state);
+    """,
+    # v6: connection health (since when a stream fails, whether the marketplace refused our credentials) and
+    # what has been said about each account's connection, so a restart neither repeats nor forgets it
+    """
+    ALTER TABLE stream_status ADD COLUMN failing_since TEXT;
+    ALTER TABLE stream_status ADD COLUMN auth_failed INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE connection_notices (
+        account_id TEXT PRIMARY KEY,
+        since TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        noticed_at TEXT NOT NULL
+    );
+    """,
+    # v7: the seller's controls: per-inquiry snooze / handled / promised call-back, and vacations (closed days
+    # kept in the database so `inqd vacation add` takes effect without editing the TOML)
+    """
+    ALTER TABLE inquiries ADD COLUMN snoozed_until TEXT;
+    ALTER TABLE inquiries ADD COLUMN handled_at TEXT;
+    ALTER TABLE inquiries ADD COLUMN promise_at TEXT;
+    ALTER TABLE inquiries ADD COLUMN promise_note TEXT;
+    CREATE TABLE vacations (
+        id INTEGER PRIMARY KEY,
+        first_day TEXT NOT NULL,
+        last_day TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    """,
+    # v8: outbox payloads are typed records (core/payloads.py). Rows written before keep working: an alert's
+    # `label` becomes `quiet_from` (evening warning) or `note` (promise alerts) and the unread `alert` goes; a
+    # backfill summary gains its account's marketplace, which only the inquiries it brought can tell.
+    """
+    UPDATE outbox SET payload = json_remove(
+        json_set(
+            payload,
+            '$.quiet_from', CASE WHEN kind = 'evening_warning' THEN json_extract(payload, '$.label') END,
+            '$.note', CASE WHEN kind IN ('promise_reminder', 'promise_missed')
+                THEN COALESCE(json_extract(payload, '$.label'), '') ELSE '' END
+        ),
+        '$.label', '$.alert'
+    )
+    WHERE kind IN ('sla_warning', 'sla_breach', 'sla_repeat', 'evening_warning', 'promise_reminder', 'promise_missed')
+    AND json_valid(payload) AND json_type(payload, '$.quiet_from') IS NULL;
+    UPDATE outbox SET payload = json_set(
+        payload,
+        '$.marketplace',
+        (SELECT marketplace FROM inquiries WHERE account_id = json_extract(outbox.payload, '$.account_id') LIMIT 1)
+    )
+    WHERE kind = 'backfill_summary' AND json_valid(payload) AND json_type(payload, '$.marketplace') IS NULL;
+    """,
+    # v9: one summary per account's first connection, listing its streams: a summary written for one stream
+    # becomes a list of that one stream.
+    """
+    UPDATE outbox SET payload = json_object(
+        'account_id', json_extract(payload, '$.account_id'),
+        'marketplace', json_extract(payload, '$.marketplace'),
+        'streams', json_array(json_object(
+            'stream', json_extract(payload, '$.stream'),
+            'open', json_extract(payload, '$.open'),
+            'total', json_extract(payload, '$.total')
+        ))
+    )
+    WHERE kind = 'backfill_summary' AND json_valid(payload) AND json_type(payload, '$.streams') IS NULL;
+    """,
+    # v10: the seller's answers and their lifecycle (aggregator/store/answers.py). A state is written before the
+    # request it leads to; the partial unique indexes keep one draft and one live answer per inquiry.
+    """
+    CREATE TABLE answers (
+        id INTEGER PRIMARY KEY,
+        inquiry_id INTEGER NOT NULL REFERENCES inquiries (id),
+        text TEXT NOT NULL,
+        final INTEGER NOT NULL DEFAULT 1,
+        state TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        approved_by TEXT,
+        approved_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        lease_until TEXT,
+        maybe_delivered INTEGER NOT NULL DEFAULT 0,
+        open_polls INTEGER NOT NULL DEFAULT 0,
+        outcome TEXT,
+        marketplace_message TEXT NOT NULL DEFAULT '',
+        sent_at TEXT,
+        done_at TEXT
+    );
+    CREATE UNIQUE INDEX answers_one_draft ON answers (inquiry_id) WHERE state = 'draft';
+    CREATE UNIQUE INDEX answers_one_live ON answers (inquiry_id)
+        WHERE state IN ('approved', 'sending', 'sent', 'uncertain');
+    CREATE INDEX answers_due ON answers (state, next_attempt_at);
+    """,
+)
