@@ -40,6 +40,9 @@ _URGENT_ID = ("EmerMessageNo",)
 _URGENT_BODY = ("Contents", "Content", "Comments", "Details", "Message")
 _URGENT_TIME = ("RegDate", "ReceiveDate", "InsDate", "CreateDate", "RegistDate")
 _URGENT_STATUS = ("Status", "InformStatus", "EmerStatus", "ProcessStatus")
+# The buyer's name: no source read names the field (UNCONFIRMED); ESM+ order APIs say BuyerName. Kept raw for the
+# store and given to the masker, which then hides it (and ESM's own masked form, 홍*동) in the row's free text.
+_BUYER_NAME = ("BuyerName", "BuyerNm", "CustName", "CustomerName", "MemberName", "MemberNm", "OrdererName")
 _ROW_LIST_KEYS = ("data", "list", "items", "result", "qnalist", "emergencyinformlist")
 
 
@@ -152,7 +155,7 @@ def board_inquiry(raw: object, account_id: str, sellers: Sellers, requested_qna_
         title=optional_str(_get(row, "Title"), "Title"),
         product_name=optional_str(_get(row, "GoodsName", "ItemName"), "GoodsName"),
         order_id=optional(numeric_id, _get(row, "OrderNo", "PayNo"), "OrderNo"),
-        buyer=optional_str(_get(row, "BuyerName", "CustName", "MemberName"), "BuyerName"),
+        buyer=_buyer(row),
         answered=answered,
         answered_at=answered_at if answered else None,
         site=site,
@@ -180,6 +183,7 @@ def urgent_inquiry(raw: object, account_id: str, sellers: Sellers) -> Inquiry:
         title=optional_str(_get(row, "Title"), "Title"),
         product_name=optional_str(_get(row, "GoodsName", "ItemName"), "GoodsName"),
         order_id=optional(numeric_id, _get(row, "OrderNo", "PayNo"), "OrderNo"),
+        buyer=_buyer(row),
         answered=answered,
         answered_at=answered_at if answered else None,
         site=site,
@@ -195,6 +199,12 @@ def _board_site(row: Mapping[str, object], sellers: Sellers, requested_qna_type:
     if site is None:
         raise MalformedItem("SellerId: names no configured site")
     return site
+
+
+def _buyer(row: Mapping[str, object]) -> str | None:
+    """The buyer's name from the first name field present; a guessed field of another type never costs the row."""
+    value = _get(row, *_BUYER_NAME)
+    return optional_str(value, "BuyerName") if isinstance(value, str) else None
 
 
 def _str_or_none(value: object) -> object:
