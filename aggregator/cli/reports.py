@@ -176,8 +176,9 @@ def _promise_note(detail: dict[str, Any], stored: StoredInquiry) -> str:
 
 def _event_line(event: Event, stored: StoredInquiry) -> str:
     text = _EVENT_TEXTS.get(event.kind)
-    words = _EventWords.of(event, stored)
-    return f"{kst_stamp(event.at)}  " + (text(words) if text else f"{event.kind} {event.detail}")
+    if text is None:  # an event this list does not name yet: its detail is shown as stored, masked like a question
+        return f"{kst_stamp(event.at)}  {event.kind} {masked_excerpt(str(event.detail), 200, stored.inquiry)}"
+    return f"{kst_stamp(event.at)}  {text(_EventWords.of(event, stored))}"
 
 
 def control_lines(stored: StoredInquiry, *, now: datetime) -> list[str]:
