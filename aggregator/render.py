@@ -55,7 +55,7 @@ def duration_text(delta: timedelta) -> str:
     return f"{hours}시간" if hours else f"{mins}분"
 
 
-def buyer_names(inquiry: Inquiry | None) -> tuple[str, ...]:
+def _buyer_names(inquiry: Inquiry | None) -> tuple[str, ...]:
     """The buyer's name as the marketplace gave it (maybe masked by it: 김*수), for the masker to find first."""
     return (inquiry.buyer,) if inquiry is not None and inquiry.buyer else ()
 
@@ -68,7 +68,7 @@ def masked_excerpt(text: str | None, limit: int, inquiry: Inquiry | None = None)
     """
     if not text:
         return ""
-    return excerpt(mask_pii(text, known_names=buyer_names(inquiry)), limit)
+    return excerpt(mask_pii(text, known_names=_buyer_names(inquiry)), limit)
 
 
 def safe_excerpt(inquiry: Inquiry, limit: int = EXCERPT_CHARS) -> str:
