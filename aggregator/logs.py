@@ -1,8 +1,10 @@
-"""structlog configuration: readable console by default, JSON lines for machines; secrets always scrubbed."""
+"""structlog configuration: readable console by default, JSON lines for machines; secrets always scrubbed and
+buyer data always masked."""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from datetime import datetime, tzinfo
 from typing import Literal, TextIO, cast
@@ -10,9 +12,14 @@ from typing import Literal, TextIO, cast
 import structlog
 
 from core.models import KST
-from core.redact import SecretScrubber
+from core.redact import SecretScrubber, mask_pii
 
 LogFormat = Literal["console", "json"]
+# Values inqd itself writes (event names, times, config names, enum values): never buyer text. Skipping them keeps
+# the masker off most of every event.
+_SAFE_KEYS = frozenset({"event", "timestamp", "level", "logger", "account", "stream", "marketplace", "channel", "kind"})
+# One Latin word without digits (a status, a kind, an exception's name) holds nothing the masker would hide.
+_PLAIN_WORD = re.compile(r"[A-Za-z_.:/-]*")
 
 
 class _CurrentStderr:
@@ -38,6 +45,14 @@ class _ZonedTimestamp:
         return event_dict
 
 
+def mask_buyer_data(_logger: object, _name: str, event_dict: structlog.typing.EventDict) -> structlog.typing.EventDict:
+    """structlog processor: names, phones, emails, addresses, accounts and customs codes masked in string values."""
+    for key, value in event_dict.items():
+        if isinstance(value, str) and key not in _SAFE_KEYS and not _PLAIN_WORD.fullmatch(value):
+            event_dict[key] = mask_pii(value)
+    return event_dict
+
+
 def configure_logging(
     *,
     fmt: LogFormat = "console",
@@ -60,6 +75,7 @@ def configure_logging(
             _ZonedTimestamp(zone),
             structlog.processors.format_exc_info,
             scrubber,  # after format_exc_info, so tracebacks are scrubbed too
+            mask_buyer_data,  # after the scrubber: exceptions are text by then, and secrets already gone
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),

@@ -56,22 +56,35 @@ def duration_text(delta: timedelta) -> str:
     return f"{hours}시간" if hours else f"{mins}분"
 
 
+def _buyer_names(inquiry: Inquiry | None) -> tuple[str, ...]:
+    """The buyer's name as the marketplace gave it (maybe masked by it: 김*수), for the masker to find first."""
+    return (inquiry.buyer,) if inquiry is not None and inquiry.buyer else ()
+
+
+def masked_excerpt(text: str | None, limit: int, inquiry: Inquiry | None = None) -> str:
+    """`text` with buyer data masked (the inquiry's buyer name wherever it appears), then cut to `limit` characters.
+
+    Every piece of marketplace or seller-typed text in a message goes through here: masking runs on the whole text
+    before the cut, so a name or number cut in half at the edge is still recognised.
+    """
+    if not text:
+        return ""
+    return excerpt(mask_pii(text, known_names=_buyer_names(inquiry)), limit)
+
+
 def safe_excerpt(inquiry: Inquiry, limit: int = EXCERPT_CHARS) -> str:
     """The inquiry's text, masked and cut to a phone-sized line."""
-    known = [inquiry.buyer] if inquiry.buyer else []
-    return excerpt(mask_pii(inquiry.body, known_names=known), limit)
+    return masked_excerpt(inquiry.body, limit, inquiry)
 
 
 def new_inquiry(inquiry: Inquiry, *, row_id: int, deadline: datetime | None = None) -> Message:
     """A push for one new open inquiry; `deadline` is its marketplace deadline."""
     lines = []
-    about = " · ".join(
-        part for part in (inquiry.product_name and excerpt(inquiry.product_name, 40), inquiry.category.value) if part
-    )
+    about = _about(inquiry, 40)
     if about:
         lines.append(about)
     if inquiry.title:
-        lines.append(excerpt(mask_pii(inquiry.title), 60))
+        lines.append(masked_excerpt(inquiry.title, 60, inquiry))
     lines.append(f"“{safe_excerpt(inquiry)}”")
     when = f"접수 {kst_stamp(inquiry.received_at)}"
     if deadline is not None:
@@ -141,13 +154,14 @@ def backfill_summary(summary: BackfillSummaryPayload) -> Message:
 
 
 def system(payload: SystemPayload) -> Message:
-    """An operator alert (connection or auth trouble); its text is already free of secrets."""
+    """An operator alert (connection or auth trouble): its text was made here, secrets and buyer data left out."""
     return Message(MessageKind.SYSTEM, payload.title, payload.body, payload.priority, payload.tags, payload.click_url)
 
 
-def _about(inquiry: Inquiry) -> str:
-    parts = [p for p in (inquiry.product_name and excerpt(inquiry.product_name, 30), inquiry.category.value) if p]
-    return " · ".join(parts)
+def _about(inquiry: Inquiry, product_chars: int) -> str:
+    # A product name is the seller's catalogue text, but an option can carry an engraving or a recipient's name.
+    parts = [masked_excerpt(inquiry.product_name, product_chars, inquiry), inquiry.category.value]
+    return " · ".join(p for p in parts if p)
 
 
 def left_text(deadline: datetime, now: datetime) -> str:
@@ -159,12 +173,15 @@ def left_text(deadline: datetime, now: datetime) -> str:
     return f"{age_text(-delta)} 지남" if delta < timedelta(0) else "지금"
 
 
-def _sla_heading(kind: MessageKind, alert: SlaAlertPayload, where: str, now: datetime) -> tuple[str, str, Priority]:
+def _sla_heading(
+    kind: MessageKind, alert: SlaAlertPayload, inquiry: Inquiry, now: datetime
+) -> tuple[str, str, Priority]:
     """Title, first line and priority of an SLA or promise alert."""
+    where = f"[{inquiry.shop}] {inquiry.stream.label}"
     deadline = alert.deadline
     own = alert.clock is ClockKind.OWN
     clock_name = "목표 답변 시간" if own else "답변 마감"
-    note = excerpt(mask_pii(alert.note), 60)
+    note = masked_excerpt(alert.note, 60, inquiry)  # the seller's promise note may quote the buyer
     memo = f" 메모: {note}" if note else ""
     if kind is MessageKind.PROMISE_REMINDER:
         title = f"{where}: 약속한 {deadline.astimezone(KST):%H:%M} 연락 {left_text(deadline, now)}"
@@ -197,13 +214,13 @@ def sla_alert(
     breakthrough: bool = False,
 ) -> Message:
     """A warning, breach, repeat or evening warning about one inquiry's deadline, or a promised call-back."""
-    title, lead, priority = _sla_heading(kind, payload, f"[{inquiry.shop}] {inquiry.stream.label}", now)
+    title, lead, priority = _sla_heading(kind, payload, inquiry, now)
     lines = [lead]
     if breakthrough:
         lines.insert(0, "조용한 시간이지만 마감이 그 전에 지나서 알려 드립니다.")
     if payload.late:
         lines.insert(0, "(inqd가 꺼져 있던 동안 지난 알림입니다)")
-    about = _about(inquiry)
+    about = _about(inquiry, 30)
     if about:
         lines.append(about)
     lines.append(f"“{safe_excerpt(inquiry, 80)}”")
@@ -288,7 +305,8 @@ def _account_trouble(marketplace: Marketplace, account_id: str, *, what: str, bo
 
 
 def _reason(error: str | None) -> str:
-    return f" ({excerpt(error, 80)})" if error else ""
+    # A marketplace's error message is its own free text: it can echo a request or a row.
+    return f" ({masked_excerpt(error, 80)})" if error else ""
 
 
 def connection_lost(

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aggregator.answering.service import STATE_NAMES
-from aggregator.render import duration_text, kst_stamp, left_text, safe_excerpt
+from aggregator.render import duration_text, kst_stamp, left_text, masked_excerpt, safe_excerpt
 from aggregator.store import Event, Store, StoredInquiry
 from aggregator.store.answers import AnswerRecord, AnswerState
 from core.models import KST, MessageKind
@@ -127,9 +127,10 @@ class _EventWords:
     channel: object
     reason: str  # the routing reason, in words
     by: str  # " (who, actor)" for a control the seller set, else ""
+    stored: StoredInquiry  # whose timeline this is: its buyer's name is masked in the seller's notes
 
     @classmethod
-    def of(cls, event: Event) -> _EventWords:
+    def of(cls, event: Event, stored: StoredInquiry) -> _EventWords:
         """The words of `event`."""
         detail: dict[str, Any] = event.detail
         message = str(detail.get("message") or detail.get("alert") or "")
@@ -142,6 +143,7 @@ class _EventWords:
             channel=detail.get("channel"),
             reason=_REASONS.get(reason, reason),
             by=f" ({who}, {detail.get('actor')})" if detail.get("actor") else "",
+            stored=stored,
         )
 
     def note(self, key: str, text: str) -> str:
@@ -163,7 +165,7 @@ _EVENT_TEXTS: dict[str, Callable[[_EventWords], str]] = {
     "snoozed": lambda w: f"알림 미룸 → {_stamp(w.detail.get('until'))}까지{w.by}",
     "unsnoozed": lambda w: f"미루기 끝냄{w.by}",
     "handled": lambda w: f"처리함으로 표시: 마켓에 답변이 보일 때까지 알림 없음{w.by}",
-    "promised": lambda w: f"{_stamp(w.detail.get('at'))} 연락 약속{_promise_note(w.detail)}{w.by}",
+    "promised": lambda w: f"{_stamp(w.detail.get('at'))} 연락 약속{_promise_note(w.detail, w.stored)}{w.by}",
     "promise_withdrawn": lambda w: f"약속 취소{w.by}",
     "delivery_failed": lambda w: f"{w.message} → {w.channel}: 보내지 못함 ({w.detail.get('note')})",
     "answer": lambda w: _answer_event(w),
@@ -215,14 +217,17 @@ def answer_lines(answers: Sequence[AnswerRecord], *, now: datetime) -> list[str]
     return lines
 
 
-def _promise_note(detail: dict[str, Any]) -> str:
+def _promise_note(detail: dict[str, Any], stored: StoredInquiry) -> str:
     # The seller's own words may quote the buyer: masked and cut like every other excerpt.
-    return f" “{excerpt(mask_pii(str(detail.get('note') or '')), 40)}”" if detail.get("note") else ""
+    note = masked_excerpt(str(detail.get("note") or ""), 40, stored.inquiry)
+    return f" “{note}”" if note else ""
 
 
-def _event_line(event: Event) -> str:
+def _event_line(event: Event, stored: StoredInquiry) -> str:
     text = _EVENT_TEXTS.get(event.kind)
-    return f"{kst_stamp(event.at)}  " + (text(_EventWords.of(event)) if text else f"{event.kind} {event.detail}")
+    if text is None:  # an event this list does not name yet: its detail is shown as stored, masked like a question
+        return f"{kst_stamp(event.at)}  {event.kind} {masked_excerpt(str(event.detail), 200, stored.inquiry)}"
+    return f"{kst_stamp(event.at)}  {text(_EventWords.of(event, stored))}"
 
 
 def control_lines(stored: StoredInquiry, *, now: datetime) -> list[str]:
@@ -234,7 +239,7 @@ def control_lines(stored: StoredInquiry, *, now: datetime) -> list[str]:
     if c.snoozed_until and c.snoozed_until > now:
         lines.append(f"미룸      {kst_stamp(c.snoozed_until)}까지 (마켓 마감 초과 알림은 미루지 않음)")
     if c.promise_at:
-        note = f" “{excerpt(mask_pii(c.promise_note), 40)}”" if c.promise_note else ""
+        note = f" “{masked_excerpt(c.promise_note, 40, stored.inquiry)}”" if c.promise_note else ""
         lines.append(f"약속      {kst_stamp(c.promise_at)} 연락{note}")
     return lines
 
@@ -270,7 +275,7 @@ async def explain_lines(store: Store, policies: Policies, inquiry_id: int, *, no
         lines.append("— 답변 —")
         lines += answer_lines(answers, now=now)
     lines.append("— 기록 —")
-    lines += [_event_line(event) for event in await store.events_for(inquiry_id)]
+    lines += [_event_line(event, stored) for event in await store.events_for(inquiry_id)]
     fired = {key for key, *_ in await store.alert_log(inquiry_id)}
     plan = apply_controls(
         plan_alerts(inq, policies.sla, work=policies.work, quiet=policies.quiet),

@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from aggregator.notifiers.telegram_bot import TelegramBot
 from core.http import json_object
+from core.redact import mask_pii
 
 __all__ = ["ACTIONS", "ActionStats", "TelegramActionPoller", "TelegramPollError"]
 
@@ -235,7 +236,8 @@ class TelegramActionPoller:
             return
         self.stats.applied += 1
         log.info("telegram_action_applied", action=action, inquiry_id=inquiry_id, user_id=user_id)
-        await self._answer(query_id, reply)
+        # The reply is made elsewhere (the control service) and goes to the phone: masked like every other text.
+        await self._answer(query_id, mask_pii(reply))
 
     def _is_configured_chat(self, chat: Mapping[str, Any]) -> bool:
         if self._bot.chat_id.startswith("@"):  # a public channel or group configured by its username

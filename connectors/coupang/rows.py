@@ -7,7 +7,8 @@ UNCONFIRMED: no doc states the zone of naive v4 times; every sample reads as Kor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,27 @@ from connectors.rows import (
     text,
 )
 from core.models import Category, Inquiry, Marketplace, StreamKind
+
+# Coupang sends no buyer name field; its CS agent writes the name into the transfer note
+# ("◼고객명/연락처: <<홍길동/010-1234-5678>>"). That name is the row's buyer: known to the masker, it is caught
+# wherever the buyer or the agent repeats it, labelled or not.
+_NOTE_BUYER = re.compile(
+    r"(?:고객명|고객\s?성함|성함|주문자명?|구매자명?|문의자)(?:\s*/\s*(?:연락처|전화번호|휴대폰))?\s*[:：]\s*<*\s*"
+    r"(?P<name>[^/<>\n:]{2,20}?)\s*님?\s*(?=[/>\n),]|$)"
+)
+_NAME = re.compile(r"[가-힣*]{2,6}(?: [가-힣*]{1,6})?|[A-Za-z][A-Za-z.'-]*(?: [A-Za-z][A-Za-z.'-]*){0,2}")
+# What agents write in the name slot when there is no name to give.
+_NOT_A_NAME = frozenset({"대상", "아님", "없음", "미기재", "비공개", "해당없음", "확인불가", "익명", "고객", "본인"})
+
+
+def buyer_in_notes(texts: Iterable[str]) -> str | None:
+    """The buyer's name as the first CS-agent note that gives one writes it, or None."""
+    for note in texts:
+        for match in _NOTE_BUYER.finditer(note):
+            name = match["name"].strip()
+            if _NAME.fullmatch(name) and not _NOT_A_NAME.intersection(name.split()):
+                return name
+    return None
 
 
 def row_id(raw: object) -> str:
@@ -99,6 +121,7 @@ def _call_center(row: Mapping[str, object], account_id: str) -> Inquiry:
         agent_replies[-1].text if agent_replies else "",
     )
     order_id = row.get("orderId")
+    buyer = buyer_in_notes([*(r.text for r in reversed(agent_replies)), parts[0]])
     receipt_category = optional_str(row.get("receiptCategory"), "receiptCategory")
     return Inquiry(
         account_id=account_id,
@@ -111,6 +134,7 @@ def _call_center(row: Mapping[str, object], account_id: str) -> Inquiry:
         title=receipt_category,
         product_name=optional_str(row.get("itemName"), "itemName"),
         order_id=None if order_id is None else numeric_id(order_id, "orderId"),
+        buyer=buyer,
         answered=answered,
         answered_at=answered_at,
         answer_ref=_asking_answer_id(row) if awaiting_seller else None,  # the answer's parentAnswerId

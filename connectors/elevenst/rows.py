@@ -141,7 +141,7 @@ def qna_to_inquiry(raw: object, account_id: str) -> Inquiry:
         title=_optional_text(row, "brdInfoSbjct"),
         product_name=_optional_text(row, "prdNm"),
         order_id=order_no,
-        buyer=_optional_text(row, "memNM"),  # memID is not stored: the name is enough to recognise a buyer
+        buyer=_buyer(row),  # memID is not stored: the name is enough to recognise a buyer
         answered=answered,
         answered_at=answered_at,
         answer_ref=numeric_id(_required(row, "brdInfoClfNo"), "brdInfoClfNo"),  # the prdNo the answer PUT needs
@@ -173,7 +173,7 @@ def alimi_to_inquiry(raw: object, account_id: str) -> Inquiry:
         title=subject,
         product_name=_optional_text(row, "prdNm"),
         order_id=numeric_id(order_no, "ordNo") if order_no else None,
-        buyer=_optional_text(row, "memNm"),
+        buyer=_buyer(row),
         answered=status in ALIMI_DONE_STATUSES,
         deadline_at=deadline_at(deadline) if deadline else None,
         answer_ref=alimi_id(row),  # the answer PUT names the emerNtceSeq
@@ -225,6 +225,11 @@ def _required(row: Row, key: str) -> str:
     if value is None or not value.strip():
         raise MalformedItem(f"{key}: missing")
     return value.strip()
+
+
+def _buyer(row: Row) -> str | None:
+    """The buyer's name: `memNM` in Q&A rows, `memNm` in 긴급알리미 rows (as documented); either spelling in both."""
+    return _optional_text(row, "memNM") or _optional_text(row, "memNm")
 
 
 def _optional_text(row: Row, key: str) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypedDict
 
 from connectors.base import MalformedItem, Unavailable
 from connectors.rows import (
@@ -40,6 +41,9 @@ _URGENT_ID = ("EmerMessageNo",)
 _URGENT_BODY = ("Contents", "Content", "Comments", "Details", "Message")
 _URGENT_TIME = ("RegDate", "ReceiveDate", "InsDate", "CreateDate", "RegistDate")
 _URGENT_STATUS = ("Status", "InformStatus", "EmerStatus", "ProcessStatus")
+# The buyer's name: no source read names the field (UNCONFIRMED); ESM+ order APIs say BuyerName. Kept raw for the
+# store and given to the masker, which then hides it (and ESM's own masked form, 홍*동) in the row's free text.
+_BUYER_NAME = ("BuyerName", "BuyerNm", "CustName", "CustomerName", "MemberName", "MemberNm", "OrdererName")
 _ROW_LIST_KEYS = ("data", "list", "items", "result", "qnalist", "emergencyinformlist")
 
 
@@ -149,10 +153,7 @@ def board_inquiry(raw: object, account_id: str, sellers: Sellers, requested_qna_
         received_at=kst_date_time(_required(row, "ReceiveDate"), "ReceiveDate"),
         body=text(_required(row, "Details", "Contents"), "Details"),
         category=category_of(optional_str(_get(row, "contractType"), "contractType")),
-        title=optional_str(_get(row, "Title"), "Title"),
-        product_name=optional_str(_get(row, "GoodsName", "ItemName"), "GoodsName"),
-        order_id=optional(numeric_id, _get(row, "OrderNo", "PayNo"), "OrderNo"),
-        buyer=optional_str(_get(row, "BuyerName", "CustName", "MemberName"), "BuyerName"),
+        **_order_fields(row),
         answered=answered,
         answered_at=answered_at if answered else None,
         site=site,
@@ -177,9 +178,7 @@ def urgent_inquiry(raw: object, account_id: str, sellers: Sellers) -> Inquiry:
         received_at=kst_date_time(_required(row, *_URGENT_TIME), "RegDate"),
         body=text(_required(row, *_URGENT_BODY), "Contents"),
         category=category_of(optional_str(_get(row, "contractType", "EmerType", "Category"), "EmerType")),
-        title=optional_str(_get(row, "Title"), "Title"),
-        product_name=optional_str(_get(row, "GoodsName", "ItemName"), "GoodsName"),
-        order_id=optional(numeric_id, _get(row, "OrderNo", "PayNo"), "OrderNo"),
+        **_order_fields(row),
         answered=answered,
         answered_at=answered_at if answered else None,
         site=site,
@@ -195,6 +194,25 @@ def _board_site(row: Mapping[str, object], sellers: Sellers, requested_qna_type:
     if site is None:
         raise MalformedItem("SellerId: names no configured site")
     return site
+
+
+class _OrderFields(TypedDict):
+    title: str | None
+    product_name: str | None
+    order_id: str | None
+    buyer: str | None
+
+
+def _order_fields(row: Mapping[str, object]) -> _OrderFields:
+    """What board and 긴급알리미 rows say alike about the order: title, goods, order number and buyer."""
+    buyer = _get(row, *_BUYER_NAME)
+    return _OrderFields(
+        title=optional_str(_get(row, "Title"), "Title"),
+        product_name=optional_str(_get(row, "GoodsName", "ItemName"), "GoodsName"),
+        order_id=optional(numeric_id, _get(row, "OrderNo", "PayNo"), "OrderNo"),
+        # A guessed name field of another type never costs the row.
+        buyer=optional_str(buyer, "BuyerName") if isinstance(buyer, str) else None,
+    )
 
 
 def _str_or_none(value: object) -> object:

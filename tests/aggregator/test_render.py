@@ -165,3 +165,46 @@ def test_first_connection_summary_lists_each_stream_of_the_account() -> None:
         "· 고객센터 문의 2건, 미답변 0건",
         "지금부터 새 문의만 알려 드립니다. 목록: inqd queue",
     ]
+
+
+# A foreign buyer written in Hangul, with no cue around the name: only the buyer field says it is one.
+FOREIGN = replace(
+    INQ,
+    buyer="타나카 유키",
+    title="타나카 유키 환불 문의",
+    body="타나카 유키 주문 건 환불해 주세요",
+    product_name="각인 머그컵 (타나카 유키)",
+)
+
+
+def _texts(message: Message) -> str:
+    return f"{message.title}\n{message.body}"
+
+
+def test_the_buyers_known_name_is_masked_in_every_text_of_every_inquiry_message() -> None:
+    promise = SlaAlertPayload(
+        "promise:remind", ClockKind.OWN, NOW, NOW + timedelta(minutes=30), note="타나카 유키 통화"
+    )
+    messages = [
+        render.new_inquiry(FOREIGN, row_id=7, deadline=NOW + timedelta(hours=21)),
+        render.sla_alert(FOREIGN, row_id=7, kind=MessageKind.PROMISE_REMINDER, payload=promise, now=NOW),
+        render.sla_alert(FOREIGN, row_id=7, kind=MessageKind.SLA_BREACH, payload=PAYLOAD, now=NOW),
+        render.digest([(NOW, FOREIGN)], held_new=1, held_other=0, breakthroughs=[], quiet_from=NOW, now=NOW),
+    ]
+    assert [("타나카" in _texts(m), "타*카 **" in _texts(m)) for m in messages] == [(False, True)] * 4
+    assert "타*카 ** 통화" in messages[1].body  # the seller's promise note too
+    assert "각인 머그컵 (타*카 **)" in messages[0].body  # and an engraving in the product name
+
+
+def test_a_name_the_marketplace_masked_itself_still_finds_the_full_name_in_the_text() -> None:
+    inquiry = replace(INQ, buyer="타*카 유키", body="타나카 유키 주문 건 환불해 주세요")
+    assert render.safe_excerpt(inquiry) == "타*카 ** 주문 건 환불해 주세요"
+
+
+def test_a_marketplace_error_quoting_buyer_data_is_masked_in_the_connection_alert() -> None:
+    error = "Unavailable: esm: 400 request rejected: 1000: 문의자 010-4444-5555 yuki@naver.com P123456789012"
+    message = render.connection_lost(
+        marketplace=Marketplace.ESM, account_id="esm", streams=(StreamKind.URGENT,), since=NOW, error=error
+    )
+    assert [raw for raw in ("4444-5555", "yuki@", "P123456789012") if raw in message.body] == []
+    assert "010-****-5555" in message.body

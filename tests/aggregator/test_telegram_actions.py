@@ -631,3 +631,9 @@ def test_rejects_empty_settings(token: str, chat_id: str) -> None:
             load_offset=host.load_offset,
             save_offset=host.save_offset,
         )
+
+
+async def test_the_reply_shown_on_the_phone_is_masked() -> None:
+    host = Host(reply="#42 윤성민 고객 010-4444-5555 건을 처리했습니다")
+    _, answer = await _poll_once(host, _updates(_callback(1)))
+    assert [a["text"] for a in _answers(answer)] == ["#42 윤*민 고객 010-****-5555 건을 처리했습니다"]

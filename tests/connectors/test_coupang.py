@@ -24,7 +24,7 @@ from structlog.testing import capture_logs
 from connectors.base import AuthFailed, ConnectorError, MalformedItem, RateLimited, Unavailable
 from connectors.coupang.auth import CoupangAuth, cea_signature
 from connectors.coupang.connector import CoupangConnector
-from connectors.coupang.rows import category_of, to_inquiry
+from connectors.coupang.rows import buyer_in_notes, category_of, to_inquiry
 from core.models import KST, Category, Marketplace, OpenSnapshot, StreamKind
 from tests.fakes import FakeClock
 
@@ -589,12 +589,42 @@ def test_call_center_body_is_content_plus_latest_agent_reply() -> None:
         "◼문의내용: 배송이 너무 늦어요. 오늘 출고되나요?"
     )
     assert (inquiry.buyer, inquiry.order_id, inquiry.product_name, inquiry.category, inquiry.title) == (
-        None,
+        "홍길동",  # named in the agent's transfer note: Coupang has no buyer name field
         "10000011241320",
         "몬스터주식회사 맨투맨, (17)Dark Gray, S",
         Category.DELIVERY,
         "배송문의>배송지연>출고지연",
     )
+
+
+@pytest.mark.parametrize(
+    ("note", "buyer"),
+    [
+        ("[판매자이관]\n◼고객명/연락처: <<홍길동/010-1234-5678>>\n◼문의내용: 배송", "홍길동"),
+        ("고객명/연락처: 윤성민/010-****-5845", "윤성민"),
+        ("◼고객명: 남궁민수 님\n◼문의내용: 환불", "남궁민수"),
+        ("◼주문자: 홍*동, 010-****-1234", "홍*동"),  # Coupang's own masked form: the masker matches it too
+        ("◼고객 성함: John Smith\n", "John Smith"),
+        ("◼문의자: 대상 아님", None),  # the slot says there is no one to name
+        ("◼고객명/연락처: 대상 아님\n", None),
+        ("[판매자이관] 김민수 고객님 010-1234-5678 배송 문의", None),  # no label: left to the masker
+        ("", None),
+    ],
+)
+def test_buyer_named_in_an_agent_note(note: str, buyer: str | None) -> None:
+    assert buyer_in_notes([note]) == buyer
+
+
+def test_call_center_buyer_from_the_latest_agent_note_that_names_one() -> None:
+    raw = row_by_id("call_center_v4.json", 1015668200)
+    earlier = {
+        **raw["replies"][0],
+        "content": "◼고객명/연락처: <<김민수/010-1111-2222>>",
+        "replyAt": "2018-01-08 10:00:00",
+    }
+    later = {**raw["replies"][0], "content": "◼문의내용: 재문의", "replyAt": "2018-01-08 23:00:00"}
+    inquiry = to_inquiry({**raw, "replies": [earlier, later]}, "acct-1", StreamKind.CALL_CENTER)
+    assert (inquiry.buyer, "김민수" in inquiry.body) == ("김민수", False)
 
 
 @pytest.mark.parametrize(

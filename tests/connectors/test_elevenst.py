@@ -18,7 +18,7 @@ from structlog.testing import capture_logs
 
 from connectors.base import AuthFailed, ConnectorError, MalformedItem, RateLimited, Unavailable
 from connectors.elevenst.connector import MAINTENANCE_RETRY_AFTER_S, ElevenstConnector
-from connectors.elevenst.rows import date_time, deadline_at, decode
+from connectors.elevenst.rows import alimi_to_inquiry, date_time, deadline_at, decode, qna_to_inquiry
 from connectors.sandbox import ElevenstSandbox, ElevenstWire, Fault
 from core.models import KST, Category, Marketplace, StreamKind
 from tests.fakes import FakeClock
@@ -339,3 +339,11 @@ async def _error(awaitable: object) -> ConnectorError:
     with pytest.raises(ConnectorError) as caught:
         await awaitable  # type: ignore[misc]
     return caught.value
+
+
+@pytest.mark.parametrize("field", ["memNM", "memNm"])
+def test_buyer_name_read_in_either_documented_spelling(field: str) -> None:
+    qna = {"brdInfoNo": "1", "brdInfoClfNo": "2", "brdInfoCont": "문의", "createDt": "2025-01-15 09:30:00.0"}
+    alimi = {"emerNtceSeq": "3", "emerCtnt": "고객 요청", "createDt": "20250115", "createTm": "10:00:00"}
+    got = [qna_to_inquiry({**qna, field: "김민수"}, "shop"), alimi_to_inquiry({**alimi, field: "김민수"}, "shop")]
+    assert [i.buyer for i in got] == ["김민수", "김민수"]

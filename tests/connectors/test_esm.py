@@ -19,6 +19,7 @@ from structlog.testing import capture_logs
 
 from connectors.base import AuthFailed, ConnectorError, RateLimited, Unavailable
 from connectors.esm.connector import EsmConnector
+from connectors.esm.rows import Sellers, board_inquiry, urgent_inquiry
 from core.models import KST, Category, Marketplace, StreamKind
 from tests.fakes import FakeClock
 
@@ -272,3 +273,22 @@ async def test_requests_are_paced_by_the_budget() -> None:
     connector, _, clock = make(by_path([]))
     await connector.poll(QNA, None, now=NOW)
     assert clock.sleeps == [5.0] * 5  # six requests at the default 0.2/s
+
+
+@pytest.mark.parametrize(
+    ("fields", "buyer"),
+    [
+        ({"BuyerName": "홍길순"}, "홍길순"),
+        ({"buyerName": "홍*순"}, "홍*순"),  # casing folded; ESM's own masked form kept as the masker's cue
+        ({"CustomerName": "남궁민수"}, "남궁민수"),
+        ({"BuyerName": 12345}, None),  # a guessed field of another type never costs the row
+        ({}, None),
+    ],
+)
+def test_buyer_name_of_board_and_urgent_rows(fields: dict[str, Any], buyer: str | None) -> None:
+    sellers = Sellers(gmarket="gseller", auction="aseller")
+    board_row = {**fixture("board_official.json")[0], **fields}
+    urgent_row = {**fixture("urgent.json")["Data"][0], **fields}
+    board = board_inquiry(board_row, "esm-shop", sellers, 3)
+    urgent = urgent_inquiry(urgent_row, "esm-shop", sellers)
+    assert (board.buyer, urgent.buyer) == (buyer, buyer)

@@ -1,12 +1,13 @@
 """One contract every notifier passes (Alertmanager's Retrier + AssertNotifyLeaksNoSecret, apprise's URL tester):
 2xx accepted; 5xx and timeouts retryable; 429 retryable with Retry-After; other 4xx permanent; no secret in any
-error or log line."""
+error or log line; what a channel posts is the rendered, masked text only: no field of its own carries buyer data."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,12 +16,13 @@ import respx
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
+from aggregator import render
 from aggregator.notifiers.base import DeliveryError, Notifier
 from aggregator.notifiers.ntfy import NtfyNotifier
 from aggregator.notifiers.sms import SolapiSmsNotifier
 from aggregator.notifiers.telegram import TelegramNotifier
 from aggregator.notifiers.webhook import WebhookNotifier
-from core.models import Message, MessageKind, Priority
+from core.models import Category, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
 
 NOW = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
 CANARY = "canary-0123456789-secret"
@@ -122,3 +124,50 @@ async def test_notifier_contract(
     seen = None if error is None else (error.retryable, error.retry_after_s)
     assert seen == (None if retryable is None else (retryable, retry_after))
     assert CANARY not in f"{error} {error!r} {logs} {notifier!r}"
+
+
+BUYER_TEXT = (
+    "타나카 유키 주문 건 환불해 주세요. 010-4444-5555, yuki.tanaka@naver.com, 서울특별시 강남구 테헤란로 123, "
+    "국민 123456-01-234567, 통관부호 P123456789012"
+)
+RAW = ("타나카", "4444-5555", "yuki.tanaka", "테헤란로", "123456-01", "P123456789012")
+BUYERS_INQUIRY = Inquiry(
+    account_id="shop",
+    marketplace=Marketplace.NAVER,
+    stream=StreamKind.CUSTOMER_INQUIRY,
+    external_id="9",
+    received_at=NOW - timedelta(hours=1),
+    body=BUYER_TEXT,
+    category=Category.REFUND,
+    title="타나카 유키 환불 문의",
+    buyer="타나카 유키",
+)
+BUYER_MESSAGES = (
+    render.new_inquiry(BUYERS_INQUIRY, row_id=9, deadline=NOW + timedelta(hours=20)),
+    render.digest([(NOW, BUYERS_INQUIRY)], held_new=1, held_other=0, breakthroughs=[], quiet_from=NOW, now=NOW),
+)
+STYLED_WEBHOOKS = [
+    Case(
+        f"webhook-{style}",
+        lambda c, style=style: WebhookNotifier(
+            name="w", url=SecretStr(f"https://hooks.example/{CANARY}"), client=c, now=_now, style=style
+        ),
+        f"https://hooks.example/{CANARY}",
+        {},
+    )
+    for style in ("slack", "discord")
+]
+
+
+@pytest.mark.parametrize("case", [*CASES, *STYLED_WEBHOOKS], ids=lambda c: c.name)
+async def test_notifier_posts_the_masked_text_and_no_buyer_data_of_its_own(case: Case) -> None:
+    async with httpx.AsyncClient() as client:
+        notifier = case.build(client)
+        with respx.mock(assert_all_called=True, assert_all_mocked=True) as router, capture_logs() as logs:
+            route = router.post(case.url).mock(return_value=httpx.Response(200, json=case.ok_body))
+            for message in BUYER_MESSAGES:
+                await notifier.send(message)
+    # Decoded: a JSON escape (\ud0c0) would hide Korean text from a plain substring check.
+    posted = [json.dumps(json.loads(call.request.content), ensure_ascii=False) for call in route.calls]
+    assert [("타*카 **" in body, "010-****-5555" in body) for body in posted] == [(True, True)] * len(BUYER_MESSAGES)
+    assert [raw for raw in RAW if raw in f"{posted} {logs}"] == []
