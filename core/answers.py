@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from core.models import Inquiry
 
@@ -52,3 +53,16 @@ class AnswerLimit:
     unit: str = "chars"  # "chars", or an encoding name when the limit is in bytes ("euc-kr", "utf-8")
     min_length: int = 1
     documented: bool = True
+
+
+FindingSeverity = Literal["block", "warn"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What the check before sending found in an answer: "block" stops the send, "warn" needs a second yes."""
+
+    code: str  # stable, for code and tests: "direct_contact", "blame", "too_long", ...
+    severity: FindingSeverity
+    message: str  # Korean, for the seller, naming the words it found
+    words: tuple[str, ...] = ()  # the words as they stand in the answer
