@@ -13,6 +13,7 @@ from pathlib import Path
 from aggregator.cli.control_commands import COMMANDS as CONTROL_COMMANDS
 from aggregator.cli.control_commands import add_control_parsers, run_control
 from aggregator.cli.reports import explain_lines, queue_entries, schedule_lines
+from aggregator.cli.templates_command import add_templates_parser, run_templates
 from aggregator.init.wizard import add_init_parser, run_init
 from aggregator.logs import configure_logging
 from aggregator.notifiers.base import DeliveryError
@@ -75,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_control_parsers(sub)
     add_init_parser(sub)
+    add_templates_parser(sub)
 
     status = sub.add_parser("status", help="each stream's last poll and errors, open counts, outages, failed channels")
     status.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
@@ -345,6 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _status(settings, as_json=args.json)
     if args.command in CONTROL_COMMANDS:
         return run_control(args, settings)
+    if args.command == "templates":
+        return run_templates(args, settings)
     if args.command == "test-notify":
         return asyncio.run(_test_notify(settings, args.channel))
     return asyncio.run(_run(settings, args))
