@@ -55,14 +55,17 @@ class AnswerLimit:
     documented: bool = True
 
 
+FindingSeverity = Literal["block", "warn"]
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One thing the check before sending found in an answer: blocking findings stop it, warnings need a yes."""
+    """What the check before sending found in an answer: "block" stops the send, "warn" needs a second yes."""
 
-    code: str  # stable name of the rule, e.g. "phone_number", "blaming"
-    severity: Literal["block", "warn"]
-    message: str  # Korean, for the seller
-    words: tuple[str, ...] = ()  # the words of the answer that the rule found
+    code: str  # stable, for code and tests: "direct_contact", "blame", "too_long", ...
+    severity: FindingSeverity
+    message: str  # Korean, for the seller, naming the words it found
+    words: tuple[str, ...] = ()  # the words as they stand in the answer
 
     @property
     def blocking(self) -> bool:

@@ -63,6 +63,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.settings.policy": ("core.models", "policies"),
     "aggregator.settings.notify": ("core.models", "aggregator.settings.policy"),
     "aggregator.store": ("core.models", "aggregator.store"),
+    "aggregator.templates": ("policies.templates",),
     "aggregator.notifiers": (
         "core.models",
         "core.http",

@@ -14,6 +14,7 @@ from aggregator.cli.answer_command import add_answer_parser, run_answer
 from aggregator.cli.control_commands import COMMANDS as CONTROL_COMMANDS
 from aggregator.cli.control_commands import add_control_parsers, run_control
 from aggregator.cli.reports import explain_lines, queue_entries, schedule_lines
+from aggregator.cli.templates_command import add_templates_parser, run_templates
 from aggregator.init.wizard import add_init_parser, run_init
 from aggregator.logs import configure_logging
 from aggregator.notifiers.base import DeliveryError
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     add_control_parsers(sub)
     add_answer_parser(sub)
     add_init_parser(sub)
+    add_templates_parser(sub)
 
     status = sub.add_parser("status", help="each stream's last poll and errors, open counts, outages, failed channels")
     status.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
@@ -352,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_control(args, settings)
     if args.command == "answer":
         return run_answer(args, settings)
+    if args.command == "templates":
+        return run_templates(args, settings)
     if args.command == "test-notify":
         return asyncio.run(_test_notify(settings, args.channel))
     return asyncio.run(_run(settings, args))

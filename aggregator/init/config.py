@@ -22,6 +22,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Table
 
+from aggregator.init.starter_templates import STARTER_TEMPLATES, WRITTEN
 from aggregator.init.texts import Lang, comment, say
 from aggregator.settings import ConfigError, load_settings, secret_env_name
 
@@ -284,7 +285,7 @@ class ConfigFile:
             raise StopInit(EXIT_USAGE, f"{self.path}: cannot write ({err.strerror})") from err
         candidate = self.path.parent / f"{self.path.name}.init-check"
         try:
-            load_settings(candidate)  # validated before it replaces anything
+            templates = load_settings(candidate).templates_path  # validated before it replaces anything
             problems: list[str] = []
         except ConfigError as err:
             problems = err.problems
@@ -307,5 +308,17 @@ class ConfigFile:
             tell(say(self.lang, "backup", path=backup))
         if secrets_written:
             tell(say(self.lang, "secrets_saved", count=secrets_written, path=self.secrets_dir))
+        self._write_starter_templates(templates, tell)
         tell(say(self.lang, "next_steps", path=self.path))
         return 0
+
+    def _write_starter_templates(self, path: Path, tell: Callable[[str], None]) -> None:
+        """The starter set of answer templates, unless the seller has a templates file (never overwritten)."""
+        if path.exists() or not path.parent.is_dir():
+            return
+        try:
+            write_private(path.parent, path.name, STARTER_TEMPLATES, 0o644)
+        except OSError as err:
+            tell(f"{path}: {err.strerror}")
+            return
+        tell(WRITTEN[self.lang != "ko"].format(path=path.absolute()))

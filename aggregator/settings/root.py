@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     admin: AdminConfig = AdminConfig()
     controls: ControlsConfig = ControlsConfig()
     health: HealthConfig = HealthConfig()
+    templates_file: Path | None = None  # answer templates; default: templates.toml next to the config file
+    shop_name: Annotated[str, Field(min_length=1)] | None = None  # {쇼핑몰} in templates; default: the marketplace
 
     @field_validator("timezone")
     @classmethod
@@ -128,6 +130,18 @@ class Settings(BaseSettings):
             work=build_schedule(self.work_hours, self.time_intervals, self.zone, calendar, exclude_closed_days=True),
             sla=self.sla.build(),
             controls=self.controls.build(),
+        )
+
+    @property
+    def templates_path(self) -> Path:
+        """The answer templates file: `templates_file`, else templates.toml beside the config file."""
+        if self.templates_file is not None:
+            return self.templates_file
+        config_file = self.model_config.get("toml_file")
+        return (
+            Path(config_file).parent / "templates.toml"
+            if isinstance(config_file, str | Path)
+            else Path("templates.toml")
         )
 
     @property
