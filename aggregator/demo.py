@@ -45,6 +45,7 @@ log = structlog.get_logger("inqd.demo")
 DEMO_VENDOR = "A00012345"
 DEMO_ACCESS_KEY = "demo-access-key"
 DEMO_SECRET_KEY = "demo-secret-key"
+DEMO_WING_LOGIN = "sandbox-wing"  # the WING login the Coupang sandbox takes as `replyBy` (its default)
 DEMO_NAVER_CLIENT_ID = "demo-naver-app"
 DEMO_NAVER_SECRET = "$2a$04$inqdDemoSandboxSaltxxu"  # a bcrypt salt, as Naver issues application secrets
 DEMO_11ST_KEY = "demo-11st-openapikey"
@@ -65,6 +66,7 @@ DEMO_ACCOUNTS: dict[str, dict[str, Any]] = {
         "vendor_id": DEMO_VENDOR,
         "access_key": DEMO_ACCESS_KEY,
         "secret_key": DEMO_SECRET_KEY,
+        "reply_by": DEMO_WING_LOGIN,
         "max_requests_per_s": 5.0,
     },
     "naver": {
@@ -86,7 +88,7 @@ DEMO_ACCOUNTS: dict[str, dict[str, Any]] = {
     },
 }
 _ACCOUNT: TypeAdapter[Account] = TypeAdapter(Account)
-_NOT_CREDENTIALS = {"marketplace", "id", "max_requests_per_s"}
+_NOT_CREDENTIALS = {"marketplace", "id", "max_requests_per_s", "reply_by"}
 
 
 @dataclass
@@ -113,7 +115,7 @@ def _credentials(name: str) -> dict[str, Any]:
 
 def demo_shops(clock: Clock) -> list[DemoShop]:
     """The four demo marketplaces, each on a new, empty sandbox (see DemoSandboxes for what fills them)."""
-    coupang = CoupangSandbox(**_credentials("coupang"), now=clock.now)
+    coupang = CoupangSandbox(**_credentials("coupang"), wing_login_id=DEMO_WING_LOGIN, now=clock.now)
     naver = NaverSandbox(**_credentials("naver"), now=clock.now)
     elevenst = ElevenstSandbox(**_credentials("elevenst"), now=clock.now)
     esm = EsmSandbox(**_credentials("esm"), now=clock.now)

@@ -24,8 +24,10 @@ and take `content`, `vendorId` and `replyBy`, which must be the account's WING l
 needs `parentAnswerId` = the answerId of the agent's reply awaiting the seller, and is accepted only while that
 reply requests an answer: otherwise, and for a second answer, 400 "The inquiry can't be answer. ..." [official].
 The 2-1000 character limit of call-center replies is third-party only (UNCONFIRMED) and is not enforced; neither
-is any limit on product answers (none documented). A second product answer with the same text gets
-"동일한 답변이 존재합니다." [3P wording, UNCONFIRMED]; a different text is added as another comment.
+is any limit on product answers (none documented). A product inquiry takes one answer through the API
+("하나의 고객문의(inquiryId)에 답변할 수 있습니다", marketplaces.md §8): a second with the same text gets 400
+"동일한 답변이 존재합니다." [3P wording, UNCONFIRMED], one with another text 400 "이미 답변이 등록된 문의입니다."
+[wording assumed]. (A seller's later comments in WING, `answer_product_inquiry`, are still added.)
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ InquiryT = TypeVar("InquiryT")
 PRODUCT_PAGE_MAX = 50
 CALL_CENTER_PAGE_MAX = 30  # 2019 official spec; the current doc was not seen to change it
 MAX_WINDOW_DAYS = 7
+PRODUCT_ANSWERED = "이미 답변이 등록된 문의입니다."  # a second API answer to a product inquiry [assumed]
 _ANSWERED_FILTERS: dict[str, bool | None] = {"ALL": None, "ANSWERED": True, "NOANSWER": False}
 # The values marketplaces.md and the later spec revision give; one revision of the 2019 spec copy listed
 # "none, requestAnswer, answered" instead. Only these are accepted, so a connector sending the other set fails.
@@ -226,8 +229,9 @@ class CoupangSandbox(CoupangInquiryStore, SandboxHandler[Endpoint]):
         inquiry = _known(inquiry_id, self.product_inquiry(inquiry_id))
         if not content.strip():
             raise qp.bad_request("내용을 입력하세요.")
-        if any(comment.content == content for comment in inquiry.comments):
-            raise qp.bad_request("동일한 답변이 존재합니다.")
+        if inquiry.comments:
+            same = any(comment.content == content for comment in inquiry.comments)
+            raise qp.bad_request("동일한 답변이 존재합니다." if same else PRODUCT_ANSWERED)
         self.answer_product_inquiry(inquiry_id, content, now)
         return content
 
