@@ -29,7 +29,7 @@ from aggregator.templates import TemplatesFileError, load_templates
 from core.answers import Finding
 from core.clock import Clock, SystemClock
 from core.redact import mask_pii
-from policies.templates import Template, format_day
+from policies.templates import Template
 
 _EXIT_REFUSED = 1
 _EXIT_BAD_INPUT = 2
@@ -188,7 +188,7 @@ async def _show_and_approve(
     print("\n".join(f"  {line}" for line in draft.answer.text.splitlines()))
     if draft.promise is not None:
         print(
-            f"약속: {format_day(draft.promise.day)} ({kst_stamp(draft.promise.at)}까지). "
+            f"약속: {kst_stamp(draft.promise.at)}까지 ({draft.promise.variable}). "
             "승인하면 inqd 약속으로 기록해 지키기 전에 알려 드립니다."
         )
     if draft.findings:
