@@ -187,10 +187,7 @@ async def _show_and_approve(
     print(f"[{inq.shop}] {inq.stream.label} #{stored.id}에 보낼 답변 (초안 #{draft.answer.id}{source}):")
     print("\n".join(f"  {line}" for line in draft.answer.text.splitlines()))
     if draft.promise is not None:
-        print(
-            f"약속: {kst_stamp(draft.promise.at)}까지 ({draft.promise.variable}). "
-            "승인하면 inqd 약속으로 기록해 지키기 전에 알려 드립니다."
-        )
+        print(f"약속: {kst_stamp(draft.promise.at)}까지 ({draft.promise.variable}). 승인하면 inqd 약속으로 기록합니다.")
     if draft.findings:
         print("검사 결과:")
         _print_findings(draft.findings)
