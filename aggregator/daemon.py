@@ -18,8 +18,9 @@ import structlog
 from aggregator import control_service as controls
 from aggregator.admin import AdminServer
 from aggregator.alert_timer import AlertTimer
+from aggregator.answering.check import answer_check
 from aggregator.answering.sender import AnswerSender
-from aggregator.answering.service import AnswerService, Check, no_check
+from aggregator.answering.service import AnswerService, Check
 from aggregator.connection_watch import ConnectionWatch, WatchedStream
 from aggregator.dispatcher import Dispatcher
 from aggregator.instance_lock import InstanceLock
@@ -218,9 +219,17 @@ class Daemon:
         self.dispatcher.wake.set()
         return reply
 
-    def answers(self, check: Check = no_check) -> AnswerService:
-        """The answer service of this daemon's surfaces: an approval wakes the sender at once."""
-        return AnswerService(self.store, self.clock, check=check, on_approved=self.sender.wake.set)
+    def answers(self, check: Check | None = None) -> AnswerService:
+        """The answer service of this daemon's surfaces, with the check `inqd answer` runs (aggregator/answering/
+        check.py) unless given another; an approval wakes the sender at once."""
+        return AnswerService(
+            self.store,
+            self.clock,
+            check=check or answer_check(self.settings),
+            policies=self.policies,
+            shop_name=self.settings.shop_name,
+            on_approved=self.sender.wake.set,
+        )
 
     async def run_once(self) -> None:
         """Poll every stream once, send due answers, then deliver everything due: the burst mode of tests."""

@@ -23,9 +23,13 @@ import structlog
 import tomlkit
 from pydantic import TypeAdapter
 
+from aggregator.answering.service import STATE_NAMES, AnswerRefused
 from aggregator.daemon import Daemon
 from aggregator.demo_state import STATE_FILE, DataDirRefused, DemoSandboxes, GeneratorFactory
+from aggregator.init.starter_templates import STARTER_TEMPLATES
 from aggregator.settings import Account, Settings, SinkNotifierConfig
+from aggregator.store import StoredInquiry
+from aggregator.store.answers import LIVE_STATES, AnswerState
 from connectors.sandbox import (
     CoupangSandbox,
     ElevenstInquiryGenerator,
@@ -38,12 +42,16 @@ from connectors.sandbox import (
     SandboxServer,
 )
 from core.clock import Clock, SystemClock, sleep_or_wake
+from core.models import Marketplace, StreamKind
+from core.redact import excerpt
+from policies.templates import parse_templates
 
 log = structlog.get_logger("inqd.demo")
 
 # Sandbox-only credentials: they open nothing but the local fake marketplaces.
 DEMO_VENDOR = "A00012345"
 DEMO_ACCESS_KEY = "demo-access-key"
+DEMO_WING_LOGIN = "demo-wing"  # the WING login ID the Coupang sandbox takes as `replyBy` (the account's reply_by)
 DEMO_SECRET_KEY = "demo-secret-key"
 DEMO_WING_LOGIN = "sandbox-wing"  # the WING login the Coupang sandbox takes as `replyBy` (its default)
 DEMO_NAVER_CLIENT_ID = "demo-naver-app"
@@ -56,6 +64,7 @@ DEMO_AUCTION_SELLER = "demoauction"
 GENERATOR_TICK_S = 2.0
 BACKLOG = 6
 DEMO_CONFIG = "inqd.toml"
+DEMO_TEMPLATE = "확인 후 답변"  # the starter set's one template for any question
 
 
 # The demo accounts, as a config would give them; the base URL and poll interval come from the running demo.
@@ -204,6 +213,70 @@ async def _generate(sandboxes: DemoSandboxes, clock: SystemClock, stop: asyncio.
         await sleep_or_wake(clock, GENERATOR_TICK_S, stop)
 
 
+def _say(line: str) -> None:
+    print(f"inqd demo: {line}", file=sys.stderr, flush=True)
+
+
+async def answer_one_inquiry(daemon: Daemon, *, say: Callable[[str], None], look_every_s: float = 0.5) -> None:
+    """The demo's own answer: once a poll has found an open Coupang product question, answer it the way a seller
+    does (a template, the check, an approval) through the daemon's answer service, and say what becomes of it."""
+    while not daemon.stop.is_set():
+        questions = [
+            s
+            for s in await daemon.store.open_inquiries()
+            if s.inquiry.marketplace is Marketplace.COUPANG and s.inquiry.stream is StreamKind.PRODUCT_QNA
+        ]
+        if questions:  # the newest: the sandbox's own "seller" answers the older ones first
+            answer_id = await demo_answer(daemon, questions[-1], say=say)
+            if answer_id is not None:
+                await follow_demo_answer(daemon, answer_id, say=say, look_every_s=look_every_s)
+            return
+        await sleep_or_wake(daemon.clock, look_every_s, daemon.stop)
+
+
+async def demo_answer(daemon: Daemon, stored: StoredInquiry, *, say: Callable[[str], None]) -> int | None:
+    """Fill the starter template DEMO_TEMPLATE for `stored`, check it and approve it as "demo": the answer's id, or
+    None when the service refused it (the reason said)."""
+    template = next(t for t in parse_templates(STARTER_TEMPLATES) if t.name == DEMO_TEMPLATE)
+    service = daemon.answers()
+    try:
+        draft = await service.draft_template(stored.id, template)
+        findings = "; ".join(f.message for f in draft.findings) or "문제 없음"
+        say(
+            f"answering #{stored.id} ({stored.inquiry.shop} {stored.inquiry.stream.label}) with the template "
+            f"'{template.name}'; the check: {findings}"
+        )
+        approval = await service.approve_draft(draft, "demo", confirm_warnings=True)
+    except AnswerRefused as err:
+        say(f"the answer to #{stored.id} was not approved: {err}")
+        return None
+    say(f"answer #{approval.answer.id} approved as demo: “{excerpt(approval.answer.text, 60)}”")
+    for line in approval.promise_lines:
+        say(line)
+    return approval.answer.id
+
+
+async def follow_demo_answer(
+    daemon: Daemon, answer_id: int, *, say: Callable[[str], None], look_every_s: float = 0.5
+) -> AnswerState | None:
+    """Say when the answer was sent to the sandbox and what the next poll made of it; returns its last state."""
+    sent_said = False
+    while True:
+        answer = await daemon.store.get_answer(answer_id)
+        if answer is None:
+            return None
+        if answer.sent_at is not None and not sent_said:
+            sent_said = True
+            say(f"answer #{answer.id} sent to the Coupang sandbox (the marketplace took it)")
+        if answer.state not in LIVE_STATES:
+            where = "confirmed by the next poll: the sandbox lists the question as answered"
+            say(f"answer #{answer.id} {where if answer.state is AnswerState.CONFIRMED else STATE_NAMES[answer.state]}")
+            return answer.state
+        if daemon.stop.is_set():
+            return answer.state
+        await sleep_or_wake(daemon.clock, look_every_s, daemon.stop)
+
+
 async def run_demo(*, duration_s: float | None, data_dir: Path | None, poll_interval_s: float = 3.0) -> int:
     """Run the demo until Ctrl-C / SIGTERM, or for `duration_s` seconds."""
     clock = SystemClock()
@@ -240,6 +313,7 @@ async def run_demo(*, duration_s: float | None, data_dir: Path | None, poll_inte
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(_generate(sandboxes, clock, daemon.stop))
+                group.create_task(answer_one_inquiry(daemon, say=_say))
                 group.create_task(daemon.run())
         finally:
             await daemon.aclose()

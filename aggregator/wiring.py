@@ -39,6 +39,7 @@ from connectors.esm.connector import EsmConnector
 from connectors.naver.connector import NaverConnector
 from core.clock import Clock
 from core.http import make_client
+from core.models import Marketplace
 
 _F = TypeVar("_F")
 
@@ -85,6 +86,23 @@ CONNECTORS: dict[type[AccountConfig], ConnectorFactory] = {
     ElevenstAccount: _elevenst,
     EsmAccount: _esm,
 }
+
+
+# Each account type's connector class: what it declares without being built (its marketplace, ONCE_ONLY,
+# ANSWER_LIMITS), which the check before sending reads. A test keeps its keys those of CONNECTORS.
+CONNECTOR_CLASSES: dict[type[AccountConfig], type[Connector]] = {
+    CoupangAccount: CoupangConnector,
+    NaverAccount: NaverConnector,
+    ElevenstAccount: ElevenstConnector,
+    EsmAccount: EsmConnector,
+}
+
+
+def connector_class(account_type: type[AccountConfig] | None, marketplace: Marketplace) -> type[Connector] | None:
+    """The connector class of an account type, else of the marketplace (an account no longer configured)."""
+    if account_type is not None:
+        return _registered(CONNECTOR_CLASSES, account_type, "connector")
+    return next((c for c in CONNECTOR_CLASSES.values() if c.marketplace is marketplace), None)
 
 
 def build_connector(account: Account, *, clock: Clock, transport: httpx.AsyncBaseTransport | None = None) -> Connector:

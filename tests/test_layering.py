@@ -79,7 +79,21 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "connectors.base",
     ),
     "aggregator.alert_timer": ("core.models", "core.clock", "aggregator.store", "policies"),
-    "aggregator.answering": ("aggregator.answering", "aggregator.store", "connectors.base"),
+    "aggregator.answering": (
+        "aggregator.answering",
+        "aggregator.store",
+        "aggregator.control_service",  # a template's promised date becomes an inqd promise
+        "connectors.base",
+        "policies",
+    ),
+    # the check as every surface builds it: the config's accounts, their connector classes' declared limits
+    "aggregator.answering.check": (
+        "aggregator.answering.service",
+        "aggregator.settings",
+        "aggregator.wiring",
+        "policies.answer_check",
+        "policies.templates",
+    ),
     "aggregator.dispatcher": (
         "core.models",
         "core.clock",

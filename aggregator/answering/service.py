@@ -7,13 +7,16 @@ of the check before sending, warnings need an explicit confirmation, and only th
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from aggregator import control_service as controls
 from aggregator.store import Store
 from aggregator.store.answers import LIVE_STATES, AnswerConflict, AnswerRecord, AnswerState
 from core.answers import Finding
 from core.clock import Clock
 from core.models import Inquiry
+from policies import Policies
+from policies.templates import Promise, Template, format_day, render
 
 # The check before sending (the templates/check module provides the real one): findings about `text` as an answer
 # to `inquiry`.
@@ -57,6 +60,8 @@ class Draft:
 
     answer: AnswerRecord
     findings: tuple[Finding, ...]
+    promise: Promise | None = None  # the date a template's {약속일:...} promised: an inqd promise once approved
+    template: str | None = None  # the template's name, when it was filled from one
 
     @property
     def blocked(self) -> bool:
@@ -64,15 +69,36 @@ class Draft:
         return any(f.blocking for f in self.findings)
 
 
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """An approved answer, and what became of the promise its template made (lines for the seller)."""
+
+    answer: AnswerRecord
+    promise_lines: tuple[str, ...] = ()
+
+
 class AnswerService:
-    """The seller's answers, as every surface handles them."""
+    """The seller's answers, as every surface handles them.
+
+    `policies` (the work calendar, the promise reminder) fill templates' dates and record their promises;
+    `shop_name` is the config's, for `{쇼핑몰}`.
+    """
 
     def __init__(
-        self, store: Store, clock: Clock, *, check: Check = no_check, on_approved: Callable[[], None] | None = None
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        check: Check = no_check,
+        policies: Policies | None = None,
+        shop_name: str | None = None,
+        on_approved: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._check = check
+        self._policies = policies
+        self._shop_name = shop_name
         self._on_approved = on_approved  # wakes the daemon's sender when the approval happens in its process
 
     async def draft(self, inquiry_id: int, text: str, *, final: bool = True) -> Draft:
@@ -86,6 +112,35 @@ class AnswerService:
             raise AnswerRefused(f"이 문의에는 이미 답변 #{live[0].id}이(가) 있습니다: {STATE_NAMES[live[0].state]}.")
         answer = await self._conflicts(self._store.save_draft(inquiry_id, text, now=self._clock.now(), final=final))
         return Draft(answer, tuple(self._check(inquiry, text)))
+
+    async def draft_template(self, inquiry_id: int, template: Template) -> Draft:
+        """Fill `template` for the inquiry (dates in the seller's work calendar, from now), save it and check it."""
+        if self._policies is None:
+            raise TypeError("AnswerService needs policies to fill a template")
+        inquiry = await self._open_inquiry(inquiry_id)
+        rendered = render(template, inquiry, work=self._policies.work, now=self._clock.now(), shop_name=self._shop_name)
+        draft = await self.draft(inquiry_id, rendered.text)
+        return replace(draft, promise=rendered.promise, template=template.name)
+
+    async def approve_draft(self, draft: Draft, actor: str, *, confirm_warnings: bool = False) -> Approval:
+        """Approve `draft` (as `approve`); a date its template promised becomes an inqd promise on the inquiry."""
+        answer = await self.approve(draft.answer.id, actor, confirm_warnings=confirm_warnings)
+        if draft.promise is None or self._policies is None:
+            return Approval(answer)
+        note = f"답변 #{answer.id}에서 약속한 날 {format_day(draft.promise.day)}"
+        try:
+            outcome = await controls.promise(
+                self._store,
+                self._policies,
+                answer.inquiry_id,
+                draft.promise.at,
+                note,
+                now=self._clock.now(),
+                actor=actor,
+            )
+        except controls.ControlError as err:  # the promised time already passed (a {약속일:+0영업일} late in the day)
+            return Approval(answer, (f"약속은 기록하지 않았습니다: {err}.",))
+        return Approval(answer, outcome.lines)
 
     async def approve(self, answer_id: int, actor: str, *, confirm_warnings: bool = False) -> AnswerRecord:
         """Approve a draft for sending, checking it again first; the sender posts it."""

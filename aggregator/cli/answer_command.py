@@ -1,5 +1,6 @@
-"""`inqd answer ID`: write an answer (-m, or -e in $EDITOR with the question quoted), see what the check finds, and
-approve it after a y/N; the running daemon sends it within seconds. `--status` shows its life, `--cancel` stops it.
+"""`inqd answer ID`: fill a template (-t), write an answer (-m, or -e in $EDITOR with the question quoted), see what
+the check finds, and approve it after a y/N; the running daemon sends it within seconds. `--status` shows its life,
+`--cancel` stops it.
 
 The terminal is one surface of aggregator/answering/service.py: the same rules as every other surface.
 """
@@ -17,14 +18,18 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from aggregator.answering.service import AnswerRefused, AnswerService, Check, Draft, no_check
+from aggregator.answering.check import answer_check
+from aggregator.answering.service import AnswerRefused, AnswerService, Check, Draft
 from aggregator.cli.reports import answer_lines
+from aggregator.render import kst_stamp
 from aggregator.settings import Settings
 from aggregator.store import Store, StoredInquiry
 from aggregator.store.answers import CANCELLABLE_STATES
+from aggregator.templates import TemplatesFileError, load_templates
 from core.answers import Finding
-from core.clock import SystemClock
+from core.clock import Clock, SystemClock
 from core.redact import mask_pii
+from policies.templates import Template
 
 _EXIT_REFUSED = 1
 _EXIT_BAD_INPUT = 2
@@ -38,6 +43,7 @@ def add_answer_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     answer = sub.add_parser("answer", help="answer an inquiry: write, check, approve; the running daemon sends it")
     answer.add_argument("inquiry_id", type=int, metavar="ID", help="the id shown by `inqd queue`")
     text = answer.add_mutually_exclusive_group()
+    text.add_argument("-t", "--template", metavar="NAME", help="fill this template for the inquiry (inqd templates)")
     text.add_argument("-m", "--message", metavar="TEXT", help="the answer's text")
     text.add_argument("-e", "--edit", action="store_true", help="write it in $EDITOR, the question quoted")
     text.add_argument("--status", action="store_true", help="the answers written for this inquiry and their state")
@@ -47,42 +53,78 @@ def add_answer_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     answer.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
 
 
-def run_answer(args: argparse.Namespace, settings: Settings, *, check: Check = no_check, ask: Ask | None = None) -> int:
-    """Run `inqd answer`; 0 approved (or shown), 1 refused or declined, 2 bad input. `ask` reads a y/N (input)."""
+def run_answer(
+    args: argparse.Namespace, settings: Settings, *, check: Check | None = None, ask: Ask | None = None
+) -> int:
+    """Run `inqd answer`; 0 approved (or shown), 1 refused or declined, 2 bad input. `ask` reads a y/N (input);
+    `check` is the check before sending (default: the one every surface uses, aggregator/answering/check.py)."""
     if not settings.db_path.is_file():
         print(f"inqd: no database yet at {settings.db_path} (run the daemon first)", file=sys.stderr)
         return _EXIT_REFUSED
+    return asyncio.run(answer_from_terminal(args, settings, check=check, ask=ask or input, clock=SystemClock()))
+
+
+async def answer_from_terminal(
+    args: argparse.Namespace, settings: Settings, *, check: Check | None, ask: Ask, clock: Clock
+) -> int:
+    """`inqd answer` inside a running event loop (tests drive it on a fake clock beside a daemon)."""
+    store = await Store.open(settings.db_path)
     try:
-        return asyncio.run(_run(args, settings, check, ask or input))
+        service = AnswerService(
+            store,
+            clock,
+            check=check or answer_check(settings),
+            policies=settings.policies(await store.vacation_ranges()),
+            shop_name=settings.shop_name,
+        )
+        return await _run(service, store, args, settings, ask)
     except AnswerRefused as err:
         _print_findings(err.findings)
         print(f"inqd: {err}", file=sys.stderr)
         return _EXIT_REFUSED
-
-
-async def _run(args: argparse.Namespace, settings: Settings, check: Check, ask: Ask) -> int:
-    store = await Store.open(settings.db_path)
-    try:
-        service = AnswerService(store, SystemClock(), check=check)
-        stored = await store.get_inquiry(args.inquiry_id)
-        if stored is None:
-            print(f"inqd: no inquiry #{args.inquiry_id} (see inqd queue)", file=sys.stderr)
-            return _EXIT_REFUSED
-        if args.status:
-            return await _status(service, stored)
-        if args.cancel:
-            return await _cancel(service, stored)
-        text = answer_text(args, stored)
-        if text is None:
-            print("inqd: give the answer with -m TEXT or write it with -e", file=sys.stderr)
-            return _EXIT_BAD_INPUT
-        return await _draft_and_approve(service, stored, text, args, ask)
     finally:
         await store.aclose()
 
 
+async def _run(service: AnswerService, store: Store, args: argparse.Namespace, settings: Settings, ask: Ask) -> int:
+    stored = await store.get_inquiry(args.inquiry_id)
+    if stored is None:
+        print(f"inqd: no inquiry #{args.inquiry_id} (see inqd queue)", file=sys.stderr)
+        return _EXIT_REFUSED
+    if args.status:
+        return await _status(service, stored)
+    if args.cancel:
+        return await _cancel(service, stored)
+    if args.template is not None:
+        template = _template(settings, args.template)
+        if template is None:
+            return _EXIT_BAD_INPUT
+        draft = await service.draft_template(stored.id, template)
+    else:
+        text = answer_text(args, stored)
+        if text is None:
+            print("inqd: give the answer with -t NAME, -m TEXT or write it with -e", file=sys.stderr)
+            return _EXIT_BAD_INPUT
+        draft = await service.draft(stored.id, text)
+    return await _show_and_approve(service, stored, draft, args, ask)
+
+
+def _template(settings: Settings, name: str) -> Template | None:
+    """The template named `name` in the seller's templates file; None (the reason printed) when there is none."""
+    try:
+        templates = load_templates(settings.templates_path)
+    except TemplatesFileError as err:
+        print(f"inqd: {err}", file=sys.stderr)
+        return None
+    chosen = next((t for t in templates if t.name == name), None)
+    if chosen is None:
+        names = ", ".join(t.name for t in templates) or "none"
+        print(f"inqd: no template named {name!r} (templates: {names}; see inqd templates)", file=sys.stderr)
+    return chosen
+
+
 def answer_text(args: argparse.Namespace, stored: StoredInquiry) -> str | None:
-    """The answer's text from the command line: -m, or $EDITOR with -e (a template option plugs in here)."""
+    """The answer's text from the command line: -m, or $EDITOR with -e (-t fills a template instead)."""
     if args.message is not None:
         return str(args.message)
     if args.edit:
@@ -137,13 +179,15 @@ def _yes(ask: Ask, question: str) -> bool:
         return False
 
 
-async def _draft_and_approve(
-    service: AnswerService, stored: StoredInquiry, text: str, args: argparse.Namespace, ask: Ask
+async def _show_and_approve(
+    service: AnswerService, stored: StoredInquiry, draft: Draft, args: argparse.Namespace, ask: Ask
 ) -> int:
-    draft = await service.draft(stored.id, text)
     inq = stored.inquiry
-    print(f"[{inq.shop}] {inq.stream.label} #{stored.id}에 보낼 답변 (초안 #{draft.answer.id}):")
+    source = f", 템플릿 '{draft.template}'" if draft.template else ""
+    print(f"[{inq.shop}] {inq.stream.label} #{stored.id}에 보낼 답변 (초안 #{draft.answer.id}{source}):")
     print("\n".join(f"  {line}" for line in draft.answer.text.splitlines()))
+    if draft.promise is not None:
+        print(f"약속: {kst_stamp(draft.promise.at)}까지 ({draft.promise.variable}). 승인하면 inqd 약속으로 기록합니다.")
     if draft.findings:
         print("검사 결과:")
         _print_findings(draft.findings)
@@ -153,13 +197,15 @@ async def _draft_and_approve(
     if not _confirmed(draft, args, ask):
         print(f"보내지 않았습니다. (초안 #{draft.answer.id} 저장됨)", file=sys.stderr)
         return _EXIT_REFUSED
-    answer = await service.approve(
-        draft.answer.id, f"terminal:{getpass.getuser()}", confirm_warnings=bool(draft.findings)
+    approval = await service.approve_draft(
+        draft, f"terminal:{getpass.getuser()}", confirm_warnings=bool(draft.findings)
     )
     print(
-        f"승인했습니다 (답변 #{answer.id}). 실행 중인 inqd가 몇 초 안에 보냅니다. "
+        f"승인했습니다 (답변 #{approval.answer.id}). 실행 중인 inqd가 몇 초 안에 보냅니다. "
         f"확인: inqd answer {stored.id} --status"
     )
+    for line in approval.promise_lines:
+        print(line)
     return 0
 
 

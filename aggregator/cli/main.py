@@ -23,6 +23,7 @@ from aggregator.render import channel_test_messages, duration_text
 from aggregator.settings import ConfigError, Settings, load_settings, secrets_written_in
 from aggregator.settings.notify import NtfyConfig
 from aggregator.store import Store
+from aggregator.templates import TemplatesFileError, checked_templates
 from aggregator.wiring import build_notifier
 from core import __version__
 from core.clock import SystemClock
@@ -100,7 +101,15 @@ def _load(path: Path) -> Settings | None:
 
 
 def _check(settings: Settings, path: Path) -> int:
+    templates = settings.templates_path
+    try:
+        count = len(checked_templates(templates)) if templates.is_file() else None
+    except TemplatesFileError as err:
+        print(f"inqd: config error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
     print(f"{path}: OK")
+    if count is not None:
+        print(f"  answer templates: {count} in {templates}")
     print(f"  time zone: {settings.timezone}; database: {settings.db_path}")
     for acc in settings.accounts:
         streams = ", ".join(kind.label for kind in acc.stream_kinds)

@@ -1,4 +1,5 @@
-"""`inqd templates`: list the answer templates, or preview one filled for an inquiry with the check's findings."""
+"""`inqd templates`: list the answer templates, preview one filled for an inquiry with the check's findings, or
+import the seller's own templates from the Naver seller centre."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from aggregator.answering.check import answer_check
+from aggregator.answering.service import Check
 from aggregator.render import kst_stamp
-from aggregator.settings import Settings
+from aggregator.settings import NaverAccount, Settings
 from aggregator.store import Store
-from aggregator.templates import TemplatesFileError, load_templates
-from core.answers import AnswerLimit
+from aggregator.templates import TemplatesFileError, append_templates, load_templates, naver_templates
+from aggregator.wiring import build_connector
+from connectors.base import ConnectorError
+from connectors.naver.connector import NaverConnector
 from core.clock import SystemClock
 from core.models import Category, Inquiry, Marketplace, StreamKind
-from policies.answer_check import check_answer
-from policies.templates import Rendered, Template, is_public, render, templates_for
+from core.redact import excerpt
+from policies.templates import Rendered, Template, render, templates_for
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -43,10 +48,18 @@ def add_templates_parser(sub: Any) -> None:
     parser.add_argument(
         "--inquiry", type=int, metavar="ID", default=None, help="the inquiry to fill it for (default: a sample)"
     )
+    parser.add_argument(
+        "--import-naver",
+        metavar="ACCOUNT_ID",
+        default=None,
+        help="append this Naver account's own answer templates (seller centre) to the templates file",
+    )
 
 
 def run_templates(args: argparse.Namespace, settings: Settings) -> int:
     """Run `inqd templates` with loaded settings; prints to stdout, problems to stderr."""
+    if args.import_naver is not None:
+        return import_naver(settings, args.import_naver)
     try:
         templates = load_templates(settings.templates_path)
     except TemplatesFileError as err:
@@ -106,23 +119,17 @@ async def _preview(template: Template, settings: Settings, inquiry_id: int | Non
         inquiry, heading = stored.inquiry, f"#{inquiry_id} {stored.inquiry.shop} {stored.inquiry.stream.label}"
     work = settings.policies(vacations).work
     rendered = render(template, inquiry, work=work, now=now, shop_name=settings.shop_name)
-    _out("\n".join(preview_lines(template, rendered, inquiry, heading)))
+    _out("\n".join(preview_lines(template, rendered, inquiry, heading, check=answer_check(settings))))
     return 0
 
 
-def preview_lines(template: Template, rendered: Rendered, inquiry: Inquiry, heading: str) -> list[str]:
+def preview_lines(template: Template, rendered: Rendered, inquiry: Inquiry, heading: str, *, check: Check) -> list[str]:
     """The filled template, its promise and the check's findings, as printed by `inqd templates --preview`."""
     lines = [f"템플릿 '{template.name}' [{template.category.value}] — {heading}", f"제목: {rendered.title}", "-" * 40]
     lines += [rendered.text, "-" * 40]
     if rendered.promise is not None:
         lines.append(f"약속: {kst_stamp(rendered.promise.at)}까지 (보낼 때 inqd 약속으로 기록할 수 있습니다)")
-    findings = check_answer(
-        rendered.text,
-        public=is_public(inquiry.stream),
-        limit=answer_limit(inquiry.marketplace, inquiry.stream),
-        known_names=[inquiry.buyer] if inquiry.buyer else [],
-        order_ids=[inquiry.order_id] if inquiry.order_id else [],
-    )
+    findings = check(inquiry, rendered.text)
     if not findings:
         lines.append("검사: 문제 없음")
     for finding in findings:
@@ -130,22 +137,45 @@ def preview_lines(template: Template, rendered: Rendered, inquiry: Inquiry, head
     return lines
 
 
-def answer_limit(marketplace: Marketplace, stream: StreamKind) -> AnswerLimit | None:
-    """The stream's answer length limit as its connector declares it (None where it declares none)."""
-    from connectors.coupang.connector import CoupangConnector
-    from connectors.elevenst.connector import ElevenstConnector
-    from connectors.esm.connector import EsmConnector
-    from connectors.naver.connector import NaverConnector
+def import_naver(settings: Settings, account_id: str) -> int:
+    """`inqd templates --import-naver ID`: the account's own Naver templates, appended to the templates file."""
+    account = next((a for a in settings.accounts if a.id == account_id), None)
+    if not isinstance(account, NaverAccount):
+        naver = ", ".join(a.id for a in settings.accounts if isinstance(a, NaverAccount)) or "none configured"
+        _err(f"inqd: {account_id!r} is not a Naver account of this config (Naver accounts: {naver})")
+        return EXIT_CONFIG
+    try:
+        rows = asyncio.run(_fetch_naver_templates(account))
+    except ConnectorError as err:
+        _err(f"inqd: Naver did not give the templates: {excerpt(str(err), 200)}")
+        return EXIT_FAILED
+    path = settings.templates_path
+    clock = SystemClock()
+    try:
+        report = append_templates(
+            path,
+            naver_templates(rows),
+            source="네이버 스마트스토어센터",
+            today=clock.now().astimezone(settings.zone).date(),
+        )
+    except TemplatesFileError as err:
+        _err(f"inqd: {err}")
+        return EXIT_CONFIG
+    added, skipped = len(report.added), len(report.skipped)
+    _out(f"네이버 템플릿 {len(rows)}개: {added}개 추가, {skipped}개는 같은 이름이 있어 건너뜀 → {path}")
+    _out("\n".join([*(f"  + {name}" for name in report.added), *(f"  = {name}" for name in report.skipped)]))
+    if report.backup is not None:
+        _out(f"이전 파일: {report.backup}")
+    return 0
 
-    classes: dict[Marketplace, type] = {
-        Marketplace.COUPANG: CoupangConnector,
-        Marketplace.NAVER: NaverConnector,
-        Marketplace.ELEVENST: ElevenstConnector,
-        Marketplace.ESM: EsmConnector,
-    }
-    limits = getattr(classes[marketplace], "ANSWER_LIMITS", {})
-    limit = limits.get(stream)
-    return limit if isinstance(limit, AnswerLimit) else None
+
+async def _fetch_naver_templates(account: NaverAccount) -> list[tuple[str, str, str]]:
+    connector = build_connector(account, clock=SystemClock())
+    try:
+        assert isinstance(connector, NaverConnector)  # the registry builds a NaverConnector for a NaverAccount
+        return await connector.answer_templates()
+    finally:
+        await connector.aclose()
 
 
 def _sample_inquiry(now: datetime) -> Inquiry:

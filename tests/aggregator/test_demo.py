@@ -143,3 +143,40 @@ def test_the_config_the_demo_writes_reads_back_as_the_demo_settings(tmp_path: Pa
     assert [line for line in demo.data_dir_hints(tmp_path) if "explain" in line] == [
         f"  one inquiry:   inqd explain ID --config {path}"
     ]
+
+
+def test_the_demo_coupang_account_answers_as_the_sandbox_wing_login() -> None:
+    [coupang] = [shop for shop in demo.demo_shops(FakeClock(START)) if shop.name == "coupang"]
+    account = coupang.account(NOWHERE, 3.0)
+    assert getattr(account, "reply_by", None) == demo.DEMO_WING_LOGIN
+
+
+async def test_the_demo_answers_one_coupang_question_sent_then_confirmed(tmp_path: Path) -> None:
+    clock = FakeClock(START)
+    shops, _ = _open(tmp_path, clock)
+    daemon = await _daemon(tmp_path, clock, shops)
+    said: list[str] = []
+    try:
+        await daemon.run_once()
+        questions = [
+            s
+            for s in await daemon.store.open_inquiries()
+            if s.inquiry.account_id == "demo-coupang" and s.inquiry.stream.value == "product_qna"
+        ]
+        answer_id = await demo.demo_answer(daemon, questions[-1], say=said.append)
+        assert answer_id is not None
+        await daemon.run_once()  # the sender posts it to the sandbox
+        clock.advance(3)
+        await daemon.run_once()  # the next poll sees it answered
+        state = await demo.follow_demo_answer(daemon, answer_id, say=said.append)
+        approval = await daemon.store.get_answer(answer_id)
+    finally:
+        await daemon.aclose()
+    assert state is not None and state.value == "confirmed"
+    assert approval is not None and approval.approved_by == "demo"
+    assert f"with the template '{demo.DEMO_TEMPLATE}'; the check: 문제 없음" in said[0]
+    assert any("연락 약속을 기록했습니다" in line for line in said)
+    assert said[-2:] == [
+        f"answer #{answer_id} sent to the Coupang sandbox (the marketplace took it)",
+        f"answer #{answer_id} confirmed by the next poll: the sandbox lists the question as answered",
+    ]

@@ -11,7 +11,7 @@ import pytest
 
 from aggregator.daemon import Daemon
 from aggregator.settings import Account, CoupangAccount, EsmAccount, NotifierConfig, Settings, SinkNotifierConfig
-from aggregator.wiring import CONNECTORS, NOTIFIERS, build_connector, build_notifier
+from aggregator.wiring import CONNECTOR_CLASSES, CONNECTORS, NOTIFIERS, build_connector, build_notifier
 from connectors.esm.connector import EsmConnector
 from tests.fakes import FakeClock
 
@@ -82,3 +82,7 @@ def test_esm_jwt_issuer_comes_from_the_account_config(configured: dict[str, str]
     assert isinstance(connector, EsmConnector)
     claims = jwt.decode(connector.bearer_token(), options={"verify_signature": False})
     assert claims["iss"] == issuer
+
+
+def test_every_account_type_names_its_connector_class() -> None:
+    assert set(CONNECTOR_CLASSES) == set(CONNECTORS)
