@@ -18,6 +18,7 @@ import structlog
 from aggregator import control_service as controls
 from aggregator.admin import AdminServer
 from aggregator.alert_timer import AlertTimer
+from aggregator.answering.desk import AnswerDesk, answer_check, answer_limits
 from aggregator.answering.sender import AnswerSender
 from aggregator.answering.service import AnswerService, Check, no_check
 from aggregator.connection_watch import ConnectionWatch, WatchedStream
@@ -27,6 +28,7 @@ from aggregator.metrics import Metrics
 from aggregator.notifiers.action_links import ActionLinks
 from aggregator.notifiers.base import Notifier
 from aggregator.notifiers.telegram_actions import TelegramActionPoller
+from aggregator.notifiers.telegram_answers import TelegramAnswerFlow
 from aggregator.poller import PollReport, StreamPoller
 from aggregator.service import ServiceReport, keep_alive
 from aggregator.settings import CoupangAccount, Settings
@@ -74,12 +76,13 @@ class Daemon:
     systemd: SystemdNotifier = field(default_factory=SystemdNotifier.from_env)
     # Phone taps act on this daemon (its store, its current policies): built from it, after it.
     action_pollers: list[TelegramActionPoller] = field(init=False)
+    answer_flows: list[TelegramAnswerFlow] = field(init=False)
 
     def __post_init__(self) -> None:
+        configs = [c for c in self.settings.notifiers if isinstance(c, TelegramConfig) and c.actions]
+        self.answer_flows = [self._telegram_answers(cfg) for cfg in configs]
         self.action_pollers = [
-            self._telegram_actions(cfg)
-            for cfg in self.settings.notifiers
-            if isinstance(cfg, TelegramConfig) and cfg.actions
+            self._telegram_actions(cfg, flow) for cfg, flow in zip(configs, self.answer_flows, strict=True)
         ]
 
     async def follow_controls(self) -> bool:
@@ -188,7 +191,31 @@ class Daemon:
             controls_version=await store.controls_version(),
         )
 
-    def _telegram_actions(self, config: TelegramConfig) -> TelegramActionPoller:
+    def _telegram_answers(self, config: TelegramConfig) -> TelegramAnswerFlow:
+        check = answer_check(answer_limits(answering_connectors(self.connectors)))
+        desk = AnswerDesk(
+            self.answers(check),
+            self.store,
+            self.clock,
+            check=check,
+            templates_path=self.settings.templates_path,
+            work=lambda: self.policies.work,
+            shop_name=self.settings.shop_name,
+        )
+        flow = TelegramAnswerFlow(
+            channel=config.name,
+            bot_token=config.bot_token,
+            chat_id=config.chat_id,
+            client=make_client(),
+            desk=desk,
+            store=self.store,
+            clock=self.clock,
+            base_url=config.base_url,
+        )
+        self.sender.on_outcome.append(lambda _marketplace, _outcome: flow.wake.set())  # "답변 보냄" at once
+        return flow
+
+    def _telegram_actions(self, config: TelegramConfig, answers: TelegramAnswerFlow) -> TelegramActionPoller:
         key = f"telegram_offset:{config.name}"
 
         async def load_offset() -> int | None:
@@ -207,6 +234,7 @@ class Daemon:
             save_offset=save_offset,
             base_url=config.base_url,
             sleep=self.clock.sleep,
+            answers=answers,
         )
 
     async def apply_phone_action(self, action: str, inquiry_id: int, actor: str) -> str:
@@ -230,6 +258,8 @@ class Daemon:
         await self.timer.run_once()
         await self.sender.run_once()
         await self.dispatcher.run_once()
+        for flow in self.answer_flows:
+            await flow.sync_status()
 
     async def run(self) -> None:
         """Run until `stop` is set (SIGTERM/SIGINT set it); in-flight work finishes or stays in the outbox."""
@@ -252,6 +282,8 @@ class Daemon:
                 group.create_task(self._follow_controls_loop(), name="controls")
                 for actions in self.action_pollers:
                     group.create_task(actions.run(self.stop), name="telegram-actions")
+                for flow in self.answer_flows:
+                    group.create_task(flow.run(self.stop), name="telegram-answers")
                 # Every loop is scheduled: systemd may consider us started.
                 self.systemd.ready(await report.status_line())
                 group.create_task(keep_alive(self.systemd, report, self.clock, self.stop), name="systemd")
@@ -305,6 +337,8 @@ class Daemon:
             await notifier.aclose()
         for actions in self.action_pollers:
             await actions.aclose()
+        for flow in self.answer_flows:
+            await flow.aclose()
         await self.store.aclose()
         self.instance_lock.release()
 

@@ -170,6 +170,7 @@ def _telegram(config: TelegramConfig, parts: ChannelParts) -> Notifier:
         base_url=config.base_url,
         parse_mode=config.parse_mode,
         actions=config.actions,
+        answers=config.actions,  # the taps' reader also runs the answer flow
     )
 
 
