@@ -18,6 +18,7 @@ from structlog.testing import capture_logs
 
 from aggregator.daemon import Daemon
 from aggregator.init.starter_templates import STARTER_TEMPLATES
+from aggregator.notifiers.telegram import CALLBACK_DATA_LIMIT
 from aggregator.notifiers.telegram_actions import TelegramActionPoller
 from aggregator.settings.notify import TelegramConfig
 from aggregator.store.answers import AnswerState
@@ -71,6 +72,11 @@ class Shop:
     def toasts(self) -> list[str]:
         """Every answerCallbackQuery text, in order."""
         return [b["text"] for b in self.bot.sent("answerCallbackQuery")]
+
+
+def _buttons(message: dict[str, Any]) -> list[dict[str, str]]:
+    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+    return [b for row in rows for b in row if "callback_data" in b]
 
 
 def _button(message: dict[str, Any], label: str) -> str | None:
@@ -148,6 +154,8 @@ async def test_the_whole_flow_reaches_the_sandbox_and_is_confirmed(shop: Shop) -
     assert confirmed.startswith("✅ 답변 보냄 14:02 · 확인됨\n\n")
     assert shop.toasts()[-1] == "승인했습니다. 곧 마켓으로 보냅니다."
     assert TOKEN not in json.dumps([c.body for c in shop.bot.calls])
+    datas = [b["callback_data"] for m in shop.bot.sent("sendMessage") for b in _buttons(m)]
+    assert len(datas) == 4 + 4 + 3 and max(len(d.encode()) for d in datas) <= CALLBACK_DATA_LIMIT
 
 
 async def test_a_tap_or_a_reply_from_another_chat_is_refused(shop: Shop) -> None:
