@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import random
 import signal
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,26 +18,37 @@ from aggregator import control_service as controls
 from aggregator.admin import AdminServer
 from aggregator.alert_timer import AlertTimer
 from aggregator.answering.check import answer_check
+from aggregator.answering.desk import AnswerDesk
 from aggregator.answering.sender import AnswerSender
 from aggregator.answering.service import AnswerService, Check
-from aggregator.connection_watch import ConnectionWatch, WatchedStream
+from aggregator.connection_watch import ConnectionWatch
 from aggregator.dispatcher import Dispatcher
 from aggregator.instance_lock import InstanceLock
 from aggregator.metrics import Metrics
-from aggregator.notifiers.action_links import ActionLinks
 from aggregator.notifiers.base import Notifier
 from aggregator.notifiers.telegram_actions import TelegramActionPoller
-from aggregator.poller import PollReport, StreamPoller
+from aggregator.notifiers.telegram_answers import TelegramAnswerFlow
+from aggregator.poller import StreamPoller
 from aggregator.service import ServiceReport, keep_alive
-from aggregator.settings import CoupangAccount, Settings
+from aggregator.settings import Settings
 from aggregator.settings.notify import TelegramConfig
-from aggregator.store import Channels, Store
+from aggregator.store import Store
 from aggregator.systemd import SystemdNotifier
-from aggregator.wiring import TransportFactory, answering_connectors, build_connector, build_notifier
+from aggregator.wiring import (
+    TransportFactory,
+    answering_connectors,
+    build_action_links,
+    build_connection_watch,
+    build_connector,
+    build_notifier,
+    build_pollers,
+    connect_loops,
+    poll_observer,
+)
 from connectors.base import Connector
 from core.clock import Clock, sleep_or_wake
 from core.http import make_client
-from core.models import Marketplace, MessageKind
+from core.models import MessageKind
 from policies import Policies
 
 log = structlog.get_logger("inqd.daemon")
@@ -46,9 +56,6 @@ log = structlog.get_logger("inqd.daemon")
 # How often the daemon looks for controls changed by another process (a terminal command, a phone tap): a tap
 # takes effect within this long, and an idle daemon wakes only this often for it.
 CONTROLS_CHECK_S = 10.0
-
-OnQueued = Callable[[], None]
-OnPolled = Callable[[StreamPoller, PollReport], Awaitable[None]]
 
 
 @dataclass
@@ -75,12 +82,13 @@ class Daemon:
     systemd: SystemdNotifier = field(default_factory=SystemdNotifier.from_env)
     # Phone taps act on this daemon (its store, its current policies): built from it, after it.
     action_pollers: list[TelegramActionPoller] = field(init=False)
+    answer_flows: list[TelegramAnswerFlow] = field(init=False)
 
     def __post_init__(self) -> None:
+        configs = [c for c in self.settings.notifiers if isinstance(c, TelegramConfig) and c.actions]
+        self.answer_flows = [self._telegram_answers(cfg) for cfg in configs]
         self.action_pollers = [
-            self._telegram_actions(cfg)
-            for cfg in self.settings.notifiers
-            if isinstance(cfg, TelegramConfig) and cfg.actions
+            self._telegram_actions(cfg, flow) for cfg, flow in zip(configs, self.answer_flows, strict=True)
         ]
 
     async def follow_controls(self) -> bool:
@@ -150,7 +158,7 @@ class Daemon:
         released = await store.release_leases()
         if released:
             log.info("leases_released", rows=released)
-        links = _action_links(settings, clock)
+        links = build_action_links(settings, clock)
         notifiers = {cfg.name: build_notifier(cfg, clock=clock, action_links=links) for cfg in settings.notifiers}
         connectors = [
             build_connector(acc, clock=clock, transport=transport_for(acc) if transport_for else None)
@@ -163,13 +171,13 @@ class Daemon:
         marketplaces = {acc.id: acc.marketplace_kind for acc in settings.accounts}
         dispatcher = Dispatcher(store, notifiers, clock, policies, fallbacks=fallbacks)
         timer = AlertTimer(store, clock, policies, channels=channels)
-        watch = _connection_watch(settings, store, clock, channels)
+        watch = build_connection_watch(settings, store, clock, channels)
         sender = AnswerSender(store, answering_connectors(connectors), clock, channels=channels)
         await sender.recover()  # we hold the lock: a `sending` answer is a dead daemon's
         metrics = Metrics()
-        on_queued = _connect_loops(dispatcher, timer, watch, sender, metrics)
-        on_polled = _on_polled(metrics, watch, marketplaces)
-        pollers = _pollers(settings, connectors, store, clock, channels, on_queued, on_polled, rng)
+        on_queued = connect_loops(dispatcher, timer, watch, sender, metrics)
+        on_polled = poll_observer(metrics, watch, marketplaces)
+        pollers = build_pollers(settings, connectors, store, clock, channels, on_queued, on_polled, rng)
         await timer.start(settings.policy_fingerprint(vacations))
         return cls(
             settings=settings,
@@ -189,7 +197,31 @@ class Daemon:
             controls_version=await store.controls_version(),
         )
 
-    def _telegram_actions(self, config: TelegramConfig) -> TelegramActionPoller:
+    def _telegram_answers(self, config: TelegramConfig) -> TelegramAnswerFlow:
+        check = answer_check(self.settings)
+        desk = AnswerDesk(
+            self.answers(check),
+            self.store,
+            self.clock,
+            check=check,
+            templates_path=self.settings.templates_path,
+            work=lambda: self.policies.work,
+            shop_name=self.settings.shop_name,
+        )
+        flow = TelegramAnswerFlow(
+            channel=config.name,
+            bot_token=config.bot_token,
+            chat_id=config.chat_id,
+            client=make_client(),
+            desk=desk,
+            store=self.store,
+            clock=self.clock,
+            base_url=config.base_url,
+        )
+        self.sender.on_outcome.append(lambda _marketplace, _outcome: flow.wake.set())  # "답변 보냄" at once
+        return flow
+
+    def _telegram_actions(self, config: TelegramConfig, answers: TelegramAnswerFlow) -> TelegramActionPoller:
         key = f"telegram_offset:{config.name}"
 
         async def load_offset() -> int | None:
@@ -208,6 +240,7 @@ class Daemon:
             save_offset=save_offset,
             base_url=config.base_url,
             sleep=self.clock.sleep,
+            answers=answers,
         )
 
     async def apply_phone_action(self, action: str, inquiry_id: int, actor: str) -> str:
@@ -239,6 +272,8 @@ class Daemon:
         await self.timer.run_once()
         await self.sender.run_once()
         await self.dispatcher.run_once()
+        for flow in self.answer_flows:
+            await flow.sync_status()
 
     async def run(self) -> None:
         """Run until `stop` is set (SIGTERM/SIGINT set it); in-flight work finishes or stays in the outbox."""
@@ -261,6 +296,8 @@ class Daemon:
                 group.create_task(self._follow_controls_loop(), name="controls")
                 for actions in self.action_pollers:
                     group.create_task(actions.run(self.stop), name="telegram-actions")
+                for flow in self.answer_flows:
+                    group.create_task(flow.run(self.stop), name="telegram-answers")
                 # Every loop is scheduled: systemd may consider us started.
                 self.systemd.ready(await report.status_line())
                 group.create_task(keep_alive(self.systemd, report, self.clock, self.stop), name="systemd")
@@ -314,103 +351,7 @@ class Daemon:
             await notifier.aclose()
         for actions in self.action_pollers:
             await actions.aclose()
+        for flow in self.answer_flows:
+            await flow.aclose()
         await self.store.aclose()
         self.instance_lock.release()
-
-
-def _action_links(settings: Settings, clock: Clock) -> ActionLinks | None:
-    """Signed links for ntfy's buttons: only with the admin API on, reachable from the phone, behind a token."""
-    admin = settings.admin
-    if admin.enabled and admin.public_url and admin.token:
-        return ActionLinks(admin.public_url, admin.token.get_secret_value(), clock.now)
-    return None
-
-
-def _connection_watch(settings: Settings, store: Store, clock: Clock, channels: Channels) -> ConnectionWatch:
-    """The watch over every stream's connection, and over the Coupang keys' expiry."""
-    return ConnectionWatch(
-        store,
-        clock,
-        streams=[
-            WatchedStream(acc.id, acc.marketplace_kind, stream, acc.poll_interval_s)
-            for acc in settings.accounts
-            for stream in acc.stream_kinds
-        ],
-        lost_after=settings.health.lost_after,
-        channels=channels,
-        zone=settings.zone,
-        key_issued={
-            acc.id: acc.key_issued_at
-            for acc in settings.accounts
-            if isinstance(acc, CoupangAccount) and acc.key_issued_at is not None
-        },
-    )
-
-
-def _connect_loops(
-    dispatcher: Dispatcher, timer: AlertTimer, watch: ConnectionWatch, sender: AnswerSender, metrics: Metrics
-) -> OnQueued:
-    """Wake the dispatcher whenever a message is queued and count outcomes; returns what a poller calls then."""
-    timer.on_queued.append(dispatcher.wake)
-    watch.on_queued.append(dispatcher.wake)
-    sender.on_queued.append(dispatcher.wake)
-    sender.on_outcome.append(lambda marketplace, outcome: metrics.answer_outcome(marketplace, outcome))
-    dispatcher.on_outcome.append(
-        lambda channel, kind, outcome: metrics.message_outcome(channel=channel, kind=kind, outcome=outcome)
-    )
-    timer.on_fired.append(lambda kind: metrics.sla_alert_queued(kind.value))
-
-    def on_queued() -> None:
-        timer.wake.set()  # new inquiries need their alerts planned
-        dispatcher.wake.set()
-
-    return on_queued
-
-
-def _on_polled(metrics: Metrics, watch: ConnectionWatch, marketplaces: dict[str, Marketplace]) -> OnPolled:
-    """After every poll attempt: count it, and let the watch see whether the connection was lost or is back."""
-
-    async def on_polled(poller: StreamPoller, report: PollReport) -> None:
-        metrics.poll_finished(
-            account=poller.account_id,
-            marketplace=marketplaces[poller.account_id].value,
-            stream=poller.stream.value,
-            ok=report.ok,
-            error_kind=report.error,
-            duration_s=report.duration_s,
-            new=report.new,
-            skipped=report.skipped,
-            text_changed=report.text_changed,
-        )
-        await watch.check(poller.account_id)
-
-    return on_polled
-
-
-def _pollers(
-    settings: Settings,
-    connectors: list[Connector],
-    store: Store,
-    clock: Clock,
-    channels: Channels,
-    on_queued: OnQueued,
-    on_polled: OnPolled,
-    rng: random.Random,
-) -> list[StreamPoller]:
-    """One poller per stream of every account, each with its own random source for jitter."""
-    return [
-        StreamPoller(
-            connector,
-            stream,
-            store,
-            clock,
-            interval_s=account.poll_interval_s,
-            jitter=settings.poll_jitter,
-            channels=channels,
-            on_queued=on_queued,
-            on_polled=on_polled,
-            rng=random.Random(rng.random()),
-        )
-        for connector, account in zip(connectors, settings.accounts, strict=True)
-        for stream in account.stream_kinds
-    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from core.answers import AnswerOutcome
+from core.answers import AnswerOutcome, Finding
 from core.models import KST, ClockKind, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
 from core.payloads import AnswerNotSentPayload, BackfillSummaryPayload, SlaAlertPayload, SystemPayload
 from core.redact import excerpt, mask_pii
@@ -134,6 +134,25 @@ def answer_not_sent(inquiry: Inquiry, *, row_id: int, payload: AnswerNotSentPayl
         group_key=inquiry_group_key(row_id),
         inquiry_id=row_id,
     )
+
+
+def answer_preview(inquiry: Inquiry, *, row_id: int, text: str, findings: Sequence[Finding]) -> str:
+    """The phone's preview of an answer before it is sent: the question, the answer, what the check found."""
+    names = _buyer_names(inquiry)
+    shown = mask_pii(text, known_names=names)  # the phone's copy only: the answer itself goes out as written
+    lines = [f"[{inquiry.shop}] {inquiry.stream.label} #{row_id} 답변 미리보기", f"문의: “{safe_excerpt(inquiry, 80)}”"]
+    lines += ["", shown, ""]
+    if shown != text:
+        lines.append("(구매자 정보로 보이는 부분은 휴대폰에서 가려 보입니다)")
+    marks = {"block": "⛔", "warn": "⚠️"}
+    lines += [f"{marks[f.severity]} {mask_pii(f.message, known_names=names)}" for f in findings] or [
+        "✔️ 검사: 문제 없음"
+    ]
+    if any(f.blocking for f in findings):
+        lines.append("고쳐야 보낼 수 있습니다: [수정]")
+    elif findings:
+        lines.append("경고를 읽고 그래도 보내려면 [⚠️ 그래도 보내기]")
+    return "\n".join(lines)
 
 
 def backfill_summary(summary: BackfillSummaryPayload) -> Message:

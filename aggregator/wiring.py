@@ -8,13 +8,19 @@ A composition root: it may import anything of ours.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import httpx
 
+from aggregator.alert_timer import AlertTimer
+from aggregator.answering.sender import AnswerSender
+from aggregator.connection_watch import ConnectionWatch, WatchedStream
+from aggregator.dispatcher import Dispatcher
+from aggregator.metrics import Metrics
 from aggregator.notifiers.action_links import ActionLinks
 from aggregator.notifiers.base import Notifier
 from aggregator.notifiers.ntfy import NtfyNotifier
@@ -22,7 +28,16 @@ from aggregator.notifiers.sink import SinkNotifier
 from aggregator.notifiers.sms import SolapiSmsNotifier
 from aggregator.notifiers.telegram import TelegramNotifier
 from aggregator.notifiers.webhook import WebhookNotifier
-from aggregator.settings import Account, AccountConfig, CoupangAccount, ElevenstAccount, EsmAccount, NaverAccount
+from aggregator.poller import PollReport, StreamPoller
+from aggregator.settings import (
+    Account,
+    AccountConfig,
+    CoupangAccount,
+    ElevenstAccount,
+    EsmAccount,
+    NaverAccount,
+    Settings,
+)
 from aggregator.settings.notify import (
     ChannelConfig,
     NotifierConfig,
@@ -32,6 +47,7 @@ from aggregator.settings.notify import (
     TelegramConfig,
     WebhookConfig,
 )
+from aggregator.store import Channels, Store
 from connectors.base import AnsweringConnector, Connector
 from connectors.coupang.connector import CoupangConnector
 from connectors.elevenst.connector import ElevenstConnector
@@ -188,6 +204,7 @@ def _telegram(config: TelegramConfig, parts: ChannelParts) -> Notifier:
         base_url=config.base_url,
         parse_mode=config.parse_mode,
         actions=config.actions,
+        answers=config.actions,  # the taps' reader also runs the answer flow
     )
 
 
@@ -221,3 +238,107 @@ def _registered(registry: Mapping[type[Any], _F], kind: type[Any], what: str) ->
         return registry[kind]
     except KeyError:
         raise KeyError(f"no {what} is registered for {kind.__name__} (see aggregator/wiring.py)") from None
+
+
+# ---- the daemon's parts, built from the settings (the daemon starts and stops them) ----
+
+OnPolled = Callable[[StreamPoller, PollReport], Awaitable[None]]
+OnQueued = Callable[[], None]
+
+
+def build_action_links(settings: Settings, clock: Clock) -> ActionLinks | None:
+    """Signed links for ntfy's buttons: only with the admin API on, reachable from the phone, behind a token."""
+    admin = settings.admin
+    if admin.enabled and admin.public_url and admin.token:
+        return ActionLinks(admin.public_url, admin.token.get_secret_value(), clock.now)
+    return None
+
+
+def build_connection_watch(settings: Settings, store: Store, clock: Clock, channels: Channels) -> ConnectionWatch:
+    """The watch over every stream's connection, and over the Coupang keys' expiry."""
+    return ConnectionWatch(
+        store,
+        clock,
+        streams=[
+            WatchedStream(acc.id, acc.marketplace_kind, stream, acc.poll_interval_s)
+            for acc in settings.accounts
+            for stream in acc.stream_kinds
+        ],
+        lost_after=settings.health.lost_after,
+        channels=channels,
+        zone=settings.zone,
+        key_issued={
+            acc.id: acc.key_issued_at
+            for acc in settings.accounts
+            if isinstance(acc, CoupangAccount) and acc.key_issued_at is not None
+        },
+    )
+
+
+def connect_loops(
+    dispatcher: Dispatcher, timer: AlertTimer, watch: ConnectionWatch, sender: AnswerSender, metrics: Metrics
+) -> OnQueued:
+    """Wake the dispatcher whenever a message is queued and count outcomes; returns what a poller calls then."""
+    timer.on_queued.append(dispatcher.wake)
+    watch.on_queued.append(dispatcher.wake)
+    sender.on_queued.append(dispatcher.wake)
+    sender.on_outcome.append(lambda marketplace, outcome: metrics.answer_outcome(marketplace, outcome))
+    dispatcher.on_outcome.append(
+        lambda channel, kind, outcome: metrics.message_outcome(channel=channel, kind=kind, outcome=outcome)
+    )
+    timer.on_fired.append(lambda kind: metrics.sla_alert_queued(kind.value))
+
+    def on_queued() -> None:
+        timer.wake.set()  # new inquiries need their alerts planned
+        dispatcher.wake.set()
+
+    return on_queued
+
+
+def poll_observer(metrics: Metrics, watch: ConnectionWatch, marketplaces: dict[str, Marketplace]) -> OnPolled:
+    """After every poll attempt: count it, and let the watch see whether the connection was lost or is back."""
+
+    async def on_polled(poller: StreamPoller, report: PollReport) -> None:
+        metrics.poll_finished(
+            account=poller.account_id,
+            marketplace=marketplaces[poller.account_id].value,
+            stream=poller.stream.value,
+            ok=report.ok,
+            error_kind=report.error,
+            duration_s=report.duration_s,
+            new=report.new,
+            skipped=report.skipped,
+            text_changed=report.text_changed,
+        )
+        await watch.check(poller.account_id)
+
+    return on_polled
+
+
+def build_pollers(
+    settings: Settings,
+    connectors: list[Connector],
+    store: Store,
+    clock: Clock,
+    channels: Channels,
+    on_queued: OnQueued,
+    on_polled: OnPolled,
+    rng: random.Random,
+) -> list[StreamPoller]:
+    """One poller per stream of every account, each with its own random source for jitter."""
+    return [
+        StreamPoller(
+            connector,
+            stream,
+            store,
+            clock,
+            interval_s=account.poll_interval_s,
+            jitter=settings.poll_jitter,
+            channels=channels,
+            on_queued=on_queued,
+            on_polled=on_polled,
+            rng=random.Random(rng.random()),
+        )
+        for connector, account in zip(connectors, settings.accounts, strict=True)
+        for stream in account.stream_kinds
+    ]

@@ -40,6 +40,15 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.admin": ("aggregator.metrics", "aggregator.notifiers.action_links"),
     "aggregator.notifiers.action_links": (),
     "aggregator.notifiers.telegram_actions": ("aggregator.notifiers.telegram_bot",),
+    # Answering from Telegram is a surface of the answer service, like `inqd answer`: it speaks to the desk.
+    "aggregator.notifiers.telegram_answers": (
+        "aggregator.notifiers.telegram",
+        "aggregator.notifiers.telegram_bot",
+        "aggregator.answering.desk",
+        "aggregator.answering.service",
+        "aggregator.render",
+        "aggregator.store",
+    ),
     "aggregator.control_service": ("core.models", "aggregator.render", "aggregator.store", "policies"),
     "aggregator.cli.control_commands": OURS,
     "aggregator.init.wizard": OURS,
@@ -93,6 +102,14 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "aggregator.wiring",
         "policies.answer_check",
         "policies.templates",
+    ),
+    # A phone's way into the answer service: templates (file and filling) and the check come together here.
+    "aggregator.answering.desk": (
+        "aggregator.answering",
+        "aggregator.store",
+        "aggregator.templates",
+        "connectors.base",
+        "policies",
     ),
     "aggregator.dispatcher": (
         "core.models",

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from aggregator.notifiers.base import DeliveryError, raise_for_delivery, transport_failure
 from aggregator.notifiers.telegram_bot import TelegramBot
 from core.http import json_object, parse_retry_after
-from core.models import Message, Priority
+from core.models import ALERT_KINDS, Message, MessageKind, Priority
 
 __all__ = ["TelegramNotifier", "callback_data", "inline_keyboard"]
 
@@ -35,6 +35,9 @@ ACTION_ROWS: tuple[tuple[tuple[str, str], ...], ...] = (
     (("✅ 처리함", "handled"),),
     (("⏰ 1시간 뒤", "snooze1h"), ("⏰ 3시간 뒤", "snooze3h")),
 )
+ANSWER_ROW = (("✍️ 답변", "answer"),)  # notifiers.telegram_answers takes it from there
+# Messages about an inquiry still waiting for its answer: the seller may answer from any of them.
+ANSWERABLE_KINDS = frozenset({MessageKind.NEW_INQUIRY, *ALERT_KINDS})
 _INQUIRY_ID = re.compile(r"[1-9][0-9]{0,18}")  # a store row id (SQLite int64): keeps callback_data far under 64 bytes
 _PARTIAL_ENTITY = re.compile(r"&[#a-zA-Z0-9]*$")  # a cut must not leave "&am" behind: Telegram rejects it (400)
 _BUTTON_URL = re.compile(r"https?://\S+")  # Telegram refuses other schemes with 400 and the whole message is lost
@@ -68,14 +71,16 @@ def callback_data(action: str, inquiry_id: str) -> str:
     return data
 
 
-def inline_keyboard(message: Message, *, actions: bool) -> list[list[dict[str, str]]]:
-    """The message's buttons: actions on an inquiry (when enabled and it names one), then the http(s) link."""
+def inline_keyboard(message: Message, *, actions: bool, answers: bool = False) -> list[list[dict[str, str]]]:
+    """The message's buttons: actions on an inquiry (when enabled and it names one), "답변" (when answering is on and
+    the inquiry waits for one), then the http(s) link."""
     inquiry_id = "" if message.inquiry_id is None else str(message.inquiry_id)
     rows: list[list[dict[str, str]]] = []
     if actions and _INQUIRY_ID.fullmatch(inquiry_id):
+        answer_rows = (ANSWER_ROW,) if answers and message.kind in ANSWERABLE_KINDS else ()
         rows = [
             [{"text": text, "callback_data": callback_data(action, inquiry_id)} for text, action in row]
-            for row in ACTION_ROWS
+            for row in (*ACTION_ROWS, *answer_rows)
         ]
     if message.click_url and _BUTTON_URL.fullmatch(message.click_url):
         rows.append([{"text": SELLER_CENTER_BUTTON_TEXT if rows else BUTTON_TEXT, "url": message.click_url}])
@@ -98,6 +103,7 @@ class TelegramNotifier:
         base_url: str = "https://api.telegram.org",
         parse_mode: Literal["HTML", "plain"] = "HTML",
         actions: bool = False,
+        answers: bool = False,
     ) -> None:
         self._bot = TelegramBot(bot_token, chat_id, base_url)
         self.name = name
@@ -105,6 +111,7 @@ class TelegramNotifier:
         self._now = now
         self._parse_mode = parse_mode
         self._actions = actions  # taps come back through aggregator.notifiers.telegram_actions (getUpdates)
+        self._answers = answers  # the "답변" button; its taps go on to aggregator.notifiers.telegram_answers
 
     def __repr__(self) -> str:
         return (
@@ -126,7 +133,7 @@ class TelegramNotifier:
         }
         if self._parse_mode == "HTML":
             body["parse_mode"] = "HTML"
-        keyboard = inline_keyboard(message, actions=self._actions)
+        keyboard = inline_keyboard(message, actions=self._actions, answers=self._answers)
         if keyboard:
             body["reply_markup"] = {"inline_keyboard": keyboard}
         return body

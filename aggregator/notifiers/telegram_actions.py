@@ -1,8 +1,10 @@
-"""Phone actions over Telegram: inline-button taps (처리함, 미루기) read with getUpdates long polling.
+"""Phone actions over Telegram: inline-button taps (처리함, 미루기) read with getUpdates long polling; with an answer
+flow attached, also its taps and the replies typed to its prompts (notifiers/telegram_answers).
 
 Long polling needs no inbound port, so a seller behind home NAT gets the actions too. Only taps on messages in the
-configured chat act; every other tap is refused, answered and logged. The bot token sits in every URL path, so no
-URL and no httpx exception text reaches a log line or an error (see notifiers/telegram_bot).
+configured chat act; every other tap, and every reply from another chat, is refused, answered and logged. The bot
+token sits in every URL path, so no URL and no httpx exception text reaches a log line or an error (see
+notifiers/telegram_bot).
 
 A tap whose `apply` raises is answered with a failure text and passed over (the offset moves on): repeating a tap
 costs the seller one touch, while holding the offset back would replay the whole batch, including taps that worked.
@@ -14,7 +16,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeGuard, TypeVar
+from typing import Any, Literal, Protocol, TypeGuard, TypeVar
 
 import httpx
 import structlog
@@ -24,7 +26,7 @@ from aggregator.notifiers.telegram_bot import TelegramBot
 from core.http import json_object
 from core.redact import mask_pii
 
-__all__ = ["ACTIONS", "ActionStats", "TelegramActionPoller", "TelegramPollError"]
+__all__ = ["ACTIONS", "ActionStats", "AnswerTaps", "TelegramActionPoller", "TelegramPollError"]
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +56,26 @@ class TelegramPollError(Exception):
         self.retry_after_s = retry_after_s
 
 
+class AnswerTaps(Protocol):
+    """The answer flow as the reader sees it: the taps it handles and the replies typed to its prompts."""
+
+    def handles(self, action: str) -> bool:
+        """True for an action of the flow."""
+        ...
+
+    async def on_tap(self, action: str, inquiry_id: int, actor: str, message: Mapping[str, Any]) -> str:
+        """Act on a tap on `message`; returns the text the tap is answered with."""
+        ...
+
+    async def on_reply(self, message: Mapping[str, Any]) -> bool:
+        """Take a message of the configured chat; False when it is not a reply the flow asked for."""
+        ...
+
+    async def refuse(self, chat_id: int) -> None:
+        """Tell another chat it may not answer."""
+        ...
+
+
 @dataclass
 class ActionStats:
     """Counts since start, for status output and metrics."""
@@ -79,6 +101,7 @@ class TelegramActionPoller:
         base_url: str = "https://api.telegram.org",
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         poll_timeout_s: int = POLL_TIMEOUT_S,
+        answers: AnswerTaps | None = None,
     ) -> None:
         self._bot = TelegramBot(bot_token, chat_id, base_url)
         if poll_timeout_s < 0:
@@ -89,6 +112,7 @@ class TelegramActionPoller:
         self._save_offset = save_offset
         self._sleep = sleep
         self._poll_timeout_s = poll_timeout_s
+        self._answers = answers  # with it, typed messages are read too: the replies to its ForceReply prompts
         # The shared client's read timeout is shorter than a long poll; this one request waits a little longer.
         self._poll_http_timeout = httpx.Timeout(poll_timeout_s + 10.0, connect=10.0)
         self._offset: int | None = None
@@ -145,7 +169,8 @@ class TelegramActionPoller:
         if not self._offset_loaded:
             self._offset = await self._load_offset()
             self._offset_loaded = True
-        body: dict[str, Any] = {"timeout": self._poll_timeout_s, "allowed_updates": ["callback_query"]}
+        wanted = ["callback_query", "message"] if self._answers is not None else ["callback_query"]
+        body: dict[str, Any] = {"timeout": self._poll_timeout_s, "allowed_updates": wanted}
         if self._offset is not None:
             body["offset"] = self._offset
         try:
@@ -189,6 +214,10 @@ class TelegramActionPoller:
                 continue
             next_offset = max(next_offset or 0, update_id + 1)
             callback = update.get("callback_query")
+            message = update.get("message")
+            if callback is None and isinstance(message, Mapping) and self._answers is not None:
+                await self._handle_message(message, self._answers)
+                continue
             if callback is None:
                 continue  # another update type: allowed_updates takes a moment to apply after it changes
             if not isinstance(callback, Mapping) or not isinstance(callback.get("id"), str):
@@ -216,12 +245,17 @@ class TelegramActionPoller:
             return
         data = callback.get("data")
         match = _CALLBACK_DATA.fullmatch(data) if isinstance(data, str) else None
-        if match is None or match[1] not in ACTIONS:
+        answers = self._answers if match is not None and match[1] not in ACTIONS else None
+        if match is None or (match[1] not in ACTIONS and (answers is None or not answers.handles(match[1]))):
             await self._refuse(query_id, REFUSED_DATA_TEXT, reason="unknown_action", chat=chat, user_id=user_id)
             return
         action, inquiry_id = match[1], int(match[2])
         try:
-            reply = await self._apply(action, inquiry_id, f"telegram:{user_id}")
+            if answers is not None:  # an answer is the chat's: approved as "telegram:<chat id>"
+                assert isinstance(message, Mapping)  # a configured chat comes with its message
+                reply = await answers.on_tap(action, inquiry_id, f"telegram:{chat['id']}", message)
+            else:
+                reply = await self._apply(action, inquiry_id, f"telegram:{user_id}")
         except Exception as err:  # one failed tap must not stop the others; the seller can tap again
             self.stats.failed += 1
             log.error(
@@ -238,6 +272,31 @@ class TelegramActionPoller:
         log.info("telegram_action_applied", action=action, inquiry_id=inquiry_id, user_id=user_id)
         # The reply is made elsewhere (the control service) and goes to the phone: masked like every other text.
         await self._answer(query_id, mask_pii(reply))
+
+    async def _handle_message(self, message: Mapping[str, Any], answers: AnswerTaps) -> None:
+        """A typed message: the answer flow takes replies to its prompts; another chat replying is refused."""
+        chat = message.get("chat")
+        chat = chat if isinstance(chat, Mapping) else {}
+        sender = message.get("from")
+        user_id = sender.get("id") if isinstance(sender, Mapping) else None
+        try:
+            if self._is_configured_chat(chat):
+                if await answers.on_reply(message):
+                    self.stats.applied += 1
+                    log.info("telegram_reply_applied", user_id=_id_or_none(user_id))
+            elif isinstance(message.get("reply_to_message"), Mapping):
+                self.stats.refused += 1
+                log.warning(
+                    "telegram_action_refused",
+                    reason="unknown_chat",
+                    chat_id=_id_or_none(chat.get("id")),
+                    user_id=_id_or_none(user_id),
+                )
+                if _is_int(chat.get("id")):
+                    await answers.refuse(chat["id"])
+        except Exception as err:  # one failed reply must not stop the others; the seller can write it again
+            self.stats.failed += 1
+            log.error("telegram_reply_failed", user_id=_id_or_none(user_id), error=type(err).__name__, exc_info=True)
 
     def _is_configured_chat(self, chat: Mapping[str, Any]) -> bool:
         if self._bot.chat_id.startswith("@"):  # a public channel or group configured by its username

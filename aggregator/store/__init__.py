@@ -37,6 +37,7 @@ from aggregator.store.schema import (
     db_time,
     inquiry_row,
 )
+from aggregator.store.telegram_threads import TelegramThreadsMixin
 
 __all__ = [
     "INQUIRY_COLUMNS",
@@ -59,7 +60,7 @@ __all__ = [
 ]
 
 
-class Store(InquiriesMixin, OutboxMixin, TimersMixin, HealthMixin, ControlsMixin, AnswersMixin):
+class Store(InquiriesMixin, OutboxMixin, TimersMixin, HealthMixin, ControlsMixin, AnswersMixin, TelegramThreadsMixin):
     """Async access to the inqd database. Open with `await Store.open(path)`; close with `aclose()`."""
 
     @classmethod

@@ -196,4 +196,31 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE state IN ('approved', 'sending', 'sent', 'uncertain');
     CREATE INDEX answers_due ON answers (state, next_attempt_at);
     """,
+    # v11: answering from Telegram (aggregator/store/telegram_threads.py). A ForceReply prompt's message id names
+    # the inquiry a reply answers (never the reply's text); a thread remembers, per Telegram channel and inquiry,
+    # the notification to edit with the answer's fate, the latest preview, and the fate already shown.
+    """
+    CREATE TABLE telegram_prompts (
+        channel TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        message_id INTEGER NOT NULL,
+        inquiry_id INTEGER NOT NULL REFERENCES inquiries (id),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (channel, chat_id, message_id)
+    );
+    CREATE TABLE telegram_threads (
+        channel TEXT NOT NULL,
+        inquiry_id INTEGER NOT NULL REFERENCES inquiries (id),
+        chat_id TEXT NOT NULL,
+        origin_message_id INTEGER,
+        origin_text TEXT NOT NULL DEFAULT '',
+        preview_message_id INTEGER,
+        preview_digest TEXT NOT NULL DEFAULT '',
+        answer_id INTEGER REFERENCES answers (id),
+        shown TEXT NOT NULL DEFAULT '',
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (channel, inquiry_id)
+    );
+    CREATE INDEX telegram_threads_answer ON telegram_threads (answer_id) WHERE answer_id IS NOT NULL;
+    """,
 )
