@@ -39,6 +39,18 @@ class WatchedStream:
     stream: StreamKind
     interval_s: float
 
+    def condition(self, status: StreamStatus | None) -> StreamCondition:
+        """This stream's condition for the health policy, from its stored status (None: never polled)."""
+        return StreamCondition(
+            account_id=self.account_id,
+            stream=self.stream,
+            interval_s=self.interval_s,
+            last_success_at=status.last_success_at if status else None,
+            failing_since=status.failing_since if status else None,
+            last_error=status.last_error if status else None,
+            auth_failed=status.auth_failed if status else False,
+        )
+
 
 class ConnectionWatch:
     """Announces each account's outages once and their recovery once; answers /healthz."""
@@ -72,18 +84,7 @@ class ConnectionWatch:
         for key, watched in self._streams.items():
             if account_id is not None and watched.account_id != account_id:
                 continue
-            status = by_key.get(key)
-            conditions.append(
-                StreamCondition(
-                    account_id=watched.account_id,
-                    stream=watched.stream,
-                    interval_s=watched.interval_s,
-                    last_success_at=status.last_success_at if status else None,
-                    failing_since=status.failing_since if status else None,
-                    last_error=status.last_error if status else None,
-                    auth_failed=status.auth_failed if status else False,
-                )
-            )
+            conditions.append(watched.condition(by_key.get(key)))
         return conditions
 
     async def check(self, account_id: str | None = None) -> int:

@@ -21,6 +21,8 @@ import httpx
 import structlog
 from pydantic import TypeAdapter
 
+from aggregator.cli.stops import Stops
+from aggregator.cli.words import Words
 from aggregator.daemon import Daemon
 from aggregator.settings import Account, Settings, SinkNotifierConfig
 from connectors.sandbox import (
@@ -156,8 +158,10 @@ async def _generate(shops: list[_Shop], clock: SystemClock, stop: asyncio.Event)
         await sleep_or_wake(clock, GENERATOR_TICK_S, stop)
 
 
-async def run_demo(*, duration_s: float | None, data_dir: Path | None, poll_interval_s: float = 3.0) -> int:
-    """Run the demo until Ctrl-C / SIGTERM, or for `duration_s` seconds."""
+async def run_demo(
+    *, duration_s: float | None, data_dir: Path | None, poll_interval_s: float, stops: Stops, words: Words
+) -> int:
+    """Run the demo until Ctrl-C / SIGTERM (through `stops`), or for `duration_s` seconds."""
     clock = SystemClock()
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="inqd-demo-"))
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -170,26 +174,24 @@ async def run_demo(*, duration_s: float | None, data_dir: Path | None, poll_inte
         settings = demo_settings(
             tuple(shop.account(url, poll_interval_s) for shop, url in zip(shops, urls, strict=True)), data_dir=data_dir
         )
-        where = ", ".join(f"{shop.name} {url}" for shop, url in zip(shops, urls, strict=True))
-        print(
-            f"inqd demo: sandboxes at {where}; polling every {poll_interval_s:g} s\n"
-            f"  database:      {settings.db_path}\n"
-            f"  notifications: console and {data_dir / 'notifications.jsonl'}\n"
-            f"  open queue:    inqd queue --db {settings.db_path}\n"
-            f"  health:        http://{settings.admin.host}:{settings.admin.port}/healthz and /metrics\n"
-            "  quiet hours:   off in the demo (the default config holds messages 22:00-09:00 and on holidays)\n"
-            "  Ctrl-C stops.",
-            file=sys.stderr,
-            flush=True,
+        banner = words(
+            "demo_banner",
+            where=", ".join(f"{shop.name} {url}" for shop, url in zip(shops, urls, strict=True)),
+            interval=poll_interval_s,
+            db=settings.db_path,
+            sink=data_dir / "notifications.jsonl",
+            host=settings.admin.host,
+            port=settings.admin.port,
         )
+        print(banner, file=sys.stderr, flush=True)
         daemon = await Daemon.build(settings, clock=clock)
-        daemon.install_signal_handlers()
         if duration_s is not None:
             asyncio.get_running_loop().call_later(duration_s, daemon.request_stop, "duration reached")
-        try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(_generate(shops, clock, daemon.stop))
-                group.create_task(daemon.run())
-        finally:
-            await daemon.aclose()
+        with stops.redirect(daemon.request_stop):
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(_generate(shops, clock, daemon.stop))
+                    group.create_task(daemon.run())
+            finally:
+                await daemon.aclose()
     return 0

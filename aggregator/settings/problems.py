@@ -28,7 +28,7 @@ _PROBLEMS = Texts(
             "{path}: the config file must be UTF-8 (it looks like {encoding}). Convert it: "
             "iconv -f {encoding} -t utf-8 {path} > {converted} (Notepad: Save As → Encoding UTF-8)",
         ),
-        # pydantic's own checks, by error type
+        # pydantic's own checks that the loader words itself
         "missing": ("값이 필요합니다", "field required"),
         "secret_hint": (
             " (비밀 값: 환경 변수 {env} 또는 secrets_dir의 파일 {file})",
@@ -39,29 +39,6 @@ _PROBLEMS = Texts(
             "모르는 값 {tag!r} (가능한 값: {expected_tags})",
             "unknown value {tag!r} (expected {expected_tags})",
         ),
-        "less_than_equal": ("{le} 이하여야 합니다", ""),
-        "less_than": ("{lt}보다 작아야 합니다", ""),
-        "greater_than": ("{gt}보다 커야 합니다", ""),
-        "greater_than_equal": ("{ge} 이상이어야 합니다", ""),
-        "string_pattern_mismatch": ("형식이 맞지 않습니다 (형식: {pattern})", ""),
-        "literal_error": ("{expected} 중 하나여야 합니다", ""),
-        "enum": ("{expected} 중 하나여야 합니다", ""),
-        "bool_parsing": ("true 또는 false여야 합니다", ""),
-        "bool_type": ("true 또는 false여야 합니다", ""),
-        "int_parsing": ("정수여야 합니다 (예: 3)", ""),
-        "int_type": ("정수여야 합니다 (예: 3)", ""),
-        "int_from_float": ("정수여야 합니다 (예: 3)", ""),
-        "float_parsing": ("숫자여야 합니다 (예: 1.5)", ""),
-        "float_type": ("숫자여야 합니다 (예: 1.5)", ""),
-        "string_type": ('문자열이어야 합니다 (예: "abc")', ""),
-        "tuple_type": ('목록이어야 합니다 (예: ["a", "b"])', ""),
-        "list_type": ('목록이어야 합니다 (예: ["a", "b"])', ""),
-        "dict_type": ("표여야 합니다 ([이름] 또는 [[이름]])", ""),
-        "model_type": ("표여야 합니다 ([이름] 또는 [[이름]])", ""),
-        "model_attributes_type": ("표여야 합니다 ([이름] 또는 [[이름]])", ""),
-        "date_from_datetime_parsing": ("YYYY-MM-DD 날짜여야 합니다", ""),
-        "date_parsing": ("YYYY-MM-DD 날짜여야 합니다", ""),
-        "date_type": ("YYYY-MM-DD 날짜여야 합니다", ""),
         # our validators (Problem keys)
         "bad_name": (
             "영문 소문자, 숫자, -, _로 1-40자, 글자나 숫자로 시작 (예: myshop-coupang)",
@@ -150,6 +127,33 @@ _PROBLEMS = Texts(
     }
 )
 
+# pydantic's own checks in Korean, by error type (in English, pydantic's message is shown as it is).
+_PYDANTIC_KO = {
+    "less_than_equal": "{le} 이하여야 합니다",
+    "less_than": "{lt}보다 작아야 합니다",
+    "greater_than": "{gt}보다 커야 합니다",
+    "greater_than_equal": "{ge} 이상이어야 합니다",
+    "string_pattern_mismatch": "형식이 맞지 않습니다 (형식: {pattern})",
+    "literal_error": "{expected} 중 하나여야 합니다",
+    "enum": "{expected} 중 하나여야 합니다",
+    "bool_parsing": "true 또는 false여야 합니다",
+    "bool_type": "true 또는 false여야 합니다",
+    "int_parsing": "정수여야 합니다 (예: 3)",
+    "int_type": "정수여야 합니다 (예: 3)",
+    "int_from_float": "정수여야 합니다 (예: 3)",
+    "float_parsing": "숫자여야 합니다 (예: 1.5)",
+    "float_type": "숫자여야 합니다 (예: 1.5)",
+    "string_type": '문자열이어야 합니다 (예: "abc")',
+    "tuple_type": '목록이어야 합니다 (예: ["a", "b"])',
+    "list_type": '목록이어야 합니다 (예: ["a", "b"])',
+    "dict_type": "표여야 합니다 ([이름] 또는 [[이름]])",
+    "model_type": "표여야 합니다 ([이름] 또는 [[이름]])",
+    "model_attributes_type": "표여야 합니다 ([이름] 또는 [[이름]])",
+    "date_from_datetime_parsing": "YYYY-MM-DD 날짜여야 합니다",
+    "date_parsing": "YYYY-MM-DD 날짜여야 합니다",
+    "date_type": "YYYY-MM-DD 날짜여야 합니다",
+}
+
 
 class Problem(ValueError):
     """A config problem: a key of the table above and the values it names; `at` is a sub-key it belongs to.
@@ -174,6 +178,6 @@ def problem_text(lang: Lang, key: str, **values: Any) -> str:
 
 def pydantic_text(lang: Lang, kind: str, message: str, ctx: Mapping[str, Any]) -> str:
     """pydantic's own message for an error of type `kind`, in `lang` (English as pydantic wrote it)."""
-    if lang == "en" or kind not in _PROBLEMS:
+    if lang == "en" or kind not in _PYDANTIC_KO:
         return message
-    return _PROBLEMS(lang, kind, **ctx)
+    return _PYDANTIC_KO[kind].format(**ctx)
