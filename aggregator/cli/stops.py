@@ -54,7 +54,8 @@ class Stops:
         finally:
             for sig in STOP_SIGNALS:
                 loop.remove_signal_handler(sig)
-                signal.signal(sig, previous[sig])
+                if previous[sig] is not None:  # None: a handler Python did not install, which it cannot restore
+                    signal.signal(sig, previous[sig])
 
     def _on_signal(self, sig: signal.Signals) -> None:
         self.received = self.received or sig
