@@ -1,5 +1,5 @@
 """`python -m aggregator` runs the `inqd` command."""
 
-from aggregator.cli.main import main
+from aggregator.cli.entry import main
 
 raise SystemExit(main())

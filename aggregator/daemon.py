@@ -6,9 +6,7 @@ The daemon decides nothing; every whether/when lives in policies/ and scheduler.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-import signal
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -276,7 +274,8 @@ class Daemon:
             await flow.sync_status()
 
     async def run(self) -> None:
-        """Run until `stop` is set (SIGTERM/SIGINT set it); in-flight work finishes or stays in the outbox."""
+        """Run until `stop` is set (the command's stop signals call request_stop); in-flight work finishes or stays
+        in the outbox."""
         log.info(
             "daemon_started",
             accounts=len(self.connectors),
@@ -329,13 +328,6 @@ class Daemon:
             await admin.aclose()
             return None
         return admin
-
-    def install_signal_handlers(self) -> None:
-        """SIGTERM and SIGINT ask for a graceful stop."""
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, self.request_stop, sig.name)
 
     def request_stop(self, reason: str = "requested") -> None:
         """Begin a graceful stop."""

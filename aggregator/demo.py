@@ -24,6 +24,8 @@ import tomlkit
 from pydantic import TypeAdapter
 
 from aggregator.answering.service import STATE_NAMES, AnswerRefused
+from aggregator.cli.stops import Stops
+from aggregator.cli.words import Words
 from aggregator.daemon import Daemon
 from aggregator.demo_state import STATE_FILE, DataDirRefused, DemoSandboxes, GeneratorFactory
 from aggregator.init.starter_templates import STARTER_TEMPLATES
@@ -277,8 +279,10 @@ async def follow_demo_answer(
         await sleep_or_wake(daemon.clock, look_every_s, daemon.stop)
 
 
-async def run_demo(*, duration_s: float | None, data_dir: Path | None, poll_interval_s: float = 3.0) -> int:
-    """Run the demo until Ctrl-C / SIGTERM, or for `duration_s` seconds."""
+async def run_demo(
+    *, duration_s: float | None, data_dir: Path | None, poll_interval_s: float, stops: Stops, words: Words
+) -> int:
+    """Run the demo until Ctrl-C / SIGTERM (through `stops`), or for `duration_s` seconds."""
     clock = SystemClock()
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="inqd-demo-"))
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -294,27 +298,26 @@ async def run_demo(*, duration_s: float | None, data_dir: Path | None, poll_inte
         settings = demo_settings(
             tuple(shop.account(url, poll_interval_s) for shop, url in zip(shops, urls, strict=True)), data_dir=data_dir
         )
-        where = ", ".join(f"{shop.name} {url}" for shop, url in zip(shops, urls, strict=True))
-        print(
-            f"inqd demo: sandboxes at {where}; polling every {poll_interval_s:g} s\n"
-            f"  database:      {settings.db_path}\n"
-            f"  notifications: console and {data_dir / 'notifications.jsonl'}\n"
-            + "".join(f"{line}\n" for line in data_dir_hints(data_dir))
-            + f"  health:        http://{settings.admin.host}:{settings.admin.port}/healthz and /metrics\n"
-            "  quiet hours:   off in the demo (the default config holds messages 22:00-09:00 and on holidays)\n"
-            "  Ctrl-C stops.",
-            file=sys.stderr,
-            flush=True,
+        banner = words(
+            "demo_banner",
+            where=", ".join(f"{shop.name} {url}" for shop, url in zip(shops, urls, strict=True)),
+            interval=poll_interval_s,
+            db=settings.db_path,
+            sink=data_dir / "notifications.jsonl",
+            host=settings.admin.host,
+            port=settings.admin.port,
+            hints="".join(f"{line}\n" for line in data_dir_hints(data_dir)),
         )
+        print(banner, file=sys.stderr, flush=True)
         daemon = await Daemon.build(settings, clock=clock)
-        daemon.install_signal_handlers()
         if duration_s is not None:
             asyncio.get_running_loop().call_later(duration_s, daemon.request_stop, "duration reached")
-        try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(_generate(sandboxes, clock, daemon.stop))
-                group.create_task(answer_one_inquiry(daemon, say=_say))
-                group.create_task(daemon.run())
-        finally:
-            await daemon.aclose()
+        with stops.redirect(daemon.request_stop):
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(_generate(sandboxes, clock, daemon.stop))
+                    group.create_task(answer_one_inquiry(daemon, say=_say))
+                    group.create_task(daemon.run())
+            finally:
+                await daemon.aclose()
     return 0

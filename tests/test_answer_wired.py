@@ -17,6 +17,7 @@ from aggregator.answering.check import answer_check
 from aggregator.cli.answer_command import answer_from_terminal
 from aggregator.cli.main import _parser
 from aggregator.cli.reports import explain_lines
+from aggregator.cli.words import Words
 from aggregator.daemon import Daemon
 from aggregator.settings import Settings
 from aggregator.store.answers import AnswerState
@@ -100,7 +101,7 @@ async def test_a_template_answer_is_sent_confirmed_and_its_date_promised(
     answers = await daemon.answers().status(1)
     assert [a.state for a in answers] == [AnswerState.CONFIRMED]
     assert answers[0].approved_by is not None and answers[0].approved_by.startswith("terminal:")
-    lines = await explain_lines(daemon.store, daemon.policies, 1, now=clock.now())
+    lines = await explain_lines(daemon.store, daemon.policies, 1, now=clock.now(), words=Words("ko"))
     assert lines is not None
     explained = "\n".join(lines)
     assert "연락 약속 “답변 #1에서 약속한 날 11월 26일(목)”" in explained

@@ -33,6 +33,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "aggregator.admin",
         "aggregator.settings.notify",
         "aggregator.settings.policy",
+        "aggregator.settings.problems",
         "policies",
     ),
     "aggregator.metrics": (),
@@ -54,7 +55,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.init.wizard": OURS,
     "aggregator.init.config": OURS,
     "aggregator.init.accounts": OURS,
-    "aggregator.init.texts": ("core.models",),
+    "aggregator.init.texts": ("core.models", "aggregator.language"),
+    "aggregator.language": (),
     "aggregator.connection_watch": (
         "core.models",
         "core.clock",
@@ -69,8 +71,13 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "aggregator.store",
         "aggregator.systemd",
     ),
-    "aggregator.settings.policy": ("core.models", "policies"),
-    "aggregator.settings.notify": ("core.models", "aggregator.settings.policy"),
+    "aggregator.settings.policy": (
+        "core.models",
+        "policies",
+        "aggregator.settings.hours",
+        "aggregator.settings.problems",
+    ),
+    "aggregator.settings.notify": ("core.models", "aggregator.settings.policy", "aggregator.settings.problems"),
     "aggregator.store": ("core.models", "aggregator.store"),
     "aggregator.templates": ("policies.templates",),
     "aggregator.notifiers": (

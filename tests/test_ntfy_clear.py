@@ -16,6 +16,7 @@ import pytest
 import respx
 
 from aggregator.cli.reports import explain_lines
+from aggregator.cli.words import Words
 from aggregator.daemon import Daemon
 from aggregator.settings.notify import NtfyConfig
 from connectors.sandbox import CoupangSandbox
@@ -25,6 +26,7 @@ from tests.fakes import FakeClock
 
 NTFY = "http://127.0.0.1:8"
 TOPIC = "inqd-test-topic"
+KOREAN = Words("ko")
 
 
 def _phone(**ntfy: Any) -> NtfyConfig:
@@ -70,7 +72,7 @@ async def _run(
             clock.advance(60)
             await daemon.run_once()
         counts = await daemon.store.outbox_counts()
-        explained = await explain_lines(daemon.store, daemon.settings.policies(), 1, now=clock.now())
+        explained = await explain_lines(daemon.store, daemon.settings.policies(), 1, now=clock.now(), words=KOREAN)
         await daemon.aclose()
     assert counts.get("pending", 0) == 0
     assert explained is not None

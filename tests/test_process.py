@@ -5,88 +5,29 @@ These start subprocesses and read their output as it comes (no sleeping): every 
 
 from __future__ import annotations
 
-import os
 import re
-import selectors
 import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.sandbox import CoupangSandbox, SandboxServer
-
-DEADLINE_S = 60.0
-
-
-def _start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    # Unbuffered bytes: select() must see exactly what readline() has not consumed yet.
-    return subprocess.Popen(
-        [sys.executable, "-m", "aggregator", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        bufsize=0,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-    )
-
-
-def _finish(proc: subprocess.Popen[bytes], seen: list[str]) -> str:
-    """Wait for the process to exit; return all of its output."""
-    assert proc.stdout is not None
-    rest = proc.stdout.read().decode("utf-8", "replace")
-    proc.wait(timeout=DEADLINE_S)
-    return "".join(seen) + rest
-
-
-def _read_until(proc: subprocess.Popen[bytes], wanted: str, seen: list[str]) -> None:
-    """Read the process's output line by line until `wanted` appears (bounded by DEADLINE_S)."""
-    assert proc.stdout is not None
-    if any(wanted in line for line in seen):
-        return
-    deadline = time.monotonic() + DEADLINE_S
-    with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if not selector.select(timeout=deadline - time.monotonic()):
-                break
-            line = proc.stdout.readline().decode("utf-8", "replace")
-            if not line:
-                break
-            seen.append(line)
-            if wanted in line:
-                return
-    proc.kill()
-    raise AssertionError(f"{wanted!r} not seen; output was:\n{''.join(seen)}")
-
-
-@pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Processes started by a test; killed at the end whatever happens."""
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=DEADLINE_S)
-        if proc.stdout:
-            proc.stdout.close()
+from tests.processes import DEADLINE_S, finish, read_until, start
 
 
 def test_demo_shows_inquiries_and_stops_on_sigterm(tmp_path: Path, procs: list[subprocess.Popen[bytes]]) -> None:
-    proc = _start(["demo", "--poll-interval", "1", "--data-dir", str(tmp_path)])
+    proc = start(["demo", "--poll-interval", "1", "--data-dir", str(tmp_path)])
     procs.append(proc)
     seen: list[str] = []
-    _read_until(proc, "상품문의·고객센터 문의 연결됨", seen)  # the Coupang shop's one summary
+    read_until(proc, "상품문의·고객센터 문의 연결됨", seen)  # the Coupang shop's one summary
     proc.send_signal(signal.SIGTERM)
-    output = _finish(proc, seen)
+    output = finish(proc, seen)
     assert proc.returncode == 0
     assert "daemon_stopped" in output
     assert re.search(r"최근 문의 \d+건을 불러왔습니다", output)
@@ -130,22 +71,22 @@ def test_kill_9_mid_run_loses_no_inquiry(tmp_path: Path, procs: list[subprocess.
     env = {"INQD_SHOP__ACCESS_KEY": "kill-ak", "INQD_SHOP__SECRET_KEY": "kill-sk"}
     with SandboxServer(sandbox.handler) as server:
         config = _config(tmp_path, server.url)
-        first = _start(["run", "--config", str(config)], env)
+        first = start(["run", "--config", str(config)], env)
         procs.append(first)
         seen: list[str] = []
-        _read_until(first, "상품문의 연결됨", seen)
+        read_until(first, "상품문의 연결됨", seen)
         fresh = [sandbox.add_product_inquiry(content=f"새 문의 {n}", inquiry_at=datetime.now(UTC)) for n in range(3)]
-        _read_until(first, "새 문의", seen)
+        read_until(first, "새 문의", seen)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=DEADLINE_S)
         later = [sandbox.add_product_inquiry(content=f"재시작 후 {n}", inquiry_at=datetime.now(UTC)) for n in range(3)]
-        second = _start(["run", "--config", str(config)], env)
+        second = start(["run", "--config", str(config)], env)
         procs.append(second)
         seen_after: list[str] = []
         for n in range(3):
-            _read_until(second, f"재시작 후 {n}", seen_after)
+            read_until(second, f"재시작 후 {n}", seen_after)
         second.send_signal(signal.SIGTERM)
-        _finish(second, seen_after)
+        finish(second, seen_after)
     with sqlite3.connect(tmp_path / "inqd.db") as db:
         stored = sorted(int(r[0]) for r in db.execute("SELECT external_id FROM inquiries"))
         pushes = [r[0] for r in db.execute("SELECT inquiry_id FROM outbox WHERE kind = 'new_inquiry'")]
@@ -194,17 +135,17 @@ def test_run_as_a_service_tells_systemd_and_serves_health_and_metrics(
         notify.bind(str(tmp_path / "notify.sock"))
         config = _config(tmp_path, server.url)
         config.write_text(config.read_text(encoding="utf-8") + f"\n[admin]\nport = {port}\n", encoding="utf-8")
-        proc = _start(["run", "--config", str(config)], env)
+        proc = start(["run", "--config", str(config)], env)
         procs.append(proc)
         ready = _datagram(notify, "READY=1")
         _datagram(notify, "WATCHDOG=1")
         seen: list[str] = []
-        _read_until(proc, "상품문의 연결됨", seen)
+        read_until(proc, "상품문의 연결됨", seen)
         health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
         proc.send_signal(signal.SIGTERM)
         stopping = _datagram(notify, "STOPPING=1")
-        _finish(proc, seen)
+        finish(proc, seen)
     assert "STATUS=미답변 문의" in ready  # Korean status text arrives intact (UTF-8)
     assert "STOPPING=1" in stopping
     assert health.status_code == 200

@@ -21,6 +21,7 @@ from pathlib import Path
 from aggregator.answering.check import answer_check
 from aggregator.answering.service import AnswerRefused, AnswerService, Check, Draft
 from aggregator.cli.reports import answer_lines
+from aggregator.cli.words import Words
 from aggregator.render import kst_stamp
 from aggregator.settings import Settings
 from aggregator.store import Store, StoredInquiry
@@ -226,7 +227,7 @@ async def _status(service: AnswerService, stored: StoredInquiry) -> int:
     if not answers:
         print(f"#{stored.id}: 아직 쓴 답변이 없습니다 (inqd answer {stored.id} -m ...)")
         return 0
-    print("\n".join(answer_lines(answers, now=SystemClock().now())))
+    print("\n".join(answer_lines(answers, now=SystemClock().now(), words=Words("ko"))))
     return 0
 
 

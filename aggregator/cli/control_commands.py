@@ -6,60 +6,71 @@ They write to the database the daemon uses; a running daemon picks the change up
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 from datetime import datetime, time
 from pathlib import Path
 
 from aggregator import control_service as controls
+from aggregator.cli.stops import Stops
 from aggregator.render import kst_stamp
 from aggregator.settings import Settings
 from aggregator.store import Store
 from core.clock import SystemClock
+from core.particles import with_particle
 
 COMMANDS = ("snooze", "handled", "promise", "vacation")
 _EXIT_BAD_INPUT = 2
 
 
-def add_control_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the control subcommands."""
+def add_control_parsers(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], *, parents: list[argparse.ArgumentParser]
+) -> None:
+    """Add the control subcommands (each with the flags of `parents`)."""
 
     def with_config(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
 
-    snooze = sub.add_parser("snooze", help="postpone an inquiry's warnings and repeats (or every inquiry's: --all)")
+    snooze = sub.add_parser(
+        "snooze", parents=parents, help="postpone an inquiry's warnings and repeats (or every inquiry's: --all)"
+    )
     snooze.add_argument("inquiry_id", type=int, nargs="?", metavar="ID", help="the id shown by `inqd queue`")
     snooze.add_argument("until", nargs="?", metavar="WHEN", help="2h, 90m, 18:00 or '2026-11-24 18:00'")
     snooze.add_argument("--all", dest="all_until", metavar="WHEN", help="every open inquiry, e.g. --all 1h")
     snooze.add_argument("--off", action="store_true", help="end the snooze (of ID, or of --all with no ID)")
     with_config(snooze)
 
-    handled = sub.add_parser("handled", help="stop an inquiry's alerts until the marketplace shows it answered")
+    handled = sub.add_parser(
+        "handled", parents=parents, help="stop an inquiry's alerts until the marketplace shows it answered"
+    )
     handled.add_argument("inquiry_id", type=int, metavar="ID")
     with_config(handled)
 
-    promise = sub.add_parser("promise", help="promise a call-back time: a reminder before it, escalation after")
+    promise = sub.add_parser(
+        "promise", parents=parents, help="promise a call-back time: a reminder before it, escalation after"
+    )
     promise.add_argument("inquiry_id", type=int, metavar="ID")
     promise.add_argument("at", nargs="?", metavar="WHEN", help="18:00, 2h or '2026-11-24 18:00'")
     promise.add_argument("note", nargs="*", help="what you promised (shown in the reminder)")
     promise.add_argument("--cancel", action="store_true", help="withdraw the promise")
     with_config(promise)
 
-    vacation = sub.add_parser("vacation", help="days off: closed days for quiet and work hours, with a forecast")
+    vacation = sub.add_parser(
+        "vacation", parents=parents, help="days off: closed days for quiet and work hours, with a forecast"
+    )
     vacation.add_argument("action", choices=("add", "list", "remove"))
     vacation.add_argument("days", nargs="?", metavar="DAYS", help="add: 2026-12-24..2026-12-27; remove: the id")
     vacation.add_argument("--note", default="", help="add: a note (e.g. 가족 여행)")
     with_config(vacation)
 
 
-def run_control(args: argparse.Namespace, settings: Settings) -> int:
+def run_control(args: argparse.Namespace, settings: Settings, stops: Stops) -> int:
     """Run one control subcommand; 0 done, 1 refused (no such inquiry, already answered), 2 bad input."""
     if not settings.db_path.is_file():
         print(f"inqd: no database yet at {settings.db_path} (run the daemon first)", file=sys.stderr)
         return 1
     try:
-        return asyncio.run(_run(args, settings))
+        return stops.run(_run(args, settings))
     except controls.ControlError as err:
         print(f"inqd: {err}", file=sys.stderr)
         return 1 if isinstance(err, controls.ControlRefused) else _EXIT_BAD_INPUT
@@ -136,7 +147,8 @@ async def _vacation(args: argparse.Namespace, settings: Settings, store: Store, 
     vacation_id = await store.add_vacation(first, last, args.note, now=now, actor=actor)
     vacations = await store.vacation_ranges()
     policies = settings.policies(vacations)
-    print(f"{vacation_id}번 휴가 {first}..{last}를 기록했습니다: 그 날들은 종일 조용하고 업무시간이 없습니다.")
+    days = with_particle(f"{first}..{last}", "를")
+    print(f"{vacation_id}번 휴가 {days} 기록했습니다: 그 날들은 종일 조용하고 업무시간이 없습니다.")
     back = policies.quiet.span_end(datetime.combine(first, time(12), tzinfo=policies.zone))
     if back is not None:
         print(f"알림이 다시 울리는 때: {kst_stamp(back)} (자세히: inqd schedule --from {first})")

@@ -1,36 +1,42 @@
-"""The `inqd` command: parse arguments, load settings, run a subcommand. Config errors exit 2, one line each."""
+"""The `inqd` command: parse arguments, load settings, run a subcommand. Config errors exit 2, one line each.
+
+One language per run: Korean, or English with `--lang en` (before or after the command) or an English locale.
+Commands that use no secret (queue, schedule, explain, status, the seller controls) read the config without them.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import os
 import sys
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from aggregator.cli.answer_command import add_answer_parser, run_answer
-from aggregator.cli.control_commands import COMMANDS as CONTROL_COMMANDS
+from aggregator.cli.check_report import check_lines
 from aggregator.cli.control_commands import add_control_parsers, run_control
+from aggregator.cli.notify_check import send_test_messages
+from aggregator.cli.queue_table import queue_table
 from aggregator.cli.reports import explain_lines, queue_entries, schedule_lines
+from aggregator.cli.stops import Stops
 from aggregator.cli.templates_command import add_templates_parser, run_templates
+from aggregator.cli.words import Words
 from aggregator.init.wizard import add_init_parser, run_init
+from aggregator.language import LANGS, run_language
 from aggregator.logs import configure_logging
-from aggregator.notifiers.base import DeliveryError
-from aggregator.notifiers.ntfy import is_public_unauthenticated
-from aggregator.render import channel_test_messages, duration_text
-from aggregator.settings import ConfigError, Settings, load_settings, secrets_written_in
-from aggregator.settings.notify import NtfyConfig
-from aggregator.store import Store
+from aggregator.settings import ConfigError, Settings, load_settings
+from aggregator.store import Store, StoredInquiry
 from aggregator.templates import TemplatesFileError, checked_templates
-from aggregator.wiring import build_notifier
 from core import __version__
 from core.clock import SystemClock
-from core.models import MessageKind
-from core.redact import excerpt
 
 EXIT_CONFIG = 2
+EXIT_NO_DATABASE = 1
+# The commands that need the config's secrets; every other one reads the config without them.
+_USE_SECRETS = {"check", "run", "test-notify"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,221 +45,215 @@ def _parser() -> argparse.ArgumentParser:
         description="One queue for Korean marketplace customer inquiries, with alerts to a work phone.",
     )
     parser.add_argument("--version", action="version", version=f"inqd {__version__}")
+    parser.add_argument("--lang", dest="lang_global", choices=LANGS, default=None, help="ko (default) or en")
+    # Also after the command; SUPPRESS so that a command's default never hides the one given before it.
+    lang = argparse.ArgumentParser(add_help=False)
+    lang.add_argument("--lang", choices=LANGS, default=argparse.SUPPRESS, help="ko (default) or en")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def with_config(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, parents=[lang])
+
+    def with_config(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+        p.add_argument("--config", "-c", type=Path, required=required, help="path to the TOML config file")
 
     def with_logs(p: argparse.ArgumentParser) -> None:
         p.add_argument("--log-format", choices=("console", "json"), default="console")
         p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
 
-    run = sub.add_parser("run", help="run the daemon with a config file")
+    run = command("run", "run the daemon with a config file")
     with_config(run)
     with_logs(run)
 
-    demo = sub.add_parser("demo", help="run the daemon on the built-in sandbox with the console sink (no accounts)")
+    demo = command("demo", "run the daemon on the built-in sandbox with the console sink (no accounts)")
     demo.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="stop after this long")
     demo.add_argument("--data-dir", type=Path, default=None, help="where the demo DB and sink file go (default: temp)")
     demo.add_argument("--poll-interval", type=float, default=3.0, metavar="SECONDS")
     with_logs(demo)
 
-    check = sub.add_parser("check", help="validate a config file")
-    with_config(check)
+    with_config(command("check", "validate a config file"))
 
-    queue = sub.add_parser("queue", help="list open inquiries, oldest first")
+    queue = command("queue", "list open inquiries, oldest first")
     source = queue.add_mutually_exclusive_group(required=True)
     source.add_argument("--config", "-c", type=Path, help="path to the TOML config file (its db_path is read)")
     source.add_argument("--db", type=Path, help="path to the database itself (e.g. the demo's)")
     queue.add_argument("--json", action="store_true", help="machine-readable output")
 
-    schedule = sub.add_parser("schedule", help="the coming quiet and work windows, holidays named")
-    schedule.add_argument("--config", "-c", type=Path, help="config file (default: the built-in hours and KR holidays)")
+    schedule = command("schedule", "the coming quiet and work windows, holidays named")
+    with_config(schedule, required=False)
     schedule.add_argument("--from", dest="start", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD")
     schedule.add_argument("--days", type=int, default=7, metavar="N")
 
-    test_notify = sub.add_parser("test-notify", help="send a clearly marked test to each channel (one at max priority)")
-    test_notify.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
+    test_notify = command("test-notify", "send a clearly marked test to each channel (one at max priority)")
+    with_config(test_notify)
     test_notify.add_argument("--channel", default=None, metavar="NAME", help="only this channel")
 
-    add_control_parsers(sub)
+    add_control_parsers(sub, parents=[lang])
     add_answer_parser(sub)
     add_init_parser(sub)
     add_templates_parser(sub)
 
-    status = sub.add_parser("status", help="each stream's last poll and errors, open counts, outages, failed channels")
-    status.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
+    status = command("status", "each stream's last poll and errors, open counts, outages, failed channels")
+    with_config(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
-    explain = sub.add_parser("explain", help="an inquiry's timeline and the reason for every decision")
+    explain = command("explain", "an inquiry's timeline and the reason for every decision")
     explain.add_argument("inquiry_id", type=int, metavar="ID", help="the id shown by `inqd queue`")
-    explain.add_argument("--config", "-c", type=Path, required=True, help="path to the TOML config file")
+    with_config(explain)
     return parser
 
 
-def _load(path: Path) -> Settings | None:
-    try:
-        return load_settings(path)
-    except ConfigError as err:
-        for line in err.problems:
-            print(f"inqd: config error: {line}", file=sys.stderr)
-        return None
+class _Command:
+    """One run of a subcommand: its arguments, its words, and how it stops."""
 
+    def __init__(self, args: argparse.Namespace, words: Words, stops: Stops) -> None:
+        self.args, self.words, self.stops = args, words, stops
 
-def _check(settings: Settings, path: Path) -> int:
-    templates = settings.templates_path
-    try:
-        count = len(checked_templates(templates)) if templates.is_file() else None
-    except TemplatesFileError as err:
-        print(f"inqd: config error: {err}", file=sys.stderr)
-        return EXIT_CONFIG
-    print(f"{path}: OK")
-    if count is not None:
-        print(f"  answer templates: {count} in {templates}")
-    print(f"  time zone: {settings.timezone}; database: {settings.db_path}")
-    for acc in settings.accounts:
-        streams = ", ".join(kind.label for kind in acc.stream_kinds)
-        print(
-            f"  account {acc.id}: {acc.marketplace_kind.label} ({acc.seller_ref}) — {streams}; "
-            f"every {acc.poll_interval_s:g} s, at most {acc.max_requests_per_s:g} req/s, {acc.base_url}"
-        )
-    if not settings.accounts:
-        print("  no accounts configured: nothing will be polled")
-    for acc in settings.accounts:
-        for line in acc.answer_warnings:
-            print(f"  warning: account {acc.id}: {line}")
-    for key in secrets_written_in(path):
-        print(f"  warning: {key} is written in the config file; move it to an env var or secrets_dir")
-    for cfg in settings.notifiers:
-        kinds = "all messages" if len(cfg.kinds) == len(MessageKind) else ", ".join(k.value for k in cfg.kinds)
-        fallback = f"; falls back to {cfg.fallback} after {duration_text(cfg.fallback_after)}" if cfg.fallback else ""
-        print(f"  channel {cfg.name}: {cfg.type} — {kinds}{fallback}")
-        if isinstance(cfg, NtfyConfig) and is_public_unauthenticated(cfg.server_url, cfg.token, cfg.username):
-            print(
-                f"  warning: notifiers: {cfg.name} publishes to ntfy.sh without auth: anyone who guesses the topic "
-                "can read your buyers' questions; use a long random topic, a token, or your own ntfy server"
-            )
-    quiet = ", ".join(settings.quiet_hours) or "none"
-    print(
-        f"  quiet hours: {quiet}; work hours: {', '.join(settings.work_hours) or 'none'}; "
-        f"holidays: {settings.calendar.holidays}"
-    )
-    sla = settings.sla
-    print(
-        f"  SLA: deadline {duration_text(sla.default_deadline)} unless a rule says otherwise; warn at "
-        f"{', '.join(sla.warn) or 'never'}; breakthrough {'on' if sla.breakthrough.enabled else 'off'}"
-    )
-    for rule in sla.rules:
-        parts = [
-            f"deadline {duration_text(rule.deadline)}" if rule.deadline else "",
-            f"own target {duration_text(rule.own_target)} of work hours" if rule.own_target else "",
+    def load(self, path: Path) -> Settings | None:
+        """The settings at `path` (with secrets only for the commands that use them); None after saying why."""
+        try:
+            # `templates --import-naver` asks Naver for the seller's templates: the one read command with a request.
+            secrets = self.args.command in _USE_SECRETS or bool(getattr(self.args, "import_naver", None))
+            return load_settings(path, lang=self.words.lang, secrets=secrets)
+        except ConfigError as err:
+            for line in err.problems:
+                print(self.words("config_error", line=line), file=sys.stderr)
+            return None
+
+    def has_database(self, path: Path) -> bool:
+        """True when the database at `path` exists; else says so."""
+        if not path.is_file():
+            print(self.words("no_database", path=path), file=sys.stderr)
+        return path.is_file()
+
+    def check(self, settings: Settings) -> int:
+        """`inqd check`: the summary of a valid config (and of its answer templates, when the file exists)."""
+        templates = settings.templates_path
+        try:
+            count = len(checked_templates(templates)) if templates.is_file() else None
+        except TemplatesFileError as err:
+            print(self.words("config_error", line=str(err)), file=sys.stderr)
+            return EXIT_CONFIG
+        lines = check_lines(settings, self.args.config, self.words)
+        if count is not None:
+            lines.append(self.words("check_templates", count=count, path=templates))
+        lines += [
+            self.words("check_answer_warning", id=acc.id, line=line)
+            for acc in settings.accounts
+            for line in acc.answer_warnings
         ]
-        print(f"    {rule.marketplace.value}.{rule.stream.value}: {', '.join(p for p in parts if p) or 'defaults'}")
-    return 0
+        print("\n".join(lines))
+        return 0
+
+    def test_notify(self, settings: Settings) -> int:
+        """`inqd test-notify`: a marked test to each channel."""
+        return self.stops.run(send_test_messages(settings, self.args.channel, self.words))
+
+    def control(self, settings: Settings) -> int:
+        """`inqd snooze`, `handled`, `promise`, `vacation`."""
+        return run_control(self.args, settings, self.stops)
+
+    def queue(self, settings: Settings, db_path: Path) -> int:
+        """`inqd queue`: open inquiries by marketplace deadline."""
+        if not self.has_database(db_path):
+            return EXIT_NO_DATABASE
+        rows, vacations = self.stops.run(_open_inquiries(db_path))
+        entries = queue_entries(rows, settings.policies(vacations), now=SystemClock().now(), words=self.words)
+        if self.args.json:
+            print(json.dumps(entries, ensure_ascii=False, indent=2))
+        else:
+            print("\n".join(queue_table(entries, self.words) if entries else [self.words("queue_empty")]))
+        return 0
+
+    def schedule(self, settings: Settings) -> int:
+        """`inqd schedule`: the coming quiet and work windows."""
+        if not 1 <= self.args.days <= 366:
+            print(self.words("days_range"), file=sys.stderr)
+            return EXIT_CONFIG
+        vacations = self.stops.run(_vacations(settings.db_path)) if settings.db_path.is_file() else []
+        policies = settings.policies(vacations)
+        start = self.args.start or SystemClock().now().astimezone(policies.zone).date()
+        none = self.words("none")
+        quiet, work = ", ".join(settings.quiet_hours) or none, ", ".join(settings.work_hours) or none
+        print(self.words("schedule_head", zone=settings.timezone, quiet=quiet, work=work))
+        print("\n".join(schedule_lines(policies, start, self.args.days, self.words)))
+        return 0
+
+    def explain(self, settings: Settings) -> int:
+        """`inqd explain ID`: one inquiry's timeline."""
+        if not self.has_database(settings.db_path):
+            return EXIT_NO_DATABASE
+        lines = self.stops.run(_explain(settings, self.args.inquiry_id, self.words))
+        if lines is None:
+            print(self.words("no_inquiry", id=self.args.inquiry_id), file=sys.stderr)
+            return 1
+        print("\n".join(lines))
+        return 0
+
+    def status(self, settings: Settings) -> int:
+        """`inqd status`: exit 3 when a stream or a channel needs attention."""
+        from aggregator.cli.status_report import status_lines
+
+        if not self.has_database(settings.db_path):
+            return EXIT_NO_DATABASE
+        now = SystemClock().now()
+        report = self.stops.run(_status(settings, now, self.words))
+        if self.args.json:
+            print(json.dumps(report, ensure_ascii=False, indent=2))
+        else:
+            print("\n".join(status_lines(report, now=now, words=self.words)))
+        unhealthy = not all(row["healthy"] for row in report["streams"]) or bool(report["channel_failures"])
+        return 3 if unhealthy else 0
+
+    def run_daemon(self, settings: Settings) -> int:
+        """`inqd run`: until SIGTERM (exit 0) or Ctrl-C (exit 130)."""
+        scrubber = configure_logging(fmt=self.args.log_format, level=self.args.log_level)
+        scrubber.add(settings.secret_values())
+        return self.stops.exit_code(self.stops.run(_daemon(settings, self.stops)))
+
+    def demo(self) -> int:
+        """`inqd demo`: the daemon on the built-in sandboxes."""
+        from aggregator.demo import run_demo  # the sandboxes: only needed here
+
+        configure_logging(fmt=self.args.log_format, level=self.args.log_level)
+        demo = run_demo(
+            duration_s=self.args.duration,
+            data_dir=self.args.data_dir,
+            poll_interval_s=self.args.poll_interval,
+            stops=self.stops,
+            words=self.words,
+        )
+        return self.stops.exit_code(self.stops.run(demo))
 
 
-def _queue(settings: Settings, db_path: Path, *, as_json: bool) -> int:
-    if not db_path.is_file():
-        print(f"inqd: no database yet at {db_path} (run the daemon first)", file=sys.stderr)
-        return 1
-    return asyncio.run(_print_queue(settings, db_path, as_json=as_json))
-
-
-async def _print_queue(settings: Settings, db_path: Path, *, as_json: bool) -> int:
+async def _open_inquiries(db_path: Path) -> tuple[list[StoredInquiry], list[tuple[date, date]]]:
     store = await Store.open(db_path)
     try:
-        rows = await store.open_inquiries()
-        vacations = await store.vacation_ranges()
+        return await store.open_inquiries(), await store.vacation_ranges()
     finally:
         await store.aclose()
-    entries = queue_entries(rows, settings.policies(vacations), now=SystemClock().now())
-    if as_json:
-        print(json.dumps(entries, ensure_ascii=False, indent=2))
-        return 0
-    if not entries:
-        print("No open inquiries.")
-        return 0
-    print(
-        f"{'ID':>5}  {'MARKETPLACE':<8} {'STREAM':<10} {'RECEIVED (KST)':<15} {'DEADLINE (KST)':<15} "
-        f"{'LEFT':<12} EXCERPT"
-    )
-    for entry in entries:
-        marks = " ".join(
-            mark
-            for mark in (
-                f"[약속 {entry['promise_kst']}]" if entry["promise_kst"] else "",
-                "[미룸]" if entry["snoozed_until"] else "",
-                "[처리함]" if entry["handled"] else "",
-            )
-            if mark
-        )
-        print(
-            f"{entry['id']:>5}  {entry['marketplace_label']:<8} {entry['stream_label']:<10} "
-            f"{entry['received_kst']:<15} {entry['deadline_kst']:<15} {entry['left']:<12} "
-            f"{(marks + ' ') if marks else ''}{excerpt(entry['excerpt'], 60)}"
-        )
-    print(f"{len(entries)} open")
-    return 0
 
 
-def _schedule(settings: Settings, args: argparse.Namespace) -> int:
-    if not 1 <= args.days <= 366:
-        print("inqd: --days must be between 1 and 366", file=sys.stderr)
-        return EXIT_CONFIG
-    policies = settings.policies(_stored_vacations(settings))
-    start = args.start or SystemClock().now().astimezone(policies.zone).date()
-    quiet, work = ", ".join(settings.quiet_hours), ", ".join(settings.work_hours)
-    print(f"시간대 {settings.timezone} · 조용한 시간: {quiet} · 업무시간: {work}")
-    for line in schedule_lines(policies, start, args.days):
-        print(line)
-    return 0
+async def _vacations(db_path: Path) -> list[tuple[date, date]]:
+    """Vacations recorded with `inqd vacation add`."""
+    store = await Store.open(db_path)
+    try:
+        return await store.vacation_ranges()
+    finally:
+        await store.aclose()
 
 
-def _stored_vacations(settings: Settings) -> list[tuple[date, date]]:
-    """Vacations recorded with `inqd vacation add` (none before the daemon has made its database)."""
-    if not settings.db_path.is_file():
-        return []
-
-    async def read() -> list[tuple[date, date]]:
-        store = await Store.open(settings.db_path)
-        try:
-            return await store.vacation_ranges()
-        finally:
-            await store.aclose()
-
-    return asyncio.run(read())
-
-
-def _explain(settings: Settings, inquiry_id: int) -> int:
-    if not settings.db_path.is_file():
-        print(f"inqd: no database yet at {settings.db_path} (run the daemon first)", file=sys.stderr)
-        return 1
-    return asyncio.run(_print_explain(settings, inquiry_id))
-
-
-async def _print_explain(settings: Settings, inquiry_id: int) -> int:
+async def _explain(settings: Settings, inquiry_id: int, words: Words) -> list[str] | None:
     store = await Store.open(settings.db_path)
     try:
-        vacations = await store.vacation_ranges()
-        lines = await explain_lines(store, settings.policies(vacations), inquiry_id, now=SystemClock().now())
+        policies = settings.policies(await store.vacation_ranges())
+        return await explain_lines(store, policies, inquiry_id, now=SystemClock().now(), words=words)
     finally:
         await store.aclose()
-    if lines is None:
-        print(f"inqd: no inquiry #{inquiry_id} (see inqd queue)", file=sys.stderr)
-        return 1
-    print("\n".join(lines))
-    return 0
 
 
-def _status(settings: Settings, *, as_json: bool) -> int:
-    if not settings.db_path.is_file():
-        print(f"inqd: no database yet at {settings.db_path} (run the daemon first)", file=sys.stderr)
-        return 1
-    return asyncio.run(_print_status(settings, as_json=as_json))
-
-
-async def _print_status(settings: Settings, *, as_json: bool) -> int:
-    from aggregator.cli.status_report import status_lines, status_report
+async def _status(settings: Settings, now: datetime, words: Words) -> dict[str, Any]:
+    from aggregator.cli.status_report import status_report
     from aggregator.connection_watch import WatchedStream
 
     streams = [
@@ -261,110 +261,58 @@ async def _print_status(settings: Settings, *, as_json: bool) -> int:
         for acc in settings.accounts
         for stream in acc.stream_kinds
     ]
-    now = SystemClock().now()
     store = await Store.open(settings.db_path)
     try:
-        report = await status_report(
-            store,
-            streams,
-            settings.policies(await store.vacation_ranges()),
-            now=now,
-            lost_after=settings.health.lost_after,
-        )
+        policies = settings.policies(await store.vacation_ranges())
+        lost_after = settings.health.lost_after
+        return await status_report(store, streams, policies, now=now, lost_after=lost_after, words=words)
     finally:
         await store.aclose()
-    if as_json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
-    else:
-        print("\n".join(status_lines(report, now=now)))
-    unhealthy = not all(row["healthy"] for row in report["streams"]) or bool(report["channel_failures"])
-    return 3 if unhealthy else 0
 
 
-async def _test_notify(settings: Settings, only: str | None) -> int:
-    configs = [cfg for cfg in settings.notifiers if only in (None, cfg.name)]
-    if not configs:
-        print(
-            f"inqd: no channel named {only!r} (channels: {', '.join(c.name for c in settings.notifiers)})",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
-    configure_logging(level="WARNING").add(settings.secret_values())
-    clock = SystemClock()
-    failed = 0
-    for cfg in configs:
-        notifier = build_notifier(cfg, clock=clock)
-        messages = channel_test_messages(cfg.name, now=clock.now())
-        if cfg.type == "sms":
-            messages = messages[1:]  # SMS costs money: only the max-priority test
-        try:
-            for message in messages:
-                await notifier.send(message)
-        except DeliveryError as err:
-            failed += 1
-            kind = "will retry in the daemon" if err.retryable else "fix the config"
-            print(f"{cfg.name} ({cfg.type}): FAILED: {err} ({kind})")
-        else:
-            print(f"{cfg.name} ({cfg.type}): sent {len(messages)} test message(s); check the work phone")
-        finally:
-            await notifier.aclose()
-    return 1 if failed else 0
-
-
-async def _run(settings: Settings, args: argparse.Namespace) -> int:
+async def _daemon(settings: Settings, stops: Stops) -> int:
     from aggregator.daemon import Daemon  # the daemon pulls in every connector; only needed here
     from aggregator.instance_lock import AlreadyRunning
 
-    scrubber = configure_logging(fmt=args.log_format, level=args.log_level)
-    scrubber.add(settings.secret_values())
     try:
         daemon = await Daemon.build(settings, clock=SystemClock())
     except AlreadyRunning as err:
         print(f"inqd: {err}", file=sys.stderr)
         return 1
-    daemon.install_signal_handlers()
-    try:
-        await daemon.run()
-    finally:
-        await daemon.aclose()
+    with stops.redirect(daemon.request_stop):
+        try:
+            await daemon.run()
+        finally:
+            await daemon.aclose()
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `inqd` command."""
+    """The `inqd` command (aggregator.cli.entry runs it and turns signals and closed pipes into exit codes)."""
     args = _parser().parse_args(argv)
+    words = Words(run_language(getattr(args, "lang", None) or args.lang_global, os.environ))
+    command = _Command(args, words, Stops())
     if args.command == "demo":
-        from aggregator.demo import run_demo
-
-        configure_logging(fmt=args.log_format, level=args.log_level)
-        return asyncio.run(
-            run_demo(duration_s=args.duration, data_dir=args.data_dir, poll_interval_s=args.poll_interval)
-        )
+        return command.demo()
     if args.command == "init":
+        args.lang = words.lang
         return run_init(args)
     if args.command == "queue" and args.db is not None:
-        return _queue(Settings(), args.db, as_json=args.json)
+        return command.queue(Settings(), args.db)
     if args.command == "schedule" and args.config is None:
-        return _schedule(Settings(), args)
-    settings = _load(args.config)
+        return command.schedule(Settings())
+    settings = command.load(args.config)
     if settings is None:
         return EXIT_CONFIG
-    if args.command == "check":
-        return _check(settings, args.config)
-    if args.command == "queue":
-        return _queue(settings, settings.db_path, as_json=args.json)
-    if args.command == "schedule":
-        return _schedule(settings, args)
-    if args.command == "explain":
-        return _explain(settings, args.inquiry_id)
-    if args.command == "status":
-        return _status(settings, as_json=args.json)
-    if args.command in CONTROL_COMMANDS:
-        return run_control(args, settings)
-    if args.command == "answer":
-        return run_answer(args, settings)
-    if args.command == "templates":
-        return run_templates(args, settings)
-    if args.command == "test-notify":
-        return asyncio.run(_test_notify(settings, args.channel))
-    return asyncio.run(_run(settings, args))
+    handlers: dict[str, Callable[[Settings], int]] = {
+        "check": command.check,
+        "queue": lambda loaded: command.queue(loaded, loaded.db_path),
+        "schedule": command.schedule,
+        "explain": command.explain,
+        "status": command.status,
+        "test-notify": command.test_notify,
+        "run": command.run_daemon,
+        "answer": lambda loaded: run_answer(args, loaded),
+        "templates": lambda loaded: run_templates(args, loaded),
+    }
+    return handlers.get(args.command, command.control)(settings)

@@ -8,39 +8,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aggregator.answering.service import STATE_NAMES
-from aggregator.render import duration_text, kst_stamp, left_text, masked_excerpt, safe_excerpt
+from aggregator.cli.words import Words
+from aggregator.render import masked_excerpt, safe_excerpt
 from aggregator.store import Event, Store, StoredInquiry
 from aggregator.store.answers import AnswerRecord, AnswerState
-from core.models import KST, MessageKind
+from core.models import KST
 from core.redact import excerpt, mask_pii
 from policies import Policies
 from policies.control_effects import apply_controls
 from policies.sla import deadlines, plan_alerts
-
-_WEEKDAYS = "월화수목금토일"
-_MESSAGE_NAMES = {
-    MessageKind.NEW_INQUIRY.value: "새 문의",
-    MessageKind.BACKFILL_SUMMARY.value: "연결 요약",
-    MessageKind.SLA_WARNING.value: "마감 경고",
-    MessageKind.SLA_BREACH.value: "마감 지남",
-    MessageKind.SLA_REPEAT.value: "미답변 반복 알림",
-    MessageKind.EVENING_WARNING.value: "저녁 경고",
-    MessageKind.DIGEST.value: "요약",
-    MessageKind.SYSTEM.value: "시스템 알림",
-    MessageKind.ANSWERED.value: "휴대폰 알림 지우기",
-    MessageKind.PROMISE_REMINDER.value: "약속 시간 알림",
-    MessageKind.PROMISE_MISSED.value: "약속 시간 지남",
-}
-_REASONS = {
-    "send_now": "바로 보냄",
-    "breakthrough": "조용한 시간이지만 마감이 그 전에 지나서 보냄",
-    "drop_answered": "이미 답변되어 보내지 않음",
-    "drop_missing": "문의가 없어 보내지 않음",
-    "drop_handled": "처리함으로 표시되어 보내지 않음",
-    "channel cannot clear": "이 채널은 알림을 지울 수 없음",
-    "server cannot clear": "ntfy 서버가 알림 지우기를 지원하지 않음 (2.16 이상 필요)",
-    "hold_quiet": "조용한 시간이라 보류",
-}
 
 
 def _ranges(spans: list[tuple[datetime, datetime]], day_start: datetime) -> str:
@@ -51,7 +27,7 @@ def _ranges(spans: list[tuple[datetime, datetime]], day_start: datetime) -> str:
     return ", ".join(parts)
 
 
-def schedule_lines(policies: Policies, start: date, days: int) -> list[str]:
+def schedule_lines(policies: Policies, start: date, days: int, words: Words) -> list[str]:
     """One line per day: quiet and work windows, holidays named, e.g. `10/06 (월) 추석 — 종일 조용`."""
     lines = []
     for offset in range(days):
@@ -61,20 +37,22 @@ def schedule_lines(policies: Policies, start: date, days: int) -> list[str]:
         quiet = policies.quiet.spans(day_start, day_end)
         work = policies.work.spans(day_start, day_end)
         name = policies.calendar.holiday_name(day)
-        head = f"{day:%m/%d} ({_WEEKDAYS[day.weekday()]})" + (f" {name}" if name else "")
+        head = f"{day:%m/%d} ({words.weekday(day_start)})" + (f" {name}" if name else "")
         whole_day_quiet = len(quiet) == 1 and quiet[0][0] <= day_start and quiet[0][1] >= day_end
         if whole_day_quiet:
-            lines.append(f"{head} — 종일 조용")
+            lines.append(words("schedule_all_quiet", day=head))
             continue
         parts = []
         if quiet:
-            parts.append(f"조용 {_ranges(quiet, day_start)}")
-        parts.append(f"업무 {_ranges(work, day_start)}" if work else "업무 없음")
+            parts.append(words("schedule_quiet", ranges=_ranges(quiet, day_start)))
+        parts.append(words("schedule_work", ranges=_ranges(work, day_start)) if work else words("schedule_no_work"))
         lines.append(f"{head} — " + " · ".join(parts))
     return lines
 
 
-def queue_entries(rows: Sequence[StoredInquiry], policies: Policies, *, now: datetime) -> list[dict[str, Any]]:
+def queue_entries(
+    rows: Sequence[StoredInquiry], policies: Policies, *, now: datetime, words: Words
+) -> list[dict[str, Any]]:
     """Open inquiries by marketplace deadline, with time left; excerpts masked. Also the `--json` shape."""
     entries = []
     for row in rows:
@@ -85,21 +63,21 @@ def queue_entries(rows: Sequence[StoredInquiry], policies: Policies, *, now: dat
                 "id": row.id,
                 "account": inq.account_id,
                 "marketplace": inq.marketplace.value,
-                "marketplace_label": inq.shop,
+                "marketplace_label": words.shop(inq.shop),
                 "stream": inq.stream.value,
-                "stream_label": inq.stream.label,
+                "stream_label": words.stream(inq.stream),
                 "external_id": inq.external_id,
                 "received_at": inq.received_at.isoformat(),
-                "received_kst": kst_stamp(inq.received_at),
+                "received_kst": words.stamp(inq.received_at),
                 "age_s": int((now - inq.received_at).total_seconds()),
                 "deadline_at": clocks.marketplace.isoformat(),
-                "deadline_kst": kst_stamp(clocks.marketplace),
+                "deadline_kst": words.stamp(clocks.marketplace),
                 "own_target_at": clocks.own.isoformat() if clocks.own else None,
                 "left_s": int((clocks.marketplace - now).total_seconds()),
-                "left": left_text(clocks.marketplace, now),
+                "left": words.left(clocks.marketplace, now),
                 "excerpt": safe_excerpt(inq, 200),
                 "promise_at": row.controls.promise_at.isoformat() if row.controls.promise_at else None,
-                "promise_kst": kst_stamp(row.controls.promise_at) if row.controls.promise_at else None,
+                "promise_kst": words.stamp(row.controls.promise_at) if row.controls.promise_at else None,
                 "snoozed_until": (
                     row.controls.snoozed_until.isoformat()
                     if row.controls.snoozed_until and row.controls.snoozed_until > now
@@ -111,17 +89,11 @@ def queue_entries(rows: Sequence[StoredInquiry], policies: Policies, *, now: dat
     return sorted(entries, key=lambda e: (e["deadline_at"], e["id"]))
 
 
-_ACTORS = {"terminal": "터미널", "telegram": "텔레그램 버튼", "ntfy": "ntfy 버튼", "admin": "관리 API"}
-
-
-def _stamp(value: object) -> str:
-    return kst_stamp(datetime.fromisoformat(value)) if isinstance(value, str) else "?"
-
-
 @dataclass(frozen=True, slots=True)
 class _EventWords:
-    """The parts of an event that its line of `inqd explain` names."""
+    """The parts of an event that its line of `inqd explain` names, in the run's words."""
 
+    words: Words
     detail: dict[str, Any]
     message: str  # the message kind, in words
     channel: object
@@ -130,46 +102,31 @@ class _EventWords:
     stored: StoredInquiry  # whose timeline this is: its buyer's name is masked in the seller's notes
 
     @classmethod
-    def of(cls, event: Event, stored: StoredInquiry) -> _EventWords:
+    def of(cls, event: Event, words: Words, stored: StoredInquiry) -> _EventWords:
         """The words of `event`."""
         detail: dict[str, Any] = event.detail
         message = str(detail.get("message") or detail.get("alert") or "")
-        reason = str(detail.get("reason") or "")
         actor = str(detail.get("actor", ""))
-        who = _ACTORS.get(actor.split(":")[0], actor)
+        by = words("explain_by", who=words.name("actor", actor.split(":")[0]), actor=actor) if actor else ""
         return cls(
+            words=words,
             detail=detail,
-            message=_MESSAGE_NAMES.get(message, str(detail.get("message", ""))),
+            message=words.name("message", message) if message else str(detail.get("message", "")),
             channel=detail.get("channel"),
-            reason=_REASONS.get(reason, reason),
-            by=f" ({who}, {detail.get('actor')})" if detail.get("actor") else "",
+            reason=words.name("reason", str(detail.get("reason") or "")),
+            by=by,
             stored=stored,
         )
 
-    def note(self, key: str, text: str) -> str:
-        """`text` (with `{}` for the value) when the detail holds `key`, else ""."""
-        return text.format(self.detail[key]) if self.detail.get(key) else ""
+    def stamp(self, key: str) -> str:
+        """The time the detail holds under `key`, in words ("?" if none)."""
+        value = self.detail.get(key)
+        return self.words.stamp(datetime.fromisoformat(value)) if isinstance(value, str) else "?"
 
+    def note(self, text: str) -> str:
+        """`text` (with `{}` for the note) when the detail holds a note, else ""."""
+        return text.format(self.detail["note"]) if self.detail.get("note") else ""
 
-_EVENT_TEXTS: dict[str, Callable[[_EventWords], str]] = {
-    "seen": lambda w: "받음",
-    "answered": lambda w: "답변 확인 (판매자센터에서 답변됨)",
-    "reopened": lambda w: "다시 미답변 (재문의)",
-    "alert_queued": lambda w: (
-        f"알림 예정 시각 도달: {w.detail.get('key')}" + w.note("late", " · inqd가 꺼져 있던 동안 지난 알림")
-    ),
-    "notified": lambda w: f"{w.message} → {w.channel}: {w.reason or '보냄'}" + w.note("note", " — {}"),
-    "held": lambda w: f"{w.message} → {w.channel}: {w.reason} ({w.detail.get('until', '')} 요약으로)",
-    "digested": lambda w: f"조용한 시간 요약에 포함 → {w.channel}",
-    "dropped": lambda w: f"{w.message} → {w.channel}: {w.reason}",
-    "snoozed": lambda w: f"알림 미룸 → {_stamp(w.detail.get('until'))}까지{w.by}",
-    "unsnoozed": lambda w: f"미루기 끝냄{w.by}",
-    "handled": lambda w: f"처리함으로 표시: 마켓에 답변이 보일 때까지 알림 없음{w.by}",
-    "promised": lambda w: f"{_stamp(w.detail.get('at'))} 연락 약속{_promise_note(w.detail, w.stored)}{w.by}",
-    "promise_withdrawn": lambda w: f"약속 취소{w.by}",
-    "delivery_failed": lambda w: f"{w.message} → {w.channel}: 보내지 못함 ({w.detail.get('note')})",
-    "answer": lambda w: _answer_event(w),
-}
 
 _ANSWER_STATES: dict[str, str] = {state.value: name for state, name in STATE_NAMES.items()}
 
@@ -180,7 +137,7 @@ _ANSWER_EVENTS: dict[str, Callable[[_EventWords], str]] = {
     "sending": lambda w: f"보내는 중 ({w.detail.get('attempt', 1)}번째 시도)",
     "sent": lambda w: "보냄: 마켓이 받음",
     "confirmed": lambda w: "확인됨: 마켓에 답변이 보임",
-    "retry": lambda w: f"마켓이 나중에 다시 보내라고 함: {_stamp(w.detail.get('retry_at'))}에 다시 보냄",
+    "retry": lambda w: f"마켓이 나중에 다시 보내라고 함: {w.stamp('retry_at')}에 다시 보냄",
     "uncertain": lambda w: "결과 모름: 한 번만 받는 문의라 다음 조회에서 미답변이 확인되면 다시 보냄",
     "still_open": lambda w: "조회 결과 아직 미답변: 다시 보냄",
     "already_answered": lambda w: "보내지 않음: 이미 답변된 문의 (마켓의 답변을 그대로 둠)",
@@ -194,22 +151,24 @@ _ANSWER_EVENTS: dict[str, Callable[[_EventWords], str]] = {
 def _answer_event(words: _EventWords) -> str:
     step = _ANSWER_EVENTS.get(str(words.detail.get("state")))
     text = step(words) if step else str(words.detail.get("state"))
-    return f"답변 #{words.detail.get('answer_id')} {text}" + words.note("message", " — 마켓: {}")
+    message = words.detail.get("message")
+    said = f" — 마켓: {masked_excerpt(str(message), 120, words.stored.inquiry)}" if message else ""
+    return f"답변 #{words.detail.get('answer_id')} {text}{said}"
 
 
-def answer_lines(answers: Sequence[AnswerRecord], *, now: datetime) -> list[str]:
+def answer_lines(answers: Sequence[AnswerRecord], *, now: datetime, words: Words) -> list[str]:
     """Each answer written for an inquiry: its state, who approved it, attempts and the marketplace's last words."""
     lines = []
     for answer in answers:
         facts = [STATE_NAMES[answer.state]]
         if answer.approved_at:
-            facts.append(f"승인 {kst_stamp(answer.approved_at)} ({answer.approved_by})")
+            facts.append(f"승인 {words.stamp(answer.approved_at)} ({answer.approved_by})")
         if answer.attempts:
             facts.append(f"시도 {answer.attempts}회")
         if answer.sent_at:
-            facts.append(f"보냄 {kst_stamp(answer.sent_at)}")
+            facts.append(f"보냄 {words.stamp(answer.sent_at)}")
         if answer.state is AnswerState.APPROVED and answer.next_attempt_at and answer.next_attempt_at > now:
-            facts.append(f"다음 시도 {kst_stamp(answer.next_attempt_at)}")
+            facts.append(f"다음 시도 {words.stamp(answer.next_attempt_at)}")
         lines.append(f"답변 #{answer.id}  " + " · ".join(facts))
         lines.append(f"          “{excerpt(mask_pii(answer.text), 80)}”")
         if answer.message:
@@ -217,34 +176,56 @@ def answer_lines(answers: Sequence[AnswerRecord], *, now: datetime) -> list[str]
     return lines
 
 
-def _promise_note(detail: dict[str, Any], stored: StoredInquiry) -> str:
-    # The seller's own words may quote the buyer: masked and cut like every other excerpt.
-    note = masked_excerpt(str(detail.get("note") or ""), 40, stored.inquiry)
-    return f" “{note}”" if note else ""
+def _promise_note(note: str | None, stored: StoredInquiry) -> str:
+    # The seller's own words may quote the buyer: masked (with the buyer's known name) and cut like every excerpt.
+    text = masked_excerpt(note or "", 40, stored.inquiry)
+    return f" “{text}”" if text else ""
 
 
-def _event_line(event: Event, stored: StoredInquiry) -> str:
-    text = _EVENT_TEXTS.get(event.kind)
-    if text is None:  # an event this list does not name yet: its detail is shown as stored, masked like a question
-        return f"{kst_stamp(event.at)}  {event.kind} {masked_excerpt(str(event.detail), 200, stored.inquiry)}"
-    return f"{kst_stamp(event.at)}  {text(_EventWords.of(event, stored))}"
+# What an event's line names beyond its message, channel, reason and who (by kind; the texts are in cli.texts).
+_EVENT_VALUES: dict[str, Callable[[_EventWords], dict[str, object]]] = {
+    "alert_queued": lambda w: {
+        "key": w.detail.get("key"),
+        "late": w.words("event_late") if w.detail.get("late") else "",
+    },
+    "notified": lambda w: {"note": w.note(" — {}")},
+    "held": lambda w: {"until": w.detail.get("until", "")},
+    "snoozed": lambda w: {"until": w.stamp("until")},
+    "promised": lambda w: {"at": w.stamp("at"), "note": _promise_note(w.detail.get("note"), w.stored)},
+    "delivery_failed": lambda w: {"note": w.detail.get("note")},
+}
 
 
-def control_lines(stored: StoredInquiry, *, now: datetime) -> list[str]:
+def _event_line(event: Event, words: Words, stored: StoredInquiry) -> str:
+    stamp = words.stamp(event.at)
+    if event.kind == "answer":  # the answer lifecycle's lines are Korean only for now
+        return f"{stamp}  {_answer_event(_EventWords.of(event, words, stored))}"
+    key = f"event_{event.kind}"
+    if key not in words:  # an event this list does not name yet: its detail is shown as stored, masked
+        return f"{stamp}  {event.kind} {masked_excerpt(str(event.detail), 200, stored.inquiry)}"
+    w = _EventWords.of(event, words, stored)
+    extras = _EVENT_VALUES[event.kind](w) if event.kind in _EVENT_VALUES else {}
+    reason = w.reason or words("event_sent")
+    return f"{stamp}  " + words(key, message=w.message, channel=w.channel, reason=reason, by=w.by, **extras)
+
+
+def control_lines(stored: StoredInquiry, *, now: datetime, words: Words) -> list[str]:
     """What the seller set on an inquiry, for `inqd explain`."""
     c = stored.controls
     lines = []
     if c.handled_at:
-        lines.append(f"처리함    {kst_stamp(c.handled_at)}부터 (마켓에 답변이 보일 때까지 알림 없음)")
+        lines.append(words("explain_handled", at=words.stamp(c.handled_at)))
     if c.snoozed_until and c.snoozed_until > now:
-        lines.append(f"미룸      {kst_stamp(c.snoozed_until)}까지 (마켓 마감 초과 알림은 미루지 않음)")
+        lines.append(words("explain_snoozed", at=words.stamp(c.snoozed_until)))
     if c.promise_at:
-        note = f" “{masked_excerpt(c.promise_note, 40, stored.inquiry)}”" if c.promise_note else ""
-        lines.append(f"약속      {kst_stamp(c.promise_at)} 연락{note}")
+        note = _promise_note(c.promise_note, stored)
+        lines.append(words("explain_promised", at=words.stamp(c.promise_at), note=note))
     return lines
 
 
-async def explain_lines(store: Store, policies: Policies, inquiry_id: int, *, now: datetime) -> list[str] | None:
+async def explain_lines(
+    store: Store, policies: Policies, inquiry_id: int, *, now: datetime, words: Words
+) -> list[str] | None:
     """An inquiry's timeline: received, both deadlines, each alert and the reason for every decision."""
     stored = await store.get_inquiry(inquiry_id)
     if stored is None:
@@ -252,30 +233,39 @@ async def explain_lines(store: Store, policies: Policies, inquiry_id: int, *, no
     inq = stored.inquiry
     clocks = deadlines(inq, policies.sla, policies.work)
     rule = policies.sla.rule_for(inq.marketplace, inq.stream)
+    why = (
+        words("explain_deadline_given")
+        if inq.deadline_at
+        else words("explain_deadline_rule", duration=words.duration(rule.deadline or policies.sla.default_deadline))
+    )
     lines = [
-        f"#{stored.id} {inq.shop} {inq.stream.label} · 계정 {inq.account_id} · 마켓 번호 {inq.external_id}",
-        f"“{safe_excerpt(inq, 100)}”",
-        f"접수      {kst_stamp(inq.received_at)}",
-        f"마켓 마감  {kst_stamp(clocks.marketplace)}"
-        + (
-            " (마켓이 준 기한)"
-            if inq.deadline_at
-            else f" (접수 + {duration_text(rule.deadline or policies.sla.default_deadline)})"
+        words(
+            "explain_head",
+            id=stored.id,
+            shop=words.shop(inq.shop),
+            stream=words.stream(inq.stream),
+            account=inq.account_id,
+            external_id=inq.external_id,
         ),
+        f"“{safe_excerpt(inq, 100)}”",
+        words("explain_received", at=words.stamp(inq.received_at)),
+        words("explain_deadline", at=words.stamp(clocks.marketplace), why=why),
     ]
     if clocks.own is not None:
-        lines.append(f"목표      {kst_stamp(clocks.own)} (업무시간 {duration_text(rule.own_target or timedelta(0))})")
-    state = "미답변"
+        target = words.duration(rule.own_target or timedelta(0))
+        lines.append(words("explain_target", at=words.stamp(clocks.own), duration=target))
+    state = words("explain_open")
     if inq.answered:
-        state = f"답변됨 {kst_stamp(inq.answered_at)}" if inq.answered_at else "답변됨"
-    lines.append(f"상태      {state}")
-    lines += control_lines(stored, now=now)
+        answered_at = inq.answered_at
+        state = words("explain_answered_at", at=words.stamp(answered_at)) if answered_at else words("explain_answered")
+    lines.append(words("explain_state", state=state))
+    lines += control_lines(stored, now=now, words=words)
     answers = await store.answers_for(inquiry_id)
     if answers:
         lines.append("— 답변 —")
-        lines += answer_lines(answers, now=now)
-    lines.append("— 기록 —")
-    lines += [_event_line(event, stored) for event in await store.events_for(inquiry_id)]
+        lines += answer_lines(answers, now=now, words=words)
+    lines.append(words("explain_history"))
+    lines += [_event_line(event, words, stored) for event in await store.events_for(inquiry_id)]
     fired = {key for key, *_ in await store.alert_log(inquiry_id)}
     plan = apply_controls(
         plan_alerts(inq, policies.sla, work=policies.work, quiet=policies.quiet),
@@ -286,6 +276,6 @@ async def explain_lines(store: Store, policies: Policies, inquiry_id: int, *, no
     )
     upcoming = [a for a in plan if a.key not in fired]
     if upcoming:
-        lines.append("— 예정된 알림 —")
-        lines += [f"{kst_stamp(a.at)}  {a.key}" + (" (지남, 곧 처리)" if a.at <= now else "") for a in upcoming]
+        lines.append(words("explain_upcoming"))
+        lines += [f"{words.stamp(a.at)}  {a.key}" + (words("explain_due") if a.at <= now else "") for a in upcoming]
     return lines

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from aggregator.cli.words import Words
 from aggregator.connection_watch import WatchedStream, stream_condition
-from aggregator.render import age_text, kst_stamp
 from aggregator.scheduler import next_poll_delay_s
 from aggregator.store import Store, StreamStatus
 from policies import Policies
@@ -19,7 +19,7 @@ from policies.health import stream_health
 
 # A next poll this far in the past means no daemon is polling (stopped, or wedged).
 _OVERDUE = timedelta(minutes=2)
-_STATES = {"pending": "보낼 예정", "held": "조용한 시간 보류", "failed": "보내지 못함"}
+_STATES = ("pending", "held", "failed")  # outbox states worth a word, in this order
 
 
 def _next_poll(status: StreamStatus | None, interval_s: float) -> datetime | None:
@@ -41,9 +41,15 @@ def _iso(at: datetime | None, zone: tzinfo) -> str | None:
 
 
 async def status_report(
-    store: Store, streams: Sequence[WatchedStream], policies: Policies, *, now: datetime, lost_after: timedelta
+    store: Store,
+    streams: Sequence[WatchedStream],
+    policies: Policies,
+    *,
+    now: datetime,
+    lost_after: timedelta,
+    words: Words,
 ) -> dict[str, Any]:
-    """Everything `inqd status` shows, as plain data (also the `--json` shape)."""
+    """Everything `inqd status` shows, as plain data (also the `--json` shape; labels in the run's language)."""
     zone = policies.zone
     statuses = {(s.account_id, s.stream): s for s in await store.stream_statuses()}
     summary = await store.queue_summary()
@@ -55,6 +61,7 @@ async def status_report(
             now=now,
             zone=zone,
             lost_after=lost_after,
+            words=words,
         )
         for watched in streams
     ]
@@ -85,6 +92,7 @@ def _stream_row(
     now: datetime,
     zone: tzinfo,
     lost_after: timedelta,
+    words: Words,
 ) -> dict[str, Any]:
     """One stream's line of the report: its health, its last poll and next, and its open inquiries."""
     verdict = stream_health(
@@ -98,9 +106,9 @@ def _stream_row(
     return {
         "account": watched.account_id,
         "marketplace": watched.marketplace.value,
-        "marketplace_label": watched.marketplace.label,
+        "marketplace_label": words.shop(watched.marketplace.label),
         "stream": watched.stream.value,
-        "stream_label": watched.stream.label,
+        "stream_label": words.stream(watched.stream),
         "healthy": verdict.healthy,
         "health": verdict.reason,
         "last_success_at": _iso(status.last_success_at if status else None, zone),
@@ -116,45 +124,53 @@ def _stream_row(
     }
 
 
-def status_lines(report: dict[str, Any], *, now: datetime) -> list[str]:
-    """The report as Korean terminal text."""
-    lines = [f"inqd 상태 · {kst_stamp(now)} KST"]
+def _stream_line(row: dict[str, Any], *, now: datetime, words: Words) -> str:
+    """One stream of `inqd status`: health, last success and error, next poll, what is open."""
+    head = f"[{row['marketplace_label']}] {row['account']} {row['stream_label']}"
+    parts = [words("status_ok") if row["healthy"] else words("status_problem")]
+    if row["health"] == "starting":
+        parts = [words("status_starting")]
+    if row["last_success_at"]:
+        at = datetime.fromisoformat(row["last_success_at"])
+        parts.append(words("status_last_success", at=words.stamp(at), age=words.age(now - at)))
+    if row["consecutive_failures"]:
+        at = datetime.fromisoformat(row["last_error_at"])
+        error, count = row["last_error"], row["consecutive_failures"]
+        parts.append(words("status_last_error", at=words.stamp(at), error=error, count=count))
+    if row["next_poll_at"]:
+        at = datetime.fromisoformat(row["next_poll_at"])
+        late = words("status_overdue") if row["next_poll_overdue"] else ""
+        parts.append(words("status_next_poll", at=words.stamp(at), late=late))
+    if row["open"]:
+        oldest = words.age(timedelta(seconds=row["oldest_open_age_s"]))
+        parts.append(words("status_open", count=row["open"], age=oldest))
+    else:
+        parts.append(words("status_none_open"))
+    return f"{head}: " + " · ".join(parts)
+
+
+def status_lines(report: dict[str, Any], *, now: datetime, words: Words) -> list[str]:
+    """The report as terminal text, in the run's language."""
+    lines = [words("status_title", now=words.stamp(now))]
     quiet, change = report["quiet"]["now"], report["quiet"]["next_change_at"]
-    when = kst_stamp(datetime.fromisoformat(change)) if change else "없음"
-    lines.append(f"지금 조용한 시간 · 끝: {when}" if quiet else f"조용한 시간 아님 · 다음 시작: {when}")
-    for row in report["streams"]:
-        head = f"[{row['marketplace_label']}] {row['account']} {row['stream_label']}"
-        parts = ["정상" if row["healthy"] else "문제"]
-        if row["health"] == "starting":
-            parts = ["아직 확인 전"]
-        if row["last_success_at"]:
-            at = datetime.fromisoformat(row["last_success_at"])
-            parts.append(f"마지막 성공 {kst_stamp(at)} ({age_text(now - at)} 전)")
-        if row["consecutive_failures"]:
-            at = datetime.fromisoformat(row["last_error_at"])
-            parts.append(f"마지막 오류 {kst_stamp(at)} {row['last_error']} (연속 {row['consecutive_failures']}회)")
-        if row["next_poll_at"]:
-            at = datetime.fromisoformat(row["next_poll_at"])
-            late = " — 지났음: inqd가 실행 중인지 확인하세요" if row["next_poll_overdue"] else ""
-            parts.append(f"다음 확인 {kst_stamp(at)}{late}")
-        if row["open"]:
-            parts.append(
-                f"미답변 {row['open']}건, 가장 오래된 것 {age_text(timedelta(seconds=row['oldest_open_age_s']))}"
-            )
-        else:
-            parts.append("미답변 없음")
-        lines.append(f"{head}: " + " · ".join(parts))
+    when = words.stamp(datetime.fromisoformat(change)) if change else words("none")
+    lines.append(words("status_quiet_now" if quiet else "status_quiet_next", when=when))
+    lines += [_stream_line(row, now=now, words=words) for row in report["streams"]]
     for outage in report["outages"]:
-        what = "인증 실패" if outage["kind"] == "auth" else "연결 끊김"
-        lines.append(
-            f"{what} 알림 보냄: {outage['account']} ({kst_stamp(datetime.fromisoformat(outage['since']))}부터)"
-        )
-    waiting = [f"{label} {report['outbox'][state]}" for state, label in _STATES.items() if report["outbox"].get(state)]
-    lines.append("메시지: " + (" · ".join(waiting) if waiting else "밀린 것 없음"))
+        what = words("status_auth_failed" if outage["kind"] == "auth" else "status_lost")
+        since = words.stamp(datetime.fromisoformat(outage["since"]))
+        lines.append(words("status_outage", what=what, account=outage["account"], since=since))
+    waiting = [words(f"status_{state}", count=count) for state in _STATES if (count := report["outbox"].get(state))]
+    lines.append(words("status_messages", waiting=" · ".join(waiting) if waiting else words("status_nothing_waiting")))
     for failure in report["channel_failures"]:
+        at = words.stamp(datetime.fromisoformat(failure["last_at"]))
         lines.append(
-            f"채널 {failure['channel']}: {failure['count']}건을 끝내 보내지 못함 (마지막 "
-            f"{kst_stamp(datetime.fromisoformat(failure['last_at']))}: {failure['last_error']}) — 설정(토큰, 주소)을 "
-            "확인한 뒤 `inqd test-notify --channel " + failure["channel"] + "`"
+            words(
+                "status_channel_failure",
+                channel=failure["channel"],
+                count=failure["count"],
+                at=at,
+                error=failure["last_error"],
+            )
         )
     return lines

@@ -285,7 +285,7 @@ class ConfigFile:
             raise StopInit(EXIT_USAGE, f"{self.path}: cannot write ({err.strerror})") from err
         candidate = self.path.parent / f"{self.path.name}.init-check"
         try:
-            templates = load_settings(candidate).templates_path  # validated before it replaces anything
+            templates = load_settings(candidate, lang=self.lang).templates_path  # validated before it replaces anything
             problems: list[str] = []
         except ConfigError as err:
             problems = err.problems
@@ -296,7 +296,8 @@ class ConfigFile:
             candidate.unlink()
             tell(say(self.lang, "not_saved"))
             for problem in problems:
-                sys.stderr.write(f"inqd init: config error: {problem.replace(str(candidate), str(self.path))}\n")
+                line = problem.replace(str(candidate), str(self.path))
+                sys.stderr.write(say(self.lang, "config_error", line=line) + "\n")
             return EXIT_USAGE
         backup = self.path.with_name(self.path.name + ".bak")
         if self.existing:

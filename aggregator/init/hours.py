@@ -1,54 +1,28 @@
 """The quiet and work hours of `inqd init`: the --quiet and --work flags, the questions, and the answers' form.
 
-An answer is a plain "days + times" spec such as `"mon-fri 13:00-18:00"`; the built-in intervals keep their names
-when the answer equals them, anything else becomes the interval `quiet` or `work` in the config.
+An answer is a plain "days + times" spec such as `"mon-fri 13:00-18:00"` (read by settings.hours, the same
+parser the config's hours keys use); the built-in intervals keep their names when the answer equals them,
+anything else becomes the interval `quiet` or `work` in the config.
 A helper of the init wizard composition root: it may import anything of ours.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aggregator.init.config import EXIT_USAGE, StopInit
 from aggregator.init.steps import WizardSteps
 from aggregator.init.texts import say
-from policies.intervals import IntervalError, parse_interval
-from policies.intervals_parse import WEEKDAYS, parse_time_range
+from aggregator.settings.hours import parse_hours
+from policies.intervals import IntervalError
 
 # The built-in intervals of settings.policy, as the specs an answer is compared with.
 _BUILTIN: dict[str, dict[str, list[str]]] = {
     "night": {"times": ["22:00-09:00"]},
     "cs-hours": {"weekdays": ["monday:friday"], "times": ["13:00-18:00"]},
 }
-_DAYS = {d: d for d in WEEKDAYS} | {d[:3]: d for d in WEEKDAYS} | dict(zip("월화수목금토일", WEEKDAYS, strict=True))
-_NONE_WORDS = {"none", "없음", "-"}
 
-
-def parse_hours(text: str) -> dict[str, list[str]] | None:
-    """An answer such as `"mon-fri 13:00-18:00"` or `"22:00-09:00"` as one interval spec; None for "none".
-
-    Raises IntervalError (one readable line) when the policies' own parser refuses it.
-    """
-    if text.strip().lower() in _NONE_WORDS:
-        return None
-    days: list[str] = []
-    times: list[str] = []
-    for token in re.split(r"[\s,]+", text.strip().replace("~", "-")):
-        if not token or token.lower() in {"daily", "매일"}:
-            continue
-        if token[0].isdigit():
-            times.append(token)
-            continue
-        first, sep, last = token.lower().partition("-")
-        days.append(f"{_DAYS.get(first, first)}:{_DAYS.get(last, last)}" if sep else _DAYS.get(first, first))
-    if not times:
-        raise IntervalError("times", "give a time range such as 22:00-09:00")
-    spec = {"weekdays": days, "times": times} if days else {"times": times}
-    parse_interval("answer", [spec])
-    minutes = [parse_time_range(t, "times") for t in times]  # canonical HH:MM, so equal answers compare equal
-    spec["times"] = [f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}" for s, e in minutes]
-    return spec
+__all__ = ["HoursSteps", "hours_text", "parse_hours"]
 
 
 def hours_text(spec: dict[str, Any]) -> str:

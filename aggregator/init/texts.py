@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
+from aggregator.language import Lang, Texts
 from core.models import Marketplace
 
-Lang = Literal["ko", "en"]
+__all__ = ["Lang", "auth_hint", "comment", "field_prompt", "market_name", "say"]
 
 _MARKETS_EN = {
     Marketplace.COUPANG: "Coupang",
@@ -75,9 +74,9 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "section_channel": ("── 휴대폰 알림 ──", "── Notifications to the work phone ──"),
     "add_account": ("{market} 계정을 추가할까요?", "Add a {market} account?"),
     "add_another": ("{market} 계정을 하나 더 추가할까요?", "Add another {market} account?"),
-    "edit_account": ("{market} 계정 '{owner}'을(를) 고칠까요?", "Change the {market} account '{owner}'?"),
+    "edit_account": ("{market} 계정 {owner!r:을} 고칠까요?", "Change the {market} account '{owner}'?"),
     "account_id": ("계정 이름 (영문 소문자, 숫자, -, _)", "Account name (lowercase letters, digits, -, _)"),
-    "id_taken": ("'{owner}'은(는) 이미 있습니다. 다른 이름을 쓰세요.", "'{owner}' is taken; pick another name."),
+    "id_taken": ("{owner!r:은} 이미 있습니다. 다른 이름을 쓰세요.", "'{owner}' is taken; pick another name."),
     "bad_id": (
         "이름: 영문 소문자나 숫자로 시작하는 1-40자 (a-z 0-9 - _)",
         "Name: 1-40 of a-z 0-9 - _, not starting with - or _",
@@ -90,9 +89,9 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "pick_number": ("1-{count} 중 번호로 답해 주세요.", "Please answer with a number from 1 to {count}."),
     "invalid": ("잘못된 값: {problem}", "Invalid: {problem}"),
     "checking": ("{market}에 확인 요청을 보냅니다...", "Checking with {market}..."),
-    "check_ok": ("확인했습니다: {market}{josa_i} 키를 받아들였습니다.", "OK: {market} accepted the credentials."),
+    "check_ok": ("확인했습니다: {market:이} 키를 받아들였습니다.", "OK: {market} accepted the credentials."),
     "auth_failed": (
-        "{market}{josa_i} 인증을 거부했습니다 ({error}). {hint}",
+        "{market:이} 인증을 거부했습니다 ({error}). {hint}",
         "{market} refused the credentials ({error}). {hint}",
     ),
     "retry_account": ("다시 입력할까요? (n: 저장하지 않고 끝냅니다)", "Enter them again? (n: quit without saving)"),
@@ -136,15 +135,15 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "Without a token on ntfy.sh anyone who knows the topic can read the alerts: keep it long and random.",
     ),
     "ntfy_subscribe": (
-        "휴대폰 ntfy 앱에서 서버 {server}의 토픽 {topic}을(를) 구독한 뒤 Enter를 누르세요",
+        "휴대폰 ntfy 앱에서 서버 {server}의 토픽 {topic:을} 구독한 뒤 Enter를 누르세요",
         "Subscribe to topic {topic} on {server} in the ntfy app on the phone, then press Enter",
     ),
     "ntfy_topic": (
-        "휴대폰 ntfy 앱에서 서버 {server}의 토픽 {topic}을(를) 구독하세요.",
+        "휴대폰 ntfy 앱에서 서버 {server}의 토픽 {topic:을} 구독하세요.",
         "Subscribe to topic {topic} on {server} in the ntfy app on the phone.",
     ),
     "loose_dir": (
-        "주의: 다른 사용자도 {path}에 접근할 수 있습니다. chmod 700 {path}를 권합니다.",
+        "주의: 다른 사용자도 {path}에 접근할 수 있습니다. chmod 700 {path:를} 권합니다.",
         "Note: other users can access {path}; chmod 700 {path} is advised.",
     ),
     "sending_test": ("'{name}' 채널로 시험 알림을 보냅니다...", "Sending test notifications to '{name}'..."),
@@ -157,13 +156,14 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "test_failed": ("시험 알림을 보내지 못했습니다: {error}", "The test notification failed: {error}"),
     "reenter_channel": ("채널을 다시 입력할까요? (n: 이대로 저장)", "Enter the channel again? (n: keep it as it is)"),
     "env_wins": (
-        "주의: 환경 변수 {env}가 설정되어 있어 파일보다 먼저 쓰입니다.",
+        "주의: 환경 변수 {env:가} 설정되어 있어 파일보다 먼저 쓰입니다.",
         "Note: env {env} is set and wins over the file.",
     ),
     "not_saved": (
         "설정 파일을 저장하지 않았습니다. 확인에서 나온 문제:",
         "The config file was not saved. The check found:",
     ),
+    "config_error": ("inqd init: 설정 오류: {line}", "inqd init: config error: {line}"),
     "saved": ("저장했습니다: {path}", "Saved: {path}"),
     "backup": ("이전 파일: {path}", "Previous file: {path}"),
     "secrets_saved": (
@@ -229,19 +229,18 @@ _COMMENTS: dict[str, tuple[str, str]] = {
 }
 
 
+_SAY = Texts(_MESSAGES)
+_COMMENT = Texts(_COMMENTS)
+
+
 def say(lang: Lang, key: str, **values: object) -> str:
     """The message `key` in `lang`, with `values` filled in."""
-    ko, en = _MESSAGES[key]
-    text = ko if lang == "ko" else en
-    if lang == "ko" and "market" in values:
-        values = {**values, "josa_i": josa(str(values["market"]), "이", "가")}
-    return text.format(**values)
+    return _SAY(lang, key, **values)
 
 
 def comment(lang: Lang, key: str, **values: object) -> list[str]:
     """The comment lines of `key` in `lang`."""
-    ko, en = _COMMENTS[key]
-    return (ko if lang == "ko" else en).format(**values).splitlines()
+    return _COMMENT(lang, key, **values).splitlines()
 
 
 def field_prompt(lang: Lang, kind: str, field: str) -> str:
@@ -259,11 +258,3 @@ def auth_hint(lang: Lang, marketplace: Marketplace) -> str:
     """What to check when the marketplace refuses the credentials."""
     ko, en = _AUTH_HINTS[marketplace]
     return ko if lang == "ko" else en
-
-
-def josa(word: str, after_consonant: str, after_vowel: str) -> str:
-    """The Korean particle that follows `word` (이/가, 을/를): chosen by its last syllable's final consonant."""
-    last = word[-1:] or " "
-    if not "가" <= last <= "힣":
-        return f"{after_consonant}({after_vowel})"
-    return after_consonant if (ord(last) - ord("가")) % 28 else after_vowel

@@ -28,6 +28,7 @@ from aggregator.init.config import EXIT_USAGE, ConfigFile, Draft, Hours, StopIni
 from aggregator.init.console import Console, EndOfInput
 from aggregator.init.hours import HoursSteps
 from aggregator.init.texts import field_prompt, say
+from aggregator.language import LANGS, run_language
 from aggregator.logs import configure_logging
 from aggregator.settings import Account, NotifierConfig, secret_env_name
 from core.clock import Clock, SystemClock
@@ -163,7 +164,9 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
         "--secrets-dir", type=Path, default=None, help="where secrets go (default: <config dir>/secrets)"
     )
     parser.add_argument("--db-path", type=Path, default=None, help="the database (default: <config dir>/inqd.db)")
-    parser.add_argument("--lang", choices=("ko", "en"), default="ko", help="language of prompts and comments")
+    parser.add_argument(
+        "--lang", choices=LANGS, default=None, help="language of prompts and comments (default: ko, or en_* LANG)"
+    )
     parser.add_argument("--non-interactive", action="store_true", help="never prompt: flags and defaults only")
     parser.add_argument(
         "--account",
@@ -214,6 +217,7 @@ def run_init(
     clock: Clock | None = None,
 ) -> int:
     """Run `inqd init`: 0 saved, 1 a check failed and the user quit, 2 bad input (nothing saved but on 0)."""
+    args.lang = run_language(args.lang, os.environ)
     io = Console(stdin or sys.stdin, stdout or sys.stdout, args.lang, interactive=not args.non_interactive)
     scrubber = configure_logging(level="ERROR")
     try:

@@ -16,12 +16,24 @@ class DeliveryError(Exception):
 
     `retryable` False means retrying cannot help (bad token, unknown topic): the row is kept as failed and
     surfaced to the operator. `retry_after_s` is the server's requested minimum wait, if it gave one.
+    `status` is the channel's HTTP status when it answered; `network` says why it could not be reached
+    ("timeout", "unreachable" or "other"): what `inqd test-notify` tells the seller to check.
     """
 
-    def __init__(self, message: str, *, retryable: bool, retry_after_s: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after_s: float | None = None,
+        status: int | None = None,
+        network: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after_s = retry_after_s
+        self.status = status
+        self.network = network
 
 
 class Notifier(Protocol):
@@ -58,14 +70,20 @@ def raise_for_delivery(response: httpx.Response, *, channel: str, now: datetime,
     text = f"{channel}: HTTP {status}" + (f" ({detail})" if detail else "")
     if status == 429:
         retry_after = parse_retry_after(response.headers.get("Retry-After"), now=now)
-        raise DeliveryError(text, retryable=True, retry_after_s=retry_after)
+        raise DeliveryError(text, retryable=True, retry_after_s=retry_after, status=status)
     if status >= 500 or status == 408:
-        raise DeliveryError(
-            text, retryable=True, retry_after_s=parse_retry_after(response.headers.get("Retry-After"), now=now)
-        )
-    raise DeliveryError(text, retryable=False)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), now=now)
+        raise DeliveryError(text, retryable=True, retry_after_s=retry_after, status=status)
+    raise DeliveryError(text, retryable=False, status=status)
 
 
 def transport_failure(err: httpx.HTTPError, *, channel: str) -> DeliveryError:
     """A timeout or network error: retryable; named by type only, never with the request URL."""
-    return DeliveryError(f"{channel}: {type(err).__name__}", retryable=True)
+    network = (
+        "timeout"
+        if isinstance(err, httpx.TimeoutException)
+        else "unreachable"
+        if isinstance(err, httpx.ConnectError)
+        else "other"
+    )
+    return DeliveryError(f"{channel}: {type(err).__name__}", retryable=True, network=network)

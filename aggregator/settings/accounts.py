@@ -13,8 +13,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
+from aggregator.settings.problems import Problem
 from core.models import Marketplace, StreamKind
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -22,7 +22,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 def _check_id(value: str) -> str:
     if not _ID.match(value):
-        raise ValueError("use 1-40 lowercase letters, digits, - or _, starting with a letter or digit")
+        raise Problem("bad_name")
     return value
 
 
@@ -72,9 +72,9 @@ class AccountConfig(_Strict):
     @classmethod
     def _streams_unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
-            raise ValueError("at least one stream is needed")
+            raise Problem("no_streams")
         if len(set(value)) != len(value):
-            raise ValueError("a stream is listed twice")
+            raise Problem("stream_twice")
         return value
 
     @field_validator("base_url")
@@ -82,22 +82,15 @@ class AccountConfig(_Strict):
     def _base_url_http(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError("must be an http(s) URL")
+            raise Problem("not_http_url")
         if parts.scheme == "http" and not is_loopback_url(value):
-            raise ValueError("plain http is only allowed for 127.0.0.1 (the sandbox); use https")
+            raise Problem("plain_http")
         return value.rstrip("/")
 
     @model_validator(mode="after")
     def _interval_floor(self) -> AccountConfig:
         if not is_loopback_url(self.base_url) and self.poll_interval_s < self.MIN_POLL_INTERVAL_S:
-            raise PydanticCustomError(
-                "sub_path",
-                "{message}",
-                {
-                    "sub_path": "poll_interval_s",
-                    "message": f"must be at least {self.MIN_POLL_INTERVAL_S:g} s for a real marketplace",
-                },
-            )
+            raise Problem("poll_floor", at="poll_interval_s", floor=self.MIN_POLL_INTERVAL_S)
         return self
 
     @property
@@ -177,7 +170,7 @@ class NaverAccount(AccountConfig):
     def _bcrypt_salt(cls, value: SecretStr) -> SecretStr:
         # Naver issues the secret as a bcrypt salt; anything else can never sign. Never echo the value.
         if not _BCRYPT_SALT.match(value.get_secret_value()):
-            raise ValueError("must be the application secret as issued: $2a$NN$ followed by 22 characters")
+            raise Problem("naver_secret")
         return value
 
 
@@ -220,7 +213,7 @@ class EsmAccount(AccountConfig):
     @model_validator(mode="after")
     def _one_site(self) -> EsmAccount:
         if not (self.gmarket_seller_id or self.auction_seller_id):
-            raise ValueError("gmarket_seller_id: give gmarket_seller_id, auction_seller_id or both")
+            raise Problem("esm_site", at="gmarket_seller_id")
         return self
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from aggregator.settings.policy import Duration
+from aggregator.settings.problems import Problem
 from core.models import INQUIRY_KINDS, MessageKind
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -25,7 +26,7 @@ SMS_DEFAULT_KINDS: tuple[MessageKind, ...] = (MessageKind.SLA_BREACH, MessageKin
 
 def _check_name(value: str) -> str:
     if not _NAME.match(value):
-        raise ValueError("use 1-40 lowercase letters, digits, - or _, starting with a letter or digit")
+        raise Problem("bad_name")
     return value
 
 
@@ -48,9 +49,9 @@ class ChannelConfig(BaseModel):
     @classmethod
     def _some_kinds(cls, value: tuple[MessageKind, ...]) -> tuple[MessageKind, ...]:
         if not value:
-            raise ValueError("at least one message kind is needed (remove the channel instead)")
+            raise Problem("no_kinds")
         if MessageKind.ANSWERED in value:
-            raise ValueError("'answered' is not routed by hand; ntfy clears answered inquiries (clear_when_answered)")
+            raise Problem("answered_by_hand")
         return value
 
     @property
@@ -60,12 +61,12 @@ class ChannelConfig(BaseModel):
 
 
 def https_or_loopback(value: str) -> str:
-    """An http(s) URL, plain http only on loopback; ValueError otherwise (shared by every URL in the config)."""
+    """An http(s) URL, plain http only on loopback; a Problem otherwise (shared by every URL in the config)."""
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError("must be an http(s) URL")
+        raise Problem("not_http_url")
     if parts.scheme == "http" and parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
-        raise ValueError("plain http is only allowed for 127.0.0.1; use https")
+        raise Problem("plain_http")
     return value.rstrip("/")
 
 

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from aggregator.settings.hours import hours_interval
+from aggregator.settings.problems import Problem
 from core.models import Marketplace, StreamKind
 from policies.calendar import VACATION_NAME, Calendar, parse_dates
 from policies.intervals import IntervalError, Schedule, TimeInterval, parse_interval
@@ -32,7 +34,7 @@ def parse_duration(value: object) -> timedelta:
     text = str(value).strip().lower()
     match = _DURATION.match(text)
     if not text or match is None or not any(match.groups()):
-        raise ValueError(f"{value!r} is not a duration like 24h, 1h30m, 45m or 2d")
+        raise Problem("not_duration", value=value)
     days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
     return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
@@ -44,13 +46,13 @@ def parse_warn_point(value: object) -> WarnPoint:
         try:
             percent = float(text[:-1])
         except ValueError as err:
-            raise ValueError(f"{value!r} is not a percentage like 50%") from err
+            raise Problem("not_percentage", value=value) from err
         if not 0 < percent < 100:
-            raise ValueError(f"{value!r}: a percentage must be between 0 and 100 (exclusive)")
+            raise Problem("percentage_range", value=value)
         return WarnPoint(label=text, elapsed_share=percent / 100, left=None)
     left = parse_duration(text)
     if left <= timedelta(0):
-        raise ValueError(f"{value!r}: time left must be positive")
+        raise Problem("left_positive", value=value)
     return WarnPoint(label=text, elapsed_share=None, left=left)
 
 
@@ -71,7 +73,10 @@ class CalendarConfig(_Strict):
     @field_validator("closed", "open")
     @classmethod
     def _dates(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        parse_dates(value)
+        try:
+            parse_dates(value)
+        except ValueError as err:
+            raise Problem("bad_dates", detail=str(err)) from None
         return value
 
     def build(self, vacations: Sequence[tuple[date, date]] = ()) -> Calendar:
@@ -97,7 +102,10 @@ class TimeIntervalConfig(_Strict):
             parse_interval(self.name, self.time_intervals)
         except IntervalError as err:
             # The config layer appends `sub_path` to this key's own path: one line, one full key path.
-            raise PydanticCustomError("sub_path", "{message}", {"sub_path": err.path, "message": str(err)}) from err
+            problem = Problem("interval_spec", detail=str(err))
+            raise PydanticCustomError(
+                "sub_path", "{message}", {"sub_path": err.path, "message": str(err), "problem": problem}
+            ) from err
         return self
 
     def build(self) -> TimeInterval:
@@ -152,7 +160,7 @@ class SlaConfig(_Strict):
         keys = [(r.marketplace, r.stream) for r in self.rules]
         dupes = sorted({f"{m.value}.{s.value}" for m, s in keys if keys.count((m, s)) > 1})
         if dupes:
-            raise ValueError(f"rules: more than one rule for {', '.join(dupes)}")
+            raise Problem("duplicate_rules", at="rules", rules=", ".join(dupes))
         return self
 
     def build(self) -> SlaPolicy:
@@ -173,22 +181,23 @@ class SlaConfig(_Strict):
 
 
 def build_schedule(
-    names: tuple[str, ...],
+    items: tuple[str, ...],
     intervals: tuple[TimeIntervalConfig, ...],
     zone: ZoneInfo,
     calendar: Calendar,
     *,
     exclude_closed_days: bool = False,
 ) -> Schedule:
-    """The union of the named intervals (a user-defined name overrides a built-in one).
+    """The union of the hours `items`: interval names (a user-defined one overrides a built-in one) and hours
+    written out (see settings.hours; checked at load).
 
     `exclude_closed_days` is for work hours: a day the calendar closes has none, whatever the intervals say.
     """
     known = {i.name: i for i in BUILTIN_INTERVALS} | {i.name: i for i in intervals}
-    return Schedule([known[name].build() for name in names], zone, calendar, exclude_closed_days=exclude_closed_days)
+    built = [known[item].build() if item in known else hours_interval(item) for item in items]
+    return Schedule([i for i in built if i is not None], zone, calendar, exclude_closed_days=exclude_closed_days)
 
 
-def unknown_interval_names(names: tuple[str, ...], intervals: tuple[TimeIntervalConfig, ...]) -> list[str]:
-    """Names that refer to no defined or built-in interval."""
-    known = {i.name for i in BUILTIN_INTERVALS} | {i.name for i in intervals}
-    return [name for name in names if name not in known]
+def interval_names(intervals: tuple[TimeIntervalConfig, ...]) -> set[str]:
+    """The names an hours key may use: the built-in intervals and those defined in the config."""
+    return {i.name for i in BUILTIN_INTERVALS} | {i.name for i in intervals}

@@ -12,21 +12,23 @@ import json
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from aggregator.settings.accounts import Account
+from aggregator.settings.hours import check_hours, hours_items
 from aggregator.settings.notify import NotifierConfig, SinkNotifierConfig
 from aggregator.settings.policy import (
     CalendarConfig,
     SlaConfig,
     TimeIntervalConfig,
     build_schedule,
-    unknown_interval_names,
+    interval_names,
 )
+from aggregator.settings.problems import Problem
 from aggregator.settings.secrets import TomlWithSecrets
 from aggregator.settings.service import AdminConfig, ControlsConfig, HealthConfig
 from core import __version__
@@ -45,6 +47,9 @@ class Settings(BaseSettings):
         nested_model_default_partial_update=False,
     )
 
+    # False for a command that uses no secret: a missing one is then no problem (see settings.secrets).
+    SECRETS_NEEDED: ClassVar[bool] = True
+
     timezone: str = "Asia/Seoul"
     db_path: Path = Path("inqd.db")
     secrets_dir: Path | None = None
@@ -53,8 +58,9 @@ class Settings(BaseSettings):
     notifiers: tuple[NotifierConfig, ...] = (SinkNotifierConfig(type="sink"),)
     calendar: CalendarConfig = CalendarConfig()
     time_intervals: tuple[TimeIntervalConfig, ...] = ()
-    quiet_hours: tuple[str, ...] = ("night", "closed-days")
-    work_hours: tuple[str, ...] = ("cs-hours",)
+    # Interval names or hours written out ("22-9", "월-금 13:00-18:00"): see settings.hours.
+    quiet_hours: Annotated[tuple[str, ...], BeforeValidator(hours_items)] = ("night", "closed-days")
+    work_hours: Annotated[tuple[str, ...], BeforeValidator(hours_items)] = ("cs-hours",)
     sla: SlaConfig = SlaConfig()
     admin: AdminConfig = AdminConfig()
     controls: ControlsConfig = ControlsConfig()
@@ -68,7 +74,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"unknown time zone {value!r}") from err
+            raise Problem("unknown_zone", value=value) from err
         return value
 
     @model_validator(mode="after")
@@ -76,26 +82,22 @@ class Settings(BaseSettings):
         for label, names in (
             ("accounts", [a.id for a in self.accounts]),
             ("notifiers", [n.name for n in self.notifiers]),
+            ("time_intervals", [i.name for i in self.time_intervals]),
         ):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
-                raise ValueError(f"{label}: duplicate name {', '.join(dupes)}")
+                raise Problem("duplicate_names", at=label, names=", ".join(dupes))
         if not self.notifiers:
-            raise ValueError("notifiers: at least one notifier is needed")
+            raise Problem("no_notifiers", at="notifiers")
         channel_names = {n.name for n in self.notifiers}
         for channel in self.notifiers:
             if channel.fallback is not None and (
                 channel.fallback not in channel_names or channel.fallback == channel.name
             ):
-                raise ValueError(f"notifiers: {channel.name}.fallback names no other channel ({channel.fallback!r})")
-        interval_names = [i.name for i in self.time_intervals]
-        dupes = sorted({n for n in interval_names if interval_names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"time_intervals: duplicate name {', '.join(dupes)}")
-        for key in ("quiet_hours", "work_hours"):
-            unknown = unknown_interval_names(getattr(self, key), self.time_intervals)
-            if unknown:
-                raise ValueError(f"{key}: undefined time interval {', '.join(repr(n) for n in unknown)}")
+                raise Problem("fallback_unknown", at="notifiers", channel=channel.name, fallback=channel.fallback)
+        known = interval_names(self.time_intervals)
+        check_hours("quiet_hours", self.quiet_hours, known)
+        check_hours("work_hours", self.work_hours, known)
         return self
 
     def channels_for(self, kind: MessageKind) -> tuple[str, ...]:

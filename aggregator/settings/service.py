@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from aggregator.admin import requires_token
 from aggregator.settings.notify import https_or_loopback
 from aggregator.settings.policy import Duration
+from aggregator.settings.problems import Problem
 from policies.control_effects import ControlPolicy
 
 
@@ -31,17 +32,14 @@ class AdminConfig(BaseModel):
     def _token_beyond_loopback(self) -> AdminConfig:
         has_token = self.token is not None and bool(self.token.get_secret_value())
         if self.enabled and requires_token(self.host) and not has_token:
-            raise ValueError(
-                f"host: binding {self.host} exposes inqd beyond this machine; set a token "
-                "(env INQD_ADMIN__TOKEN or a file admin.token in secrets_dir) or use 127.0.0.1"
-            )
+            raise Problem("admin_needs_token", at="host", host=self.host)
         if self.public_url is not None:
             try:
                 https_or_loopback(self.public_url)
-            except ValueError as err:
-                raise ValueError(f"public_url: the phone must reach it over https ({err})") from None
+            except Problem as err:
+                raise Problem("public_url_https", at="public_url", detail=err) from None
             if not has_token:
-                raise ValueError("public_url: phone actions need a token (env INQD_ADMIN__TOKEN or admin.token)")
+                raise Problem("public_url_token", at="public_url")
         return self
 
 
@@ -69,5 +67,5 @@ class HealthConfig(BaseModel):
     @model_validator(mode="after")
     def _sane(self) -> HealthConfig:
         if not timedelta(minutes=1) <= self.lost_after <= timedelta(hours=24):
-            raise ValueError("lost_after: use between 1m and 24h")
+            raise Problem("lost_after_range", at="lost_after")
         return self

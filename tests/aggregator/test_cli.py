@@ -1,4 +1,7 @@
-"""`inqd check`: a valid config prints a summary; each bad one gives one line naming the key and exit 2."""
+"""`inqd check`: a valid config prints a summary; each bad one gives one line naming the key and exit 2.
+
+The lines are Korean unless the run is English (`--lang en`); the English ones are checked word for word.
+"""
 
 from __future__ import annotations
 
@@ -133,7 +136,20 @@ BAD_CONFIGS = [
         "[[time_intervals]]\nname = 'n'\ntime_intervals = [{ colour = 'x' }]\n",
         "time_intervals[0].time_intervals[0].colour",
     ),
-    ("quiet_hours = ['night', 'lunch']\n", "quiet_hours: undefined time interval 'lunch'"),
+    ("quiet_hours = ['night', 'lunch']\n", "quiet_hours[1]: undefined time interval 'lunch' (names: closed-days,"),
+    (
+        "work_hours = ['lunch']\n",
+        "work_hours: undefined time interval 'lunch' (names: closed-days, cs-hours, night); "
+        'hours are written like "22-9", "22:00-09:00", "월-금 13:00-18:00"',
+    ),
+    ("quiet_hours = 5\n", 'quiet_hours: give interval names or hours, e.g. "night", ["night", "closed-days"], "22-9"'),
+    ("quiet_hours = ['night', 9]\n", "quiet_hours: give interval names or hours, e.g."),
+    (
+        "quiet_hours = '25-9'\n",
+        'quiet_hours: \'25-9\' is not hours like "22-9", "22:00-09:00", "월-금 13:00-18:00" (start 25',
+    ),
+    ("work_hours = ['cs-hours', '13-13']\n", "work_hours[1]: '13-13' is not hours like \"22-9\""),
+    ("work_hours = '월-금 13:00~'\n", "work_hours: '월-금 13:00~' is not hours like"),
     ("[calendar]\nclosed = ['2026-13-01']\n", "calendar.closed: '2026-13-01' is not a valid date"),
     ("[calendar]\nholidays = 'JP'\n", "calendar.holidays: input should be 'KR' or 'none'"),
     ("[sla]\nwarn = ['150%']\n", "sla.warn: '150%': a percentage must be between 0 and 100"),
@@ -152,7 +168,7 @@ BAD_CONFIGS = [
 def test_bad_config_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
 ) -> None:
-    code = main(["check", "--config", str(_write(tmp_path, text))])
+    code = main(["--lang", "en", "check", "--config", str(_write(tmp_path, text))])
     err = capsys.readouterr().err
     assert code == 2, err
     assert expected in err
@@ -161,8 +177,23 @@ def test_bad_config_is_one_line_and_exit_2(
     assert "hunter2-canary" not in err
 
 
+@pytest.mark.parametrize(("text", "expected"), BAD_CONFIGS)
+@pytest.mark.usefixtures("secrets_env")
+def test_bad_config_in_korean_is_one_korean_line_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    code = main(["check", "--config", str(_write(tmp_path, text))])
+    err = capsys.readouterr().err
+    key, _, _ = expected.partition(": ")
+    assert code == 2, err
+    assert err.startswith("inqd: 설정 오류: ") and err.count("\n") == 1
+    assert f"{key}: " in err or "TOML" in err
+    assert any("가" <= char <= "힣" for char in err.removeprefix("inqd: 설정 오류: ")), err
+    assert "hunter2-canary" not in err
+
+
 def test_missing_secret_names_env_var(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["check", "--config", str(_write(tmp_path, GOOD_ACCOUNT))])
+    code = main(["check", "--config", str(_write(tmp_path, GOOD_ACCOUNT)), "--lang", "en"])
     err = capsys.readouterr().err.splitlines()
     assert code == 2
     assert err == [
@@ -177,15 +208,15 @@ def test_missing_naver_secret_names_its_env_var(tmp_path: Path, capsys: pytest.C
     text = "[[accounts]]\nid = 'my-store'\nmarketplace = 'naver'\nclient_id = 'app1'\n"
     assert main(["check", "--config", str(_write(tmp_path, text))]) == 2
     assert capsys.readouterr().err == (
-        "inqd: config error: accounts[0].client_secret: field required (a secret: set env "
-        "INQD_MY_STORE__CLIENT_SECRET or a file my-store.client_secret in secrets_dir)\n"
+        "inqd: 설정 오류: accounts[0].client_secret: 값이 필요합니다 (비밀 값: 환경 변수 "
+        "INQD_MY_STORE__CLIENT_SECRET 또는 secrets_dir의 파일 my-store.client_secret)\n"
     )
 
 
 def test_missing_config_file_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["check", "--config", str(tmp_path / "nope.toml")])
     assert code == 2
-    assert capsys.readouterr().err == f"inqd: config error: {tmp_path / 'nope.toml'}: config file not found\n"
+    assert capsys.readouterr().err == f"inqd: 설정 오류: {tmp_path / 'nope.toml'}: 설정 파일이 없습니다\n"
 
 
 @pytest.mark.usefixtures("secrets_env")
@@ -193,13 +224,15 @@ def test_valid_config_prints_summary_without_secrets(tmp_path: Path, capsys: pyt
     code = main(["check", "--config", str(_write(tmp_path, GOOD_ACCOUNT))])
     out = capsys.readouterr().out
     assert code == 0
-    assert "account shop: 쿠팡 (A00012345)" in out
+    assert "계정 shop: 쿠팡 (A00012345) — 상품문의, 고객센터 문의; 60초마다" in out
+    assert main(["check", "--config", str(_write(tmp_path, GOOD_ACCOUNT)), "--lang", "en"]) == 0
+    assert "account shop: Coupang (A00012345) — product Q&A, call center; every 60 s" in capsys.readouterr().out
     assert SECRETS["INQD_SHOP__SECRET_KEY"] not in out
 
 
 @pytest.mark.usefixtures("secrets_env")
 def test_secret_in_toml_is_accepted_with_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["check", "--config", str(_write(tmp_path, GOOD_ACCOUNT + "secret_key = 'in-file'\n"))])
+    code = main(["--lang", "en", "check", "--config", str(_write(tmp_path, GOOD_ACCOUNT + "secret_key = 'in-file'\n"))])
     out = capsys.readouterr().out
     assert code == 0
     assert "warning: accounts[0].secret_key is written in the config file" in out
@@ -230,7 +263,7 @@ def test_example_config_is_valid(capsys: pytest.CaptureFixture[str], monkeypatch
 
 def test_console_script_exit_code_for_bad_config(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "aggregator", "check", "--config", str(_write(tmp_path, "bogus = 1\n"))],
+        [sys.executable, "-m", "aggregator", "--lang", "en", "check", "--config", str(_write(tmp_path, "bogus = 1\n"))],
         capture_output=True,
         text=True,
         check=False,
@@ -268,12 +301,12 @@ def test_queue_lists_open_inquiries_masked(tmp_path: Path, capsys: pytest.Captur
     ]
     assert main(["queue", "--db", str(db)]) == 0
     table = capsys.readouterr().out
-    assert "쿠팡" in table and "1 open" in table and "5678" in table and "1234" not in table
+    assert "쿠팡" in table and "미답변 1건" in table and "5678" in table and "1234" not in table
 
 
 def test_queue_without_database_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["queue", "--db", str(tmp_path / "none.db")]) == 1
-    assert "no database yet" in capsys.readouterr().err
+    assert "아직 데이터베이스가 없습니다" in capsys.readouterr().err
 
 
 def test_schedule_names_holidays_and_windows(capsys: pytest.CaptureFixture[str]) -> None:
@@ -334,15 +367,15 @@ def test_test_notify_sends_two_marked_tests_per_channel(tmp_path: Path, capsys: 
     with respx.mock(assert_all_called=True, assert_all_mocked=True) as router:
         ntfy = router.post("http://127.0.0.1:8/").mock(return_value=httpx.Response(200, json={"id": "1"}))
         router.post("http://127.0.0.1:7/hook").mock(return_value=httpx.Response(500))
-        code = main(["test-notify", "--config", str(config)])
+        code = main(["test-notify", "--config", str(config), "--lang", "en"])
     out = capsys.readouterr().out
     priorities = [json.loads(call.request.content)["priority"] for call in ntfy.calls]
     assert code == 1
     assert priorities == [3, 5]
     assert "phone (ntfy): sent 2 test message(s)" in out
-    assert "hook (webhook): FAILED: " in out and "tk_canarytoken01" not in out
+    assert "hook (webhook): FAILED — " in out and "tk_canarytoken01" not in out
 
 
 def test_test_notify_unknown_channel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["test-notify", "--config", str(_write(tmp_path, "")), "--channel", "nope"]) == 2
-    assert "no channel named 'nope' (channels: sink)" in capsys.readouterr().err
+    assert "'nope' 채널이 없습니다 (있는 채널: sink)" in capsys.readouterr().err

@@ -15,6 +15,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from aggregator import demo
+from aggregator.cli.stops import Stops
+from aggregator.cli.words import Words
 from aggregator.daemon import Daemon
 from aggregator.demo_state import STATE_FILE, DemoSandboxes
 from aggregator.settings import load_settings
@@ -123,7 +125,7 @@ async def test_a_data_dir_with_a_database_but_no_readable_shop_state_is_refused(
     (tmp_path / "inqd.db").write_bytes(b"")
     if state is not None:
         (tmp_path / STATE_FILE).write_text(state, encoding="utf-8")
-    code = await demo.run_demo(duration_s=0.0, data_dir=tmp_path)
+    code = await demo.run_demo(duration_s=0.0, data_dir=tmp_path, poll_interval_s=3.0, stops=Stops(), words=Words("ko"))
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert len(err) == 1

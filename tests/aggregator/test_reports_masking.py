@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aggregator.cli.reports import explain_lines, queue_entries
+from aggregator.cli.words import Words
 from aggregator.settings import Settings
 from aggregator.store import Store
 from core.models import PollResult, StreamKind
@@ -24,8 +25,8 @@ async def test_explain_and_queue_mask_the_question_notes_and_unknown_event_detai
     await store.add_event("text_changed", now=START, inquiry_id=1, detail={"was": "yuki.tanaka@naver.com"})
     policies = Settings().policies()
 
-    lines = await explain_lines(store, policies, 1, now=START)
-    queue = queue_entries(await store.open_inquiries(), policies, now=START)
+    lines = await explain_lines(store, policies, 1, now=START, words=Words("ko"))
+    queue = queue_entries(await store.open_inquiries(), policies, now=START, words=Words("ko"))
 
     assert lines is not None
     text = "\n".join(lines) + "\n" + "\n".join(entry["excerpt"] for entry in queue)

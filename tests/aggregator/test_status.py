@@ -11,6 +11,7 @@ import pytest
 
 from aggregator.cli.main import main
 from aggregator.cli.status_report import status_lines, status_report
+from aggregator.cli.words import Words
 from aggregator.connection_watch import WatchedStream
 from aggregator.settings import Settings
 from aggregator.store import Store
@@ -23,6 +24,7 @@ STREAMS = [
     WatchedStream("shop", Marketplace.COUPANG, QNA, 60),
     WatchedStream("shop", Marketplace.COUPANG, CC, 60),
 ]
+KOREAN = Words("ko")
 
 
 async def _seed(store: Store, now: datetime) -> None:
@@ -52,7 +54,9 @@ async def _seed(store: Store, now: datetime) -> None:
 
 async def test_status_report_shows_each_stream_and_the_refused_channel(store: Store) -> None:
     await _seed(store, START)
-    report = await status_report(store, STREAMS, Settings().policies(), now=START, lost_after=timedelta(minutes=15))
+    report = await status_report(
+        store, STREAMS, Settings().policies(), now=START, lost_after=timedelta(minutes=15), words=KOREAN
+    )
     qna, cc = report["streams"]
     assert (qna["healthy"], qna["open"], qna["oldest_open_age_s"], qna["consecutive_failures"]) == (
         True,
@@ -75,7 +79,7 @@ async def test_status_report_shows_each_stream_and_the_refused_channel(store: St
             "last_error": "sms: HTTP 401 (InvalidApiKey)",
         }
     ]
-    text = "\n".join(status_lines(report, now=START))
+    text = "\n".join(status_lines(report, now=START, words=KOREAN))
     assert "[쿠팡] shop 상품문의: 정상 · 마지막 성공 11/24(화) 13:59 (1분 전)" in text
     assert "미답변 2건, 가장 오래된 것 5시간" in text
     assert "[쿠팡] shop 고객센터 문의: 문제" in text and "(연속 3회)" in text
@@ -87,11 +91,13 @@ async def test_a_stream_never_polled_and_an_overdue_poll_are_named(store: Store)
     await store.record_poll(
         "shop", QNA, PollResult(inquiries=(), cursor={}), now=START - timedelta(hours=3), channels=(), notify_new=False
     )
-    report = await status_report(store, STREAMS, Settings().policies(), now=START, lost_after=timedelta(minutes=15))
+    report = await status_report(
+        store, STREAMS, Settings().policies(), now=START, lost_after=timedelta(minutes=15), words=KOREAN
+    )
     qna, cc = report["streams"]
     assert (qna["healthy"], qna["next_poll_overdue"]) == (False, True)
     assert (cc["health"], cc["last_success_at"], cc["next_poll_at"]) == ("starting", None, None)
-    text = "\n".join(status_lines(report, now=START))
+    text = "\n".join(status_lines(report, now=START, words=KOREAN))
     assert "지났음: inqd가 실행 중인지 확인하세요" in text
     assert "고객센터 문의: 아직 확인 전" in text
 

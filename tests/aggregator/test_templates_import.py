@@ -121,16 +121,16 @@ def test_check_validates_the_templates_file(
     config: Path, capsys: pytest.CaptureFixture[str], body: str, line: str
 ) -> None:
     path = config.parent / "templates.toml"
-    assert main(["check", "--config", str(config)]) == 0
+    assert main(["check", "--lang", "en", "--config", str(config)]) == 0
     assert f"answer templates: 1 in {path}" in capsys.readouterr().out
     path.write_text(body, encoding="utf-8")
-    assert main(["check", "--config", str(config)]) == 2
+    assert main(["check", "--lang", "en", "--config", str(config)]) == 2
     [error] = capsys.readouterr().err.splitlines()
     assert error.startswith(f"inqd: config error: {path}: {line}")
 
 
 def test_check_without_a_templates_file_says_nothing_of_it(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (config.parent / "templates.toml").unlink()
-    assert main(["check", "--config", str(config)]) == 0
+    assert main(["check", "--lang", "en", "--config", str(config)]) == 0
     assert "answer templates" not in capsys.readouterr().out
     assert tomllib.loads(config.read_text(encoding="utf-8"))  # the config itself untouched

@@ -1,0 +1,55 @@
+"""The real `inqd` process in tests: start it, read its output as it comes (no sleeping), finish it.
+
+Every wait is bounded by DEADLINE_S.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import subprocess
+import sys
+import time
+
+DEADLINE_S = 60.0
+
+
+def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """`python -m aggregator ARGS`, stdout and stderr on one unbuffered pipe."""
+    # Unbuffered bytes: select() must see exactly what readline() has not consumed yet.
+    return subprocess.Popen(
+        [sys.executable, "-m", "aggregator", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        bufsize=0,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+
+
+def finish(proc: subprocess.Popen[bytes], seen: list[str]) -> str:
+    """Wait for the process to exit; return all of its output."""
+    assert proc.stdout is not None
+    rest = proc.stdout.read().decode("utf-8", "replace")
+    proc.wait(timeout=DEADLINE_S)
+    return "".join(seen) + rest
+
+
+def read_until(proc: subprocess.Popen[bytes], wanted: str, seen: list[str]) -> None:
+    """Read the process's output line by line until `wanted` appears (bounded by DEADLINE_S)."""
+    assert proc.stdout is not None
+    if any(wanted in line for line in seen):
+        return
+    deadline = time.monotonic() + DEADLINE_S
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=deadline - time.monotonic()):
+                break
+            line = proc.stdout.readline().decode("utf-8", "replace")
+            if not line:
+                break
+            seen.append(line)
+            if wanted in line:
+                return
+    proc.kill()
+    raise AssertionError(f"{wanted!r} not seen; output was:\n{''.join(seen)}")
