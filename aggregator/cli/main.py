@@ -39,6 +39,17 @@ EXIT_NO_DATABASE = 1
 _USE_SECRETS = {"check", "run", "test-notify"}
 
 
+def with_config(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """Add --config to a command's parser."""
+    p.add_argument("--config", "-c", type=Path, required=required, help="path to the TOML config file")
+
+
+def with_logs(p: argparse.ArgumentParser) -> None:
+    """Add the log format and level to a long-running command's parser."""
+    p.add_argument("--log-format", choices=("console", "json"), default="console")
+    p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inqd",
@@ -53,13 +64,6 @@ def _parser() -> argparse.ArgumentParser:
 
     def command(name: str, text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=text, parents=[lang])
-
-    def with_config(p: argparse.ArgumentParser, *, required: bool = True) -> None:
-        p.add_argument("--config", "-c", type=Path, required=required, help="path to the TOML config file")
-
-    def with_logs(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--log-format", choices=("console", "json"), default="console")
-        p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
 
     run = command("run", "run the daemon with a config file")
     with_config(run)

@@ -116,13 +116,7 @@ class InquiriesMixin(StoreBase):
             answered_ids, reopened_ids = await self._update_changed(db, changed, rows, now_s)
             if result.open_snapshot is not None:
                 answered_ids += await self._apply_snapshot(db, account_id, stream, result, now_s)
-            # No "seen" event per new row: first_seen_at already says it (events_for adds it back), and writing
-            # it doubled the rows of a backfill.
-            await db.executemany(
-                "INSERT INTO events (at, kind, inquiry_id, account_id, stream, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                [(now_s, "answered", row_id, account_id, stream.value, "{}") for row_id in answered_ids]
-                + [(now_s, "reopened", row_id, account_id, stream.value, "{}") for row_id in reopened_ids],
-            )
+            await _record_state_events(db, account_id, stream, answered_ids, reopened_ids, now_s)
             open_new = [new_rows[inq.external_id] for inq in fresh if not inq.answered]
             if notify_new:
                 queued = await self._queue_new(db, open_new, now_s, channels)
@@ -385,3 +379,20 @@ class InquiriesMixin(StoreBase):
                     json.dumps(detail or {}, ensure_ascii=False),
                 ),
             )
+
+
+async def _record_state_events(
+    db: aiosqlite.Connection,
+    account_id: str,
+    stream: StreamKind,
+    answered_ids: Sequence[int],
+    reopened_ids: Sequence[int],
+    now_s: str,
+) -> None:
+    # No "seen" event per new row: first_seen_at already says it (events_for adds it back), and writing it
+    # doubled the rows of a backfill.
+    await db.executemany(
+        "INSERT INTO events (at, kind, inquiry_id, account_id, stream, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        [(now_s, "answered", row_id, account_id, stream.value, "{}") for row_id in answered_ids]
+        + [(now_s, "reopened", row_id, account_id, stream.value, "{}") for row_id in reopened_ids],
+    )
