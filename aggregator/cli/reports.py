@@ -185,7 +185,7 @@ def _promise_note(note: str | None, stored: StoredInquiry) -> str:
 # What an event's line names beyond its message, channel, reason and who (by kind; the texts are in cli.texts).
 _EVENT_VALUES: dict[str, Callable[[_EventWords], dict[str, object]]] = {
     "alert_queued": lambda w: {
-        "key": w.detail.get("key"),
+        "key": alert_words(str(w.detail.get("key") or ""), w.words),
         "late": w.words("event_late") if w.detail.get("late") else "",
     },
     "notified": lambda w: {"note": w.note(" — {}")},
@@ -207,6 +207,33 @@ def _event_line(event: Event, words: Words, stored: StoredInquiry) -> str:
     extras = _EVENT_VALUES[event.kind](w) if event.kind in _EVENT_VALUES else {}
     reason = w.reason or words("event_sent")
     return f"{stamp}  " + words(key, message=w.message, channel=w.channel, reason=reason, by=w.by, **extras)
+
+
+def alert_words(key: str, words: Words) -> str:
+    """An alert's key (`marketplace:warn:50%`, `promise:remind:<time>`, ...) in words; the key itself if unknown."""
+    parts = key.split(":", 2)
+    head, kind, rest = [*parts, "", ""][:3]
+    if head == "promise" and kind in ("remind", "missed"):
+        return words(f"alert_promise_{kind}", at=_stamp_text(rest, words))
+    if head not in ("marketplace", "own"):
+        return key
+    clock = words(f"alert_clock_{head}")
+    if kind == "warn" and rest:
+        return words("alert_warn_elapsed" if rest.endswith("%") else "alert_warn_left", clock=clock, point=rest)
+    if kind == "breach":
+        return words("alert_breach", clock=clock)
+    if kind == "repeat" and rest.isdigit():
+        return words("alert_repeat", clock=clock, n=rest)
+    if kind == "evening":
+        return words("alert_evening", at=_stamp_text(rest, words))
+    return key
+
+
+def _stamp_text(value: str, words: Words) -> str:
+    try:
+        return words.stamp(datetime.fromisoformat(value))
+    except ValueError:
+        return value
 
 
 def control_lines(stored: StoredInquiry, *, now: datetime, words: Words) -> list[str]:
@@ -277,5 +304,8 @@ async def explain_lines(
     upcoming = [a for a in plan if a.key not in fired]
     if upcoming:
         lines.append(words("explain_upcoming"))
-        lines += [f"{words.stamp(a.at)}  {a.key}" + (words("explain_due") if a.at <= now else "") for a in upcoming]
+        lines += [
+            f"{words.stamp(a.at)}  {alert_words(a.key, words)}" + (words("explain_due") if a.at <= now else "")
+            for a in upcoming
+        ]
     return lines

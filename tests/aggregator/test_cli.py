@@ -353,7 +353,7 @@ def test_explain_shows_deadlines_and_decisions(tmp_path: Path, capsys: pytest.Ca
     assert "마켓 마감  11/25(수) 13:00 (접수 + 24시간)" in out
     assert "목표      11/24(화) 16:00 (업무시간 3시간)" in out
     assert "11/24(화) 14:00  새 문의 → sink: 바로 보냄" in out
-    assert "11/25(수) 11:00  marketplace:warn:2h" in out
+    assert "11/25(수) 11:00  마켓 답변 마감 경고 (2h 남음)" in out  # words, not the key marketplace:warn:2h
     assert main(["explain", "99", "--config", str(config)]) == 1
 
 
