@@ -145,8 +145,8 @@ def looks_like_name(stem: str, cue: Cue) -> bool:
 def _unsurnamed_name(stem: str, cue: Cue) -> bool:
     """A word with no surname: a foreign name in Hangul (레이첼, 유키) or a given name alone (지은님), only where a
     label, an honorific, a person's particle or the writer says it is a name."""
-    if set(stem) & _GRAMMAR:
-        return False
+    if set(stem) & _GRAMMAR or (len(stem) >= 3 and stem[-2] in "하되" and stem[-1] in _VERB_ENDING):
+        return False  # (성함이 일치하지 않아: a verb in 하다 after a label)
     if cue is Cue.HONORIFIC:  # 유키님, 지은님, 경다은님 (a surname not in the list); not 출고 고객님, 당일 고객님
         given_alone = len(stem) == 2 and given_score(stem) >= _GIVEN_ALONE
         # 경다은님 (a surname not in the list), 아이유님: three name syllables

@@ -163,6 +163,7 @@ def test_look_alikes_of_the_new_rules_are_left_alone(text: str) -> None:
         "추가결제 고객님 링크 보내드릴게요",
         "안내드린 바와 같이 고객님 기한이 지났습니다",
         "채송화씨 몇알 들었나요",
+        "받는 분 성함이 일치하지 않아 통관이 보류되었습니다",
     ],
 )
 def test_words_before_an_honorific_are_not_names(text: str) -> None:
