@@ -35,7 +35,7 @@ POSSESSIVES = tuple(
 ) + _split("껀데 건데")
 COPULAS = _split(
     "입니다 입니당 이에요 이예요 예요 에요 인데요 인데 이고요 이구요 이고 이요 임 이라고 라고 이라는 라는 이랍니다"
-    " 랍니다 이었는데 였는데 이었어요 였어요 이라고요 라고요"
+    " 랍니다 이었는데 였는데 이었어요 였어요 이라고요 라고요 고요 구요 고 이구 구"  # 최지우고: 이고 after a vowel
 )
 # 성함이 백순자세요: the honorific copula, a name only after a label (전해주세요, 보내주세요 are verbs).
 LABEL_COPULAS = _split("세요 이세요 십니다 이십니다 신데요 이신데요")
@@ -46,10 +46,15 @@ HONORIFICS = _split("님 씨 고객님 회원님 선생님")
 ADDRESSED_TO = _split("앞 앞으로 명의 명의로 이름 이름으로")
 TITLE_ENDS = frozenset("장사관원")  # 회장님, 약사님, 기관, 직원: titles and roles before 님
 
+# 구혜선으로요, 박정민한테요: a particle and the 요 of polite speech.
+POLITE_PARTICLES = tuple(p + "요" for p in (*PARTICLES[1:], *PERSON_PARTICLES) if p[-1] not in "이가네")
+
 SUFFIX_CUE: dict[str, Cue] = {
     **dict.fromkeys(PARTICLES, Cue.NONE),
+    **dict.fromkeys(POLITE_PARTICLES, Cue.NONE),
     **dict.fromkeys(POSSESSIVES, Cue.NONE),
     **dict.fromkeys(PERSON_PARTICLES, Cue.COPULA),
+    **dict.fromkeys((p + "요" for p in PERSON_PARTICLES), Cue.COPULA),
     **dict.fromkeys(COPULAS, Cue.COPULA),
     **dict.fromkeys(LABEL_COPULAS, Cue.COPULA),
     **dict.fromkeys(ADDRESSED_TO, Cue.COPULA),

@@ -37,7 +37,7 @@ GIVEN_SYLLABLES = _syllables(
     "랑래량려련렬령례로록론롱뢰료룡루류륜률름릉리린림마만매맹명모목몽묘무묵문미민바반방배백범법벽변별병보복본봄"
     "봉부분비빈빛사산삼상새샘생서석선설섬섭성세소솔송수숙순술숭슬승시식신실심아안애야양어언엄여역연열염엽영예오옥온"
     "올완왕용우욱운울웅원월위유육윤율융은음응의이익인일임자작장재정제조존종좌주준중지직진집찬창채천철첨청초촌총추축"
-    "춘충취치칠탁태택판평표풍필하학한함해행향헌혁현협형혜호홍화환활황회효후훈휘흠흥희힘결빈린율온설새슬"
+    "춘충취치칠탁태택판평표풍필하학한함해행향헌혁현협형혜호홍화환활황회효후훈휘흠흥희힘결빈린율온설새슬말"
 )
 # The syllables that most often start a given name: a two-syllable word whose second syllable is one of these
 # (이상, 정수, 이민 …) may be the start of a name (이상민, 정수민, 이민호), so it never explains a longer word away.

@@ -6,8 +6,11 @@ Every run of Hangul is a candidate when it starts with a surname (김, 남궁 �
 - an honorific after it (김철수님, 김철수 고객님), or next to a phone, account, email or address (홍길순 010-…);
 - a self-introduction: `저 김철수 인데요`, `남궁민수입니다`; a title or person word (김철수 대표님, 고객 오민석);
   whom something is for (권은비 앞으로, 정우진 명의로);
-- with nothing around it, a three-syllable word of a common surname and two given-name syllables (김철수한테 …).
-A word of the lexicon (김치, 정품, 이번, 최신형, 주문자 …), or one built on it (배송지연, 이번에), is never a name.
+- with nothing around it, a three-syllable word of a common surname and two given-name syllables (김철수한테 …), or
+  of any surname and a given name the syllable model finds typical (봉태규, 정순자).
+A word of the lexicon (김치, 정품, 이번, 최신형, 주문자 …), or one built on it (배송지연, 이번에), is never a name;
+nor is a verb form or a Sino-Korean word before 고객님 (확인해 보니 고객님, 출고 고객님). The rules for one word are
+in `core.masking.stems`.
 """
 
 from __future__ import annotations
@@ -15,59 +18,34 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from core.masking.grammar import INTRO_ONLY_SUFFIXES, LABEL_COPULAS, SUFFIX_CUE, TITLE_ENDS, Cue
-from core.masking.lexicon import (
-    COMMON_SURNAMES,
-    COMPOUND_SURNAMES,
-    ENDING_START_SYLLABLES,
-    FOREIGN_NAMES,
-    GIVEN_SYLLABLES,
-    INTRO_WORDS,
-    NAME_END_SYLLABLES,
-    NAME_LABELS,
-    NAME_START_SYLLABLES,
-    NOUN_SUFFIX_SYLLABLES,
-    OTHER_FIELDS,
-    PARTICLE_SYLLABLES,
-    ROLE_WORDS,
-    SURNAMES,
-)
+from core.masking.grammar import INTRO_ONLY_SUFFIXES, LABEL_COPULAS, SUFFIX_CUE, Cue
+from core.masking.lexicon import FOREIGN_NAMES, INTRO_WORDS, NAME_LABELS, OTHER_FIELDS
 from core.masking.naming import mask_name
 from core.masking.spans import Claimed, Found, PiiKind, overlaps
-from core.masking.words import NOT_NAMES as _WORDS
-from core.masking.words import PRODUCT_WORDS
-
-# Labels, field names and pronouns are never names either (성명: …, 예금주는 저예요), nor anything starting with one.
-_LABEL_WORDS = frozenset(OTHER_FIELDS) | {label.replace(" ", "") for label in NAME_LABELS}
-NOT_NAMES = _WORDS | PRODUCT_WORDS | INTRO_WORDS | _LABEL_WORDS
+from core.masking.stems import (
+    STRONG,
+    VERB_STEMS,
+    explained_away,
+    foreign_given,
+    given_alone_before_customer,
+    looks_like_name,
+    name_part,
+    surname_length,
+    verb_stem_end,
+)
 
 # A second opinion on a candidate the rules call a name only on its looks: (text, start, end) -> name?, or None.
 NameJudge = Callable[[str, int, int], bool | None]
 
 
+# A person word before a candidate (고객 오민석, 할머니 김말순, 딸아이 서예지): as good as 입니다 after it.
 _PERSON_BEFORE = frozenset(
-    {"고객", "회원", "구매자", "주문자", "엄마", "아빠", "남편", "아내", "친구", "동생", "언니", "오빠"}
+    """고객 회원 구매자 주문자 엄마 아빠 남편 아내 와이프 부인 신랑 친구 동생 언니 오빠 누나 형 형님 할머니 할아버지
+    어머니 아버지 어머님 아버님 시어머니 시아버지 장모님 장인어른 딸 아들 딸아이 아들놈 조카 손자 손녀 이모 고모
+    삼촌 사촌 외삼촌 지인 선배 후배 동료 직원 대리수령 대리 과장 부장 팀장""".split()  # noqa: SIM905
 )
-_STRONG = frozenset({Cue.LABEL_EXPLICIT, Cue.LABEL, Cue.HONORIFIC, Cue.ADJACENT, Cue.INTRO})
-# Syllables that are grammar, never part of a given name, even with a cue (하셨, 주세요 …).
-_GRAMMAR = frozenset("었았겠했됐습읍요죠네데게까는을를에와과께며던든듯걸셨됩합봤줬왔갔났")
-# A name rarely ends in these; words and verb forms often do (주신다, 하려고).
-_NOT_FINAL = frozenset("다고면")
-# With no cue at all, also not these: endings of everyday words (오미자, 정수기, 선물용, 이유식, 사무실, 배송비 …)
-# that end few given names (mostly of people born before 1960: 영자, 정식).
-_NOT_FINAL_WITHOUT_CUE = frozenset("자사기장채갑산식실소도구대제비상용판품시군읍면")
-# 하시나요, 주셨는데, 오세요: a verb with the honorific 시, not a name (but 오세훈, 하시우 are names).
-# 반이라, 집이고: a one-syllable noun and a particle, not a surname and a given name.
-_PARTICLE_GIVEN = frozenset(
-    {"이라", "이고", "이며", "이랑", "이나", "이면", "이든", "이야", "이지", "이요", "이도", "이니"}
-)
-_COPULA_AFTER_IN = frozenset("데가지줄거건게걸듯")
-_CLEAR_PARTICLES = frozenset("이가을를는의에도로와과께랑")
-_VERB_STEMS = frozenset("하주오가계")
-_VERB_SI_ALWAYS = frozenset("셨신실십")
-_VERB_SI = frozenset("시세")
-_VERB_ENDING = frozenset("요나면고는니지죠네서다던게기잖며라려겠였었")
-
+# What follows only a person: whom a thing is for, or a particle of a person.
+_PERSON_GRAMMAR = re.compile(r"[ \t]?(?:이름으로|이름|앞으로|앞|명의로|명의|이?라는)|이?(?:한테|에게|께서|께)")
 _NEXT_HONORIFIC = re.compile(r"[ \t]{1,2}(?:고객님|회원님|님|씨|선생님)(?![가-힣])|[ \t]{1,2}(?:님|씨)[께이은의을]")
 # A title after a word: a person's name (태민호 팀장님이) as often as a company's or a job's (택배 기사님이).
 _NEXT_TITLE = re.compile(
@@ -97,87 +75,6 @@ _NAMED = re.compile(r"[ \t]?이?라는[ \t]?(?:분|사람|이름|고객|친구|�
 _COORDINATION = re.compile(r"[ \t]*(?:이랑|랑|이하고|하고|와|과|및|,|/|&|·)[ \t]*(?:및[ \t]*)?")
 _GLUED_INTRO = re.compile(r"^(?:저는|저|전|본인)")
 _SEPARATORS = re.compile(r"[\s/,:()\[\]|·-]{0,3}")
-
-
-def _grammar_follows(rest: str, *, strict: bool) -> bool:
-    """Whether `rest`, after a known word, is grammar (이에요, 인데요, 해요) rather than more of a name (유아|인).
-    Strict: only the unmistakable particles (정보가, 이름이, 연락도), for runs with a strong cue around them."""
-    if rest[0] == "인":  # the copula 인데/인가/인지 …, or a given-name syllable (유아인, 정해인이라는, 최다인)
-        return (len(rest) == 1 and not strict) or (len(rest) > 1 and rest[1] in _COPULA_AFTER_IN)
-    return rest[0] in (_CLEAR_PARTICLES if strict else ENDING_START_SYLLABLES)
-
-
-def _explained(run: str, *, strict: bool = False) -> bool:
-    """Whether `run` is a known word, or a known word plus grammar or a suffix (배송지연, 이번에, 이상해요, 최신형), and
-    not a name that starts like a word (이상민). Strict, for runs with a strong cue (a label, 저, 님, a phone next
-    to it): a known word plus a noun suffix or clear grammar only, so that 유아인, 공유나, 최다인 stay names there."""
-    if run in NOT_NAMES or run in ROLE_WORDS:
-        return True
-    for k in range(2, min(len(run), 8)):
-        head, rest = run[:k], run[k:]
-        if head not in NOT_NAMES and head not in ROLE_WORDS:
-            continue
-        if head in _LABEL_WORDS or _grammar_follows(rest, strict=strict):
-            return True
-        name_like = k == 2 and head[1] in NAME_START_SYLLABLES
-        if strict and (rest[0] in NOUN_SUFFIX_SYLLABLES or rest[0] not in GIVEN_SYLLABLES):
-            return True
-        if not strict and not name_like:
-            return True
-    return False
-
-
-def _surname_length(stem: str) -> int:
-    if len(stem) >= 3 and stem[:2] in COMPOUND_SURNAMES:
-        return 2
-    return 1 if stem[0] in SURNAMES else 0
-
-
-def _looks_like_name(stem: str, cue: Cue) -> bool:
-    """The rules for one stem under one cue."""
-    if stem in NOT_NAMES or stem in ROLE_WORDS or (len(stem) < 2 and cue is not Cue.LABEL_EXPLICIT):
-        return False
-    if stem[0] in _VERB_STEMS and (
-        stem[1] in _VERB_SI_ALWAYS or (stem[1] in _VERB_SI and len(stem) > 2 and stem[2] in _VERB_ENDING)
-    ):
-        return False
-    if len(stem) == 3 and stem[1] == "하" and stem[2] in _VERB_SI_ALWAYS | {"심"}:
-        return False  # 원하심, 원하신, 원하셨: a noun + 하 + the honorific 시, written short
-    if stem in FOREIGN_NAMES:
-        return True  # 응우옌, 타나카, 엘레나: a name however it is written
-    surname = _surname_length(stem)
-    if surname == 2 and stem[0] in SURNAMES and _given_name_fits(stem, 1, cue):
-        return True  # 황보라 is 황 + 보라 as often as 황보 + 라
-    if surname == 0:  # a foreign name in Hangul: only where a label, an honorific or the writer says it is a name
-        if cue is Cue.HONORIFIC:
-            return 2 <= len(stem) <= 5 and stem[-1] not in TITLE_ENDS and not set(stem) & _GRAMMAR
-        if cue is Cue.INTRO:  # 저는 카를로스입니다; 저는 처음이에요 is not a name
-            return 3 <= len(stem) <= 5
-        return cue is Cue.LABEL_EXPLICIT and len(stem) <= 5 and not set(stem) & _GRAMMAR
-    return len(stem) >= 2 and _given_name_fits(stem, surname, cue)
-
-
-def _given_name_fits(stem: str, surname: int, cue: Cue) -> bool:
-    """Whether what follows a `surname`-syllable surname is a given name, under `cue`."""
-    given = stem[surname:]
-    if cue is Cue.LABEL_EXPLICIT:
-        return 1 <= len(given) <= 3 and not set(given) & _GRAMMAR
-    if cue is Cue.HONORIFIC:  # 왕웨이님, 유키님, 변요한님: a foreign given name is not made of 민, 수 …
-        return len(given) <= 3 and not set(given) & (_GRAMMAR - {"요"})
-    if cue in _STRONG:
-        return 1 <= len(given) <= 3 and len(stem) <= 4 and all(ch in GIVEN_SYLLABLES for ch in given)
-    if given in _PARTICLE_GIVEN:
-        return False
-    plain = len(given) == 2 and all(ch in GIVEN_SYLLABLES for ch in given) and given[-1] not in _NOT_FINAL
-    if cue is Cue.COPULA:
-        return plain
-    # A typical given name (민호, 유진, 은채) counts after a rarer surname, and with a final that mostly ends words,
-    # unless the first two syllables are a word (유지비, 이용비).
-    typical = len(given) == 2 and given[0] in NAME_START_SYLLABLES and given[1] in NAME_END_SYLLABLES
-    typical = typical and stem[:2] not in NOT_NAMES
-    common = surname == 2 or stem[0] in COMMON_SURNAMES or typical
-    ending = given[-1] not in PARTICLE_SYLLABLES and (typical or given[-1] not in _NOT_FINAL_WITHOUT_CUE)
-    return plain and common and ending
 
 
 class _Context:
@@ -236,7 +133,7 @@ class _Context:
 def _value_words(ctx: _Context, run_end: int) -> bool:
     """Whether a labelled value goes on for one or two name-like words to the end of its field (사라 킴 / …)."""
     m = _VALUE_WORDS_END.match(ctx.text, run_end)
-    return m is not None and all(_name_part(word) for word in re.findall(r"[가-힣]+", m.group()))
+    return m is not None and all(name_part(word) for word in re.findall(r"[가-힣]+", m.group()))
 
 
 def _cue_for(ctx: _Context, start: int, run_end: int, stem_len: int, suffix_cue: Cue, glued: Cue) -> Cue:
@@ -250,8 +147,8 @@ def _cue_for(ctx: _Context, start: int, run_end: int, stem_len: int, suffix_cue:
         return Cue.LABEL_EXPLICIT  # `이름 아나스타샤 / 연락처 …`, `이름은 엠마예요`: the value is plainly a name
     if before in (Cue.LABEL_EXPLICIT, Cue.LABEL):
         return before
-    if after is Cue.HONORIFIC:
-        return after
+    if after is Cue.HONORIFIC and (suffix_cue is Cue.HONORIFIC or run_end == start + stem_len):
+        return after  # (경다은 고객님: not 경다 + 은 고객님)
     if ctx.adjacent(start, run_end) or (ctx.names and ctx.coordinated(start, start + stem_len)):
         return Cue.ADJACENT
     if _NAMED.match(ctx.text, start + stem_len):
@@ -287,23 +184,31 @@ def _glued_offsets(run: str) -> Iterable[tuple[int, Cue]]:
 def _judge_run(ctx: _Context, run: str, start: int, judge: NameJudge | None) -> tuple[Found, Cue] | None:
     for offset, glued in _glued_offsets(run):
         rest = run[offset:]
-        explained, explained_strictly = _explained(rest), _explained(rest, strict=True)
+        explained, explained_strictly = explained_away(rest), explained_away(rest, strict=True)
         for length, suffix_cue in _stems(rest):
             if glued is Cue.INTRO and suffix_cue is not Cue.COPULA:
                 continue
             s = start + offset
             cue = _cue_for(ctx, s, start + len(run), length, suffix_cue, glued)
             stem = rest[:length]
-            if explained_strictly or (explained and cue not in _STRONG):
+            if explained_strictly or (explained and cue not in STRONG):
                 continue  # 공유나 after 수령인, 유아인 after 저: the writer's word beats a look-alike
-            if rest[length:] in LABEL_COPULAS and cue not in (Cue.LABEL, Cue.LABEL_EXPLICIT):
-                continue
+            after = rest[length:]
+            if after in LABEL_COPULAS and (cue not in (Cue.LABEL, Cue.LABEL_EXPLICIT) or verb_stem_end(stem)):
+                continue  # (수령인 바꿔주세요: the verb 주세요, not a name and 세요)
+            if after[:1] in ("고", "구") and stem[-1] in VERB_STEMS | {"되", "해"}:
+                continue  # 임신하고, 정리되고: a verb, not a name and 이고
             if rest[length:] in INTRO_ONLY_SUFFIXES and cue is not Cue.INTRO:
                 continue
+            if cue is Cue.COPULA and not surname_length(stem) and not _PERSON_GRAMMAR.match(ctx.text, s + length):
+                continue  # 레이첼 이름으로, 엘리자베스한테; not 아파트인데, 그대로예요 (a loanword, a word)
             verdict = None
-            if cue is Cue.NONE and judge is not None and 2 <= length <= 4 and _surname_length(stem):
+            if cue is Cue.NONE and judge is not None and 2 <= length <= 4 and surname_length(stem):
                 verdict = judge(ctx.text, s, s + length)  # nothing around it: the judge settles it, if it can
-            if verdict is False or (verdict is None and not _looks_like_name(stem, cue)):
+            if cue is Cue.HONORIFIC and given_alone_before_customer(ctx.text, stem, s + length):
+                continue  # 수선 고객님: a given name alone takes 님 or 씨; an agent's 고객님 follows a full name
+            person = cue is Cue.COPULA and foreign_given(stem) and _PERSON_GRAMMAR.match(ctx.text, s + length)
+            if not person and (verdict is False or (verdict is None and not looks_like_name(stem, cue))):
                 continue
             return Found(s, s + length, PiiKind.NAME, mask_name(stem)), cue
     return None
@@ -311,16 +216,6 @@ def _judge_run(ctx: _Context, run: str, start: int, judge: NameJudge | None) -> 
 
 _FOREIGN_NEXT = re.compile(r"[ \t](?P<word>[가-힣]{1,5})(?![가-힣])")
 _FOREIGN_BEFORE = re.compile(r"(?:^|(?<=[\s(\[/:,]))(?P<word>[가-힣]{1,3})[ \t]$")
-_NOT_A_NAME_PART = frozenset(
-    "네 예 아 오 와 앗 헐 넵 음 흠 그 이 저 제 우리 저희 안녕 반갑 감사 고객 회원".split()  # noqa: SIM905
-)
-
-
-def _name_part(word: str) -> bool:
-    """Whether a word next to a foreign name may be another part of it (존 | 스미스, 탄 | 응우옌)."""
-    if word in NOT_NAMES or word in ROLE_WORDS or word in OTHER_FIELDS or word in INTRO_WORDS:
-        return False
-    return not (word in _NOT_A_NAME_PART or _explained(word) or set(word) & _GRAMMAR or word in SUFFIX_CUE)
 
 
 def _without_grammar(word: str) -> str:
@@ -338,13 +233,13 @@ def _extend_foreign(ctx: _Context, found: Found, *, backwards: bool, forwards: b
     an honorific (탄 응우옌 고객님), both ways around a foreign name (타나카 유키님, 응우옌 티 흐엉)."""
     start, end, words = found.start, found.end, [ctx.text[found.start : found.end]]
     while backwards and len(words) < 3 and (m := _FOREIGN_BEFORE.search(ctx.text, max(0, start - 5), start)):
-        if not _name_part(m["word"]):
+        if not name_part(m["word"]):
             break
         words.insert(0, m["word"])
         start = m.start()
     while forwards and len(words) < 3 and (m := _FOREIGN_NEXT.match(ctx.text, end)):
         part = _without_grammar(m["word"])
-        if not _name_part(part):
+        if not name_part(part, after_known=words[-1] in FOREIGN_NAMES):
             break
         words.append(part)
         end = m.start("word") + len(part)
@@ -380,7 +275,7 @@ def _names_in(ctx: _Context, runs: Iterable[re.Match[str]], judge: NameJudge | N
             continue
         hit, cue = judged
         stem = ctx.text[hit.start : hit.end]
-        if _surname_length(stem) == 0 or stem in FOREIGN_NAMES:
+        if surname_length(stem) == 0 or stem in FOREIGN_NAMES:
             foreign = stem in FOREIGN_NAMES
             honorific = cue is Cue.HONORIFIC
             hit = _extend_foreign(ctx, hit, backwards=honorific or foreign, forwards=not honorific or foreign)

@@ -123,3 +123,31 @@ PRODUCT_WORDS = _words(
     익산 구미 진주
     """
 )
+
+# Words that stand before 고객님, 님 or 씨 in CS answers without beginning with a surname syllable: conjunctions and
+# adverbs (그리고 고객님, 먼저 고객님), determiners (모든, 다른, 해당 고객님) and the loanwords of shops and
+# marketplaces (카드 결제 고객님, 와우 고객님, 리뷰 작성 고객님), which have the syllables of a foreign name.
+FUNCTION_WORDS = _words(
+    """
+    그리고 그래서 그러면 그런데 그러니까 그럼 그러나 그래도 하지만 근데 그니까 또 또한 및 먼저 다만 혹시 참고로
+    아울러 특히 다시 아직 모든 다른 일부 해당 각 각각 여러 많은 소중한 귀한 대부분 보통 역시 아무튼 암튼 일단 그냥
+    아마 바로 곧 방금 모두 덕분에 때문에 아쉽게도 드디어 어차피 그저 혹은
+    또는 즉 결국
+    """
+)
+LOANWORDS = _words(
+    """
+    카드 리뷰 멤버십 멤버쉽 로켓 로켓배송 로켓와우 로켓프레시 와우 쿠폰 포인트 이벤트 프리미엄 플러스 클럽 골드 실버
+    브론즈 다이아 플래티넘 패밀리 비즈니스 스마트 스마트스토어 스토어 쿠팡 네이버 네이버페이 카카오 카카오페이 페이
+    토스 톡톡 라이브 앱 모바일 마일리지 캐시 체험단 서포터즈 인플루언서 리뷰어 블로거 유튜버 파트너 마켓 오픈마켓 직구
+    해외직구 글로벌 스마일클럽 스마일 컬리 마켓컬리 쓱 쓱배송 새벽배송 퀵 퀵서비스 택배 편의점택배 키즈 베이비 시니어
+    레이디 뷰티 스포츠 캠핑 펫 홈 리빙 패션 디지털 렌탈 케어 서비스 센터 콜센터 그룹 메가 빅 베스트 뉴 스페셜 에코
+    """
+)
+# Seeds and flowers a garden shop sells (봉선화씨, 채송화씨): a surname syllable and two given-name syllables.
+PLANT_WORDS = _words(
+    """
+    봉선화 채송화 백일홍 천일홍 금잔화 맨드라미 나팔꽃 분꽃 과꽃 해바라기 코스모스 금계국 수레국화 안개초 과꽃 구절초
+    금낭화 범부채 상사화 옥잠화 원추리 작약 모란 목련 진달래 철쭉 동백 백합 국화 연꽃 유채 메밀 들깨 참깨 배추 상추
+    """
+)

@@ -145,6 +145,53 @@ def test_look_alikes_of_the_new_rules_are_left_alone(text: str) -> None:
     assert mask_pii(text) == text
 
 
+# Round 2, seen in real CS answers: the word before 고객님/님/씨 was taken for a name. Before an honorific, a verb
+# form, a modifier, a conjunction, a Sino-Korean CS word or a shop loanword is not a name.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "확인해 보니 고객님 주문은 내일 출고됩니다",
+        "오늘 출고 고객님 송장 나갔습니다",
+        "교환 접수 고객님 안내드려요",
+        "그리고 고객님 사은품은 동봉했어요",
+        "보내드렸고 고객님 수령 확인 부탁드려요",
+        "다른 고객님 상품과 바뀌었어요",
+        "소중한 고객님 의견 감사합니다",
+        "무통장 입금 고객님 확인되면 출고해요",
+        "카드 결제 고객님 부분취소 했습니다",
+        "수선 고객님 일주일 걸립니다",
+        "추가결제 고객님 링크 보내드릴게요",
+        "안내드린 바와 같이 고객님 기한이 지났습니다",
+        "채송화씨 몇알 들었나요",
+        "받는 분 성함이 일치하지 않아 통관이 보류되었습니다",
+    ],
+)
+def test_words_before_an_honorific_are_not_names(text: str) -> None:
+    assert mask_pii(text) == text
+
+
+# Round 2: names with no label, the way buyers write them; and names before an honorific still masked.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("권지용 주문건 송장번호 좀요", "권*용 주문건 송장번호 좀요"),
+        ("봉태규 주문 취소요", "봉*규 주문 취소요"),
+        ("엄마 이름으로 주문했어요 정순자", "엄마 이름으로 주문했어요 정*자"),
+        ("할머니 김말순 드릴거라 포장 잘해주세요", "할머니 김*순 드릴거라 포장 잘해주세요"),
+        ("저는 최지우고 주문번호 남길게요", "저는 최*우고 주문번호 남길게요"),
+        ("수령인 바꿔주세요 구혜선으로요", "수령인 바꿔주세요 구*선으로요"),
+        ("안녕하세요 정해인인데요", "안녕하세요 정*인인데요"),
+        ("레이첼 이름으로 주문했어요", "레*첼 이름으로 주문했어요"),
+        ("장쯔이 이름으로 된 주문", "장*이 이름으로 된 주문"),
+        ("경비실 말고 제니퍼한테 주세요", "경비실 말고 제*퍼한테 주세요"),
+        ("경다은 고객님 반품 요청", "경*은 고객님 반품 요청"),
+        ("서윤님 교환 접수 완료", "서*님 교환 접수 완료"),
+    ],
+)
+def test_names_without_a_label(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+
+
 # Not personal: product words that begin with a surname syllable, order/invoice/business numbers, sizes, prices, dates.
 @pytest.mark.parametrize(
     "text",
