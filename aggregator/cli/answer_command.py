@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from aggregator.admin import poke_answer_sender
 from aggregator.answering.service import AnswerRefused, AnswerService, Check, Draft, no_check
 from aggregator.cli.reports import answer_lines
 from aggregator.settings import Settings
@@ -63,7 +64,7 @@ def run_answer(args: argparse.Namespace, settings: Settings, *, check: Check = n
 async def _run(args: argparse.Namespace, settings: Settings, check: Check, ask: Ask) -> int:
     store = await Store.open(settings.db_path)
     try:
-        service = AnswerService(store, SystemClock(), check=check)
+        service = AnswerService(store, SystemClock(), check=check, on_approved=lambda: wake_daemon(settings))
         stored = await store.get_inquiry(args.inquiry_id)
         if stored is None:
             print(f"inqd: no inquiry #{args.inquiry_id} (see inqd queue)", file=sys.stderr)
@@ -79,6 +80,11 @@ async def _run(args: argparse.Namespace, settings: Settings, check: Check, ask: 
         return await _draft_and_approve(service, stored, text, args, ask)
     finally:
         await store.aclose()
+
+
+def wake_daemon(settings: Settings) -> None:
+    """After the approval is committed: poke the running daemon's sender (else its store check finds it in ~2 s)."""
+    poke_answer_sender(settings.admin)
 
 
 def answer_text(args: argparse.Namespace, stored: StoredInquiry) -> str | None:
