@@ -8,16 +8,13 @@ import ipaddress
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from aiohttp import web
 
 from aggregator.metrics import Metrics
 from aggregator.notifiers.action_links import verify
-
-if TYPE_CHECKING:
-    from aggregator.settings.service import AdminConfig
 
 log = structlog.get_logger("inqd.admin")
 
@@ -197,17 +194,16 @@ class AdminServer:
         return web.Response(body=body, headers={"Content-Type": content_type})
 
 
-def poke_answer_sender(config: AdminConfig, *, timeout_s: float = _POKE_TIMEOUT_S) -> bool:
-    """Ask the running daemon's sender to look at the store now; False when no daemon answered (it polls anyway)."""
-    if not config.enabled:
-        return False
+def poke_answer_sender(host: str, port: int, token: str | None, *, timeout_s: float = _POKE_TIMEOUT_S) -> bool:
+    """Ask the running daemon's sender (admin API at host:port) to look at the store now; False when no daemon
+    answered (it finds the approval at its idle check anyway)."""
     # A daemon bound to every interface is reachable on loopback too; a token, when set, goes along.
-    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(config.host, config.host)
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     headers: dict[str, str | bytes] = {"Content-Length": "0"}
-    if config.token is not None and config.token.get_secret_value():
+    if token:
         # Bytes: a token need not be latin-1, and the server compares its UTF-8 bytes.
-        headers["Authorization"] = f"Bearer {config.token.get_secret_value()}".encode("utf-8", "surrogatepass")
-    connection = http.client.HTTPConnection(host, config.port, timeout=timeout_s)
+        headers["Authorization"] = f"Bearer {token}".encode("utf-8", "surrogatepass")
+    connection = http.client.HTTPConnection(host, port, timeout=timeout_s)
     try:
         connection.request("POST", ANSWER_WAKE_PATH, headers=headers)
         return connection.getresponse().status == 202

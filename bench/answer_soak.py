@@ -43,11 +43,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from pydantic import SecretStr
-
 from aggregator.admin import poke_answer_sender
 from aggregator.answering.service import AnswerService
-from aggregator.settings.service import AdminConfig
 from aggregator.store import Store
 from bench.answer import free_port
 from bench.soak import ACCESS_KEY, ACCOUNT, SECRET_KEY, VENDOR, DaemonRunner, make_plan, query
@@ -221,11 +218,11 @@ def store_ids(db_path: Path) -> dict[tuple[str, str], int]:
     return {(str(account), str(external)): int(str(row_id)) for account, external, row_id in rows}
 
 
-async def approve_in_process(db_path: Path, admin: AdminConfig, inquiry_id: int, text: str) -> None:
+async def approve_in_process(db_path: Path, admin_port: int, inquiry_id: int, text: str) -> None:
     """Draft and approve through the store from this process, then poke the daemon, as `inqd answer` does."""
 
     def poke() -> None:
-        poke_answer_sender(admin)
+        poke_answer_sender("127.0.0.1", admin_port, ADMIN_TOKEN)
 
     store = await Store.open(db_path)
     try:
@@ -270,8 +267,7 @@ class Approver(threading.Thread):
     def _approve(self, inquiry_id: int, text: str) -> str:
         """Approve one answer; the error, or "" when it was approved."""
         if self._via == "store":
-            admin = AdminConfig(port=self._admin_port, token=SecretStr(ADMIN_TOKEN))
-            asyncio.run(approve_in_process(self._config.parent / "inqd.db", admin, inquiry_id, text))
+            asyncio.run(approve_in_process(self._config.parent / "inqd.db", self._admin_port, inquiry_id, text))
             return ""
         args = ["answer", str(inquiry_id), "-m", text, "--yes", "--config", str(self._config)]
         done = subprocess.run(

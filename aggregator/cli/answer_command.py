@@ -84,7 +84,9 @@ async def _run(args: argparse.Namespace, settings: Settings, check: Check, ask: 
 
 def wake_daemon(settings: Settings) -> None:
     """After the approval is committed: poke the running daemon's sender (else its store check finds it in ~2 s)."""
-    poke_answer_sender(settings.admin)
+    admin = settings.admin
+    if admin.enabled:
+        poke_answer_sender(admin.host, admin.port, admin.token.get_secret_value() if admin.token else None)
 
 
 def answer_text(args: argparse.Namespace, stored: StoredInquiry) -> str | None:

@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from aggregator.admin import AdminServer, poke_answer_sender
 from aggregator.cli.main import main
 from aggregator.metrics import Metrics
-from aggregator.settings.service import AdminConfig
 from aggregator.store import Store
 from aggregator.store.answers import AnswerState
 from core.models import PollResult
@@ -68,34 +66,29 @@ async def start_admin() -> AsyncIterator[StartAdmin]:
         await server.aclose()
 
 
-def _config(port: int, token: str | None = None, *, enabled: bool = True) -> AdminConfig:
-    return AdminConfig(enabled=enabled, port=port, token=None if token is None else SecretStr(token))
-
-
 async def test_a_poke_with_the_token_wakes_the_sender(start_admin: StartAdmin) -> None:
     port, wakes = await start_admin(TOKEN)
-    assert await asyncio.to_thread(poke_answer_sender, _config(port, TOKEN)) is True
+    assert await asyncio.to_thread(poke_answer_sender, "127.0.0.1", port, TOKEN) is True
     assert wakes.count == 1
-    assert await asyncio.to_thread(poke_answer_sender, _config(port, "wrong")) is False
-    assert await asyncio.to_thread(poke_answer_sender, _config(port)) is False  # no token: 401
+    assert await asyncio.to_thread(poke_answer_sender, "127.0.0.1", port, "wrong") is False
+    assert await asyncio.to_thread(poke_answer_sender, "127.0.0.1", port, None) is False  # no token: 401
     assert wakes.count == 1
 
 
 async def test_without_a_token_the_loopback_poke_is_open(start_admin: StartAdmin) -> None:
     port, wakes = await start_admin(None)
-    assert await asyncio.to_thread(poke_answer_sender, _config(port)) is True
+    assert (
+        await asyncio.to_thread(poke_answer_sender, "0.0.0.0", port, None) is True
+    )  # bound to all: reached on loopback
     assert wakes.count == 1
 
 
-async def test_no_daemon_or_no_admin_port_is_not_an_error(start_admin: StartAdmin) -> None:
-    port, wakes = await start_admin(None)
-    assert await asyncio.to_thread(poke_answer_sender, _config(port, enabled=False)) is False
-    assert wakes.count == 0
-    assert poke_answer_sender(_config(1)) is False  # port 1: nothing listens, refused at once on loopback
+def test_no_daemon_is_not_an_error() -> None:
+    assert poke_answer_sender("127.0.0.1", 1, TOKEN) is False  # port 1: nothing listens, refused at once
 
 
 @pytest.fixture
-def config_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], Path]:
+def config_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
     """A config (admin on `port`, with the token) whose database holds one open inquiry (#1)."""
 
     async def seed() -> None:
@@ -112,10 +105,10 @@ def config_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[int
     monkeypatch.setenv("INQD_SHOP__SECRET_KEY", "sk")
     monkeypatch.setenv("INQD_ADMIN__TOKEN", TOKEN)
 
-    def write(port: int) -> Path:
+    def write(port: int, *, enabled: bool = True) -> Path:
         path = tmp_path / "inqd.toml"
         path.write_text(
-            f'db_path = "{tmp_path / "inqd.db"}"\n[admin]\nport = {port}\n'
+            f'db_path = "{tmp_path / "inqd.db"}"\n[admin]\nport = {port}\nenabled = {str(enabled).lower()}\n'
             '[[accounts]]\nid = "shop"\nmarketplace = "coupang"\nvendor_id = "A00012345"\n',
             encoding="utf-8",
         )
@@ -133,18 +126,18 @@ async def _states(db_path: Path) -> list[AnswerState]:
 
 
 async def test_inqd_answer_pokes_the_daemon_after_the_approval_is_committed(
-    start_admin: StartAdmin, config_for: Callable[[int], Path]
+    start_admin: StartAdmin, config_for: Callable[..., Path]
 ) -> None:
     port, wakes = await start_admin(TOKEN)
     config = config_for(port)
     seen: list[list[AnswerState]] = []
     real_poke = poke_answer_sender
 
-    def poke(admin: AdminConfig) -> bool:
+    def poke(host: str, port: int, token: str | None) -> bool:
         # What the woken sender would read, through another connection (the CLI's loop is running: plain sqlite3).
         with closing(sqlite3.connect(config.parent / "inqd.db")) as db:
             seen.append([AnswerState(state) for (state,) in db.execute("SELECT state FROM answers ORDER BY id")])
-        return real_poke(admin)
+        return real_poke(host, port, token)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("aggregator.cli.answer_command.poke_answer_sender", poke)
@@ -154,8 +147,18 @@ async def test_inqd_answer_pokes_the_daemon_after_the_approval_is_committed(
     assert seen == [[AnswerState.APPROVED]]  # the poke comes after the commit, never before
 
 
-async def test_inqd_answer_without_a_running_daemon_still_approves(config_for: Callable[[int], Path]) -> None:
+async def test_inqd_answer_without_a_running_daemon_still_approves(config_for: Callable[..., Path]) -> None:
     config = config_for(1)  # nothing listens on port 1
     code = await asyncio.to_thread(main, ["answer", "1", "-m", TEXT, "--yes", "--config", str(config)])
     assert code == 0
     assert await _states(config.parent / "inqd.db") == [AnswerState.APPROVED]
+
+
+async def test_inqd_answer_does_not_poke_a_disabled_admin_api(
+    start_admin: StartAdmin, config_for: Callable[..., Path]
+) -> None:
+    port, wakes = await start_admin(TOKEN)
+    config = config_for(port, enabled=False)
+    code = await asyncio.to_thread(main, ["answer", "1", "-m", TEXT, "--yes", "--config", str(config)])
+    assert code == 0
+    assert wakes.count == 0  # the sender's store check finds it
