@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-timers bench-detection bench-scale bench-idle bench-privacy bench-all soak faults-long prove clean
+.PHONY: demo test lint typecheck bench bench-timers bench-detection bench-scale bench-idle bench-privacy bench-answer bench-all soak soak-answers faults-long prove clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("inqd needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -44,16 +44,23 @@ bench-idle: $(STAMP)
 bench-privacy: $(STAMP)
 	$(BIN)/python -m bench.privacy $(ARGS)
 
-bench-all: bench bench-timers bench-detection bench-idle bench-scale bench-privacy
+## Answer latency: the approval committed -> the answer request at the sandbox, p50/p99 per path (target p99 <= 0.2 s).
+bench-answer: $(STAMP)
+	$(BIN)/python -m bench.answer $(ARGS)
+
+bench-all: bench bench-timers bench-detection bench-idle bench-scale bench-privacy bench-answer
 
 ## The long runs of the proof suites (CI runs their short variants inside `make test`).
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak --inquiries 200 --kills 10
 
+soak-answers: $(STAMP)
+	$(BIN)/python -m bench.answer_soak --answers 200 --kills 10
+
 faults-long: $(STAMP)
 	INQD_LONG=1 $(BIN)/pytest -q tests/test_faults.py
 
-prove: soak faults-long bench-all
+prove: soak soak-answers faults-long bench-all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

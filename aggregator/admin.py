@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import http.client
 import ipaddress
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -24,6 +25,10 @@ ActionHandler = Callable[[str, int, str], Awaitable[str]]
 
 # A slow scraper must not hold up the daemon's shutdown for aiohttp's default 60 s.
 _SHUTDOWN_TIMEOUT_S = 5.0
+# POST here wakes the answer sender: `inqd answer` approves in another process, then calls it.
+ANSWER_WAKE_PATH = "/answers/wake"
+# The poke is a courtesy (the sender finds the approval in the store within seconds anyway): never wait long.
+_POKE_TIMEOUT_S = 0.5
 
 
 def requires_token(host: str) -> bool:
@@ -88,6 +93,19 @@ class AdminServer:
         """
         self._apply = apply
         self.add_route("POST", "/actions/{action}/{inquiry_id}", self._action, needs_token=False)
+
+    def enable_answer_wake(self, wake: Callable[[], None]) -> None:
+        """Serve POST /answers/wake (token-guarded when a token is set): an approval was committed, send now.
+
+        The request carries nothing: the sender reads what to send from the store, so a forged or lost poke can
+        only move the next store check earlier or leave it to the idle check.
+        """
+
+        async def woken(request: web.Request) -> web.StreamResponse:
+            wake()
+            return _json(202, {"ok": True})
+
+        self.add_route("POST", ANSWER_WAKE_PATH, woken)
 
     def add_route(self, method: str, path: str, handler: Handler, *, needs_token: bool = True) -> None:
         """Register a route before start(); token-guarded unless needs_token is False."""
@@ -174,3 +192,22 @@ class AdminServer:
         body, content_type = self._metrics.exposition()
         # content_type= refuses parameters (version, charset): pass the full header value as-is.
         return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+def poke_answer_sender(host: str, port: int, token: str | None, *, timeout_s: float = _POKE_TIMEOUT_S) -> bool:
+    """Ask the running daemon's sender (admin API at host:port) to look at the store now; False when no daemon
+    answered (it finds the approval at its idle check anyway)."""
+    # A daemon bound to every interface is reachable on loopback too; a token, when set, goes along.
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    headers: dict[str, str | bytes] = {"Content-Length": "0"}
+    if token:
+        # Bytes: a token need not be latin-1, and the server compares its UTF-8 bytes.
+        headers["Authorization"] = f"Bearer {token}".encode("utf-8", "surrogatepass")
+    connection = http.client.HTTPConnection(host, port, timeout=timeout_s)
+    try:
+        connection.request("POST", ANSWER_WAKE_PATH, headers=headers)
+        return connection.getresponse().status == 202
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()

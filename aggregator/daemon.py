@@ -321,6 +321,7 @@ class Daemon:
             now=self.clock.now,
         )
         admin.enable_actions(self.apply_phone_action)
+        admin.enable_answer_wake(self.sender.wake.set)  # `inqd answer` in another process pokes it after approving
         try:
             await admin.start()
         except OSError as err:

@@ -43,7 +43,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -210,15 +210,14 @@ file = {json.dumps(str(workdir / "sink.jsonl"))}
 class DaemonRunner:
     """Starts, kills and stops successive daemons on one config; output goes to one log file."""
 
-    def __init__(self, config: Path, log_path: Path) -> None:
+    def __init__(self, config: Path, log_path: Path, secrets: Mapping[str, str] | None = None) -> None:
         self._config = config
         self._log_path = log_path
-        self._env = {
-            **os.environ,
-            "PYTHONUNBUFFERED": "1",
+        default_secrets = {
             f"INQD_{ACCOUNT.upper()}__ACCESS_KEY": ACCESS_KEY,
             f"INQD_{ACCOUNT.upper()}__SECRET_KEY": SECRET_KEY,
         }
+        self._env = {**os.environ, "PYTHONUNBUFFERED": "1", **(default_secrets if secrets is None else secrets)}
         self._proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -317,7 +316,7 @@ def _read_only(db_path: Path) -> Iterator[sqlite3.Connection]:
         db.close()
 
 
-def _query(db_path: Path, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+def query(db_path: Path, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
     """Rows of `sql` from the daemon's database; no rows while it does not exist yet."""
     if not db_path.exists():
         return []
@@ -361,7 +360,7 @@ def _read_sink(path: Path) -> tuple[list[_SinkLine], int]:
 
 def _stored_ids(db_path: Path) -> dict[int, int]:
     """Store row id -> marketplace inquiry id, for the soak's account."""
-    rows = _query(db_path, "SELECT id, external_id FROM inquiries WHERE account_id = ?", (ACCOUNT,))
+    rows = query(db_path, "SELECT id, external_id FROM inquiries WHERE account_id = ?", (ACCOUNT,))
     return {int(str(row_id)): int(str(external)) for row_id, external in rows}
 
 
@@ -373,7 +372,7 @@ def _pushed(db_path: Path, sink: Path) -> set[int]:
 
 def _pending_pushes(db_path: Path) -> tuple[int, datetime | None]:
     """How many new_inquiry rows are still pending, and the latest lease among them."""
-    rows = _query(
+    rows = query(
         db_path,
         "SELECT COUNT(*), MAX(lease_until) FROM outbox WHERE kind = ? AND state = 'pending'",
         (NEW_INQUIRY,),
@@ -386,7 +385,7 @@ def _pending_pushes(db_path: Path) -> tuple[int, datetime | None]:
 def _leased_now(db_path: Path) -> set[int]:
     """Outbox rows claimed and not finished whose lease has not run out: after a kill, the dead daemons'."""
     now = datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"  # the store's fixed-width UTC text
-    rows = _query(db_path, "SELECT id FROM outbox WHERE state = 'pending' AND lease_until > ?", (now,))
+    rows = query(db_path, "SELECT id FROM outbox WHERE state = 'pending' AND lease_until > ?", (now,))
     return {int(str(row[0])) for row in rows}
 
 
@@ -394,7 +393,7 @@ def _wait_first_poll(daemons: DaemonRunner, db_path: Path) -> None:
     deadline = time.monotonic() + FIRST_POLL_S
     while time.monotonic() < deadline:
         daemons.running()
-        if _query(db_path, "SELECT 1 FROM cursors WHERE account_id = ? AND stream = ?", (ACCOUNT, STREAM)):
+        if query(db_path, "SELECT 1 FROM cursors WHERE account_id = ? AND stream = ?", (ACCOUNT, STREAM)):
             return
         time.sleep(CHECK_EVERY_S)
     raise AssertionError(f"the first daemon recorded no poll within {FIRST_POLL_S:g} s\n{daemons.log_tail()}")
@@ -476,10 +475,10 @@ def _count(
     wall_s: float,
 ) -> SoakResult:
     produced = set(backlog) | set(live)
-    rows = _query(db_path, "SELECT id, external_id FROM inquiries WHERE account_id = ?", (ACCOUNT,))
+    rows = query(db_path, "SELECT id, external_id FROM inquiries WHERE account_id = ?", (ACCOUNT,))
     per_external = Counter(int(str(external)) for _, external in rows)
     ids = {int(str(row_id)): int(str(external)) for row_id, external in rows}
-    outbox = _query(
+    outbox = query(
         db_path,
         "SELECT COUNT(*) FROM (SELECT inquiry_id FROM outbox WHERE kind = ? GROUP BY inquiry_id HAVING COUNT(*) > 1)",
         (NEW_INQUIRY,),

@@ -48,8 +48,9 @@ class AnswerSender:
         self._clock = clock
         self._channels = channels
         self._lease = timedelta(seconds=lease_s)
-        # Approvals made in another process (`inqd answer`) are found by looking this often; the daemon's own
-        # surfaces wake the loop at once.
+        # The daemon's own surfaces wake the loop at once, and `inqd answer` in another process pokes it through the
+        # admin API (aggregator/admin.py); approvals whose poke was lost (no admin port) are found by looking this
+        # often.
         self._loop = WakeableLoop(clock, idle_s=idle_check_s, on_error=lambda: log.exception("answer_sender_crashed"))
         self.wake = self._loop.wake
         self.on_outcome: list[Callable[[str, str], None]] = []  # (marketplace, outcome) per attempt: metrics

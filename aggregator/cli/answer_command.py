@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from aggregator.admin import poke_answer_sender
 from aggregator.answering.check import answer_check
 from aggregator.answering.service import AnswerRefused, AnswerService, Check, Draft
 from aggregator.cli.reports import answer_lines
@@ -77,6 +78,7 @@ async def answer_from_terminal(
             check=check or answer_check(settings),
             policies=settings.policies(await store.vacation_ranges()),
             shop_name=settings.shop_name,
+            on_approved=lambda: wake_daemon(settings),
         )
         return await _run(service, store, args, settings, ask)
     except AnswerRefused as err:
@@ -122,6 +124,13 @@ def _template(settings: Settings, name: str) -> Template | None:
         names = ", ".join(t.name for t in templates) or "none"
         print(f"inqd: no template named {name!r} (templates: {names}; see inqd templates)", file=sys.stderr)
     return chosen
+
+
+def wake_daemon(settings: Settings) -> None:
+    """After the approval is committed: poke the running daemon's sender (else its store check finds it in ~2 s)."""
+    admin = settings.admin
+    if admin.enabled:
+        poke_answer_sender(admin.host, admin.port, admin.token.get_secret_value() if admin.token else None)
 
 
 def answer_text(args: argparse.Namespace, stored: StoredInquiry) -> str | None:
