@@ -10,6 +10,7 @@ Error tree (translated once, at the HTTP edge, always `raise ... from err`):
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 from collections import deque
@@ -96,7 +97,9 @@ class RequestBudget:
     The marketplace limit is per seller (Coupang: per vendorId), so one budget is shared by every stream
     task of an account. A reservation is taken before waiting, so concurrent callers queue fairly. A hold
     (Retry-After, a rate-limit header) stops every request of the account until it ends, including callers
-    already waiting on a reservation made before the hold arrived: they queue again behind it.
+    already waiting on a reservation made before the hold arrived: they queue again behind it. A priority
+    request (a seller's approved answer) takes the next slot the rate allows, ahead of the slots polls have
+    booked; a booked slot that would now come too soon after it is void and queues again.
     """
 
     def __init__(self, rate_per_s: float, clock: Clock) -> None:
@@ -104,25 +107,45 @@ class RequestBudget:
             raise ValueError("rate_per_s must be positive")
         self.interval_s = 1.0 / rate_per_s
         self._clock = clock
-        self._next_slot = float("-inf")
+        self._next_slot = float("-inf")  # where the next ordinary booking goes
         self._hold_until = float("-inf")
+        self._last_granted = float("-inf")  # the slot of the last request let through
+        self._priority_slot = float("-inf")  # the slot an answer is waiting for, if any
 
-    async def acquire(self) -> None:
-        """Wait until the next request slot is ours and no hold covers it."""
+    async def acquire(self, *, priority: bool = False) -> None:
+        """Wait until a request slot is ours: spaced from the last one let through, and no hold covers it."""
         while True:
             now = self._clock.monotonic()
-            slot = max(now, self._next_slot, self._hold_until)
-            self._next_slot = slot + self.interval_s
+            slot = max(now, self._hold_until, self._last_granted + self.interval_s)
+            if priority:
+                self._priority_slot = slot  # ordinary bookings this close to it give way
+            else:
+                slot = max(slot, self._next_slot)
+                self._next_slot = slot + self.interval_s
             if slot > now:
                 await self._clock.sleep(slot - now)
-            if self._hold_until <= slot:
+            if self._free(slot, priority=priority):
+                self._last_granted = slot
+                self._next_slot = max(self._next_slot, slot + self.interval_s)
+                if priority:
+                    self._priority_slot = float("-inf")
                 return
-            # A hold arrived while we waited: the booked slot is void, queue again behind the hold.
+            # A hold arrived, a request went, or an answer claimed this slot meanwhile: queue again behind them.
+
+    def _free(self, slot: float, *, priority: bool) -> bool:
+        spaced = self._last_granted + self.interval_s <= slot + _SLOT_EPSILON_S
+        claimed = not priority and abs(slot - self._priority_slot) < self.interval_s - _SLOT_EPSILON_S
+        return self._hold_until <= slot and spaced and not claimed
 
     def push_back(self, seconds: float) -> None:
         """Hold every request of the account for `seconds` from now (a Retry-After from the server)."""
         self._hold_until = max(self._hold_until, self._clock.monotonic() + seconds)
         self._next_slot = max(self._next_slot, self._hold_until)
+
+
+_SLOT_EPSILON_S = 1e-6  # slots are sums of floats: "exactly one interval later" may come out a hair early
+# Set while an answer request is made: the edge lets it ahead of the polls' booked slots (answer_exchange).
+_ANSWERING: contextvars.ContextVar[bool] = contextvars.ContextVar("inqd_answering", default=False)
 
 
 # A marketplace's reading of its documented answer replies; None leaves the response to `HttpEdge.answer_status`.
@@ -226,7 +249,7 @@ class HttpEdge:
         """
         if payload is not None:
             content = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        await self.budget.acquire()
+        await self.budget.acquire(priority=_ANSWERING.get())
         self.last_sent_s = self._clock.monotonic()
         if count is not None:
             count.requests += 1
@@ -300,11 +323,14 @@ class HttpEdge:
         errors) and returns None for anything else. Nothing raises: a transport error or a throttle is RETRY_LATER,
         with `maybe_delivered` False only when the request surely never left.
         """
+        token = _ANSWERING.set(True)  # this task only: the account's polls keep their own pace
         try:
             response = await send()
         except ConnectorError as err:
             left = not isinstance(err, RateLimited) and not isinstance(err.__cause__, _NOT_SENT)
             return self.retry_later(err, maybe_delivered=left)
+        finally:
+            _ANSWERING.reset(token)
         return read(response) or self.answer_status(response, path)
 
     def retry_later(self, error: ConnectorError, *, maybe_delivered: bool) -> AnswerResult:

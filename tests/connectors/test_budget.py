@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from connectors.base import RequestBudget
 
@@ -71,3 +72,24 @@ async def test_without_a_hold_waiters_keep_their_slots() -> None:
     await clock.advance_to(102.0)
     await asyncio.gather(*tasks)
     assert [round(at, 6) for at in sent] == [100.0, 100.5, 101.0]
+
+
+async def test_an_answer_goes_ahead_of_the_polls_booked_slots_and_the_rate_still_holds() -> None:
+    clock = SteppedClock()
+    budget = RequestBudget(2.0, clock)  # type: ignore[arg-type]
+    sent: list[tuple[str, float]] = []
+
+    async def request(name: str, *, priority: bool = False) -> None:
+        await budget.acquire(priority=priority)
+        sent.append((name, round(clock.monotonic(), 6)))
+
+    polls = [asyncio.create_task(request(f"poll{n}")) for n in range(4)]  # booked at 100.0, 100.5, 101.0, 101.5
+    await clock.advance_to(100.1)
+    answer = asyncio.create_task(request("answer", priority=True))
+    await clock.advance_to(104.0)
+    await asyncio.gather(answer, *polls)
+    assert sent[:2] == [("poll0", 100.0), ("answer", 100.5)]  # the answer takes the next slot the rate allows
+    assert sorted(name for name, _ in sent[2:]) == ["poll1", "poll2", "poll3"]  # the displaced poll queues again
+    assert sent[-1][1] == 102.0  # and nothing is lost: four polls and one answer in five slots
+    times = [at for _, at in sent]
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.5 - 1e-6
