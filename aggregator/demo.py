@@ -178,16 +178,12 @@ def write_demo_config(data_dir: Path, accounts: Sequence[Mapping[str, Any]]) -> 
     return path
 
 
-def data_dir_hints(data_dir: Path) -> list[str]:
+_KOREAN = Words("ko")  # the demo's words when a caller (a test) gives none
+
+
+def data_dir_hints(data_dir: Path, words: Words = _KOREAN) -> list[str]:
     """The start-up lines that say how to look into the demo's data dir with the other commands."""
-    config = data_dir / DEMO_CONFIG
-    return [
-        f"  config:        {config} (the demo accounts and their sandbox-only keys)",
-        f"  open queue:    inqd queue --config {config}",
-        f"  one inquiry:   inqd explain ID --config {config}",
-        f"  streams:       inqd status --config {config}",
-        f"  shops:         {data_dir / STATE_FILE} (the same --data-dir continues the same shops)",
-    ]
+    return words("demo_hints", config=data_dir / DEMO_CONFIG, state=data_dir / STATE_FILE).splitlines()
 
 
 def demo_settings(accounts: tuple[Account, ...], *, data_dir: Path) -> Settings:
@@ -219,7 +215,9 @@ def _say(line: str) -> None:
     print(f"inqd demo: {line}", file=sys.stderr, flush=True)
 
 
-async def answer_one_inquiry(daemon: Daemon, *, say: Callable[[str], None], look_every_s: float = 0.5) -> None:
+async def answer_one_inquiry(
+    daemon: Daemon, *, say: Callable[[str], None], look_every_s: float = 0.5, words: Words = _KOREAN
+) -> None:
     """The demo's own answer: once a poll has found an open Coupang product question, answer it the way a seller
     does (a template, the check, an approval) through the daemon's answer service, and say what becomes of it."""
     while not daemon.stop.is_set():
@@ -229,37 +227,38 @@ async def answer_one_inquiry(daemon: Daemon, *, say: Callable[[str], None], look
             if s.inquiry.marketplace is Marketplace.COUPANG and s.inquiry.stream is StreamKind.PRODUCT_QNA
         ]
         if questions:  # the newest: the sandbox's own "seller" answers the older ones first
-            answer_id = await demo_answer(daemon, questions[-1], say=say)
+            answer_id = await demo_answer(daemon, questions[-1], say=say, words=words)
             if answer_id is not None:
-                await follow_demo_answer(daemon, answer_id, say=say, look_every_s=look_every_s)
+                await follow_demo_answer(daemon, answer_id, say=say, look_every_s=look_every_s, words=words)
             return
         await sleep_or_wake(daemon.clock, look_every_s, daemon.stop)
 
 
-async def demo_answer(daemon: Daemon, stored: StoredInquiry, *, say: Callable[[str], None]) -> int | None:
+async def demo_answer(
+    daemon: Daemon, stored: StoredInquiry, *, say: Callable[[str], None], words: Words = _KOREAN
+) -> int | None:
     """Fill the starter template DEMO_TEMPLATE for `stored`, check it and approve it as "demo": the answer's id, or
     None when the service refused it (the reason said)."""
     template = next(t for t in parse_templates(STARTER_TEMPLATES) if t.name == DEMO_TEMPLATE)
     service = daemon.answers()
     try:
         draft = await service.draft_template(stored.id, template)
-        findings = "; ".join(f.message for f in draft.findings) or "문제 없음"
-        say(
-            f"answering #{stored.id} ({stored.inquiry.shop} {stored.inquiry.stream.label}) with the template "
-            f"'{template.name}'; the check: {findings}"
-        )
+        findings = "; ".join(f.message for f in draft.findings) or words("demo_no_findings")
+        inquiry = stored.inquiry
+        shop, stream = words.shop(inquiry.shop), words.stream(inquiry.stream)
+        say(words("demo_answering", id=stored.id, shop=shop, stream=stream, template=template.name, findings=findings))
         approval = await service.approve_draft(draft, "demo", confirm_warnings=True)
     except AnswerRefused as err:
-        say(f"the answer to #{stored.id} was not approved: {err}")
+        say(words("demo_not_approved", id=stored.id, error=err))
         return None
-    say(f"answer #{approval.answer.id} approved as demo: “{excerpt(approval.answer.text, 60)}”")
+    say(words("demo_approved", id=approval.answer.id, text=excerpt(approval.answer.text, 60)))
     for line in approval.promise_lines:
         say(line)
     return approval.answer.id
 
 
 async def follow_demo_answer(
-    daemon: Daemon, answer_id: int, *, say: Callable[[str], None], look_every_s: float = 0.5
+    daemon: Daemon, answer_id: int, *, say: Callable[[str], None], look_every_s: float = 0.5, words: Words = _KOREAN
 ) -> AnswerState | None:
     """Say when the answer was sent to the sandbox and what the next poll made of it; returns its last state."""
     sent_said = False
@@ -269,10 +268,12 @@ async def follow_demo_answer(
             return None
         if answer.sent_at is not None and not sent_said:
             sent_said = True
-            say(f"answer #{answer.id} sent to the Coupang sandbox (the marketplace took it)")
+            say(words("demo_sent", id=answer.id))
         if answer.state not in LIVE_STATES:
-            where = "confirmed by the next poll: the sandbox lists the question as answered"
-            say(f"answer #{answer.id} {where if answer.state is AnswerState.CONFIRMED else STATE_NAMES[answer.state]}")
+            if answer.state is AnswerState.CONFIRMED:
+                say(words("demo_confirmed", id=answer.id))
+            else:
+                say(words("demo_ended", id=answer.id, state=STATE_NAMES[answer.state]))
             return answer.state
         if daemon.stop.is_set():
             return answer.state
@@ -306,7 +307,7 @@ async def run_demo(
             sink=data_dir / "notifications.jsonl",
             host=settings.admin.host,
             port=settings.admin.port,
-            hints="".join(f"{line}\n" for line in data_dir_hints(data_dir)),
+            hints="".join(f"{line}\n" for line in data_dir_hints(data_dir, words)),
         )
         print(banner, file=sys.stderr, flush=True)
         daemon = await Daemon.build(settings, clock=clock)
@@ -316,7 +317,7 @@ async def run_demo(
             try:
                 async with asyncio.TaskGroup() as group:
                     group.create_task(_generate(sandboxes, clock, daemon.stop))
-                    group.create_task(answer_one_inquiry(daemon, say=_say))
+                    group.create_task(answer_one_inquiry(daemon, say=_say, words=words))
                     group.create_task(daemon.run())
             finally:
                 await daemon.aclose()

@@ -114,6 +114,37 @@ _STATUS = {
 _DEMO = {
     "check_templates": ("  답변 템플릿: {count}개 ({path})", "  answer templates: {count} in {path}"),
     "check_answer_warning": ("  주의: 계정 {id}: {line}", "  warning: account {id}: {line}"),
+    "demo_hints": (
+        "  설정:         {config} (데모 계정과 샌드박스 전용 키)\n"
+        "  미답변 목록:  inqd queue --config {config}\n"
+        "  문의 하나:    inqd explain ID --config {config}\n"
+        "  연결 상태:    inqd status --config {config}\n"
+        "  상점 상태:    {state} (같은 --data-dir로 다시 실행하면 같은 상점이 이어집니다)",
+        "  config:        {config} (the demo accounts and their sandbox-only keys)\n"
+        "  open queue:    inqd queue --config {config}\n"
+        "  one inquiry:   inqd explain ID --config {config}\n"
+        "  streams:       inqd status --config {config}\n"
+        "  shops:         {state} (the same --data-dir continues the same shops)",
+    ),
+    "demo_answering": (
+        "#{id} ({shop} {stream})에 '{template}' 템플릿으로 답변합니다. 보내기 전 점검: {findings}",
+        "answering #{id} ({shop} {stream}) with the template '{template}'; the check: {findings}",
+    ),
+    "demo_no_findings": ("문제 없음", "no findings"),
+    "demo_not_approved": (
+        "#{id}의 답변은 승인되지 않았습니다: {error}",
+        "the answer to #{id} was not approved: {error}",
+    ),
+    "demo_approved": ("답변 #{id}를 demo로 승인: “{text}”", "answer #{id} approved as demo: “{text}”"),
+    "demo_sent": (
+        "답변 #{id}를 쿠팡 샌드박스에 보냈습니다 (마켓이 받음)",
+        "answer #{id} sent to the Coupang sandbox (the marketplace took it)",
+    ),
+    "demo_confirmed": (
+        "답변 #{id} 확인됨: 다음 조회에서 샌드박스가 답변된 문의로 보여 줍니다",
+        "answer #{id} confirmed by the next poll: the sandbox lists the question as answered",
+    ),
+    "demo_ended": ("답변 #{id}: {state}", "answer #{id}: {state}"),
     "demo_banner": (
         "inqd 데모: 샌드박스 {where}; {interval:g}초마다 확인\n"
         "  데이터베이스: {db}\n"

@@ -143,7 +143,7 @@ def test_the_config_the_demo_writes_reads_back_as_the_demo_settings(tmp_path: Pa
     assert (loaded.accounts, loaded.db_path, loaded.quiet_hours) == (settings.accounts, settings.db_path, ())
     assert loaded.notifiers == settings.notifiers
     assert [line for line in demo.data_dir_hints(tmp_path) if "explain" in line] == [
-        f"  one inquiry:   inqd explain ID --config {path}"
+        f"  문의 하나:    inqd explain ID --config {path}"
     ]
 
 
@@ -176,9 +176,9 @@ async def test_the_demo_answers_one_coupang_question_sent_then_confirmed(tmp_pat
         await daemon.aclose()
     assert state is not None and state.value == "confirmed"
     assert approval is not None and approval.approved_by == "demo"
-    assert f"with the template '{demo.DEMO_TEMPLATE}'; the check: 문제 없음" in said[0]
+    assert f"'{demo.DEMO_TEMPLATE}' 템플릿으로 답변합니다. 보내기 전 점검: 문제 없음" in said[0]
     assert any("연락 약속을 기록했습니다" in line for line in said)
     assert said[-2:] == [
-        f"answer #{answer_id} sent to the Coupang sandbox (the marketplace took it)",
-        f"answer #{answer_id} confirmed by the next poll: the sandbox lists the question as answered",
+        f"답변 #{answer_id}를 쿠팡 샌드박스에 보냈습니다 (마켓이 받음)",
+        f"답변 #{answer_id} 확인됨: 다음 조회에서 샌드박스가 답변된 문의로 보여 줍니다",
     ]
