@@ -307,11 +307,10 @@ async def explain_lines(
         answered=inq.answered,
     )
     upcoming = [a for a in plan if a.key not in fired]
-    if upcoming:
-        lines.append(words("explain_upcoming"))
-        lines += [
-            f"{words.stamp(a.at)}  {alert_words(a.key, words, answered=inq.answered)}"
-            + (words("explain_due") if a.at <= now else "")
-            for a in upcoming
-        ]
+    due = words("explain_due")
+    lines += [words("explain_upcoming")] if upcoming else []
+    lines += [
+        f"{words.stamp(a.at)}  {alert_words(a.key, words, answered=inq.answered)}{due if a.at <= now else ''}"
+        for a in upcoming
+    ]
     return lines
