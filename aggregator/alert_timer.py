@@ -1,7 +1,8 @@
 """The SLA timer: one task that sleeps until the earliest stored alert time, queues what is due, and re-plans.
 
-Restart-safe by construction: each open inquiry's next alert time and the alerts already fired are in the
-store, so an alert whose time passed while the daemon was down fires at start, marked late.
+Restart-safe by construction: each planned inquiry's next alert time (open ones, and answered ones whose answer
+promised a date) and the alerts already fired are in the store, so an alert whose time passed while the daemon
+was down fires at start, marked late.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class AlertTimer:
             self._policies.controls,
             snooze_all_until=snooze_all_until,
             now=now,
+            answered=stored.inquiry.answered,
         )
         due = due_alerts(plan, fired, now=now, known_since=stored.first_seen_at)
         return AlertUpdate(

@@ -136,20 +136,34 @@ async def snooze_all(store: Store, policies: Policies, until: datetime, *, now: 
 
 
 async def mark_handled(store: Store, inquiry_id: int, *, now: datetime, actor: str) -> Outcome:
-    """Stop one inquiry's alerts until the marketplace shows it answered."""
+    """Stop one inquiry's alerts until the marketplace shows it answered; on an answered inquiry whose answer
+    promised a date: the promise is kept, its reminder and escalation stop."""
+    stored = await store.get_inquiry(inquiry_id)
+    if stored is not None and stored.inquiry.answered and stored.controls.promise_by_answer:
+        await store.mark_handled(inquiry_id, now=now, actor=actor)
+        return Outcome((f"#{inquiry_id} 답변에서 한 약속을 지킨 것으로 표시했습니다. 약속 알림을 멈춥니다.",))
     await _open(store, inquiry_id)
     await store.mark_handled(inquiry_id, now=now, actor=actor)
     return Outcome((f"#{inquiry_id} 처리함으로 표시했습니다. 마켓에 답변이 보이면 자동으로 닫힙니다.",))
 
 
 async def promise(
-    store: Store, policies: Policies, inquiry_id: int, at: datetime, note: str, *, now: datetime, actor: str
+    store: Store,
+    policies: Policies,
+    inquiry_id: int,
+    at: datetime,
+    note: str,
+    *,
+    now: datetime,
+    actor: str,
+    by_answer: bool = False,
 ) -> Outcome:
-    """Record a promised call-back time: a reminder before it, an escalation if it passes while still open."""
+    """Record a promised time: a reminder before it, an escalation if it passes while still open (`by_answer`: a
+    date promised in an answer, whose reminder and escalation also come after the inquiry is answered)."""
     if at <= now:
         raise ControlError("약속 시각이 이미 지났습니다")
     stored = await _open(store, inquiry_id)
-    await store.promise(inquiry_id, at, note, now=now, actor=actor)
+    await store.promise(inquiry_id, at, note, now=now, actor=actor, by_answer=by_answer)
     remind = at - policies.controls.promise_reminder
     lines = [f"#{inquiry_id} {kst_stamp(at)} 연락 약속을 기록했습니다. {kst_stamp(max(remind, now))}에 알려 드립니다."]
     if policies.quiet.contains(remind) or policies.quiet.contains(at):

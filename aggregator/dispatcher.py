@@ -85,6 +85,8 @@ class Dispatcher:
             clock=alert.clock if alert else None,
             deadline=alert.deadline if alert else None,
             handled=stored is not None and stored.controls.handled_at is not None,
+            promise_at=stored.controls.promise_at if stored else None,
+            promise_by_answer=stored is not None and stored.controls.promise_by_answer,
         )
 
     async def _handle(self, item: OutboxItem) -> None:

@@ -207,6 +207,8 @@ def _sla_heading(
         return title, "고객에게 약속한 시간이 다가옵니다." + memo, Priority.HIGH
     if kind is MessageKind.PROMISE_MISSED:
         title = f"{where}: 약속한 {deadline.astimezone(KST):%H:%M} 연락이 지났습니다"
+        if inquiry.answered:  # a date promised in the answer: inqd cannot see whether it was kept
+            return title, "답변에서 약속한 시간이 되었습니다. 약속대로 했는지 확인해 주세요." + memo, Priority.MAX
         return title, "약속한 시간이 지났는데 아직 미답변입니다. 지금 연락해 주세요." + memo, Priority.MAX
     if kind is MessageKind.EVENING_WARNING:
         assert alert.quiet_from is not None  # every evening warning names when quiet hours begin

@@ -162,6 +162,9 @@ class InquiryControls:
     handled_at: datetime | None = None  # alerts stop until the marketplace shows it answered
     promise_at: datetime | None = None
     promise_note: str = ""
+    # A date promised IN an answer (a template's {약속일:...}): answering does not keep it, so its reminder
+    # outlives the answer. A call-back promise (`inqd promise`) is kept by answering.
+    promise_by_answer: bool = False
 
     @property
     def any(self) -> bool:

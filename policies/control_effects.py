@@ -4,7 +4,10 @@ snooze in; the plan the timer follows out.
 - handled: no alerts at all (until the marketplace shows the inquiry answered, or it is reopened);
 - snoozed: warnings, evening warnings, repeats and the own-target breach move to the end of the snooze (the
   weightiest of them fires then); the MARKETPLACE breach never moves: a snooze cannot hide it;
-- promised: a reminder `promise_reminder` before the promised time and an escalation at it, while still open.
+- promised: a reminder `promise_reminder` before the promised time and an escalation at it. A call-back promise
+  (`inqd promise`) is kept by answering: its alerts stop then, with the SLA alerts. A date promised IN an answer
+  (a template's {약속일:...}) is not: once answered, its two alerts are all the inquiry still gets, until the
+  promised time has passed, the seller withdraws it, or marks it handled (= the promise is kept).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from core.models import ClockKind, InquiryControls
-from policies.sla import AlertKind, PlannedAlert
+from policies.sla import LATE_AFTER, AlertKind, PlannedAlert
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,17 @@ def promise_alerts(controls: InquiryControls, policy: ControlPolicy) -> list[Pla
     ]
 
 
+def outlives_answer(controls: InquiryControls, *, now: datetime) -> bool:
+    """True when an answered inquiry still carries a promise to remind of: one made in the answer, not handled,
+    and not passed (its escalation fires on time; the margin absorbs the timer's wake-up, not an outage)."""
+    return (
+        controls.promise_by_answer
+        and controls.handled_at is None
+        and controls.promise_at is not None
+        and now <= controls.promise_at + LATE_AFTER
+    )
+
+
 def _snoozable(alert: PlannedAlert) -> bool:
     return not (alert.clock is ClockKind.MARKETPLACE and alert.kind is AlertKind.BREACH) and (
         alert.clock is not ClockKind.PROMISE
@@ -65,8 +79,11 @@ def apply_controls(
     *,
     snooze_all_until: datetime | None,
     now: datetime,
+    answered: bool,
 ) -> tuple[PlannedAlert, ...]:
-    """The plan after the seller's controls, in time order."""
+    """The plan after the seller's controls, in time order (of an answered inquiry: its answer's promise only)."""
+    if answered:
+        return tuple(promise_alerts(controls, policy)) if outlives_answer(controls, now=now) else ()
     if controls.handled_at is not None:
         return ()
     if not controls.any and snooze_all_until is None:  # nearly every inquiry: nothing to change, no re-sort

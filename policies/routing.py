@@ -24,6 +24,7 @@ class Reason(StrEnum):
     DROP_ANSWERED = "drop_answered"
     DROP_MISSING = "drop_missing"
     DROP_HANDLED = "drop_handled"  # the seller marked it handled (from the phone or `inqd handled`)
+    DROP_WITHDRAWN = "drop_withdrawn"  # a promise alert whose promise was withdrawn or moved meanwhile
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +49,13 @@ class PendingMessage:
     inquiry: Inquiry | None = None
     inquiry_id: int | None = None
     clock: ClockKind | None = None  # for SLA alerts: which deadline it is about
-    deadline: datetime | None = None
+    deadline: datetime | None = None  # promise alerts: the promised time
     handled: bool = False
+    promise_at: datetime | None = None  # the inquiry's promise now
+    promise_by_answer: bool = False  # ... made in an answer: its alerts outlive the answer
+
+
+PROMISE_KINDS = frozenset({MessageKind.PROMISE_REMINDER, MessageKind.PROMISE_MISSED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +75,9 @@ def decide(
     history: NightHistory,
 ) -> Decision:
     """Decide one message."""
-    if pending.kind in INQUIRY_KINDS:
-        if pending.inquiry is None:
-            return Decision(Reason.DROP_MISSING, now)
-        if pending.inquiry.answered:
-            return Decision(Reason.DROP_ANSWERED, now)
-        if pending.handled:
-            return Decision(Reason.DROP_HANDLED, now)
+    dropped = _drop_reason(pending)
+    if dropped is not None:
+        return Decision(dropped, now)
     # Clearing an answered inquiry's notification is silent: it never waits for the end of quiet hours.
     if pending.kind in (MessageKind.DIGEST, MessageKind.ANSWERED) or not quiet.contains(now):
         return Decision(Reason.SEND_NOW, now)
@@ -89,6 +91,22 @@ def decide(
             f" ({quiet_ends.isoformat() if quiet_ends else 'never'})",
         )
     return Decision(Reason.HOLD_QUIET, quiet_ends, "quiet hours")
+
+
+def _drop_reason(pending: PendingMessage) -> Reason | None:
+    """Why a message about one inquiry no longer applies, if it does not."""
+    if pending.kind not in INQUIRY_KINDS:
+        return None
+    if pending.inquiry is None:
+        return Reason.DROP_MISSING
+    promise = pending.kind in PROMISE_KINDS
+    if promise and pending.promise_at != pending.deadline:
+        return Reason.DROP_WITHDRAWN
+    if pending.inquiry.answered and not (promise and pending.promise_by_answer):
+        return Reason.DROP_ANSWERED
+    if pending.handled:
+        return Reason.DROP_HANDLED
+    return None
 
 
 def _may_break_through(

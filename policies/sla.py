@@ -87,7 +87,8 @@ class Deadlines:
 
 @dataclass(frozen=True, slots=True)
 class PlannedAlert:
-    """One alert an inquiry will get, unless it is answered first."""
+    """One alert an inquiry will get, unless it is answered first (a date promised in the answer outlives it:
+    policies/control_effects.py)."""
 
     key: str
     clock: ClockKind
@@ -167,7 +168,7 @@ def _own_alerts(
 
 
 def plan_alerts(inquiry: Inquiry, policy: SlaPolicy, *, work: Schedule, quiet: Schedule) -> tuple[PlannedAlert, ...]:
-    """Every alert of `inquiry`, in time order (answered inquiries get none)."""
+    """Every SLA alert of `inquiry`, in time order (answered inquiries get none: answering stops every clock)."""
     if inquiry.answered:
         return ()
     clocks = deadlines(inquiry, policy, work)

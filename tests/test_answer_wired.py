@@ -1,18 +1,21 @@
 """`inqd answer` wired to the daemon on a fake clock: a template filled for the inquiry, checked with the one check
 the daemon's surfaces use too, approved, posted by the real Coupang connector into the sandbox and confirmed by the
-next poll; its promised date an inqd promise; a blocking finding refused; a warning needing the second yes."""
+next poll; its promised date an inqd promise, which still reminds after the answer is confirmed (until kept or
+withdrawn); a blocking finding refused; a warning needing the second yes."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from aggregator import control_service as controls
 from aggregator.answering.check import answer_check
 from aggregator.cli.answer_command import answer_from_terminal
 from aggregator.cli.main import _parser
@@ -22,6 +25,7 @@ from aggregator.daemon import Daemon
 from aggregator.settings import Settings
 from aggregator.store.answers import AnswerState
 from connectors.sandbox import CoupangSandbox
+from core.models import KST
 from tests.conftest import SHOP_ACCOUNT, MakeSettings
 from tests.fakes import FakeClock
 
@@ -138,3 +142,69 @@ async def test_a_warning_needs_the_second_yes(
     assert [a.state for a in await daemon.answers().status(1)] == [AnswerState.SENT]
     [stored] = await daemon.store.open_inquiries()
     assert sandbox.is_answered(int(stored.inquiry.external_id))
+
+
+def _sent_after(tmp_path: Path, after: datetime) -> list[tuple[str, datetime]]:
+    """(kind, at) of every message the sink got after `after`."""
+    path = tmp_path / "sink.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    return [(r["kind"], at) for r in rows if (at := datetime.fromisoformat(r["at"])) > after]
+
+
+async def _run_until(daemon: Daemon, clock: FakeClock, until: datetime, *, step_s: int) -> None:
+    while clock.now() < until:
+        clock.advance(step_s)
+        await daemon.run_once()
+
+
+async def _answered_with_a_promise(daemon: Daemon, settings: Settings, clock: FakeClock) -> datetime:
+    """Answer #1 with the template promising "+2영업일", post it and let the next poll confirm it: the promise."""
+    assert await _answer(settings, clock, Answers("y"), "-t", "출고 약속") == 0
+    await daemon.run_once()  # posted
+    clock.advance(60)
+    await daemon.run_once()  # the next poll sees it answered
+    assert [a.state for a in await daemon.answers().status(1)] == [AnswerState.CONFIRMED]
+    stored = await daemon.store.get_inquiry(1)
+    assert stored is not None and stored.inquiry.answered and stored.controls.promise_by_answer
+    assert stored.controls.promise_at is not None
+    return stored.controls.promise_at
+
+
+async def test_the_promise_an_answer_made_reminds_after_the_answer_is_confirmed(
+    daemon: Daemon, settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    promised = await _answered_with_a_promise(daemon, settings, clock)
+    answered_at = clock.now()
+    assert promised == datetime(2026, 11, 26, 18, 0, tzinfo=KST)
+    lines = await explain_lines(daemon.store, daemon.policies, 1, now=clock.now(), words=Words("ko"))
+    assert lines is not None
+    assert [line.split("  ", 1)[1] for line in lines[-2:]] == [
+        "약속(11/26(목) 18:00) 전 알림",
+        "답변에서 약속한 시각(11/26(목) 18:00)",
+    ]
+
+    await _run_until(daemon, clock, promised - timedelta(hours=1), step_s=1800)
+    await _run_until(daemon, clock, promised + timedelta(hours=2), step_s=60)
+    await _run_until(daemon, clock, promised + timedelta(days=3), step_s=3600)
+    sent = _sent_after(tmp_path, answered_at)
+    [reminded] = [at for kind, at in sent if kind == "promise_reminder"]  # exactly once
+    assert promised - timedelta(minutes=30) <= reminded < promised - timedelta(minutes=29)  # within a 1-min step
+    [escalated] = [at for kind, at in sent if kind == "promise_missed"]
+    assert promised <= escalated < promised + timedelta(minutes=1)
+    assert [kind for kind, _ in sent if kind not in ("promise_reminder", "promise_missed", "answered")] == []
+    assert await daemon.store.next_alert_at() is None  # nothing left to plan
+
+
+@pytest.mark.parametrize("stop", ["handled", "withdrawn"])
+async def test_a_kept_or_withdrawn_answer_promise_stops_its_alerts(
+    daemon: Daemon, settings: Settings, clock: FakeClock, tmp_path: Path, stop: str
+) -> None:
+    promised = await _answered_with_a_promise(daemon, settings, clock)
+    stopped_at = clock.now()
+    if stop == "handled":  # `inqd handled 1` or 처리함 on the phone: the promise is kept
+        outcome = await controls.mark_handled(daemon.store, 1, now=clock.now(), actor="terminal:t")
+        assert "약속을 지킨 것으로 표시했습니다" in outcome.reply
+    else:  # `inqd promise 1 --cancel`
+        assert await daemon.store.promise(1, None, "", now=clock.now(), actor="terminal:t") is not None
+    await _run_until(daemon, clock, promised + timedelta(hours=1), step_s=1800)
+    assert _sent_after(tmp_path, stopped_at) == []

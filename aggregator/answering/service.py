@@ -137,6 +137,7 @@ class AnswerService:
                 note,
                 now=self._clock.now(),
                 actor=actor,
+                by_answer=True,
             )
         except controls.ControlError as err:  # the promised time already passed (a {약속일:+0영업일} late in the day)
             return Approval(answer, (f"약속은 기록하지 않았습니다: {err}.",))

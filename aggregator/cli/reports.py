@@ -209,12 +209,16 @@ def _event_line(event: Event, words: Words, stored: StoredInquiry) -> str:
     return f"{stamp}  " + words(key, message=w.message, channel=w.channel, reason=reason, by=w.by, **extras)
 
 
-def alert_words(key: str, words: Words) -> str:
-    """An alert's key (`marketplace:warn:50%`, `promise:remind:<time>`, ...) in words; the key itself if unknown."""
+def alert_words(key: str, words: Words, *, answered: bool = False) -> str:
+    """An alert's key (`marketplace:warn:50%`, `promise:remind:<time>`, ...) in words; the key itself if unknown.
+
+    `answered`: about an answered inquiry, whose escalation is the time its answer promised, not a missed call-back.
+    """
     parts = key.split(":", 2)
     head, kind, rest = [*parts, "", ""][:3]
     if head == "promise" and kind in ("remind", "missed"):
-        return words(f"alert_promise_{kind}", at=_stamp_text(rest, words))
+        text = "alert_promise_due" if answered and kind == "missed" else f"alert_promise_{kind}"
+        return words(text, at=_stamp_text(rest, words))
     if head not in ("marketplace", "own"):
         return key
     clock = words(f"alert_clock_{head}")
@@ -300,12 +304,13 @@ async def explain_lines(
         policies.controls,
         snooze_all_until=await store.snooze_all_until(),
         now=now,
+        answered=inq.answered,
     )
     upcoming = [a for a in plan if a.key not in fired]
-    if upcoming:
-        lines.append(words("explain_upcoming"))
-        lines += [
-            f"{words.stamp(a.at)}  {alert_words(a.key, words)}" + (words("explain_due") if a.at <= now else "")
-            for a in upcoming
-        ]
+    due = words("explain_due")
+    lines += [words("explain_upcoming")] if upcoming else []
+    lines += [
+        f"{words.stamp(a.at)}  {alert_words(a.key, words, answered=inq.answered)}{due if a.at <= now else ''}"
+        for a in upcoming
+    ]
     return lines

@@ -207,6 +207,7 @@ _EXPLAIN = {
     ),
     "alert_promise_remind": ("약속({at}) 전 알림", "reminder before the promise ({at})"),
     "alert_promise_missed": ("약속 시각({at}) 지남: 아직 미답변", "promise time ({at}) passed, still open"),
+    "alert_promise_due": ("답변에서 약속한 시각({at})", "the time promised in the answer ({at})"),
     "event_alert_queued": ("알림 예정 시각 도달: {key}{late}", "alert due: {key}{late}"),
     "event_late": (" · inqd가 꺼져 있던 동안 지난 알림", " · came due while inqd was not running"),
     "event_notified": ("{message} → {channel}: {reason}{note}", "{message} → {channel}: {reason}{note}"),
@@ -252,6 +253,7 @@ _EXPLAIN_NAMES = {
     "reason_drop_answered": ("이미 답변되어 보내지 않음", "not sent: already answered"),
     "reason_drop_missing": ("문의가 없어 보내지 않음", "not sent: no such inquiry"),
     "reason_drop_handled": ("처리함으로 표시되어 보내지 않음", "not sent: marked handled"),
+    "reason_drop_withdrawn": ("약속이 취소되거나 바뀌어 보내지 않음", "not sent: the promise was withdrawn or moved"),
     "reason_channel cannot clear": ("이 채널은 알림을 지울 수 없음", "this channel cannot clear notifications"),
     "reason_server cannot clear": (
         "ntfy 서버가 알림 지우기를 지원하지 않음 (2.16 이상 필요)",

@@ -1,4 +1,7 @@
-"""SLA timers: which open inquiries need an alert plan or have an alert due, and the alerts fired."""
+"""SLA timers: which inquiries need an alert plan or have an alert due, and the alerts fired.
+
+Planned rows (schema.PLANNED_ROWS): every open inquiry, and answered ones whose answer promised a date.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from aggregator.store.base import StoreBase
 from aggregator.store.payloads import payload_json
 from aggregator.store.schema import (
     NO_MORE_ALERTS,
+    PLANNED_ROWS,
     REPLAN_ALL_SQL,
     STALE_PLAN_PREFIX,
     AlertUpdate,
@@ -31,7 +35,7 @@ class TimersMixin(StoreBase):
     # ---- SLA timers ------------------------------------------------------------------------------
 
     async def reset_alert_plans(self, fingerprint: str) -> int | None:
-        """Make the timer plan every open inquiry again if the policy config changed since the plans were made.
+        """Make the timer plan every planned row again if the policy config changed since the plans were made.
 
         Returns how many inquiries will be re-planned, or None when `fingerprint` matches the stored one.
         """
@@ -41,7 +45,7 @@ class TimersMixin(StoreBase):
             if row is not None and row[0] == fingerprint:
                 return None
             await db.execute(REPLAN_ALL_SQL)
-            async with db.execute("SELECT COUNT(*) FROM inquiries WHERE answered = 0") as cur:
+            async with db.execute(f"SELECT COUNT(*) FROM inquiries WHERE {PLANNED_ROWS}") as cur:  # noqa: S608
                 (open_count,) = await cur.fetchone() or (0,)
             await db.execute(
                 "INSERT INTO meta (key, value) VALUES ('plan_fingerprint', ?) "
@@ -51,7 +55,7 @@ class TimersMixin(StoreBase):
             return int(open_count)
 
     async def alert_candidates(self, *, now: datetime, limit: int) -> list[tuple[StoredInquiry, frozenset[str]]]:
-        """Open inquiries that need planning or have an alert due, with the keys of alerts already fired."""
+        """Planned rows that need planning or have an alert due, with the keys of alerts already fired."""
         # Range scans of the partial index, most urgent first: alerts really due now, then inquiries never
         # planned (new or changed), then plans made stale by a config change (soonest old alert first). During a
         # 100k re-plan each batch thus serves what fell due meanwhile first. (An OR of these made SQLite read and
@@ -73,7 +77,7 @@ class TimersMixin(StoreBase):
                 break
             async with self._conn.execute(
                 f"SELECT *, {fired_keys} FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608 - constant
-                f"WHERE answered = 0 AND {where} LIMIT ?",
+                f"WHERE {PLANNED_ROWS} AND {where} LIMIT ?",
                 (*args, limit - len(rows)),
             ) as cur:
                 rows += await cur.fetchall()
@@ -130,8 +134,8 @@ class TimersMixin(StoreBase):
         """When the timer must look next: now-ish if something awaits planning, else the earliest alert."""
         # NULL (awaiting a plan) sorts first: one step of the partial index answers both questions.
         async with self._conn.execute(
-            "SELECT next_alert_at FROM inquiries INDEXED BY inquiries_alert_due "
-            "WHERE answered = 0 ORDER BY next_alert_at LIMIT 1"
+            "SELECT next_alert_at FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608 - constant
+            f"WHERE {PLANNED_ROWS} ORDER BY next_alert_at LIMIT 1"
         ) as cur:
             row = await cur.fetchone()
         if row is None:

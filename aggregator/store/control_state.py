@@ -16,6 +16,7 @@ import aiosqlite
 
 from aggregator.store.base import StoreBase
 from aggregator.store.schema import (
+    PLANNED_ROWS,
     REPLAN_ALL_SQL,
     StoredInquiry,
     Vacation,
@@ -47,10 +48,11 @@ class ControlsMixin(StoreBase):
         event: str,
         detail: dict[str, Any],
         now: datetime,
+        where: str = "answered = 0",
     ) -> StoredInquiry | None:
         async with self._transaction() as db:
             cur = await db.execute(
-                f"UPDATE inquiries SET {assignments}, next_alert_at = NULL WHERE id = ? AND answered = 0",  # noqa: S608
+                f"UPDATE inquiries SET {assignments}, next_alert_at = NULL WHERE id = ? AND {where}",  # noqa: S608
                 (*args, inquiry_id),
             )
             if cur.rowcount == 0:
@@ -78,7 +80,8 @@ class ControlsMixin(StoreBase):
         )
 
     async def mark_handled(self, inquiry_id: int, *, now: datetime, actor: str) -> StoredInquiry | None:
-        """Stop an open inquiry's alerts until the marketplace shows it answered (or it is reopened)."""
+        """Stop an open inquiry's alerts until the marketplace shows it answered (or it is reopened); on an
+        answered inquiry whose answer promised a date: that promise is kept, its alerts stop."""
         return await self._control(
             inquiry_id,
             assignments="handled_at = ?",
@@ -86,19 +89,34 @@ class ControlsMixin(StoreBase):
             event="handled",
             detail={"actor": actor},
             now=now,
+            where=PLANNED_ROWS,
         )
 
     async def promise(
-        self, inquiry_id: int, at: datetime | None, note: str, *, now: datetime, actor: str
+        self,
+        inquiry_id: int,
+        at: datetime | None,
+        note: str,
+        *,
+        now: datetime,
+        actor: str,
+        by_answer: bool = False,
     ) -> StoredInquiry | None:
-        """Record a promised call-back time for an open inquiry (None: withdraw the promise)."""
+        """Record a promised time for an open inquiry (None: withdraw the promise, also after answering).
+
+        `by_answer`: the date was promised in an answer (a template's), so answering does not keep it.
+        """
+        detail: dict[str, Any] = {"actor": actor, "at": at.isoformat() if at else None, "note": note}
+        if by_answer:
+            detail["by_answer"] = True
         return await self._control(
             inquiry_id,
-            assignments="promise_at = ?, promise_note = ?",
-            args=(None if at is None else db_time(at), note if at else None),
+            assignments="promise_at = ?, promise_note = ?, promise_by_answer = ?",
+            args=(None if at is None else db_time(at), note if at else None, int(by_answer and at is not None)),
             event="promised" if at else "promise_withdrawn",
-            detail={"actor": actor, "at": at.isoformat() if at else None, "note": note},
+            detail=detail,
             now=now,
+            where="answered = 0" if at else PLANNED_ROWS,
         )
 
     async def snooze_all(self, until: datetime | None, *, now: datetime, actor: str) -> int:

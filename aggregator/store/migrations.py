@@ -223,4 +223,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX telegram_threads_answer ON telegram_threads (answer_id) WHERE answer_id IS NOT NULL;
     """,
+    # v12: a date promised in an answer (a template's {약속일:...}) outlives the answer: the timer also plans answered
+    # inquiries carrying one (schema.PLANNED_ROWS, the index's predicate word for word). Open rows are indexed as
+    # before. Promises the answering flow recorded before this version are found by the note it writes, and
+    # planned again (a passed one plans nothing).
+    """
+    ALTER TABLE inquiries ADD COLUMN promise_by_answer INTEGER NOT NULL DEFAULT 0;
+    UPDATE inquiries SET promise_by_answer = 1, next_alert_at = NULL
+        WHERE promise_at IS NOT NULL AND promise_note LIKE '답변 #%에서 약속한 날 %';
+    DROP INDEX inquiries_alert_due;
+    CREATE INDEX inquiries_alert_due ON inquiries (next_alert_at) WHERE (answered = 0 OR promise_by_answer = 1);
+    """,
 )

@@ -26,9 +26,12 @@ from core.payloads import OutboxPayload, SlaAlertPayload
 # which loses the order, the old next alert time gets a "0" prefix: it sorts before every real time, so the
 # timer treats it as due now, and among those the ones whose alerts were soonest come first — an alert due
 # during a 100k re-plan waits for one batch, not for the whole re-plan.
+# The rows the SLA timer plans: open inquiries, and answered ones whose answer promised a date (its reminder
+# outlives the answer). Written exactly as the partial index `inquiries_alert_due`'s predicate, so SQLite uses it.
+PLANNED_ROWS = "(answered = 0 OR promise_by_answer = 1)"
 REPLAN_ALL_SQL = (
-    "UPDATE inquiries SET next_alert_at = '0' || next_alert_at "
-    "WHERE answered = 0 AND next_alert_at IS NOT NULL AND next_alert_at NOT LIKE '0%'"
+    "UPDATE inquiries SET next_alert_at = '0' || next_alert_at "  # noqa: S608 - constants
+    f"WHERE {PLANNED_ROWS} AND next_alert_at IS NOT NULL AND next_alert_at NOT LIKE '0%'"
 )
 STALE_PLAN_PREFIX = "0"
 
@@ -220,6 +223,7 @@ def _inquiry_from_row(row: aiosqlite.Row) -> StoredInquiry:
                 handled_at=_dt_or_none(handled),
                 promise_at=_dt_or_none(promised),
                 promise_note=row["promise_note"] or "",
+                promise_by_answer=bool(row["promise_by_answer"]),
             )
             if snoozed or handled or promised
             else _NO_CONTROLS
