@@ -29,7 +29,6 @@ import asyncio
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import tempfile
@@ -47,7 +46,7 @@ from aggregator.admin import poke_answer_sender
 from aggregator.answering.service import AnswerService
 from aggregator.store import Store
 from bench.answer import free_port
-from bench.soak import ACCESS_KEY, ACCOUNT, SECRET_KEY, VENDOR, DaemonRunner, make_plan, query
+from bench.soak import ACCESS_KEY, ACCOUNT, SECRET_KEY, VENDOR, DaemonRunner, make_plan, query, run_from_cli
 from connectors.sandbox import CallCenterStatus, CoupangSandbox, ElevenstSandbox, SandboxServer
 from core.clock import SystemClock
 
@@ -402,10 +401,6 @@ def run_answer_soak(
         )
 
 
-def _exit_on_signal(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
     """Command-line entry: run, print the counts, 0 when every invariant holds."""
     parser = argparse.ArgumentParser(prog="python -m bench.answer_soak", description=DESCRIPTION)
@@ -419,13 +414,10 @@ def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
     )
     parser.add_argument("--keep", type=Path, default=None, help="use this directory and keep it (db, log)")
     args = parser.parse_args(argv)
-    stream = out or sys.stdout
-    # SIGTERM (a CI timeout) unwinds like Ctrl-C, so the daemon is killed and the temporary directory removed.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-    try:
-        result = run_answer_soak(
+    return run_from_cli(
+        "answer kill soak",
+        args.keep,
+        lambda: run_answer_soak(
             args.answers,
             args.kills,
             args.seed,
@@ -433,12 +425,9 @@ def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
             answer_kill_share=args.answer_kill_share,
             approve_via=args.approve_via,
             workdir=args.keep,
-        )
-    except AssertionError as err:
-        print(f"answer kill soak aborted: {err}", file=stream)
-        return 1
-    print(result.report(), file=stream)
-    return 0 if not result.failures else 1
+        ),
+        out,
+    )
 
 
 if __name__ == "__main__":

@@ -43,13 +43,13 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from aggregator.dispatcher import Dispatcher
 from connectors.sandbox import CoupangSandbox, InquiryGenerator, SandboxServer
@@ -603,6 +603,35 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+class SoakOutcome(Protocol):
+    """What a soak run returns: its failures and the report it prints."""
+
+    @property
+    def failures(self) -> Sequence[str]:
+        """What did not hold (empty when every invariant did)."""
+        ...
+
+    def report(self) -> str:
+        """The counts, one per line."""
+        ...
+
+
+def run_from_cli(name: str, keep: Path | None, run: Callable[[], SoakOutcome], out: IO[str] | None) -> int:
+    """Run a soak from its command line: SIGTERM unwinds, `keep` is made, the report printed; 0 when all held."""
+    stream = out or sys.stdout
+    # SIGTERM (a CI timeout) unwinds like Ctrl-C, so the daemon is killed and the temporary directory removed.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+    try:
+        result = run()
+    except AssertionError as err:
+        print(f"{name} aborted: {err}", file=stream)
+        return 1
+    print(result.report(), file=stream)
+    return 0 if not result.failures else 1
+
+
 def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
     """Command-line entry: run, print the counts, 0 when every invariant holds."""
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=DESCRIPTION)
@@ -615,13 +644,10 @@ def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
     parser.add_argument("--send-kill-share", type=float, default=0.3, help="share of kills made right after a push")
     parser.add_argument("--keep", type=Path, default=None, help="use this directory and keep it (db, sink, log)")
     args = parser.parse_args(argv)
-    stream = out or sys.stdout
-    # SIGTERM (a CI timeout) unwinds like Ctrl-C, so the daemon is killed and the temporary directory removed.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-    try:
-        result = run_soak(
+    return run_from_cli(
+        "crash soak",
+        args.keep,
+        lambda: run_soak(
             args.inquiries,
             args.kills,
             args.seed,
@@ -630,12 +656,9 @@ def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
             backlog=args.backlog,
             send_kill_share=args.send_kill_share,
             workdir=args.keep,
-        )
-    except AssertionError as err:
-        print(f"crash soak aborted: {err}", file=stream)
-        return 1
-    print(result.report(), file=stream)
-    return 0 if not result.failures else 1
+        ),
+        out,
+    )
 
 
 if __name__ == "__main__":
