@@ -45,6 +45,7 @@ from connectors.sandbox import (
 )
 from core.clock import Clock, SystemClock, sleep_or_wake
 from core.models import Marketplace, StreamKind
+from core.particles import with_particle
 from core.redact import excerpt
 from policies.templates import parse_templates
 
@@ -251,7 +252,15 @@ async def demo_answer(
     except AnswerRefused as err:
         say(words("demo_not_approved", id=stored.id, error=err))
         return None
-    say(words("demo_approved", id=approval.answer.id, text=excerpt(approval.answer.text, 60)))
+    answer_id = approval.answer.id
+    say(
+        words(
+            "demo_approved",
+            id=answer_id,
+            answer=with_particle(f"#{answer_id}", "를"),
+            text=excerpt(approval.answer.text, 60),
+        )
+    )
     for line in approval.promise_lines:
         say(line)
     return approval.answer.id
@@ -268,7 +277,7 @@ async def follow_demo_answer(
             return None
         if answer.sent_at is not None and not sent_said:
             sent_said = True
-            say(words("demo_sent", id=answer.id))
+            say(words("demo_sent", id=answer.id, answer=with_particle(f"#{answer.id}", "를")))
         if answer.state not in LIVE_STATES:
             if answer.state is AnswerState.CONFIRMED:
                 say(words("demo_confirmed", id=answer.id))

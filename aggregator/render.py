@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from core.answers import AnswerOutcome, Finding
 from core.models import KST, ClockKind, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
+from core.particles import with_particle
 from core.payloads import AnswerNotSentPayload, BackfillSummaryPayload, SlaAlertPayload, SystemPayload
 from core.redact import excerpt, mask_pii
 
@@ -334,8 +335,9 @@ def connection_lost(
     *, marketplace: Marketplace, account_id: str, streams: Sequence[StreamKind], since: datetime, error: str | None
 ) -> Message:
     """One alert per account when its streams have failed longer than the bound ("연결 끊김")."""
+    names = with_particle(_stream_names(streams), "을")
     body = (
-        f"{kst_stamp(since)}부터 {_stream_names(streams)}을 가져오지 못하고 있습니다{_reason(error)}.\n"
+        f"{kst_stamp(since)}부터 {names} 가져오지 못하고 있습니다{_reason(error)}.\n"
         "복구되면 그동안 들어온 문의를 모두 가져옵니다. 급하면 판매자센터를 직접 확인하세요."
     )
     return _account_trouble(marketplace, account_id, what="연결 끊김", body=body, tag="warning")

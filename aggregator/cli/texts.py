@@ -135,9 +135,9 @@ _DEMO = {
         "#{id}의 답변은 승인되지 않았습니다: {error}",
         "the answer to #{id} was not approved: {error}",
     ),
-    "demo_approved": ("답변 #{id}를 demo로 승인: “{text}”", "answer #{id} approved as demo: “{text}”"),
+    "demo_approved": ("답변 {answer} demo로 승인: “{text}”", "answer #{id} approved as demo: “{text}”"),
     "demo_sent": (
-        "답변 #{id}를 쿠팡 샌드박스에 보냈습니다 (마켓이 받음)",
+        "답변 {answer} 쿠팡 샌드박스에 보냈습니다 (마켓이 받음)",
         "answer #{id} sent to the Coupang sandbox (the marketplace took it)",
     ),
     "demo_confirmed": (

@@ -21,6 +21,7 @@ from aggregator.daemon import Daemon
 from aggregator.demo_state import STATE_FILE, DemoSandboxes
 from aggregator.settings import load_settings
 from aggregator.wiring import build_connector
+from core.particles import with_particle
 from tests.conftest import START
 from tests.fakes import FakeClock
 
@@ -179,6 +180,6 @@ async def test_the_demo_answers_one_coupang_question_sent_then_confirmed(tmp_pat
     assert f"'{demo.DEMO_TEMPLATE}' 템플릿으로 답변합니다. 보내기 전 점검: 문제 없음" in said[0]
     assert any("연락 약속을 기록했습니다" in line for line in said)
     assert said[-2:] == [
-        f"답변 #{answer_id}를 쿠팡 샌드박스에 보냈습니다 (마켓이 받음)",
+        f"답변 {with_particle(f'#{answer_id}', '를')} 쿠팡 샌드박스에 보냈습니다 (마켓이 받음)",
         f"답변 #{answer_id} 확인됨: 다음 조회에서 샌드박스가 답변된 문의로 보여 줍니다",
     ]
