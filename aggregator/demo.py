@@ -193,6 +193,7 @@ def demo_settings(accounts: tuple[Account, ...], *, data_dir: Path) -> Settings:
         db_path=data_dir / "inqd.db",
         # The demo must show notifications whenever it is run, so it keeps no quiet hours (see `inqd schedule`).
         quiet_hours=(),
+        shop_name="데모상점",  # {쇼핑몰} in the demo's answers: a seller's own name, never the marketplace's
         accounts=accounts,
         notifiers=(SinkNotifierConfig(type="sink", name="sink", console=True, file=data_dir / "notifications.jsonl"),),
     )

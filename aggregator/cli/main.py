@@ -141,6 +141,8 @@ class _Command:
         lines = check_lines(settings, self.args.config, self.words)
         if count is not None:
             lines.append(self.words("check_templates", count=count, path=templates))
+            if settings.shop_name is None:
+                lines.append(self.words("check_no_shop_name"))
         lines += [
             self.words("check_answer_warning", id=acc.id, line=line)
             for acc in settings.accounts

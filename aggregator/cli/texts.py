@@ -113,6 +113,10 @@ _STATUS = {
 
 _DEMO = {
     "check_templates": ("  답변 템플릿: {count}개 ({path})", "  answer templates: {count} in {path}"),
+    "check_no_shop_name": (
+        "  주의: shop_name이 없어 답변 템플릿의 {{쇼핑몰}}이 마켓 이름(쿠팡 등)으로 채워집니다: 상점 이름을 설정하세요",
+        "  warning: shop_name is not set: {{쇼핑몰}} in answer templates becomes the marketplace's name",
+    ),
     "check_answer_warning": ("  주의: 계정 {id}: {line}", "  warning: account {id}: {line}"),
     "demo_hints": (
         "  설정:         {config} (데모 계정과 샌드박스 전용 키)\n"
