@@ -137,8 +137,8 @@ def looks_like_name(stem: str, cue: Cue) -> bool:
     surname = surname_length(stem)
     if surname == 2 and stem[0] in SURNAMES and _given_name_fits(stem, 1, cue):
         return True  # 황보라 is 황 + 보라 as often as 황보 + 라
-    if surname == 0:
-        return _unsurnamed_name(stem, cue)
+    if surname == 0 or (surname == 1 and len(stem) >= 4 and transliterated(stem[1:]) and cue is not Cue.NONE):
+        return _unsurnamed_name(stem, cue)  # (안드레아한테, 이사벨라한테: a foreign name that starts like a surname)
     return len(stem) >= 2 and _given_name_fits(stem, surname, cue)
 
 
@@ -148,7 +148,7 @@ def _unsurnamed_name(stem: str, cue: Cue) -> bool:
     if set(stem) & _GRAMMAR or (len(stem) >= 3 and stem[-2] in "하되" and stem[-1] in _VERB_ENDING):
         return False  # (성함이 일치하지 않아: a verb in 하다 after a label)
     if cue is Cue.HONORIFIC:  # 유키님, 지은님, 경다은님 (a surname not in the list); not 출고 고객님, 당일 고객님
-        given_alone = len(stem) == 2 and given_score(stem) >= _GIVEN_ALONE
+        given_alone = len(stem) == 2 and (given_score(stem) >= _GIVEN_ALONE or set(stem) <= GIVEN_SYLLABLES)
         # 경다은님 (a surname not in the list), 아이유님: three name syllables
         three = len(stem) == 3 and all(ch in GIVEN_SYLLABLES for ch in stem)
         korean = given_alone or three
@@ -202,6 +202,13 @@ def foreign_given(stem: str) -> bool:
     """장쯔이, 왕웨이: a surname and a transliterated given name of two syllables."""
     given = stem[1:]
     return len(stem) == 3 and surname_length(stem) == 1 and transliterated(given) and not set(given) & _GRAMMAR
+
+
+def pet_name(stem: str, after: str) -> bool:
+    """원빈이가, 예린이랑: a two-syllable given name ending in a consonant, with the 이 of a name said fondly."""
+    fond = len(after) >= 2 and after[0] == "이" and after[1:] in SUFFIX_CUE
+    batchim = (ord(stem[-1]) - 0xAC00) % 28 != 0
+    return fond and batchim and len(stem) == 2 and stem not in NOT_NAMES and given_score(stem) >= _GIVEN_ALONE
 
 
 def verb_stem_end(stem: str) -> bool:
