@@ -274,6 +274,8 @@ def _vietnamese_end(text: str, start: int, parts: list[str]) -> int | None:
     for i, part in enumerate(parts):
         end = text.index(part, end)
         bare = _without_grammar(part)
+        if len(part) >= 3 and part[-2] == "이" and part[-1] in "가는를도":
+            bare = part[:-1]  # 마이가, 투이는: a name that ends in 이, and its particle
         if len(bare) > 2 and bare[-1] in "이가는을를도":
             bare = bare[:-1]  # 흐엉이, 마이가: a one-syllable particle after a two-syllable part
         if len(bare) > 2 or not name_part(bare):

@@ -37,13 +37,14 @@ _GRAMMAR = frozenset("었았겠했됐습읍요죠네데게까는을를에와과�
 _NOT_FINAL = frozenset("다고면")
 # With no cue at all, also not these: endings of everyday words (오미자, 정수기, 선물용, 이유식, 사무실, 배송비 …)
 # that end few given names (mostly of people born before 1960: 영자, 정식).
-_NOT_FINAL_WITHOUT_CUE = frozenset("자사기장채갑산식실소도구대제비상용판품시군읍면")
+_NOT_FINAL_WITHOUT_CUE = frozenset("자사기장채갑산식실소도구대제비상용판품시군읍면복")  # 복: 우주복, 수영복
 # 하시나요, 주셨는데, 오세요: a verb with the honorific 시, not a name (but 오세훈, 하시우 are names).
 # 반이라, 집이고: a one-syllable noun and a particle, not a surname and a given name.
 _PARTICLE_GIVEN = frozenset(
     {"이라", "이고", "이며", "이랑", "이나", "이면", "이든", "이야", "이지", "이요", "이도", "이니"}
 )
 _COPULA_AFTER_IN = frozenset("데가지줄거건게걸듯")
+_COUNTERS = frozenset("병개통봉팩벌잔캔컵곽켤")
 _CLEAR_PARTICLES = frozenset("이가을를는의에도로와과께랑")
 VERB_STEMS = frozenset("하주오가계")
 _VERB_SI_ALWAYS = frozenset("셨신실십")
@@ -134,6 +135,8 @@ def looks_like_name(stem: str, cue: Cue) -> bool:
         return True  # 응우옌, 타나카, 엘레나: a name however it is written
     if cue is Cue.HONORIFIC and _verb_form(stem):
         return False
+    if cue is Cue.NONE and len(stem) == 3 and stem[0] in "한두세네" and stem[1] in _COUNTERS and stem[2] in "만씩도더":
+        return False  # 한병만, 두개씩: a number, a counter and a particle
     surname = surname_length(stem)
     if surname == 2 and stem[0] in SURNAMES and _given_name_fits(stem, 1, cue):
         return True  # 황보라 is 황 + 보라 as often as 황보 + 라
