@@ -21,7 +21,7 @@ def _syllables(text: str) -> frozenset[str]:
 # words (사, 상, 시, 가, 부, 경 …): a cue such as a label still catches such a name.
 SURNAMES = _syllables(
     "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진나지엄채원천방공현함변염"
-    "여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예봉태동호빈온"
+    "여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예봉태동호빈온라견음경"
 )
 # The common ones (about 95 % of people): enough evidence on their own for a name with no cue around it.
 COMMON_SURNAMES = _syllables(
@@ -59,7 +59,7 @@ FOREIGN_NAMES = _words(
     클라크 로빈슨 마리아 엘레나 나탈리아 올가 이리나 타티아나 아나스타샤 율리아 스베틀라나 알렉스 알렉산더
     알렉산드르 안드레이 세르게이 드미트리 니콜라이 블라디미르 제임스 마이클 데이비드 다니엘 제시카 에밀리 소피아
     엠마 올리비아 무함마드 아흐메드 카를로스 호세 후안 제니퍼 크리스 크리스틴 케빈 브라이언 스티븐 앤드류 왕웨이
-    리웨이 장웨이
+    리웨이 장웨이 팜 부이 호앙 응오 즈엉
     """
 )
 # Particles and endings: after a known word they make the run that word plus grammar (정상이에요, 이상해요).

@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from core.masking.given_names import given_score, transliterated
 from core.masking.grammar import INTRO_ONLY_SUFFIXES, LABEL_COPULAS, SUFFIX_CUE, Cue
-from core.masking.lexicon import FOREIGN_NAMES, INTRO_WORDS, NAME_LABELS, OTHER_FIELDS
+from core.masking.lexicon import FOREIGN_NAMES, GIVEN_SYLLABLES, INTRO_WORDS, NAME_LABELS, OTHER_FIELDS, SURNAMES
 from core.masking.naming import mask_name
 from core.masking.spans import Claimed, Found, PiiKind, overlaps
 from core.masking.stems import (
@@ -30,6 +31,7 @@ from core.masking.stems import (
     given_alone_before_customer,
     looks_like_name,
     name_part,
+    pet_name,
     surname_length,
     verb_stem_end,
 )
@@ -158,10 +160,14 @@ def _cue_for(ctx: _Context, start: int, run_end: int, stem_len: int, suffix_cue:
     return Cue.COPULA if before is Cue.COPULA else Cue.NONE
 
 
+# 지수씨, 우주씨: a two-syllable word glued to 씨 is a given name when the model finds it typical (not 호박씨).
+_GIVEN_SEED = 12
+
+
 def _stems(run: str) -> Iterable[tuple[int, Cue]]:
     """Possible (stem length, cue of what follows it) splits of a run, three syllables first."""
     for length in (3, 4, 2, 5, 1):
-        if length == 2 and run[2:].startswith("씨"):
+        if length == 2 and run[2:].startswith("씨") and given_score(run[:2]) < _GIVEN_SEED:
             continue  # 홍화씨, 호박씨: seeds; a two-syllable name takes 님 (김솔님), rarely a glued 씨
         if length <= len(run) and run[length:] in SUFFIX_CUE:
             yield length, SUFFIX_CUE[run[length:]]
@@ -207,7 +213,8 @@ def _judge_run(ctx: _Context, run: str, start: int, judge: NameJudge | None) -> 
                 verdict = judge(ctx.text, s, s + length)  # nothing around it: the judge settles it, if it can
             if cue is Cue.HONORIFIC and given_alone_before_customer(ctx.text, stem, s + length):
                 continue  # 수선 고객님: a given name alone takes 님 or 씨; an agent's 고객님 follows a full name
-            person = cue is Cue.COPULA and foreign_given(stem) and _PERSON_GRAMMAR.match(ctx.text, s + length)
+            person = bool(cue is Cue.COPULA and foreign_given(stem) and _PERSON_GRAMMAR.match(ctx.text, s + length))
+            person = person or (cue is Cue.NONE and pet_name(stem, after))
             if not person and (verdict is False or (verdict is None and not looks_like_name(stem, cue))):
                 continue
             return Found(s, s + length, PiiKind.NAME, mask_name(stem)), cue
@@ -248,11 +255,67 @@ def _extend_foreign(ctx: _Context, found: Found, *, backwards: bool, forwards: b
     return Found(start, end, PiiKind.NAME, mask_name(" ".join(words)))
 
 
+# 쩐 티 란, 팜 반 득, 레 티 투 하: a Vietnamese family name, the middle name 티 (women) or 반 (men), one or two parts.
+_VIETNAMESE = re.compile(
+    r"(?<![가-힣0-9])(?:응우옌|응웬|응우엔|쩐|레|팜|호앙|판|부이|응오|즈엉|당|보|부|도|호|리)[ \t](?:티|반|씨|딘|흐우)"
+    r"(?P<parts>(?:[ \t][가-힣]+){1,2})"
+)
+# 리사 정 고객님, 제니 김한테: a Western given name, then a Korean family name, then a person's grammar.
+_GIVEN_THEN_SURNAME = re.compile(
+    r"(?<![가-힣])(?P<given>[가-힣]{2,4})[ \t](?P<surname>[가-힣])"
+    r"(?=[ \t]?(?:고객님|님|씨)(?:께서|께|이|은|의|을)?(?![가-힣])|(?:한테|에게|께서|께)(?![가-힣]))"
+)
+
+
+def _vietnamese_end(text: str, start: int, parts: list[str]) -> int | None:
+    """Where a Vietnamese name whose last parts are `parts` (found from `start`) ends, or None when one is a word;
+    a second part counts only with grammar glued to it or an honorific, a delimiter or the end after it."""
+    end = start
+    for i, part in enumerate(parts):
+        end = text.index(part, end)
+        bare = _without_grammar(part)
+        if len(part) >= 3 and part[-2] == "이" and part[-1] in "가는를도":
+            bare = part[:-1]  # 마이가, 투이는: a name that ends in 이, and its particle
+        if len(bare) > 2 and bare[-1] in "이가는을를도":
+            bare = bare[:-1]  # 흐엉이, 마이가: a one-syllable particle after a two-syllable part
+        if len(bare) > 2 or not name_part(bare):
+            return None
+        if i == 1 and bare == part and len(part) == 2 and part[-1] in "가는을를도":
+            bare = part[:1]  # 레 티 투 하가: a one-syllable part and its particle
+        if i == 1 and bare == part and not _AFTER_LAST_PART.match(text, end + len(part)):
+            return None  # (응우옌 티 마이 대신 받을게요: 대신 is no part of the name)
+        end += len(bare)
+    return end
+
+
+_AFTER_LAST_PART = re.compile(r"[ \t]*(?:고객님|님|씨|[,./(\n]|$)")
+
+
+def _written_apart(ctx: _Context) -> list[Found]:
+    """Foreign names written in parts that the run-by-run rules cannot join: Vietnamese ones of three or four
+    parts, and a Western given name before a Korean surname."""
+    found: list[Found] = []
+    for m in _VIETNAMESE.finditer(ctx.text):
+        words = m["parts"].split()
+        for parts in (words, words[:1]):  # (팜 반 득 고객님: not 고객 as a fourth part)
+            end = _vietnamese_end(ctx.text, m.start("parts"), parts)
+            if end is not None and ctx.taken.free(m.start(), end):
+                found.append(Found(m.start(), end, PiiKind.NAME, mask_name(ctx.text[m.start() : end])))
+                break
+    for m in _GIVEN_THEN_SURNAME.finditer(ctx.text):
+        given = m["given"]
+        western = all(ch in GIVEN_SYLLABLES for ch in given) or transliterated(given)
+        if m["surname"] in SURNAMES and western and name_part(given) and not overlaps(found, *m.span()):
+            found.append(Found(m.start(), m.end(), PiiKind.NAME, mask_name(m.group())))
+    return found
+
+
 def find_names(text: str, taken: Claimed, judge: NameJudge | None = None) -> list[Found]:
     """Names in `text` (folded) outside the `taken` spans, whose neighbours count as evidence."""
     ctx = _Context(text, taken)
-    runs = [m for m in re.finditer(r"[가-힣]+", text) if _candidate_run(taken, m)]
-    found = _names_in(ctx, runs, judge)
+    apart = _written_apart(ctx)
+    runs = [m for m in re.finditer(r"[가-힣]+", text) if _candidate_run(taken, m) and not overlaps(apart, *m.span())]
+    found = sorted(apart + _names_in(ctx, runs, judge), key=lambda f: f.start)
     if found:  # a second pass: names listed with those found (강슬기랑 강하늘, 임재현, 임채은)
         ctx.names = {**{("start", f.start): f for f in found}, **{("end", f.end): f for f in found}}
         near = [m for m in runs if overlaps(found, m.start() - 6, m.end() + 6)]  # only a coordinator apart

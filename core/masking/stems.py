@@ -37,13 +37,14 @@ _GRAMMAR = frozenset("었았겠했됐습읍요죠네데게까는을를에와과�
 _NOT_FINAL = frozenset("다고면")
 # With no cue at all, also not these: endings of everyday words (오미자, 정수기, 선물용, 이유식, 사무실, 배송비 …)
 # that end few given names (mostly of people born before 1960: 영자, 정식).
-_NOT_FINAL_WITHOUT_CUE = frozenset("자사기장채갑산식실소도구대제비상용판품시군읍면")
+_NOT_FINAL_WITHOUT_CUE = frozenset("자사기장채갑산식실소도구대제비상용판품시군읍면복")  # 복: 우주복, 수영복
 # 하시나요, 주셨는데, 오세요: a verb with the honorific 시, not a name (but 오세훈, 하시우 are names).
 # 반이라, 집이고: a one-syllable noun and a particle, not a surname and a given name.
 _PARTICLE_GIVEN = frozenset(
     {"이라", "이고", "이며", "이랑", "이나", "이면", "이든", "이야", "이지", "이요", "이도", "이니"}
 )
 _COPULA_AFTER_IN = frozenset("데가지줄거건게걸듯")
+_COUNTERS = frozenset("병개통봉팩벌잔캔컵곽켤")
 _CLEAR_PARTICLES = frozenset("이가을를는의에도로와과께랑")
 VERB_STEMS = frozenset("하주오가계")
 _VERB_SI_ALWAYS = frozenset("셨신실십")
@@ -134,11 +135,13 @@ def looks_like_name(stem: str, cue: Cue) -> bool:
         return True  # 응우옌, 타나카, 엘레나: a name however it is written
     if cue is Cue.HONORIFIC and _verb_form(stem):
         return False
+    if cue is Cue.NONE and len(stem) == 3 and stem[0] in "한두세네" and stem[1] in _COUNTERS and stem[2] in "만씩도더":
+        return False  # 한병만, 두개씩: a number, a counter and a particle
     surname = surname_length(stem)
     if surname == 2 and stem[0] in SURNAMES and _given_name_fits(stem, 1, cue):
         return True  # 황보라 is 황 + 보라 as often as 황보 + 라
-    if surname == 0:
-        return _unsurnamed_name(stem, cue)
+    if surname == 0 or (surname == 1 and len(stem) >= 4 and transliterated(stem[1:]) and cue is not Cue.NONE):
+        return _unsurnamed_name(stem, cue)  # (안드레아한테, 이사벨라한테: a foreign name that starts like a surname)
     return len(stem) >= 2 and _given_name_fits(stem, surname, cue)
 
 
@@ -148,7 +151,7 @@ def _unsurnamed_name(stem: str, cue: Cue) -> bool:
     if set(stem) & _GRAMMAR or (len(stem) >= 3 and stem[-2] in "하되" and stem[-1] in _VERB_ENDING):
         return False  # (성함이 일치하지 않아: a verb in 하다 after a label)
     if cue is Cue.HONORIFIC:  # 유키님, 지은님, 경다은님 (a surname not in the list); not 출고 고객님, 당일 고객님
-        given_alone = len(stem) == 2 and given_score(stem) >= _GIVEN_ALONE
+        given_alone = len(stem) == 2 and (given_score(stem) >= _GIVEN_ALONE or set(stem) <= GIVEN_SYLLABLES)
         # 경다은님 (a surname not in the list), 아이유님: three name syllables
         three = len(stem) == 3 and all(ch in GIVEN_SYLLABLES for ch in stem)
         korean = given_alone or three
@@ -202,6 +205,13 @@ def foreign_given(stem: str) -> bool:
     """장쯔이, 왕웨이: a surname and a transliterated given name of two syllables."""
     given = stem[1:]
     return len(stem) == 3 and surname_length(stem) == 1 and transliterated(given) and not set(given) & _GRAMMAR
+
+
+def pet_name(stem: str, after: str) -> bool:
+    """원빈이가, 예린이랑: a two-syllable given name ending in a consonant, with the 이 of a name said fondly."""
+    fond = len(after) >= 2 and after[0] == "이" and after[1:] in SUFFIX_CUE
+    batchim = (ord(stem[-1]) - 0xAC00) % 28 != 0
+    return fond and batchim and len(stem) == 2 and stem not in NOT_NAMES and given_score(stem) >= _GIVEN_ALONE
 
 
 def verb_stem_end(stem: str) -> bool:

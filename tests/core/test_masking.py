@@ -271,3 +271,20 @@ def test_corpus_markup_and_jsonl_say_the_same(tmp_path: Path) -> None:
     line = f'{{"text": "고객명/연락처: 윤성민/010-****-5845\\n감사합니다", "pii": {pii}}}\n'
     jsonl.write_text(line, encoding="utf-8")
     assert load_corpus(jsonl) == [sample]
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("라미란 주문 배송지 변경해주세요", "라*란 주문 배송지 변경해주세요"),  # a rare surname, a typical given name
+        ("원빈이가 받을거에요", "원*이가 받을거에요"),  # the fond 이 after a given name
+        ("지수씨 택배 경비실에 있어요", "지*씨 택배 경비실에 있어요"),
+        ("팜 티 투 짱 고객님 배송 지연 안내드립니다", "* * * * 고객님 배송 지연 안내드립니다"),
+        ("쩐 티 란한테 보내주세요", "* * *한테 보내주세요"),
+        ("리사 정 고객님께 연락 부탁드립니다", "리* * 고객님께 연락 부탁드립니다"),
+        ("응우옌 티 마이 대신 받을게요", "응*옌 * ** 대신 받을게요"),  # 대신 is no part of the name
+        ("호박씨 볶은거 있나요", "호박씨 볶은거 있나요"),
+    ],
+)
+def test_round_three_name_patterns(text: str, masked: str) -> None:
+    assert mask_pii(text) == masked
