@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hmac
-import http.client
 import ipaddress
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import structlog
 from aiohttp import web
 
@@ -199,15 +199,13 @@ def poke_answer_sender(host: str, port: int, token: str | None, *, timeout_s: fl
     answered (it finds the approval at its idle check anyway)."""
     # A daemon bound to every interface is reachable on loopback too; a token, when set, goes along.
     host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
-    headers: dict[str, str | bytes] = {"Content-Length": "0"}
+    headers: dict[bytes, bytes] = {}
     if token:
         # Bytes: a token need not be latin-1, and the server compares its UTF-8 bytes.
-        headers["Authorization"] = f"Bearer {token}".encode("utf-8", "surrogatepass")
-    connection = http.client.HTTPConnection(host, port, timeout=timeout_s)
+        headers[b"Authorization"] = f"Bearer {token}".encode("utf-8", "surrogatepass")
+    authority = f"[{host}]" if ":" in host else host
     try:
-        connection.request("POST", ANSWER_WAKE_PATH, headers=headers)
-        return connection.getresponse().status == 202
-    except (OSError, http.client.HTTPException):
+        response = httpx.post(f"http://{authority}:{port}{ANSWER_WAKE_PATH}", headers=headers, timeout=timeout_s)
+    except httpx.HTTPError:
         return False
-    finally:
-        connection.close()
+    return response.status_code == 202
