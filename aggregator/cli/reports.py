@@ -130,30 +130,24 @@ class _EventWords:
 
 _ANSWER_STATES: dict[str, str] = {state.value: name for state, name in STATE_NAMES.items()}
 
-# What each step of an answer's life says in `inqd explain` (the `state` of its `answer` event).
-_ANSWER_EVENTS: dict[str, Callable[[_EventWords], str]] = {
-    "draft": lambda w: "초안 저장",
-    "approved": lambda w: f"승인{w.by}",
-    "sending": lambda w: f"보내는 중 ({w.detail.get('attempt', 1)}번째 시도)",
-    "sent": lambda w: "보냄: 마켓이 받음",
-    "confirmed": lambda w: "확인됨: 마켓에 답변이 보임",
-    "retry": lambda w: f"마켓이 나중에 다시 보내라고 함: {w.stamp('retry_at')}에 다시 보냄",
-    "uncertain": lambda w: "결과 모름: 한 번만 받는 문의라 다음 조회에서 미답변이 확인되면 다시 보냄",
-    "still_open": lambda w: "조회 결과 아직 미답변: 다시 보냄",
-    "already_answered": lambda w: "보내지 않음: 이미 답변된 문의 (마켓의 답변을 그대로 둠)",
-    "not_answerable": lambda w: "보내지 않음: 더 이상 답변할 수 없는 문의",
-    "refused": lambda w: "마켓이 거절함",
-    "cancelled": lambda w: f"취소{w.by}",
-    "recovered": lambda w: f"inqd 재시작: 보내던 중이던 답변 → {_ANSWER_STATES.get(str(w.detail.get('to')), '')}",
-}
 
-
-def _answer_event(words: _EventWords) -> str:
-    step = _ANSWER_EVENTS.get(str(words.detail.get("state")))
-    text = step(words) if step else str(words.detail.get("state"))
-    message = words.detail.get("message")
-    said = f" — 마켓: {masked_excerpt(str(message), 120, words.stored.inquiry)}" if message else ""
-    return f"답변 #{words.detail.get('answer_id')} {text}{said}"
+def _answer_event(w: _EventWords) -> str:
+    state = str(w.detail.get("state"))
+    key = f"answer_step_{state}"
+    step = (
+        w.words(
+            key,
+            by=w.by,
+            attempt=w.detail.get("attempt", 1),
+            retry_at=w.stamp("retry_at"),
+            to=_ANSWER_STATES.get(str(w.detail.get("to")), ""),
+        )
+        if key in w.words
+        else state
+    )
+    message = w.detail.get("message")
+    said = w.words("answer_said", text=masked_excerpt(str(message), 120, w.stored.inquiry)) if message else ""
+    return w.words("answer_event", id=w.detail.get("answer_id"), step=step, said=said)
 
 
 def answer_lines(answers: Sequence[AnswerRecord], *, now: datetime, words: Words) -> list[str]:
@@ -198,7 +192,7 @@ _EVENT_VALUES: dict[str, Callable[[_EventWords], dict[str, object]]] = {
 
 def _event_line(event: Event, words: Words, stored: StoredInquiry) -> str:
     stamp = words.stamp(event.at)
-    if event.kind == "answer":  # the answer lifecycle's lines are Korean only for now
+    if event.kind == "answer":  # one event kind, a line per step of the answer's life
         return f"{stamp}  {_answer_event(_EventWords.of(event, words, stored))}"
     key = f"event_{event.kind}"
     if key not in words:  # an event this list does not name yet: its detail is shown as stored, masked

@@ -212,6 +212,37 @@ _EXPLAIN = {
     "alert_promise_remind": ("약속({at}) 전 알림", "reminder before the promise ({at})"),
     "alert_promise_missed": ("약속 시각({at}) 지남: 아직 미답변", "promise time ({at}) passed, still open"),
     "alert_promise_due": ("답변에서 약속한 시각({at})", "the time promised in the answer ({at})"),
+    # Each step of an answer's life in `inqd explain` (the `state` of its `answer` event).
+    "answer_event": ("답변 #{id} {step}{said}", "answer #{id} {step}{said}"),
+    "answer_said": (" — 마켓: {text}", " — marketplace: {text}"),
+    "answer_step_draft": ("초안 저장", "draft saved"),
+    "answer_step_approved": ("승인{by}", "approved{by}"),
+    "answer_step_sending": ("보내는 중 ({attempt}번째 시도)", "sending (attempt {attempt})"),
+    "answer_step_sent": ("보냄: 마켓이 받음", "sent: the marketplace took it"),
+    "answer_step_confirmed": ("확인됨: 마켓에 답변이 보임", "confirmed: the marketplace shows the answer"),
+    "answer_step_retry": (
+        "마켓이 나중에 다시 보내라고 함: {retry_at}에 다시 보냄",
+        "the marketplace asked to try later: sending again at {retry_at}",
+    ),
+    "answer_step_uncertain": (
+        "결과 모름: 한 번만 받는 문의라 다음 조회에서 미답변이 확인되면 다시 보냄",
+        "outcome unknown: a once-only inquiry, sent again only if the next polls show it still open",
+    ),
+    "answer_step_still_open": ("조회 결과 아직 미답변: 다시 보냄", "the polls show it still open: sending again"),
+    "answer_step_already_answered": (
+        "보내지 않음: 이미 답변된 문의 (마켓의 답변을 그대로 둠)",
+        "not sent: already answered (the marketplace's answer is kept)",
+    ),
+    "answer_step_not_answerable": (
+        "보내지 않음: 더 이상 답변할 수 없는 문의",
+        "not sent: the inquiry can no longer be answered",
+    ),
+    "answer_step_refused": ("마켓이 거절함", "refused by the marketplace"),
+    "answer_step_cancelled": ("취소{by}", "cancelled{by}"),
+    "answer_step_recovered": (
+        "inqd 재시작: 보내던 중이던 답변 → {to}",
+        "inqd restarted: the answer being sent → {to}",
+    ),
     "event_alert_queued": ("알림 예정 시각 도달: {key}{late}", "alert due: {key}{late}"),
     "event_late": (" · inqd가 꺼져 있던 동안 지난 알림", " · came due while inqd was not running"),
     "event_notified": ("{message} → {channel}: {reason}{note}", "{message} → {channel}: {reason}{note}"),
