@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-timers bench-detection bench-scale bench-idle bench-privacy bench-answer bench-all soak soak-answers faults-long prove clean
+.PHONY: demo test chromium lint typecheck bench bench-timers bench-detection bench-scale bench-idle bench-privacy bench-answer bench-all soak soak-answers faults-long prove clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("inqd needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -17,12 +17,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/inqd demo $(ARGS)
 
-## The whole test suite: lint, type check, tests.
-test: $(STAMP)
+## The whole test suite: lint, type check, tests (the web inbox's in a real headless Chromium).
+test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	INQD_REQUIRE_CHROMIUM=1 $(BIN)/pytest
+
+## Debian's Chromium for the browser tests, installed from the system packages when missing (CI runs as root).
+chromium:
+	@command -v chromium >/dev/null || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 ## Benchmarks (not part of the test suite): printed figures and ratios; results in docs/benchmarks.md.
 bench: $(STAMP)

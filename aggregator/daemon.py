@@ -32,6 +32,9 @@ from aggregator.settings import Settings
 from aggregator.settings.notify import TelegramConfig
 from aggregator.store import Store
 from aggregator.systemd import SystemdNotifier
+from aggregator.web import mount as mount_web
+from aggregator.web.backend import status_facts, test_channel
+from aggregator.web.context import Reloaded, WebContext
 from aggregator.wiring import (
     TransportFactory,
     answering_connectors,
@@ -322,6 +325,8 @@ class Daemon:
         )
         admin.enable_actions(self.apply_phone_action)
         admin.enable_answer_wake(self.sender.wake.set)  # `inqd answer` in another process pokes it after approving
+        if config.web:
+            mount_web(admin.add_route, self.web_context())
         try:
             await admin.start()
         except OSError as err:
@@ -329,6 +334,45 @@ class Daemon:
             await admin.aclose()
             return None
         return admin
+
+    def web_context(self) -> WebContext:
+        """The daemon's parts as the web inbox uses them (aggregator/web/)."""
+        token = self.settings.admin.token
+
+        def desk() -> AnswerDesk:
+            check = answer_check(self.settings)
+            return AnswerDesk(
+                self.answers(check),
+                self.store,
+                self.clock,
+                check=check,
+                templates_path=self.settings.templates_path,
+                work=lambda: self.policies.work,
+                shop_name=self.settings.shop_name,
+            )
+
+        def controls_changed() -> None:
+            self.timer.wake.set()
+            self.dispatcher.wake.set()
+
+        return WebContext(
+            store=self.store,
+            clock=self.clock,
+            settings=lambda: self.settings,
+            policies=lambda: self.policies,
+            desk=desk,
+            controls_changed=controls_changed,
+            reload=self.reload_settings,
+            test_channel=lambda name: test_channel(self.settings, self.notifiers, name, self.clock),
+            status=lambda: status_facts(self.store, self.settings, self.policies, self.clock),
+            config_path=self.settings.config_path,
+            token=token.get_secret_value() if token and token.get_secret_value() else None,
+            show_buyer_data_remote=self.settings.admin.show_buyer_data_remote,
+        )
+
+    async def reload_settings(self) -> Reloaded:
+        """Re-read the config file and apply what can change while running (to be built with the hours page)."""
+        return Reloaded(applied=False, problems=("not yet",))
 
     def request_stop(self, reason: str = "requested") -> None:
         """Begin a graceful stop."""

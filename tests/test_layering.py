@@ -136,6 +136,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.demo_state": OURS,  # the demo's helper: the sandbox shops it keeps with its data dir
     "aggregator.wiring": OURS,
     "aggregator.cli": OURS,
+    # the web inbox is a surface like the CLI: it reads the store and calls the same services (never a connector)
+    "aggregator.web": ("core", "policies", "aggregator"),
     "aggregator.init": OURS,
     "aggregator.__main__": OURS,
     "aggregator": ("aggregator",),

@@ -135,16 +135,18 @@ class Settings(BaseSettings):
         )
 
     @property
+    def config_path(self) -> Path | None:
+        """The file these settings were loaded from (None when built in code, as the demo's and tests' are)."""
+        config_file = self.model_config.get("toml_file")
+        return Path(config_file) if isinstance(config_file, str | Path) else None
+
+    @property
     def templates_path(self) -> Path:
         """The answer templates file: `templates_file`, else templates.toml beside the config file."""
         if self.templates_file is not None:
             return self.templates_file
-        config_file = self.model_config.get("toml_file")
-        return (
-            Path(config_file).parent / "templates.toml"
-            if isinstance(config_file, str | Path)
-            else Path("templates.toml")
-        )
+        config_file = self.config_path
+        return config_file.parent / "templates.toml" if config_file else Path("templates.toml")
 
     @property
     def zone(self) -> ZoneInfo:

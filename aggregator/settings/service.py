@@ -27,6 +27,11 @@ class AdminConfig(BaseModel):
     # Where the phone reaches this admin API (a reverse proxy, Tailscale, ...). With a token, ntfy messages get
     # 처리함 / 1시간 뒤 buttons that call it through signed links; the token itself never leaves this machine.
     public_url: str | None = None
+    # The web inbox on the same server (/, /inquiries/ID, /hours, /status); off leaves only the API.
+    web: bool = True
+    # Buyer names, phones and addresses are masked on pages reached from another device (through a proxy or
+    # a token-guarded address); true shows them there too.
+    show_buyer_data_remote: bool = False
 
     @model_validator(mode="after")
     def _token_beyond_loopback(self) -> AdminConfig:
