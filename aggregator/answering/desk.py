@@ -21,7 +21,7 @@ from aggregator.store.answers import LIVE_STATES, AnswerRecord, AnswerState
 from aggregator.templates import TemplatesFileError, load_templates
 from core.answers import Finding
 from core.clock import Clock
-from core.models import Inquiry
+from core.models import Category, Inquiry
 from policies.intervals import Schedule
 from policies.templates import Template, render, templates_for
 
@@ -44,6 +44,7 @@ class Suggestion:
     key: str  # short and stable while the template keeps its name: what a button carries
     name: str
     text: str
+    category: Category | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,23 @@ class AnswerDesk:
         items = tuple(self._fill(t, stored.inquiry) for t in templates[:SUGGESTIONS])
         return Suggestions(stored, items)
 
+    async def every_template(self, inquiry_id: int) -> Suggestions:
+        """Every template of the file filled for the inquiry, its own category first (the web composer lists them
+        all, by category; a phone shows SUGGESTIONS). No refusal here: the caller shows the inquiry's state."""
+        stored = await self.inquiry(inquiry_id)
+        try:
+            templates = load_templates(self._templates_path)
+        except TemplatesFileError as err:
+            log.warning("answer_templates_unreadable", error=str(err))
+            return Suggestions(stored, (), NO_TEMPLATES_FILE)
+        own = stored.inquiry.category
+        ordered = sorted(templates, key=lambda t: t.category is not own)  # stable: file order within each
+        return Suggestions(stored, tuple(self._fill(t, stored.inquiry) for t in ordered))
+
+    async def check(self, inquiry_id: int, text: str) -> tuple[Finding, ...]:
+        """What the check finds in `text` as the inquiry's answer, without saving a draft (checked as it is typed)."""
+        return tuple(self._check((await self.inquiry(inquiry_id)).inquiry, text.strip()))
+
     async def draft_template(self, inquiry_id: int, key: str) -> Draft:
         """Draft the inquiry's answer from the template `key` names, filled now."""
         stored = await self.inquiry(inquiry_id)
@@ -149,4 +167,4 @@ class AnswerDesk:
 
     def _fill(self, template: Template, inquiry: Inquiry) -> Suggestion:
         rendered = render(template, inquiry, work=self._work(), now=self._clock.now(), shop_name=self._shop_name)
-        return Suggestion(template_key(template.name), template.name, rendered.text)
+        return Suggestion(template_key(template.name), template.name, rendered.text, template.category)
