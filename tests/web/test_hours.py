@@ -185,3 +185,19 @@ async def test_a_vacation_ending_before_it_starts_is_refused(http: httpx.AsyncCl
     assert response.status_code == 422 and "끝나는 날이 시작하는 날보다 앞입니다" in html.unescape(response.text)
     assert await file_daemon.daemon.store.vacations() == []
     assert isinstance(today, date)
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Origin": "null", "Sec-Fetch-Site": "same-origin"}, 200),  # our own form under no-referrer
+        ({"Origin": "null"}, 403),
+        ({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, 403),
+    ],
+)
+async def test_an_opaque_origin_is_ours_only_when_the_browser_says_same_origin(
+    http: httpx.AsyncClient, headers: dict[str, str], status: int
+) -> None:
+    form = {**WEEK_FORM, "csrf": await _csrf(http)}
+    response = await http.post("/hours/preview", data=form, headers=headers)
+    assert response.status_code == status
