@@ -385,7 +385,7 @@ class Daemon:
         try:
             loaded = await asyncio.to_thread(load_settings, path, lang="ko")
         except ConfigError as err:
-            log.warning("reload_refused", problems=len(err.problems))
+            log.warning("reload_refused", problems=err.problems)
             return Reloaded(applied=False, problems=tuple(err.problems))
         self.settings, restart_needed = split_reload(self.settings, loaded)
         replanned = await self._use_policies(await self.store.vacation_ranges())

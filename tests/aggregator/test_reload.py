@@ -3,6 +3,8 @@ again; a file `inqd check` refuses changes nothing; keys only a restart applies 
 
 from __future__ import annotations
 
+import signal
+import subprocess
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +16,7 @@ from aggregator.settings import load_settings
 from core.models import KST
 from tests.conftest import MakeSettings
 from tests.fakes import FakeClock
+from tests.processes import finish, read_until, start
 
 CONFIG = """db_path = "{db}"
 quiet_hours = ["night"]
@@ -88,3 +91,22 @@ async def test_a_daemon_without_a_file_has_nothing_to_reload(clock: FakeClock, m
     finally:
         await built.aclose()
     assert not reloaded.applied and reloaded.problems
+
+
+def test_sighup_makes_inqd_run_reread_its_file(tmp_path: Path, procs: list[subprocess.Popen[bytes]]) -> None:
+    config = tmp_path / "inqd.toml"
+    _write(config, extra="[admin]\nenabled = false\n")
+    proc = start(["run", "--config", str(config)])
+    procs.append(proc)
+    seen: list[str] = []
+    read_until(proc, "daemon_started", seen)
+    _write(config, extra="[admin]\nenabled = false\n", quiet_hours='["월-금 25:00-08:00"]')
+    proc.send_signal(signal.SIGHUP)
+    read_until(proc, "reload_refused", seen)  # a bad file: refused, the daemon runs on
+    _write(config, extra="[admin]\nenabled = false\n", quiet_hours='["월-금 19:00-08:00"]')
+    proc.send_signal(signal.SIGHUP)
+    read_until(proc, "settings_reloaded", seen)
+    proc.send_signal(signal.SIGTERM)
+    output = finish(proc, seen)
+    assert proc.returncode == 0
+    assert "quiet_hours" in output  # the refusal names the key
