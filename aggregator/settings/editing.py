@@ -17,7 +17,6 @@ from aggregator.language import Lang
 from aggregator.settings.file import NotUtf8, config_text
 from aggregator.settings.loading import ConfigError, load_settings
 from aggregator.settings.root import Settings
-from policies.intervals_parse import MINUTES_PER_DAY
 
 _WEEKDAY_NAMES = "월화수목금토일"
 CHECK_SUFFIX = ".check"  # the candidate beside the config while load_settings reads it
@@ -124,8 +123,3 @@ def week_hours(week: Sequence[Ranges]) -> list[str]:
     if len(groups) == 1 and len(next(iter(groups.values()))) == 7:
         return [range_text(next(iter(groups)))]
     return [f"{_days_text(days)} {range_text(ranges)}" for ranges, days in groups.items()]
-
-
-def whole_day(ranges: Ranges) -> bool:
-    """True when the ranges are the whole day (00:00-24:00)."""
-    return (0, MINUTES_PER_DAY) in ranges
