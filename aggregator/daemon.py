@@ -28,8 +28,9 @@ from aggregator.notifiers.telegram_actions import TelegramActionPoller
 from aggregator.notifiers.telegram_answers import TelegramAnswerFlow
 from aggregator.poller import StreamPoller
 from aggregator.service import ServiceReport, keep_alive
-from aggregator.settings import Settings
+from aggregator.settings import ConfigError, Settings, load_settings
 from aggregator.settings.notify import TelegramConfig
+from aggregator.settings.reload import split_reload
 from aggregator.store import Store
 from aggregator.systemd import SystemdNotifier
 from aggregator.web import mount as mount_web
@@ -104,15 +105,19 @@ class Daemon:
         self.controls_version = version
         vacations = await self.store.vacation_ranges()
         if vacations != self.vacations:
-            self.vacations = vacations
-            policies = self.settings.policies(vacations)
-            self.policies = policies
-            self.timer.use_policies(policies)
-            self.dispatcher.use_policies(policies)
-            replanned = await self.timer.start(self.settings.policy_fingerprint(vacations))
+            replanned = await self._use_policies(vacations)
             log.info("calendar_changed", vacations=len(vacations), replanning=replanned)
         self.timer.wake.set()
         return True
+
+    async def _use_policies(self, vacations: list[tuple[date, date]]) -> int | None:
+        """Policies from the current settings and `vacations` for the timer and the dispatcher; every open
+        inquiry is planned again when they differ from the stored plans' (how many, returned)."""
+        self.vacations = vacations
+        self.policies = self.settings.policies(vacations)
+        self.timer.use_policies(self.policies)
+        self.dispatcher.use_policies(self.policies)
+        return await self.timer.start(self.settings.policy_fingerprint(vacations))
 
     async def _follow_controls_loop(self) -> None:
         while not self.stop.is_set():
@@ -371,8 +376,23 @@ class Daemon:
         )
 
     async def reload_settings(self) -> Reloaded:
-        """Re-read the config file and apply what can change while running (to be built with the hours page)."""
-        return Reloaded(applied=False, problems=("not yet",))
+        """Re-read the config file (the web page saved it, or SIGHUP) and apply what can change while running:
+        hours, intervals, calendar, SLA, controls; keys that need a restart are reported, not applied. A file
+        `inqd check` would refuse changes nothing."""
+        path = self.settings.config_path
+        if path is None:
+            return Reloaded(applied=False, problems=("설정 파일 없이 시작했습니다: 다시 읽을 파일이 없습니다",))
+        try:
+            loaded = await asyncio.to_thread(load_settings, path, lang="ko")
+        except ConfigError as err:
+            log.warning("reload_refused", problems=err.problems)
+            return Reloaded(applied=False, problems=tuple(err.problems))
+        self.settings, restart_needed = split_reload(self.settings, loaded)
+        replanned = await self._use_policies(await self.store.vacation_ranges())
+        self.timer.wake.set()
+        self.dispatcher.wake.set()
+        log.info("settings_reloaded", replanning=replanned, restart_needed=list(restart_needed))
+        return Reloaded(applied=True, restart_needed=restart_needed)
 
     def request_stop(self, reason: str = "requested") -> None:
         """Begin a graceful stop."""

@@ -29,7 +29,8 @@ from aggregator.cli.words import Words
 from aggregator.daemon import Daemon
 from aggregator.demo_state import STATE_FILE, DataDirRefused, DemoSandboxes, GeneratorFactory
 from aggregator.init.starter_templates import STARTER_TEMPLATES
-from aggregator.settings import Account, Settings, SinkNotifierConfig
+from aggregator.settings import Account, ConfigError, Settings, SinkNotifierConfig, load_settings
+from aggregator.settings.file import read_toml
 from aggregator.store import StoredInquiry
 from aggregator.store.answers import LIVE_STATES, AnswerState
 from connectors.sandbox import (
@@ -68,6 +69,7 @@ GENERATOR_TICK_S = 2.0
 BACKLOG = 6
 DEMO_CONFIG = "inqd.toml"
 DEMO_TEMPLATE = "확인 후 답변"  # the starter set's one template for any question
+DEMO_SHOP_NAME = "데모상점"  # {쇼핑몰} in the demo's answers: a seller's own name, never the marketplace's
 
 
 # The demo accounts, as a config would give them; the base URL and poll interval come from the running demo.
@@ -160,23 +162,48 @@ def _open_sandboxes(data_dir: Path, clock: Clock) -> tuple[list[DemoShop], DemoS
         return None
 
 
-def write_demo_config(data_dir: Path, accounts: Sequence[Mapping[str, Any]]) -> Path:
-    """Write the demo's config into `data_dir`, so `inqd queue/explain/status --config` read the demo's database."""
+def _kept_hours(path: Path) -> dict[str, Any]:
+    """The quiet and work hours the seller set on the web page in an earlier run on this data dir (kept)."""
+    try:
+        previous = read_toml(path)
+    except (OSError, ValueError):  # no earlier run, or a file that is not TOML any more: the demo's own
+        return {}
+    return {key: previous[key] for key in ("quiet_hours", "work_hours") if key in previous}
+
+
+def write_demo_config(data_dir: Path, accounts: Sequence[Mapping[str, Any]], *, keep_hours: bool = True) -> Path:
+    """Write the demo's config into `data_dir`: the demo daemon runs on it (so the web page can save its hours
+    there), and `inqd queue/explain/status --config` read the demo's database. Hours saved by an earlier run are
+    kept unless `keep_hours` is False."""
+    path = data_dir / DEMO_CONFIG
     values = {
         "db_path": str(data_dir / "inqd.db"),
+        "shop_name": DEMO_SHOP_NAME,
+        # The demo must show notifications whenever it is run, so it keeps no quiet hours (see `inqd schedule`).
         "quiet_hours": [],
+        **(_kept_hours(path) if keep_hours else {}),
         "accounts": [dict(account) for account in accounts],
         "notifiers": [{"type": "sink", "name": "sink", "console": True, "file": str(data_dir / "notifications.jsonl")}],
     }
     text = (
-        "# Written by `inqd demo` at each start (its sandboxes' ports change from run to run).\n"
-        "# The keys below open nothing but the demo's fake marketplaces on 127.0.0.1.\n" + tomlkit.dumps(values)
+        "# Written by `inqd demo` at each start (its sandboxes' ports change from run to run); quiet_hours and\n"
+        "# work_hours set on the web page are kept. The keys below open nothing but the demo's fake marketplaces.\n"
+        + tomlkit.dumps(values)
     )
-    path = data_dir / DEMO_CONFIG
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
     return path
+
+
+def load_demo_config(data_dir: Path, accounts: Sequence[Mapping[str, Any]], words: Words) -> Settings:
+    """Write the demo's config and run on it; hours kept from an earlier run that no longer load are dropped."""
+    try:
+        return load_settings(write_demo_config(data_dir, accounts), lang=words.lang)
+    except ConfigError as err:
+        for line in err.problems:
+            _say(line)
+        return load_settings(write_demo_config(data_dir, accounts, keep_hours=False), lang=words.lang)
 
 
 _KOREAN = Words("ko")  # the demo's words when a caller (a test) gives none
@@ -193,7 +220,7 @@ def demo_settings(accounts: tuple[Account, ...], *, data_dir: Path) -> Settings:
         db_path=data_dir / "inqd.db",
         # The demo must show notifications whenever it is run, so it keeps no quiet hours (see `inqd schedule`).
         quiet_hours=(),
-        shop_name="데모상점",  # {쇼핑몰} in the demo's answers: a seller's own name, never the marketplace's
+        shop_name=DEMO_SHOP_NAME,
         accounts=accounts,
         notifiers=(SinkNotifierConfig(type="sink", name="sink", console=True, file=data_dir / "notifications.jsonl"),),
     )
@@ -303,12 +330,8 @@ async def run_demo(
     shops, sandboxes = opened
     with contextlib.ExitStack() as servers:
         urls = [servers.enter_context(SandboxServer(shop.handler)).url for shop in shops]
-        write_demo_config(
-            data_dir, [shop.account_values(url, poll_interval_s) for shop, url in zip(shops, urls, strict=True)]
-        )
-        settings = demo_settings(
-            tuple(shop.account(url, poll_interval_s) for shop, url in zip(shops, urls, strict=True)), data_dir=data_dir
-        )
+        accounts = [shop.account_values(url, poll_interval_s) for shop, url in zip(shops, urls, strict=True)]
+        settings = load_demo_config(data_dir, accounts, words)
         banner = words(
             "demo_banner",
             where=", ".join(f"{shop.name} {url}" for shop, url in zip(shops, urls, strict=True)),

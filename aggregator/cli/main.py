@@ -7,6 +7,7 @@ Commands that use no secret (queue, schedule, explain, status, the seller contro
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -285,7 +286,14 @@ async def _daemon(settings: Settings, stops: Stops) -> int:
     except AlreadyRunning as err:
         print(f"inqd: {err}", file=sys.stderr)
         return 1
-    with stops.redirect(daemon.request_stop):
+    reloads: set[asyncio.Task[object]] = set()
+
+    def reload() -> None:
+        task: asyncio.Task[object] = asyncio.get_running_loop().create_task(daemon.reload_settings())
+        reloads.add(task)  # held until done (RUF006); the daemon logs what came of it
+        task.add_done_callback(reloads.discard)
+
+    with stops.redirect(daemon.request_stop), stops.hangup(reload):
         try:
             await daemon.run()
         finally:

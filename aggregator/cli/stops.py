@@ -71,6 +71,20 @@ class Stops:
         finally:
             self._action = before
 
+    @staticmethod
+    @contextlib.contextmanager
+    def hangup(action: Callable[[], object]) -> Iterator[None]:
+        """Inside, SIGHUP calls `action` (a daemon re-reads its config file), as `systemctl reload` expects."""
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread receives signals
+            return
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, action)
+        try:
+            yield
+        finally:
+            loop.remove_signal_handler(signal.SIGHUP)
+
     def exit_code(self, done: int) -> int:
         """The exit code of a command that finished with `done`: 130 if Ctrl-C / SIGINT stopped it."""
         return EXIT_INTERRUPTED if self.received == signal.SIGINT else done

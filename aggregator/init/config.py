@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,7 +23,8 @@ from tomlkit.items import AoT, Table
 
 from aggregator.init.starter_templates import STARTER_TEMPLATES, WRITTEN
 from aggregator.init.texts import Lang, comment, say
-from aggregator.settings import ConfigError, load_settings, secret_env_name
+from aggregator.settings import ConfigError, secret_env_name
+from aggregator.settings.editing import replace_config, write_private
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -120,21 +120,6 @@ def owner_of(section: str, table: dict[str, Any]) -> str:
     if section == "accounts":
         return str(table.get("id"))
     return str(table.get("name", "sink" if table.get("type") == "sink" else ""))  # a sink's name defaults
-
-
-def write_private(directory: Path, name: str, text: str, mode: int) -> None:
-    """Write `directory/name` atomically: a 0600 temp file in the same directory, then os.replace."""
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, directory / name)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ConfigFile:
@@ -277,36 +262,18 @@ class ConfigFile:
         return written
 
     def _replace_config(self, text: str, secrets_written: int, tell: Callable[[str], None]) -> int:
-        mode = self.path.stat().st_mode & 0o777 if self.existing else 0o644
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_private(self.path.parent, f"{self.path.name}.init-check", text, 0o600)
-        except OSError as err:
-            raise StopInit(EXIT_USAGE, f"{self.path}: cannot write ({err.strerror})") from err
-        candidate = self.path.parent / f"{self.path.name}.init-check"
-        try:
-            templates = load_settings(candidate, lang=self.lang).templates_path  # validated before it replaces anything
-            problems: list[str] = []
+            templates = replace_config(self.path, text, lang=self.lang, check_suffix=".init-check").templates_path
         except ConfigError as err:
-            problems = err.problems
-        except BaseException:
-            candidate.unlink(missing_ok=True)
-            raise
-        if problems:
-            candidate.unlink()
             tell(say(self.lang, "not_saved"))
-            for problem in problems:
-                line = problem.replace(str(candidate), str(self.path))
+            for line in err.problems:
                 sys.stderr.write(say(self.lang, "config_error", line=line) + "\n")
             return EXIT_USAGE
-        backup = self.path.with_name(self.path.name + ".bak")
-        if self.existing:
-            write_private(self.path.parent, backup.name, self.path.read_text(encoding="utf-8"), mode)
-        os.chmod(candidate, mode)
-        os.replace(candidate, self.path)
+        except OSError as err:
+            raise StopInit(EXIT_USAGE, f"{self.path}: cannot write ({err.strerror})") from err
         tell(say(self.lang, "saved", path=self.path))
         if self.existing:
-            tell(say(self.lang, "backup", path=backup))
+            tell(say(self.lang, "backup", path=self.path.with_name(self.path.name + ".bak")))
         if secrets_written:
             tell(say(self.lang, "secrets_saved", count=secrets_written, path=self.secrets_dir))
         self._write_starter_templates(templates, tell)

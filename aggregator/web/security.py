@@ -80,7 +80,9 @@ def same_origin(request: web.Request) -> bool:
     if origin is None:
         return True  # not a browser's cross-site request (browsers send Origin on every cross-origin POST)
     if origin == "null":
-        return False
+        # Our own pages send Origin: null (Referrer-Policy: no-referrer hides it); the browser's Sec-Fetch-Site,
+        # which no page can set, still says whether the request came from this origin. Without it: refused.
+        return site == "same-origin"
     return urlsplit(origin).netloc.lower() == request.headers.get("Host", "").lower()
 
 

@@ -20,6 +20,7 @@ from aggregator.cli.words import Words
 from aggregator.daemon import Daemon
 from aggregator.demo_state import STATE_FILE, DemoSandboxes
 from aggregator.settings import load_settings
+from aggregator.settings.editing import set_hours
 from aggregator.wiring import build_connector
 from core.particles import with_particle
 from tests.conftest import START
@@ -183,3 +184,15 @@ async def test_the_demo_answers_one_coupang_question_sent_then_confirmed(tmp_pat
         f"답변 {with_particle(f'#{answer_id}', '를')} 쿠팡 샌드박스에 보냈습니다 (마켓이 받음)",
         f"답변 #{answer_id} 확인됨: 다음 조회에서 샌드박스가 답변된 문의로 보여 줍니다",
     ]
+
+
+def test_the_demo_runs_on_its_written_config_and_keeps_hours_saved_there(tmp_path: Path) -> None:
+    shops = demo.demo_shops(FakeClock(START))
+    accounts = [shop.account_values(f"http://127.0.0.1:{8000 + n}", 3.0) for n, shop in enumerate(shops)]
+    first = demo.load_demo_config(tmp_path, accounts, Words("ko"))
+    assert (first.quiet_hours, first.config_path, first.shop_name) == ((), tmp_path / "inqd.toml", "데모상점")
+    set_hours(tmp_path / "inqd.toml", ["월-금 22:00-09:00"], ["월-금 10:00-19:00"])  # as the web page saves
+    again = demo.load_demo_config(tmp_path, accounts, Words("ko"))
+    assert (again.quiet_hours, again.work_hours) == (("월-금 22:00-09:00",), ("월-금 10:00-19:00",))
+    (tmp_path / "inqd.toml").write_text('quiet_hours = ["no-such-hours"]\n', encoding="utf-8")
+    assert demo.load_demo_config(tmp_path, accounts, Words("ko")).quiet_hours == ()
