@@ -81,6 +81,8 @@ class Daemon:
     policies: Policies
     controls_version: int
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set by a surface in this process that changed a control (the web inbox): look at the store now.
+    controls_wake: asyncio.Event = field(default_factory=asyncio.Event)
     systemd: SystemdNotifier = field(default_factory=SystemdNotifier.from_env)
     # Phone taps act on this daemon (its store, its current policies): built from it, after it.
     action_pollers: list[TelegramActionPoller] = field(init=False)
@@ -125,7 +127,8 @@ class Daemon:
                 await self.follow_controls()
             except Exception:  # a failed check is retried on the next tick; the alerts go on meanwhile
                 log.exception("controls_check_failed")
-            await sleep_or_wake(self.clock, CONTROLS_CHECK_S, self.stop)
+            await sleep_or_wake(self.clock, CONTROLS_CHECK_S, self.stop, self.controls_wake)
+            self.controls_wake.clear()
 
     @classmethod
     async def build(
@@ -203,9 +206,10 @@ class Daemon:
             controls_version=await store.controls_version(),
         )
 
-    def _telegram_answers(self, config: TelegramConfig) -> TelegramAnswerFlow:
+    def answer_desk(self) -> AnswerDesk:
+        """The answer service as the phone and the web inbox use it: templates filled, the check shown first."""
         check = answer_check(self.settings)
-        desk = AnswerDesk(
+        return AnswerDesk(
             self.answers(check),
             self.store,
             self.clock,
@@ -214,12 +218,14 @@ class Daemon:
             work=lambda: self.policies.work,
             shop_name=self.settings.shop_name,
         )
+
+    def _telegram_answers(self, config: TelegramConfig) -> TelegramAnswerFlow:
         flow = TelegramAnswerFlow(
             channel=config.name,
             bot_token=config.bot_token,
             chat_id=config.chat_id,
             client=make_client(),
-            desk=desk,
+            desk=self.answer_desk(),
             store=self.store,
             clock=self.clock,
             base_url=config.base_url,
@@ -344,19 +350,8 @@ class Daemon:
         """The daemon's parts as the web inbox uses them (aggregator/web/)."""
         token = self.settings.admin.token
 
-        def desk() -> AnswerDesk:
-            check = answer_check(self.settings)
-            return AnswerDesk(
-                self.answers(check),
-                self.store,
-                self.clock,
-                check=check,
-                templates_path=self.settings.templates_path,
-                work=lambda: self.policies.work,
-                shop_name=self.settings.shop_name,
-            )
-
         def controls_changed() -> None:
+            self.controls_wake.set()  # a vacation changes the calendar: follow_controls rebuilds the policies now
             self.timer.wake.set()
             self.dispatcher.wake.set()
 
@@ -365,7 +360,7 @@ class Daemon:
             clock=self.clock,
             settings=lambda: self.settings,
             policies=lambda: self.policies,
-            desk=desk,
+            desk=self.answer_desk,
             controls_changed=controls_changed,
             reload=self.reload_settings,
             test_channel=lambda name: test_channel(self.settings, self.notifiers, name, self.clock),
