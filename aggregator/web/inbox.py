@@ -10,6 +10,7 @@ both deadlines of each inquiry are kept until the policies change (a reload) or 
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from aiohttp import web
 from aggregator.answering.service import STATE_NAMES
 from aggregator.cli.words import Words
 from aggregator.render import masked_excerpt
-from aggregator.store import StoredInquiry
+from aggregator.store import Store, StoredInquiry
 from aggregator.store.answers import AnswerState
 from aggregator.store.inbox import QueueKey
 from aggregator.web.pages import Page, Routes
@@ -35,6 +36,8 @@ WORDS = Words("ko")
 _MARKETPLACES = {m.value: m for m in Marketplace}
 _STREAMS = {s.value: s for s in StreamKind}
 _URGENT = timedelta(hours=1)  # as app.js colours a countdown: under an hour left
+_KEPT_ORDERS = 8  # filter and search combinations whose order is kept between writes
+_READ_ALL_EVERY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,40 +82,85 @@ class InboxQuery:
 
 
 class DeadlineBook:
-    """Both deadlines of each open inquiry, computed once for the policies in force and its stored times."""
+    """Both deadlines of each open inquiry, computed once for the policies in force and its stored times; and the
+    last orders asked for, kept while nothing is written to the database (paging, reloads, other tabs).
+
+    After a write it reads the open ids and only the rows written since it last looked (and any id it does not
+    know); every few minutes it reads them all again, so a change it could not see (a row rewritten in the very
+    microsecond of the last one read) cannot leave the order wrong for long.
+    """
 
     def __init__(self) -> None:
         self._policies: Policies | None = None
-        self._by_id: dict[int, tuple[QueueKey, Deadlines, datetime]] = {}
+        self._by_id: dict[int, tuple[QueueKey, float, Deadlines]] = {}
+        self._watermark: str | None = None  # the latest `updated_at` read; None: read every row next time
+        self._read_all_at: datetime | None = None
+        self._orders: OrderedDict[tuple[str, ...], tuple[str, list[int]]] = OrderedDict()
 
-    def nearest_first(self, keys: Sequence[QueueKey], policies: Policies) -> list[tuple[QueueKey, Deadlines]]:
-        """`keys` ordered by the nearer of their two deadlines (then by id), each with its deadlines."""
-        if policies is not self._policies:
-            self._policies, self._by_id = policies, {}
-        book, ordered = self._by_id, []
-        for key in keys:
-            known = book.get(key.id)
+    async def order(
+        self, store: Store, query: InboxQuery, written: str, policies: Policies, now: datetime
+    ) -> list[int]:
+        """The ids `query` selects, by the nearer of their two deadlines (then by id)."""
+        if policies is not self._policies:  # a reload: every clock may have moved
+            self._policies, self._by_id, self._watermark = policies, {}, None
+            self._orders.clear()
+        filters = (query.marketplace or "", query.stream or "", query.search)
+        known = self._orders.get(filters)
+        if known is not None and known[0] == written:
+            return known[1]
+        await self._catch_up(store, policies, now)
+        ids = await store.open_ids(marketplace=query.marketplace, stream=query.stream, search=query.search)
+        missing = [inquiry_id for inquiry_id in ids if inquiry_id not in self._by_id]
+        if missing:  # new rows written in the same instant as the last one read, or between the two reads
+            self._learn(await store.open_queue_keys(ids=missing), policies)
+        book = self._by_id
+        nearest = [(book[inquiry_id][1], inquiry_id) for inquiry_id in ids if inquiry_id in book]
+        nearest.sort()
+        ordered = [inquiry_id for _, inquiry_id in nearest]
+        self._orders[filters] = (written, ordered)
+        self._orders.move_to_end(filters)
+        while len(self._orders) > _KEPT_ORDERS:
+            self._orders.popitem(last=False)
+        return ordered
+
+    async def _catch_up(self, store: Store, policies: Policies, now: datetime) -> None:
+        if self._watermark is None or self._read_all_at is None or now - self._read_all_at > _READ_ALL_EVERY:
+            rows = await store.open_queue_keys()
+            # Answered inquiries leave the book here; the kept orders may name them, so they go too.
+            self._by_id = {key[0]: self._by_id[key[0]] for key, _ in rows if key[0] in self._by_id}
+            self._orders.clear()
+            self._read_all_at = now
+        else:
+            rows = await store.open_queue_keys(updated_since=self._watermark)
+        self._learn(rows, policies)
+
+    def _learn(self, rows: Sequence[tuple[QueueKey, str]], policies: Policies) -> None:
+        book = self._by_id
+        for key, updated in rows:
+            known = book.get(key[0])
             if known is None or known[0] != key:
                 clocks = deadlines(_bare_inquiry(key), policies.sla, policies.work)
-                known = (key, clocks, min(clocks.marketplace, clocks.own) if clocks.own else clocks.marketplace)
-                book[key.id] = known
-            ordered.append((known[2], key.id, known[0], known[1]))
-        if len(book) > 2 * len(keys) + 10_000:  # answered inquiries leave: forget them now and then
-            self._by_id = {key.id: book[key.id] for key in keys}
-        ordered.sort(key=lambda item: (item[0], item[1]))
-        return [(key, clocks) for _, _, key, clocks in ordered]
+                nearer = min(clocks.marketplace, clocks.own) if clocks.own else clocks.marketplace
+                book[key[0]] = (key, nearer.timestamp(), clocks)
+            if self._watermark is None or updated > self._watermark:
+                self._watermark = updated
+
+    def clocks(self, inquiry_id: int) -> Deadlines:
+        """The deadlines of an inquiry this book has ordered."""
+        return self._by_id[inquiry_id][2]
 
 
 def _bare_inquiry(key: QueueKey) -> Inquiry:
     """Just what the deadlines depend on (marketplace, stream, received, its own deadline)."""
+    inquiry_id, marketplace, stream, received_at, deadline_at = key
     return Inquiry(
         account_id="",
-        marketplace=_MARKETPLACES[key.marketplace],
-        stream=_STREAMS[key.stream],
-        external_id="",
-        received_at=datetime.fromisoformat(key.received_at),
+        marketplace=_MARKETPLACES[marketplace],
+        stream=_STREAMS[stream],
+        external_id=str(inquiry_id),
+        received_at=datetime.fromisoformat(received_at),
         body="",
-        deadline_at=datetime.fromisoformat(key.deadline_at) if key.deadline_at else None,
+        deadline_at=datetime.fromisoformat(deadline_at) if deadline_at else None,
     )
 
 
@@ -210,30 +258,31 @@ class Listing:
         return self.first + len(self.rows) - 1 if self.rows else 0
 
 
-async def listing(page: Page, query: InboxQuery, book: DeadlineBook) -> Listing:
-    """The rows of `query`'s page: the whole filtered queue ordered, then only the shown page read in full."""
+async def listing(page: Page, query: InboxQuery, book: DeadlineBook, written: str) -> Listing:
+    """The rows of `query`'s page: the filtered queue ordered (again only when something was `written` since),
+    then only the shown page read in full."""
     store, now = page.ctx.store, page.ctx.clock.now()
-    keys = await store.open_queue_keys(marketplace=query.marketplace, stream=query.stream, search=query.search)
-    ordered = book.nearest_first(keys, page.ctx.policies())
+    ordered = await book.order(store, query, written, page.ctx.policies(), now)
     pages = max(1, -(-len(ordered) // PAGE_SIZE))
     number = min(query.page, pages)
-    shown = ordered[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
-    ids = [key.id for key, _ in shown]
+    ids = ordered[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
     stored = await store.inquiries_by_id(ids)
     pending = await store.pending_answer_states(ids)
     rows = tuple(
-        _row(stored[key.id], clocks, pending.get(key.id), now, page.masked) for key, clocks in shown if key.id in stored
+        _row(stored[i], book.clocks(i), pending.get(i), now, page.masked)
+        for i in ids
+        if i in stored and not stored[i].inquiry.answered
     )
     first = (number - 1) * PAGE_SIZE + 1 if rows else 0
     return Listing(InboxQuery(query.marketplace, query.stream, query.search, number), rows, len(ordered), first, pages)
 
 
-async def rows_version(page: Page, query: InboxQuery) -> str:
+def rows_version(page: Page, query: InboxQuery, written: str) -> str:
     """An ETag for the rows of `query` as this page would show them: the database's write version, the policies,
     the masking, and the minute (a snooze ends, a promise's day turns)."""
     now = page.ctx.clock.now()
     parts = (
-        await page.ctx.store.write_version(),
+        written,
         str(id(page.ctx.policies())),
         str(page.masked),
         query.url(),
@@ -252,14 +301,14 @@ def register(routes: Routes) -> None:
 
     async def show(page: Page) -> web.StreamResponse:
         query = InboxQuery.of(page.request.query)
-        version = await rows_version(page, query)
-        found = await listing(page, query, book)
+        written = await page.ctx.store.write_version()
+        found = await listing(page, query, book, written)
         return page.html(
             "inbox.html",
             title="문의함",
             nav="inbox",
             listing=found,
-            version=version,
+            version=rows_version(page, query, written),
             here=page.request.path_qs,
             marketplaces=MARKETPLACE_CHOICES,
             streams=STREAM_CHOICES,
@@ -267,10 +316,11 @@ def register(routes: Routes) -> None:
 
     async def rows(page: Page) -> web.StreamResponse:
         query = InboxQuery.of(page.request.query)
-        version = await rows_version(page, query)
+        written = await page.ctx.store.write_version()
+        version = rows_version(page, query, written)
         if page.request.headers.get("If-None-Match") == version:
             return web.Response(status=304, headers={"ETag": version})
-        found = await listing(page, query, book)
+        found = await listing(page, query, book, written)
         response = page.fragment("inbox_rows.html", listing=found, version=version)
         response.headers["ETag"] = version
         return response

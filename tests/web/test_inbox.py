@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -200,3 +201,29 @@ async def test_a_page_reached_through_a_proxy_masks_buyer_data(tmp_path: Path, m
     assert page.status_code == 200 and "개인정보 가림" in page.text
     assert "010-2345-6789" not in page.text and "010-2345-6789" not in rows.text
     assert "전화 주세요" in page.text
+
+
+async def test_the_order_follows_new_deadlines_answers_and_arrivals(desk: WebDaemon, http: httpx.AsyncClient) -> None:
+    store, received = desk.daemon.store, NOON - timedelta(hours=1)
+    later, sooner = await record(
+        store,
+        inquiry("later", received=received, deadline=NOON + timedelta(hours=5), stream=StreamKind.CALL_CENTER),
+        inquiry("sooner", received=received, deadline=NOON + timedelta(hours=3), stream=StreamKind.CALL_CENTER),
+        now=NOON,
+    )
+    before = row_ids((await http.get("/")).text)
+
+    desk.clock.advance(60)
+    moved = inquiry("later", received=received, deadline=NOON + timedelta(hours=1), stream=StreamKind.CALL_CENTER)
+    await record(store, moved, now=desk.clock.now())
+    after_move = row_ids((await http.get("/")).text)
+    answered = inquiry("sooner", received=received, deadline=NOON + timedelta(hours=3), stream=StreamKind.CALL_CENTER)
+    await record(store, replace(answered, answered=True, answered_at=desk.clock.now()), now=desk.clock.now())
+    (newest,) = await record(
+        store, inquiry("new", received=NOON, deadline=NOON + timedelta(minutes=30)), now=desk.clock.now()
+    )
+    after_answer = row_ids((await http.get("/")).text)
+
+    assert before == [sooner, later]
+    assert after_move == [later, sooner]
+    assert after_answer == [newest, later]
