@@ -11,10 +11,12 @@ draft answer. The web inbox is mounted on an `AdminServer` on 127.0.0.1 exactly 
 httpx client in the same process asks for the pages. The times printed are request round trips measured by the
 client (server time + loopback + the client's reading of the body): an upper bound of the server's time.
 
-Figures: the first GET / (nothing computed yet: every inquiry's two deadlines), then `--requests` GETs of / (p50,
-p95, max), of a search and of a filter; `/inbox/rows` (what the page's script fetches every 4 s) when something
-changed (200, the rows rendered) and when nothing did (304); the page weight (the HTML of / plus every stylesheet
-and script it links, as served, uncompressed).
+Figures: the first GET / (nothing computed yet: every inquiry's two deadlines), then `--requests` GETs (p50, p95,
+max) of / after a write (a snooze: the queue is read and sorted again), after a poll that brought a new inquiry,
+and with nothing written since (the kept order); of a search, a filter and the last page, each after a write;
+`/inbox/rows` (what the page's script fetches every 4 s) after a write (200, the rows rendered) and when nothing
+was written (304); the page weight (the HTML of / plus every stylesheet and script it links, as served,
+uncompressed). The target is checked on the first line (GET / after a write), the slowest page path.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -202,8 +204,19 @@ async def measure(args: argparse.Namespace, directory: Path) -> bool:
             async def write() -> None:  # what a poll does every minute: the next page reads the queue again
                 await daemon.store.snooze(rng.choice(ids), clock.now() + timedelta(hours=1), now=clock.now(), actor="b")
 
+            arrivals = iter(range(10**9))
+
+            async def arrive() -> None:  # a poll that brought one new inquiry
+                (new,) = open_inquiries(1, clock.now(), rng)
+                fresh = replace(new, external_id=f"new-{next(arrivals)}", account_id="bench-new")
+                result = PollResult((fresh,), {})
+                await daemon.store.record_poll(
+                    "bench-new", fresh.stream, result, now=clock.now(), channels=("sink",), notify_new=True
+                )
+
             runs = [
                 await timed("GET / after a write (re-sorted)", n, lambda: http.get("/"), 200, before=write),
+                await timed("GET / after a new inquiry", n, lambda: http.get("/"), 200, before=arrive),
                 await timed("GET / (nothing written since)", n, lambda: http.get("/"), 200),
                 await timed("GET /?q=배송 (search) after a write", n, lambda: http.get("/?q=배송"), 200, before=write),
                 await timed(
