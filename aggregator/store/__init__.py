@@ -16,6 +16,7 @@ from aggregator.store.alert_plans import TimersMixin
 from aggregator.store.answers import AnswersMixin
 from aggregator.store.control_state import ControlsMixin
 from aggregator.store.health import HealthMixin
+from aggregator.store.inbox import InboxMixin
 from aggregator.store.inquiries import InquiriesMixin
 from aggregator.store.migrations import MIGRATIONS
 from aggregator.store.outbox import OutboxMixin
@@ -60,7 +61,16 @@ __all__ = [
 ]
 
 
-class Store(InquiriesMixin, OutboxMixin, TimersMixin, HealthMixin, ControlsMixin, AnswersMixin, TelegramThreadsMixin):
+class Store(
+    InquiriesMixin,
+    OutboxMixin,
+    TimersMixin,
+    HealthMixin,
+    ControlsMixin,
+    AnswersMixin,
+    TelegramThreadsMixin,
+    InboxMixin,
+):
     """Async access to the inqd database. Open with `await Store.open(path)`; close with `aclose()`."""
 
     @classmethod
