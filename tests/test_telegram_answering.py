@@ -1,12 +1,14 @@
 """Answering from Telegram through the whole daemon, against a fake Bot API on 127.0.0.1 and the Coupang sandbox, on
 a fake clock: "답변" → templates → preview → 보내기 → the sandbox gets the answer → the notification shows
 "✅ 답변 보냄 14:01", then "확인됨" after the next poll. Also: a tap or a reply from another chat is refused, a double
-tap on 보내기 makes one answer, a ForceReply reply is matched by the prompt's message id, 취소 sends nothing."""
+tap on 보내기 makes one answer, a ForceReply reply is matched by the prompt's message id, 취소 sends nothing, and the
+date a template promised is recorded as an inqd promise."""
 
 from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,8 @@ from aggregator.notifiers.telegram_actions import TelegramActionPoller
 from aggregator.settings.notify import TelegramConfig
 from aggregator.store.answers import AnswerState
 from connectors.sandbox import CoupangSandbox
+from core.models import KST
+from policies.templates import format_day
 from tests.conftest import SHOP_ACCOUNT, MakeSettings
 from tests.fake_telegram import FakeBotApi
 from tests.fakes import FakeClock
@@ -250,3 +254,21 @@ async def test_a_status_edit_telegram_missed_is_made_on_the_next_round(shop: Sho
 
     assert await shop.answered() and not missed.startswith("✅")
     assert shop.bot.messages[origin]["text"].startswith("✅ 답변 보냄")
+
+
+async def test_the_date_a_template_promised_is_recorded_when_sent_from_the_phone(shop: Shop) -> None:
+    await shop.tap(shop.notification(), "답변")
+    pick = _button(shop.last_sent(), "1.")  # a starter template with "… {약속일:+2영업일}까지 …"
+    await shop.tap(shop.last_sent(), "1.")
+    preview = shop.last_sent()
+    promised = re.search(r"\d+월 \d+일\(.\)(?=까지)", preview["text"])
+    send = _button(preview, "보내기")
+    await shop.tap(preview, "보내기")
+
+    stored = await shop.daemon.store.get_inquiry(1)
+    assert promised and stored is not None and stored.controls.promise_at is not None
+    assert format_day(stored.controls.promise_at.astimezone(KST).date()) == promised[0]
+    assert pick and send == pick.replace(":t", ":s")  # the template's key rides on the 보내기 button
+    closed = shop.bot.messages[preview["message_id"]]["text"]
+    assert "📨 승인했습니다" in closed and "연락 약속을 기록했습니다" in closed
+    assert shop.toasts()[-1] == "승인했습니다. 곧 마켓으로 보냅니다."

@@ -1,8 +1,9 @@
 """What a phone surface needs around the answer service: templates suggested and filled for one inquiry, the check
 before sending, and a send that approves only the text the seller was shown.
 
-The Telegram answer flow uses it; it knows nothing of Telegram. Templates are read from the file at every
-suggestion, so an edit of templates.toml counts at the next tap, without a restart.
+The Telegram answer flow and the web composer use it; it knows nothing of either. A send names the template the
+seller started from, so the date it promised becomes an inqd promise as from `inqd answer`. Templates are read from
+the file at every suggestion, so an edit of templates.toml counts at the next tap, without a restart.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import structlog
 
-from aggregator.answering.service import STATE_NAMES, AnswerRefused, AnswerService, Check, Draft
+from aggregator.answering.service import STATE_NAMES, AnswerRefused, AnswerService, Approval, Check, Draft
 from aggregator.store import Store, StoredInquiry
 from aggregator.store.answers import LIVE_STATES, AnswerRecord, AnswerState
 from aggregator.templates import TemplatesFileError, load_templates
@@ -23,7 +24,7 @@ from core.answers import Finding
 from core.clock import Clock
 from core.models import Category, Inquiry
 from policies.intervals import Schedule
-from policies.templates import Template, render, templates_for
+from policies.templates import Promise, Rendered, Template, format_day, render, templates_for
 
 log = structlog.get_logger("inqd.answers")
 
@@ -150,8 +151,14 @@ class AnswerDesk:
         """What the check finds in a stored answer now."""
         return tuple(self._check((await self.inquiry(answer.inquiry_id)).inquiry, answer.text))
 
-    async def send(self, answer_id: int, actor: str, *, digest: str, confirm_warnings: bool) -> AnswerRecord:
-        """Approve the answer if it still has the text whose `digest` the seller saw; AlreadySent on a second tap."""
+    async def send(
+        self, answer_id: int, actor: str, *, digest: str, confirm_warnings: bool, template_key: str = ""
+    ) -> Approval:
+        """Approve the answer if it still has the text whose `digest` the seller saw; AlreadySent on a second tap.
+
+        `template_key` names the template the seller started from: when it promises a date ({약속일:...}) and the
+        text still says that date, the promise is recorded as `inqd answer` records it (a reminder before the day).
+        """
         answer = await self._store.get_answer(answer_id)
         if answer is None:
             raise AnswerRefused(f"답변 #{answer_id}이(가) 없습니다.")
@@ -159,12 +166,37 @@ class AnswerDesk:
             raise AlreadySent("이미 보낸 답변입니다.")
         if answer.state is AnswerState.DRAFT and text_digest(answer.text) != digest:
             raise AnswerRefused(TEXT_CHANGED)
-        return await self._service.approve(answer_id, actor, confirm_warnings=confirm_warnings)
+        promised = await self._promise_kept(answer, template_key) if template_key else None
+        if promised is None:
+            return Approval(await self._service.approve(answer_id, actor, confirm_warnings=confirm_warnings))
+        promise, name = promised
+        draft = Draft(answer, (), promise=promise, template=name)
+        return await self._service.approve_draft(draft, actor, confirm_warnings=confirm_warnings)
 
     async def cancel(self, answer_id: int, actor: str) -> AnswerRecord:
         """Withdraw the draft (or an approved answer not yet sent)."""
         return await self._service.cancel(answer_id, actor)
 
+    async def _promise_kept(self, answer: AnswerRecord, key: str) -> tuple[Promise, str] | None:
+        """The promise the template `key` makes for the answer's inquiry now, and its name, if the answer's text
+        still says the promised date as the template wrote it (the seller may have edited the other words)."""
+        try:
+            templates = load_templates(self._templates_path)
+        except TemplatesFileError as err:
+            log.warning("answer_templates_unreadable", error=str(err))
+            return None
+        chosen = next((t for t in templates if template_key(t.name) == key), None)
+        if chosen is None:
+            return None
+        inquiry = (await self.inquiry(answer.inquiry_id)).inquiry
+        promise = self._render(chosen, inquiry).promise
+        if promise is None or format_day(promise.day) not in answer.text:
+            return None
+        return promise, chosen.name
+
+    def _render(self, template: Template, inquiry: Inquiry) -> Rendered:
+        return render(template, inquiry, work=self._work(), now=self._clock.now(), shop_name=self._shop_name)
+
     def _fill(self, template: Template, inquiry: Inquiry) -> Suggestion:
-        rendered = render(template, inquiry, work=self._work(), now=self._clock.now(), shop_name=self._shop_name)
+        rendered = self._render(template, inquiry)
         return Suggestion(template_key(template.name), template.name, rendered.text, template.category)

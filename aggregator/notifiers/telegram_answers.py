@@ -38,6 +38,9 @@ log = structlog.get_logger("inqd.telegram_answers")
 
 ANSWER_ACTIONS = frozenset({"answer", "write", "send", "sendw", "edit", "cancel"})
 TEMPLATE_ACTION = re.compile(r"t([0-9a-f]{8})")  # "t" + desk.template_key: fits the reader's [a-z0-9]{1,16}
+# 보내기 ("s") / 그래도 보내기 ("w") on the preview of a template: the key goes with the tap, so the send records the
+# date the template promised (the desk checks the text still says it).
+SEND_TEMPLATE_ACTION = re.compile(r"([sw])([0-9a-f]{8})")
 TEXT_LIMIT = 4096
 BUTTON_LABEL_CHARS = 30
 SUGGESTION_CHARS = 400  # each filled template in the list; the preview shows the whole chosen one
@@ -116,7 +119,7 @@ class TelegramAnswerFlow:
 
     def handles(self, action: str) -> bool:
         """True for the callback actions of answering."""
-        return action in ANSWER_ACTIONS or TEMPLATE_ACTION.fullmatch(action) is not None
+        return action in ANSWER_ACTIONS or any(p.fullmatch(action) for p in (TEMPLATE_ACTION, SEND_TEMPLATE_ACTION))
 
     async def on_tap(self, action: str, inquiry_id: int, actor: str, message: Mapping[str, Any]) -> str:
         """Act on a tap from the configured chat; returns the short text the tap is answered with."""
@@ -129,9 +132,12 @@ class TelegramAnswerFlow:
                 return await self._send(inquiry_id, actor, message, confirm_warnings=action == "sendw")
             if action == "cancel":
                 return await self._cancel(inquiry_id, actor, message)
+            if sent := SEND_TEMPLATE_ACTION.fullmatch(action):
+                return await self._send(inquiry_id, actor, message, confirm_warnings=sent[1] == "w", template=sent[2])
             template = TEMPLATE_ACTION.fullmatch(action)
             assert template is not None, "the reader passes only actions this flow handles"
-            await self._preview(inquiry_id, await self._desk.draft_template(inquiry_id, template[1]))
+            draft = await self._desk.draft_template(inquiry_id, template[1])
+            await self._preview(inquiry_id, draft, template=template[1])
             return "미리보기를 확인해 주세요"
         except AnswerRefused as err:  # the service's own words, for the seller
             return str(err)
@@ -232,13 +238,14 @@ class TelegramAnswerFlow:
         )
         return "답장으로 답변을 써 주세요"
 
-    async def _preview(self, inquiry_id: int, draft: Draft) -> None:
+    async def _preview(self, inquiry_id: int, draft: Draft, *, template: str = "") -> None:
+        """The draft with its findings and buttons; `template` is the key of the template it was filled from."""
         stored = await self._desk.inquiry(inquiry_id)
         text = answer_preview(stored.inquiry, row_id=inquiry_id, text=draft.answer.text, findings=draft.findings)
         row = [_button("✏️ 수정", "edit", inquiry_id), _button("✖️ 취소", "cancel", inquiry_id)]
         if not draft.blocked:
-            send = ("⚠️ 그래도 보내기", "sendw") if draft.findings else ("📨 보내기", "send")
-            row.insert(0, _button(*send, inquiry_id))
+            label, action, short = ("⚠️ 그래도 보내기", "sendw", "w") if draft.findings else ("📨 보내기", "send", "s")
+            row.insert(0, _button(label, f"{short}{template}" if template else action, inquiry_id))
         preview_id = await self._send_message(text, {"inline_keyboard": [row]})
         await self._store.telegram_preview(
             self.channel,
@@ -257,14 +264,20 @@ class TelegramAnswerFlow:
             raise AnswerRefused(STALE_PREVIEW)
         return thread.answer_id, thread.preview_digest
 
-    async def _send(self, inquiry_id: int, actor: str, preview: Mapping[str, Any], *, confirm_warnings: bool) -> str:
+    async def _send(
+        self, inquiry_id: int, actor: str, preview: Mapping[str, Any], *, confirm_warnings: bool, template: str = ""
+    ) -> str:
         answer_id, digest = await self._latest_preview(inquiry_id, preview.get("message_id"))
         try:
-            await self._desk.send(answer_id, actor, digest=digest, confirm_warnings=confirm_warnings)
+            approval = await self._desk.send(
+                answer_id, actor, digest=digest, confirm_warnings=confirm_warnings, template_key=template
+            )
         except AlreadySent as err:  # a second tap: the first one did it
             return str(err)
         log.info("telegram_answer_approved", inquiry_id=inquiry_id, answer_id=answer_id, actor=actor)
-        await self._close_preview(preview, "📨 승인했습니다. 마켓에 보내는 중입니다.")
+        await self._close_preview(
+            preview, "\n".join(("📨 승인했습니다. 마켓에 보내는 중입니다.", *approval.promise_lines))
+        )
         return "승인했습니다. 곧 마켓으로 보냅니다."
 
     async def _cancel(self, inquiry_id: int, actor: str, preview: Mapping[str, Any]) -> str:

@@ -95,8 +95,12 @@ async def answer_values(
     text: str | None = None,
     checked: Checked | None = None,
     message: str = "",
+    notes: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """The answer section's values: answers so far, and (while one may be written) the composer."""
+    """The answer section's values: answers so far, and (while one may be written) the composer.
+
+    `template_key` names the template the seller picked: the composer and the confirm step carry it to the send, so
+    the date the template promised is recorded (the desk checks the text still says it)."""
     desk = page.ctx.desk()
     answers = await page.ctx.store.answers_for(stored.id)
     live = next((a for a in reversed(answers) if a.state in LIVE_STATES), None)
@@ -112,6 +116,8 @@ async def answer_values(
         "text": "",
         "checked": checked,
         "message": message,
+        "notes": notes,
+        "template_key": "",
         "answer_url": f"/inquiries/{stored.id}/answer",
     }
     if not composing:
@@ -120,6 +126,7 @@ async def answer_values(
     values["template_groups"] = _grouped(suggestions.items)
     values["templates_problem"] = suggestions.problem
     chosen = next((s for s in suggestions.items if s.key == template_key), None)
+    values["template_key"] = chosen.key if chosen else ""
     draft = next((a for a in reversed(answers) if a.state is AnswerState.DRAFT), None)
     values["text"] = text if text is not None else chosen.text if chosen else draft.text if draft else ""
     return values
@@ -158,23 +165,35 @@ def register(routes: Routes, stored_inquiry: Callable[[Page], Awaitable[StoredIn
         stored, form = await stored_inquiry(page), await _form(page)
         if stored is None:
             raise web.HTTPNotFound()
-        text = form.get("text", "")[:MAX_TEXT]
+        text, template = form.get("text", "")[:MAX_TEXT], form.get("template", "")
         findings = await page.ctx.desk().check(stored.id, text)
-        return await respond(page, stored, form, piece="inquiry_check.html", text=text, checked=Checked(findings))
+        checked = Checked(findings)
+        return await respond(
+            page, stored, form, piece="inquiry_check.html", text=text, checked=checked, template_key=template
+        )
 
     async def draft(page: Page) -> web.StreamResponse:
         stored, form = await stored_inquiry(page), await _form(page)
         if stored is None:
             raise web.HTTPNotFound()
-        text = form.get("text", "")[:MAX_TEXT]
+        text, template = form.get("text", "")[:MAX_TEXT], form.get("template", "")
         try:
             saved = await page.ctx.desk().draft(stored.id, text)
         except AnswerRefused as err:
+            message, piece = str(err), "inquiry_check.html"
             return await respond(
-                page, stored, form, piece="inquiry_check.html", status=409, text=text, message=str(err)
+                page, stored, form, piece=piece, status=409, text=text, message=message, template_key=template
             )
         checked = Checked(saved.findings, saved.answer)
-        return await respond(page, stored, form, piece="inquiry_check.html", text=saved.answer.text, checked=checked)
+        return await respond(
+            page,
+            stored,
+            form,
+            piece="inquiry_check.html",
+            text=saved.answer.text,
+            checked=checked,
+            template_key=template,
+        )
 
     async def send(page: Page) -> web.StreamResponse:
         stored, form = await stored_inquiry(page), await _form(page)
@@ -187,8 +206,11 @@ def register(routes: Routes, stored_inquiry: Callable[[Page], Awaitable[StoredIn
                 page, stored, form, piece="inquiry_answer.html", status=404, message="답변이 없습니다."
             )
         confirmed = form.get("confirm_warnings") in ("1", "on", "true")
+        template = form.get("template", "")
         try:
-            await page.ctx.desk().send(answer.id, ACTOR, digest=form.get("digest", ""), confirm_warnings=confirmed)
+            approval = await page.ctx.desk().send(
+                answer.id, ACTOR, digest=form.get("digest", ""), confirm_warnings=confirmed, template_key=template
+            )
         except AlreadySent as err:
             return await respond(page, stored, form, piece="inquiry_answer.html", status=409, message=str(err))
         except AnswerRefused as err:
@@ -197,10 +219,17 @@ def register(routes: Routes, stored_inquiry: Callable[[Page], Awaitable[StoredIn
             findings = err.findings or await page.ctx.desk().check(stored.id, answer.text)
             checked = Checked(findings, current if current and current.state is AnswerState.DRAFT else None)
             return await respond(
-                page, stored, form, piece="inquiry_answer.html", status=409, checked=checked, message=str(err)
+                page,
+                stored,
+                form,
+                piece="inquiry_answer.html",
+                status=409,
+                checked=checked,
+                message=str(err),
+                template_key=template,
             )
-        if form.get("fragment") == "1":
-            return await respond(page, stored, form, piece="inquiry_answer.html")
+        if form.get("fragment") == "1" or approval.promise_lines:  # the promise lines would not survive a redirect
+            return await respond(page, stored, form, piece="inquiry_answer.html", notes=approval.promise_lines)
         return redirect(f"/inquiries/{stored.id}#answer-section")
 
     async def cancel(page: Page) -> web.StreamResponse:

@@ -86,3 +86,18 @@ async def test_the_composer_fits_a_phone(browser: Any, web_daemon: WebDaemon) ->
         assert await phone.evaluate("document.documentElement.scrollWidth") <= 375
     finally:
         await context.close()
+
+
+async def test_a_picked_template_promise_is_recorded_and_shown(page: Any, web_daemon: WebDaemon) -> None:  # noqa: F811
+    row = await seed(web_daemon, QUESTION)
+    await page.goto(f"{web_daemon.url}/inquiries/{row}")
+    await page.locator("a.template", has_text="입고 약속").click()
+    await expect(page.locator("#answer")).to_have_value(re.compile(r"\d+월 \d+일\(.\)까지 입고해"))
+    await expect(page.locator("#answer-check .finding.ok")).to_be_visible()
+    await page.locator('#composer [data-step="draft"]').click()
+    await page.locator("form.confirm [data-send]").click()
+
+    await expect(page.locator(".promise-note").first).to_contain_text("연락 약속을 기록했습니다")
+    stored = await web_daemon.daemon.store.get_inquiry(row)
+    assert stored is not None and stored.controls.promise_at is not None
+    await page.screenshot(path=screenshot_path("inquiry-promise"), full_page=True)

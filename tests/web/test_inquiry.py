@@ -4,6 +4,7 @@ approved, and a second click sends nothing more."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aggregator.answering.desk import text_digest
+from aggregator.answering.desk import template_key, text_digest
 from aggregator.settings.service import AdminConfig
 from aggregator.store.answers import AnswerState
 from connectors.sandbox import CoupangSandbox
@@ -31,6 +32,12 @@ name = "배송 지연"
 category = "배송"
 title = "지연"
 body = "배송이 늦어 죄송합니다."
+
+[[templates]]
+name = "입고 약속"
+category = "상품"
+title = "입고"
+body = "문의하신 상품은 {약속일:+2영업일}까지 입고해 보내 드리겠습니다."
 """
 # The sandbox takes answers only under its WING login ID.
 ANSWERING_ACCOUNT = {**SHOP_ACCOUNT, "reply_by": "sandbox-wing"}
@@ -219,3 +226,32 @@ async def test_an_approved_answer_can_be_cancelled_before_it_goes(
     assert 'id="answer"' in cancelled.text  # the composer is back
     answer = await web_daemon.daemon.store.get_answer(int(answer_id))
     assert answer is not None and answer.state is AnswerState.CANCELLED
+
+
+async def test_a_template_promise_is_recorded_when_sent_from_the_page(
+    client: httpx.AsyncClient, web_daemon: WebDaemon
+) -> None:
+    row = await seed(web_daemon)
+    key = template_key("입고 약속")
+    picked = (await client.get(f"/inquiries/{row}", params={"template": key})).text
+    assert hidden(picked, "template") == key  # the composer carries the picked template
+    textarea = re.search(r'<textarea id="answer"[^>]*>([^<]*)</textarea>', picked)
+    assert textarea and "까지 입고해" in textarea.group(1)
+    csrf = csrf_of(picked)
+    drafted = (
+        await client.post(
+            f"/inquiries/{row}/answer/draft",
+            data={"csrf": csrf, "text": html.unescape(textarea.group(1)), "template": hidden(picked, "template")},
+        )
+    ).text
+    assert hidden(drafted, "template") == key  # ... through the confirm step to the send form
+    form = {k: hidden(drafted, k) for k in ("answer_id", "digest", "template")}
+
+    sent = await client.post(f"/inquiries/{row}/answer/send", data={"csrf": csrf, **form})
+
+    stored = await web_daemon.daemon.store.get_inquiry(row)
+    assert stored is not None and stored.controls.promise_at is not None
+    assert sent.status_code == 200 and "연락 약속을 기록했습니다" in sent.text
+    assert stored.controls.promise_note.startswith(f"답변 #{form['answer_id']}에서 약속한 날")
+    answer = await web_daemon.daemon.store.get_answer(int(form["answer_id"]))
+    assert answer is not None and answer.state is AnswerState.APPROVED

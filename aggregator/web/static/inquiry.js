@@ -9,6 +9,7 @@
   const section = () => document.getElementById("answer-section");
   const area = () => document.getElementById("answer");
   const checkBox = () => document.getElementById("answer-check");
+  const templateField = () => document.getElementById("answer-template"); // the picked template's key
   const sendStep = () => document.querySelector('#composer [data-step="draft"]');
 
   function counter() {
@@ -34,7 +35,7 @@
     const url = `${section().dataset.answerUrl}/${step}`;
     const mine = ++checking;
     if (step === "check" && !text.trim()) { checkBox().innerHTML = ""; return; }
-    const response = await window.inqd.post(url, { text, fragment: "1" });
+    const response = await window.inqd.post(url, { text, template: templateField()?.value || "", fragment: "1" });
     if (mine !== checking) return; // a newer keystroke's check is on its way
     await swap(checkBox(), response);
     applyCheck();
@@ -69,6 +70,7 @@
     document.querySelectorAll("a.template.chosen").forEach((a) => a.classList.remove("chosen"));
     link.classList.add("chosen");
     area().value = link.dataset.text;
+    if (templateField()) templateField().value = link.dataset.key; // the send records the date it promises
     counter();
     area().focus();
     area().setSelectionRange(0, 0);
