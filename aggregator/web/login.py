@@ -7,7 +7,7 @@ import math
 
 from aiohttp import web
 
-from aggregator.web.pages import Page, Routes, environment, respond, set_session_cookie
+from aggregator.web.pages import Page, Routes, environment, redirect, respond, set_session_cookie
 from aggregator.web.security import SESSION_COOKIE, peer_of, same_origin
 
 
@@ -51,13 +51,13 @@ def register(routes: Routes) -> None:
             return _login_page(status=401, error="토큰이 맞지 않습니다.", target=target)
         ctx.throttle.succeeded(peer)
         session = ctx.sessions.create(now)
-        response = web.HTTPSeeOther(target)
+        response = redirect(target)
         set_session_cookie(request, response, session)
-        return respond(response)
+        return response
 
     async def logout(page: Page) -> web.StreamResponse:
         ctx.sessions.drop(page.session.id)
-        response = web.HTTPSeeOther("/login" if ctx.token else "/")
+        response = redirect("/login" if ctx.token else "/")
         response.del_cookie(SESSION_COOKIE, path="/")
         return response
 

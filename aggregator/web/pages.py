@@ -100,6 +100,11 @@ def respond(response: web.StreamResponse) -> web.StreamResponse:
     return response
 
 
+def redirect(target: str) -> web.StreamResponse:
+    """A 303 to `target` as a response (aiohttp deprecates returning its HTTPException objects)."""
+    return respond(web.Response(status=303, headers={"Location": target}))
+
+
 def _error(status: int, text: str) -> web.Response:
     response = web.Response(status=status, text=text, content_type="text/plain", charset="utf-8")
     respond(response)
@@ -153,7 +158,7 @@ class Routes:
                     if changes or request.headers.get("Accept", "").startswith("application/json"):
                         return _error(401, "로그인이 필요합니다.")
                     target = "/login" if request.path == "/" else f"/login?{urlencode({'next': request.path_qs})}"
-                    return respond(web.HTTPSeeOther(target))
+                    return redirect(target)
                 if changes:
                     return _error(403, "세션이 없습니다. 페이지를 새로 고친 뒤 다시 하세요.")
                 session, fresh = ctx.sessions.create(ctx.clock.now()), True
