@@ -81,7 +81,12 @@ def same_origin(request: web.Request) -> bool:
         return True  # not a browser's cross-site request (browsers send Origin on every cross-origin POST)
     if origin == "null":
         return False
-    return urlsplit(origin).netloc.lower() == request.headers.get("Host", "").lower()
+    hosts = {request.headers.get("Host", "").lower()}
+    if is_loopback_address(request.remote):
+        # Behind a proxy on this machine (tailscale serve, Caddy) the browser's host is the proxy's: a page on
+        # another site cannot set this header on a form post, and a script setting it needs a CORS preflight.
+        hosts.add(request.headers.get("X-Forwarded-Host", "").split(",")[0].strip().lower())
+    return urlsplit(origin).netloc.lower() in hosts - {""}
 
 
 @dataclass(slots=True)
@@ -179,5 +184,7 @@ class LoginThrottle:
 
 def peer_of(request: web.Request) -> str:
     """The address failed logins are counted against (the proxy's client address when one forwards it)."""
-    forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+    # The last address is the one our proxy added; those before it are whatever the client sent, and counting
+    # them would let a guesser escape its own throttle by changing the header on every try.
+    forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
     return forwarded if forwarded and is_loopback_address(request.remote) else request.remote or "?"
