@@ -34,8 +34,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    # A link to a seller centre must not tell it which inquiry page the seller came from.
-    "Referrer-Policy": "no-referrer",
+    # A link to a seller centre must not tell it which inquiry page the seller came from. Not "no-referrer":
+    # under it browsers send `Origin: null` on the page's own form posts, which the same-origin check refuses.
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
@@ -80,7 +81,9 @@ def same_origin(request: web.Request) -> bool:
     if origin is None:
         return True  # not a browser's cross-site request (browsers send Origin on every cross-origin POST)
     if origin == "null":
-        return False
+        # A browser says "null" for a sandboxed frame or a privacy-redirected post; only its own word that the
+        # request comes from this origin (a header no page can set) lets it through.
+        return site == "same-origin"
     hosts = {request.headers.get("Host", "").lower()}
     if is_loopback_address(request.remote):
         # Behind a proxy on this machine (tailscale serve, Caddy) the browser's host is the proxy's: a page on

@@ -89,6 +89,23 @@ async def test_a_cross_origin_post_is_refused_even_with_a_session_and_its_token(
     assert same.status_code == 200  # the same request from the page's own origin goes through
 
 
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Origin": "null", "Sec-Fetch-Site": "same-origin"}, 200),  # the browser vouches for it
+        ({"Origin": "null", "Sec-Fetch-Site": "none"}, 403),
+        ({"Origin": "null"}, 403),
+    ],
+)
+async def test_an_origin_of_null_passes_only_when_the_browser_says_same_origin(
+    token_daemon: WebDaemon, headers: dict[str, str], status: int
+) -> None:
+    async with _logged_in(token_daemon) as http:
+        csrf = csrf_of((await http.get("/status")).text)
+        response = await http.post("/status/test/sink", data={"csrf": csrf}, headers=headers)
+    assert response.status_code == status
+
+
 @pytest.mark.parametrize(("origin", "status"), [("https://inbox.tail1234.ts.net", 200), ("https://evil.example", 403)])
 async def test_behind_a_proxy_on_this_machine_the_browsers_origin_is_the_forwarded_host(
     token_daemon: WebDaemon, origin: str, status: int
