@@ -309,14 +309,17 @@ async def run_demo(
         settings = demo_settings(
             tuple(shop.account(url, poll_interval_s) for shop, url in zip(shops, urls, strict=True)), data_dir=data_dir
         )
+        admin = settings.admin
+        web = words("demo_web", host=admin.host, port=admin.port) if admin.enabled and admin.web else ""
         banner = words(
             "demo_banner",
+            web=web,
             where=", ".join(f"{shop.name} {url}" for shop, url in zip(shops, urls, strict=True)),
             interval=poll_interval_s,
             db=settings.db_path,
             sink=data_dir / "notifications.jsonl",
-            host=settings.admin.host,
-            port=settings.admin.port,
+            host=admin.host,
+            port=admin.port,
             hints="".join(f"{line}\n" for line in data_dir_hints(data_dir, words)),
         )
         print(banner, file=sys.stderr, flush=True)

@@ -19,6 +19,7 @@ from aggregator.cli.stops import Stops
 from aggregator.cli.words import Words
 from aggregator.daemon import Daemon
 from aggregator.demo_state import STATE_FILE, DemoSandboxes
+from aggregator.language import Lang
 from aggregator.settings import load_settings
 from aggregator.wiring import build_connector
 from core.particles import with_particle
@@ -183,3 +184,16 @@ async def test_the_demo_answers_one_coupang_question_sent_then_confirmed(tmp_pat
         f"답변 {with_particle(f'#{answer_id}', '를')} 쿠팡 샌드박스에 보냈습니다 (마켓이 받음)",
         f"답변 #{answer_id} 확인됨: 다음 조회에서 샌드박스가 답변된 문의로 보여 줍니다",
     ]
+
+
+@pytest.mark.parametrize(
+    ("lang", "line"),
+    [("ko", "  웹 문의함:    http://127.0.0.1:9464/ "), ("en", "  web inbox:     http://127.0.0.1:9464/ ")],
+)
+async def test_the_demo_banner_gives_the_web_inbox_address(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lang: Lang, line: str
+) -> None:
+    code = await demo.run_demo(duration_s=0.0, data_dir=tmp_path, poll_interval_s=3.0, stops=Stops(), words=Words(lang))
+    banner = capsys.readouterr().err
+    assert code == 0
+    assert any(text.startswith(line) for text in banner.splitlines()), banner
