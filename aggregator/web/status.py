@@ -99,10 +99,11 @@ def _attention(report: dict[str, Any], streams: tuple[StreamView, ...], failures
         since = _WORDS.stamp(_at(outage["since"]))
         items.append(_WORDS("status_outage", what=what, account=outage["account"], since=since))
     for row, view in zip(report["streams"], streams, strict=True):
-        if not row["healthy"]:
-            items.append(f"{view.title}: {view.state}" + (f" — {view.error}" if view.error else ""))
-        if row["next_poll_overdue"]:
-            items.append(f"{view.title}:{_WORDS('status_overdue')}")
+        if row["healthy"] and not row["next_poll_overdue"]:
+            continue
+        error = f" — {view.error}" if view.error else ""
+        overdue = _WORDS("status_overdue") if row["next_poll_overdue"] else ""
+        items.append(f"{view.title}: {view.state}{error}{overdue}")
     items += failures.values()
     return items
 

@@ -12,12 +12,18 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from aggregator.cli.status_report import status_report
+from aggregator.cli.words import Words
+from aggregator.connection_watch import WatchedStream
+from aggregator.settings import Settings
 from aggregator.settings.service import AdminConfig
+from aggregator.store import Store
+from aggregator.web.status import status_view
 from connectors.sandbox import CoupangSandbox
 from connectors.sandbox.faults import Fault
-from core.models import ClockKind, MessageKind
+from core.models import ClockKind, Marketplace, MessageKind, PollResult, StreamKind
 from core.payloads import SlaAlertPayload
-from tests.conftest import MakeSettings, quiet_sink
+from tests.conftest import START, MakeSettings, quiet_sink
 from tests.fakes import FakeClock
 from tests.web.conftest import WebDaemon, csrf_of, screenshot_path, start_web_daemon
 
@@ -68,8 +74,21 @@ async def test_a_lost_connection_and_a_refused_channel_come_first(
     assert attention < html.index("계정과 문의 종류")
     box = html[attention : html.index("</section>", attention)]
     assert "[쿠팡] shop 상품문의: 문제" in box
+    assert "연결 끊김 알림 보냄: shop" in box  # the outage the phone was told about
     assert "채널 sink: 1건을 끝내 보내지 못함" in box and "bad key" in box
     assert "(연속 " in html  # the failing stream's last error, counted, in its row
+
+
+async def test_a_stream_no_daemon_polls_is_one_attention_item_saying_so(store: Store) -> None:
+    qna = WatchedStream("shop", Marketplace.COUPANG, StreamKind.PRODUCT_QNA, 60)
+    empty = PollResult(inquiries=(), cursor={})
+    await store.record_poll("shop", qna.stream, empty, now=START - timedelta(hours=3), channels=(), notify_new=False)
+    report = await status_report(
+        store, [qna], Settings().policies(), now=START, lost_after=timedelta(minutes=15), words=Words("ko")
+    )
+    view = status_view(report, [("phone", "ntfy")], now=START, hide=False)
+    assert view.attention == ("[쿠팡] shop 상품문의: 문제 — 지났음: inqd가 실행 중인지 확인하세요",)
+    assert [(c.name, c.type, c.failure) for c in view.channels] == [("phone", "ntfy", None)]
 
 
 async def test_the_test_button_sends_the_test_messages_and_shows_the_reply(
