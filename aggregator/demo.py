@@ -332,14 +332,17 @@ async def run_demo(
         urls = [servers.enter_context(SandboxServer(shop.handler)).url for shop in shops]
         accounts = [shop.account_values(url, poll_interval_s) for shop, url in zip(shops, urls, strict=True)]
         settings = load_demo_config(data_dir, accounts, words)
+        admin = settings.admin
+        web = words("demo_web", host=admin.host, port=admin.port) if admin.enabled and admin.web else ""
         banner = words(
             "demo_banner",
+            web=web,
             where=", ".join(f"{shop.name} {url}" for shop, url in zip(shops, urls, strict=True)),
             interval=poll_interval_s,
             db=settings.db_path,
             sink=data_dir / "notifications.jsonl",
-            host=settings.admin.host,
-            port=settings.admin.port,
+            host=admin.host,
+            port=admin.port,
             hints="".join(f"{line}\n" for line in data_dir_hints(data_dir, words)),
         )
         print(banner, file=sys.stderr, flush=True)

@@ -250,7 +250,7 @@ def build_action_links(settings: Settings, clock: Clock) -> ActionLinks | None:
     """Signed links for ntfy's buttons: only with the admin API on, reachable from the phone, behind a token."""
     admin = settings.admin
     if admin.enabled and admin.public_url and admin.token:
-        return ActionLinks(admin.public_url, admin.token.get_secret_value(), clock.now)
+        return ActionLinks(admin.public_url, admin.token.get_secret_value(), clock.now, web_inbox=admin.web)
     return None
 
 

@@ -5,12 +5,16 @@ no busy wake-ups (judged here: with no accounts, awake in at most 20 one-second 
 tasks explain about 8).
 
 How: the real daemon as a subprocess (`python -m aggregator run --config FILE --log-format json`), the shipped
-defaults except a file sink (console off) and the admin port (0: any free one), in two scenarios, one after
+defaults except a file sink (console off) and the admin port (0: any free one), in three scenarios, one after
 the other:
 - one account: a Coupang account with both streams at the default 60 s interval, polling a `CoupangSandbox`
   served by this process on 127.0.0.1 that holds three answered inquiries and gets nothing new;
 - no accounts: the same config without the account (the dispatcher, the SLA timer, the controls check and
-  the admin server still run).
+  the admin server still run);
+- no accounts, web inbox off: the same with `[admin] web = false` (only /healthz and /metrics are served).
+The web inbox is on in the first two (the shipped default): right after the start this process opens its pages
+once (`/`, `/status`, `/hours` and their static files), as a seller would, so the templates are compiled and
+the figure is the inbox's real cost, not only its imports.
 Each run waits `--warmup` seconds after the start (the first poll, a backfill, is in there), reads VmRSS and
 VmHWM from /proc/<pid>/status ("RSS after start-up"), then measures `--seconds`: CPU from /proc/<pid>/stat
 (utime + stime), and voluntary and involuntary context switches of every thread from
@@ -21,8 +25,9 @@ its worker thread and usually the loop again, and GIL hand-offs between the two 
 are preemptions (the machine's load) and are shown apart.
 
 The daemon's own periodic work when idle: the controls check every 10 s (one query), the dispatcher's idle
-check every 30 s, the SLA timer's idle check every 300 s, and, with the account, each stream's poll every 60 s
-(3 requests paced at 2 req/s, then one store transaction and the connection-health check).
+check every 30 s, the SLA timer's idle check every 300 s, the answer sender's idle check every 2 s (one read),
+and, with the account, each stream's poll every 60 s (3 requests paced at 2 req/s, then one store transaction
+and the connection-health check).
 
 Last, a fresh interpreter imports what `inqd run` imports, step by step, builds a daemon with no accounts and
 makes 20 httpx clients (one per account in the daemon), printing VmRSS after each step: where the memory goes.
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -40,6 +46,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import httpx
 
 from bench._proc import (
     DaemonProcess,
@@ -57,6 +65,7 @@ from bench._proc import (
 from connectors.sandbox import CoupangSandbox, SandboxServer
 
 ACCOUNT = "idle-shop"
+WEB_PAGES = ("/", "/status", "/hours")
 VENDOR, ACCESS, SECRET = "A00077002", "idle-access-key", "idle-secret-key"
 START_TIMEOUT_S = 60.0
 RSS_TARGET_MIB = 60.0
@@ -69,6 +78,8 @@ PERIODIC_PER_MIN = {
     "controls check (10 s)": (6.0, 3),
     "dispatcher idle check (30 s)": (2.0, 8),
     "SLA timer idle check (300 s)": (0.2, 8),
+    # aggregator.answering.sender: looks for approved answers whose poke was lost (next_answer_due, a read).
+    "answer sender idle check (2 s)": (30.0, 1),
 }
 
 
@@ -90,8 +101,9 @@ class Run:
     exit_code: int | None
 
 
-def write_config(directory: Path, url: str | None) -> Path:
-    """The daemon's TOML: shipped defaults, a file sink, admin on any port; one account when `url` is given."""
+def write_config(directory: Path, url: str | None, *, web: bool = True) -> Path:
+    """The daemon's TOML: shipped defaults, a file sink, admin on any port (the web inbox on unless `web` is
+    False); one account when `url` is given."""
     account = (
         f"""
 [[accounts]]
@@ -109,6 +121,7 @@ base_url = {toml_str(url)}
 
 [admin]
 port = 0
+web = {"true" if web else "false"}
 {account}
 [[notifiers]]
 type = "sink"
@@ -139,13 +152,32 @@ def awake_seconds(pid: int, start: ProcSample, seconds: float) -> int:
     return awake
 
 
-def measure(name: str, directory: Path, url: str | None, args: argparse.Namespace) -> tuple[Run, float, float]:
+def open_web_pages(port: int) -> int:
+    """Open the web inbox's pages and their static files once, as a browser would; returns the requests made."""
+    made = 0
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10.0) as browser:
+        for path in WEB_PAGES:
+            page = browser.get(path)
+            page.raise_for_status()
+            made += 1
+            for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text):
+                browser.get(asset).raise_for_status()
+                made += 1
+    return made
+
+
+def measure(
+    name: str, directory: Path, url: str | None, args: argparse.Namespace, *, web: bool = True
+) -> tuple[Run, float, float]:
     """Run one scenario; returns its figures and the wall-clock bounds (time.time()) of the measured window."""
     env = daemon_env({"INQD_IDLE_SHOP__ACCESS_KEY": ACCESS, "INQD_IDLE_SHOP__SECRET_KEY": SECRET})
-    daemon = DaemonProcess(write_config(directory, url), directory, env=env)
+    daemon = DaemonProcess(write_config(directory, url, web=web), directory, env=env)
     try:
         daemon.start()
+        listening = daemon.wait_for_event("admin_listening", timeout_s=START_TIMEOUT_S)
         daemon.wait_for_event("daemon_started", timeout_s=START_TIMEOUT_S)
+        if web:
+            open_web_pages(int(listening["port"]))
         time.sleep(max(0.0, daemon.started_at + args.warmup - time.monotonic()))
         if not daemon.alive():
             raise RuntimeError(f"the daemon exited:\n{daemon.log_tail()}")
@@ -227,6 +259,8 @@ FOOTPRINT_MODULES = (
     "connectors.naver.connector",
     "connectors.elevenst.connector",
     "connectors.esm.connector",
+    "jinja2",  # the daemon imports the web inbox whether or not `[admin] web` is on: its cost shows here
+    "aggregator.web",
     "aggregator.daemon",
     "aggregator.cli.main",
 )
@@ -250,7 +284,7 @@ def import_footprint(directory: Path) -> list[tuple[str, int]]:
 
 
 def run_all(args: argparse.Namespace) -> tuple[list[Run], list[tuple[str, int]]]:
-    """Both scenarios, each with its own temporary directory, then the import footprint."""
+    """The three scenarios, each with its own temporary directory, then the import footprint."""
     sandbox = CoupangSandbox(vendor_id=VENDOR, access_key=ACCESS, secret_key=SECRET, now=lambda: datetime.now(UTC))
     now = datetime.now(UTC)
     for n in range(3):
@@ -263,6 +297,8 @@ def run_all(args: argparse.Namespace) -> tuple[list[Run], list[tuple[str, int]]]
         runs.append(replace(one, polls=polls, requests=len(seen)))
     with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
         runs.append(measure("no accounts", Path(tmp), None, args)[0])
+    with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
+        runs.append(measure("no accounts, web off", Path(tmp), None, args, web=False)[0])
     with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
         footprint = import_footprint(Path(tmp))
     return runs, footprint
@@ -315,10 +351,13 @@ def report(runs: Sequence[Run], footprint: Sequence[tuple[str, int]], args: argp
         previous = kib
     ticks = sum(rate for rate, _ in PERIODIC_PER_MIN.values())
     calls = sum(rate * n for rate, n in PERIODIC_PER_MIN.values())
-    bare = runs[-1].window
-    bare_awake = bare.per_minute(runs[-1].awake_s)
+    web_on, web_off = (next(r for r in runs if r.name == name) for name in ("no accounts", "no accounts, web off"))
+    bare = web_on.window
+    bare_awake = bare.per_minute(web_on.awake_s)
     worst = max(mib(max(r.rss_kib, r.rss_end_kib)) for r in runs)
     lines += [
+        f"web inbox (no accounts, its pages opened once): VmRSS {mib(web_on.rss_end_kib):.1f} MiB on, "
+        f"{mib(web_off.rss_end_kib):.1f} MiB off ({mib(web_on.rss_end_kib - web_off.rss_end_kib):+.1f} MiB)",
         "",
         "periodic work when idle: "
         + ", ".join(f"{name} {rate:g}/min" for name, (rate, _) in PERIODIC_PER_MIN.items())
@@ -333,7 +372,7 @@ def report(runs: Sequence[Run], footprint: Sequence[tuple[str, int]], args: argp
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse arguments, run both scenarios, print the table."""
+    """Parse arguments, run the scenarios, print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench.idle", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="measured window per scenario (default 60)")
     parser.add_argument("--warmup", type=float, default=60.0, help="seconds from start to the RSS reading (default 60)")

@@ -20,6 +20,7 @@ from aggregator.notifiers.action_links import ActionLinks
 from aggregator.notifiers.ntfy import NtfyNotifier
 from aggregator.settings.notify import TelegramConfig
 from aggregator.settings.service import AdminConfig
+from aggregator.wiring import build_action_links
 from connectors.sandbox import CoupangSandbox
 from core.models import Message, MessageKind
 from tests.conftest import MakeSettings, quiet_sink
@@ -125,6 +126,62 @@ async def test_ntfy_publish_includes_the_action_buttons(clock: FakeClock) -> Non
             message = Message(kind=MessageKind.NEW_INQUIRY, title="t", body="b", inquiry_id=3)
             await phone.send(message)
     assert [a["action"] for a in json.loads(route.calls.last.request.content)["actions"]] == ["http", "http"]
+
+
+@pytest.mark.parametrize(
+    ("web", "inquiry_id", "click"),
+    [
+        (True, 3, "https://inqd.example.com/inquiries/3"),  # the tap opens the inquiry in the web inbox
+        (False, 3, "https://wing.coupang.com/"),  # no web inbox: the seller centre, as before
+        (True, None, "https://wing.coupang.com/"),  # not about one inquiry (a connection notice)
+    ],
+)
+async def test_with_a_public_url_a_tap_on_the_ntfy_notification_opens_the_web_inbox(
+    clock: FakeClock, make_settings: MakeSettings, web: bool, inquiry_id: int | None, click: str
+) -> None:
+    admin = AdminConfig(port=0, token=ADMIN_TOKEN, public_url="https://inqd.example.com/", web=web)
+    links = build_action_links(make_settings(admin=admin), clock)
+    with respx.mock(assert_all_called=True) as router:
+        route = router.post("https://ntfy.example.com/").respond(200, json={})
+        async with httpx.AsyncClient() as client:
+            phone = NtfyNotifier(
+                name="p",
+                server_url="https://ntfy.example.com",
+                topic="t",
+                client=client,
+                now=clock.now,
+                action_links=links,
+            )
+            message = Message(
+                kind=MessageKind.NEW_INQUIRY,
+                title="t",
+                body="b",
+                inquiry_id=inquiry_id,
+                click_url="https://wing.coupang.com/",
+            )
+            await phone.send(message)
+    sent = json.loads(route.calls.last.request.content)
+    assert sent["click"] == click
+    if inquiry_id is not None:  # the seller centre is still a button beside the actions
+        assert sent["actions"][0] == {"action": "view", "label": "판매자센터", "url": "https://wing.coupang.com/"}
+
+
+async def test_without_a_public_url_the_ntfy_click_stays_the_seller_centre(
+    clock: FakeClock, make_settings: MakeSettings
+) -> None:
+    assert build_action_links(make_settings(admin=AdminConfig(port=0, token=ADMIN_TOKEN)), clock) is None
+    with respx.mock(assert_all_called=True) as router:
+        route = router.post("https://ntfy.example.com/").respond(200, json={})
+        async with httpx.AsyncClient() as client:
+            phone = NtfyNotifier(
+                name="p", server_url="https://ntfy.example.com", topic="t", client=client, now=clock.now
+            )
+            message = Message(
+                kind=MessageKind.NEW_INQUIRY, title="t", body="b", inquiry_id=3, click_url="https://wing.coupang.com/"
+            )
+            await phone.send(message)
+    sent = json.loads(route.calls.last.request.content)
+    assert sent["click"] == "https://wing.coupang.com/" and "actions" not in sent
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ def test_demo_shows_inquiries_and_stops_on_sigterm(tmp_path: Path, procs: list[s
     assert proc.returncode == 0
     assert "daemon_stopped" in output
     assert re.search(r"최근 문의 \d+건을 불러왔습니다", output)
+    assert "웹 문의함:    http://127.0.0.1:9464/" in output  # the banner says where the web inbox is
     assert (tmp_path / "notifications.jsonl").stat().st_size > 0
 
 

@@ -149,11 +149,16 @@ _DEMO = {
         "answer #{id} confirmed by the next poll: the sandbox lists the question as answered",
     ),
     "demo_ended": ("답변 #{id}: {state}", "answer #{id}: {state}"),
+    "demo_web": (
+        "  웹 문의함:    http://{host}:{port}/ (이 컴퓨터의 브라우저로 여세요)\n",
+        "  web inbox:     http://{host}:{port}/ (open it in a browser on this machine)\n",
+    ),
     "demo_banner": (
         "inqd 데모: 샌드박스 {where}; {interval:g}초마다 확인\n"
         "  데이터베이스: {db}\n"
         "  알림:         콘솔과 {sink}\n"
         "{hints}"
+        "{web}"
         "  상태:         http://{host}:{port}/healthz 와 /metrics\n"
         "  조용한 시간:  데모에서는 꺼져 있습니다 (기본 설정은 22:00-09:00와 공휴일에 알림을 모아 둡니다)\n"
         "  Ctrl-C로 멈춥니다.",
@@ -161,6 +166,7 @@ _DEMO = {
         "  database:      {db}\n"
         "  notifications: console and {sink}\n"
         "{hints}"
+        "{web}"
         "  health:        http://{host}:{port}/healthz and /metrics\n"
         "  quiet hours:   off in the demo (the default config holds messages 22:00-09:00 and on holidays)\n"
         "  Ctrl-C stops.",

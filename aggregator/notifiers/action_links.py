@@ -33,12 +33,18 @@ def verify(token: str, action: str, inquiry_id: int, expires: int, signature: st
 
 
 class ActionLinks:
-    """Builds the ntfy action buttons for one inquiry: the seller-center link and two signed admin calls."""
+    """Builds the ntfy action buttons for one inquiry: the seller-center link and two signed admin calls; and,
+    with the web inbox on, the inquiry's page there (what a tap on the notification opens)."""
 
-    def __init__(self, public_url: str, token: str, now: Callable[[], datetime]) -> None:
+    def __init__(self, public_url: str, token: str, now: Callable[[], datetime], *, web_inbox: bool = False) -> None:
         self._base = public_url.rstrip("/")
         self._token = token
         self._now = now
+        self._web_inbox = web_inbox
+
+    def inquiry_page(self, inquiry_id: int) -> str | None:
+        """The inquiry in the web inbox (its login page first when no session), or None with the inbox off."""
+        return f"{self._base}/inquiries/{inquiry_id}" if self._web_inbox else None
 
     def url(self, action: str, inquiry_id: int) -> str:
         """A signed POST target for one action on one inquiry."""

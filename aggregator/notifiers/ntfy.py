@@ -128,10 +128,14 @@ class NtfyNotifier:
             "priority": int(message.priority),
             "tags": list(message.tags),
         }
-        if message.click_url:
-            payload["click"] = message.click_url
+        click = message.click_url
         if self._action_links is not None and message.inquiry_id is not None:
+            # The seller centre stays one button away; a tap on the notification opens the web inbox's page,
+            # where the inquiry can be answered from the phone.
             payload["actions"] = self._action_links.ntfy_actions(message.inquiry_id, message.click_url)
+            click = self._action_links.inquiry_page(message.inquiry_id) or click
+        if click:
+            payload["click"] = click
         if self._use_sequence_id and message.group_key:
             # ntfy >= 2.16 replaces the notification with the same sequence id in place (one per inquiry:
             # "30분 남음" -> "10분 남음" -> "초과"); older servers ignore the field and post a new one.

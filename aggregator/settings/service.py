@@ -26,6 +26,7 @@ class AdminConfig(BaseModel):
     token: SecretStr | None = None  # env INQD_ADMIN__TOKEN or <secrets_dir>/admin.token
     # Where the phone reaches this admin API (a reverse proxy, Tailscale, ...). With a token, ntfy messages get
     # 처리함 / 1시간 뒤 buttons that call it through signed links; the token itself never leaves this machine.
+    # With the web inbox on, a tap on an ntfy notification opens the inquiry there ({public_url}/inquiries/ID).
     public_url: str | None = None
     # The web inbox on the same server (/, /inquiries/ID, /hours, /status); off leaves only the API.
     web: bool = True

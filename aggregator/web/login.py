@@ -13,7 +13,9 @@ from aggregator.web.security import SESSION_COOKIE, peer_of, same_origin
 
 def _safe_next(target: str) -> str:
     """Only a path on this server (never `//evil.example` or `https://…`): an open redirect would help phishing."""
-    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+    # Browsers drop tabs and newlines from a URL (`/\t/evil.example` is `//evil.example`) and read `\` as `/`.
+    plain = all(char.isprintable() and not char.isspace() for char in target)
+    return target if plain and target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
 
 
 def _login_page(*, status: int = 200, error: str = "", target: str = "/", retry_s: int = 0) -> web.StreamResponse:

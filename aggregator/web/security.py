@@ -34,8 +34,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    # A link to a seller centre must not tell it which inquiry page the seller came from.
-    "Referrer-Policy": "no-referrer",
+    # A link to a seller centre must not tell it which inquiry page the seller came from. Not "no-referrer":
+    # under it browsers send `Origin: null` on the page's own form posts, which the same-origin check refuses.
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
@@ -80,10 +81,15 @@ def same_origin(request: web.Request) -> bool:
     if origin is None:
         return True  # not a browser's cross-site request (browsers send Origin on every cross-origin POST)
     if origin == "null":
-        # Our own pages send Origin: null (Referrer-Policy: no-referrer hides it); the browser's Sec-Fetch-Site,
-        # which no page can set, still says whether the request came from this origin. Without it: refused.
+        # A browser says "null" for a sandboxed frame or a privacy-redirected post; only its own word that the
+        # request comes from this origin (a header no page can set) lets it through.
         return site == "same-origin"
-    return urlsplit(origin).netloc.lower() == request.headers.get("Host", "").lower()
+    hosts = {request.headers.get("Host", "").lower()}
+    if is_loopback_address(request.remote):
+        # Behind a proxy on this machine (tailscale serve, Caddy) the browser's host is the proxy's: a page on
+        # another site cannot set this header on a form post, and a script setting it needs a CORS preflight.
+        hosts.add(request.headers.get("X-Forwarded-Host", "").split(",")[0].strip().lower())
+    return urlsplit(origin).netloc.lower() in hosts - {""}
 
 
 @dataclass(slots=True)
@@ -181,5 +187,7 @@ class LoginThrottle:
 
 def peer_of(request: web.Request) -> str:
     """The address failed logins are counted against (the proxy's client address when one forwards it)."""
-    forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+    # The last address is the one our proxy added; those before it are whatever the client sent, and counting
+    # them would let a guesser escape its own throttle by changing the header on every try.
+    forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
     return forwarded if forwarded and is_loopback_address(request.remote) else request.remote or "?"

@@ -19,6 +19,7 @@ from aggregator.cli.stops import Stops
 from aggregator.cli.words import Words
 from aggregator.daemon import Daemon
 from aggregator.demo_state import STATE_FILE, DemoSandboxes
+from aggregator.language import Lang
 from aggregator.settings import load_settings
 from aggregator.settings.editing import set_hours
 from aggregator.wiring import build_connector
@@ -196,3 +197,16 @@ def test_the_demo_runs_on_its_written_config_and_keeps_hours_saved_there(tmp_pat
     assert (again.quiet_hours, again.work_hours) == (("월-금 22:00-09:00",), ("월-금 10:00-19:00",))
     (tmp_path / "inqd.toml").write_text('quiet_hours = ["no-such-hours"]\n', encoding="utf-8")
     assert demo.load_demo_config(tmp_path, accounts, Words("ko")).quiet_hours == ()
+
+
+@pytest.mark.parametrize(
+    ("lang", "line"),
+    [("ko", "  웹 문의함:    http://127.0.0.1:9464/ "), ("en", "  web inbox:     http://127.0.0.1:9464/ ")],
+)
+async def test_the_demo_banner_gives_the_web_inbox_address(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lang: Lang, line: str
+) -> None:
+    code = await demo.run_demo(duration_s=0.0, data_dir=tmp_path, poll_interval_s=3.0, stops=Stops(), words=Words(lang))
+    banner = capsys.readouterr().err
+    assert code == 0
+    assert any(text.startswith(line) for text in banner.splitlines()), banner
