@@ -9,6 +9,7 @@ import asyncio
 import random
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -30,12 +31,9 @@ from aggregator.poller import StreamPoller
 from aggregator.service import ServiceReport, keep_alive
 from aggregator.settings import ConfigError, Settings, load_settings
 from aggregator.settings.notify import TelegramConfig
-from aggregator.settings.reload import split_reload
+from aggregator.settings.reload import Reloaded, split_reload
 from aggregator.store import Store
 from aggregator.systemd import SystemdNotifier
-from aggregator.web import mount as mount_web
-from aggregator.web.backend import status_facts, test_channel
-from aggregator.web.context import Reloaded, WebContext
 from aggregator.wiring import (
     TransportFactory,
     answering_connectors,
@@ -52,6 +50,9 @@ from core.clock import Clock, sleep_or_wake
 from core.http import make_client
 from core.models import MessageKind
 from policies import Policies
+
+if TYPE_CHECKING:
+    from aggregator.web.context import WebContext
 
 log = structlog.get_logger("inqd.daemon")
 
@@ -337,7 +338,9 @@ class Daemon:
         admin.enable_actions(self.apply_phone_action)
         admin.enable_answer_wake(self.sender.wake.set)  # `inqd answer` in another process pokes it after approving
         if config.web:
-            mount_web(admin.add_route, self.web_context())
+            from aggregator.web import mount  # lazily: Jinja2 and the pages cost ~4 MiB a daemon without them keeps
+
+            mount(admin.add_route, self.web_context())
         try:
             await admin.start()
         except OSError as err:
@@ -348,6 +351,9 @@ class Daemon:
 
     def web_context(self) -> WebContext:
         """The daemon's parts as the web inbox uses them (aggregator/web/)."""
+        from aggregator.web.backend import status_facts, test_channel
+        from aggregator.web.context import WebContext
+
         token = self.settings.admin.token
 
         def controls_changed() -> None:

@@ -41,7 +41,7 @@ class AnswerSender:
         *,
         channels: Channels,
         lease_s: float = 120.0,
-        idle_check_s: float = 2.0,
+        idle_check_s: float = 10.0,
     ) -> None:
         self._store = store
         self._connectors = dict(connectors)  # account id -> its connector
@@ -50,7 +50,7 @@ class AnswerSender:
         self._lease = timedelta(seconds=lease_s)
         # The daemon's own surfaces wake the loop at once, and `inqd answer` in another process pokes it through the
         # admin API (aggregator/admin.py); approvals whose poke was lost (no admin port) are found by looking this
-        # often.
+        # often. Every 2 s cost an idle daemon 30 wake-ups a minute (bench/idle.py); 10 s keeps a lost poke short.
         self._loop = WakeableLoop(clock, idle_s=idle_check_s, on_error=lambda: log.exception("answer_sender_crashed"))
         self.wake = self._loop.wake
         self.on_outcome: list[Callable[[str, str], None]] = []  # (marketplace, outcome) per attempt: metrics

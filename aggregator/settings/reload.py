@@ -8,7 +8,19 @@ needing a restart and not applied, so the running daemon never holds half of eac
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aggregator.settings.root import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Reloaded:
+    """The result of applying an edited config file to the running daemon."""
+
+    applied: bool
+    problems: tuple[str, ...] = ()  # one line each, as `inqd check` prints them, when refused
+    restart_needed: tuple[str, ...] = ()  # changed keys that only a restart applies (accounts, channels, ...)
+
 
 LIVE_KEYS = (
     "quiet_hours",

@@ -10,19 +10,11 @@ from typing import Any
 
 from aggregator.answering.desk import AnswerDesk
 from aggregator.settings import Settings
+from aggregator.settings.reload import Reloaded
 from aggregator.store import Store
 from aggregator.web.security import LoginThrottle, Sessions
 from core.clock import Clock
 from policies import Policies
-
-
-@dataclass(frozen=True, slots=True)
-class Reloaded:
-    """The result of applying an edited config file to the running daemon."""
-
-    applied: bool
-    problems: tuple[str, ...] = ()  # one line each, as `inqd check` prints them, when refused
-    restart_needed: tuple[str, ...] = ()  # changed keys that only a restart applies (accounts, channels, ...)
 
 
 @dataclass
