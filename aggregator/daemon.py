@@ -21,7 +21,7 @@ from aggregator.answering.desk import AnswerDesk
 from aggregator.answering.sender import AnswerSender
 from aggregator.answering.service import AnswerService, Check
 from aggregator.connection_watch import ConnectionWatch
-from aggregator.dispatcher import Dispatcher
+from aggregator.dispatcher import Dispatcher, WeeklyImage
 from aggregator.instance_lock import InstanceLock
 from aggregator.metrics import Metrics
 from aggregator.notifiers.base import Notifier
@@ -34,6 +34,7 @@ from aggregator.settings.notify import TelegramConfig
 from aggregator.settings.reload import Reloaded, split_reload
 from aggregator.store import Store
 from aggregator.systemd import SystemdNotifier
+from aggregator.weekly_report import Summary, WeeklyReporter, WeeklySettings
 from aggregator.wiring import (
     TransportFactory,
     answering_connectors,
@@ -85,6 +86,8 @@ class Daemon:
     # Set by a surface in this process that changed a control (the web inbox): look at the store now.
     controls_wake: asyncio.Event = field(default_factory=asyncio.Event)
     systemd: SystemdNotifier = field(default_factory=SystemdNotifier.from_env)
+    # The weekly message: off until `use_weekly` gives it its summary (and chart) source.
+    weekly: WeeklyReporter | None = None
     # Phone taps act on this daemon (its store, its current policies): built from it, after it.
     action_pollers: list[TelegramActionPoller] = field(init=False)
     answer_flows: list[TelegramAnswerFlow] = field(init=False)
@@ -120,6 +123,8 @@ class Daemon:
         self.policies = self.settings.policies(vacations)
         self.timer.use_policies(self.policies)
         self.dispatcher.use_policies(self.policies)
+        if self.weekly is not None:
+            self.weekly.use_policies(self.policies)
         return await self.timer.start(self.settings.policy_fingerprint(vacations))
 
     async def _follow_controls_loop(self) -> None:
@@ -207,6 +212,25 @@ class Daemon:
             controls_version=await store.controls_version(),
         )
 
+    def use_weekly(self, summary: Summary, image: WeeklyImage | None = None) -> None:
+        """Turn on the weekly message (unless `[report] weekly = false`): `summary` gives a week's lines when it is
+        queued, `image` draws its chart when the dispatcher renders it for a channel that shows pictures."""
+        weekly = WeeklySettings.of(self.settings)
+        self.dispatcher.weekly_image = image
+        if not weekly.enabled:
+            self.weekly = None
+            return
+        self.weekly = WeeklyReporter(
+            self.store,
+            self.clock,
+            self.policies,
+            summary=summary,
+            channels=self.settings.channels_for(MessageKind.WEEKLY_REPORT),
+            weekly=weekly,
+            chart=image is not None,
+        )
+        self.weekly.on_queued.append(self.dispatcher.wake)
+
     def answer_desk(self) -> AnswerDesk:
         """The answer service as the phone and the web inbox use it: templates filled, the check shown first."""
         check = answer_check(self.settings)
@@ -284,6 +308,8 @@ class Daemon:
             await poller.poll_once()
         await self.timer.run_once()
         await self.sender.run_once()
+        if self.weekly is not None:
+            await self.weekly.run_once()
         await self.dispatcher.run_once()
         for flow in self.answer_flows:
             await flow.sync_status()
@@ -308,6 +334,8 @@ class Daemon:
                 group.create_task(self.dispatcher.run(self.stop), name="dispatch")
                 group.create_task(self.sender.run(self.stop), name="answers")
                 group.create_task(self._follow_controls_loop(), name="controls")
+                if self.weekly is not None:
+                    group.create_task(self.weekly.run(self.stop), name="weekly")
                 for actions in self.action_pollers:
                     group.create_task(actions.run(self.stop), name="telegram-actions")
                 for flow in self.answer_flows:

@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import date, datetime, timedelta
 
 import structlog
 
 from aggregator import render
-from aggregator.notifiers.base import ClearingNotifier, DeliveryError, Notifier
+from aggregator.notifiers.base import ClearingNotifier, DeliveryError, Notifier, PictureNotifier
 from aggregator.scheduler import delivery_retry_delay_s, should_fall_back
 from aggregator.store import OutboxItem, Store, StoredInquiry
 from core.clock import Clock, WakeableLoop
 from core.models import Message, MessageKind
-from core.payloads import AnswerNotSentPayload, BackfillSummaryPayload, DigestPayload, SlaAlertPayload, SystemPayload
+from core.payloads import (
+    AnswerNotSentPayload,
+    BackfillSummaryPayload,
+    DigestPayload,
+    SlaAlertPayload,
+    SystemPayload,
+    WeeklyReportPayload,
+)
 from policies import Policies
 from policies.routing import Decision, NightHistory, PendingMessage, Reason, decide, quiet_period_start
 from policies.sla import deadlines
 
 log = structlog.get_logger("inqd.dispatcher")
+
+# Draws the weekly chart of a week (its Monday) from the store, as PNG bytes; None when there is nothing to draw.
+WeeklyImage = Callable[[date], Awaitable[bytes | None]]
 
 
 class Dispatcher:
@@ -36,6 +46,7 @@ class Dispatcher:
         lease_s: float = 120.0,
         batch: int = 50,
         idle_check_s: float = 30.0,
+        weekly_image: WeeklyImage | None = None,
     ) -> None:
         self._store = store
         self._notifiers = dict(notifiers)
@@ -49,6 +60,10 @@ class Dispatcher:
         # Observers of every outcome (metrics): (channel, message kind, outcome) with outcome one of
         # sent, held, dropped, failed, retried, fell_back.
         self.on_outcome: list[Callable[[str, str, str], None]] = []
+        # Asked lazily, only for a weekly message going to a channel that shows pictures; the last chart is kept
+        # so that Telegram and ntfy share one drawing.
+        self.weekly_image = weekly_image
+        self._chart: tuple[date, bytes | None] | None = None
 
     def use_policies(self, policies: Policies) -> None:
         """Follow a changed calendar (a vacation added or removed while running)."""
@@ -103,6 +118,12 @@ class Dispatcher:
             await self._hold(item, decision, now)
             self._note(item, "held")
             return
+        if decision.reason is Reason.WAIT_QUIET:
+            # Quiet hours that never end (within the schedule's horizon) are looked at again in a day.
+            until = decision.at or now + timedelta(days=1)
+            await self._store.wait_until(item, until=until, now=now, reason=decision.reason.value)
+            self._note(item, "held")
+            return
         if not decision.send:
             await self._store.mark_dropped(item, now=now, reason=decision.reason.value)
             self._note(item, "dropped")
@@ -116,7 +137,7 @@ class Dispatcher:
             await self._clear(item, notifier, decision)
             return
         held = await self._store.held_until(channel=item.channel, until=now) if item.kind is MessageKind.DIGEST else []
-        message = await self._render(item, stored, now, decision, held)
+        message = await self._render(item, stored, now, decision, held, pictures=isinstance(notifier, PictureNotifier))
         if message is None:  # an empty digest: nothing happened during quiet hours worth a message
             await self._store.fold_into_digest(item, held, now=now)
             self._note(item, "dropped")
@@ -173,8 +194,13 @@ class Dispatcher:
         now: datetime,
         decision: Decision,
         held: list[OutboxItem],
+        *,
+        pictures: bool,
     ) -> Message | None:
         payload = item.payload
+        if isinstance(payload, WeeklyReportPayload):
+            chart = await self._weekly_chart(payload.week) if payload.chart and pictures else None
+            return render.weekly_report(payload, image=chart)
         if isinstance(payload, DigestPayload):
             return await self._digest(item.channel, payload, now, held)
         if isinstance(payload, BackfillSummaryPayload):
@@ -191,6 +217,19 @@ class Dispatcher:
             return render.answer_not_sent(stored.inquiry, row_id=stored.id, payload=payload)
         clocks = deadlines(stored.inquiry, self._policies.sla, self._policies.work)
         return render.new_inquiry(stored.inquiry, row_id=stored.id, deadline=clocks.marketplace)
+
+    async def _weekly_chart(self, week: date) -> bytes | None:
+        """The week's chart, drawn once for every channel; a failed drawing costs the picture, never the message."""
+        if self.weekly_image is None:
+            return None
+        if self._chart is None or self._chart[0] != week:
+            try:
+                image = await self.weekly_image(week)
+            except Exception:  # the drawing is an add-on: the summary lines still go out
+                log.exception("weekly_chart_failed", week=week.isoformat())
+                image = None
+            self._chart = (week, image)
+        return self._chart[1]
 
     async def _digest(
         self, channel: str, payload: DigestPayload, now: datetime, held: list[OutboxItem]

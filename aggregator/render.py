@@ -8,7 +8,13 @@ from datetime import date, datetime, timedelta
 from core.answers import AnswerOutcome, Finding
 from core.models import KST, ClockKind, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
 from core.particles import with_particle
-from core.payloads import AnswerNotSentPayload, BackfillSummaryPayload, SlaAlertPayload, SystemPayload
+from core.payloads import (
+    AnswerNotSentPayload,
+    BackfillSummaryPayload,
+    SlaAlertPayload,
+    SystemPayload,
+    WeeklyReportPayload,
+)
 from core.redact import excerpt, mask_pii
 
 EXCERPT_CHARS = 120
@@ -176,6 +182,25 @@ def backfill_summary(summary: BackfillSummaryPayload) -> Message:
 def system(payload: SystemPayload) -> Message:
     """An operator alert (connection or auth trouble): its text was made here, secrets and buyer data left out."""
     return Message(MessageKind.SYSTEM, payload.title, payload.body, payload.priority, payload.tags, payload.click_url)
+
+
+def weekly_report(payload: WeeklyReportPayload, *, image: bytes | None) -> Message:
+    """The weekly answer-time message: its summary lines, with the chart where one was drawn.
+
+    Quiet (low priority): it is read when the seller looks, and rings nothing on the first morning after quiet hours.
+    """
+    last = payload.week + timedelta(days=6)
+    week = f"{payload.week:%-m/%-d}({_WEEKDAYS[payload.week.weekday()]})~{last:%-m/%-d}({_WEEKDAYS[last.weekday()]})"
+    return Message(
+        kind=MessageKind.WEEKLY_REPORT,
+        title=f"[inqd] 지난주 답변 리포트 {week}",
+        body="\n".join(payload.lines) or "지난주에 받은 문의가 없습니다.",
+        priority=Priority.LOW,
+        tags=("bar_chart",),
+        group_key=f"weekly-{payload.week.isoformat()}",
+        image=image,
+        image_name=f"inqd-weekly-{payload.week.isoformat()}.png" if image else "",
+    )
 
 
 def _about(inquiry: Inquiry, product_chars: int) -> str:

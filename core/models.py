@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -191,6 +191,9 @@ class MessageKind(StrEnum):
     # An answer the seller approved did not go out: answered elsewhere already, no longer answerable, or refused
     # by the marketplace (its words in the payload).
     ANSWER_NOT_SENT = "answer_not_sent"
+    # Once a week, at the first morning after quiet hours on the report day: how answering went last week (three
+    # lines and, where the channel can show one, the chart). Waits out quiet hours as its own message.
+    WEEKLY_REPORT = "weekly_report"
 
 
 # The SLA timer's alerts about one inquiry's deadline or promised call-back.
@@ -238,3 +241,7 @@ class Message:
     click_url: str | None = None
     group_key: str | None = None  # one inquiry = one group; channels that can update in place use it
     inquiry_id: int | None = None  # the store row it is about: phone actions (처리함, 미루기) name the inquiry by it
+    # A picture shown with the text where the channel can (Telegram sendPhoto, an ntfy attachment); the others
+    # send the text alone. Drawn when the message is rendered for sending, never stored in the outbox.
+    image: bytes | None = field(default=None, repr=False)
+    image_name: str = ""

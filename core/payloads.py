@@ -7,7 +7,7 @@ dispatcher, routing and the renderer only ever see the record.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from core.answers import AnswerOutcome
 from core.models import ClockKind, Marketplace, Priority, StreamKind
@@ -94,6 +94,19 @@ class AnswerNotSentPayload:
     message: str = ""  # the marketplace's own words, scrubbed of secrets by the connector
 
 
+@dataclass(frozen=True, slots=True)
+class WeeklyReportPayload:
+    """The weekly answer-time message: which week, its summary lines, and whether the chart goes with it.
+
+    The chart itself is not stored: it is drawn from the store when the message is rendered for sending, so the
+    outbox stays small and a channel that shows no pictures costs no drawing.
+    """
+
+    week: date  # the Monday of the reported week: the last full week (Monday to Sunday) before the send day
+    lines: tuple[str, ...]  # the summary, finished text with no buyer data
+    chart: bool = True
+
+
 OutboxPayload = (
     NewInquiryPayload
     | AnsweredPayload
@@ -102,4 +115,5 @@ OutboxPayload = (
     | DigestPayload
     | SystemPayload
     | AnswerNotSentPayload
+    | WeeklyReportPayload
 )

@@ -25,6 +25,7 @@ class Reason(StrEnum):
     DROP_MISSING = "drop_missing"
     DROP_HANDLED = "drop_handled"  # the seller marked it handled (from the phone or `inqd handled`)
     DROP_WITHDRAWN = "drop_withdrawn"  # a promise alert whose promise was withdrawn or moved meanwhile
+    WAIT_QUIET = "wait_quiet"  # goes out on its own when quiet hours end, never folded into the digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,8 @@ class PendingMessage:
 
 
 PROMISE_KINDS = frozenset({MessageKind.PROMISE_REMINDER, MessageKind.PROMISE_MISSED})
+# Held through quiet hours but not worth a line in the digest: they are read for themselves (the weekly chart).
+OWN_MESSAGE_KINDS = frozenset({MessageKind.WEEKLY_REPORT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,8 @@ def decide(
     if pending.kind in (MessageKind.DIGEST, MessageKind.ANSWERED) or not quiet.contains(now):
         return Decision(Reason.SEND_NOW, now)
     quiet_ends = quiet.span_end(now)
+    if pending.kind in OWN_MESSAGE_KINDS:
+        return Decision(Reason.WAIT_QUIET, quiet_ends, "quiet hours: sent on its own when they end")
     if _may_break_through(pending, quiet_ends, breakthrough, history, now):
         assert pending.deadline is not None
         return Decision(

@@ -60,6 +60,14 @@ class ClearingNotifier(Protocol):
         ...
 
 
+@runtime_checkable
+class PictureNotifier(Protocol):
+    """A channel that shows `Message.image` with the text (Telegram sendPhoto, an ntfy attachment); the others send
+    the text alone, so nothing is drawn for them."""
+
+    shows_images: ClassVar[bool]
+
+
 def raise_for_delivery(response: httpx.Response, *, channel: str, now: datetime, detail: str = "") -> None:
     """Classify a channel's HTTP answer once, Alertmanager-style: 2xx ok; 5xx and 429 retry (429 honours
     Retry-After); every other status is permanent. The message never contains the URL (tokens live in URLs).

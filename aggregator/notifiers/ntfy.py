@@ -1,4 +1,12 @@
-"""ntfy channel: one JSON publish per message to the server root (ntfy.sh or self-hosted)."""
+"""ntfy channel: one JSON publish per message to the server root (ntfy.sh or self-hosted).
+
+A message with a picture (the weekly chart) is published the way ntfy's docs attach a local file instead: `PUT
+/<topic>` with the picture as the body, its name in `Filename`, the text in the `Title` and `Message` headers. The
+JSON form attaches only by URL (`attach`), and the picture lives on no URL the phone can reach. httpx sends ASCII
+headers only, so Korean text travels as RFC 2047 encoded words (`=?utf-8?b?...?=`), which ntfy decodes (its
+`readHeaderParam` -> `maybeDecodeHeader`; ntfy 2.4 and later by third-party account, UNCONFIRMED on older servers,
+which would show the encoded text). A server that refuses the attachment gets the text alone as JSON.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from datetime import datetime
+from email.charset import Charset
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -28,6 +37,12 @@ _RATE_LIMIT_FLOOR_S = 5.0
 _MESSAGE_LIMIT_BYTES = 4096
 _DETAIL_MAX_CHARS = 120
 _PUBLIC_HOSTS = frozenset({"ntfy.sh"})
+# ntfy's refusals of an attachment (binwiederhier/ntfy server/errors.go): 40014 attachments not allowed (no
+# attachment cache on the server), 41301 too large or bandwidth reached (HTTP 413), 42905 daily attachment bandwidth.
+_ATTACHMENT_REFUSED_CODES = frozenset({40014, 41301, 42905})
+_UTF8 = Charset("utf-8")
+# Bytes of text per encoded word: base64 of 45 bytes plus `=?utf-8?b?` and `?=` stays within RFC 2047's 75 characters.
+_WORD_BYTES = 45
 
 
 def is_public_unauthenticated(server_url: str, token: SecretStr | None, username: str | None) -> bool:
@@ -42,6 +57,7 @@ class NtfyNotifier:
     """Publishes to an ntfy topic; Korean titles travel in the JSON body because httpx rejects non-ASCII headers."""
 
     kind: ClassVar[str] = "ntfy"
+    shows_images: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -75,11 +91,41 @@ class NtfyNotifier:
         self._action_links = action_links  # set when the admin API is reachable from the phone (public_url + token)
 
     async def send(self, message: Message) -> None:
-        """Publish `message`; raise DeliveryError classified by status (5xx/429 retry, other 4xx permanent)."""
+        """Publish `message` (with its picture attached when it has one, the text alone if the server refuses the
+        attachment); raise DeliveryError classified by status (5xx/429 retry, other 4xx permanent)."""
+        if message.image:
+            response = await self._request(
+                "PUT", f"{self._url}{self._topic}", content=message.image, headers=self._attachment_headers(message)
+            )
+            code, _ = self._error_detail(response)
+            if response.status_code != 413 and code not in _ATTACHMENT_REFUSED_CODES:
+                self._check(response)
+                return
+            log.warning("ntfy.attachment_refused", channel=self.name, status=response.status_code, code=code)
+        self._check(await self._request("POST", self._url, json=self._payload(message), headers=self._headers))
+
+    async def _request(self, method: str, url: str, *, headers: dict[str, str], **request: Any) -> httpx.Response:
         try:
-            response = await self._client.post(self._url, json=self._payload(message), headers=self._headers)
+            return await self._client.request(method, url, headers=headers, **request)
         except httpx.HTTPError as err:
             raise transport_failure(err, channel=self.name) from err
+
+    def _attachment_headers(self, message: Message) -> dict[str, str]:
+        headers = {
+            **self._headers,
+            "Filename": message.image_name or "inqd.png",
+            "Title": _encoded_words(message.title),
+            "Message": _encoded_words(_cut_utf8(message.body, _MESSAGE_LIMIT_BYTES)),
+            "Priority": str(int(message.priority)),
+        }
+        if message.tags:
+            headers["Tags"] = ",".join(message.tags)  # emoji short codes: ASCII
+        if message.click_url:
+            headers["Click"] = message.click_url
+        return headers
+
+    def _check(self, response: httpx.Response) -> None:
+        """Raise DeliveryError for a refused publish."""
         if response.is_success:
             return
         code, detail = self._error_detail(response)
@@ -181,6 +227,23 @@ def _auth_headers(token: SecretStr | None, username: str | None, password: Secre
 
 def _secret_values(*secrets: SecretStr | None) -> tuple[str, ...]:
     return tuple(value for s in secrets if s is not None and (value := s.get_secret_value()))
+
+
+def _encoded_words(text: str) -> str:
+    """`text` as RFC 2047 encoded words joined by spaces (ASCII, so httpx sends it; ntfy decodes it, newlines kept)."""
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    for char in text:
+        width = len(char.encode("utf-8"))
+        if size + width > _WORD_BYTES:
+            words.append(_UTF8.header_encode("".join(chunk)))
+            chunk, size = [], 0
+        chunk.append(char)
+        size += width
+    if chunk:
+        words.append(_UTF8.header_encode("".join(chunk)))
+    return " ".join(words)
 
 
 def _cut_utf8(text: str, limit_bytes: int) -> str:

@@ -1,4 +1,4 @@
-"""Telegram Bot API: one `sendMessage` per notification to the seller's chat.
+"""Telegram Bot API: one `sendMessage` per notification to the seller's chat (`sendPhoto` with a picture).
 
 The bot token sits in the URL path, so nothing built from the URL or from httpx's exception text (which quotes the
 URL) ever reaches an error or a log line; error texts are built here from the status and Telegram's `description`.
@@ -7,6 +7,7 @@ URL) ever reaches an error or a log line; error texts are built here from the st
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -26,6 +27,7 @@ __all__ = ["TelegramNotifier", "callback_data", "inline_keyboard"]
 log = structlog.get_logger(__name__)
 
 TEXT_LIMIT = 4096  # Telegram counts after entity parsing, so counting the escaped text is on the safe side
+CAPTION_LIMIT = 1024  # sendPhoto's caption, counted the same way
 TITLE_LIMIT = 256
 BUTTON_TEXT = "열기"  # a message about no particular inquiry: the link is its only button
 SELLER_CENTER_BUTTON_TEXT = "판매자센터 열기"  # next to the action buttons, say where the link goes
@@ -41,27 +43,30 @@ ANSWERABLE_KINDS = frozenset({MessageKind.NEW_INQUIRY, *ALERT_KINDS})
 _INQUIRY_ID = re.compile(r"[1-9][0-9]{0,18}")  # a store row id (SQLite int64): keeps callback_data far under 64 bytes
 _PARTIAL_ENTITY = re.compile(r"&[#a-zA-Z0-9]*$")  # a cut must not leave "&am" behind: Telegram rejects it (400)
 _BUTTON_URL = re.compile(r"https?://\S+")  # Telegram refuses other schemes with 400 and the whole message is lost
+# A picture Telegram cannot use is refused with 400 and a description naming it (PHOTO_INVALID_DIMENSIONS,
+# IMAGE_PROCESS_FAILED, "wrong file ...") or with 413 for a file too large: the text then goes alone.
+_PICTURE_REFUSED = re.compile(r"photo|image|file", re.IGNORECASE)
 
 
 def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _cut(text: str, *, html_mode: bool) -> str:
-    if len(text) <= TEXT_LIMIT:
+def _cut(text: str, *, html_mode: bool, limit: int) -> str:
+    if len(text) <= limit:
         return text
-    cut = text[: TEXT_LIMIT - 1]
+    cut = text[: limit - 1]
     if html_mode:
         cut = _PARTIAL_ENTITY.sub("", cut)
     return cut + "…"
 
 
-def render_text(message: Message, *, parse_mode: Literal["HTML", "plain"]) -> str:
+def render_text(message: Message, *, parse_mode: Literal["HTML", "plain"], limit: int = TEXT_LIMIT) -> str:
     """The message text as Telegram gets it: bold escaped title and escaped body (HTML), or title + body."""
     title = message.title[:TITLE_LIMIT]
     if parse_mode == "HTML":
-        return _cut(f"<b>{_escape(title)}</b>\n{_escape(message.body)}", html_mode=True)
-    return _cut(f"{title}\n{message.body}", html_mode=False)
+        return _cut(f"<b>{_escape(title)}</b>\n{_escape(message.body)}", html_mode=True, limit=limit)
+    return _cut(f"{title}\n{message.body}", html_mode=False, limit=limit)
 
 
 def callback_data(action: str, inquiry_id: str) -> str:
@@ -91,6 +96,7 @@ class TelegramNotifier:
     """Sends each message to one chat through a bot; the token never appears in errors, logs or repr."""
 
     kind: ClassVar[str] = "telegram"
+    shows_images: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -138,13 +144,47 @@ class TelegramNotifier:
             body["reply_markup"] = {"inline_keyboard": keyboard}
         return body
 
+    def photo_form(self, message: Message) -> dict[str, str]:
+        """The sendPhoto form fields for `message` (multipart, beside the `photo` file): the text as the caption."""
+        body = self.payload(message)
+        form = {
+            "chat_id": self._bot.chat_id,
+            "caption": render_text(message, parse_mode=self._parse_mode, limit=CAPTION_LIMIT),
+            "disable_notification": "true" if body["disable_notification"] else "false",
+        }
+        if "parse_mode" in body:
+            form["parse_mode"] = body["parse_mode"]
+        if "reply_markup" in body:
+            form["reply_markup"] = json.dumps(body["reply_markup"], ensure_ascii=False)
+        return form
+
     async def send(self, message: Message) -> None:
-        """POST sendMessage; raise DeliveryError (429 honours `parameters.retry_after`, 5xx retry, 4xx permanent)."""
+        """POST sendPhoto when the message has a picture (the text alone if Telegram refuses the picture), else
+        sendMessage; raise DeliveryError (429 honours `parameters.retry_after`, 5xx retry, 4xx permanent)."""
+        if message.image:
+            photo = (message.image_name or "inqd.png", message.image, "image/png")
+            response = await self._post("sendPhoto", data=self.photo_form(message), files={"photo": photo})
+            if not self._picture_refused(response):
+                self._check(response)
+                return
+            log.warning("telegram.picture_refused", channel=self.name, status=response.status_code)
+        self._check(await self._post("sendMessage", json=self.payload(message)))
+
+    async def _post(self, method: str, **request: Any) -> httpx.Response:
         try:
-            response = await self._client.post(self._bot.url("sendMessage"), json=self.payload(message))
+            return await self._client.post(self._bot.url(method), **request)
         except httpx.HTTPError as err:
             # No `from err`: the cause carries the request, whose URL holds the token, into any traceback.
             raise transport_failure(err, channel=self.name) from None
+
+    def _picture_refused(self, response: httpx.Response) -> bool:
+        if response.status_code == 413:
+            return True
+        description = self._bot.description(json_object(response))
+        return response.status_code == 400 and bool(_PICTURE_REFUSED.search(description))
+
+    def _check(self, response: httpx.Response) -> None:
+        """Classify Telegram's answer: 2xx with ok=true is delivered, anything else a DeliveryError."""
         answer = json_object(response)
         description = self._bot.description(answer)
         parameters = answer.get("parameters")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 import aiosqlite
@@ -13,9 +13,10 @@ from aggregator.store.base import StoreBase
 from aggregator.store.payloads import PayloadError, payload_json, read_payload
 from aggregator.store.schema import Channels, OutboxItem, _dt, channels_for, db_time
 from core.models import MessageKind
-from core.payloads import OutboxPayload
+from core.payloads import OutboxPayload, WeeklyReportPayload
 
 _ITEM_COLUMNS = "id, kind, channel, inquiry_id, payload, attempts, created_at"
+_WEEKLY_KEY = "weekly_report:last_week"  # meta: the newest week whose weekly message was queued
 
 
 def _outbox_item(row: aiosqlite.Row) -> OutboxItem:
@@ -159,6 +160,61 @@ class OutboxMixin(StoreBase):
                     ),
                 ),
             )
+
+    async def wait_until(self, item: OutboxItem, *, until: datetime, now: datetime, reason: str) -> None:
+        """Put a claimed row back as pending until `until` (quiet hours end): it goes out then on its own, where a
+        held row would be folded into the digest."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET due_at = ?, lease_until = NULL, reason = ? WHERE id = ?",
+                (db_time(until), reason, item.id),
+            )
+            await db.execute(
+                "INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, 'held', ?, ?)",
+                (
+                    db_time(now),
+                    item.inquiry_id,
+                    json.dumps(
+                        {"channel": item.channel, "message": item.kind.value, "until": db_time(until), "reason": reason}
+                    ),
+                ),
+            )
+
+    # ---- the weekly message --------------------------------------------------------------------------
+
+    async def last_weekly_report_week(self) -> date | None:
+        """The newest week (its Monday) whose weekly message was queued, or None before the first."""
+        async with self._conn.execute("SELECT value FROM meta WHERE key = ?", (_WEEKLY_KEY,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else date.fromisoformat(str(row[0]))
+
+    async def queue_weekly_report(
+        self, payload: WeeklyReportPayload, *, channels: Channels, now: datetime, due_at: datetime
+    ) -> bool:
+        """Queue the weekly message of `payload.week` for its channels, once: False (nothing queued) when that
+        week or a newer one was queued before. The week is recorded in the same transaction as the rows, so no
+        restart can queue it twice, and a week no channel carries still counts as done."""
+        body = payload_json(MessageKind.WEEKLY_REPORT, payload)
+        week = payload.week.isoformat()
+        now_s, due_s = db_time(now), db_time(due_at)
+        async with self._transaction() as db:
+            async with db.execute("SELECT value FROM meta WHERE key = ?", (_WEEKLY_KEY,)) as cur:
+                row = await cur.fetchone()
+            if row is not None and str(row[0]) >= week:  # ISO dates compare as text
+                return False
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (_WEEKLY_KEY, week),
+            )
+            await db.executemany(
+                "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
+                "VALUES (?, ?, NULL, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
+                [
+                    (MessageKind.WEEKLY_REPORT.value, ch, body, f"weekly_report:{week}:{ch}", due_s, now_s)
+                    for ch in channels_for(channels, MessageKind.WEEKLY_REPORT)
+                ],
+            )
+        return True
 
     async def held_until(self, *, channel: str, until: datetime) -> list[OutboxItem]:
         """Rows of `channel` held for release at or before `until` (each decoded when it was claimed)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from core.answers import AnswerOutcome
@@ -24,6 +24,7 @@ from core.payloads import (
     SlaAlertPayload,
     StreamBackfill,
     SystemPayload,
+    WeeklyReportPayload,
 )
 
 
@@ -76,6 +77,8 @@ def _fields(payload: OutboxPayload) -> dict[str, Any]:
             return {"quiet_until": payload.quiet_until.isoformat()}
         case AnswerNotSentPayload():
             return {"answer_id": payload.answer_id, "outcome": payload.outcome.value, "message": payload.message}
+        case WeeklyReportPayload():
+            return {"week": payload.week.isoformat(), "lines": list(payload.lines), "chart": payload.chart}
         case NewInquiryPayload() | AnsweredPayload():
             return {}
 
@@ -119,6 +122,15 @@ def _answer_not_sent(data: dict[str, Any]) -> AnswerNotSentPayload:
     return AnswerNotSentPayload(int(data["answer_id"]), AnswerOutcome(data["outcome"]), str(data["message"]))
 
 
+def _weekly_report(data: dict[str, Any]) -> WeeklyReportPayload:
+    lines = data["lines"]
+    if not isinstance(lines, list):
+        raise TypeError("lines is not a list")
+    return WeeklyReportPayload(
+        date.fromisoformat(data["week"]), tuple(str(line) for line in lines), bool(data["chart"])
+    )
+
+
 _READERS: dict[MessageKind, Callable[[dict[str, Any]], OutboxPayload]] = {
     MessageKind.NEW_INQUIRY: lambda _: NewInquiryPayload(),
     MessageKind.ANSWERED: lambda _: AnsweredPayload(),
@@ -126,6 +138,7 @@ _READERS: dict[MessageKind, Callable[[dict[str, Any]], OutboxPayload]] = {
     MessageKind.DIGEST: _digest,
     MessageKind.SYSTEM: _system,
     MessageKind.ANSWER_NOT_SENT: _answer_not_sent,
+    MessageKind.WEEKLY_REPORT: _weekly_report,
     **dict.fromkeys(ALERT_KINDS, _sla_alert),
 }
 _TYPES: dict[MessageKind, type[OutboxPayload]] = {
@@ -135,5 +148,6 @@ _TYPES: dict[MessageKind, type[OutboxPayload]] = {
     MessageKind.DIGEST: DigestPayload,
     MessageKind.SYSTEM: SystemPayload,
     MessageKind.ANSWER_NOT_SENT: AnswerNotSentPayload,
+    MessageKind.WEEKLY_REPORT: WeeklyReportPayload,
     **dict.fromkeys(ALERT_KINDS, SlaAlertPayload),
 }
