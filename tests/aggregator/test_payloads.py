@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from core.payloads import (
     SlaAlertPayload,
     StreamBackfill,
     SystemPayload,
+    WeeklyReportPayload,
 )
 from tests.conftest import START
 
@@ -45,6 +46,11 @@ RECORDS: list[tuple[MessageKind, OutboxPayload]] = [
     (MessageKind.DIGEST, DigestPayload(quiet_until=AT)),
     (MessageKind.SYSTEM, SystemPayload("[쿠팡] 복구: shop", "돌아왔습니다.", Priority.DEFAULT, ("white_check_mark",))),
     (MessageKind.SYSTEM, SystemPayload("t", "b", click_url="https://wing.coupang.com/")),
+    (
+        MessageKind.WEEKLY_REPORT,
+        WeeklyReportPayload(date(2026, 9, 21), ("쿠팡: 문의 42건", "중앙값 3시간"), chart=True),
+    ),
+    (MessageKind.WEEKLY_REPORT, WeeklyReportPayload(date(2026, 9, 21), (), chart=False)),
 ]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,6 +23,8 @@ from aggregator.notifiers.sms import SolapiSmsNotifier
 from aggregator.notifiers.telegram import TelegramNotifier
 from aggregator.notifiers.webhook import WebhookNotifier
 from core.models import Category, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
+from core.payloads import WeeklyReportPayload
+from tests.png import tiny_png
 
 NOW = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
 CANARY = "canary-0123456789-secret"
@@ -118,6 +120,43 @@ async def test_notifier_contract(
             router.post(case.url).mock(side_effect=[response])
             try:
                 await notifier.send(MESSAGE)
+                error: DeliveryError | None = None
+            except DeliveryError as err:
+                error = err
+    seen = None if error is None else (error.retryable, error.retry_after_s)
+    assert seen == (None if retryable is None else (retryable, retry_after))
+    assert CANARY not in f"{error} {error!r} {logs} {notifier!r}"
+
+
+# The weekly message carries a picture: where each channel sends it (the text-only channels ignore the picture).
+WEEKLY = render.weekly_report(
+    WeeklyReportPayload(date(2026, 9, 21), ("쿠팡: 문의 3건, 24시간 안에 3건",)), image=tiny_png()
+)
+PICTURE_ROUTES = {
+    "ntfy": ("PUT", "https://ntfy.sh/inqd-topic"),
+    "telegram": ("POST", f"https://api.telegram.org/bot123456789:{CANARY}/sendPhoto"),
+    "sms": ("POST", CASES[2].url),
+    "webhook": ("POST", CASES[3].url),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+@pytest.mark.parametrize(("outcome", "retryable", "retry_after"), OUTCOMES, ids=lambda v: repr(v)[:30])
+async def test_notifier_contract_for_a_message_with_a_picture(
+    case: Case, outcome: httpx.Response | Exception, retryable: bool | None, retry_after: float | None
+) -> None:
+    response = (
+        httpx.Response(200, json=case.ok_body)
+        if isinstance(outcome, httpx.Response) and outcome.status_code == 200
+        else outcome
+    )
+    method, url = PICTURE_ROUTES[case.name]
+    async with httpx.AsyncClient() as client:
+        notifier = case.build(client)
+        with respx.mock(assert_all_called=True, assert_all_mocked=True) as router, capture_logs() as logs:
+            router.route(method=method, url=url).mock(side_effect=[response])
+            try:
+                await notifier.send(WEEKLY)
                 error: DeliveryError | None = None
             except DeliveryError as err:
                 error = err
