@@ -9,6 +9,8 @@ The rule, in the seller's zone:
 - It reports the last full week (Monday to Sunday) before the report day, named by its Monday.
 - Once per week. A daemon that was down on the report day sends it when it comes back, until the next report day;
   after that only the newest week is due: a daemon down for three weeks sends one message, not three.
+- A store that never queued one starts with the first report day on or after the day it runs: started on a
+  Sunday, inqd does not send a report about the week before, which it mostly did not see.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ def weekly_due(quiet: Schedule, *, weekday: int | None, now: datetime, last_week
         return None
     today = now.astimezone(quiet.zone).date()
     report_day = today - timedelta(days=(today.weekday() - weekday) % 7)
-    if last_week is not None and last_week >= reported_week(report_day):
+    already_queued = last_week is not None and last_week >= reported_week(report_day)
+    before_first_start = last_week is None and report_day != today
+    if already_queued or before_first_start:
         report_day += _WEEK
     return WeeklyDue(reported_week(report_day), report_day, first_moment_outside(quiet, report_day))

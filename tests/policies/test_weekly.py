@@ -49,6 +49,10 @@ def due(week: str, day: str, at: str | None) -> WeeklyDue:
         (QUIET, MON, "2026-02-16 08:00", None, due("2026-02-09", "2026-02-16", "2026-02-19 09:00")),
         # the same holiday Monday when only the night is quiet: 09:00 on the holiday
         (NIGHT_ONLY, MON, "2026-02-16 08:00", None, due("2026-02-09", "2026-02-16", "2026-02-16 09:00")),
+        # the first start ever, on a Sunday: no report about the week before, the first one is the next Monday's
+        (QUIET, MON, "2026-09-27 20:00", None, due("2026-09-21", "2026-09-28", "2026-09-28 09:00")),
+        # the first start ever, on the report day after its moment: sent at once
+        (QUIET, MON, "2026-09-28 13:00", None, due("2026-09-21", "2026-09-28", "2026-09-28 09:00")),
         # no quiet hours at all: the report day's first moment
         (NO_QUIET, MON, "2026-09-27 12:00", "2026-09-14", due("2026-09-21", "2026-09-28", "2026-09-28 00:00")),
         # another report day: Friday reports the last full Monday-to-Sunday week
