@@ -79,6 +79,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     ),
     "aggregator.settings.notify": ("core.models", "aggregator.settings.policy", "aggregator.settings.problems"),
     "aggregator.store": ("core.models", "aggregator.store"),
+    # the report's read returns the report's own facts (policies.answer_report's types, no rule)
+    "aggregator.store.report": ("core.models", "aggregator.store", "policies.answer_report"),
+    "aggregator.report_text": ("aggregator", "policies.answer_report"),
     "aggregator.templates": ("policies.templates",),
     "aggregator.notifiers": (
         "core.models",

@@ -21,6 +21,7 @@ from aggregator.cli.check_report import check_lines
 from aggregator.cli.control_commands import add_control_parsers, run_control
 from aggregator.cli.notify_check import send_test_messages
 from aggregator.cli.queue_table import queue_table
+from aggregator.cli.report_command import add_report_parser, run_report
 from aggregator.cli.reports import explain_lines, queue_entries, schedule_lines
 from aggregator.cli.stops import Stops
 from aggregator.cli.templates_command import add_templates_parser, run_templates
@@ -97,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     add_answer_parser(sub)
     add_init_parser(sub)
     add_templates_parser(sub)
+    add_report_parser(sub, parents=[lang])
 
     status = command("status", "each stream's last poll and errors, open counts, outages, failed channels")
     with_config(status)
@@ -328,5 +330,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": command.run_daemon,
         "answer": lambda loaded: run_answer(args, loaded),
         "templates": lambda loaded: run_templates(args, loaded),
+        "report": lambda loaded: run_report(args, loaded, words, command.stops),
     }
     return handlers.get(args.command, command.control)(settings)

@@ -15,6 +15,10 @@ _GENERAL = {
     ),
     "no_inquiry": ("inqd: #{id} 문의가 없습니다 (inqd queue로 확인하세요)", "inqd: no inquiry #{id} (see inqd queue)"),
     "days_range": ("inqd: --days는 1에서 366 사이여야 합니다", "inqd: --days must be between 1 and 366"),
+    "report_weeks_range": (
+        "inqd: --weeks는 1에서 {most} 사이여야 합니다",
+        "inqd: --weeks must be between 1 and {most}",
+    ),
     "none": ("없음", "none"),
 }
 

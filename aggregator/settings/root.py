@@ -29,6 +29,7 @@ from aggregator.settings.policy import (
     interval_names,
 )
 from aggregator.settings.problems import Problem
+from aggregator.settings.report import ReportConfig
 from aggregator.settings.secrets import TomlWithSecrets
 from aggregator.settings.service import AdminConfig, ControlsConfig, HealthConfig
 from core import __version__
@@ -65,6 +66,7 @@ class Settings(BaseSettings):
     admin: AdminConfig = AdminConfig()
     controls: ControlsConfig = ControlsConfig()
     health: HealthConfig = HealthConfig()
+    report: ReportConfig = ReportConfig()
     templates_file: Path | None = None  # answer templates; default: templates.toml next to the config file
     shop_name: Annotated[str, Field(min_length=1)] | None = None  # {쇼핑몰} in templates; default: the marketplace
 

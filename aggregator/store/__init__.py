@@ -20,6 +20,7 @@ from aggregator.store.inbox import InboxMixin
 from aggregator.store.inquiries import InquiriesMixin
 from aggregator.store.migrations import MIGRATIONS
 from aggregator.store.outbox import OutboxMixin
+from aggregator.store.report import ReportInputs, ReportMixin
 from aggregator.store.schema import (
     INQUIRY_COLUMNS,
     NO_MORE_ALERTS,
@@ -51,6 +52,7 @@ __all__ = [
     "OutboxItem",
     "QueueSummary",
     "RecordOutcome",
+    "ReportInputs",
     "Store",
     "StoredInquiry",
     "StreamStatus",
@@ -70,6 +72,7 @@ class Store(
     AnswersMixin,
     TelegramThreadsMixin,
     InboxMixin,
+    ReportMixin,
 ):
     """Async access to the inqd database. Open with `await Store.open(path)`; close with `aclose()`."""
 

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import aiosqlite
 
+from aggregator.store.answer_times import POLL, fresh_source, keep_answer_times
 from aggregator.store.answers import settle_answers_after_poll
 from aggregator.store.base import StoreBase
 from aggregator.store.first_connection import queue_first_poll_summary
@@ -39,11 +40,13 @@ _QUESTION = {name: _COLUMNS.index(name) for name in ("title", "body")}
 
 
 class _StoredRow(NamedTuple):
-    """An inquiry as stored: its row id, its inquiry_row values, and whether it was answered."""
+    """An inquiry as stored: its row id, its inquiry_row values, whether it was answered, and its answer time's
+    source (aggregator.store.answer_times)."""
 
     id: int
     row: tuple[Any, ...]
     answered: bool
+    time_source: str | None = None
 
 
 def _keep_questions(rows: dict[str, tuple[Any, ...]], existing: Mapping[str, _StoredRow]) -> list[TextChange]:
@@ -107,13 +110,16 @@ class InquiriesMixin(StoreBase):
         async with self._transaction() as db:
             existing = await self._existing(db, account_id, stream, list(by_id))
             text_changed = _keep_questions(rows, existing)
+            sources = keep_answer_times(
+                rows, by_id, {ext: (stored.row, stored.time_source) for ext, stored in existing.items()}, now_s
+            )
             # Oldest first, so that ids, and so pushes, follow the order the buyers asked in.
             fresh = sorted((inq for ext, inq in by_id.items() if ext not in existing), key=_arrival)
             new_rows = await self._insert_fresh(db, fresh, rows, now_s)
             changed = [
                 (inq, existing[ext]) for ext, inq in by_id.items() if ext in existing and existing[ext].row != rows[ext]
             ]
-            answered_ids, reopened_ids = await self._update_changed(db, changed, rows, now_s)
+            answered_ids, reopened_ids = await self._update_changed(db, changed, rows, sources, now_s)
             if result.open_snapshot is not None:
                 answered_ids += await self._apply_snapshot(db, account_id, stream, result, now_s)
             await _record_state_events(db, account_id, stream, answered_ids, reopened_ids, now_s)
@@ -148,9 +154,9 @@ class InquiriesMixin(StoreBase):
             row = await cur.fetchone()
         last_id = int(row[0]) if row else 0
         await db.executemany(
-            f"INSERT INTO inquiries ({_INQUIRY_COLUMNS}, first_seen_at, updated_at) "  # noqa: S608 - constant
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*rows[inq.external_id], now_s, now_s) for inq in fresh],
+            f"INSERT INTO inquiries ({_INQUIRY_COLUMNS}, first_seen_at, updated_at, answer_time_source) "  # noqa: S608
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*rows[inq.external_id], now_s, now_s, fresh_source(inq)) for inq in fresh],
         )
         # BEGIN IMMEDIATE holds the write lock and rowids are max(rowid) + 1: the new rows took the ids right
         # after last_id, in insertion order. Checked by one MAX(id) rather than reading every new row back.
@@ -167,14 +173,19 @@ class InquiriesMixin(StoreBase):
         db: aiosqlite.Connection,
         changed: Sequence[tuple[Inquiry, _StoredRow]],
         rows: Mapping[str, tuple[Any, ...]],
+        sources: Mapping[str, str | None],
         now_s: str,
     ) -> tuple[list[int], list[int]]:
         """Write the inquiries that changed; returns the row ids answered and reopened since they were stored."""
         await db.executemany(
             "UPDATE inquiries SET received_at = ?, category = ?, title = ?, body = ?, product_name = ?, "
             "order_id = ?, buyer = ?, answered = ?, answered_at = ?, deadline_at = ?, site = ?, answer_ref = ?, "
-            "updated_at = ?, next_alert_at = NULL WHERE id = ?",  # changed: the timer plans its alerts again
-            [(*rows[inq.external_id][_FIRST_UPDATED:], now_s, stored.id) for inq, stored in changed],
+            "updated_at = ?, answer_time_source = ?, next_alert_at = NULL "  # changed: the timer plans again
+            "WHERE id = ?",
+            [
+                (*rows[inq.external_id][_FIRST_UPDATED:], now_s, sources[inq.external_id], stored.id)
+                for inq, stored in changed
+            ],
         )
         answered_ids = [stored.id for inq, stored in changed if inq.answered and not stored.answered]
         reopened_ids = [stored.id for inq, stored in changed if not inq.answered and stored.answered]
@@ -195,11 +206,12 @@ class InquiriesMixin(StoreBase):
             (account_id, stream.value, json.dumps(dict(result.cursor), sort_keys=True), now_s),
         )
         await db.execute(
-            "INSERT INTO stream_status (account_id, stream, last_success_at, skipped_total) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (account_id, stream) DO UPDATE SET "
+            "INSERT INTO stream_status (account_id, stream, last_success_at, first_success_at, skipped_total) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, stream) DO UPDATE SET "
             "last_success_at = excluded.last_success_at, consecutive_failures = 0, failing_since = NULL, "
+            "first_success_at = COALESCE(first_success_at, excluded.first_success_at), "
             "auth_failed = 0, skipped_total = skipped_total + excluded.skipped_total",
-            (account_id, stream.value, now_s, result.skipped),
+            (account_id, stream.value, now_s, now_s, result.skipped),
         )
 
     async def _existing(
@@ -209,13 +221,17 @@ class InquiriesMixin(StoreBase):
         for chunk in _chunks(external_ids):
             marks = ",".join("?" * len(chunk))
             async with db.execute(
-                f"SELECT id, {_INQUIRY_COLUMNS} FROM inquiries "  # noqa: S608 - only placeholders are inserted
+                f"SELECT id, {_INQUIRY_COLUMNS}, answer_time_source FROM inquiries "  # noqa: S608 - placeholders
                 f"WHERE account_id = ? AND stream = ? AND external_id IN ({marks})",
                 (account_id, stream.value, *chunk),
             ) as cur:
                 rows = await cur.fetchall()
             found.update(
-                (row["external_id"], _StoredRow(row["id"], tuple(row)[1:], bool(row["answered"]))) for row in rows
+                (
+                    row["external_id"],
+                    _StoredRow(row["id"], tuple(row)[1:-1], bool(row["answered"]), row["answer_time_source"]),
+                )
+                for row in rows
             )
         return found
 
@@ -232,8 +248,8 @@ class InquiriesMixin(StoreBase):
             rows = await cur.fetchall()
         gone = [row["id"] for row in rows if row["external_id"] not in snapshot.open_external_ids]
         await db.executemany(
-            "UPDATE inquiries SET answered = 1, answered_at = ?, updated_at = ? WHERE id = ?",
-            [(now_s, now_s, row_id) for row_id in gone],
+            "UPDATE inquiries SET answered = 1, answered_at = ?, answer_time_source = ?, updated_at = ? WHERE id = ?",
+            [(now_s, POLL, now_s, row_id) for row_id in gone],
         )
         return gone
 

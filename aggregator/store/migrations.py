@@ -234,4 +234,30 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX inquiries_alert_due;
     CREATE INDEX inquiries_alert_due ON inquiries (next_alert_at) WHERE (answered = 0 OR promise_by_answer = 1);
     """,
+    # v13: the answer-time report (aggregator/store/report.py). Where each answered_at comes from: 'marketplace'
+    # (the API's own time), 'poll' (the poll that saw the inquiry answered), 'unknown' (already answered when first
+    # seen, no time from the API). Rows before this version: a time equal to an `answered` event's was the poll's
+    # (the snapshot wrote both from one `now`); an answered row with no time but an `answered` event takes that
+    # event's time as a poll time; any other time came from the marketplace; no time and no event is unknown.
+    # Each stream's first successful poll: weeks before it are "no data" in the report (before: the first
+    # inquiry seen, else the last poll, the best the database knows).
+    """
+    ALTER TABLE inquiries ADD COLUMN answer_time_source TEXT;
+    UPDATE inquiries SET answer_time_source = CASE
+        WHEN answered_at IS NULL THEN NULL
+        WHEN EXISTS (SELECT 1 FROM events WHERE events.inquiry_id = inquiries.id AND events.kind = 'answered'
+            AND events.at = inquiries.answered_at) THEN 'poll'
+        ELSE 'marketplace' END
+        WHERE answered = 1;
+    UPDATE inquiries SET answer_time_source = 'poll', answered_at = (SELECT MIN(at) FROM events
+        WHERE events.inquiry_id = inquiries.id AND events.kind = 'answered')
+        WHERE answered = 1 AND answered_at IS NULL AND EXISTS (SELECT 1 FROM events
+            WHERE events.inquiry_id = inquiries.id AND events.kind = 'answered');
+    UPDATE inquiries SET answer_time_source = 'unknown' WHERE answered = 1 AND answered_at IS NULL;
+    CREATE INDEX inquiries_received ON inquiries (received_at);
+    ALTER TABLE stream_status ADD COLUMN first_success_at TEXT;
+    UPDATE stream_status SET first_success_at = COALESCE((SELECT MIN(first_seen_at) FROM inquiries
+        WHERE inquiries.account_id = stream_status.account_id AND inquiries.stream = stream_status.stream),
+        last_success_at);
+    """,
 )

@@ -80,7 +80,7 @@ def _product_qna(row: Mapping[str, object], account_id: str) -> Inquiry:
         category=Category.PRODUCT,
         order_id=numeric_id(order_ids[0], "orderIds[0]") if order_ids else None,
         answered=bool(comments),
-        answered_at=max(answered_times, default=None),
+        answered_at=min(answered_times, default=None),  # the first answer: what the seller score counts
     )
 
 

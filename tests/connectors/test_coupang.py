@@ -395,7 +395,8 @@ async def test_unreadable_cursor_backfills_and_warns(
 @pytest.mark.parametrize(
     ("name", "stream", "inquiry_id", "answered", "answered_at"),
     [
-        ("product_qna_v4_page1.json", StreamKind.PRODUCT_QNA, 844, True, datetime(2025, 1, 14, 16, 18, 9, tzinfo=KST)),
+        # Two comments (10:05:00, 16:18:09): the first answer's time, which the seller score counts.
+        ("product_qna_v4_page1.json", StreamKind.PRODUCT_QNA, 844, True, datetime(2025, 1, 14, 10, 5, tzinfo=KST)),
         ("product_qna_v4_page1.json", StreamKind.PRODUCT_QNA, 845, False, None),
         ("product_qna_v5_page2.json", StreamKind.PRODUCT_QNA, 846, False, None),
         # csPartnerCounselingStatus answered: answeredAt is the answer time.
