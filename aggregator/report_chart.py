@@ -7,21 +7,26 @@ and the rc settings are applied in a `rc_context` so nothing leaks into another 
 
 Every data point carries an id (`bucket-<n>-week-<yyyy-mm-dd>`, `share-week-<yyyy-mm-dd>`, `threshold`,
 `nodata-week-<yyyy-mm-dd>`, `received-week-<yyyy-mm-dd>`, `panel`) so a test — or a curious reader of the SVG — can
-check that what is drawn is what was counted. Drawing takes some hundreds of milliseconds of CPU: callers in the
-event loop run it in a thread (`asyncio.to_thread`).
+check that what is drawn is what was counted.
+
+Drawing takes about a second of CPU, and a process that has drawn once keeps matplotlib, numpy and the font
+resident: about +100 MiB of RSS (docs/benchmarks.md), more than the whole idle daemon. So the daemon does not draw
+in its own process: `drawn_apart(report_png, report)` draws in a fresh interpreter that exits afterwards (spawned,
+never forked from the running event loop and its threads), and the event loop only awaits it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import io
 import logging
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from policies.answer_report import AnswerReport, MarketplaceReport, WeekFigures
 
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
+Drawn = TypeVar("Drawn", AnswerReport, MarketplaceReport)
 
 # Figures.buckets in order, good to bad: green for fast answers, amber and red for slow ones; still-open grey
 # (neither good nor bad yet: some are inside their 24 hours). Read from ColorBrewer's RdYlGn, which stays apart
@@ -312,3 +318,19 @@ def _png_header(report: AnswerReport) -> list[tuple[str, float]]:
     notes = [note for note in map(_sources_note, report.marketplaces) if note]
     title = f"답변 시간 리포트 · {report.generated_at:%Y-%m-%d} · 최근 {report.weeks}주"
     return [(title, 12.0), *((note, 6.0) for note in notes)]
+
+
+async def drawn_apart(draw: Callable[[Drawn], bytes], report: Drawn) -> bytes:
+    """`draw(report)` in a fresh interpreter that exits when done: the caller's memory never holds matplotlib.
+
+    Costs the child's start and imports (about a second more than drawing in place); the report crosses as a
+    pickle of our own frozen dataclasses between two processes of ours.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, draw, report)
+    finally:
+        pool.shutdown(wait=False)  # the child exits on its own once its one job is done; no wait in the loop

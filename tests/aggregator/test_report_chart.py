@@ -29,6 +29,7 @@ from aggregator.report_chart import (
     PNG_DPI,
     PNG_WIDTH_IN,
     SVG_SIZE_IN,
+    drawn_apart,
     marketplace_svg,
     png_height_in,
     report_png,
@@ -268,3 +269,9 @@ def test_importing_the_daemon_and_the_cli_does_not_import_matplotlib() -> None:
     code += "; assert 'matplotlib' not in sys.modules, 'matplotlib'; assert 'PIL' not in sys.modules, 'PIL'"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+async def test_drawn_apart_draws_the_same_picture_in_another_process() -> None:
+    report = AnswerReport(datetime(2026, 10, 12, 9, tzinfo=KST), 12, (_coupang(),))
+    assert await drawn_apart(report_png, report) == report_png(report)
+    assert await drawn_apart(marketplace_svg, _coupang()) == marketplace_svg(_coupang())
