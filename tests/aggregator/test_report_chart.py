@@ -235,9 +235,21 @@ def test_the_phone_png_is_phone_wide_under_budget_and_shows_the_buckets() -> Non
     assert len(data) <= PNG_BUDGET_BYTES
     with Image.open(io.BytesIO(data)) as image:
         pixels = {colour for _, colour in image.convert("RGB").getcolors(maxcolors=1 << 16) or []}
-    for label, hex_colour in BUCKETS:  # each bucket's colour is on the picture (the palette keeps it near)
-        want = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
-        assert any(sum(abs(a - b) for a, b in zip(p, want, strict=True)) <= 12 for p in pixels), label
+        ground = image.convert("RGB").getpixel((2, 2))
+    assert ground == (255, 255, 255)
+    for label, hex_colour in BUCKETS:  # each bucket's colour is on the picture, exactly (the palette keeps it)
+        assert tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)) in pixels, label
+
+
+def test_closed_days_are_named_by_their_first_word() -> None:
+    chuseok = WeekFigures(CHUSEOK_WEEK, Figures(), closed_days=("추석 전날", "추석", "추석 다음날"))
+    october = WeekFigures(date(2026, 10, 5), Figures(), closed_days=("개천절 대체 휴일", "한글날"))
+    plain = WeekFigures(date(2026, 10, 12), Figures())
+    assert [report_chart._week_label(week) for week in (chuseok, october, plain)] == [
+        "9/21\n추석",
+        "10/5\n개천절 외",
+        "10/12",
+    ]
 
 
 def test_an_empty_report_still_draws_no_data() -> None:
