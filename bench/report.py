@@ -25,7 +25,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from aggregator.cli.report_command import read_report
+from aggregator.report.reading import read_report
 from aggregator.settings import Settings
 from aggregator.store import Store
 from core.models import KST, Category, Inquiry, Marketplace, PollResult, StreamKind

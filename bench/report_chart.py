@@ -62,7 +62,7 @@ def sample_report() -> AnswerReport:
 def child(repeat: int) -> dict[str, Any]:
     """Measured in this fresh interpreter: imports, first and later draws (CPU seconds), RSS after each step."""
     rss: dict[str, int] = {"start": status_kib(os.getpid())["VmRSS"]}
-    from aggregator import report_chart
+    from aggregator.report import chart as report_chart
 
     report = sample_report()
     rss["report modules"] = status_kib(os.getpid())["VmRSS"]

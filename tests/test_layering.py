@@ -81,7 +81,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.store": ("core.models", "aggregator.store"),
     # the report's read returns the report's own facts (policies.answer_report's types, no rule)
     "aggregator.store.report": ("core.models", "aggregator.store", "policies.answer_report"),
-    "aggregator.report_text": ("aggregator", "policies.answer_report"),
+    "aggregator.report.text": ("aggregator", "policies.answer_report"),
+    "aggregator.report.reading": ("aggregator.settings", "aggregator.store", "core.models", "policies"),
     "aggregator.templates": ("policies.templates",),
     "aggregator.notifiers": (
         "core.models",
@@ -122,7 +123,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "connectors.base",
         "policies",
     ),
-    "aggregator.report_chart": ("policies.answer_report",),  # draws the report's figures, computes nothing
+    "aggregator.report.chart": ("policies.answer_report",),  # draws the report's figures, computes nothing
     "aggregator.dispatcher": (
         "core.models",
         "core.clock",

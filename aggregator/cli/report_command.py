@@ -14,13 +14,12 @@ from typing import Any
 
 from aggregator.cli.stops import Stops
 from aggregator.cli.words import Words
-from aggregator.report_text import report_lines
+from aggregator.report.reading import read_report
+from aggregator.report.text import report_lines
 from aggregator.settings import Settings
 from aggregator.store import Store
 from core.clock import SystemClock
-from core.models import Marketplace
 from policies.answer_report import AnswerReport, Figures, Forecast, WeekFigures
-from policies.answer_report_figures import answer_report, report_since
 
 EXIT_NO_DATABASE = 1
 EXIT_USAGE = 2
@@ -36,28 +35,6 @@ def add_report_parser(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> N
     parser.add_argument("--weeks", type=int, default=12, metavar="N", help="how many weeks (default 12)")
     parser.add_argument("--json", action="store_true", help="the figures as data")
     parser.add_argument("--png", type=Path, default=None, metavar="FILE", help="write the weekly chart as a PNG")
-
-
-async def read_report(store: Store, settings: Settings, *, now: datetime, weeks: int) -> AnswerReport:
-    """The report at `now` from the store, under the settings' policies and `[report]` thresholds."""
-    policies = settings.policies(await store.vacation_ranges())
-    inputs = await store.report_inputs(report_since(now=now, weeks=weeks, zone_of=policies.work))
-    first_polled: dict[Marketplace, datetime | None] = {}
-    for account in settings.accounts:
-        marketplace = account.marketplace_kind
-        polled = inputs.first_polled.get(account.id)
-        known = [at for at in (first_polled.get(marketplace), polled) if at is not None]
-        first_polled[marketplace] = min(known) if known else None
-    return answer_report(
-        inputs.facts,
-        now=now,
-        weeks=weeks,
-        work=policies.work,
-        sla=policies.sla,
-        calendar=policies.calendar,
-        first_polled=first_polled,
-        thresholds=settings.report.thresholds(),
-    )
 
 
 def _figures_json(figures: Figures) -> dict[str, Any]:
@@ -121,7 +98,7 @@ def run_report(args: argparse.Namespace, settings: Settings, words: Words, stops
     if args.png is not None:
         # matplotlib: paid only by the one who asks for a picture. The module comes from another branch (the lead
         # drops this ignore once both are merged).
-        from aggregator.report_chart import report_png  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        from aggregator.report.chart import report_png  # matplotlib only when a picture is asked for
 
         args.png.write_bytes(report_png(report))
     if args.json:

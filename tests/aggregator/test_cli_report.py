@@ -78,7 +78,7 @@ def test_weeks_out_of_range_is_one_line(config: Path, capsys: pytest.CaptureFixt
 
 def test_the_weekly_summary_has_at_most_three_lines_and_warns_first_about_a_falling_share() -> None:
     # The forecast case of tests/policies: 96 % now, 88.9 % if the two open ones pass 24 h (< 90 %).
-    from aggregator.report_text import summary_lines
+    from aggregator.report.text import summary_lines
     from core.models import Marketplace
     from tests.policies.test_answer_report import MP, NOW, _at, _fact, _report
 

@@ -22,8 +22,8 @@ import defusedxml.ElementTree as SafeET
 import pytest
 from PIL import Image
 
-from aggregator import report_chart
-from aggregator.report_chart import (
+from aggregator.report import chart as report_chart
+from aggregator.report.chart import (
     BUCKETS,
     PNG_BUDGET_BYTES,
     PNG_DPI,
@@ -277,7 +277,7 @@ def test_without_a_korean_font_it_still_draws() -> None:
 
 
 def test_importing_the_daemon_and_the_cli_does_not_import_matplotlib() -> None:
-    code = "import aggregator.daemon, aggregator.cli.main, aggregator.report_chart, sys"
+    code = "import aggregator.daemon, aggregator.cli.main, aggregator.report.chart, sys"
     code += "; assert 'matplotlib' not in sys.modules, 'matplotlib'; assert 'PIL' not in sys.modules, 'PIL'"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
