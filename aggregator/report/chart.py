@@ -257,9 +257,17 @@ def _legend(figure: Figure) -> None:
     figure.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0), ncols=3, fontsize=7, frameon=False)
 
 
+# Forecast.source is a code (policies/answer_report_figures.py); the report's text says it at length, the chart
+# has room for a few words.
+_SOURCE_WORDS = {"coupang_2016": "2016년 공개된 최소 기준", "seller": "내가 정한 목표"}
+
+
 def _sources_note(report: MarketplaceReport) -> str | None:
-    """Where the dashed line's threshold comes from (and that it is unconfirmed, when the source says so)."""
-    return None if report.forecast is None else f"{report.marketplace.label} 기준선: {report.forecast.source}"
+    """Where the dashed line's threshold comes from, in a few words."""
+    if report.forecast is None:
+        return None
+    source = _SOURCE_WORDS.get(report.forecast.source, report.forecast.source)
+    return f"{report.marketplace.label} 기준선 {report.forecast.threshold * 100:.0f}%: {source}"
 
 
 def marketplace_svg(report: MarketplaceReport) -> bytes:
