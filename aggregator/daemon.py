@@ -28,13 +28,14 @@ from aggregator.notifiers.base import Notifier
 from aggregator.notifiers.telegram_actions import TelegramActionPoller
 from aggregator.notifiers.telegram_answers import TelegramAnswerFlow
 from aggregator.poller import StreamPoller
+from aggregator.report.reading import weekly_chart, weekly_summary
+from aggregator.report.weekly import Summary, WeeklyReporter, WeeklySettings
 from aggregator.service import ServiceReport, keep_alive
 from aggregator.settings import ConfigError, Settings, load_settings
 from aggregator.settings.notify import TelegramConfig
 from aggregator.settings.reload import Reloaded, split_reload
 from aggregator.store import Store
 from aggregator.systemd import SystemdNotifier
-from aggregator.weekly_report import Summary, WeeklyReporter, WeeklySettings
 from aggregator.wiring import (
     TransportFactory,
     answering_connectors,
@@ -153,11 +154,16 @@ class Daemon:
             lock.release()
             raise
         try:
-            return await cls._assemble(settings, store, lock, clock, transport_for, rng or random.Random())
+            daemon = await cls._assemble(settings, store, lock, clock, transport_for, rng or random.Random())
         except BaseException:  # an unregistered account or channel type, say: leave nothing open behind
             await store.aclose()
             lock.release()
             raise
+        daemon.use_weekly(
+            lambda _week: weekly_summary(daemon.store, daemon.settings, daemon.clock.now()),
+            lambda _week: weekly_chart(daemon.store, daemon.settings, daemon.clock.now()),
+        )
+        return daemon
 
     @classmethod
     async def _assemble(
@@ -215,7 +221,7 @@ class Daemon:
     def use_weekly(self, summary: Summary, image: WeeklyImage | None = None) -> None:
         """Turn on the weekly message (unless `[report] weekly = false`): `summary` gives a week's lines when it is
         queued, `image` draws its chart when the dispatcher renders it for a channel that shows pictures."""
-        weekly = WeeklySettings.of(self.settings)
+        weekly = WeeklySettings.of(self.settings.report)
         self.dispatcher.weekly_image = image
         if not weekly.enabled:
             self.weekly = None

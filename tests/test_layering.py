@@ -99,7 +99,13 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "connectors.base",
     ),
     "aggregator.alert_timer": ("core.models", "core.clock", "aggregator.store", "policies"),
-    "aggregator.weekly_report": ("core.models", "core.clock", "aggregator.store", "policies"),
+    "aggregator.report.weekly": (
+        "core.models",
+        "core.clock",
+        "aggregator.settings.report",
+        "aggregator.store",
+        "policies",
+    ),
     "aggregator.answering": (
         "aggregator.answering",
         "aggregator.store",

@@ -9,16 +9,16 @@ import random
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import httpx
 import respx
 from pydantic import SecretStr
 
 from aggregator.daemon import Daemon
+from aggregator.report.weekly import WeeklySettings
 from aggregator.settings import Settings
 from aggregator.settings.notify import TelegramConfig
-from aggregator.weekly_report import WeeklySettings
+from aggregator.settings.report import ReportConfig
 from connectors.sandbox import CoupangSandbox
 from core.models import KST
 from core.payloads import WeeklyReportPayload
@@ -136,7 +136,6 @@ async def test_back_in_quiet_hours_it_waits_for_their_end_as_its_own_message(
     assert (stubs.summaries, stubs.charts) == ([WEEK], [])
 
 
-def test_the_report_settings_are_read_where_they_exist() -> None:
-    off = SimpleNamespace(report=SimpleNamespace(weekly=False, weekly_day="mon"))
-    friday = SimpleNamespace(report=SimpleNamespace(weekly=True, weekly_day="fri"))
-    assert [WeeklySettings.of(s).day for s in (off, friday, SimpleNamespace())] == [None, 4, 0]
+def test_the_report_settings_choose_the_day_or_turn_it_off() -> None:
+    configs = (ReportConfig(weekly=False), ReportConfig(weekly_day="fri"), ReportConfig())
+    assert [WeeklySettings.of(c).day for c in configs] == [None, 4, 0]

@@ -32,3 +32,21 @@ async def read_report(store: Store, settings: Settings, *, now: datetime, weeks:
         first_polled=first_polled,
         thresholds=settings.report.thresholds(),
     )
+
+
+# The weekly message's report: twelve weeks, like `inqd report`, so the chart matches what the seller sees there.
+WEEKLY_WEEKS = 12
+
+
+async def weekly_summary(store: Store, settings: Settings, now: datetime) -> list[str]:
+    """The weekly phone message's three lines (last complete week per marketplace, a warning forecast)."""
+    from aggregator.report.text import summary_lines
+
+    return summary_lines(await read_report(store, settings, now=now, weeks=WEEKLY_WEEKS))
+
+
+async def weekly_chart(store: Store, settings: Settings, now: datetime) -> bytes:
+    """The weekly phone message's picture, drawn in a short-lived process (matplotlib never in the daemon)."""
+    from aggregator.report.chart import drawn_apart, report_png
+
+    return await drawn_apart(report_png, await read_report(store, settings, now=now, weeks=WEEKLY_WEEKS))

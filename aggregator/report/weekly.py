@@ -13,10 +13,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import structlog
 
+from aggregator.settings.report import ReportConfig
 from aggregator.store import Channels, Store
 from core.clock import Clock, WakeableLoop
 from core.payloads import WeeklyReportPayload
@@ -37,13 +37,9 @@ class WeeklySettings:
     weekday: int = WEEKDAYS["mon"]
 
     @classmethod
-    def of(cls, settings: Any) -> WeeklySettings:
-        """Read `[report] weekly` and `weekly_day` from the settings; their defaults (on, Monday) where the config
-        model has no `[report]` table yet."""
-        report = getattr(settings, "report", None)
-        if report is None:
-            return cls()
-        return cls(enabled=bool(report.weekly), weekday=WEEKDAYS[str(report.weekly_day)])
+    def of(cls, config: ReportConfig) -> WeeklySettings:
+        """`[report] weekly` and `weekly_day`."""
+        return cls(enabled=config.weekly, weekday=WEEKDAYS[config.weekly_day])
 
     @property
     def day(self) -> int | None:
