@@ -84,6 +84,7 @@ SERVICE = _unit(UNIT.read_text(encoding="utf-8"))["Service"]
         ("DynamicUser", "yes"),
         ("StateDirectory", "inqd"),
         ("ConfigurationDirectory", "inqd"),
+        ("CacheDirectory", "inqd"),
         ("ProtectSystem", "strict"),
         ("ProtectHome", "yes"),
         ("PrivateTmp", "yes"),
@@ -101,7 +102,18 @@ def test_unit_sets(key: str, value: str) -> None:
 
 
 def test_unit_environment() -> None:
-    assert set(SERVICE["Environment"]) == {"TZ=Asia/Seoul", "PYTHONUNBUFFERED=1", "INQD_SECRETS_DIR=%d"}
+    assert set(SERVICE["Environment"]) == {
+        "TZ=Asia/Seoul",
+        "PYTHONUNBUFFERED=1",
+        "INQD_SECRETS_DIR=%d",
+        "MPLCONFIGDIR=%C/inqd/matplotlib",
+    }
+
+
+def test_matplotlib_writes_inside_the_cache_directory() -> None:
+    # ProtectSystem=strict and ProtectHome=yes leave only the unit's own directories writable: %C is /var/cache.
+    (setting,) = [value for value in SERVICE["Environment"] if value.startswith("MPLCONFIGDIR=")]
+    assert setting.removeprefix("MPLCONFIGDIR=").startswith(f"%C/{SERVICE['CacheDirectory'][0]}/")
     assert SERVICE["EnvironmentFile"] == ["-/etc/inqd/secrets.env"]
 
 
@@ -197,6 +209,13 @@ def test_dockerfile_runs_as_non_root_with_a_data_volume() -> None:
     assert _docker("VOLUME") == ["/var/lib/inqd"]
     assert _docker("WORKDIR")[-1] == "/var/lib/inqd"
     assert "TZ=Asia/Seoul" in " ".join(_docker("ENV"))
+
+
+def test_dockerfile_installs_a_korean_font_the_charts_look_for() -> None:
+    from aggregator.report.chart import _FONT_FILES
+
+    assert any("apt-get install -y --no-install-recommends fonts-nanum" in run for run in _docker("RUN"))
+    assert Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf") in _FONT_FILES  # where fonts-nanum puts it
 
 
 def test_dockerfile_copies_only_the_package() -> None:

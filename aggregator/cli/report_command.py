@@ -96,11 +96,13 @@ def run_report(args: argparse.Namespace, settings: Settings, words: Words, stops
         return EXIT_NO_DATABASE
     report = stops.run(_report(settings, now=SystemClock().now(), weeks=args.weeks))
     if args.png is not None:
-        # matplotlib: paid only by the one who asks for a picture. The module comes from another branch (the lead
-        # drops this ignore once both are merged).
         from aggregator.report.chart import report_png  # matplotlib only when a picture is asked for
 
-        args.png.write_bytes(report_png(report))
+        try:
+            args.png.write_bytes(report_png(report))
+        except OSError as exc:
+            print(words("report_png_unwritable", path=args.png, reason=exc.strerror or exc), file=sys.stderr)
+            return EXIT_USAGE
     if args.json:
         print(json.dumps(report_json(report), ensure_ascii=False, indent=2, default=_json_default))
     else:

@@ -19,6 +19,10 @@ _GENERAL = {
         "inqd: --weeks는 1에서 {most} 사이여야 합니다",
         "inqd: --weeks must be between 1 and {most}",
     ),
+    "report_png_unwritable": (
+        "inqd: PNG 파일을 쓸 수 없습니다: {path} ({reason})",
+        "inqd: cannot write the PNG file {path} ({reason})",
+    ),
     "none": ("없음", "none"),
 }
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from aggregator.cli.words import Words
 from aggregator.language import Texts
-from core.models import Marketplace
+from core.models import Marketplace, StreamKind
 from policies.answer_report import AnswerReport, Figures, Forecast, MarketplaceReport, WeekFigures
 
 _TEXTS = Texts(
@@ -56,10 +56,8 @@ _TEXTS = Texts(
             "open past 24 h {open_past}{closed}",
         ),
         "week_closed": ("  쉰 날: {names}", "  closed: {names}"),
-        "week_no_data": (
-            "    {start}  데이터 없음 (계정 연결 전){closed}",
-            "    {start}  no data (before the account){closed}",
-        ),
+        "week_no_data": ("    {start}  {no_data}{closed}", "    {start}  {no_data}{closed}"),
+        "no_data": ("데이터 없음 (계정 연결 전)", "no data (before the account)"),
         "falls": (
             "  이대로면 {shop} 30일 24시간 답변율이 {threshold} 아래로 내려갑니다 (지금 {current}; "
             "열린 {open}건이 24시간을 넘기면 {projected}) — 기준: {source}",
@@ -97,11 +95,13 @@ _TEXTS = Texts(
 )
 
 
-def _percent(share: float | None, words: Words) -> str:
+def percent(share: float | None, words: Words) -> str:
+    """A share as the report writes it (`96.1%`), a dash where there is none."""
     return _TEXTS(words.lang, "dash") if share is None else f"{share * 100:.1f}%"
 
 
-def _span(seconds: float | None, words: Words) -> str:
+def span(seconds: float | None, words: Words) -> str:
+    """A time to answer as the report writes it (`2시간 5분`, `1분 미만`), a dash where there is none."""
     if seconds is None:
         return _TEXTS(words.lang, "dash")
     if seconds < 60:
@@ -109,7 +109,8 @@ def _span(seconds: float | None, words: Words) -> str:
     return words.age(timedelta(seconds=seconds))
 
 
-def _shop(marketplace: Marketplace, words: Words) -> str:
+def shop_name(marketplace: Marketplace, words: Words) -> str:
+    """The marketplace as the seller calls it."""
     return (
         words.shop(marketplace.label)
         if words.lang == "ko"
@@ -122,26 +123,28 @@ def _shop(marketplace: Marketplace, words: Words) -> str:
     )
 
 
-def _figures_lines(f: Figures, words: Words) -> list[str]:
+def figures_lines(f: Figures, words: Words) -> list[str]:
+    """A set of inquiries' figures: received and the 24-hour share, times to answer, breaches, promises and
+    answers (where the answer times came from is `sources_line`)."""
+
     def say(key: str, **values: object) -> str:
         return _TEXTS(words.lang, key, **values)
 
-    unknown = say("sources_unknown", count=f.times_unknown) if f.times_unknown else ""
     return [
         say(
             "last_30",
             received=f.received,
-            share=_percent(f.share_24h, words),
+            share=percent(f.share_24h, words),
             within=f.answered_within_24h,
             decided=f.decided,
             pending=f.pending,
         ),
         say(
             "times",
-            median=_span(f.median_answer_s, words),
-            p90=_span(f.p90_answer_s, words),
-            work_median=_span(f.median_work_s, words),
-            work_p90=_span(f.p90_work_s, words),
+            median=span(f.median_answer_s, words),
+            p90=span(f.p90_answer_s, words),
+            work_median=span(f.median_work_s, words),
+            work_p90=span(f.p90_work_s, words),
         ),
         say("breaches", marketplace=f.marketplace_breaches, own=f.own_breaches, open_past=f.open_past_24h),
         say(
@@ -151,8 +154,36 @@ def _figures_lines(f: Figures, words: Words) -> list[str]:
             inqd=f.answered_from_inqd,
             elsewhere=f.answered_elsewhere,
         ),
-        say("sources", marketplace=f.times_from_marketplace, poll=f.times_from_poll, unknown=unknown),
     ]
+
+
+def sources_line(f: Figures, words: Words) -> str:
+    """Where the answer times came from: the marketplace's record, the poll that saw the answer, unknown."""
+    unknown = _TEXTS(words.lang, "sources_unknown", count=f.times_unknown) if f.times_unknown else ""
+    return _TEXTS(words.lang, "sources", marketplace=f.times_from_marketplace, poll=f.times_from_poll, unknown=unknown)
+
+
+def stream_line(stream: StreamKind, f: Figures, words: Words) -> str:
+    """One stream's last 30 days in a line."""
+    return _TEXTS(
+        words.lang,
+        "stream",
+        stream=words.stream(stream),
+        received=f.received,
+        share=percent(f.share_24h, words),
+        median=span(f.median_answer_s, words),
+        p90=span(f.p90_answer_s, words),
+    )
+
+
+def no_data_text(words: Words) -> str:
+    """What a week before the marketplace's first account was polled shows instead of figures."""
+    return _TEXTS(words.lang, "no_data")
+
+
+def heading(report: AnswerReport, words: Words) -> str:
+    """The report's first line: when, and over how many weeks."""
+    return _TEXTS(words.lang, "head", at=words.stamp(report.generated_at), weeks=report.weeks)
 
 
 def week_line(week: WeekFigures, words: Words) -> str:
@@ -161,16 +192,16 @@ def week_line(week: WeekFigures, words: Words) -> str:
     closed = _TEXTS(words.lang, "week_closed", names=names) if names else ""
     start = f"{week.week_start:%m/%d}"
     if not week.covered:
-        return _TEXTS(words.lang, "week_no_data", start=start, closed=closed)
+        return _TEXTS(words.lang, "week_no_data", start=start, no_data=no_data_text(words), closed=closed)
     f = week.figures
     return _TEXTS(
         words.lang,
         "week",
         start=start,
         received=f.received,
-        share=_percent(f.share_24h, words),
-        median=_span(f.median_answer_s, words),
-        p90=_span(f.p90_answer_s, words),
+        share=percent(f.share_24h, words),
+        median=span(f.median_answer_s, words),
+        p90=span(f.p90_answer_s, words),
         open_past=f.open_past_24h,
         closed=closed,
     )
@@ -178,7 +209,7 @@ def week_line(week: WeekFigures, words: Words) -> str:
 
 def forecast_line(entry: MarketplaceReport, words: Words) -> str:
     """Where the 30-day 24-hour share is heading against a known threshold, or that the threshold is unknown."""
-    shop = _shop(entry.marketplace, words)
+    shop = shop_name(entry.marketplace, words)
     forecast: Forecast | None = entry.forecast
     if forecast is None:
         return _TEXTS(words.lang, "unknown_threshold", shop=shop)
@@ -186,8 +217,8 @@ def forecast_line(entry: MarketplaceReport, words: Words) -> str:
     values = {
         "shop": shop,
         "threshold": f"{forecast.threshold * 100:g}%",
-        "current": _percent(forecast.current, words),
-        "projected": _percent(forecast.projected, words),
+        "current": percent(forecast.current, words),
+        "projected": percent(forecast.projected, words),
         "open": forecast.open_at_risk,
         "source": _TEXTS(words.lang, source_key) if source_key in _TEXTS else forecast.source,
     }
@@ -197,19 +228,9 @@ def forecast_line(entry: MarketplaceReport, words: Words) -> str:
 
 
 def _marketplace_lines(entry: MarketplaceReport, words: Words) -> list[str]:
-    lines = [_shop(entry.marketplace, words), *_figures_lines(entry.last_30_days, words)]
-    for stream, f in entry.streams.items():
-        lines.append(
-            _TEXTS(
-                words.lang,
-                "stream",
-                stream=words.stream(stream),
-                received=f.received,
-                share=_percent(f.share_24h, words),
-                median=_span(f.median_answer_s, words),
-                p90=_span(f.p90_answer_s, words),
-            )
-        )
+    f = entry.last_30_days
+    lines = [shop_name(entry.marketplace, words), *figures_lines(f, words), sources_line(f, words)]
+    lines += [stream_line(stream, figures, words) for stream, figures in entry.streams.items()]
     lines.append(_TEXTS(words.lang, "weeks_head"))
     lines += [week_line(week, words) for week in reversed(entry.weeks)]  # the newest first: what is read first
     lines.append(forecast_line(entry, words))
@@ -218,7 +239,7 @@ def _marketplace_lines(entry: MarketplaceReport, words: Words) -> list[str]:
 
 def report_lines(report: AnswerReport, words: Words) -> list[str]:
     """The whole report: a heading, then per marketplace its 30 days, streams, weeks and forecast."""
-    lines = [_TEXTS(words.lang, "head", at=words.stamp(report.generated_at), weeks=report.weeks)]
+    lines = [heading(report, words)]
     if not report.marketplaces:
         return [*lines, _TEXTS(words.lang, "no_accounts")]
     for entry in report.marketplaces:
@@ -233,7 +254,9 @@ def summary_lines(report: AnswerReport, words: Words | None = None) -> list[str]
     ranked = sorted(report.marketplaces, key=lambda e: -_last_week(e).figures.received)
     lines = [_summary_line(entry, words) for entry in ranked]
     if len(lines) > 3:
-        rest = (f"{_shop(e.marketplace, words)} {_percent(_last_week(e).figures.share_24h, words)}" for e in ranked[2:])
+        rest = (
+            f"{shop_name(e.marketplace, words)} {percent(_last_week(e).figures.share_24h, words)}" for e in ranked[2:]
+        )
         lines = [*lines[:2], _TEXTS(words.lang, "summary_more", rest=", ".join(rest))]
     warnings = [forecast_line(e, words).strip() for e in ranked if e.forecast is not None and e.forecast.falls_below]
     return [*lines[:2], warnings[0]] if warnings else lines
@@ -245,7 +268,7 @@ def _last_week(entry: MarketplaceReport) -> WeekFigures:
 
 
 def _summary_line(entry: MarketplaceReport, words: Words) -> str:
-    shop = _shop(entry.marketplace, words)
+    shop = shop_name(entry.marketplace, words)
     week = _last_week(entry)
     if not week.covered:
         return _TEXTS(words.lang, "summary_no_data", shop=shop)
@@ -255,7 +278,7 @@ def _summary_line(entry: MarketplaceReport, words: Words) -> str:
         "summary_line",
         shop=shop,
         received=f.received,
-        share=_percent(f.share_24h, words),
-        median=_span(f.median_answer_s, words),
-        share_30=_percent(entry.last_30_days.share_24h, words),
+        share=percent(f.share_24h, words),
+        median=span(f.median_answer_s, words),
+        share_30=percent(entry.last_30_days.share_24h, words),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from aggregator.web import actions, hours, inbox, inquiry, login, status
+from aggregator.web import actions, hours, inbox, inquiry, login, report, status
 from aggregator.web.context import WebContext
 from aggregator.web.pages import Routes, static_file
 
@@ -19,5 +19,5 @@ def mount(add_route: Callable[..., None], ctx: WebContext) -> None:
     routes = Routes(add_route, ctx)
     routes.open("GET", "/static/{name}", static_file)
     login.register(routes)
-    for page in (inbox, inquiry, actions, hours, status):
+    for page in (inbox, inquiry, actions, hours, status, report):
         page.register(routes)

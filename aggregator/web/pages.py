@@ -18,6 +18,7 @@ from aggregator.web.context import WebContext
 from aggregator.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
+    DRAWING_CONTENT_SECURITY_POLICY,
     SECURITY_HEADERS,
     SESSION_COOKIE,
     Session,
@@ -29,7 +30,12 @@ from aggregator.web.security import (
 PageHandler = Callable[["Page"], Awaitable[web.StreamResponse]]
 _STATIC = resources.files("aggregator.web") / "static"
 _STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".png": "image/png"}
-_NAV = (("inbox", "/", "문의함"), ("hours", "/hours", "시간·휴무"), ("status", "/status", "상태"))
+_NAV = (
+    ("inbox", "/", "문의함"),
+    ("hours", "/hours", "시간·휴무"),
+    ("status", "/status", "상태"),
+    ("report", "/report", "리포트"),
+)
 
 
 @cache
@@ -96,6 +102,8 @@ class Page:
 def respond(response: web.StreamResponse) -> web.StreamResponse:
     """Add the security headers; nothing with buyer data is cached."""
     response.headers.update(SECURITY_HEADERS)
+    if response.content_type == "image/svg+xml":
+        response.headers["Content-Security-Policy"] = DRAWING_CONTENT_SECURITY_POLICY
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import struct
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from aggregator.cli.main import main
+from aggregator.report.chart import PNG_DPI, PNG_WIDTH_IN, png_height_in
 from aggregator.store import Store
-from core.models import PollResult
+from core.models import Marketplace, PollResult
+from policies.answer_report import AnswerReport, Figures, Forecast, MarketplaceReport
 from tests.conftest import make_inquiry
 
 HOUR = timedelta(hours=1)
@@ -98,3 +101,49 @@ def test_a_report_target_out_of_range_is_one_line_naming_it(tmp_path: Path, caps
     path.write_text("[report]\ncoupang_24h_target = 1.5\n", encoding="utf-8")
     assert main(["report", "--config", str(path)]) == 2
     assert capsys.readouterr().err.strip() == "inqd: 설정 오류: report.coupang_24h_target: 1.0 이하여야 합니다"
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR, the first chunk after the signature."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">I4s", data[8:16]) == (13, b"IHDR")
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def test_the_png_is_as_wide_as_the_chart_promises(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    picture = tmp_path / "report.png"
+    assert main(["report", "--config", str(config), "--png", str(picture)]) == 0
+    assert "최근 30일" in capsys.readouterr().out  # the text still comes with the picture
+    width, height = _png_size(picture.read_bytes())
+    # Two marketplaces, a panel each; Coupang's threshold note in the header, Naver's threshold unknown (no note).
+    shape = AnswerReport(
+        datetime.now(UTC),
+        12,
+        (
+            MarketplaceReport(Marketplace.COUPANG, (), Figures(), forecast=Forecast(0.9, 0.5, 0.5, 1, "coupang_2016")),
+            MarketplaceReport(Marketplace.NAVER, (), Figures()),
+        ),
+    )
+    assert width == PNG_WIDTH_IN * PNG_DPI == 1080
+    assert height == pytest.approx(png_height_in(shape) * PNG_DPI, abs=1)
+
+
+def test_a_png_path_that_is_a_directory_is_one_line_and_exit_2(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Not writable even for root (the tests may run as root, where a read-only directory is no obstacle).
+    assert main(["report", "--config", str(config), "--png", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"inqd: PNG 파일을 쓸 수 없습니다: {tmp_path} (Is a directory)\n"
+    assert captured.out == ""  # no report printed as if all went well
+
+
+def test_a_png_path_in_a_missing_directory_is_one_line_and_exit_2(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "no-such-dir" / "report.png"
+    assert main(["report", "--config", str(config), "--png", str(target)]) == 2
+    assert capsys.readouterr().err == f"inqd: PNG 파일을 쓸 수 없습니다: {target} (No such file or directory)\n"
