@@ -47,7 +47,14 @@ def first_moment_outside(quiet: Schedule, day: date) -> datetime | None:
     return quiet.span_end(start)
 
 
-def weekly_due(quiet: Schedule, *, weekday: int | None, now: datetime, last_week: date | None) -> WeeklyDue | None:
+def weekly_due(
+    quiet: Schedule,
+    *,
+    weekday: int | None,
+    now: datetime,
+    last_week: date | None,
+    watched_since: date | None = None,
+) -> WeeklyDue | None:
     """The weekly message to queue next: the newest report day on or before today unless its week was queued
     already (`last_week`), else the next report day. None when the weekly message is off (`weekday` None)."""
     if weekday is None:
@@ -57,5 +64,9 @@ def weekly_due(quiet: Schedule, *, weekday: int | None, now: datetime, last_week
     already_queued = last_week is not None and last_week >= reported_week(report_day)
     before_first_start = last_week is None and report_day != today
     if already_queued or before_first_start:
+        report_day += _WEEK
+    # A week that ended before inqd's first poll has nothing to report: a seller starting inqd on a Monday
+    # would otherwise get "no data" about the week before.
+    while watched_since is not None and reported_week(report_day) + _WEEK <= watched_since:
         report_day += _WEEK
     return WeeklyDue(reported_week(report_day), report_day, first_moment_outside(quiet, report_day))

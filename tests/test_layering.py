@@ -82,7 +82,13 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     # the report's read returns the report's own facts (policies.answer_report's types, no rule)
     "aggregator.store.report": ("core.models", "aggregator.store", "policies.answer_report"),
     "aggregator.report.text": ("aggregator", "policies.answer_report"),
-    "aggregator.report.reading": ("aggregator.settings", "aggregator.store", "aggregator.report", "core.models", "policies"),
+    "aggregator.report.reading": (
+        "aggregator.settings",
+        "aggregator.store",
+        "aggregator.report",
+        "core.models",
+        "policies",
+    ),
     "aggregator.templates": ("policies.templates",),
     "aggregator.notifiers": (
         "core.models",

@@ -139,3 +139,17 @@ async def test_back_in_quiet_hours_it_waits_for_their_end_as_its_own_message(
 def test_the_report_settings_choose_the_day_or_turn_it_off() -> None:
     configs = (ReportConfig(weekly=False), ReportConfig(weekly_day="fri"), ReportConfig())
     assert [WeeklySettings.of(c).day for c in configs] == [None, 4, 0]
+
+
+async def test_a_first_start_on_a_monday_reports_nothing_about_the_week_before(
+    make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    settings = make_settings(quiet_hours=())
+    clock = FakeClock(kst("09-28 10:00"))  # inqd's first start, on a report day
+    stubs = Stubs()
+    daemon = await _daemon(settings, clock, stubs)
+    await _run(daemon, clock, kst("09-28 18:00"), step=timedelta(hours=1))
+    assert stubs.summaries == []  # the week of 9/21 was not watched: no "no data" report about it
+    await _run(daemon, clock, kst("10-05 01:00"), step=timedelta(hours=6))
+    await daemon.aclose()
+    assert stubs.summaries == [date(2026, 9, 28)]  # the first week it watched, on the next report day

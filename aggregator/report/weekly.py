@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import structlog
 
@@ -80,7 +80,12 @@ class WeeklyReporter:
     async def due(self) -> WeeklyDue | None:
         """The next weekly message (policies/weekly.py over the week last queued), or None when off."""
         last = await self._store.last_weekly_report_week()
-        return weekly_due(self._policies.quiet, weekday=self._weekly.day, now=self._clock.now(), last_week=last)
+        now = self._clock.now()
+        polled = await self._store.first_polled_at() or now  # nothing polled yet: no week watched so far
+        since = polled.astimezone(self._policies.zone).date()
+        if last is not None:  # it queued last_week's on its report day: it was watching then (the day after the week)
+            since = min(since, last + timedelta(days=7))
+        return weekly_due(self._policies.quiet, weekday=self._weekly.day, now=now, last_week=last, watched_since=since)
 
     async def run_once(self) -> int:
         """Queue the weekly message if it is due now; returns 1 when it was queued, else 0."""

@@ -79,3 +79,9 @@ class ReportMixin(StoreBase):
         async with self._conn.execute(_FIRST_POLLED_SQL) as cur:
             first = {row["account_id"]: _dt(row["first"]) for row in await cur.fetchall()}
         return ReportInputs(facts, first)
+
+    async def first_polled_at(self) -> datetime | None:
+        """The first successful poll of any account (the weekly message reports only weeks inqd watched)."""
+        async with self._conn.execute(f"SELECT MIN(first) AS first FROM ({_FIRST_POLLED_SQL})") as cur:  # noqa: S608
+            row = await cur.fetchone()
+        return _dt(row["first"]) if row is not None and row["first"] is not None else None

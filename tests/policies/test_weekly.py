@@ -69,6 +69,24 @@ def test_weekly_due(
 
 
 @pytest.mark.parametrize(
+    ("watched_since", "expected"),
+    [
+        # first polled on that Monday itself: the week before was not watched, so the next Monday's (about 9/28-10/4)
+        ("2026-09-28", due("2026-09-28", "2026-10-05", "2026-10-06 09:00")),
+        # first polled on the Sunday of the reported week: part of it was watched, so it goes today
+        ("2026-09-27", due("2026-09-21", "2026-09-28", "2026-09-28 09:00")),
+        # first polled two weeks later than now's week (clock skew between surfaces): keeps moving on
+        ("2026-10-06", due("2026-10-05", "2026-10-12", "2026-10-12 09:00")),
+    ],
+)
+def test_only_weeks_inqd_watched_are_reported(watched_since: str, expected: WeeklyDue) -> None:
+    # 10/05 is 개천절's substitute holiday: quiet all day, so that report goes on Tuesday 10/06 at 09:00.
+    now = kst("2026-09-28 08:00")
+    since = date.fromisoformat(watched_since)
+    assert weekly_due(QUIET, weekday=MON, now=now, last_week=None, watched_since=since) == expected
+
+
+@pytest.mark.parametrize(
     ("report_day", "week"),
     [
         ("2026-09-28", "2026-09-21"),
