@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from aggregator import render
+from aggregator import connection_messages, render
 from aggregator.store import Channels, Store, StreamStatus
 from core.clock import Clock
 from core.models import Marketplace, MessageKind, StreamKind
@@ -109,18 +109,18 @@ class ConnectionWatch:
     async def _announce(self, change: Transition, now: datetime) -> int:
         marketplace = self._marketplaces[change.account_id]
         if change.change is Change.RECOVERED:
-            message = render.connection_recovered(
+            message = connection_messages.connection_recovered(
                 marketplace=marketplace,
                 account_id=change.account_id,
                 streams=change.streams,
                 down_for=now - change.since,
             )
         elif change.change is Change.AUTH:
-            message = render.auth_failed(
+            message = connection_messages.auth_failed(
                 marketplace=marketplace, account_id=change.account_id, since=change.since, error=change.error
             )
         else:
-            message = render.connection_lost(
+            message = connection_messages.connection_lost(
                 marketplace=marketplace,
                 account_id=change.account_id,
                 streams=change.streams,
@@ -154,7 +154,9 @@ class ConnectionWatch:
             days = key_reminder_due(issued, today)
             if days is None:
                 continue
-            message = render.key_expiry(account_id=account_id, expires_on=key_expires_on(issued), days_left=days)
+            message = connection_messages.key_expiry(
+                account_id=account_id, expires_on=key_expires_on(issued), days_left=days
+            )
             # The dedup key makes a restart, or the next day inside the same threshold, a no-op.
             queued += await self._store.enqueue(
                 MessageKind.SYSTEM,

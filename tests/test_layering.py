@@ -57,9 +57,11 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.init.accounts": OURS,
     "aggregator.init.texts": ("core.models", "aggregator.language"),
     "aggregator.language": (),
+    "aggregator.connection_messages": ("core.models", "core.particles", "aggregator.render"),
     "aggregator.connection_watch": (
         "core.models",
         "core.clock",
+        "aggregator.connection_messages",
         "aggregator.render",
         "aggregator.store",
         "policies.health",

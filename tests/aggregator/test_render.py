@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aggregator import render
+from aggregator import connection_messages, render
 from core.models import KST, Category, ClockKind, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
 from core.payloads import BackfillSummaryPayload, SlaAlertPayload, StreamBackfill, SystemPayload
 
@@ -72,7 +72,7 @@ MESSAGES = [
         Priority.DEFAULT,
     ),
     (
-        render.connection_lost(
+        connection_messages.connection_lost(
             marketplace=Marketplace.COUPANG,
             account_id="shop",
             streams=(StreamKind.CALL_CENTER, StreamKind.PRODUCT_QNA),
@@ -83,7 +83,7 @@ MESSAGES = [
         Priority.HIGH,
     ),
     (
-        render.connection_recovered(
+        connection_messages.connection_recovered(
             marketplace=Marketplace.COUPANG,
             account_id="shop",
             streams=(StreamKind.CALL_CENTER,),
@@ -93,19 +93,21 @@ MESSAGES = [
         Priority.DEFAULT,
     ),
     (
-        render.auth_failed(marketplace=Marketplace.NAVER, account_id="store", since=NOW, error="AuthFailed: 401"),
+        connection_messages.auth_failed(
+            marketplace=Marketplace.NAVER, account_id="store", since=NOW, error="AuthFailed: 401"
+        ),
         "[스마트스토어] 인증 실패: store",
         Priority.HIGH,
     ),
     (
-        render.key_expiry(account_id="shop", expires_on=NOW.date() + timedelta(days=3), days_left=3),
+        connection_messages.key_expiry(account_id="shop", expires_on=NOW.date() + timedelta(days=3), days_left=3),
         "[쿠팡] OpenAPI 키 만료 예정: shop",
         Priority.HIGH,
     ),
     (
         render.system(
             render.system_payload(
-                render.auth_failed(marketplace=Marketplace.ESM, account_id="esm", since=NOW, error=None)
+                connection_messages.auth_failed(marketplace=Marketplace.ESM, account_id="esm", since=NOW, error=None)
             )
         ),
         "[G마켓/옥션] 인증 실패: esm",
@@ -203,7 +205,7 @@ def test_a_name_the_marketplace_masked_itself_still_finds_the_full_name_in_the_t
 
 def test_a_marketplace_error_quoting_buyer_data_is_masked_in_the_connection_alert() -> None:
     error = "Unavailable: esm: 400 request rejected: 1000: 문의자 010-4444-5555 yuki@naver.com P123456789012"
-    message = render.connection_lost(
+    message = connection_messages.connection_lost(
         marketplace=Marketplace.ESM, account_id="esm", streams=(StreamKind.URGENT,), since=NOW, error=error
     )
     assert [raw for raw in ("4444-5555", "yuki@", "P123456789012") if raw in message.body] == []
