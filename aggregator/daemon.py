@@ -27,6 +27,7 @@ from aggregator.metrics import Metrics
 from aggregator.notifiers.base import Notifier
 from aggregator.notifiers.telegram_actions import TelegramActionPoller
 from aggregator.notifiers.telegram_answers import TelegramAnswerFlow
+from aggregator.phone_wiring import telegram_surfaces
 from aggregator.poller import StreamPoller
 from aggregator.report.reading import weekly_chart, weekly_summary
 from aggregator.report.weekly import Summary, WeeklyReporter, WeeklySettings
@@ -49,7 +50,6 @@ from aggregator.wiring import (
 )
 from connectors.base import Connector
 from core.clock import Clock, sleep_or_wake
-from core.http import make_client
 from core.models import MessageKind
 from policies import Policies
 
@@ -95,10 +95,19 @@ class Daemon:
 
     def __post_init__(self) -> None:
         configs = [c for c in self.settings.notifiers if isinstance(c, TelegramConfig) and c.actions]
-        self.answer_flows = [self._telegram_answers(cfg) for cfg in configs]
-        self.action_pollers = [
-            self._telegram_actions(cfg, flow) for cfg, flow in zip(configs, self.answer_flows, strict=True)
+        surfaces = [
+            telegram_surfaces(
+                cfg,
+                self.store,
+                self.clock,
+                desk=self.answer_desk(),
+                apply=self.apply_phone_action,
+                sender_outcomes=self.sender.on_outcome,
+            )
+            for cfg in configs
         ]
+        self.answer_flows = [flow for flow, _ in surfaces]
+        self.action_pollers = [poller for _, poller in surfaces]
 
     async def follow_controls(self) -> bool:
         """Pick up controls changed by another process (`inqd vacation add`, `inqd snooze`, a phone tap).
@@ -248,42 +257,6 @@ class Daemon:
             templates_path=self.settings.templates_path,
             work=lambda: self.policies.work,
             shop_name=self.settings.shop_name,
-        )
-
-    def _telegram_answers(self, config: TelegramConfig) -> TelegramAnswerFlow:
-        flow = TelegramAnswerFlow(
-            channel=config.name,
-            bot_token=config.bot_token,
-            chat_id=config.chat_id,
-            client=make_client(),
-            desk=self.answer_desk(),
-            store=self.store,
-            clock=self.clock,
-            base_url=config.base_url,
-        )
-        self.sender.on_outcome.append(lambda _marketplace, _outcome: flow.wake.set())  # "답변 보냄" at once
-        return flow
-
-    def _telegram_actions(self, config: TelegramConfig, answers: TelegramAnswerFlow) -> TelegramActionPoller:
-        key = f"telegram_offset:{config.name}"
-
-        async def load_offset() -> int | None:
-            value = await self.store.meta_value(key)
-            return int(value) if value and value.lstrip("-").isdigit() else None
-
-        async def save_offset(offset: int) -> None:
-            await self.store.set_meta_value(key, str(offset))
-
-        return TelegramActionPoller(
-            bot_token=config.bot_token,
-            chat_id=config.chat_id,
-            client=make_client(),
-            apply=self.apply_phone_action,
-            load_offset=load_offset,
-            save_offset=save_offset,
-            base_url=config.base_url,
-            sleep=self.clock.sleep,
-            answers=answers,
         )
 
     async def apply_phone_action(self, action: str, inquiry_id: int, actor: str) -> str:
