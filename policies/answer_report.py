@@ -14,7 +14,9 @@ Counting rules (the computation lives beside these types and is a pure function 
   first saw the inquiry answered. An inquiry that was already answered when inqd first saw it, with no time from
   the marketplace, has no known answer time: it counts as answered (and within 24 h only if the poll that saw
   it was within 24 h of receipt) but not in the medians.
-- A week before any account of the marketplace was first polled is *not covered*: shown as "no data", never 0 %.
+- A week before any account of the marketplace was first polled, from which inqd holds no inquiry (the first
+  poll reads back its lookback window, so a week shortly before it usually has some), is *not covered*: shown as
+  "no data", never 0 %.
 """
 
 from __future__ import annotations

@@ -203,7 +203,8 @@ def _week_rows(
         WeekFigures(
             week_start=span.start(n).date(),
             figures=_figures(rows),
-            covered=first_polled is not None and first_polled < span.start(n + 1),
+            # The first poll reads back its lookback window: a week before it with inquiries in it was seen.
+            covered=bool(rows) or (first_polled is not None and first_polled < span.start(n + 1)),
             closed_days=_closed_names(calendar, span.start(n).date()),
         )
         for n, rows in enumerate(by_week)

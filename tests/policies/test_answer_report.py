@@ -179,3 +179,15 @@ def test_only_the_window_counts_and_the_30_days_reach_past_the_weeks() -> None:
     facts = [_fact(1, _at(9, 17, 10), _at(9, 17, 11), MP), _fact(2, _at(9, 13, 10), _at(9, 13, 11), MP)]
     coupang = _report(facts, NOW, weeks=1, first={Marketplace.COUPANG: _at(9, 1, 9)}).marketplaces[0]
     assert coupang.last_30_days.received == 1 and coupang.weeks[0].figures.received == 0
+
+
+def test_a_week_before_the_first_poll_is_covered_by_what_its_lookback_read() -> None:
+    # Coupang first polled Wed 10/14 12:00; its first poll read back a week, so WEEK_FACTS' week of 10/12 is covered
+    # anyway, and the week of 10/5 holds one inquiry it read back (Fri 10/9, answered in 1 h): covered too.
+    # The week of 9/28 holds nothing and ended before the first poll: no data.
+    early = _fact(7, _at(10, 9, 10), _at(10, 9, 11), MP)
+    report = _report([early, *WEEK_FACTS], NOW, weeks=3, first={Marketplace.COUPANG: _at(10, 14, 12)})
+    coupang = report.marketplaces[0]
+    assert [w.week_start.isoformat() for w in coupang.weeks] == ["2026-09-28", "2026-10-05", "2026-10-12"]
+    assert [w.covered for w in coupang.weeks] == [False, True, True]
+    assert (coupang.weeks[1].figures.received, coupang.weeks[1].figures.share_24h) == (1, 1.0)
