@@ -142,38 +142,43 @@ def _answer_id(form: dict[str, str]) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 18 else None
 
 
-def register(routes: Routes, stored_inquiry: Callable[[Page], Awaitable[StoredInquiry | None]], full: FullPage) -> None:
-    """POST /inquiries/{id}/answer/{check,draft,send,cancel} and GET /inquiries/{id}/answer (the section alone)."""
+class Composer:
+    """The answer section's routes for the inquiry page: each finds the inquiry, runs the desk, answers with the
+    section alone (the page's script) or the whole page (no script)."""
 
-    async def respond(
-        page: Page, stored: StoredInquiry, form: dict[str, str], *, piece: str, status: int = 200, **given: Any
+    def __init__(self, stored_inquiry: Callable[[Page], Awaitable[StoredInquiry | None]], full: FullPage) -> None:
+        self._stored_inquiry = stored_inquiry
+        self._full = full
+
+    async def _respond(
+        self, page: Page, stored: StoredInquiry, form: dict[str, str], *, piece: str, status: int = 200, **given: Any
     ) -> web.StreamResponse:
         values = await answer_values(page, stored, **given)
         if form.get("fragment") == "1" or page.request.method == "GET":
             response = page.fragment(piece, stored=stored, **values)
             response.set_status(status)
             return response
-        return await full(page, stored, values, status)
+        return await self._full(page, stored, values, status)
 
-    async def section(page: Page) -> web.StreamResponse:
-        stored = await stored_inquiry(page)
+    async def section(self, page: Page) -> web.StreamResponse:
+        stored = await self._stored_inquiry(page)
         if stored is None:
             raise web.HTTPNotFound()
-        return await respond(page, stored, {}, piece="inquiry_answer.html")
+        return await self._respond(page, stored, {}, piece="inquiry_answer.html")
 
-    async def check(page: Page) -> web.StreamResponse:
-        stored, form = await stored_inquiry(page), await _form(page)
+    async def check(self, page: Page) -> web.StreamResponse:
+        stored, form = await self._stored_inquiry(page), await _form(page)
         if stored is None:
             raise web.HTTPNotFound()
         text, template = form.get("text", "")[:MAX_TEXT], form.get("template", "")
         findings = await page.ctx.desk().check(stored.id, text)
         checked = Checked(findings)
-        return await respond(
+        return await self._respond(
             page, stored, form, piece="inquiry_check.html", text=text, checked=checked, template_key=template
         )
 
-    async def draft(page: Page) -> web.StreamResponse:
-        stored, form = await stored_inquiry(page), await _form(page)
+    async def draft(self, page: Page) -> web.StreamResponse:
+        stored, form = await self._stored_inquiry(page), await _form(page)
         if stored is None:
             raise web.HTTPNotFound()
         text, template = form.get("text", "")[:MAX_TEXT], form.get("template", "")
@@ -181,11 +186,11 @@ def register(routes: Routes, stored_inquiry: Callable[[Page], Awaitable[StoredIn
             saved = await page.ctx.desk().draft(stored.id, text)
         except AnswerRefused as err:
             message, piece = str(err), "inquiry_check.html"
-            return await respond(
+            return await self._respond(
                 page, stored, form, piece=piece, status=409, text=text, message=message, template_key=template
             )
         checked = Checked(saved.findings, saved.answer)
-        return await respond(
+        return await self._respond(
             page,
             stored,
             form,
@@ -195,14 +200,14 @@ def register(routes: Routes, stored_inquiry: Callable[[Page], Awaitable[StoredIn
             template_key=template,
         )
 
-    async def send(page: Page) -> web.StreamResponse:
-        stored, form = await stored_inquiry(page), await _form(page)
+    async def send(self, page: Page) -> web.StreamResponse:
+        stored, form = await self._stored_inquiry(page), await _form(page)
         if stored is None:
             raise web.HTTPNotFound()
         answer_id = _answer_id(form)
         answer = await page.ctx.store.get_answer(answer_id) if answer_id is not None else None
         if answer is None or answer.inquiry_id != stored.id:
-            return await respond(
+            return await self._respond(
                 page, stored, form, piece="inquiry_answer.html", status=404, message="답변이 없습니다."
             )
         confirmed = form.get("confirm_warnings") in ("1", "on", "true")
@@ -212,13 +217,13 @@ def register(routes: Routes, stored_inquiry: Callable[[Page], Awaitable[StoredIn
                 answer.id, ACTOR, digest=form.get("digest", ""), confirm_warnings=confirmed, template_key=template
             )
         except AlreadySent as err:
-            return await respond(page, stored, form, piece="inquiry_answer.html", status=409, message=str(err))
+            return await self._respond(page, stored, form, piece="inquiry_answer.html", status=409, message=str(err))
         except AnswerRefused as err:
             # The check again (warnings not confirmed, a block) or a text changed since the confirm step.
             current = await page.ctx.store.get_answer(answer.id)
             findings = err.findings or await page.ctx.desk().check(stored.id, answer.text)
             checked = Checked(findings, current if current and current.state is AnswerState.DRAFT else None)
-            return await respond(
+            return await self._respond(
                 page,
                 stored,
                 form,
@@ -229,30 +234,34 @@ def register(routes: Routes, stored_inquiry: Callable[[Page], Awaitable[StoredIn
                 template_key=template,
             )
         if form.get("fragment") == "1" or approval.promise_lines:  # the promise lines would not survive a redirect
-            return await respond(page, stored, form, piece="inquiry_answer.html", notes=approval.promise_lines)
+            return await self._respond(page, stored, form, piece="inquiry_answer.html", notes=approval.promise_lines)
         return redirect(f"/inquiries/{stored.id}#answer-section")
 
-    async def cancel(page: Page) -> web.StreamResponse:
-        stored, form = await stored_inquiry(page), await _form(page)
+    async def cancel(self, page: Page) -> web.StreamResponse:
+        stored, form = await self._stored_inquiry(page), await _form(page)
         if stored is None:
             raise web.HTTPNotFound()
         answer_id = _answer_id(form)
         answer = await page.ctx.store.get_answer(answer_id) if answer_id is not None else None
         if answer is None or answer.inquiry_id != stored.id:
-            return await respond(
+            return await self._respond(
                 page, stored, form, piece="inquiry_answer.html", status=404, message="답변이 없습니다."
             )
         try:
             await page.ctx.desk().cancel(answer.id, ACTOR)
         except AnswerRefused as err:
-            return await respond(page, stored, form, piece="inquiry_answer.html", status=409, message=str(err))
+            return await self._respond(page, stored, form, piece="inquiry_answer.html", status=409, message=str(err))
         if form.get("fragment") == "1":
             message = f"답변 #{answer.id}을(를) 취소했습니다."
-            return await respond(page, stored, form, piece="inquiry_answer.html", message=message)
+            return await self._respond(page, stored, form, piece="inquiry_answer.html", message=message)
         return redirect(f"/inquiries/{stored.id}#answer-section")
 
-    routes.get("/inquiries/{id}/answer", section)
-    routes.post("/inquiries/{id}/answer/check", check)
-    routes.post("/inquiries/{id}/answer/draft", draft)
-    routes.post("/inquiries/{id}/answer/send", send)
-    routes.post("/inquiries/{id}/answer/cancel", cancel)
+
+def register(routes: Routes, stored_inquiry: Callable[[Page], Awaitable[StoredInquiry | None]], full: FullPage) -> None:
+    """POST /inquiries/{id}/answer/{check,draft,send,cancel} and GET /inquiries/{id}/answer (the section alone)."""
+    composer = Composer(stored_inquiry, full)
+    routes.get("/inquiries/{id}/answer", composer.section)
+    routes.post("/inquiries/{id}/answer/check", composer.check)
+    routes.post("/inquiries/{id}/answer/draft", composer.draft)
+    routes.post("/inquiries/{id}/answer/send", composer.send)
+    routes.post("/inquiries/{id}/answer/cancel", composer.cancel)

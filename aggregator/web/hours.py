@@ -30,7 +30,7 @@ from aggregator.web.hours_view import (
     week_bars,
     week_changes,
 )
-from aggregator.web.pages import Page, Routes
+from aggregator.web.pages import Page, Routes, redirect
 
 COMING_DAYS = 60
 ACTOR = "web"
@@ -38,11 +38,6 @@ NO_FILE = (
     "이 inqd는 설정 파일 없이 시작되어 여기서 저장할 수 없습니다. "
     "inqd run --config 파일 로 시작하면 이 페이지에서 바꾼 시간이 그 파일에 저장됩니다."
 )
-
-
-def _see_other(location: str) -> web.Response:
-    # A plain 303 response: aiohttp refuses a returned HTTPException (it must be raised, past our headers).
-    return web.Response(status=303, headers={"Location": location})
 
 
 def _form(data: MultiDictProxy[Any]) -> dict[str, list[str]]:
@@ -91,67 +86,69 @@ def _notices(query: Any) -> list[str]:
     return notices
 
 
+async def _show(page: Page) -> web.StreamResponse:
+    values = await _page_values(page)
+    values["notices"] = _notices(page.request.query)
+    return page.html("hours.html", **values)
+
+
+async def _preview(page: Page) -> web.StreamResponse:
+    current = current_hours(page.ctx.settings())
+    try:
+        wanted = hours_from_form(_form(await page.request.post()), current)
+    except FormError as err:
+        values = await _page_values(page)
+        values["problems"] = [str(err)]
+        return page.html("hours.html", status=422, **values)
+    quiet, work = wanted.items()
+    return page.html(
+        "hours_preview.html",
+        title="바꿀 내용 확인",
+        nav="hours",
+        changes=week_changes(current, wanted),
+        config_lines=wanted.config_lines(),
+        quiet_items=quiet,
+        work_items=work,
+        closed_days_before=current.closed_days_quiet,
+        closed_days_after=wanted.closed_days_quiet,
+        kept=(*wanted.kept_quiet, *wanted.kept_work),
+        bars=week_bars(wanted, page.ctx.settings()),
+        weekdays=WEEKDAYS,
+        can_save=page.ctx.config_path is not None,
+        no_file=NO_FILE,
+        config_path=page.ctx.config_path,
+    )
+
+
+async def _save(page: Page) -> web.StreamResponse:
+    path = page.ctx.config_path
+    form = await page.request.post()
+    quiet = [str(v) for v in form.getall("quiet_hours", [])]
+    work = [str(v) for v in form.getall("work_hours", [])]
+    problems: list[str] = [NO_FILE] if path is None else []
+    if path is not None:
+        try:
+            await asyncio.to_thread(set_hours, path, quiet, work)
+        except ConfigError as err:
+            problems = ["저장하지 않았습니다. 파일은 그대로입니다:", *err.problems]
+    if not problems:
+        reloaded = await page.ctx.reload()
+        if reloaded.applied:
+            query = {"saved": "1"}
+            if reloaded.restart_needed:
+                query["restart"] = ", ".join(reloaded.restart_needed)
+            return redirect(f"/hours?{urlencode(query)}")
+        problems = ["파일에는 저장했지만 실행 중인 inqd가 받아들이지 않았습니다:", *reloaded.problems]
+    values = await _page_values(page)
+    values["problems"] = problems
+    return page.html("hours.html", status=422, **values)
+
+
 def register(routes: Routes) -> None:
     """This page's routes."""
-
-    async def show(page: Page) -> web.StreamResponse:
-        values = await _page_values(page)
-        values["notices"] = _notices(page.request.query)
-        return page.html("hours.html", **values)
-
-    async def preview(page: Page) -> web.StreamResponse:
-        current = current_hours(page.ctx.settings())
-        try:
-            wanted = hours_from_form(_form(await page.request.post()), current)
-        except FormError as err:
-            values = await _page_values(page)
-            values["problems"] = [str(err)]
-            return page.html("hours.html", status=422, **values)
-        quiet, work = wanted.items()
-        return page.html(
-            "hours_preview.html",
-            title="바꿀 내용 확인",
-            nav="hours",
-            changes=week_changes(current, wanted),
-            config_lines=wanted.config_lines(),
-            quiet_items=quiet,
-            work_items=work,
-            closed_days_before=current.closed_days_quiet,
-            closed_days_after=wanted.closed_days_quiet,
-            kept=(*wanted.kept_quiet, *wanted.kept_work),
-            bars=week_bars(wanted, page.ctx.settings()),
-            weekdays=WEEKDAYS,
-            can_save=page.ctx.config_path is not None,
-            no_file=NO_FILE,
-            config_path=page.ctx.config_path,
-        )
-
-    async def save(page: Page) -> web.StreamResponse:
-        path = page.ctx.config_path
-        form = await page.request.post()
-        quiet = [str(v) for v in form.getall("quiet_hours", [])]
-        work = [str(v) for v in form.getall("work_hours", [])]
-        problems: list[str] = [NO_FILE] if path is None else []
-        if path is not None:
-            try:
-                await asyncio.to_thread(set_hours, path, quiet, work)
-            except ConfigError as err:
-                problems = ["저장하지 않았습니다. 파일은 그대로입니다:", *err.problems]
-        if not problems:
-            reloaded = await page.ctx.reload()
-            if reloaded.applied:
-                query = {"saved": "1"}
-                if reloaded.restart_needed:
-                    query["restart"] = ", ".join(reloaded.restart_needed)
-                return _see_other(f"/hours?{urlencode(query)}")
-            problems = ["파일에는 저장했지만 실행 중인 inqd가 받아들이지 않았습니다:", *reloaded.problems]
-        values = await _page_values(page)
-        values["problems"] = problems
-        return page.html("hours.html", status=422, **values)
-
-    routes.get("/hours", show)
-    routes.post("/hours/preview", preview)
-    routes.post("/hours/save", save)
+    routes.get("/hours", _show)
+    routes.post("/hours/preview", _preview)
+    routes.post("/hours/save", _save)
     _register_vacations(routes)
 
 
@@ -198,7 +195,7 @@ def _register_vacations(routes: Routes) -> None:
         note = str(form.get("note", "")).strip()
         vacation_id = await page.ctx.store.add_vacation(first, last, note, now=page.ctx.clock.now(), actor=ACTOR)
         page.ctx.controls_changed()
-        return _see_other(f"/hours?added={vacation_id}#vacations")
+        return redirect(f"/hours?added={vacation_id}#vacations")
 
     async def remove(page: Page) -> web.StreamResponse:
         given = str((await page.request.post()).get("id", ""))
@@ -208,7 +205,7 @@ def _register_vacations(routes: Routes) -> None:
         if not removed:
             return await refused(page, f"{given}번 휴가가 없습니다")
         page.ctx.controls_changed()
-        return _see_other(f"/hours?removed={given}#vacations")
+        return redirect(f"/hours?removed={given}#vacations")
 
     routes.post("/hours/vacation/preview", preview)
     routes.post("/hours/vacation/add", add)
