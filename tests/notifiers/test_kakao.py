@@ -27,7 +27,6 @@ from aggregator.settings import Settings
 from aggregator.settings.notify import KakaoConfig
 from aggregator.store import Store
 from core.models import Category, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
-from core.payloads import SystemPayload
 from tests.fakes import FakeClock
 from tests.notifiers.conftest import NOW, TRANSPORT_ERRORS, fail_with
 
