@@ -1,5 +1,6 @@
 """The operator alerts about one marketplace account's connection: lost, refused credentials, recovered, a key
-about to expire. Pure like render.py, whose stamps and masking they use."""
+about to expire; and a KakaoTalk channel's login about to end. Pure like render.py, whose stamps and masking they
+use."""
 
 from __future__ import annotations
 
@@ -89,4 +90,22 @@ def key_expiry(*, account_id: str, expires_on: date, days_left: int) -> Message:
         priority=Priority.HIGH if days_left <= 3 else Priority.DEFAULT,
         tags=("key",),
         click_url=SELLER_CENTER_URLS[Marketplace.COUPANG],
+    )
+
+
+def kakao_login_expiry(*, channel: str, expires_on: date, days_left: int) -> Message:
+    """A reminder before a kakao channel's login (its refresh token, about two months) ends, or on the day."""
+    when = f"{expires_on:%m/%d} ({_WEEKDAYS[expires_on.weekday()]})"
+    lead = f"{days_left}일 뒤 {when} 만료됩니다" if days_left > 0 else f"{when} 만료됩니다(오늘)"
+    if days_left < 0:
+        lead = f"{when} 만료되었습니다"
+    return Message(
+        kind=MessageKind.SYSTEM,
+        title=f"[카카오톡] 로그인 만료 예정: {channel}",
+        body=(
+            f"'{channel}' 채널의 카카오 로그인이 {lead}. 만료되면 이 채널로 알림이 가지 않습니다(fallback 채널이 "
+            f"있으면 그리로 갑니다). inqd kakao-login --channel {channel} 으로 다시 로그인하세요."
+        ),
+        priority=Priority.HIGH if days_left <= 3 else Priority.DEFAULT,
+        tags=("key",),
     )

@@ -1,9 +1,9 @@
 """Connection health as messages and as /healthz: reads stream status from the store, lets policies.health decide,
-and queues "연결 끊김" / "인증 실패" / "복구" and Coupang key reminders through the outbox."""
+and queues "연결 끊김" / "인증 실패" / "복구", Coupang key and Kakao login reminders through the outbox."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -13,6 +13,7 @@ import structlog
 
 from aggregator import connection_messages, render
 from aggregator.store import Channels, Store, StreamStatus
+from aggregator.store.schema import channels_for
 from core.clock import Clock
 from core.models import Marketplace, MessageKind, StreamKind
 from policies.health import (
@@ -24,6 +25,7 @@ from policies.health import (
     connection_changes,
     key_expires_on,
     key_reminder_due,
+    reminder_due,
     stream_health,
 )
 
@@ -66,6 +68,7 @@ class ConnectionWatch:
         channels: Channels,
         zone: ZoneInfo,
         key_issued: Mapping[str, date] | None = None,
+        kakao_logins: Mapping[str, Callable[[], datetime | None]] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -75,6 +78,8 @@ class ConnectionWatch:
         self._channels = channels
         self._zone = zone
         self._key_issued = dict(key_issued or {})
+        # kakao channel -> when its login ends (read from its token file: `inqd kakao-login` may renew it meanwhile)
+        self._kakao_logins = dict(kakao_logins or {})
         self._keys_checked_on: date | None = None
         self.started_at = clock.now()
         self.on_queued: list[Any] = []  # asyncio.Event-like objects to set when messages were queued
@@ -165,7 +170,36 @@ class ConnectionWatch:
                 now=now,
                 payload=render.system_payload(message),
             )
+        return queued + await self._kakao_reminders(now, today)
+
+    async def _kakao_reminders(self, now: datetime, today: date) -> int:
+        queued = 0
+        for channel, expires_at in sorted(self._kakao_logins.items()):
+            ends = expires_at()
+            if ends is None:  # not logged in: every send already fails with the fix in its reason
+                continue
+            expires_on = ends.astimezone(self._zone).date()
+            days = reminder_due(expires_on, today)
+            if days is None:
+                continue
+            message = connection_messages.kakao_login_expiry(
+                channel=channel, expires_on=expires_on, days_left=(expires_on - today).days
+            )
+            # Once per threshold of this login (a new login ends on another day: its own reminders), restarts too.
+            queued += await self._store.enqueue(
+                MessageKind.SYSTEM,
+                channels=self._others(channel),
+                dedup_key=f"kakao-login:{channel}:{ends.isoformat()}:{days}",
+                now=now,
+                payload=render.system_payload(message),
+            )
         return queued
+
+    def _others(self, channel: str) -> tuple[str, ...]:
+        """The channels for a warning about `channel`: the others carrying system messages, as the channel may be
+        the failing one; the channel itself when it is the only one (before the day its login still works)."""
+        others = tuple(c for c in channels_for(self._channels, MessageKind.SYSTEM) if c != channel)
+        return others or (channel,)
 
     async def verdicts(self) -> list[StreamHealth]:
         """Each configured stream's health now (healthy when it polled successfully within its bound)."""

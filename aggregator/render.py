@@ -105,6 +105,7 @@ def new_inquiry(inquiry: Inquiry, *, row_id: int, deadline: datetime | None = No
         click_url=SELLER_CENTER_URLS[inquiry.marketplace],
         group_key=inquiry_group_key(row_id),
         inquiry_id=row_id,
+        deadline=deadline,
     )
 
 

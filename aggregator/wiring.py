@@ -12,6 +12,7 @@ import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar, cast
 
 import httpx
@@ -23,6 +24,7 @@ from aggregator.dispatcher import Dispatcher
 from aggregator.metrics import Metrics
 from aggregator.notifiers.action_links import ActionLinks
 from aggregator.notifiers.base import Notifier
+from aggregator.notifiers.kakao import refresh_expiry_of
 from aggregator.notifiers.ntfy import NtfyNotifier
 from aggregator.notifiers.sink import SinkNotifier
 from aggregator.notifiers.sms import SolapiSmsNotifier
@@ -40,6 +42,7 @@ from aggregator.settings import (
 )
 from aggregator.settings.notify import (
     ChannelConfig,
+    KakaoConfig,
     NotifierConfig,
     NtfyConfig,
     SinkNotifierConfig,
@@ -255,7 +258,7 @@ def build_action_links(settings: Settings, clock: Clock) -> ActionLinks | None:
 
 
 def build_connection_watch(settings: Settings, store: Store, clock: Clock, channels: Channels) -> ConnectionWatch:
-    """The watch over every stream's connection, and over the Coupang keys' expiry."""
+    """The watch over every stream's connection, the Coupang keys' expiry and the kakao channels' logins."""
     return ConnectionWatch(
         store,
         clock,
@@ -271,6 +274,11 @@ def build_connection_watch(settings: Settings, store: Store, clock: Clock, chann
             acc.id: acc.key_issued_at
             for acc in settings.accounts
             if isinstance(acc, CoupangAccount) and acc.key_issued_at is not None
+        },
+        kakao_logins={
+            channel.name: partial(refresh_expiry_of, settings.secrets_dir, channel.name)
+            for channel in settings.notifiers
+            if isinstance(channel, KakaoConfig)
         },
     )
 

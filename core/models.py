@@ -245,3 +245,6 @@ class Message:
     # send the text alone. Drawn when the message is rendered for sending, never stored in the outbox.
     image: bytes | None = field(default=None, repr=False)
     image_name: str = ""
+    # The inquiry's deadline on a new-inquiry message: a channel with little room (KakaoTalk's 200-character
+    # preview) says the time left ("23시간 남음") where the others print the stamp in the body.
+    deadline: datetime | None = None

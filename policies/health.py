@@ -1,5 +1,5 @@
 """Connection health: when a stream counts as stale, when an account's connection is lost or back, and when a
-Coupang key needs renewing.
+Coupang key (or a Kakao login) needs renewing.
 
 Pure: what the store knows about each stream, what has already been said about each account, and `now` in;
 decisions out. One "연결 끊김" per account per outage (its streams usually fail together), an auth failure at
@@ -147,9 +147,24 @@ def key_reminder_due(issued: date, today: date, *, days: Sequence[int] = KEY_REM
     Only the most urgent one: a key configured late (3 days left) gets the 3-day reminder, not the 14-day
     one as well. The caller remembers which thresholds it has sent.
     """
-    left = (issued + COUPANG_KEY_LIFETIME - today).days
+    return reminder_due(issued + COUPANG_KEY_LIFETIME, today, days=days)
+
+
+def reminder_due(expires_on: date, today: date, *, days: Sequence[int] = KEY_REMINDER_DAYS) -> int | None:
+    """The most urgent threshold reached today of anything that expires on `expires_on` (a Coupang key, a Kakao
+    login), or None before the first one; 0 on and after the day it expires."""
+    left = (expires_on - today).days
     reached = [d for d in days if left <= d]
     return min(reached) if reached else None
+
+
+def login_attention(days_left: int | None) -> str:
+    """How `inqd status` weighs a login (a Kakao refresh token) that ends in `days_left` days (None: no login):
+    "urgent" (exit 3) within the last reminder before the day or past it, or with no login at all; "warn" from
+    the first reminder on; "ok" before it."""
+    if days_left is None or days_left <= KEY_REMINDER_DAYS[1]:
+        return "urgent"
+    return "warn" if days_left <= KEY_REMINDER_DAYS[0] else "ok"
 
 
 def key_expires_on(issued: date) -> date:

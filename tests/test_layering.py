@@ -50,6 +50,13 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "aggregator.render",
         "aggregator.store",
     ),
+    # KakaoTalk: built from its own config (the brief's signature), its preview says the time left as render does.
+    "aggregator.notifiers.kakao": (
+        "aggregator.notifiers.base",
+        "aggregator.notifiers.action_links",
+        "aggregator.settings.notify",
+        "aggregator.render",
+    ),
     "aggregator.control_service": ("core.models", "aggregator.render", "aggregator.store", "policies"),
     "aggregator.cli.control_commands": OURS,
     "aggregator.init.wizard": OURS,

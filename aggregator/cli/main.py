@@ -201,7 +201,7 @@ class _Command:
 
     def status(self, settings: Settings) -> int:
         """`inqd status`: exit 3 when a stream or a channel needs attention."""
-        from aggregator.cli.status_report import status_lines
+        from aggregator.cli.status_report import needs_attention, status_lines
 
         if not self.has_database(settings.db_path):
             return EXIT_NO_DATABASE
@@ -211,8 +211,7 @@ class _Command:
             print(json.dumps(report, ensure_ascii=False, indent=2))
         else:
             print("\n".join(status_lines(report, now=now, words=self.words)))
-        unhealthy = not all(row["healthy"] for row in report["streams"]) or bool(report["channel_failures"])
-        return 3 if unhealthy else 0
+        return 3 if needs_attention(report) else 0
 
     def run_daemon(self, settings: Settings) -> int:
         """`inqd run`: until SIGTERM (exit 0) or Ctrl-C (exit 130)."""
@@ -264,6 +263,8 @@ async def _explain(settings: Settings, inquiry_id: int, words: Words) -> list[st
 async def _status(settings: Settings, now: datetime, words: Words) -> dict[str, Any]:
     from aggregator.cli.status_report import status_report
     from aggregator.connection_watch import WatchedStream
+    from aggregator.notifiers.kakao import refresh_expiry_of
+    from aggregator.settings.notify import KakaoConfig
 
     streams = [
         WatchedStream(acc.id, acc.marketplace_kind, stream, acc.poll_interval_s)
@@ -274,7 +275,14 @@ async def _status(settings: Settings, now: datetime, words: Words) -> dict[str, 
     try:
         policies = settings.policies(await store.vacation_ranges())
         lost_after = settings.health.lost_after
-        return await status_report(store, streams, policies, now=now, lost_after=lost_after, words=words)
+        kakao_logins = {
+            channel.name: refresh_expiry_of(settings.secrets_dir, channel.name)
+            for channel in settings.notifiers
+            if isinstance(channel, KakaoConfig)
+        }
+        return await status_report(
+            store, streams, policies, now=now, lost_after=lost_after, words=words, kakao_logins=kakao_logins
+        )
     finally:
         await store.aclose()
 

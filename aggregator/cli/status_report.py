@@ -1,12 +1,13 @@
 """`inqd status`: per account and stream the last success, last error, next poll, open count and oldest open age;
-the next quiet-hours change; announced outages; what waits in the outbox; channels that refused messages for good.
+the next quiet-hours change; announced outages; what waits in the outbox; channels that refused messages for good;
+kakao channels whose login ends soon (read from the token file's expiry date, never the tokens).
 
 Read from the database while the daemon runs (WAL lets a reader in beside the writer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -15,7 +16,7 @@ from aggregator.connection_watch import WatchedStream, stream_condition
 from aggregator.scheduler import next_poll_delay_s
 from aggregator.store import Store, StreamStatus
 from policies import Policies
-from policies.health import stream_health
+from policies.health import login_attention, stream_health
 
 # A next poll this far in the past means no daemon is polling (stopped, or wedged).
 _OVERDUE = timedelta(minutes=2)
@@ -48,8 +49,12 @@ async def status_report(
     now: datetime,
     lost_after: timedelta,
     words: Words,
+    kakao_logins: Mapping[str, datetime | None] | None = None,
 ) -> dict[str, Any]:
-    """Everything `inqd status` shows, as plain data (also the `--json` shape; labels in the run's language)."""
+    """Everything `inqd status` shows, as plain data (also the `--json` shape; labels in the run's language).
+
+    `kakao_logins`: each kakao channel's login end (None: not logged in), as kakao.refresh_expiry_of reads it.
+    """
     zone = policies.zone
     statuses = {(s.account_id, s.stream): s for s in await store.stream_statuses()}
     summary = await store.queue_summary()
@@ -81,7 +86,31 @@ async def status_report(
             {"channel": f.channel, "count": f.count, "last_at": _iso(f.last_at, zone), "last_error": f.last_error}
             for f in await store.channel_failures()
         ],
+        "kakao_logins": [
+            _kakao_row(channel, ends, now=now, zone=zone) for channel, ends in (kakao_logins or {}).items()
+        ],
     }
+
+
+def _kakao_row(channel: str, ends: datetime | None, *, now: datetime, zone: tzinfo) -> dict[str, Any]:
+    """One kakao channel's login: when it ends, in how many days (by the calendar), and how much that matters."""
+    days_left = None if ends is None else (ends.astimezone(zone).date() - now.astimezone(zone).date()).days
+    return {
+        "channel": channel,
+        "refresh_expires_at": _iso(ends, zone),
+        "days_left": days_left,
+        "attention": login_attention(days_left),
+    }
+
+
+def needs_attention(report: dict[str, Any]) -> bool:
+    """True when `inqd status` exits 3: a stream unhealthy, a channel refusing for good, a kakao login ending within
+    the last reminder's days (or gone)."""
+    return (
+        not all(row["healthy"] for row in report["streams"])
+        or bool(report["channel_failures"])
+        or any(row["attention"] == "urgent" for row in report["kakao_logins"])
+    )
 
 
 def _stream_row(
@@ -173,4 +202,14 @@ def status_lines(report: dict[str, Any], *, now: datetime, words: Words) -> list
                 error=failure["last_error"],
             )
         )
+    lines += [_kakao_line(row, words=words) for row in report["kakao_logins"] if row["attention"] != "ok"]
     return lines
+
+
+def _kakao_line(row: dict[str, Any], *, words: Words) -> str:
+    days, channel = row["days_left"], row["channel"]
+    if days is None:
+        return words("status_kakao_no_login", channel=channel)
+    if days <= 0:
+        return words("status_kakao_login_today" if days == 0 else "status_kakao_login_expired", channel=channel)
+    return words("status_kakao_login_ends", days=days, channel=channel)

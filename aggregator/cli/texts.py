@@ -117,6 +117,22 @@ _STATUS = {
         "channel {channel}: {count} message(s) refused for good (last {at}: {error}) — check its settings "
         "(token, address), then `inqd test-notify --channel {channel}`",
     ),
+    "status_kakao_login_ends": (
+        "카카오 로그인 만료 {days}일 전 (channel {channel}) — `inqd kakao-login --channel {channel}`",
+        "Kakao login ends in {days} day(s) (channel {channel}) — `inqd kakao-login --channel {channel}`",
+    ),
+    "status_kakao_login_today": (
+        "카카오 로그인 오늘 만료 (channel {channel}) — `inqd kakao-login --channel {channel}`",
+        "Kakao login ends today (channel {channel}) — `inqd kakao-login --channel {channel}`",
+    ),
+    "status_kakao_login_expired": (
+        "카카오 로그인 만료됨 (channel {channel}) — `inqd kakao-login --channel {channel}`",
+        "Kakao login ended (channel {channel}) — `inqd kakao-login --channel {channel}`",
+    ),
+    "status_kakao_no_login": (
+        "카카오 로그인 없음 (channel {channel}) — `inqd kakao-login --channel {channel}`",
+        "no Kakao login (channel {channel}) — `inqd kakao-login --channel {channel}`",
+    ),
 }
 
 _DEMO = {

@@ -144,8 +144,35 @@ class WebhookConfig(ChannelConfig):
         return value
 
 
+def _loopback_callback(value: str) -> str:
+    """The login's redirect URI: on this machine (the browser that logs in comes back to inqd itself)."""
+    parts = urlsplit(value)
+    if parts.scheme != "http" or parts.hostname not in {"127.0.0.1", "localhost"} or not parts.port:
+        raise Problem("kakao_redirect_loopback")
+    return value
+
+
+class KakaoConfig(ChannelConfig):
+    """KakaoTalk "send to me" (나에게 보내기) through a Kakao Developers app of your own, into the 나와의 채팅 of the
+    Kakao account on the work phone. One login (`inqd kakao-login`) stores a refresh token in secrets_dir."""
+
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("client_secret",)
+
+    type: Literal["kakao"]
+    # The app's REST API key (its OAuth client_id): not a secret on its own (it is in every login URL).
+    rest_api_key: Annotated[str, Field(pattern=r"^[0-9A-Za-z]{16,64}$")]
+    # Only when the app has 카카오 로그인 > 보안 > Client Secret switched on; from env or secrets_dir.
+    client_secret: SecretStr | None = None
+    # Registered in the app (카카오 로그인 > Redirect URI) exactly as written here; the daemon's admin port serves it
+    # (the web inbox's status page), `inqd kakao-login` listens on it while no daemon runs.
+    redirect_uri: Annotated[str, AfterValidator(_loopback_callback)] = "http://localhost:9464/kakao/callback"
+    api_url: Annotated[str, AfterValidator(https_or_loopback)] = "https://kapi.kakao.com"
+    auth_url: Annotated[str, AfterValidator(https_or_loopback)] = "https://kauth.kakao.com"
+
+
 NotifierConfig = Annotated[
-    SinkNotifierConfig | NtfyConfig | SmsConfig | TelegramConfig | WebhookConfig, Field(discriminator="type")
+    SinkNotifierConfig | NtfyConfig | SmsConfig | TelegramConfig | WebhookConfig | KakaoConfig,
+    Field(discriminator="type"),
 ]
 NOTIFIER_SECRETS = {
     "sink": SinkNotifierConfig.SECRET_FIELDS,
@@ -153,4 +180,5 @@ NOTIFIER_SECRETS = {
     "sms": SmsConfig.SECRET_FIELDS,
     "telegram": TelegramConfig.SECRET_FIELDS,
     "webhook": WebhookConfig.SECRET_FIELDS,
+    "kakao": KakaoConfig.SECRET_FIELDS,
 }

@@ -51,6 +51,10 @@ _PROBLEMS = Texts(
             "http는 127.0.0.1(샌드박스)에만 쓸 수 있습니다. https를 쓰세요",
             "plain http is only allowed for 127.0.0.1 (the sandbox); use https",
         ),
+        "kakao_redirect_loopback": (
+            "이 컴퓨터의 http 주소여야 합니다 (예: http://localhost:9464/kakao/callback, 포트 포함)",
+            "must be an http address on this machine with a port (e.g. http://localhost:9464/kakao/callback)",
+        ),
         "poll_floor": (
             "실제 마켓에는 {floor:g}초 이상이어야 합니다",
             "must be at least {floor:g} s for a real marketplace",

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -18,10 +19,12 @@ from structlog.testing import capture_logs
 
 from aggregator import render
 from aggregator.notifiers.base import DeliveryError, Notifier
+from aggregator.notifiers.kakao import KakaoNotifier
 from aggregator.notifiers.ntfy import NtfyNotifier
 from aggregator.notifiers.sms import SolapiSmsNotifier
 from aggregator.notifiers.telegram import TelegramNotifier
 from aggregator.notifiers.webhook import WebhookNotifier
+from aggregator.settings.notify import KakaoConfig
 from core.models import Category, Inquiry, Marketplace, Message, MessageKind, Priority, StreamKind
 from core.payloads import WeeklyReportPayload
 from tests.png import tiny_png
@@ -37,18 +40,42 @@ MESSAGE = Message(
 )
 
 
+def _json_body(request: httpx.Request) -> Any:
+    return json.loads(request.content)
+
+
+def _kakao_template(request: httpx.Request) -> Any:
+    return json.loads(parse_qs(request.content.decode("utf-8"))["template_object"][0])
+
+
 @dataclass(frozen=True)
 class Case:
-    """How to build one notifier around the canary secret, where it posts, and what its 2xx body is."""
+    """How to build one notifier around the canary secret, where it posts, what its 2xx body is, how to read what
+    it posted, and whether a 401 makes it refresh its login and try once more (Kakao)."""
 
     name: str
     build: Callable[[httpx.AsyncClient], Notifier]
     url: str
     ok_body: dict[str, Any]
+    posted: Callable[[httpx.Request], Any] = _json_body
+    retries_after_401: bool = False
 
 
 def _now() -> datetime:
     return NOW
+
+
+class _KakaoLogin:
+    """A Kakao login whose access tokens carry the canary (before and after a refresh)."""
+
+    async def access_token(self) -> str:
+        return f"{CANARY}-access"
+
+    async def refreshed(self) -> str:
+        return f"{CANARY}-refreshed"
+
+    def refresh_expires_at(self) -> datetime | None:
+        return NOW + timedelta(days=50)
 
 
 CASES = [
@@ -88,6 +115,16 @@ CASES = [
         f"https://hooks.example/{CANARY}",
         {},
     ),
+    Case(
+        "kakao",
+        lambda c: KakaoNotifier(
+            KakaoConfig(type="kakao", name="k", rest_api_key="0123456789abcdef"), _KakaoLogin(), client=c, now=_now
+        ),
+        "https://kapi.kakao.com/v2/api/talk/memo/default/send",
+        {"result_code": 0},
+        posted=_kakao_template,
+        retries_after_401=True,
+    ),
 ]
 OUTCOMES = [
     (httpx.Response(200), None, None),
@@ -104,6 +141,12 @@ OUTCOMES = [
 ]
 
 
+def _attempts(case: Case, response: httpx.Response | Exception) -> int:
+    """How many requests one send makes: two after a 401 where the channel refreshes its login first."""
+    refused = isinstance(response, httpx.Response) and response.status_code == 401
+    return 2 if refused and case.retries_after_401 else 1
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 @pytest.mark.parametrize(("outcome", "retryable", "retry_after"), OUTCOMES, ids=lambda v: repr(v)[:30])
 async def test_notifier_contract(
@@ -117,7 +160,7 @@ async def test_notifier_contract(
     async with httpx.AsyncClient() as client:
         notifier = case.build(client)
         with respx.mock(assert_all_called=True, assert_all_mocked=True) as router, capture_logs() as logs:
-            router.post(case.url).mock(side_effect=[response])
+            router.post(case.url).mock(side_effect=[response] * _attempts(case, response))
             try:
                 await notifier.send(MESSAGE)
                 error: DeliveryError | None = None
@@ -137,6 +180,7 @@ PICTURE_ROUTES = {
     "telegram": ("POST", f"https://api.telegram.org/bot123456789:{CANARY}/sendPhoto"),
     "sms": ("POST", CASES[2].url),
     "webhook": ("POST", CASES[3].url),
+    "kakao": ("POST", CASES[4].url),  # the text alone: the text template has no picture
 }
 
 
@@ -154,7 +198,7 @@ async def test_notifier_contract_for_a_message_with_a_picture(
     async with httpx.AsyncClient() as client:
         notifier = case.build(client)
         with respx.mock(assert_all_called=True, assert_all_mocked=True) as router, capture_logs() as logs:
-            router.route(method=method, url=url).mock(side_effect=[response])
+            router.route(method=method, url=url).mock(side_effect=[response] * _attempts(case, response))
             try:
                 await notifier.send(WEEKLY)
                 error: DeliveryError | None = None
@@ -207,6 +251,6 @@ async def test_notifier_posts_the_masked_text_and_no_buyer_data_of_its_own(case:
             for message in BUYER_MESSAGES:
                 await notifier.send(message)
     # Decoded: a JSON escape (\ud0c0) would hide Korean text from a plain substring check.
-    posted = [json.dumps(json.loads(call.request.content), ensure_ascii=False) for call in route.calls]
+    posted = [json.dumps(case.posted(call.request), ensure_ascii=False) for call in route.calls]
     assert [("타*카 **" in body, "010-****-5555" in body) for body in posted] == [(True, True)] * len(BUYER_MESSAGES)
     assert [raw for raw in RAW if raw in f"{posted} {logs}"] == []
