@@ -305,7 +305,8 @@ class KakaoTokenStore:
         self._clock = clock
         self._client = client or make_client()
         self._own_client = client is None
-        self._scrubber = scrubber
+        # Looked up once: logging is set up before the daemon builds its channels (a test's capture swaps it later).
+        self._scrubber = scrubber or installed_scrubber()
         self._lock = asyncio.Lock()
         self._handed_out: str | None = None  # the access token last returned: refreshed() compares against it
         self._refused: str | None = None  # a refresh token Kakao refused: not offered again
