@@ -19,7 +19,6 @@ import json
 import os
 import secrets
 import tempfile
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,9 +40,6 @@ log = structlog.get_logger("inqd.kakao")
 TOKEN_SUFFIX = ".kakao_token"
 # Refresh ahead of the end: a message must not leave with a token that dies on the way.
 REFRESH_MARGIN = timedelta(minutes=5)
-# How long a started login waits for Kakao to send the browser back (the command and the web button alike).
-LOGIN_TIMEOUT = timedelta(minutes=10)
-_MAX_PENDING = 20  # logins started and not finished: oldest dropped first, a flood cannot grow memory
 # A 401 met within this long after a refresh is the same 401 others already refreshed for: no second refresh.
 _REFRESH_SETTLE_S = 30.0
 
@@ -256,36 +252,6 @@ async def exchange_code(
     await asyncio.to_thread(write_tokens, token_path(secrets_dir, config.name), tokens)
     log.info("kakao_logged_in", channel=config.name, refresh_until=tokens.refresh_token_expires_at.isoformat())
     return tokens
-
-
-@dataclass(frozen=True, slots=True)
-class PendingLogin:
-    """A login sent to Kakao and not yet back: the channel, the PKCE verifier, who started it, until when."""
-
-    channel: str
-    verifier: str = field(repr=False)
-    started_by: str = field(repr=False)  # a web session id ("" for the command)
-    expires_at: datetime
-
-
-class PendingLogins:
-    """Logins waiting for Kakao's redirect, by their `state` (random, one use, ten minutes)."""
-
-    def __init__(self) -> None:
-        self._by_state: OrderedDict[str, PendingLogin] = OrderedDict()
-
-    def start(self, channel: str, *, started_by: str, now: datetime) -> tuple[str, str]:
-        """A new login for `channel`: its (state, S256 challenge)."""
-        state, verifier = secrets.token_urlsafe(32), new_code_verifier()
-        self._by_state[state] = PendingLogin(channel, verifier, started_by, now + LOGIN_TIMEOUT)
-        while len(self._by_state) > _MAX_PENDING:
-            self._by_state.popitem(last=False)
-        return state, code_challenge(verifier)
-
-    def finish(self, state: str, now: datetime) -> PendingLogin | None:
-        """The login `state` names, taken out (a state works once); None when unknown or expired."""
-        pending = self._by_state.pop(state, None)
-        return pending if pending is not None and now < pending.expires_at else None
 
 
 class KakaoTokenStore:

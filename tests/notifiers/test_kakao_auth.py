@@ -27,7 +27,6 @@ from aggregator.notifiers.kakao_auth import (
     KakaoLoginNeeded,
     KakaoTokens,
     KakaoTokenStore,
-    PendingLogins,
     authorize_url,
     code_challenge,
     exchange_code,
@@ -301,15 +300,3 @@ async def test_no_token_in_logs_or_errors(tmp_path: Path, kauth: respx.MockRoute
         assert token not in scrubber.scrub(f"quoted by someone: {token}")  # the scrubber learned it
     assert [entry["event"] for entry in logs] == ["kakao_token_refreshed"]
     await store.aclose()
-
-
-def test_a_pending_login_works_once_and_expires() -> None:
-    pending = PendingLogins()
-    state, challenge = pending.start("kakao", started_by="session-1", now=NOW)
-    login = pending.finish(state, NOW + timedelta(minutes=9))
-    assert login is not None
-    assert (login.channel, login.started_by, code_challenge(login.verifier)) == ("kakao", "session-1", challenge)
-    assert pending.finish(state, NOW) is None
-    late, _ = pending.start("kakao", started_by="", now=NOW)
-    assert pending.finish(late, NOW + timedelta(minutes=10)) is None
-    assert pending.finish("a-state-nobody-issued", NOW) is None
