@@ -19,6 +19,7 @@ from typing import Any
 from aggregator.cli.answer_command import add_answer_parser, run_answer
 from aggregator.cli.check_report import check_lines
 from aggregator.cli.control_commands import add_control_parsers, run_control
+from aggregator.cli.kakao_login import add_kakao_login_parser, run_kakao_login
 from aggregator.cli.notify_check import send_test_messages
 from aggregator.cli.queue_table import queue_table
 from aggregator.cli.report_command import add_report_parser, run_report
@@ -38,7 +39,7 @@ from core.clock import SystemClock
 EXIT_CONFIG = 2
 EXIT_NO_DATABASE = 1
 # The commands that need the config's secrets; every other one reads the config without them.
-_USE_SECRETS = {"check", "run", "test-notify"}
+_USE_SECRETS = {"check", "run", "test-notify", "kakao-login"}
 
 
 def with_config(p: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     add_init_parser(sub)
     add_templates_parser(sub)
     add_report_parser(sub, parents=[lang])
+    add_kakao_login_parser(sub, parents=[lang])
 
     status = command("status", "each stream's last poll and errors, open counts, outages, failed channels")
     with_config(status)
@@ -339,5 +341,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "answer": lambda loaded: run_answer(args, loaded),
         "templates": lambda loaded: run_templates(args, loaded),
         "report": lambda loaded: run_report(args, loaded, words, command.stops),
+        "kakao-login": lambda loaded: run_kakao_login(args, loaded, command.stops),
     }
     return handlers.get(args.command, command.control)(settings)

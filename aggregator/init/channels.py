@@ -6,18 +6,23 @@ A helper of the init wizard composition root: it may import anything of ours.
 from __future__ import annotations
 
 import asyncio
+import webbrowser
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
+from aggregator.cli.kakao_login import PortBusy, serve_login
 from aggregator.init.config import CHANNEL_FIELDS, EXIT_FAILED, EXIT_USAGE, OWNER_ID, Draft, StopInit, owner_of
 from aggregator.init.steps import WizardSteps, flag_values
 from aggregator.init.texts import say
+from aggregator.kakao_login import LOGIN_ERRORS, logged_in_text
 from aggregator.notifiers.base import DeliveryError
 from aggregator.render import channel_test_messages
-from aggregator.settings.notify import NotifierConfig
+from aggregator.settings.notify import KakaoConfig, NotifierConfig
 from aggregator.wiring import build_notifier
 
-CHANNEL_NAMES = {"ntfy": "phone", "telegram": "telegram", "sms": "sms", "sink": "sink"}
+CHANNEL_NAMES = {"ntfy": "phone", "telegram": "telegram", "sms": "sms", "sink": "sink", "kakao": "kakao"}
 
 
 class ChannelSteps(WizardSteps):
@@ -26,7 +31,7 @@ class ChannelSteps(WizardSteps):
     def _channel_flag(self, spec: str) -> Draft:
         kind, _, text = spec.partition(":")
         if kind not in CHANNEL_FIELDS:
-            raise StopInit(EXIT_USAGE, f"--channel {kind}: unknown channel (expected ntfy, telegram, sms, sink)")
+            raise StopInit(EXIT_USAGE, f"--channel {kind}: unknown channel (expected ntfy, telegram, sms, sink, kakao)")
         allowed = (
             {f.name for f in CHANNEL_FIELDS[kind]} | {"name"} | ({"base_url"} if kind in {"sms", "telegram"} else set())
         )
@@ -57,15 +62,20 @@ class ChannelSteps(WizardSteps):
         if phones and not self.io.yes(say(self.lang, "change_channel", names=", ".join(phones)), False):
             return
         self.io.say(say(self.lang, "channel_menu"))
-        kind = ("ntfy", "telegram", "sms", "sink")[self.io.choose(say(self.lang, "number"), 4, 1) - 1]
+        kind = ("ntfy", "telegram", "sms", "sink", "kakao")[self.io.choose(say(self.lang, "number"), 5, 1) - 1]
         if kind == "sink" and self.file.tables("notifiers"):
             return
         if kind == "ntfy":
             self.io.say(say(self.lang, "ntfy_public"))
+        if kind == "kakao":
+            redirect = KakaoConfig.model_fields["redirect_uri"].default
+            self.io.say(say(self.lang, "kakao_steps", redirect=redirect, port=urlsplit(redirect).port))
         self._settle(self._draft("notifiers", kind, self._channel_name(kind), {}, kind), ask_all=True)
 
     def _test(self, draft: Draft, channel: Any) -> bool:
         """The test notifications of `inqd test-notify`: True to keep the channel, False to ask again."""
+        if draft.kind == "kakao":
+            return self._kakao_login(draft, channel)
         if draft.kind == "sink" or self.args.no_test:
             return True
         if draft.kind == "ntfy" and self.interactive:
@@ -86,6 +96,28 @@ class ChannelSteps(WizardSteps):
                 return True
             raise StopInit(EXIT_FAILED, f"{draft.flag}: the test notification was refused ({text})")
         return not self.io.yes(say(self.lang, "reenter_channel"), True)
+
+    def _kakao_login(self, draft: Draft, channel: KakaoConfig) -> bool:
+        """Offer the one-time login now (a test message needs it first); the channel is kept either way."""
+        later = say(self.lang, "kakao_login_later", path=self.file.path, name=draft.owner)
+        if not self.interactive or self.args.no_test or not self.io.yes(say(self.lang, "kakao_login_now"), True):
+            self.io.say(later)
+            return True
+        login = serve_login(
+            channel, self.file.secrets_dir, clock=self.clock, say=self.io.say, open_browser=webbrowser.open
+        )
+        try:
+            tokens = asyncio.run(login)
+        except (*LOGIN_ERRORS, PortBusy, TimeoutError, OSError) as err:
+            error = self.scrubber.scrub(str(err) or type(err).__name__)
+            self.io.say(say(self.lang, "kakao_login_failed", error=error) + "\n" + later)
+            return True
+        self.io.say(logged_in_text(tokens.refresh_token_expires_at, self.clock.now(), self._file_zone()))
+        return True
+
+    def _file_zone(self) -> ZoneInfo:
+        """The zone the config names (Asia/Seoul unless it says otherwise)."""
+        return ZoneInfo(str(self.file.plain.get("timezone", "Asia/Seoul")))
 
     async def _send(self, channel: NotifierConfig, messages: Sequence[Any]) -> DeliveryError | None:
         notifier = build_notifier(channel, clock=self.clock)

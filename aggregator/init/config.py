@@ -67,6 +67,7 @@ CHANNEL_FIELDS: dict[str, tuple[Field, ...]] = {
     "ntfy": (_F("server_url"), _F("topic"), _F("token", True, optional=True)),
     "telegram": (_F("bot_token", True), _F("chat_id")),
     "sms": (_F("api_key"), _F("api_secret", True), _F("sender"), _F("recipient")),
+    "kakao": (_F("rest_api_key"), _F("client_secret", True, optional=True)),
     "sink": (),
 }
 
@@ -152,7 +153,9 @@ class ConfigFile:
         else:
             if self._db_path_flag:
                 self.doc["db_path"] = str(self._db_path_flag.expanduser().absolute())
-            if self._secrets_dir_flag or (secret_count and "secrets_dir" not in self.doc):
+            # A kakao channel's login writes its token file there even when the app has no client secret.
+            needs_dir = secret_count or any(d.kind == "kakao" for d in drafts)
+            if self._secrets_dir_flag or (needs_dir and "secrets_dir" not in self.doc):
                 self.doc["secrets_dir"] = str(self.secrets_dir)
             for key in ("quiet_hours", "work_hours"):
                 if getattr(hours, key.removesuffix("_hours")) is not None:

@@ -55,6 +55,11 @@ _FIELDS: dict[tuple[str, str], tuple[str, str]] = {
     ("ntfy", "token"): ("액세스 토큰 tk_... (없으면 Enter)", "Access token tk_... (Enter to skip)"),
     ("telegram", "bot_token"): ("봇 토큰 (@BotFather)", "Bot token (@BotFather)"),
     ("telegram", "chat_id"): ("chat_id (getUpdates에서 확인)", "chat_id (see getUpdates)"),
+    ("kakao", "rest_api_key"): ("REST API 키 ([앱 키]에서)", "REST API key (under App Keys)"),
+    ("kakao", "client_secret"): (
+        "Client Secret (카카오 로그인 > 보안에서 켠 경우만, 없으면 Enter)",
+        "Client Secret (only if switched on under Kakao Login > Security; Enter to skip)",
+    ),
     ("sms", "api_key"): ("솔라피 API 키", "Solapi API key"),
     ("sms", "api_secret"): ("솔라피 API 시크릿", "Solapi API secret"),
     ("sms", "sender"): ("등록된 발신번호 (숫자만)", "Registered sender number (digits only)"),
@@ -121,12 +126,14 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "  1) ntfy 앱 (추천: 무료, 방해 금지 모드에서도 울리게 할 수 있음)\n"
         "  2) 텔레그램 봇\n"
         "  3) 문자 (솔라피, 건당 요금)\n"
-        "  4) 없음 (콘솔에만 출력)",
+        "  4) 없음 (콘솔에만 출력)\n"
+        "  5) 카카오톡 '나에게 보내기' (무료, 카카오 디벨로퍼스 앱과 한 번의 로그인 필요)",
         "How to reach the work phone:\n"
         "  1) ntfy app (recommended: free, can ring through Do-Not-Disturb)\n"
         "  2) Telegram bot\n"
         "  3) SMS (Solapi, paid per message)\n"
-        "  4) none (console only)",
+        "  4) none (console only)\n"
+        "  5) KakaoTalk 'send to me' (free; needs a Kakao Developers app and one login)",
     ),
     "number": ("번호", "Number"),
     "change_channel": ("알림 채널을 새로 설정할까요? (지금: {names})", "Set up a channel again? (now: {names})"),
@@ -142,6 +149,33 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "휴대폰 ntfy 앱에서 서버 {server}의 토픽 {topic:을} 구독하세요.",
         "Subscribe to topic {topic} on {server} in the ntfy app on the phone.",
     ),
+    "kakao_steps": (
+        "카카오톡 '나에게 보내기'는 카카오 디벨로퍼스(developers.kakao.com)에 내 앱을 하나 만들어 씁니다 (무료):\n"
+        "  1) 알림을 받을 휴대폰의 카카오계정으로 로그인해 [내 애플리케이션]에서 앱을 추가하세요.\n"
+        "  2) [카카오 로그인]을 켜고(ON) Redirect URI에 {redirect} 를 등록하세요.\n"
+        "  3) [동의항목]에서 '카카오톡 메시지 전송'(talk_message)을 사용으로 설정하세요.\n"
+        "  4) [플랫폼] > Web에 웹 화면의 주소(예: http://localhost:{port})를 사이트 도메인으로 등록하세요: 메시지의 "
+        "링크가 열립니다.\n"
+        "  5) [앱 키]의 REST API 키를 아래에 넣으세요.",
+        "KakaoTalk 'send to me' uses an app of your own on Kakao Developers (developers.kakao.com, free):\n"
+        "  1) Log in with the Kakao account of the work phone and add an app under My Application.\n"
+        "  2) Switch Kakao Login on and register {redirect} as a Redirect URI.\n"
+        "  3) Under Consent Items, set 'Send KakaoTalk messages' (talk_message) to used.\n"
+        "  4) Under Platform > Web, register the web inbox's address (e.g. http://localhost:{port}) as a site "
+        "domain: the messages' links open there.\n"
+        "  5) Enter the REST API key from App Keys below.",
+    ),
+    "kakao_login_now": (
+        "지금 카카오에 로그인할까요? (브라우저가 필요합니다)",
+        "Log in to Kakao now? (needs a browser)",
+    ),
+    "kakao_login_later": (
+        "나중에 로그인하세요: inqd kakao-login --config {path} --channel {name} (inqd가 실행 중이면 웹 화면의 "
+        "상태 페이지에서 '카카오 로그인')",
+        "Log in later: inqd kakao-login --config {path} --channel {name} (while inqd runs: the '카카오 로그인' button "
+        "on the web inbox's status page)",
+    ),
+    "kakao_login_failed": ("카카오 로그인을 마치지 못했습니다: {error}", "The Kakao login did not finish: {error}"),
     "loose_dir": (
         "주의: 다른 사용자도 {path}에 접근할 수 있습니다. chmod 700 {path:를} 권합니다.",
         "Note: other users can access {path}; chmod 700 {path} is advised.",

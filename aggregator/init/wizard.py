@@ -191,7 +191,8 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="TYPE[:KEY=VALUE,...]",
         help="the phone channel: ntfy:topic=...[,server_url=...], telegram:chat_id=..., "
-        "sms:api_key=...,sender=...,recipient=..., or sink; name=... to name it. Its secrets (token, bot_token, "
+        "sms:api_key=...,sender=...,recipient=..., kakao:rest_api_key=...[,client_secret=...] (then inqd "
+        "kakao-login), or sink; name=... to name it. Its secrets (token, bot_token, "
         "api_secret) from env too, e.g. INQD_PHONE__TOKEN for the ntfy channel 'phone'",
     )
     parser.add_argument("--no-check", action="store_true", help="do not check the accounts with the marketplace")

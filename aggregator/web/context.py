@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.answering.desk import AnswerDesk
+from aggregator.kakao_login import PendingLogins
 from aggregator.settings import Settings
 from aggregator.settings.reload import Reloaded
 from aggregator.store import Store
@@ -41,3 +42,5 @@ class WebContext:
     show_buyer_data_remote: bool = False
     sessions: Sessions = field(default_factory=Sessions)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    # Kakao logins started from the status page, waiting for Kakao's redirect (aggregator/web/kakao.py).
+    kakao_logins: PendingLogins = field(default_factory=PendingLogins)

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from aggregator.cli.words import Words
+from aggregator.web.kakao import login_lines
 from aggregator.web.pages import Page, Routes
 from core.redact import mask_pii
 
@@ -146,7 +147,8 @@ def register(routes: Routes) -> None:
     async def render(page: Page, tested: tuple[str, str] | None = None) -> web.Response:
         now = page.ctx.clock.now()
         view = status_view(await page.ctx.status(), _channels(page), now=now, hide=page.masked)
-        return page.html("status.html", title="상태", nav="status", view=view, tested=tested)
+        kakao = login_lines(page.ctx.settings(), now)  # each kakao channel's login: a button and until when
+        return page.html("status.html", title="상태", nav="status", view=view, tested=tested, kakao=kakao)
 
     async def show(page: Page) -> web.StreamResponse:
         return await render(page)

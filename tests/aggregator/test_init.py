@@ -395,3 +395,39 @@ def test_parse_hours(answer: str, spec: dict[str, list[str]] | None) -> None:
 def test_parse_hours_refuses(answer: str, error: str) -> None:
     with pytest.raises(IntervalError, match=error):
         parse_hours(answer)
+
+
+KAKAO_KEY = "0123456789abcdef0123456789abcdef"
+
+
+def test_kakaotalk_is_offered_with_the_developers_steps_and_the_login_for_later(
+    tmp_path: Path, sandbox: CoupangSandbox, clock: FakeClock
+) -> None:
+    config = tmp_path / "inqd.toml"
+    kakao = ["5", KAKAO_KEY, "kakao-client-secret-canary", "n"]  # menu, REST API key, client secret, log in now?
+    code, out = _run(config, ADD_COUPANG + NO_MORE_ACCOUNTS + DEFAULT_HOURS + kakao, sandbox, clock)
+    assert code == 0, out
+    assert "5) 카카오톡 '나에게 보내기'" in out
+    assert "Redirect URI에 http://localhost:9464/kakao/callback 를 등록" in out
+    assert "'카카오톡 메시지 전송'(talk_message)" in out
+    assert f"inqd kakao-login --config {config} --channel kakao" in out
+    settings = load_settings(config)
+    channel = settings.notifiers[-1]
+    assert (channel.type, channel.name) == ("kakao", "kakao")
+    assert settings.secrets_dir is not None
+    assert (settings.secrets_dir / "kakao.client_secret").read_text() == "kakao-client-secret-canary"
+    _assert_secrets_private(config, ACCESS, SECRET, "kakao-client-secret-canary")
+
+
+def test_a_kakao_channel_by_flag_writes_the_secrets_dir_for_its_token_file(
+    tmp_path: Path, sandbox: CoupangSandbox, clock: FakeClock
+) -> None:
+    config = tmp_path / "inqd.toml"
+    config.write_text('db_path = "inqd.db"\n', encoding="utf-8")  # an existing file without secrets_dir
+    flags = ("--non-interactive", "--channel", f"kakao:rest_api_key={KAKAO_KEY}", "--no-check")
+    code, out = _run(config, [], sandbox, clock, *flags)
+    assert code == 0, out
+    assert "inqd kakao-login" in out
+    settings = load_settings(config)
+    assert settings.secrets_dir == (tmp_path / "secrets").absolute()
+    assert [(n.type, n.name) for n in settings.notifiers] == [("kakao", "kakao")]
