@@ -189,7 +189,13 @@ class Daemon:
         if released:
             log.info("leases_released", rows=released)
         links = build_action_links(settings, clock)
-        notifiers = {cfg.name: build_notifier(cfg, clock=clock, action_links=links) for cfg in settings.notifiers}
+        home = settings.admin.public_url if settings.admin.web else None
+        notifiers = {
+            cfg.name: build_notifier(
+                cfg, clock=clock, action_links=links, secrets_dir=settings.secrets_dir, home_url=home
+            )
+            for cfg in settings.notifiers
+        }
         connectors = [
             build_connector(acc, clock=clock, transport=transport_for(acc) if transport_for else None)
             for acc in settings.accounts

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import httpx
@@ -24,7 +25,8 @@ from aggregator.dispatcher import Dispatcher
 from aggregator.metrics import Metrics
 from aggregator.notifiers.action_links import ActionLinks
 from aggregator.notifiers.base import Notifier
-from aggregator.notifiers.kakao import refresh_expiry_of
+from aggregator.notifiers.kakao import KakaoNotifier, refresh_expiry_of
+from aggregator.notifiers.kakao_auth import KakaoTokenStore
 from aggregator.notifiers.ntfy import NtfyNotifier
 from aggregator.notifiers.sink import SinkNotifier
 from aggregator.notifiers.sms import SolapiSmsNotifier
@@ -155,6 +157,9 @@ class ChannelParts:
     now: Callable[[], datetime]
     transport: httpx.AsyncBaseTransport | None = None
     action_links: ActionLinks | None = None  # ntfy buttons calling the admin API
+    clock: Clock | None = None  # a channel that keeps time itself (kakao's token expiry)
+    secrets_dir: Path | None = None  # where a channel keeps what it was given at login (kakao's token file)
+    home_url: str | None = None  # the web inbox as the phone reaches it ([admin] public_url), for links
 
     def client(self) -> httpx.AsyncClient:
         """A fresh HTTP client for one notifier."""
@@ -211,6 +216,20 @@ def _telegram(config: TelegramConfig, parts: ChannelParts) -> Notifier:
     )
 
 
+def _kakao(config: KakaoConfig, parts: ChannelParts) -> Notifier:
+    if parts.clock is None or parts.secrets_dir is None:  # the settings refuse a kakao channel without secrets_dir
+        raise ValueError(f"{config.name}: a kakao channel needs the clock and secrets_dir")
+    tokens = KakaoTokenStore(config, parts.secrets_dir, clock=parts.clock, client=parts.client())
+    return KakaoNotifier(
+        config,
+        tokens,
+        client=parts.client(),
+        now=parts.now,
+        action_links=parts.action_links,
+        home_url=parts.home_url,
+    )
+
+
 def _webhook(config: WebhookConfig, parts: ChannelParts) -> Notifier:
     return WebhookNotifier(name=config.name, url=config.url, client=parts.client(), now=parts.now, style=config.style)
 
@@ -221,6 +240,7 @@ NOTIFIERS: dict[type[ChannelConfig], NotifierFactory] = {
     SmsConfig: _sms,
     TelegramConfig: _telegram,
     WebhookConfig: _webhook,
+    KakaoConfig: _kakao,
 }
 
 
@@ -230,10 +250,20 @@ def build_notifier(
     clock: Clock,
     transport: httpx.AsyncBaseTransport | None = None,
     action_links: ActionLinks | None = None,
+    secrets_dir: Path | None = None,
+    home_url: str | None = None,
 ) -> Notifier:
     """The notifier for one configured channel; KeyError for a channel type no notifier is registered for."""
     factory = _registered(NOTIFIERS, type(config), "notifier")
-    return factory(config, ChannelParts(now=clock.now, transport=transport, action_links=action_links))
+    parts = ChannelParts(
+        now=clock.now,
+        transport=transport,
+        action_links=action_links,
+        clock=clock,
+        secrets_dir=secrets_dir,
+        home_url=home_url,
+    )
+    return factory(config, parts)
 
 
 def _registered(registry: Mapping[type[Any], _F], kind: type[Any], what: str) -> _F:

@@ -54,6 +54,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.notifiers.kakao": (
         "aggregator.notifiers.base",
         "aggregator.notifiers.action_links",
+        "aggregator.notifiers.kakao_auth",  # its stored login: one KakaoLoginNeeded, one token file path
         "aggregator.settings.notify",
         "aggregator.render",
     ),

@@ -53,7 +53,7 @@ async def send_test_messages(settings: Settings, only: str | None, words: Words)
     clock = SystemClock()
     failed = 0
     for cfg in configs:
-        notifier = build_notifier(cfg, clock=clock)
+        notifier = build_notifier(cfg, clock=clock, secrets_dir=settings.secrets_dir)
         messages = channel_test_messages(cfg.name, now=clock.now())
         if cfg.type == "sms":
             messages = messages[1:]  # SMS costs money: only the max-priority test

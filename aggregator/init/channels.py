@@ -120,7 +120,7 @@ class ChannelSteps(WizardSteps):
         return ZoneInfo(str(self.file.plain.get("timezone", "Asia/Seoul")))
 
     async def _send(self, channel: NotifierConfig, messages: Sequence[Any]) -> DeliveryError | None:
-        notifier = build_notifier(channel, clock=self.clock)
+        notifier = build_notifier(channel, clock=self.clock, secrets_dir=self.file.secrets_dir)
         try:
             for message in messages:
                 await notifier.send(message)

@@ -39,6 +39,7 @@ import structlog
 from aggregator import render
 from aggregator.notifiers.action_links import ActionLinks
 from aggregator.notifiers.base import DeliveryError, raise_for_delivery, transport_failure
+from aggregator.notifiers.kakao_auth import KakaoLoginNeeded, KakaoTokenStore, token_path
 from aggregator.settings.notify import KakaoConfig
 from core.http import json_object, make_client
 from core.models import Message, MessageKind
@@ -50,7 +51,6 @@ __all__ = [
     "KakaoTokenSource",
     "kakao_text",
     "refresh_expiry_of",
-    "token_file",
 ]
 
 log = structlog.get_logger(__name__)
@@ -77,10 +77,6 @@ _NO_CONSENT_CODE = -402
 _QUOTA_FLOOR_S = 300.0
 
 
-class KakaoLoginNeeded(Exception):
-    """No token file, or the refresh token was refused (KOE*): only a new `inqd kakao-login` helps."""
-
-
 class KakaoTokenSource(Protocol):
     """The stored login of one kakao channel (aggregator/notifiers/kakao_auth.py's KakaoTokenStore).
 
@@ -101,18 +97,13 @@ class KakaoTokenSource(Protocol):
         ...
 
 
-def token_file(secrets_dir: Path, channel: str) -> Path:
-    """Where the login of kakao channel `channel` is stored (JSON, mode 0600)."""
-    return secrets_dir / f"{channel}.kakao_token"
-
-
 def refresh_expiry_of(secrets_dir: Path | None, channel: str) -> datetime | None:
     """When the stored login of `channel` ends, read from its token file's `refresh_token_expires_at` only (for
     `inqd status` and the reminders, in any process); None with no secrets_dir, no file or no readable date."""
     if secrets_dir is None:
         return None
     try:
-        stored = json.loads(token_file(secrets_dir, channel).read_text(encoding="utf-8"))
+        stored = json.loads(token_path(secrets_dir, channel).read_text(encoding="utf-8"))
         at = datetime.fromisoformat(stored["refresh_token_expires_at"])
     except (OSError, ValueError, KeyError, TypeError):
         # Neither the error nor the file's content is logged: the file holds the tokens.
@@ -177,8 +168,10 @@ class KakaoNotifier:
         return f"KakaoNotifier(name={self.name!r}, url={self._url!r})"
 
     async def aclose(self) -> None:
-        """Close the HTTP client."""
+        """Close the HTTP client (and the token store's, when it owns one)."""
         await self._client.aclose()
+        if isinstance(self._tokens, KakaoTokenStore):
+            await self._tokens.aclose()
 
     def template_object(self, message: Message) -> dict[str, Any]:
         """The text template for `message`: the squeezed text, the link and its button."""

@@ -45,11 +45,8 @@ _REFRESH_SETTLE_S = 30.0
 
 
 class KakaoLoginNeeded(Exception):
-    """No token file, or Kakao refused the stored refresh token: the seller must log in again.
-
-    The contract of issue 18 has `aggregator/notifiers/kakao.py` define this name; until both halves are merged the
-    token store defines it here and the notifier should import it from this module (one class, one `except`).
-    """
+    """No token file, or Kakao refused the stored refresh token: the seller must log in again (the notifier
+    turns it into a permanent failure naming `inqd kakao-login`)."""
 
 
 class KakaoApp(Protocol):

@@ -51,6 +51,11 @@ _PROBLEMS = Texts(
             "http는 127.0.0.1(샌드박스)에만 쓸 수 있습니다. https를 쓰세요",
             "plain http is only allowed for 127.0.0.1 (the sandbox); use https",
         ),
+        "kakao_needs_secrets_dir": (
+            "카카오 채널 '{channel}'의 로그인을 둘 폴더가 필요합니다: "
+            'secrets_dir를 적으세요 (예: secrets_dir = "secrets")',
+            "kakao channel '{channel}' keeps its login in a folder: set secrets_dir (e.g. secrets_dir = \"secrets\")",
+        ),
         "kakao_redirect_loopback": (
             "이 컴퓨터의 http 주소여야 합니다 (예: http://localhost:9464/kakao/callback, 포트 포함)",
             "must be an http address on this machine with a port (e.g. http://localhost:9464/kakao/callback)",

@@ -97,6 +97,10 @@ class Settings(BaseSettings):
                 channel.fallback not in channel_names or channel.fallback == channel.name
             ):
                 raise Problem("fallback_unknown", at="notifiers", channel=channel.name, fallback=channel.fallback)
+            if (
+                channel.type == "kakao" and self.secrets_dir is None
+            ):  # its login lives in <secrets_dir>/<name>.kakao_token
+                raise Problem("kakao_needs_secrets_dir", at="secrets_dir", channel=channel.name)
         known = interval_names(self.time_intervals)
         check_hours("quiet_hours", self.quiet_hours, known)
         check_hours("work_hours", self.work_hours, known)

@@ -16,7 +16,7 @@ from aggregator.cli.main import main
 from aggregator.cli.status_report import needs_attention, status_lines, status_report
 from aggregator.cli.words import Words
 from aggregator.connection_watch import ConnectionWatch
-from aggregator.notifiers.kakao import token_file
+from aggregator.notifiers.kakao_auth import token_path as token_file
 from aggregator.settings import Settings
 from aggregator.settings.notify import KakaoConfig
 from aggregator.store import Channels, Store

@@ -22,7 +22,8 @@ from aggregator import render
 from aggregator.dispatcher import Dispatcher
 from aggregator.notifiers.action_links import ActionLinks
 from aggregator.notifiers.base import DeliveryError
-from aggregator.notifiers.kakao import KakaoLoginNeeded, KakaoNotifier, kakao_text, refresh_expiry_of, token_file
+from aggregator.notifiers.kakao import KakaoLoginNeeded, KakaoNotifier, kakao_text, refresh_expiry_of
+from aggregator.notifiers.kakao_auth import token_path as token_file
 from aggregator.settings import Settings
 from aggregator.settings.notify import KakaoConfig
 from aggregator.store import Store
