@@ -2,11 +2,14 @@
 
 A poll reads KST calendar dates in two passes: every row over [cursor date - overlap, today] (new and changed
 inquiries), and the unanswered ones over [today - recheck, today] (the ids still open, so the store can close
-the rest). Each pass walks date windows, and each window its pages.
+the rest). Each pass walks date windows, and each window its pages. A window with more pages than the walk's cap
+is halved (down to one date, or to `finest` within a date for APIs that take date-times) and each half read in
+turn; nothing is returned, and so no cursor moves, until every window is read.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -14,12 +17,15 @@ from typing import NamedTuple
 
 import structlog
 
-from connectors.base import Connector, MalformedItem, Unavailable
+from connectors.base import Connector, MalformedItem
 from core.models import KST, Cursor, Inquiry, OpenSnapshot, PollResult, StreamKind
 
 log = structlog.get_logger(__name__)
 
 CURSOR_VERSION = 1
+ONE_DAY = timedelta(days=1)
+END_OF_DAY = time(23, 59, 59, 999_000)  # the last millisecond: date-time APIs take milliseconds
+_truncation_logged: set[tuple[str, str, str]] = set()
 
 
 def enabled_streams(streams: Sequence[StreamKind], known: Iterable[StreamKind]) -> tuple[StreamKind, ...]:
@@ -48,10 +54,37 @@ class Lookback:
 
 @dataclass(frozen=True, slots=True)
 class DateWindow:
-    """An inclusive range of local calendar dates, as the marketplaces' `yyyy-MM-dd` parameters take it."""
+    """An inclusive range of local calendar dates, as the marketplaces' `yyyy-MM-dd` parameters take it.
+
+    A window split within one date (only for an API that takes date-times) keeps that date as `start` and `end`
+    and its part of the day as `since`..`until` (KST, both inclusive); a window of whole dates spans the day.
+    """
 
     start: date
     end: date
+    since: time = time.min
+    until: time = END_OF_DAY
+
+
+def split_window(window: DateWindow, *, finest: timedelta = ONE_DAY) -> tuple[DateWindow, DateWindow] | None:
+    """`window` halved, or None if it is no wider than `finest` (one date for APIs that take dates only).
+
+    Dates halve into two runs of whole dates; one date (when `finest` is under a day) into two parts of the day
+    that share their middle instant, so a row there is read twice (the walk's readers dedup) and none falls between
+    whether the API reads the end as inclusive or exclusive.
+    """
+    if window.start < window.end:
+        first_end = window.start + timedelta(days=((window.end - window.start).days + 1) // 2 - 1)
+        return DateWindow(window.start, first_end), DateWindow(first_end + ONE_DAY, window.end)
+    since, until = datetime.combine(window.start, window.since), datetime.combine(window.start, window.until)
+    if finest >= ONE_DAY or until - since <= finest:
+        return None
+    # Whole seconds, rounded up, so that both halves are narrower than the window (its `since` is a whole second).
+    middle = since + timedelta(seconds=math.ceil((until - since).total_seconds() / 2))
+    return (
+        DateWindow(window.start, window.start, window.since, middle.time()),
+        DateWindow(window.start, window.start, middle.time(), window.until),
+    )
 
 
 def date_windows(first: date, last: date, *, max_days: int) -> Iterator[DateWindow]:
@@ -116,30 +149,95 @@ class PollTally:
     skipped: int = 0
 
     async def walk(
-        self, first: date, read_page: Callable[[DateWindow, int], Awaitable[Page]], *, max_days: int, max_pages: int
+        self,
+        first: date,
+        read_page: Callable[[DateWindow, int], Awaitable[Page]],
+        *,
+        max_days: int,
+        max_pages: int,
+        finest: timedelta = ONE_DAY,
+        last_page_number: int | None = None,
     ) -> Listing:
         """Every row of every page (from 1) of every window of at most `max_days` dates from `first` to today.
 
-        Unavailable if a window has more than `max_pages` pages.
+        A window with more than `max_pages` pages is halved (`split_window` down to `finest`) and its halves read
+        instead, so the page cap never refuses a backlog. A window that cannot be halved is read to the last page
+        its first page announces, but not past `last_page_number` (the API's documented highest page, None if it
+        documents none): rows beyond that cannot be listed at all, which is logged once and leaves the listing
+        unsteady (no open snapshot is built from it).
         """
         listing = Listing()
-        for window in date_windows(first, self.today, max_days=max_days):
-            totals: set[int | None] = set()
-            for page_num in range(1, max_pages + 1):
-                page = await read_page(window, page_num)
-                listing.rows.extend(page.rows)
-                if not page.rows:
-                    # Running dry before the last page means rows left the listing while we walked it.
-                    listing.steady = listing.steady and page_num == 1
-                    break
-                totals.add(page.total_elements)
-                if page.ends_walk(page_num):
-                    break
-            else:
-                raise Unavailable(f"{self.source} {self.stream}: more than {max_pages} pages in a window")
-            # A total that moved between pages shifted rows across page borders: one may have been missed.
-            listing.steady = listing.steady and len(totals) <= 1
+        pending = list(date_windows(first, self.today, max_days=max_days))
+        pending.reverse()  # a stack: the oldest window, then each window's earlier half, is read first
+        while pending:
+            window = pending.pop()
+            halves = split_window(window, finest=finest)
+            split_above = max_pages if halves is not None else None
+            read = await self._read_window(window, read_page, split_above, max_pages, last_page_number)
+            if read is None:
+                assert halves is not None  # only a window that can be halved is given up on
+                pending.extend(reversed(halves))
+                continue
+            listing.rows.extend(read.rows)
+            listing.steady = listing.steady and read.steady
         return listing
+
+    async def _read_window(
+        self,
+        window: DateWindow,
+        read_page: Callable[[DateWindow, int], Awaitable[Page]],
+        split_above: int | None,
+        max_pages: int,
+        last_page_number: int | None,
+    ) -> Listing | None:
+        """The rows of every page of `window`, or None if it has more than `split_above` pages (None: no limit)."""
+        read = Listing()
+        totals: set[int | None] = set()
+        bound = split_above or max_pages
+        page_num = 0
+        while True:
+            page_num += 1
+            page = await read_page(window, page_num)
+            if not page.rows:
+                # Running dry before the last page means rows left the listing while we walked it.
+                read.steady = page_num == 1
+                break
+            if page_num == 1:
+                announced = page.total_pages
+                if split_above is not None and announced is not None and announced > split_above:
+                    return None  # halve at once: the halves read this page's rows again
+                if split_above is None:
+                    bound = _narrowest_bound(announced, max_pages, last_page_number)
+            read.rows.extend(page.rows)
+            totals.add(page.total_elements)
+            if page.ends_walk(page_num):
+                break
+            if page_num >= bound:
+                if split_above is not None:
+                    return None  # a server without totals: found out the long way
+                # The total grew while we paged (the listing moved), or the API cannot list further.
+                read.steady = False
+                if page.total_pages is None or page.total_pages > bound:
+                    self._cannot_list_beyond(window, bound)
+                break
+        # A total that moved between pages shifted rows across page borders: one may have been missed.
+        read.steady = read.steady and len(totals) <= 1
+        return read
+
+    def _cannot_list_beyond(self, window: DateWindow, page_num: int) -> None:
+        """Log, once per stream and process, that a narrowest window holds more rows than its API can list."""
+        key = (self.source, self.account_id, self.stream.value)
+        if key in _truncation_logged:
+            return
+        _truncation_logged.add(key)
+        log.warning(
+            f"{self.source}.window_truncated",
+            account_id=self.account_id,
+            stream=self.stream.value,
+            date=window.start.isoformat(),
+            last_page=page_num,
+            reason="rows past this page of a narrowest window cannot be listed",
+        )
 
     def skip(self, err: MalformedItem) -> None:
         self.skipped += 1
@@ -197,6 +295,15 @@ class PollTally:
             requests=self.requests,
             open_snapshot=snapshot,
         )
+
+
+def _narrowest_bound(announced: int | None, max_pages: int, last_page_number: int | None) -> int:
+    """How far to page a window that cannot be halved: its announced last page, within the documented highest.
+
+    A server that announces no total is paged to the documented highest page, or to the cap if none is documented.
+    """
+    bound = announced if announced is not None else (last_page_number or max_pages)
+    return bound if last_page_number is None else min(bound, last_page_number)
 
 
 def start_poll(

@@ -36,7 +36,9 @@ __all__ = ["CoupangConnector"]
 log = structlog.get_logger(__name__)
 
 MAX_WINDOW_DATES = 7  # inquiryEndAt - inquiryStartAt <= 7 days; 7 dates inclusive is safe either way
-MAX_PAGES_PER_WINDOW = 500  # only a server that keeps growing totalPages gets here
+# A window of more pages is halved, down to one date; a date is read to its last page (pageNum has no documented
+# maximum, §1.4). 500 pages of 50 is 25,000 rows, a request budget's worth of minutes per window.
+MAX_PAGES_PER_WINDOW = 500
 BLOCKED_RETRY_AFTER_S = 600.0  # the Akamai 403 block lifts after minutes; retrying sooner prolongs it
 API_VERSIONS = frozenset({"v4", "v5"})
 _VENDOR_ID = re.compile(r"[A-Za-z0-9]+")

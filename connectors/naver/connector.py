@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, ClassVar, Unpack
 
@@ -50,7 +50,11 @@ log = structlog.get_logger(__name__)
 # 고객 문의 allows 365 days, but the Q&A list's maximum window is UNCONFIRMED: 7 dates is the widest any Korean
 # marketplace was seen to need, and both streams walk the same windows so their request counts stay alike.
 MAX_WINDOW_DATES = 7
-MAX_PAGES_PER_WINDOW = 500  # only a server that keeps growing totalPages gets here
+# A window of more pages is halved: 고객 문의 (dates only) down to one date, read to its last page within the
+# documented page maximum (1,000,000, error 4005, §2.5); 상품 문의 (date-times) down to one second.
+MAX_PAGES_PER_WINDOW = 500
+INQUIRY_LAST_PAGE = 1_000_000
+QNA_FINEST_WINDOW = timedelta(seconds=1)
 DEFAULT_RATE_LIMIT_RETRY_S = 1.0  # a token bucket refills within a second at any documented rate
 BLOCK_RETRY_AFTER_S = 60.0  # GW.BLOCK: circuit open or maintenance; retrying within seconds only adds load
 # GW.QUOTA_LIMIT: wait out one quota period. SECONDS and ROUND are documented, HOURS was seen in the 2026
@@ -61,7 +65,6 @@ EMPTY_BUCKET_WAIT_S = 1.0
 RATE_HEADER = "GNCP-GW-RateLimit-Replenish-Rate"
 REMAINING_HEADER = "GNCP-GW-RateLimit-Remaining"
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
-_END_OF_DAY = time(23, 59, 59, 999_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +144,21 @@ class NaverConnector(PollingConnector):
 
         async def read_page(window: DateWindow, page_num: int) -> Page:
             params = _params(spec, window, now, answered, page_num)
+            if params is None:
+                return Page([])  # a part of today after the poll time: nothing was received there yet
             return parse_page(await self._get(spec.path, params, tally), spec.rows_key)
 
-        return await tally.walk(first, read_page, max_days=MAX_WINDOW_DATES, max_pages=MAX_PAGES_PER_WINDOW)
+        if spec.date_times:
+            return await tally.walk(
+                first, read_page, max_days=MAX_WINDOW_DATES, max_pages=MAX_PAGES_PER_WINDOW, finest=QNA_FINEST_WINDOW
+            )
+        return await tally.walk(
+            first,
+            read_page,
+            max_days=MAX_WINDOW_DATES,
+            max_pages=MAX_PAGES_PER_WINDOW,
+            last_page_number=INQUIRY_LAST_PAGE,
+        )
 
     async def answer(self, request: AnswerRequest) -> AnswerResult:
         """Put a 상품 문의 answer (create or update), or post a 고객 문의 answer (an edit when it is answered).
@@ -314,12 +329,17 @@ class _Requests:
 
 def _params(
     spec: _StreamSpec, window: DateWindow, now: datetime, answered: bool | None, page: int
-) -> httpx.QueryParams:
-    """The documented query of one page: dates (KST), the answered filter if any, page from 1, the largest size."""
+) -> httpx.QueryParams | None:
+    """The documented query of one page: dates (KST), the answered filter if any, page from 1, the largest size.
+
+    None for a part of a day that starts after `now`: there is nothing to ask about it.
+    """
     if spec.date_times:
-        start = datetime.combine(window.start, time(), KST)
+        start = datetime.combine(window.start, window.since, KST)
         # Never ask about the future: toDate ends today's window at the poll time.
-        end = min(datetime.combine(window.end, _END_OF_DAY, KST), now.astimezone(KST))
+        end = min(datetime.combine(window.end, window.until, KST), now.astimezone(KST))
+        if end < start:
+            return None
         dates = [
             ("fromDate", start.isoformat(timespec="milliseconds")),
             ("toDate", end.isoformat(timespec="milliseconds")),
