@@ -131,7 +131,7 @@ def build_connector(account: Account, *, clock: Clock, transport: httpx.AsyncBas
     factory = _registered(CONNECTORS, type(account), "connector")
     common: dict[str, Any] = {
         "account_id": account.id,
-        "client": make_client(base_url=account.base_url, transport=transport),
+        "client": make_client(base_url=account.base_url, transport=transport, poll_interval_s=account.poll_interval_s),
         "clock": clock,
         "streams": account.stream_kinds,
         "max_requests_per_s": account.max_requests_per_s,

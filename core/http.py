@@ -17,6 +17,13 @@ from core import __version__
 
 USER_AGENT = f"inqd/{__version__}"
 MAX_RETRY_AFTER_S = 3600.0
+# httpx drops an idle connection after 5 s by default, which against a 60 s poll interval opened a new TCP (and
+# against a real HTTPS gateway, a TLS) connection for almost every poll. A poller's client keeps its connections for
+# the interval plus a margin (the last request of a poll to the first of the next is under one interval), within
+# a bound: past a few minutes the far end has long closed them (a connection it closed is never reused).
+DEFAULT_KEEPALIVE_S = 5.0
+KEEPALIVE_MARGIN_S = 15.0
+MAX_KEEPALIVE_S = 300.0
 
 
 @functools.cache
@@ -26,15 +33,32 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def keepalive_for(poll_interval_s: float | None) -> float:
+    """How long an idle connection is kept: a poll interval plus a margin, bounded; httpx's 5 s for no poller."""
+    if poll_interval_s is None:
+        return DEFAULT_KEEPALIVE_S
+    return min(max(poll_interval_s + KEEPALIVE_MARGIN_S, DEFAULT_KEEPALIVE_S), MAX_KEEPALIVE_S)
+
+
 def make_client(
-    *, base_url: str = "", transport: httpx.AsyncBaseTransport | None = None, timeout_s: float = 20.0
+    *,
+    base_url: str = "",
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout_s: float = 20.0,
+    poll_interval_s: float | None = None,
 ) -> httpx.AsyncClient:
-    """An AsyncClient with our timeouts, limits and user agent; `transport` lets tests plug in a sandbox."""
+    """An AsyncClient with our timeouts, limits and user agent; `transport` lets tests plug in a sandbox.
+
+    A poller passes its `poll_interval_s`, so its connections live from one poll to the next (`keepalive_for`).
+    The pool stays small (one account's streams and answers): httpcore scans every pooled connection per request.
+    """
     return httpx.AsyncClient(
         base_url=base_url,
         transport=transport,
         timeout=httpx.Timeout(timeout_s, connect=10.0),
-        limits=httpx.Limits(max_connections=10, max_keepalive_connections=5),
+        limits=httpx.Limits(
+            max_connections=10, max_keepalive_connections=5, keepalive_expiry=keepalive_for(poll_interval_s)
+        ),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
         verify=_tls_context() if transport is None else True,  # a test transport does no TLS

@@ -8,6 +8,9 @@ TIMEOUT faults: when the handler raises `httpx.TimeoutException`, the server hol
 without answering for `timeout_hold_s` (default 30 s, far beyond any sane client timeout), so the client
 sees a genuine read timeout; then it closes the connection without a response. `stop()` releases held
 connections at once.
+
+By default every response closes its connection (HTTP/1.0). `keep_alive=True` serves HTTP/1.1 and keeps them
+open, as the marketplaces' gateways do; `connections_accepted` counts the TCP connections accepted either way.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 
@@ -28,11 +32,16 @@ _HOP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "
 
 
 class _Server(ThreadingHTTPServer):
-    def __init__(self, address: tuple[str, int], handler: Handler, timeout_hold_s: float) -> None:
-        super().__init__(address, _RequestHandler)
+    def __init__(self, address: tuple[str, int], handler: Handler, timeout_hold_s: float, keep_alive: bool) -> None:
+        super().__init__(address, _KeepAliveRequestHandler if keep_alive else _RequestHandler)
         self.sandbox_handler = handler
         self.timeout_hold_s = timeout_hold_s
         self.stopping = threading.Event()
+        self.connections_accepted = 0  # written by the serving thread only
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections_accepted += 1
+        super().process_request(request, client_address)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -76,11 +85,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
         _log.debug("sandbox %s", format % args)
 
 
+class _KeepAliveRequestHandler(_RequestHandler):
+    protocol_version = "HTTP/1.1"  # answers carry Content-Length, so the connection stays open for the next one
+    timeout = 600.0  # an idle connection's thread ends at the latest then (a client that never closed it)
+
+
 class SandboxServer:
     """Runs `handler` on http://127.0.0.1:PORT in a background thread; port 0 picks a free one."""
 
     def __init__(
-        self, handler: Handler, *, host: str = "127.0.0.1", port: int = 0, timeout_hold_s: float = 30.0
+        self,
+        handler: Handler,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        timeout_hold_s: float = 30.0,
+        keep_alive: bool = False,
     ) -> None:
         try:
             address = ipaddress.ip_address(host)
@@ -92,6 +112,8 @@ class SandboxServer:
         self._port = port
         self._handler = handler
         self._timeout_hold_s = timeout_hold_s
+        self._keep_alive = keep_alive
+        self._accepted_before = 0  # of a server stopped since
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -102,11 +124,16 @@ class SandboxServer:
             raise RuntimeError("the sandbox server is not running")
         return f"http://{self._host}:{self._server.server_address[1]}"
 
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections accepted since this object was made."""
+        return self._accepted_before + (self._server.connections_accepted if self._server is not None else 0)
+
     def start(self) -> None:
         """Bind and start serving in a background thread."""
         if self._server is not None:
             raise RuntimeError("the sandbox server is already running")
-        self._server = _Server((self._host, self._port), self._handler, self._timeout_hold_s)
+        self._server = _Server((self._host, self._port), self._handler, self._timeout_hold_s, self._keep_alive)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-http", daemon=True
         )
@@ -121,6 +148,7 @@ class SandboxServer:
         server.shutdown()
         server.server_close()
         thread.join()
+        self._accepted_before += server.connections_accepted
         self._server = self._thread = None
 
     def __enter__(self) -> SandboxServer:
