@@ -188,12 +188,21 @@ def verdict(met: bool) -> str:
     return "PASS" if met else "MISS"
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages now."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+
+
+# Taken when a benchmark imports this module, i.e. as it starts: reports are printed at the end, and the load
+# then includes the benchmark's own work (they used to print that as "at start").
+LOAD_AT_START = load_average()
+
+
 def machine_line() -> str:
-    """Python, CPU count and OS, for the header of a report."""
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    """Python, CPU count and OS, and the load average when the benchmark started and now, for a report's header."""
     return (
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.system()} {platform.machine()}; "
-        f"load average at start {load}"
+        f"load average before {LOAD_AT_START}, after {load_average()}"
     )
 
 

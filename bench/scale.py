@@ -46,8 +46,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -58,6 +59,7 @@ from urllib.parse import parse_qs
 import httpx
 from aiohttp import web
 
+from bench import floor
 from bench._proc import (
     DaemonProcess,
     ProcSample,
@@ -85,6 +87,7 @@ TICK_S = 2.0
 BACKFILL_DAYS = 3
 MAX_REQUESTS_PER_S = 2.0  # the shipped default for Coupang
 FIRST_POLL_REQUESTS = 3  # every-status pass (1 window, 1 page) + unanswered pass (2 windows of 7 dates)
+_ROOT = Path(__file__).resolve().parent.parent
 _VENDOR_IN_PATH = re.compile(r"/vendors/([^/]+)/")
 _OWN_CODE = re.compile(r"[(/](?:aggregator|connectors|policies)/(?!cli\.py|__main__\.py)")
 # Computed by the server from the body it writes (as in connectors.sandbox.server).
@@ -94,9 +97,8 @@ _HOP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "
 Record = tuple[int, int, bool, int, float, int | None]
 
 
-def vendor_id(index: int) -> str:
-    """The vendorId of account `index`."""
-    return f"B{index:07d}"
+vendor_id = floor.vendor_id
+keys = floor.keys
 
 
 def account_id(index: int) -> str:
@@ -106,13 +108,7 @@ def account_id(index: int) -> str:
 
 def interval_of(index: int, args: argparse.Namespace) -> float:
     """Account `index`'s poll interval: `--interval`, or with `--spread` evenly spread over interval +- spread/2."""
-    interval: float = args.interval + args.spread * ((index + 0.5) / args.accounts - 0.5)
-    return round(interval, 3)
-
-
-def keys(index: int) -> tuple[str, str]:
-    """Access key and secret key of account `index`."""
-    return f"scale-ak-{index:04d}", f"scale-sk-{index:04d}"
+    return floor.interval_of(index, args.accounts, args.interval, args.spread)
 
 
 # ---- the sandbox process ----------------------------------------------------------------------------------
@@ -140,8 +136,15 @@ async def _serve(conn: Connection, accounts: int, backlog: int, arrivals_per_h: 
         generators.append(generator)
     by_vendor = {sandbox.vendor_id: sandbox for sandbox in sandboxes}
     port = 0
+    # Connections the poller opened: a transport not seen before is a new TCP connection (weakly held, so a
+    # closed one is forgotten and its id never mistaken for a later one's); time.time() of its first request.
+    seen: weakref.WeakSet[object] = weakref.WeakSet()
+    opened: list[float] = []
 
     async def handle(request: web.Request) -> web.Response:
+        if request.transport is not None and request.transport not in seen:
+            seen.add(request.transport)
+            opened.append(time.time())
         match = _VENDOR_IN_PATH.search(request.path)
         sandbox = by_vendor.get(match[1]) if match else None
         if sandbox is None:
@@ -176,9 +179,11 @@ async def _serve(conn: Connection, accounts: int, backlog: int, arrivals_per_h: 
             if command == "stop":
                 break
             if isinstance(command, tuple) and command[0] == "progress":
-                conn.send(_progress(sandboxes, int(command[1])))
-            elif command == "dump":
-                conn.send(_dump(sandboxes))
+                conn.send(_progress(sandboxes, int(command[1]), float(command[2])))
+            elif isinstance(command, tuple) and command[0] == "connections":
+                conn.send(sum(1 for at in opened if command[1] <= at <= command[2]))
+            elif isinstance(command, tuple) and command[0] == "dump":
+                conn.send(_dump(sandboxes, float(command[1])))
             if time.monotonic() >= next_tick:
                 next_tick += TICK_S
                 if arrivals_per_h > 0:
@@ -190,21 +195,23 @@ async def _serve(conn: Connection, accounts: int, backlog: int, arrivals_per_h: 
         await runner.cleanup()
 
 
-def _progress(sandboxes: Sequence[CoupangSandbox], requests: int) -> tuple[int, int]:
-    """(streams that have made at least `requests` requests, requests so far)."""
+def _progress(sandboxes: Sequence[CoupangSandbox], requests: int, since: float) -> tuple[int, int]:
+    """(streams that have made at least `requests` requests since `since`, time.time(); requests so far)."""
     done = total = 0
     for sandbox in sandboxes:
-        paths = [r.path for r in list(sandbox.requests)]
+        paths = [r.path for r in list(sandbox.requests) if r.at.timestamp() >= since]
         total += len(paths)
         product = sum(1 for p in paths if p.endswith("/onlineInquiries"))
         done += (product >= requests) + (len(paths) - product >= requests)
     return done, total
 
 
-def _dump(sandboxes: Sequence[CoupangSandbox]) -> list[Record]:
+def _dump(sandboxes: Sequence[CoupangSandbox], since: float) -> list[Record]:
     records: list[Record] = []
     for index, sandbox in enumerate(sandboxes):
         for req in list(sandbox.requests):
+            if req.at.timestamp() < since:
+                continue
             params = parse_qs(req.query)
             stream = 0 if req.path.endswith("/onlineInquiries") else 1
             every = params.get("answeredType", params.get("partnerCounselingStatus", [""]))[0] in ("ALL", "NONE")
@@ -372,7 +379,9 @@ class Results:
     rss_end_kib: int
     hwm_kib: int
     open_fds: int  # at the end of the window: mostly kept-alive connections, one or two per account
+    connections_opened: int  # new TCP connections the sandbox accepted from the daemon in the window
     sandbox_cpu_share: float
+    floor: FloorRun | None
     timing: Slips
     statuses: dict[str, int]
     warnings: dict[str, int]
@@ -389,16 +398,139 @@ def _ask(conn: Connection, command: object, timeout_s: float) -> object:
     return conn.recv()
 
 
-def _wait_for_polls(conn: Connection, daemon: DaemonProcess, accounts: int, requests: int, deadline: float) -> float:
-    """Wait (bounded by `deadline`, monotonic) until every stream has made `requests` requests; returns when."""
+def _wait_for_polls(
+    conn: Connection, poller: DaemonProcess | Poller, accounts: int, requests: int, deadline: float, since: float = 0.0
+) -> float:
+    """Wait (bounded by `deadline`, monotonic) until every stream has made `requests` requests since `since`
+    (time.time()); returns when."""
     while True:
-        progress = _ask(conn, ("progress", requests), 60.0)
+        progress = _ask(conn, ("progress", requests, since), 60.0)
         done = int(progress[0]) if isinstance(progress, tuple) else 0
         if done >= 2 * accounts:
             return time.monotonic()
-        if time.monotonic() > deadline or not daemon.alive():
-            raise RuntimeError(f"{done} of {2 * accounts} streams made {requests} requests\n{daemon.log_tail()}")
+        if time.monotonic() > deadline or not poller.alive():
+            raise RuntimeError(f"{done} of {2 * accounts} streams made {requests} requests\n{poller.log_tail()}")
         time.sleep(1.0)
+
+
+class Poller:
+    """The floor (bench.floor) as a process, its output in a file."""
+
+    def __init__(self, url: str, args: argparse.Namespace, directory: Path) -> None:
+        self.out = directory / "floor.out"
+        command = [sys.executable, "-m", "bench.floor", "--url", url, "--accounts", str(args.accounts)]
+        command += ["--interval", str(args.interval), "--spread", str(args.spread)]
+        command += ["--rate", str(MAX_REQUESTS_PER_S), "--connections", str(args.floor_connections)]
+        with open(self.out, "wb") as out:
+            self.proc = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=daemon_env(), cwd=_ROOT
+            )
+        self.pid = self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log_tail(self) -> str:
+        return self.out.read_text(encoding="utf-8", errors="replace")[-3000:]
+
+    def stop(self) -> dict[str, int]:
+        """SIGTERM, wait; the counts it printed."""
+        if self.alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        lines = self.log_tail().strip().splitlines()
+        with contextlib.suppress(ValueError, IndexError):
+            counts = json.loads(lines[-1])
+            return {str(k): int(v) for k, v in counts.items()}
+        return {}
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """A poller process over the window: CPU, memory, and what the sandbox saw of it."""
+
+    window: Window
+    rss_max_kib: int
+    hwm_kib: int
+    connections_opened: int  # new TCP connections the sandbox accepted in the window
+    open_fds: int  # at the end of the window
+    sandbox_cpu_share: float
+    records: list[Record]  # the sandbox's requests since the warm-up began
+    wall_start: float
+    wall_end: float
+
+    def polls(self) -> int:
+        """Polls started in the window."""
+        return sum(
+            1 for ps in polls_of(self.records).values() for p in ps if self.wall_start <= p.start <= self.wall_end
+        )
+
+    def requests(self) -> int:
+        """Requests in the window."""
+        return sum(1 for r in self.records if self.wall_start <= r[4] <= self.wall_end)
+
+
+def measure(
+    conn: Connection, pids: tuple[int, int], minutes: float, alive: Callable[[], bool], since: float
+) -> Measured:
+    """Sample the poller (pids[0]) and the sandbox over a window of `minutes`; then the sandbox's connections and
+    requests of the window."""
+    pid, sandbox_pid = pids
+    first = ProcSample.read(pid)
+    sandbox_cpu_first = cpu_seconds(sandbox_pid)
+    wall_start = time.time()
+    rss_max = first.rss_kib
+    until = first.at + minutes * 60
+    while time.monotonic() < until:
+        time.sleep(min(RSS_SAMPLE_S, max(0.0, until - time.monotonic())))
+        if not alive():
+            raise RuntimeError(f"the poller (pid {pid}) exited in the window")
+        rss_max = max(rss_max, status_kib(pid).get("VmRSS", 0))
+    last = ProcSample.read(pid)
+    open_fds = len(os.listdir(f"/proc/{pid}/fd"))
+    sandbox_share = (cpu_seconds(sandbox_pid) - sandbox_cpu_first) / (last.at - first.at)
+    wall_end = time.time()
+    time.sleep(GRACE_S)  # polls that started in the window finish before the request log is read
+    opened = _ask(conn, ("connections", wall_start, wall_end), 60.0)
+    dumped = _ask(conn, ("dump", since), 120.0)
+    return Measured(
+        window=window(pid, first, last),
+        rss_max_kib=max(rss_max, last.rss_kib),
+        hwm_kib=last.hwm_kib,
+        connections_opened=int(opened) if isinstance(opened, int) else -1,
+        open_fds=open_fds,
+        sandbox_cpu_share=sandbox_share,
+        records=dumped if isinstance(dumped, list) else [],
+        wall_start=wall_start,
+        wall_end=wall_end,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FloorRun:
+    """The floor's window and the counts it printed."""
+
+    measured: Measured
+    counts: dict[str, int]
+
+
+def measure_floor(conn: Connection, url: str, sandbox_pid: int, args: argparse.Namespace, directory: Path) -> FloorRun:
+    """Run the floor against the same sandbox (the daemon stopped), warm it up as the daemon was, measure."""
+    since = time.time()
+    poller = Poller(url, args, directory)
+    try:
+        started = time.monotonic()
+        first_at = _wait_for_polls(conn, poller, args.accounts, FIRST_POLL_REQUESTS, started + WARMUP_TIMEOUT_S, since)
+        _wait_for_polls(conn, poller, args.accounts, 2 * FIRST_POLL_REQUESTS, first_at + WARMUP_TIMEOUT_S, since)
+        time.sleep(args.settle)
+        measured = measure(conn, (poller.pid, sandbox_pid), args.minutes, poller.alive, since)
+    finally:
+        counts = poller.stop()
+    return FloorRun(measured, counts)
 
 
 def run(args: argparse.Namespace, directory: Path) -> Results:
@@ -449,8 +581,11 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
         profile = _finish_py_spy(profiler, directory / "py-spy.txt") if profiler else ""
         profiler = None
         time.sleep(GRACE_S)  # polls that started in the window finish before the request log is read
-        dumped = _ask(ours, "dump", 120.0)
+        dumped = _ask(ours, ("dump", 0.0), 120.0)
         records: list[Record] = dumped if isinstance(dumped, list) else []
+        opened = _ask(ours, ("connections", wall_start, wall_end), 60.0)
+        daemon.stop()  # the floor runs alone: the two do not share the 2 cores
+        floor_run = measure_floor(ours, url, sandbox_proc.pid, args, directory) if args.floor else None
     finally:
         if profiler is not None and profiler.poll() is None:
             profiler.kill()
@@ -484,7 +619,9 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
         rss_end_kib=last.rss_kib,
         hwm_kib=last.hwm_kib,
         open_fds=open_fds,
+        connections_opened=int(opened) if isinstance(opened, int) else -1,
         sandbox_cpu_share=sandbox_share,
+        floor=floor_run,
         timing=slips(
             records,
             start=wall_start,
@@ -596,6 +733,8 @@ def report(r: Results, args: argparse.Namespace) -> str:
         f"{2 * args.accounts:,} polls per {args.interval:g} s that is {projected:.1%} of one core",
         f"memory (MiB): VmRSS largest in window {mib(r.rss_max_kib):.1f}, at the end {mib(r.rss_end_kib):.1f}; "
         f"VmHWM (peak since start) {mib(r.hwm_kib):.1f}; open file descriptors {r.open_fds:,}",
+        f"connections: {r.connections_opened:,} new TCP connections accepted by the sandbox in the window "
+        f"({w.per_minute(r.connections_opened):,.0f} a minute) for {sum(r.statuses.values()):,} requests",
         "",
         f"{'poll timing in the window (s)':<48}{'count':>7}{'p50':>8}{'p99':>8}{'max':>8}",
         _row("slip: first request - (previous last + interval)", t.slips),
@@ -616,9 +755,37 @@ def report(r: Results, args: argparse.Namespace) -> str:
         f"(largest VmRSS {mib(r.rss_max_kib):.1f} MiB)",
         f"p99 poll slip: {p99:.3f} s (no target number set)",
     ]
+    if r.floor is not None:
+        lines += ["", *floor_lines(r, args, len(t.slips))]
     if r.profile:
         lines += ["", r.profile]
     return "\n".join(lines)
+
+
+def floor_lines(r: Results, args: argparse.Namespace, inqd_polls: int) -> list[str]:
+    """The floor's figures and inqd/floor; per poll and per request too, since the two may differ in requests."""
+    assert r.floor is not None
+    f, w = r.floor.measured, r.window
+    polls, requests, inqd_requests = f.polls(), f.requests(), sum(r.statuses.values())
+    cpu_ratio = w.cpu_share / f.window.cpu_share if f.window.cpu_share else float("inf")
+    rss_ratio = r.rss_max_kib / f.rss_max_kib if f.rss_max_kib else float("inf")
+    per_request_ratio = (w.cpu_s / max(1, inqd_requests)) / (f.window.cpu_s / max(1, requests)) if requests else 0.0
+    other = ", ".join(f"{k} x{v}" for k, v in sorted(r.floor.counts.items()) if k not in ("polls", "requests", "rows"))
+    return [
+        f"floor (bench.floor: the same endpoints, requests and rate, CEA-signed, JSON parsed, nothing stored; one "
+        f"httpx client, {args.floor_connections} pooled connections), alone after the daemon stopped, same warm-up; "
+        f"window {f.window.seconds:.0f} s",
+        f"  CPU {f.window.cpu_s:.2f} s = {f.window.cpu_share:.1%} of one core; "
+        f"{1000 * f.window.cpu_s / max(1, polls):.2f} ms per poll; sandbox process {f.sandbox_cpu_share:.1%}",
+        f"  memory (MiB): VmRSS largest {mib(f.rss_max_kib):.1f}, VmHWM {mib(f.hwm_kib):.1f}; open file descriptors "
+        f"{f.open_fds:,}",
+        f"  connections: {f.connections_opened:,} new in the window ({f.window.per_minute(f.connections_opened):,.0f}"
+        " a minute)",
+        f"  polls started in the window {polls:,} ({requests / max(1, polls):.2f} requests each); inqd "
+        f"{inqd_polls:,} ({inqd_requests / max(1, inqd_polls):.2f} each); floor errors: {other or 'none'}",
+        f"inqd / floor: CPU {cpu_ratio:.2f}x, per request {per_request_ratio:.2f}x (aim <= 1.5x); "
+        f"RSS {rss_ratio:.2f}x (aim <= 2x)",
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -636,6 +803,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--settle", type=float, default=5.0, help="seconds after the first polls (default 5)")
     parser.add_argument("--seed", type=int, default=8, help="rng seed of the sandbox data (default 8)")
     parser.add_argument("--py-spy", action="store_true", help="sample the daemon with py-spy during the window")
+    parser.add_argument(
+        "--no-floor", dest="floor", action="store_false", help="skip the reference poller (bench.floor) after inqd"
+    )
+    parser.add_argument(
+        "--floor-connections", type=int, default=3, help="the floor's shared connection pool (default 3)"
+    )
     parser.add_argument("--dir", default=None, help="where the temporary directory goes (default: the system tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the directory (config, db, logs, requests)")
     args = parser.parse_args(argv)

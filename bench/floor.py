@@ -1,0 +1,186 @@
+"""The floor: a minimal poller doing inqd's Coupang HTTP work at the same rate, storing nothing (issue 19).
+
+`bench.scale` runs it as its own process against the same sandbox, after the daemon, and prints inqd/floor for CPU
+and RSS. Run alone: `python -m bench.floor --url URL [--accounts 1000] [--interval 60] [--spread 0]
+[--connections 3]`; SIGTERM ends it and it prints one JSON line of counts.
+
+What it does, per account and stream, as inqd's connector does in a steady-state poll (connectors/coupang): the
+every-status pass over [yesterday, today] (KST dates, overlap 1 day) and the unanswered pass over the recheck range
+[today - 13, today] in windows of at most 7 dates, every page of each (pagination.totalPages), each request signed
+with `connectors.coupang.auth.CoupangAuth` and its JSON parsed and checked, nothing kept. Polls run start to start
+every interval, all streams starting together; an account's requests are spaced at its request budget (2 a second,
+shared by its two streams). One httpx client serves every account with a small pool (`--connections`) whose idle
+connections live past the interval. It imports only httpx, pydantic (for the keys' SecretStr) and the signing, so
+its memory is the runtime's and the HTTP stack's.
+
+The accounts' ids, keys and intervals are defined here and `bench.scale` takes them from here, so the daemon, the
+sandbox and the floor agree without the floor importing the sandbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import httpx
+from pydantic import SecretStr
+
+from connectors.coupang.auth import CoupangAuth
+
+KST = timezone(timedelta(hours=9))  # Korea keeps no summer time
+OVERLAP_DAYS = 1  # the connector's defaults for Coupang (connectors/polling_connector.py, settings)
+RECHECK_DAYS = 13
+MAX_WINDOW_DATES = 7
+KEEPALIVE_MARGIN_S = 15.0
+_HEADERS = {"Content-Type": "application/json;charset=UTF-8"}
+# resource, status parameter, every status, unanswered only, page size: as connectors/coupang/connector.py asks
+STREAMS = (
+    ("onlineInquiries", "answeredType", "ALL", "NOANSWER", 50),
+    ("callCenterInquiries", "partnerCounselingStatus", "NONE", "NO_ANSWER", 30),
+)
+
+
+def vendor_id(index: int) -> str:
+    """The vendorId of account `index`."""
+    return f"B{index:07d}"
+
+
+def keys(index: int) -> tuple[str, str]:
+    """Access key and secret key of account `index`."""
+    return f"scale-ak-{index:04d}", f"scale-sk-{index:04d}"
+
+
+def interval_of(index: int, accounts: int, interval_s: float, spread_s: float) -> float:
+    """Account `index`'s poll interval: `interval_s`, or evenly spread over interval +- spread/2."""
+    return round(interval_s + spread_s * ((index + 0.5) / accounts - 0.5), 3)
+
+
+def windows(first: date, last: date) -> list[tuple[date, date]]:
+    """[first, last] in consecutive windows of at most MAX_WINDOW_DATES dates (connectors.polling.date_windows)."""
+    found = []
+    while first <= last:
+        end = min(last, first + timedelta(days=MAX_WINDOW_DATES - 1))
+        found.append((first, end))
+        first = end + timedelta(days=1)
+    return found
+
+
+class Pace:
+    """An account's request budget: requests at least 1/rate apart, in the order they asked."""
+
+    def __init__(self, rate_per_s: float) -> None:
+        self._gap_s = 1.0 / rate_per_s
+        self._next = 0.0
+
+    async def turn(self) -> None:
+        now = time.monotonic()
+        at = max(now, self._next)
+        self._next = at + self._gap_s
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
+class Floor:
+    """Every stream's poll loop over one shared client; `counts` says what happened."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.counts: Counter[str] = Counter()
+
+    async def poll(self, index: int, stream: int, auth: CoupangAuth, pace: Pace) -> None:
+        """One poll of one stream: both passes, every window, every page."""
+        resource, status_param, every, unanswered, page_size = STREAMS[stream]
+        path = f"/v2/providers/openapi/apis/api/v5/vendors/{vendor_id(index)}/{resource}"
+        today = datetime.now(KST).date()
+        passes = [(every, w) for w in windows(today - timedelta(days=OVERLAP_DAYS), today)]
+        passes += [(unanswered, w) for w in windows(today - timedelta(days=RECHECK_DAYS), today)]
+        for status, (start, end) in passes:
+            page, last = 1, 1
+            while page <= last:
+                query = httpx.QueryParams(
+                    [
+                        ("vendorId", vendor_id(index)),
+                        (status_param, status),
+                        ("inquiryStartAt", start.isoformat()),
+                        ("inquiryEndAt", end.isoformat()),
+                        ("pageNum", str(page)),
+                        ("pageSize", str(page_size)),
+                    ]
+                )
+                response = await self.client.get(path, params=query, headers=_HEADERS, auth=auth)
+                self.counts["requests"] += 1
+                envelope = response.json()
+                if response.status_code != 200 or str(envelope.get("code")) != "200":
+                    self.counts[f"status {response.status_code}"] += 1
+                    return
+                data = envelope.get("data") or {}
+                self.counts["rows"] += len(data.get("content") or [])
+                last = int((data.get("pagination") or {}).get("totalPages") or 1)
+                page += 1
+        self.counts["polls"] += 1
+
+    async def stream_loop(self, index: int, stream: int, interval_s: float, auth: CoupangAuth, pace: Pace) -> None:
+        """Poll start to start every `interval_s`; an error is counted and the next poll comes on time."""
+        next_at = time.monotonic()
+        while True:
+            try:
+                await self.poll(index, stream, auth, pace)
+            except (httpx.HTTPError, ValueError) as err:
+                self.counts[type(err).__name__] += 1
+            next_at += interval_s
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+
+async def run(args: argparse.Namespace) -> Counter[str]:
+    """Poll until SIGTERM or SIGINT; returns the counts."""
+    limits = httpx.Limits(
+        max_connections=args.connections,
+        max_keepalive_connections=args.connections,
+        keepalive_expiry=args.interval + args.spread / 2 + KEEPALIVE_MARGIN_S,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with httpx.AsyncClient(base_url=args.url, limits=limits, timeout=httpx.Timeout(20.0)) as client:
+        floor = Floor(client)
+        tasks = []
+        for index in range(args.accounts):
+            access, secret = keys(index)
+            auth = CoupangAuth(
+                access_key=SecretStr(access), secret_key=SecretStr(secret), now=lambda: datetime.now(UTC)
+            )
+            pace = Pace(args.rate)
+            interval_s = interval_of(index, args.accounts, args.interval, args.spread)
+            tasks += [asyncio.create_task(floor.stream_loop(index, s, interval_s, auth, pace)) for s in (0, 1)]
+        await stop.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return floor.counts
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse arguments, poll until told to stop, print the counts as one JSON line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__.splitlines()[0])
+    parser.add_argument("--url", required=True, help="the sandbox's base URL (bench.scale's sandbox process)")
+    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--interval", type=float, default=60.0)
+    parser.add_argument("--spread", type=float, default=0.0)
+    parser.add_argument("--rate", type=float, default=2.0, help="requests a second per account (default 2)")
+    parser.add_argument("--connections", type=int, default=3, help="the shared client's pool (default 3)")
+    args = parser.parse_args(argv)
+    counts = asyncio.run(run(args))
+    print(json.dumps(dict(counts)))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
