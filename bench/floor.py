@@ -90,9 +90,12 @@ class Pace:
 class Floor:
     """Every stream's poll loop over one shared client; `counts` says what happened."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, connections: int) -> None:
         self.client = client
         self.counts: Counter[str] = Counter()
+        # Requests wait here, not in httpcore's pool: the pool walks its whole queue of waiting requests each time
+        # a connection comes free, which with ~600 polls in step cost ~30 ms of CPU per poll.
+        self.slots = asyncio.Semaphore(connections)
 
     async def poll(self, index: int, stream: int, auth: CoupangAuth, pace: Pace) -> None:
         """One poll of one stream: both passes, every window, every page."""
@@ -114,7 +117,8 @@ class Floor:
                         ("pageSize", str(page_size)),
                     ]
                 )
-                response = await self.client.get(path, params=query, headers=_HEADERS, auth=auth)
+                async with self.slots:
+                    response = await self.client.get(path, params=query, headers=_HEADERS, auth=auth)
                 self.counts["requests"] += 1
                 envelope = response.json()
                 if response.status_code != 200 or str(envelope.get("code")) != "200":
@@ -150,7 +154,7 @@ async def run(args: argparse.Namespace) -> Counter[str]:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with httpx.AsyncClient(base_url=args.url, limits=limits, timeout=httpx.Timeout(20.0)) as client:
-        floor = Floor(client)
+        floor = Floor(client, args.connections)
         tasks = []
         for index in range(args.accounts):
             access, secret = keys(index)
