@@ -160,16 +160,22 @@ class Composer:
             return response
         return await self._full(page, stored, values, status)
 
-    async def section(self, page: Page) -> web.StreamResponse:
+    async def _inquiry(self, page: Page) -> StoredInquiry:
         stored = await self._stored_inquiry(page)
         if stored is None:
             raise web.HTTPNotFound()
+        return stored
+
+    async def _posted(self, page: Page) -> tuple[StoredInquiry, dict[str, str]]:
+        """The inquiry the URL names (404 when there is none) and the posted form's text fields."""
+        return await self._inquiry(page), await _form(page)
+
+    async def section(self, page: Page) -> web.StreamResponse:
+        stored = await self._inquiry(page)
         return await self._respond(page, stored, {}, piece="inquiry_answer.html")
 
     async def check(self, page: Page) -> web.StreamResponse:
-        stored, form = await self._stored_inquiry(page), await _form(page)
-        if stored is None:
-            raise web.HTTPNotFound()
+        stored, form = await self._posted(page)
         text, template = form.get("text", "")[:MAX_TEXT], form.get("template", "")
         findings = await page.ctx.desk().check(stored.id, text)
         checked = Checked(findings)
@@ -178,9 +184,7 @@ class Composer:
         )
 
     async def draft(self, page: Page) -> web.StreamResponse:
-        stored, form = await self._stored_inquiry(page), await _form(page)
-        if stored is None:
-            raise web.HTTPNotFound()
+        stored, form = await self._posted(page)
         text, template = form.get("text", "")[:MAX_TEXT], form.get("template", "")
         try:
             saved = await page.ctx.desk().draft(stored.id, text)
@@ -201,9 +205,7 @@ class Composer:
         )
 
     async def send(self, page: Page) -> web.StreamResponse:
-        stored, form = await self._stored_inquiry(page), await _form(page)
-        if stored is None:
-            raise web.HTTPNotFound()
+        stored, form = await self._posted(page)
         answer_id = _answer_id(form)
         answer = await page.ctx.store.get_answer(answer_id) if answer_id is not None else None
         if answer is None or answer.inquiry_id != stored.id:
@@ -238,9 +240,7 @@ class Composer:
         return redirect(f"/inquiries/{stored.id}#answer-section")
 
     async def cancel(self, page: Page) -> web.StreamResponse:
-        stored, form = await self._stored_inquiry(page), await _form(page)
-        if stored is None:
-            raise web.HTTPNotFound()
+        stored, form = await self._posted(page)
         answer_id = _answer_id(form)
         answer = await page.ctx.store.get_answer(answer_id) if answer_id is not None else None
         if answer is None or answer.inquiry_id != stored.id:
