@@ -169,7 +169,7 @@ class Daemon:
             lock.release()
             raise
         daemon.use_weekly(
-            lambda _week: weekly_summary(daemon.store, daemon.settings, daemon.clock.now()),
+            lambda week: weekly_summary(daemon.store, daemon.settings, daemon.clock.now(), week),
             lambda _week: weekly_chart(daemon.store, daemon.settings, daemon.clock.now()),
         )
         return daemon

@@ -3,7 +3,7 @@ message all start here)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from aggregator.settings import Settings
 from aggregator.store import Store
@@ -38,11 +38,11 @@ async def read_report(store: Store, settings: Settings, *, now: datetime, weeks:
 WEEKLY_WEEKS = 12
 
 
-async def weekly_summary(store: Store, settings: Settings, now: datetime) -> list[str]:
-    """The weekly phone message's three lines (last complete week per marketplace, a warning forecast)."""
+async def weekly_summary(store: Store, settings: Settings, now: datetime, week: date) -> list[str]:
+    """The weekly phone message's three lines about `week` (its Monday) per marketplace, and a warning forecast."""
     from aggregator.report.text import summary_lines
 
-    return summary_lines(await read_report(store, settings, now=now, weeks=WEEKLY_WEEKS))
+    return summary_lines(await read_report(store, settings, now=now, weeks=WEEKLY_WEEKS), week=week)
 
 
 async def weekly_chart(store: Store, settings: Settings, now: datetime) -> bytes:

@@ -3,7 +3,7 @@ three-line summary. The figures come from policies/answer_report_figures.py; not
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from aggregator.cli.words import Words
 from aggregator.language import Texts
@@ -247,15 +247,20 @@ def report_lines(report: AnswerReport, words: Words) -> list[str]:
     return lines
 
 
-def summary_lines(report: AnswerReport, words: Words | None = None) -> list[str]:
-    """At most three lines for the weekly phone message: a line per marketplace for last week (the last complete
-    one), the busiest first, the fourth on joined into the third; a forecast that warns takes the last line."""
+def summary_lines(report: AnswerReport, words: Words | None = None, *, week: date | None = None) -> list[str]:
+    """At most three lines for the weekly phone message: a line per marketplace for `week` (its Monday; default the
+    last complete week), the busiest first, the fourth on joined into the third; a forecast that warns takes the last
+    line."""
     words = words or Words("ko")
-    ranked = sorted(report.marketplaces, key=lambda e: -_last_week(e).figures.received)
-    lines = [_summary_line(entry, words) for entry in ranked]
+
+    def reported(entry: MarketplaceReport) -> WeekFigures:
+        return next((w for w in entry.weeks if w.week_start == week), None) or _last_week(entry)
+
+    ranked = sorted(report.marketplaces, key=lambda e: -reported(e).figures.received)
+    lines = [_summary_line(entry, reported(entry), words) for entry in ranked]
     if len(lines) > 3:
         rest = (
-            f"{shop_name(e.marketplace, words)} {percent(_last_week(e).figures.share_24h, words)}" for e in ranked[2:]
+            f"{shop_name(e.marketplace, words)} {percent(reported(e).figures.share_24h, words)}" for e in ranked[2:]
         )
         lines = [*lines[:2], _TEXTS(words.lang, "summary_more", rest=", ".join(rest))]
     warnings = [forecast_line(e, words).strip() for e in ranked if e.forecast is not None and e.forecast.falls_below]
@@ -267,9 +272,8 @@ def _last_week(entry: MarketplaceReport) -> WeekFigures:
     return entry.weeks[-2] if len(entry.weeks) >= 2 else entry.weeks[-1]
 
 
-def _summary_line(entry: MarketplaceReport, words: Words) -> str:
+def _summary_line(entry: MarketplaceReport, week: WeekFigures, words: Words) -> str:
     shop = shop_name(entry.marketplace, words)
-    week = _last_week(entry)
     if not week.covered:
         return _TEXTS(words.lang, "summary_no_data", shop=shop)
     f = week.figures
