@@ -281,7 +281,7 @@ class Daemon:
             self.store,
             self.clock,
             check=check or answer_check(self.settings),
-            policies=self.policies,
+            policies=lambda: self.policies,  # the phone's desk lives as long as the daemon: follow reloads
             shop_name=self.settings.shop_name,
             on_approved=self.sender.wake.set,
         )

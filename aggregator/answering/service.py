@@ -90,14 +90,16 @@ class AnswerService:
         clock: Clock,
         *,
         check: Check = no_check,
-        policies: Policies | None = None,
+        policies: Policies | Callable[[], Policies] | None = None,
         shop_name: str | None = None,
         on_approved: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._check = check
-        self._policies = policies
+        # A callable follows the running daemon's current policies (a vacation or a reload replaces them).
+        fixed = None if callable(policies) else policies
+        self._current_policies: Callable[[], Policies | None] = policies if callable(policies) else lambda: fixed
         self._shop_name = shop_name
         self._on_approved = on_approved  # wakes the daemon's sender when the approval happens in its process
 
@@ -115,23 +117,25 @@ class AnswerService:
 
     async def draft_template(self, inquiry_id: int, template: Template) -> Draft:
         """Fill `template` for the inquiry (dates in the seller's work calendar, from now), save it and check it."""
-        if self._policies is None:
+        policies = self._current_policies()
+        if policies is None:
             raise TypeError("AnswerService needs policies to fill a template")
         inquiry = await self._open_inquiry(inquiry_id)
-        rendered = render(template, inquiry, work=self._policies.work, now=self._clock.now(), shop_name=self._shop_name)
+        rendered = render(template, inquiry, work=policies.work, now=self._clock.now(), shop_name=self._shop_name)
         draft = await self.draft(inquiry_id, rendered.text)
         return replace(draft, promise=rendered.promise, template=template.name)
 
     async def approve_draft(self, draft: Draft, actor: str, *, confirm_warnings: bool = False) -> Approval:
         """Approve `draft` (as `approve`); a date its template promised becomes an inqd promise on the inquiry."""
         answer = await self.approve(draft.answer.id, actor, confirm_warnings=confirm_warnings)
-        if draft.promise is None or self._policies is None:
+        policies = self._current_policies()
+        if draft.promise is None or policies is None:
             return Approval(answer)
         note = f"답변 #{answer.id}에서 약속한 날 {format_day(draft.promise.day)}"
         try:
             outcome = await controls.promise(
                 self._store,
-                self._policies,
+                policies,
                 answer.inquiry_id,
                 draft.promise.at,
                 note,
