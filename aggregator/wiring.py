@@ -12,7 +12,6 @@ import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -20,12 +19,13 @@ import httpx
 
 from aggregator.alert_timer import AlertTimer
 from aggregator.answering.sender import AnswerSender
-from aggregator.connection_watch import ConnectionWatch, WatchedStream
+from aggregator.cli.status_report import kakao_login_readers, watched_streams
+from aggregator.connection_watch import ConnectionWatch
 from aggregator.dispatcher import Dispatcher
 from aggregator.metrics import Metrics
 from aggregator.notifiers.action_links import ActionLinks
 from aggregator.notifiers.base import Notifier
-from aggregator.notifiers.kakao import KakaoNotifier, refresh_expiry_of
+from aggregator.notifiers.kakao import KakaoNotifier
 from aggregator.notifiers.kakao_auth import KakaoTokenStore
 from aggregator.notifiers.ntfy import NtfyNotifier
 from aggregator.notifiers.sink import SinkNotifier
@@ -292,11 +292,7 @@ def build_connection_watch(settings: Settings, store: Store, clock: Clock, chann
     return ConnectionWatch(
         store,
         clock,
-        streams=[
-            WatchedStream(acc.id, acc.marketplace_kind, stream, acc.poll_interval_s)
-            for acc in settings.accounts
-            for stream in acc.stream_kinds
-        ],
+        streams=watched_streams(settings),
         lost_after=settings.health.lost_after,
         channels=channels,
         zone=settings.zone,
@@ -305,11 +301,7 @@ def build_connection_watch(settings: Settings, store: Store, clock: Clock, chann
             for acc in settings.accounts
             if isinstance(acc, CoupangAccount) and acc.key_issued_at is not None
         },
-        kakao_logins={
-            channel.name: partial(refresh_expiry_of, settings.secrets_dir, channel.name)
-            for channel in settings.notifiers
-            if isinstance(channel, KakaoConfig)
-        },
+        kakao_logins=kakao_login_readers(settings),
     )
 
 

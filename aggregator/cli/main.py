@@ -263,25 +263,14 @@ async def _explain(settings: Settings, inquiry_id: int, words: Words) -> list[st
 
 
 async def _status(settings: Settings, now: datetime, words: Words) -> dict[str, Any]:
-    from aggregator.cli.status_report import status_report
-    from aggregator.connection_watch import WatchedStream
-    from aggregator.notifiers.kakao import refresh_expiry_of
-    from aggregator.settings.notify import KakaoConfig
+    from aggregator.cli.status_report import kakao_login_readers, status_report, watched_streams
 
-    streams = [
-        WatchedStream(acc.id, acc.marketplace_kind, stream, acc.poll_interval_s)
-        for acc in settings.accounts
-        for stream in acc.stream_kinds
-    ]
+    streams = watched_streams(settings)
     store = await Store.open(settings.db_path)
     try:
         policies = settings.policies(await store.vacation_ranges())
         lost_after = settings.health.lost_after
-        kakao_logins = {
-            channel.name: refresh_expiry_of(settings.secrets_dir, channel.name)
-            for channel in settings.notifiers
-            if isinstance(channel, KakaoConfig)
-        }
+        kakao_logins = {name: read() for name, read in kakao_login_readers(settings).items()}
         return await status_report(
             store, streams, policies, now=now, lost_after=lost_after, words=words, kakao_logins=kakao_logins
         )

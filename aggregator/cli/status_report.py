@@ -7,13 +7,17 @@ Read from the database while the daemon runs (WAL lets a reader in beside the wr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
+from functools import partial
 from typing import Any
 
 from aggregator.cli.words import Words
 from aggregator.connection_watch import WatchedStream, stream_condition
+from aggregator.notifiers.kakao import refresh_expiry_of
 from aggregator.scheduler import next_poll_delay_s
+from aggregator.settings import Settings
+from aggregator.settings.notify import KakaoConfig
 from aggregator.store import Store, StreamStatus
 from policies import Policies
 from policies.health import login_attention, stream_health
@@ -21,6 +25,24 @@ from policies.health import login_attention, stream_health
 # A next poll this far in the past means no daemon is polling (stopped, or wedged).
 _OVERDUE = timedelta(minutes=2)
 _STATES = ("pending", "held", "failed")  # outbox states worth a word, in this order
+
+
+def watched_streams(settings: Settings) -> list[WatchedStream]:
+    """Every configured account's streams, as the connection watch and `inqd status` look at them."""
+    return [
+        WatchedStream(acc.id, acc.marketplace_kind, stream, acc.poll_interval_s)
+        for acc in settings.accounts
+        for stream in acc.stream_kinds
+    ]
+
+
+def kakao_login_readers(settings: Settings) -> dict[str, Callable[[], datetime | None]]:
+    """For each kakao channel, a reader of when its stored login ends (its token file, read when called)."""
+    return {
+        channel.name: partial(refresh_expiry_of, settings.secrets_dir, channel.name)
+        for channel in settings.notifiers
+        if isinstance(channel, KakaoConfig)
+    }
 
 
 def _next_poll(status: StreamStatus | None, interval_s: float) -> datetime | None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from aggregator.cli.notify_check import failure_advice
-from aggregator.cli.status_report import status_report
+from aggregator.cli.status_report import kakao_login_readers, status_report, watched_streams
 from aggregator.cli.words import Words
-from aggregator.connection_watch import WatchedStream
 from aggregator.notifiers.base import DeliveryError, Notifier
 from aggregator.render import channel_test_messages
 from aggregator.settings import Settings
@@ -20,13 +19,15 @@ _WORDS = Words("ko")
 
 async def status_facts(store: Store, settings: Settings, policies: Policies, clock: Clock) -> dict[str, Any]:
     """What `inqd status --json` prints, for the running daemon's settings."""
-    streams = [
-        WatchedStream(acc.id, acc.marketplace_kind, stream, acc.poll_interval_s)
-        for acc in settings.accounts
-        for stream in acc.stream_kinds
-    ]
+    logins = {name: read() for name, read in kakao_login_readers(settings).items()}
     return await status_report(
-        store, streams, policies, now=clock.now(), lost_after=settings.health.lost_after, words=_WORDS
+        store,
+        watched_streams(settings),
+        policies,
+        now=clock.now(),
+        lost_after=settings.health.lost_after,
+        words=_WORDS,
+        kakao_logins=logins,
     )
 
 
