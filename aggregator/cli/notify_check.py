@@ -5,10 +5,11 @@ to check, for that type of channel (an unreachable server, a refused token, an u
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 from aggregator.cli.words import Words
 from aggregator.logs import configure_logging
-from aggregator.notifiers.base import DeliveryError
+from aggregator.notifiers.base import DeliveryError, Notifier
 from aggregator.render import channel_test_messages
 from aggregator.settings import NotifierConfig, Settings
 from aggregator.wiring import build_notifier
@@ -42,6 +43,23 @@ def failure_advice(err: DeliveryError, config: NotifierConfig, words: Words) -> 
     return words(key, server=server, error=str(err).removeprefix(f"{config.name}: "))
 
 
+async def send_test(
+    notifier: Notifier, config: NotifierConfig, words: Words, *, now: datetime
+) -> tuple[DeliveryError | None, str]:
+    """One channel's test messages (SMS: only the max-priority one, it costs money); the failure if any, and the
+    line that says what happened (with what to check, for a failure)."""
+    messages = channel_test_messages(config.name, now=now)
+    if config.type == "sms":
+        messages = messages[1:]
+    try:
+        for message in messages:
+            await notifier.send(message)
+    except DeliveryError as err:
+        advice = failure_advice(err, config, words)
+        return err, words("notify_failed", name=config.name, type=config.type, advice=advice)
+    return None, words("notify_sent", name=config.name, type=config.type, count=len(messages))
+
+
 async def send_test_messages(settings: Settings, only: str | None, words: Words) -> int:
     """Send the test messages; 0 all sent, 1 a channel failed, 2 no such channel."""
     configs = [cfg for cfg in settings.notifiers if only in (None, cfg.name)]
@@ -54,19 +72,12 @@ async def send_test_messages(settings: Settings, only: str | None, words: Words)
     failed = 0
     for cfg in configs:
         notifier = build_notifier(cfg, clock=clock, secrets_dir=settings.secrets_dir)
-        messages = channel_test_messages(cfg.name, now=clock.now())
-        if cfg.type == "sms":
-            messages = messages[1:]  # SMS costs money: only the max-priority test
         try:
-            for message in messages:
-                await notifier.send(message)
-        except DeliveryError as err:
-            failed += 1
-            advice = failure_advice(err, cfg, words)
-            line = words("notify_failed", name=cfg.name, type=cfg.type, advice=advice)
-            print(line + (words("notify_will_retry") if err.retryable else ""))
-        else:
-            print(words("notify_sent", name=cfg.name, type=cfg.type, count=len(messages)))
+            error, line = await send_test(notifier, cfg, words, now=clock.now())
         finally:
             await notifier.aclose()
+        if error is not None:
+            failed += 1
+            line += words("notify_will_retry") if error.retryable else ""
+        print(line)
     return EXIT_FAILED if failed else 0

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aggregator.cli.notify_check import failure_advice
+from aggregator.cli.notify_check import send_test
 from aggregator.cli.status_report import kakao_login_readers, status_report, watched_streams
 from aggregator.cli.words import Words
-from aggregator.notifiers.base import DeliveryError, Notifier
-from aggregator.render import channel_test_messages
+from aggregator.notifiers.base import Notifier
 from aggregator.settings import Settings
 from aggregator.store import Store
 from core.clock import Clock
@@ -37,12 +36,5 @@ async def test_channel(settings: Settings, notifiers: dict[str, Notifier], name:
     notifier = notifiers.get(name)
     if config is None or notifier is None:
         raise KeyError(name)
-    messages = channel_test_messages(name, now=clock.now())
-    if config.type == "sms":
-        messages = messages[1:]  # SMS costs money: only the max-priority test
-    try:
-        for message in messages:
-            await notifier.send(message)
-    except DeliveryError as err:
-        return _WORDS("notify_failed", name=name, type=config.type, advice=failure_advice(err, config, _WORDS))
-    return _WORDS("notify_sent", name=name, type=config.type, count=len(messages))
+    _error, line = await send_test(notifier, config, _WORDS, now=clock.now())
+    return line
