@@ -55,7 +55,6 @@ log = structlog.get_logger("inqd.demo")
 # Sandbox-only credentials: they open nothing but the local fake marketplaces.
 DEMO_VENDOR = "A00012345"
 DEMO_ACCESS_KEY = "demo-access-key"
-DEMO_WING_LOGIN = "demo-wing"  # the WING login ID the Coupang sandbox takes as `replyBy` (the account's reply_by)
 DEMO_SECRET_KEY = "demo-secret-key"
 DEMO_WING_LOGIN = "sandbox-wing"  # the WING login the Coupang sandbox takes as `replyBy` (its default)
 DEMO_NAVER_CLIENT_ID = "demo-naver-app"

@@ -8,7 +8,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -104,13 +104,7 @@ def run_report(args: argparse.Namespace, settings: Settings, words: Words, stops
             print(words("report_png_unwritable", path=args.png, reason=exc.strerror or exc), file=sys.stderr)
             return EXIT_USAGE
     if args.json:
-        print(json.dumps(report_json(report), ensure_ascii=False, indent=2, default=_json_default))
+        print(json.dumps(report_json(report), ensure_ascii=False, indent=2))
     else:
         print("\n".join(report_lines(report, words)))
     return 0
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"not JSON: {type(value).__name__}")

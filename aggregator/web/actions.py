@@ -23,6 +23,7 @@ from aiohttp import web
 
 from aggregator import control_service as controls
 from aggregator.web.pages import Page, Routes, redirect
+from aggregator.web.security import local_path
 
 ACTOR = "web"
 _TOMORROW = re.compile(r"^내일\s*(\d{1,2})(?::(\d{2})|\s*시)?$")
@@ -41,15 +42,6 @@ def parse_when(text: str, *, now: datetime, zone: ZoneInfo) -> datetime:
         raise controls.ControlError(f"{text!r}은(는) 시각이 아닙니다 (내일 9:00 처럼 주세요)")
     day = now.astimezone(zone).date() + timedelta(days=1)
     return datetime.combine(day, time(hour, minute), tzinfo=zone)
-
-
-def same_site_path(target: str) -> str | None:
-    """`target` when it is a path on this site (never `//host`, a scheme or a backslash trick), else None."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    if any(ord(char) < 0x20 for char in target):
-        return None
-    return target
 
 
 async def _handled(page: Page, inquiry_id: int, form: dict[str, str]) -> controls.Outcome:
@@ -106,7 +98,7 @@ def _handler(control: Control) -> Callable[[Page], Awaitable[web.StreamResponse]
 
 def _next(page: Page, form: dict[str, str], inquiry_id: int | None = None) -> str:
     fallback = f"/inquiries/{inquiry_id}" if inquiry_id is not None else f"/inquiries/{page.request.match_info['id']}"
-    return same_site_path(form.get("next", "")) or fallback
+    return local_path(form.get("next", "")) or fallback
 
 
 def register(routes: Routes) -> None:

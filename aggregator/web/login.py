@@ -8,14 +8,7 @@ import math
 from aiohttp import web
 
 from aggregator.web.pages import Page, Routes, environment, redirect, respond, set_session_cookie
-from aggregator.web.security import SESSION_COOKIE, peer_of, same_origin
-
-
-def _safe_next(target: str) -> str:
-    """Only a path on this server (never `//evil.example` or `https://…`): an open redirect would help phishing."""
-    # Browsers drop tabs and newlines from a URL (`/\t/evil.example` is `//evil.example`) and read `\` as `/`.
-    plain = all(char.isprintable() and not char.isspace() for char in target)
-    return target if plain and target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+from aggregator.web.security import SESSION_COOKIE, local_path, peer_of, same_origin
 
 
 def _login_page(*, status: int = 200, error: str = "", target: str = "/", retry_s: int = 0) -> web.StreamResponse:
@@ -33,7 +26,7 @@ def register(routes: Routes) -> None:
     async def show(request: web.Request) -> web.StreamResponse:
         if ctx.token is None:
             raise web.HTTPSeeOther("/")
-        return _login_page(target=_safe_next(request.query.get("next", "/")))
+        return _login_page(target=local_path(request.query.get("next", "/")) or "/")
 
     async def submit(request: web.Request) -> web.StreamResponse:
         if ctx.token is None:
@@ -41,7 +34,7 @@ def register(routes: Routes) -> None:
         if not same_origin(request):
             return respond(web.Response(status=403, text="다른 사이트에서 보낸 요청은 받지 않습니다."))
         form = await request.post()
-        target = _safe_next(str(form.get("next", "/")))
+        target = local_path(str(form.get("next", "/"))) or "/"
         peer, now = peer_of(request), ctx.clock.now()
         wait = ctx.throttle.wait(peer, now)
         if wait is not None:

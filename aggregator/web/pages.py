@@ -21,6 +21,7 @@ from aggregator.web.security import (
     DRAWING_CONTENT_SECURITY_POLICY,
     SECURITY_HEADERS,
     SESSION_COOKIE,
+    SESSION_LIFETIME,
     Session,
     csrf_ok,
     is_local_request,
@@ -128,7 +129,13 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, sessi
     """HttpOnly, SameSite=Strict; Secure when the browser came over HTTPS (a proxy in front says so)."""
     secure = request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
     response.set_cookie(
-        SESSION_COOKIE, session.id, httponly=True, samesite="Strict", secure=secure, path="/", max_age=12 * 3600
+        SESSION_COOKIE,
+        session.id,
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
+        path="/",
+        max_age=int(SESSION_LIFETIME.total_seconds()),
     )
 
 

@@ -76,6 +76,14 @@ def is_local_request(request: web.Request) -> bool:
     return _host_name(request.headers.get("Host", "")).lower() in _LOOPBACK_NAMES
 
 
+def local_path(target: str) -> str | None:
+    """`target` when it is a path on this server, else None: never `//evil.example`, a scheme or `\\` (read as `/`),
+    and nothing a browser drops before reading the URL (tabs, newlines: `/\t/evil.example` is `//evil.example`).
+    An open redirect would help phishing."""
+    plain = all(char.isprintable() and not char.isspace() for char in target)
+    return target if plain and target.startswith("/") and not target.startswith("//") and "\\" not in target else None
+
+
 def same_origin(request: web.Request) -> bool:
     """False when the browser says the request comes from another site (Origin, Sec-Fetch-Site)."""
     site = request.headers.get("Sec-Fetch-Site")
