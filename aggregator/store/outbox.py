@@ -139,45 +139,24 @@ class OutboxMixin(StoreBase):
 
     async def hold(self, item: OutboxItem, *, until: datetime, now: datetime, reason: str) -> None:
         """Hold a claimed row until `until` (the end of quiet hours), when the digest folds it."""
-        async with self._transaction() as db:
-            await db.execute(
-                "UPDATE outbox SET state = 'held', due_at = ?, lease_until = NULL, reason = ? WHERE id = ?",
-                (db_time(until), reason, item.id),
-            )
-            await db.execute(
-                "INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, 'held', ?, ?)",
-                (
-                    db_time(now),
-                    item.inquiry_id,
-                    json.dumps(
-                        {
-                            "channel": item.channel,
-                            "message": item.kind.value,
-                            "until": db_time(until),
-                            "reason": reason,
-                        },
-                        ensure_ascii=False,
-                    ),
-                ),
-            )
+        await self._postpone(item, until=until, now=now, reason=reason, held=True)
 
     async def wait_until(self, item: OutboxItem, *, until: datetime, now: datetime, reason: str) -> None:
         """Put a claimed row back as pending until `until` (quiet hours end): it goes out then on its own, where a
         held row would be folded into the digest."""
+        await self._postpone(item, until=until, now=now, reason=reason, held=False)
+
+    async def _postpone(self, item: OutboxItem, *, until: datetime, now: datetime, reason: str, held: bool) -> None:
+        state = ", state = 'held'" if held else ""
+        detail = {"channel": item.channel, "message": item.kind.value, "until": db_time(until), "reason": reason}
         async with self._transaction() as db:
             await db.execute(
-                "UPDATE outbox SET due_at = ?, lease_until = NULL, reason = ? WHERE id = ?",
+                f"UPDATE outbox SET due_at = ?, lease_until = NULL, reason = ?{state} WHERE id = ?",  # noqa: S608
                 (db_time(until), reason, item.id),
             )
             await db.execute(
                 "INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, 'held', ?, ?)",
-                (
-                    db_time(now),
-                    item.inquiry_id,
-                    json.dumps(
-                        {"channel": item.channel, "message": item.kind.value, "until": db_time(until), "reason": reason}
-                    ),
-                ),
+                (db_time(now), item.inquiry_id, json.dumps(detail, ensure_ascii=False)),
             )
 
     # ---- the weekly message --------------------------------------------------------------------------
