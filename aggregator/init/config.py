@@ -24,7 +24,8 @@ from tomlkit.items import AoT, Table
 from aggregator.init.starter_templates import STARTER_TEMPLATES, WRITTEN
 from aggregator.init.texts import Lang, comment, say
 from aggregator.settings import ConfigError, secret_env_name
-from aggregator.settings.editing import replace_config, write_private
+from aggregator.settings.editing import replace_config
+from core.files import write_private
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2

@@ -16,9 +16,7 @@ import asyncio
 import base64
 import hashlib
 import json
-import os
 import secrets
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +30,7 @@ from pydantic import SecretStr
 
 from aggregator.notifiers.base import DeliveryError, transport_failure
 from core.clock import Clock
+from core.files import write_private
 from core.http import json_object, make_client, parse_retry_after
 from core.redact import SecretScrubber
 
@@ -109,20 +108,9 @@ def read_tokens(path: Path) -> KakaoTokens | None:
 
 
 def write_tokens(path: Path, tokens: KakaoTokens) -> None:
-    """Replace the token file atomically, mode 0600, its folder 0700 (settings.editing.write_private does the same
-    for the config's secrets; notifiers/ may not import settings/)."""
+    """Replace the token file atomically, mode 0600, its folder 0700."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mkstemp makes it 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(tokens.to_json())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private(path.parent, path.name, tokens.to_json(), 0o600)
 
 
 def installed_scrubber() -> SecretScrubber | None:

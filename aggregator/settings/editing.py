@@ -6,7 +6,6 @@ place atomically, the previous file kept as `<config>.bak`. A refused file chang
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,24 +16,10 @@ from aggregator.language import Lang
 from aggregator.settings.file import NotUtf8, config_text
 from aggregator.settings.loading import ConfigError, load_settings
 from aggregator.settings.root import Settings
+from core.files import write_private
 
 _WEEKDAY_NAMES = "월화수목금토일"
 CHECK_SUFFIX = ".check"  # the candidate beside the config while load_settings reads it
-
-
-def write_private(directory: Path, name: str, text: str, mode: int) -> None:
-    """Write `directory/name` atomically: a 0600 temp file in the same directory, then os.replace."""
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, directory / name)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def replace_config(path: Path, text: str, *, lang: Lang = "en", check_suffix: str = CHECK_SUFFIX) -> Settings:

@@ -137,7 +137,7 @@ def test_a_failed_write_leaves_the_old_file_whole(tmp_path: Path, monkeypatch: p
     def broken_replace(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("aggregator.notifiers.kakao_auth.os.replace", broken_replace)
+    monkeypatch.setattr("core.files.os.replace", broken_replace)
     with pytest.raises(OSError, match="No space"):
         write_tokens(path, KakaoTokens(NEW_REFRESH, NOW, NEW_ACCESS, NOW))
     assert path.read_text() == before
