@@ -12,7 +12,14 @@ from aggregator.language import Lang
 from aggregator.render import age_text, duration_text, kst_stamp, left_text
 from core.models import KST, StreamKind
 
-_SHOPS_EN = {"쿠팡": "Coupang", "스마트스토어": "Smart Store", "11번가": "11st", "G마켓": "Gmarket", "옥션": "Auction"}
+_SHOPS_EN = {
+    "쿠팡": "Coupang",
+    "스마트스토어": "Smart Store",
+    "11번가": "11st",
+    "G마켓": "Gmarket",
+    "옥션": "Auction",
+    "G마켓/옥션": "Gmarket/Auction",  # the ESM account's label (one login for both)
+}
 _STREAMS_EN = {
     StreamKind.PRODUCT_QNA: "product Q&A",
     StreamKind.CALL_CENTER: "call center",

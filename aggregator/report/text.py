@@ -111,16 +111,7 @@ def span(seconds: float | None, words: Words) -> str:
 
 def shop_name(marketplace: Marketplace, words: Words) -> str:
     """The marketplace as the seller calls it."""
-    return (
-        words.shop(marketplace.label)
-        if words.lang == "ko"
-        else {
-            Marketplace.COUPANG: "Coupang",
-            Marketplace.NAVER: "Smart Store",
-            Marketplace.ELEVENST: "11st",
-            Marketplace.ESM: "Gmarket/Auction",
-        }[marketplace]
-    )
+    return words.shop(marketplace.label)
 
 
 def figures_lines(f: Figures, words: Words) -> list[str]:
