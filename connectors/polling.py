@@ -1,10 +1,18 @@
 """One poll's bookkeeping, shared by every marketplace connector: its dates, windows and pages, and its tally.
 
-A poll reads KST calendar dates in two passes: every row over [cursor date - overlap, today] (new and changed
-inquiries), and the unanswered ones over [today - recheck, today] (the ids still open, so the store can close
-the rest). Each pass walks date windows, and each window its pages. A window with more pages than the walk's cap
-is halved (down to one date, or to `finest` within a date for APIs that take date-times) and each half read in
-turn; nothing is returned, and so no cursor moves, until every window is read.
+A poll is quick or a sweep. A quick poll makes one pass: the unanswered rows over the quick window, the dates one
+request may ask about (within the recheck range) up to today. Its rows are both the new inquiries and the open
+snapshot of that window: a stored open inquiry received there and absent from them was answered. A sweep, due every
+`sweep` (an hour by default) and on a first poll, makes two: every row over [last sweep's date - overlap, today]
+(widened to the quick window: inquiries answered before inqd saw them, and the marketplace's answer times of those
+quick polls closed), and the unanswered ones over [today - recheck, today] (open inquiries older than the quick
+window). The cursor keeps the last sweep's time. So an inquiry received in the quick window shows up, and is seen
+answered, within one poll interval; one answered before a poll saw it open, or older than the quick window, within a
+sweep period plus a poll interval; one older than the recheck range is not rechecked.
+
+Each pass walks date windows, and each window its pages. A window with more pages than the walk's cap is halved
+(down to one date, or to `finest` within a date for APIs that take date-times) and each half read in turn; nothing
+is returned, and so no cursor moves, until every window is read.
 """
 
 from __future__ import annotations
@@ -22,7 +30,10 @@ from core.models import KST, Cursor, Inquiry, OpenSnapshot, PollResult, StreamKi
 
 log = structlog.get_logger(__name__)
 
-CURSOR_VERSION = 1
+# v2: {"v": 2, "swept": <the last sweep's time>}. v1 ({"v": 1, "through": <the last poll's time>}) came from polls
+# that were all sweeps, so its `through` is read as `swept`.
+CURSOR_VERSION = 2
+DEFAULT_SWEEP = timedelta(hours=1)
 ONE_DAY = timedelta(days=1)
 END_OF_DAY = time(23, 59, 59, 999_000)  # the last millisecond: date-time APIs take milliseconds
 _truncation_logged: set[tuple[str, str, str]] = set()
@@ -38,18 +49,23 @@ def enabled_streams(streams: Sequence[StreamKind], known: Iterable[StreamKind]) 
 
 @dataclass(frozen=True, slots=True)
 class Lookback:
-    """How far back a connector reads: `backfill` on a first run, `overlap` before its cursor, `recheck` open ids."""
+    """How far back a connector reads: `backfill` on a first run, `overlap` before its last sweep, `recheck` open
+    ids; and how often it sweeps (`sweep`)."""
 
     backfill: timedelta
     overlap: timedelta
     recheck: timedelta
+    sweep: timedelta = DEFAULT_SWEEP
 
     @classmethod
-    def of_days(cls, backfill_days: int, overlap_days: int, recheck_days: int) -> Lookback:
-        """The lookback a connector is configured with; ValueError if any part is negative."""
+    def of_days(cls, backfill_days: int, overlap_days: int, recheck_days: int, sweep_minutes: float = 60.0) -> Lookback:
+        """The lookback a connector is configured with; ValueError if any part is negative or the sweep is not."""
         if min(backfill_days, overlap_days, recheck_days) < 0:
             raise ValueError("backfill_days, overlap_days and recheck_days must not be negative")
-        return cls(timedelta(days=backfill_days), timedelta(days=overlap_days), timedelta(days=recheck_days))
+        if not sweep_minutes > 0:
+            raise ValueError("sweep_minutes must be positive")
+        days = (timedelta(days=backfill_days), timedelta(days=overlap_days), timedelta(days=recheck_days))
+        return cls(*days, sweep=timedelta(minutes=sweep_minutes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +114,25 @@ def date_windows(first: date, last: date, *, max_days: int) -> Iterator[DateWind
         start = end + timedelta(days=1)
 
 
-def cursor_through(cursor: Cursor | None) -> datetime | None:
-    """`through` of a cursor `PollTally.result` wrote, or None if there is none we can trust."""
-    if cursor is None or cursor.get("v") != CURSOR_VERSION or not isinstance(cursor.get("through"), str):
+def cursor_swept(cursor: Cursor | None) -> datetime | None:
+    """The last sweep's time in a cursor `PollTally.result` wrote (v2, or v1's `through`), None if none we trust."""
+    version = cursor.get("v") if cursor is not None else None
+    key = "swept" if version == CURSOR_VERSION else "through" if version == 1 else None
+    if cursor is None or key is None or not isinstance(cursor.get(key), str):
         return None
     try:
-        through = datetime.fromisoformat(cursor["through"])
+        swept = datetime.fromisoformat(cursor[key])
     except ValueError:
         return None
-    return through if through.tzinfo is not None else None
+    return swept if swept.tzinfo is not None else None
+
+
+class Passes(NamedTuple):
+    """The date ranges of one poll's passes: every status from `changed_first` (None on a quick poll: no such
+    pass), and unanswered-only from `open_first`, whose rows are the open snapshot (and a quick poll's inquiries)."""
+
+    changed_first: date | None
+    open_first: date
 
 
 class Page(NamedTuple):
@@ -132,10 +158,11 @@ class Listing:
 
 @dataclass(slots=True)
 class PollTally:
-    """One poll of a stream: the KST dates it reads, its counters, and its bookkeeping.
+    """One poll of a stream: quick or a sweep, the KST dates it reads, its counters, and its bookkeeping.
 
-    Rows received over [first, today] are read for new and changed inquiries, the unanswered ones over
-    [recheck_first, today] for the ids still open. Events go under the connector's own names: `source`
+    A sweep reads rows received over [first, today] for new and changed inquiries, the unanswered ones over
+    [recheck_first, today] for the ids still open; a quick poll the unanswered ones of its quick window (`passes`).
+    `swept` is the last sweep's time (None before the first). Events go under the connector's own names: `source`
     prefixes every one ("coupang" -> "coupang.item_skipped").
     """
 
@@ -145,8 +172,24 @@ class PollTally:
     first: date
     recheck_first: date
     today: date
+    sweep: bool = True
+    swept: datetime | None = None
     requests: int = 0
     skipped: int = 0
+    # Rows `normalize` skipped: a quick poll's rows are also its snapshot's, and a broken row counts once.
+    _skipped_rows: set[int] = field(default_factory=set)
+
+    def passes(self, one_request_dates: int) -> Passes:
+        """This poll's passes, for an API that lists `one_request_dates` dates in one request.
+
+        The quick window is those dates up to today, within the recheck range. A sweep after an earlier one reads
+        every status from the quick window's start at the latest, so that an inquiry a quick poll closed (at the
+        poll's time) gets the marketplace's own answer time where its API gives one.
+        """
+        quick_first = max(self.today - timedelta(days=max(one_request_dates, 1) - 1), self.recheck_first)
+        if not self.sweep:
+            return Passes(None, quick_first)
+        return Passes(self.first if self.swept is None else min(self.first, quick_first), self.recheck_first)
 
     async def walk(
         self,
@@ -253,6 +296,7 @@ class PollTally:
                 inquiry = to_inquiry(raw)
             except MalformedItem as err:
                 self.skip(err)
+                self._skipped_rows.add(id(raw))
                 continue
             inquiries.setdefault(inquiry.external_id, inquiry)
         return tuple(inquiries.values())
@@ -268,7 +312,8 @@ class PollTally:
             try:
                 ids.add(row_id(raw))
             except MalformedItem as err:
-                self.skip(err)
+                if id(raw) not in self._skipped_rows:
+                    self.skip(err)
                 named_all = False
         if not (named_all and listing.steady):
             # A row we cannot name, or one the paging may have skipped, could be any stored open inquiry:
@@ -287,10 +332,11 @@ class PollTally:
         )
 
     def result(self, inquiries: tuple[Inquiry, ...], snapshot: OpenSnapshot | None, now: datetime) -> PollResult:
-        """The poll's result, with a cursor through `now` and this tally's counts."""
+        """The poll's result, with a cursor naming the last sweep (`now` if this is one) and this tally's counts."""
+        swept = now if self.sweep or self.swept is None else self.swept
         return PollResult(
             inquiries=inquiries,
-            cursor={"v": CURSOR_VERSION, "through": now.astimezone(UTC).isoformat()},
+            cursor={"v": CURSOR_VERSION, "swept": swept.astimezone(UTC).isoformat()},
             skipped=self.skipped,
             requests=self.requests,
             open_snapshot=snapshot,
@@ -316,12 +362,14 @@ def start_poll(
         raise ValueError("poll needs a timezone-aware `now`")
     source, account_id = connector.marketplace.value, connector.account_id
     today = now.astimezone(KST).date()
-    # The first date to read: the cursor's less the overlap, or the backfill's on a first run; never after today.
-    through = cursor_through(cursor)
-    if through is None:
+    # The first date a sweep reads: the last sweep's less the overlap, or the backfill's on a first run; never
+    # after today. A sweep is due on a first run, once `sweep` has passed, and after a clock that went back.
+    swept = cursor_swept(cursor)
+    if swept is None:
         if cursor is not None:
             log.warning(f"{source}.cursor_unreadable", account_id=account_id, action="backfill")
         first = min((now - lookback.backfill).astimezone(KST).date(), today)
     else:
-        first = min(through.astimezone(KST).date() - lookback.overlap, today)
-    return PollTally(source, account_id, stream, first, today - lookback.recheck, today)
+        first = min(swept.astimezone(KST).date() - lookback.overlap, today)
+    sweep = swept is None or not timedelta(0) <= now - swept < lookback.sweep
+    return PollTally(source, account_id, stream, first, today - lookback.recheck, today, sweep, swept)

@@ -19,6 +19,7 @@ class PollOptions(TypedDict, total=False):
     backfill_days: int
     overlap_days: int
     recheck_days: int
+    sweep_minutes: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class PollDefaults:
     recheck_days: int
     backfill_days: int = 3
     overlap_days: int = 1
+    sweep_minutes: float = 60.0  # the full sweep between quick polls (connectors/polling.py)
 
 
 class PollingConnector:
@@ -49,6 +51,7 @@ class PollingConnector:
             options.get("backfill_days", defaults.backfill_days),
             options.get("overlap_days", defaults.overlap_days),
             options.get("recheck_days", defaults.recheck_days),
+            options.get("sweep_minutes", defaults.sweep_minutes),
         )
         return options.get("max_requests_per_s", defaults.max_requests_per_s)
 

@@ -105,7 +105,8 @@ async def test_a_known_inquiry_reported_with_another_question_keeps_its_text_and
     assert question is not None
     question.content = "환불 언제 되나요? 010-9876-5432"  # the same id now carries another question
     sandbox.answer_product_inquiry(asked, "확인 후 안내드리겠습니다.", clock.now())
-    clock.advance(60)
+    # Answered, it leaves the unanswered list of the quick polls: the hourly sweep's every-status pass re-reads it.
+    clock.advance(3600)
     with capture_logs() as logs:
         await daemon.run_once()
     stored = await daemon.store.get_inquiry(first.id)
@@ -152,7 +153,7 @@ async def test_twenty_days_of_paged_data_with_overlapping_polls_nothing_lost_or_
     assert counts.get("failed", 0) == 0
 
 
-async def test_answer_in_wing_closes_inquiry_within_one_poll(
+async def test_answer_in_wing_closes_inquiry_within_one_poll_or_the_next_sweep(
     tmp_path: Path, clock: FakeClock, sandbox: CoupangSandbox, make_settings: MakeSettings
 ) -> None:
     recent = sandbox.add_product_inquiry(content="정품 맞나요?", inquiry_at=clock.now() - timedelta(hours=1))
@@ -172,9 +173,14 @@ async def test_answer_in_wing_closes_inquiry_within_one_poll(
     clock.advance(60)
     await daemon.run_once()
     after = await _stored_ids(daemon.store)
+    # The old one (7 days old now) is outside the quick polls' last 7 dates: the hourly sweep's recheck closes it.
+    clock.advance(3600)
+    await daemon.run_once()
+    after_sweep = await _stored_ids(daemon.store)
     await daemon.aclose()
     assert before == sorted([str(recent), str(old), str(call)])
-    assert after == []
+    assert after == [str(old)]
+    assert after_sweep == []
 
 
 async def test_crash_between_poll_and_commit_loses_nothing(
@@ -241,7 +247,7 @@ async def test_request_rate_never_exceeds_the_budget(
     daemon = await _daemon(make_settings, clock, sandbox, backfill_days=10, max_requests_per_s=2.0)
     for _ in range(3):
         await daemon.run_once()
-        clock.advance(60)
+        clock.advance(3600)  # every poll a sweep: the most requests a poll makes
     await daemon.aclose()
     times = [r.at for r in sandbox.requests]
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]

@@ -1,8 +1,15 @@
 """Coupang (WING Open API): product Q&A and call-center inquiries of one vendorId.
 
-One poll of a stream makes two passes over KST calendar dates, each in windows of at most 7 dates, all pages:
-1. every status over [cursor date - overlap, today]: new and changed inquiries;
+A quick poll (connectors/polling.py) of a stream asks for the unanswered only (NOANSWER, NO_ANSWER) over the last
+7 dates, the widest one request may ask about: one request while the open inquiries fit one page (50 product Q&A,
+30 call-center). Its rows are the new inquiries and the open snapshot of those dates. A sweep (hourly, and the first
+poll) makes two passes over KST dates, in windows of at most 7 dates, all pages:
+1. every status over [last sweep's date - overlap, today], at least the last 7 dates: new and changed inquiries,
+   those answered before inqd saw them (with `inquiryCommentAt` / `answeredAt`, which replace a quick poll's time);
 2. unanswered-only over [today - recheck, today]: the ids still open, so the store can close the rest.
+Detection bounds: an inquiry received in the last 7 dates shows up, and is seen answered, within one poll interval;
+one answered before any poll saw it open, or received before the last 7 dates, within a sweep period plus a poll
+interval; one older than the recheck range is not rechecked.
 Answers go to the two v4 `replies` endpoints (marketplaces.md §1.5, §1.7), signed as the lists are, in the name of
 `reply_by` (the WING login ID); each inquiry takes one answer.
 """
@@ -138,13 +145,18 @@ class CoupangConnector(PollingConnector):
         return f"CoupangConnector(account_id={self.account_id!r}, vendor_id={self._vendor_id!r})"
 
     async def poll(self, stream: StreamKind, cursor: Cursor | None, *, now: datetime) -> PollResult:
-        """Read new/changed inquiries since `cursor` and the ids still open in the recheck range."""
+        """A quick poll (the open inquiries of the last 7 dates) or a sweep (new/changed since the last, and the ids
+        still open in the recheck range)."""
         tally = start_poll(self, stream, cursor, now, self._lookback)
         spec = _SPECS[stream]
-        changed = await self._read_range(spec, spec.all_status, tally.first, tally)
-        still_open = await self._read_range(spec, spec.open_status, tally.recheck_first, tally)
-        inquiries = tally.normalize(changed.rows, lambda raw: _to_inquiry(raw, self.account_id, stream))
-        snapshot = tally.open_snapshot(still_open, row_id, tally.recheck_first, now)
+        passes = tally.passes(MAX_WINDOW_DATES)
+        changed = None
+        if passes.changed_first is not None:
+            changed = await self._read_range(spec, spec.all_status, passes.changed_first, tally)
+        still_open = await self._read_range(spec, spec.open_status, passes.open_first, tally)
+        rows = still_open.rows if changed is None else changed.rows
+        inquiries = tally.normalize(rows, lambda raw: _to_inquiry(raw, self.account_id, stream))
+        snapshot = tally.open_snapshot(still_open, row_id, passes.open_first, now)
         return tally.result(inquiries, snapshot, now)
 
     async def answer(self, request: AnswerRequest) -> AnswerResult:

@@ -1,12 +1,20 @@
 """ESM Trading API (G마켓 / 옥션): 게시판 문의 (bulletin board) and 긴급알리미 of one ESM+ master account.
 
-One poll of a stream makes two passes over KST calendar dates, each in windows of at most 7 dates, no paging
-(none is documented: one POST returns the whole window):
-1. status 1 (전체) over [cursor date - overlap, today]: new and changed inquiries;
+No paging is documented: one POST returns a whole window of at most 7 dates. A quick poll (connectors/polling.py)
+of a stream asks for status 2 (미처리) over the last 7 dates: one request per list it reads (below). Its rows are
+the new inquiries and the open snapshot of those dates. A sweep (hourly, and the first poll) makes two passes over
+KST dates, in windows of at most 7 dates:
+1. status 1 (전체) over [last sweep's date - overlap, today], at least the last 7 dates: new and changed inquiries,
+   those answered before inqd saw them (with `AnswerDate` where a row has one, which replaces a quick poll's time);
 2. status 2 (미처리) over [today - recheck, today]: the ids still open, so the store can close the rest.
+Detection bounds: an inquiry received in the last 7 dates shows up, and is seen answered, within one poll interval;
+one answered before any poll saw it open, or received before the last 7 dates, within a sweep period plus a poll
+interval; one older than the recheck range is not rechecked.
 `endDate` is sent as the window's last date + 1: the doc says so "to include today", and claim APIs were seen
 reading EndDate as 00:00 of that day. The bulletin board is asked once per qnaType that applies: 옥션 1 and 2,
-G마켓 3 (see esm_rows for the two documented versions of qnaType). Every request goes through one budget.
+G마켓 3 (see esm_rows for the two documented versions of qnaType): the API takes one qnaType per request, so a
+quick poll of the board costs one request per qnaType (3 with both sites), 긴급알리미 one. Every request goes
+through one budget.
 Answers: connectors/esm/answers.py builds them; EsmEdge.read_answer maps ESM's replies.
 """
 
@@ -145,18 +153,21 @@ class EsmConnector(PollingConnector):
             )
 
     async def poll(self, stream: StreamKind, cursor: Cursor | None, *, now: datetime) -> PollResult:
-        """Read new/changed inquiries since `cursor` and the ids still open in the recheck range."""
+        """A quick poll (the open inquiries of the last 7 dates) or a sweep (new/changed since the last, and the ids
+        still open in the recheck range)."""
         tally = start_poll(self, stream, cursor, now, self._lookback)
+        passes = tally.passes(MAX_WINDOW_DATES)
         # Rows are kept as (qnaType asked, row): a row's site may depend on which list it came from.
         kinds: tuple[int | None, ...] = self.qna_types if stream is StreamKind.PRODUCT_QNA else (None,)
         changed, still_open = Listing(), Listing()
+        if passes.changed_first is not None:
+            for kind in kinds:
+                changed.rows += await self._read_range(kind, STATUS_ALL, passes.changed_first, tally)
         for kind in kinds:
-            changed.rows += await self._read_range(kind, STATUS_ALL, tally.first, tally)
-        for kind in kinds:
-            still_open.rows += await self._read_range(kind, STATUS_OPEN, tally.recheck_first, tally)
+            still_open.rows += await self._read_range(kind, STATUS_OPEN, passes.open_first, tally)
         to_inquiry, row_id = self._normalizers(stream)
-        inquiries = tally.normalize(changed.rows, to_inquiry)
-        snapshot = tally.open_snapshot(still_open, row_id, tally.recheck_first, now)
+        inquiries = tally.normalize(still_open.rows if passes.changed_first is None else changed.rows, to_inquiry)
+        snapshot = tally.open_snapshot(still_open, row_id, passes.open_first, now)
         return tally.result(inquiries, snapshot, now)
 
     async def answer(self, request: AnswerRequest) -> AnswerResult:

@@ -1,9 +1,17 @@
 """Naver Smart Store (커머스API): product Q&A (상품 문의) and customer inquiries (고객 문의) of one application.
 
-One poll of a stream makes two passes over KST calendar dates, each in windows of at most 7 dates, all pages:
-1. every item over [cursor date - overlap, today]: new and changed inquiries;
-2. unanswered-only (`answered=false`) over [today - recheck, today]: the ids still open, so the store can close
-   the rest.
+A quick poll (connectors/polling.py) of a stream asks for the unanswered only (`answered=false`) over the dates one
+request may ask about: 상품 문의 the last 7 dates (its maximum window is UNCONFIRMED), 고객 문의 the whole recheck
+range (365 days allowed). One request while the open inquiries fit one page (100 / 200); its rows are the new
+inquiries and the open snapshot of those dates. A sweep (hourly, and the first poll) makes two passes over KST
+dates, in windows of at most 7 dates, all pages:
+1. every item over [last sweep's date - overlap, today], at least the quick window: new and changed inquiries,
+   those answered before inqd saw them (고객 문의 with `answerRegistrationDateTime`, which replaces a quick poll's
+   time; 상품 문의 rows carry no answer time);
+2. unanswered-only over [today - recheck, today]: the ids still open, so the store can close the rest.
+Detection bounds: an inquiry received in the quick window shows up, and is seen answered, within one poll
+interval; one answered before any poll saw it open, or (상품 문의) received before the last 7 dates, within a sweep
+period plus a poll interval; one older than the recheck range is not rechecked.
 Every request, the token request included, goes through one RequestBudget, which slows down to the rate the
 gateway advertises (GNCP-GW-RateLimit-Replenish-Rate) whenever that is below the configured maximum.
 Answers and the seller's answer templates go through the same token and budget (connectors/naver/answers.py).
@@ -50,6 +58,7 @@ log = structlog.get_logger(__name__)
 # 고객 문의 allows 365 days, but the Q&A list's maximum window is UNCONFIRMED: 7 dates is the widest any Korean
 # marketplace was seen to need, and both streams walk the same windows so their request counts stay alike.
 MAX_WINDOW_DATES = 7
+INQUIRY_MAX_DATES = 365  # 고객 문의: error 4003 above 365 days
 # A window of more pages is halved: 고객 문의 (dates only) down to one date, read to its last page within the
 # documented page maximum (1,000,000, error 4005, §2.5); 상품 문의 (date-times) down to one second.
 MAX_PAGES_PER_WINDOW = 500
@@ -75,11 +84,12 @@ class _StreamSpec:
     page_size: int
     rows_key: str
     date_times: bool  # fromDate/toDate as ISO date-times (Q&A) or startSearchDate/endSearchDate as dates
+    one_request_dates: int  # the widest window one request may ask about: a quick poll's
 
 
 _SPECS = {
-    StreamKind.PRODUCT_QNA: _StreamSpec("/v1/contents/qnas", 100, "contents", date_times=True),
-    StreamKind.CUSTOMER_INQUIRY: _StreamSpec("/v1/pay-user/inquiries", 200, "content", date_times=False),
+    StreamKind.PRODUCT_QNA: _StreamSpec("/v1/contents/qnas", 100, "contents", True, MAX_WINDOW_DATES),
+    StreamKind.CUSTOMER_INQUIRY: _StreamSpec("/v1/pay-user/inquiries", 200, "content", False, INQUIRY_MAX_DATES),
 }
 
 
@@ -128,19 +138,32 @@ class NaverConnector(PollingConnector):
         return self._tokens.issued
 
     async def poll(self, stream: StreamKind, cursor: Cursor | None, *, now: datetime) -> PollResult:
-        """Read new/changed inquiries since `cursor` and the ids still open in the recheck range."""
+        """A quick poll (the open inquiries of one request's window) or a sweep (new/changed since the last, and the
+        ids still open in the recheck range)."""
         tally = start_poll(self, stream, cursor, now, self._lookback)
         spec = _SPECS[stream]
-        changed = await self._read_range(spec, None, tally.first, now, tally)
-        still_open = await self._read_range(spec, False, tally.recheck_first, now, tally)
+        passes = tally.passes(spec.one_request_dates)
+        if passes.changed_first is None:
+            still_open = await self._read_range(spec, False, passes.open_first, now, tally, spec.one_request_dates)
+            changed = still_open
+        else:
+            changed = await self._read_range(spec, None, passes.changed_first, now, tally)
+            still_open = await self._read_range(spec, False, passes.open_first, now, tally)
         inquiries = tally.normalize(changed.rows, lambda raw: _to_inquiry(raw, self.account_id, stream))
-        snapshot = tally.open_snapshot(still_open, lambda raw: row_id(raw, stream), tally.recheck_first, now)
+        snapshot = tally.open_snapshot(still_open, lambda raw: row_id(raw, stream), passes.open_first, now)
         return tally.result(inquiries, snapshot, now)
 
     async def _read_range(
-        self, spec: _StreamSpec, answered: bool | None, first: date, now: datetime, tally: PollTally
+        self,
+        spec: _StreamSpec,
+        answered: bool | None,
+        first: date,
+        now: datetime,
+        tally: PollTally,
+        max_days: int = MAX_WINDOW_DATES,
     ) -> Listing:
-        """Every row (`answered` None) or every unanswered row received from `first` to today, all windows and pages."""
+        """Every row (`answered` None) or every unanswered row received from `first` to today, in windows of at most
+        `max_days` dates, all pages."""
 
         async def read_page(window: DateWindow, page_num: int) -> Page:
             params = _params(spec, window, now, answered, page_num)
@@ -150,12 +173,12 @@ class NaverConnector(PollingConnector):
 
         if spec.date_times:
             return await tally.walk(
-                first, read_page, max_days=MAX_WINDOW_DATES, max_pages=MAX_PAGES_PER_WINDOW, finest=QNA_FINEST_WINDOW
+                first, read_page, max_days=max_days, max_pages=MAX_PAGES_PER_WINDOW, finest=QNA_FINEST_WINDOW
             )
         return await tally.walk(
             first,
             read_page,
-            max_days=MAX_WINDOW_DATES,
+            max_days=max_days,
             max_pages=MAX_PAGES_PER_WINDOW,
             last_page_number=INQUIRY_LAST_PAGE,
         )

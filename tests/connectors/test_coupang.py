@@ -35,6 +35,7 @@ SECRET_KEY = "test-secret"
 BASE_URL = "https://api-gateway.coupang.com"
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=KST)
 TODAY = NOW.date()
+HOUR = timedelta(hours=1)
 PRODUCT_PATH = f"/v2/providers/openapi/apis/api/v5/vendors/{VENDOR_ID}/onlineInquiries"
 CALL_CENTER_PATH = f"/v2/providers/openapi/apis/api/v5/vendors/{VENDOR_ID}/callCenterInquiries"
 
@@ -245,6 +246,7 @@ async def test_every_request_is_signed_over_its_own_wire_path(
         # 15:30 UTC is already the next day in Korea: the date is taken in KST, then one day of overlap.
         ({"v": 1, "through": "2025-01-14T15:30:00+00:00"}, 3, date(2025, 1, 14)),
         ({"v": 1, "through": (NOW + timedelta(days=2)).isoformat()}, 3, TODAY),
+        ({"v": 2, "swept": (NOW - timedelta(days=2)).astimezone(UTC).isoformat()}, 3, TODAY - timedelta(days=3)),
     ],
 )
 async def test_new_items_walk_contiguous_windows_of_at_most_7_dates(
@@ -254,8 +256,11 @@ async def test_new_items_walk_contiguous_windows_of_at_most_7_dates(
     backfill_days: int,
     expected_first: date,
 ) -> None:
+    # recheck_days=0: the quick window is today alone, so a sweep's every-status pass starts where the last sweep's
+    # date less the overlap says (a wider quick window would start it earlier: see test_quick_polls.py).
     api = FakeCoupang(clock)
-    await make_connector(api, clock, backfill_days=backfill_days).poll(StreamKind.PRODUCT_QNA, cursor, now=NOW)
+    connector = make_connector(api, clock, backfill_days=backfill_days, recheck_days=0)
+    await connector.poll(StreamKind.PRODUCT_QNA, cursor, now=NOW)
     windows = api.windows("ALL")
     assert windows[0][0] == expected_first
     assert windows[-1][1] == TODAY
@@ -357,7 +362,7 @@ async def test_paging_stops_on_empty_pages_and_stale_current_page(
 # --- cursor --------------------------------------------------------------------------------------------------
 
 
-async def test_cursor_is_the_poll_time_and_round_trips(
+async def test_cursor_is_the_last_sweep_time_and_round_trips(
     clock: FakeClock, make_connector: Callable[..., CoupangConnector]
 ) -> None:
     api = FakeCoupang(clock)
@@ -365,15 +370,20 @@ async def test_cursor_is_the_poll_time_and_round_trips(
     first = await connector.poll(StreamKind.CALL_CENTER, None, now=NOW)
     later = NOW + timedelta(minutes=1)
     second = await connector.poll(StreamKind.CALL_CENTER, json.loads(json.dumps(first.cursor)), now=later)
-    assert dict(first.cursor) == {"v": 1, "through": "2025-01-15T03:00:00+00:00"}
-    assert dict(second.cursor) == {"v": 1, "through": "2025-01-15T03:01:00+00:00"}
-    assert api.windows("NONE")[-1] == (TODAY - timedelta(days=1), TODAY)
+    third = await connector.poll(StreamKind.CALL_CENTER, json.loads(json.dumps(second.cursor)), now=NOW + HOUR)
+    # The first poll sweeps; a quick poll a minute later keeps the sweep's time; an hour on, a sweep is due again.
+    assert dict(first.cursor) == {"v": 2, "swept": "2025-01-15T03:00:00+00:00"}
+    assert dict(second.cursor) == {"v": 2, "swept": "2025-01-15T03:00:00+00:00"}
+    assert dict(third.cursor) == {"v": 2, "swept": "2025-01-15T04:00:00+00:00"}
+    assert api.windows("NONE")[-1] == (TODAY - timedelta(days=6), TODAY)
 
 
 @pytest.mark.parametrize(
     "cursor",
     [
         {"v": 2, "through": "2025-01-14T00:00:00+00:00"},
+        {"v": 3, "swept": "2025-01-14T00:00:00+00:00"},
+        {"v": 2, "swept": "2025-01-14T00:00:00"},
         {"v": 1},
         {"v": 1, "through": "yesterday"},
         {"v": 1, "through": "2025-01-14T00:00:00"},

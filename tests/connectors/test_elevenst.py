@@ -219,7 +219,10 @@ async def test_typical_poll_request_counts_and_headers(clock: FakeClock, sandbox
     later = NOW + timedelta(minutes=5)
     qna = await conn.poll(StreamKind.PRODUCT_QNA, first.cursor, now=later)
     urgent = await conn.poll(StreamKind.URGENT, first.cursor, now=later)
-    assert (qna.requests, urgent.requests) == (3, 1)
+    swept = await conn.poll(StreamKind.PRODUCT_QNA, first.cursor, now=NOW + timedelta(hours=1))
+    # Quick polls: the unanswered Q&A of the last 7 dates, and the one 긴급알리미 listing. The hourly sweep: every
+    # Q&A since the last sweep (one window) and the unanswered ones of the 14-date recheck range (two windows).
+    assert (qna.requests, urgent.requests, swept.requests) == (1, 1, 3)
     assert all(r.headers["openapikey"] == API_KEY and "content-type" not in r.headers for r in seen)
     assert all(r.status == 200 for r in sandbox.requests)
 

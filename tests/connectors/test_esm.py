@@ -138,10 +138,15 @@ async def test_window_walk_sends_end_date_plus_one(backfill_days: int, windows: 
 
 
 async def test_cursor_resumes_from_its_date_less_overlap() -> None:
-    connector, seen, _ = make(by_path([]), gmarket="gseller", auction=None)
+    # recheck_days=0: the quick window is today alone, so the sweep (due an hour on) starts at the last one's date
+    # less the overlap; with the default 7-date quick window it starts at that window's first date.
+    connector, seen, _ = make(by_path([]), gmarket="gseller", auction=None, recheck_days=0)
     cursor = {"v": 1, "through": (NOW - timedelta(hours=1)).isoformat()}
     await connector.poll(QNA, cursor, now=NOW)
     assert body_of(seen[0])["startDate"] == (TODAY - timedelta(days=1)).isoformat()
+    wide, seen, _ = make(by_path([]), gmarket="gseller", auction=None)
+    await wide.poll(QNA, {"v": 2, "swept": (NOW - timedelta(hours=1)).isoformat()}, now=NOW)
+    assert body_of(seen[0])["startDate"] == (TODAY - timedelta(days=6)).isoformat()
 
 
 @pytest.mark.parametrize("name", ["board_official.json", "board_camel.json"])

@@ -13,7 +13,7 @@ import random
 import re
 import traceback
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -454,6 +454,7 @@ def window_of(request: httpx.Request) -> tuple[date, date]:
         # 15:30 UTC is already the next day in Korea: the date is taken in KST, then one day of overlap.
         ({"v": 1, "through": "2025-01-14T15:30:00+00:00"}, 3, date(2025, 1, 14)),
         ({"v": 1, "through": (NOW + timedelta(days=2)).isoformat()}, 3, TODAY),
+        ({"v": 2, "swept": (NOW - timedelta(days=2)).astimezone(UTC).isoformat()}, 3, TODAY - timedelta(days=3)),
     ],
 )
 async def test_new_items_walk_contiguous_windows_of_at_most_7_dates(
@@ -464,8 +465,11 @@ async def test_new_items_walk_contiguous_windows_of_at_most_7_dates(
     backfill_days: int,
     expected_first: date,
 ) -> None:
+    # recheck_days=0: the quick window is today alone, so a sweep's every-status pass starts where the last sweep's
+    # date less the overlap says (a wider quick window would start it earlier: see test_quick_polls.py).
     api = FakeNaver(clock)
-    await make_connector(api, clock, backfill_days=backfill_days, streams=(stream,)).poll(stream, cursor, now=NOW)
+    connector = make_connector(api, clock, backfill_days=backfill_days, streams=(stream,), recheck_days=0)
+    await connector.poll(stream, cursor, now=NOW)
     windows = [window_of(r) for r in api.requests if r.url.path != TOKEN_PATH and "answered" not in r.url.params]
     assert (windows[0][0], windows[-1][1]) == (expected_first, TODAY)
     assert all(start <= end <= start + timedelta(days=6) for start, end in windows)
@@ -525,22 +529,28 @@ async def test_paging_stops_at_last_total_pages_or_an_empty_page(
 # --- cursor ---------------------------------------------------------------------------------------------
 
 
-async def test_cursor_is_the_poll_time_and_round_trips(
+async def test_cursor_is_the_last_sweep_time_and_round_trips(
     clock: FakeClock, make_connector: Callable[..., NaverConnector]
 ) -> None:
     api = FakeNaver(clock)
     connector = make_connector(api, clock)
     first = await connector.poll(INQUIRY, None, now=NOW)
     second = await connector.poll(INQUIRY, json.loads(json.dumps(first.cursor)), now=NOW + timedelta(minutes=1))
-    assert dict(first.cursor) == {"v": 1, "through": "2025-01-15T03:00:00+00:00"}
-    assert dict(second.cursor) == {"v": 1, "through": "2025-01-15T03:01:00+00:00"}
-    assert window_of(api.listed(INQUIRY_PATH)[-1]) == (TODAY - timedelta(days=1), TODAY)
+    third = await connector.poll(INQUIRY, json.loads(json.dumps(second.cursor)), now=NOW + timedelta(hours=1))
+    # The first poll sweeps; a quick poll a minute later keeps the sweep's time; an hour on, a sweep is due again.
+    assert dict(first.cursor) == {"v": 2, "swept": "2025-01-15T03:00:00+00:00"}
+    assert dict(second.cursor) == {"v": 2, "swept": "2025-01-15T03:00:00+00:00"}
+    assert dict(third.cursor) == {"v": 2, "swept": "2025-01-15T04:00:00+00:00"}
+    # The quick poll: 고객 문의 takes 365 days in one request, so its window is the whole 14-date recheck range.
+    quick = api.listed(INQUIRY_PATH, "false")[2]  # after the sweep's two windows of the recheck range
+    assert window_of(quick) == (TODAY - timedelta(days=13), TODAY)
 
 
 @pytest.mark.parametrize(
     "cursor",
     [
         {"v": 2, "through": "2025-01-14T00:00:00+00:00"},
+        {"v": 3, "swept": "2025-01-14T00:00:00+00:00"},
         {"v": 1},
         {"v": 1, "through": "yesterday"},
         {"v": 1, "through": "2025-01-14T00:00:00"},
@@ -979,7 +989,12 @@ async def test_one_token_request_serves_many_polls(
     token_calls = [r for r in sandbox.requests if r.path.endswith("/oauth2/token")]
     assert (len(token_calls), connector.token_requests, sandbox.tokens_minted) == (1, 1, 1)
     assert {r.status for r in sandbox.requests} == {200}
-    assert len(sandbox.requests) == 1 + 30 * 6
+    # Per stream: a sweep at 0, 60 and 120 minutes, and one request for each of the 27 quick polls between them.
+    # A sweep reads every item since the last one less a day, widened to the quick window (상품 문의 7 dates: one
+    # window; 고객 문의 14: two, but the first sweep's 3-day backfill is one), and the unanswered of the 14-date
+    # recheck range (two windows).
+    qna, inquiry = 3 * (1 + 2) + 27, (1 + 2) + 2 * (2 + 2) + 27
+    assert len(sandbox.requests) == 1 + qna + inquiry
 
 
 @pytest.mark.parametrize(
@@ -1061,10 +1076,22 @@ async def test_answered_detection_through_the_sandbox(
     sandbox.answer_product_question(new_q, "가능합니다.", clock.now())
     sandbox.answer_customer_inquiry(new_c, "내일 도착합니다.", clock.now())
     second = await connector.poll(stream, first.cursor, now=clock.now())
+    clock.advance(3600)
+    third = await connector.poll(stream, second.cursor, now=clock.now())
     assert getattr(first.open_snapshot, "open_external_ids", None) == frozenset({str(old), str(new)})
+    # The quick poll lists nothing open in its window (상품 문의 the last 7 dates, 고객 문의 the recheck range),
+    # so the store closes what it held open there: the new one, and for 고객 문의 the old one too.
     assert getattr(second.open_snapshot, "open_external_ids", None) == frozenset()
-    # The old one is outside the new-items window: only the snapshot closes it. The new one is re-read answered.
-    assert [(i.external_id, i.answered) for i in second.inquiries] == [(str(new), True)]
+    quick_first = {QNA: TODAY - timedelta(days=6), INQUIRY: TODAY - timedelta(days=13)}[stream]
+    assert getattr(second.open_snapshot, "received_from", None) == datetime.combine(quick_first, time(), KST)
+    assert second.inquiries == ()
+    # The sweep an hour on: the recheck range's snapshot closes the old one (상품 문의), and every item of the
+    # quick window is re-read answered: the new one, and for 고객 문의 (whose quick window is 14 dates) the old one.
+    recheck_from = datetime.combine(TODAY - timedelta(days=13), time(), KST)
+    assert getattr(third.open_snapshot, "open_external_ids", None) == frozenset()
+    assert getattr(third.open_snapshot, "received_from", None) == recheck_from
+    reread = {QNA: [(str(new), True)], INQUIRY: [(str(old), True), (str(new), True)]}[stream]
+    assert sorted((i.external_id, i.answered) for i in third.inquiries) == reread
 
 
 async def test_request_rate_never_exceeds_the_sandbox_replenish_rate(
