@@ -14,9 +14,10 @@ with a 5 ms `os.stat` loop (the sink's own "at" has whole seconds only). The sel
 as its push is seen, so the unanswered-only pass stays one page, as in a shop that works its queue.
 
 The sandbox's request log splits the latency: visible -> the first request of the poll that returned it (waiting
-for the poll), and that request -> the sink line (the rest of that poll, the store, the dispatcher, the sink,
-the 5 ms watch). Coupang is queried by KST calendar dates (`inquiryStartAt`/`inquiryEndAt` are yyyy-MM-dd), so
-an inquiry made in the same second as a poll is never outside its window: there is no granularity miss.
+for the poll; a quick poll is one unanswered-only request, a sweep starts with the every-status pass), and that
+request -> the sink line (the rest of that poll, the store, the dispatcher, the sink, the 5 ms watch). Coupang
+is queried by KST calendar dates (`inquiryStartAt`/`inquiryEndAt` are yyyy-MM-dd), so an inquiry made in the same
+second as a poll is never outside its window: there is no granularity miss.
 """
 
 from __future__ import annotations
@@ -150,38 +151,43 @@ class SinkWatcher:
 
 
 def product_polls(requests: Sequence[RecordedRequest]) -> list[Poll]:
-    """Group the product-listing requests into polls: a poll starts at the every-status pass's page 1."""
+    """Group the product-listing requests into polls.
+
+    A sweep starts at the every-status pass's page 1; a quick poll is the unanswered-only pass alone, so a page 1 of
+    it starts a poll unless it follows the every-status pass or an earlier window of its own pass (the windows of a
+    pass go oldest first; a quick poll asks the same window every time).
+    """
     polls: list[Poll] = []
     start = end = 0.0
     count = 0
-    previous_open = True
+    previous: tuple[bool, str] | None = None  # (every-status?, window start) of the last page-1 request
     for req in requests:
         if "onlineInquiries" not in req.path:
             continue
         params = parse_qs(req.query)
         every = params.get("answeredType") == ["ALL"]
+        window_start = params.get("inquiryStartAt", [""])[0]
         at = req.at.timestamp()
-        if every and params.get("pageNum") == ["1"] and previous_open:
-            if count:
+        if params.get("pageNum") == ["1"]:
+            if every:
+                starts = previous is None or not previous[0]
+            else:
+                starts = previous is None or (not previous[0] and window_start <= previous[1])
+            if starts and count:
                 polls.append(Poll(start, end, count))
-            start, count = at, 0
+            if starts:
+                start, count = at, 0
+            previous = (every, window_start)
         end = at
         count += 1
-        previous_open = not every
     if count:
         polls.append(Poll(start, end, count))
     return polls
 
 
-def first_request_after(requests: Sequence[RecordedRequest], at: float) -> float | None:
-    """The time of the first every-status page-1 product request after `at` (the poll that can see an item)."""
-    for req in requests:
-        stamp = req.at.timestamp()
-        if stamp > at and "onlineInquiries" in req.path:
-            params = parse_qs(req.query)
-            if params.get("answeredType") == ["ALL"] and params.get("pageNum") == ["1"]:
-                return stamp
-    return None
+def first_request_after(polls: Sequence[Poll], at: float) -> float | None:
+    """The first request of the first poll that starts after `at` (the poll that can see an item)."""
+    return next((poll.start for poll in polls if poll.start > at), None)
 
 
 def run(args: argparse.Namespace) -> Results:
@@ -239,11 +245,11 @@ def run(args: argparse.Namespace) -> Results:
         finally:
             exit_code = daemon.stop()
             daemon.read_events()
-    requests = list(sandbox.requests)
+    every_poll = product_polls(list(sandbox.requests))
     for arrival in arrivals.values():
-        arrival.picked_at = first_request_after(requests, arrival.visible_at)
+        arrival.picked_at = first_request_after(every_poll, arrival.visible_at)
     first = min((a.visible_at for a in arrivals.values()), default=0.0)
-    polls = [p for p in product_polls(requests) if p.start >= first - 2 * args.interval]
+    polls = [p for p in every_poll if p.start >= first - 2 * args.interval]
     return Results(list(arrivals.values()), polls, count_levels(daemon.events), exit_code)
 
 

@@ -24,7 +24,6 @@ from connectors.coupang.connector import CoupangConnector
 from connectors.elevenst.connector import ElevenstConnector
 from connectors.esm.connector import EsmConnector
 from connectors.naver.connector import NaverConnector
-from connectors.polling_connector import PollingConnector
 from connectors.sandbox import CoupangSandbox, ElevenstSandbox, EsmSandbox, NaverSandbox
 from core.models import KST, PollResult, StreamKind
 from policies.answer_report import AnswerTimeSource
@@ -34,7 +33,6 @@ NOW = datetime(2025, 1, 15, 12, 0, tzinfo=KST)
 ACCOUNT = "shop"
 MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
 BACKFILL = 20  # the first poll reads every item of the recheck range (the default backfill is 3 days)
-Sandbox = CoupangSandbox | NaverSandbox | EsmSandbox | ElevenstSandbox
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ class Case:
 
     name: str
     stream: StreamKind
-    build: Callable[[FakeClock], tuple[Any, PollingConnector]]
+    build: Callable[[FakeClock], tuple[Any, Any]]
     add: Callable[[Any, datetime], int]  # an open item received at the time; its sandbox key
     answer: Callable[[Any, int, datetime], None]
     external_id: Callable[[Any, int], str]
@@ -57,16 +55,21 @@ def _client(box: Any, base_url: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=base_url, transport=httpx.MockTransport(box.handler))
 
 
-def _coupang(clock: FakeClock) -> tuple[Any, PollingConnector]:
+def _coupang(clock: FakeClock) -> tuple[Any, Any]:
     box = CoupangSandbox(vendor_id="A00012345", access_key="ak", secret_key="sk", now=clock.now)
     client = _client(box, "https://api-gateway.coupang.com")
-    keys = {"access_key": SecretStr("ak"), "secret_key": SecretStr("sk")}
     return box, CoupangConnector(
-        account_id=ACCOUNT, vendor_id="A00012345", client=client, clock=clock, backfill_days=BACKFILL, **keys
+        account_id=ACCOUNT,
+        vendor_id="A00012345",
+        access_key=SecretStr("ak"),
+        secret_key=SecretStr("sk"),
+        client=client,
+        clock=clock,
+        backfill_days=BACKFILL,
     )
 
 
-def _naver(clock: FakeClock) -> tuple[Any, PollingConnector]:
+def _naver(clock: FakeClock) -> tuple[Any, Any]:
     secret = "$2a$10$abcdefghijklmnopqrstuu"
     box = NaverSandbox(client_id="naver-app", client_secret=secret, now=clock.now)
     client = _client(box, "https://api.commerce.naver.com/external")
@@ -80,9 +83,15 @@ def _naver(clock: FakeClock) -> tuple[Any, PollingConnector]:
     )
 
 
-def _esm(clock: FakeClock) -> tuple[Any, PollingConnector]:
-    sellers = {"gmarket_seller_id": "gseller", "auction_seller_id": "aseller"}
-    box = EsmSandbox(master_id="master", secret_key="esm-secret-key-0123456789abcdef", now=clock.now, **sellers)
+def _esm(clock: FakeClock) -> tuple[Any, Any]:
+    secret_key = "esm-secret-key-0123456789abcdef"
+    box = EsmSandbox(
+        master_id="master",
+        secret_key=secret_key,
+        now=clock.now,
+        gmarket_seller_id="gseller",
+        auction_seller_id="aseller",
+    )
     client = _client(box, "https://sa2.esmplus.com")
     secret = SecretStr("esm-secret-key-0123456789abcdef")
     return box, EsmConnector(
@@ -92,11 +101,12 @@ def _esm(clock: FakeClock) -> tuple[Any, PollingConnector]:
         client=client,
         clock=clock,
         backfill_days=BACKFILL,
-        **sellers,
+        gmarket_seller_id="gseller",
+        auction_seller_id="aseller",
     )
 
 
-def _elevenst(clock: FakeClock) -> tuple[Any, PollingConnector]:
+def _elevenst(clock: FakeClock) -> tuple[Any, Any]:
     box = ElevenstSandbox(api_key="k-11st", now=clock.now)
     client = _client(box, "https://api.11st.co.kr")
     return box, ElevenstConnector(
