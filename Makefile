@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test chromium lint typecheck bench bench-timers bench-detection bench-scale bench-idle bench-privacy bench-answer bench-web bench-report bench-all soak soak-answers faults-long prove clean
+.PHONY: demo test chromium lint typecheck bench bench-timers bench-detection bench-quiet-polls bench-scale bench-idle bench-privacy bench-answer bench-web bench-report bench-all soak soak-answers faults-long prove clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("inqd needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -42,6 +42,9 @@ bench-timers: $(STAMP)
 bench-detection: $(STAMP)
 	$(BIN)/python -m bench.detection
 
+bench-quiet-polls: $(STAMP)
+	$(BIN)/python -m bench.quiet_polls
+
 bench-scale: $(STAMP)
 	$(BIN)/python -m bench.scale
 
@@ -64,7 +67,7 @@ bench-web: $(STAMP)
 bench-report: $(STAMP)
 	$(BIN)/python -m bench.report $(ARGS)
 
-bench-all: bench bench-timers bench-detection bench-idle bench-scale bench-privacy bench-answer bench-web bench-report
+bench-all: bench bench-timers bench-detection bench-quiet-polls bench-idle bench-scale bench-privacy bench-answer bench-web bench-report
 
 ## The long runs of the proof suites (CI runs their short variants inside `make test`).
 soak: $(STAMP)

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from bench._proc import machine_line
+from bench._proc import machine_line, verdict
 from bench.ingest import InstantClock
 from connectors.coupang.connector import CoupangConnector
 from connectors.elevenst.connector import ElevenstConnector
@@ -37,6 +37,8 @@ NOW = datetime(2026, 12, 7, 10, 0, tzinfo=KST)
 NAVER_SECRET = "$2a$10$abcdefghijklmnopqrstuu"
 ESM_SECRET = "esm-secret-key-0123456789abcdef"
 # (days ago, answered) of the seeded inquiries: 3 open today, 5 answered over 10 days, 1 open 10 days old.
+# Lists a stream's API has, where more than one: ESM's board takes one qnaType per request (옥션 1 and 2, G마켓 3).
+LISTS = {"esm product_qna (both sites)": 3}
 SEEDED = [(0.1, False), (0.2, False), (0.3, False), (1, True), (3, True), (5, True), (8, True), (10, True), (10, False)]
 
 
@@ -184,6 +186,12 @@ def report(results: dict[str, tuple[int, list[int]]], args: argparse.Namespace) 
             f"{name:<30}{first:6d}{statistics.median(later):10g}{max(later):10d}{sum(later):12d}"
             f"{sum(later) / len(later):9.2f}"
         )
+    over = [name for name, (_, later) in results.items() if statistics.median(later) > LISTS.get(name, 1)]
+    lines += [
+        "",
+        f"target quiet poll <= 1 request per list (ESM board: 3 qnaTypes): {verdict(not over)}"
+        + (f" ({', '.join(over)})" if over else ""),
+    ]
     return "\n".join(lines)
 
 
