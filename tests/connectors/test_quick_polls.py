@@ -271,13 +271,14 @@ async def test_an_open_inquiry_answered_inside_the_window_is_closed_by_the_next_
 ) -> None:
     key = stream.case.add(stream.box, NOW - timedelta(days=stream.case.quick_dates - 1))  # the window's first date
     await stream.poll(store)
+    open_before = await _open_ids(store)
     stream.clock.advance(60)
     stream.case.answer(stream.box, key, stream.clock.now() - timedelta(seconds=10))
     stream.clock.advance(60)
     quick, requests = await stream.poll(store)
-    [stored] = (await store.report_inputs(NOW - timedelta(days=30))).facts
     assert requests == stream.case.lists
-    assert stored.answer_time_source is not None  # answered, by this poll
+    assert open_before == {stream.case.external_id(stream.box, key)}
+    assert await _open_ids(store) == set()  # closed by this quick poll
     assert quick.open_snapshot is not None and quick.open_snapshot.open_external_ids == frozenset()
 
 
@@ -323,7 +324,9 @@ async def test_an_old_cursor_still_works(stream: Stream) -> None:
 
 
 async def test_the_sweeps_answer_time_replaces_the_quick_polls(stream: Stream, store: Store) -> None:
-    received = NOW - timedelta(days=1)
+    # 4 days old: inside the quick window, before the sweep's [last sweep's date - 1 day overlap]: the sweep's
+    # every-status pass reaches it only because it covers the quick window too.
+    received = NOW - timedelta(days=4)
     key = stream.case.add(stream.box, received)
     await stream.poll(store)
     stream.clock.advance(120)
