@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -351,9 +352,7 @@ class Daemon:
         admin.enable_actions(self.apply_phone_action)
         admin.enable_answer_wake(self.sender.wake.set)  # `inqd answer` in another process pokes it after approving
         if config.web:
-            from aggregator.web import mount  # lazily: Jinja2 and the pages cost ~4 MiB a daemon without them keeps
-
-            mount(admin.add_route, self.web_context())
+            admin.add_routes_on_first_use(self.mount_web)
         try:
             await admin.start()
         except OSError as err:
@@ -361,6 +360,13 @@ class Daemon:
             await admin.aclose()
             return None
         return admin
+
+    def mount_web(self, add_route: Callable[..., None]) -> None:
+        """The web inbox's pages, mounted on their first request: until then a daemon keeps none of Jinja2, the
+        pages and their helpers (~4 MiB, bench.idle)."""
+        from aggregator.web import mount
+
+        mount(add_route, self.web_context())
 
     def web_context(self) -> WebContext:
         """The daemon's parts as the web inbox uses them (aggregator/web/)."""

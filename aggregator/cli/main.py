@@ -35,6 +35,7 @@ from aggregator.store import Store, StoredInquiry
 from aggregator.templates import TemplatesFileError, checked_templates
 from core import __version__
 from core.clock import SystemClock
+from core.models import KST
 
 EXIT_CONFIG = 2
 EXIT_NO_DATABASE = 1
@@ -280,8 +281,12 @@ async def _status(settings: Settings, now: datetime, words: Words) -> dict[str, 
 
 async def _daemon(settings: Settings, stops: Stops) -> int:
     from aggregator.daemon import Daemon  # the daemon pulls in every connector; only needed here
+    from aggregator.holiday_tables import seed_daemon_holidays
     from aggregator.instance_lock import AlreadyRunning
 
+    if settings.calendar.holidays != "none":
+        # Before any calendar is built: the dates come from a short-lived process, not a ~14 MiB import here.
+        seed_daemon_holidays(settings.db_path.parent, SystemClock().now().astimezone(KST).date())
     try:
         daemon = await Daemon.build(settings, clock=SystemClock())
     except AlreadyRunning as err:
