@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
+from aggregator.cli.main import _command_of, _parser
 from aggregator.holiday_tables import cache_name
 from policies.calendar import library_holidays
 from tests.processes import finish, read_until
@@ -28,7 +30,7 @@ signal.signal(signal.SIGUSR1, show)
 from aggregator.cli.entry import main
 sys.exit(main(["run", "--config", sys.argv[1], "--log-format", "json"]))
 """
-NEVER = {"matplotlib", "holidays"}
+NEVER = {"matplotlib", "holidays", "aggregator.init"}
 WEB = {"jinja2", "aggregator.web"}
 REPORT = {"aggregator.report.chart"}  # the report page draws with it (matplotlib only in a child process)
 
@@ -98,3 +100,18 @@ def test_a_quiet_daemon_loads_the_web_inbox_on_its_first_page_and_never_the_rest
     kept = json.loads((tmp_path / cache_name("KR")).read_text(encoding="utf-8"))
     for year, days in kept.items():
         assert days == {day.isoformat(): name for day, name in library_holidays("KR", int(year)).items()}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--config", "inqd.toml", "--log-format", "json"],
+        ["--lang", "en", "status", "--config", "inqd.toml"],
+        ["answer", "3", "-m", "run", "--config", "inqd.toml"],
+        ["snooze", "3", "2h", "--config", "inqd.toml", "--lang", "en"],
+        ["report", "--config", "inqd.toml", "--weeks", "4"],
+        ["init", "--config", "inqd.toml"],
+    ],
+)
+def test_a_command_parses_the_same_with_only_its_own_parser_built(argv: list[str]) -> None:
+    assert _parser(_command_of(argv)).parse_args(argv) == _parser().parse_args(argv)
