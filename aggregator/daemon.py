@@ -27,9 +27,6 @@ from aggregator.instance_lock import InstanceLock
 from aggregator.memory import release_free_memory
 from aggregator.metrics import Metrics
 from aggregator.notifiers.base import Notifier
-from aggregator.notifiers.telegram_actions import TelegramActionPoller
-from aggregator.notifiers.telegram_answers import TelegramAnswerFlow
-from aggregator.phone_wiring import telegram_surfaces
 from aggregator.poller import StreamPoller
 from aggregator.report.reading import weekly_chart, weekly_summary
 from aggregator.report.weekly import Summary, WeeklyReporter, WeeklySettings
@@ -56,6 +53,8 @@ from core.models import MessageKind
 from policies import Policies
 
 if TYPE_CHECKING:
+    from aggregator.notifiers.telegram_actions import TelegramActionPoller
+    from aggregator.notifiers.telegram_answers import TelegramAnswerFlow
     from aggregator.web.context import WebContext
 
 log = structlog.get_logger("inqd.daemon")
@@ -97,6 +96,11 @@ class Daemon:
 
     def __post_init__(self) -> None:
         configs = [c for c in self.settings.notifiers if isinstance(c, TelegramConfig) and c.actions]
+        self.answer_flows, self.action_pollers = [], []
+        if not configs:
+            return  # the Telegram pollers' modules stay unloaded
+        from aggregator.phone_wiring import telegram_surfaces
+
         surfaces = [
             telegram_surfaces(
                 cfg,

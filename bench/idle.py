@@ -35,8 +35,9 @@ and the connection-health check).
 
 Last, a fresh interpreter imports what `inqd run` imports, step by step, builds a daemon with no accounts and
 makes 20 httpx clients (one per account in the daemon), printing VmRSS after each step: where the memory goes.
-Then what `inqd run` leaves out until used, or altogether: the web inbox (on its first page), the `holidays`
-package (the daemon is handed its dates by a short-lived process: aggregator/holiday_tables.py).
+Then what `inqd run` leaves out until used, or altogether: the connectors of marketplaces without an account, the
+web inbox (on its first page), the `holidays` package (the daemon is handed its dates by a short-lived process:
+aggregator/holiday_tables.py).
 """
 
 from __future__ import annotations
@@ -256,7 +257,10 @@ async def build():
         await client.aclose()
     await daemon.aclose()
 asyncio.run(build())
-# What the run leaves out until used (the web inbox) or altogether (the holidays package, 300 country modules).
+# What the run leaves out until used (the web inbox, a marketplace without accounts) or altogether (the holidays
+# package, 300 country modules).
+import connectors.naver.connector, connectors.elevenst.connector, connectors.esm.connector
+steps.append(("not without their accounts: Naver, 11st, ESM connectors", rss()))
 import jinja2, aggregator.web
 steps.append(("not in a quiet daemon: import jinja2, aggregator.web", rss()))
 import holidays
@@ -279,10 +283,7 @@ FOOTPRINT_MODULES = (
     "policies",
     "aggregator.settings",
     "aggregator.store",
-    "connectors.coupang.connector",
-    "connectors.naver.connector",
-    "connectors.elevenst.connector",
-    "connectors.esm.connector",
+    "connectors.coupang.connector",  # with the first Coupang account only (aggregator.wiring imports it then)
     "aggregator.daemon",
     "aggregator.cli.main",
 )
