@@ -20,6 +20,8 @@ log = structlog.get_logger("inqd.admin")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 HealthCheck = Callable[[], Awaitable[tuple[bool, Mapping[str, Any]]]]
+# add_route(method, path, handler, *, needs_token=True), as AdminServer.add_route
+RouteAdder = Callable[..., None]
 # (action, inquiry id, actor) -> the short reply shown on the phone
 ActionHandler = Callable[[str, int, str], Awaitable[str]]
 
@@ -83,6 +85,8 @@ class AdminServer:
         self.add_route("GET", "/healthz", self._healthz, needs_token=False)  # probes (Docker HEALTHCHECK) have no token
         self.add_route("GET", "/metrics", self._metrics_page)
         self._apply: ActionHandler | None = None
+        self._mount_later: Callable[[RouteAdder], None] | None = None
+        self._later_routes: web.UrlDispatcher | None = None
         self._now = now  # action links expire: their check reads the daemon's clock
 
     def enable_actions(self, apply: ActionHandler) -> None:
@@ -112,6 +116,34 @@ class AdminServer:
         if self._runner is not None:
             raise RuntimeError("admin: add_route after start()")
         self._app.router.add_route(method, path, self._guarded(handler) if needs_token else handler)
+
+    def add_routes_on_first_use(self, mount: Callable[[RouteAdder], None]) -> None:
+        """Let `mount(add_route)` register its routes when the first request that no route of ours takes comes
+        (before start()). The web inbox comes this way: a daemon whose pages nobody opens never imports Jinja2,
+        the pages and their helpers (bench.idle: ~4 MiB)."""
+        if self._runner is not None:
+            raise RuntimeError("admin: add_routes_on_first_use after start()")
+        self._mount_later = mount
+        # The catch-all is tried after every other route (aiohttp matches the longest fixed prefix first).
+        self._app.router.add_route("*", "/{path_of_later_routes:.*}", self._serve_later_routes)
+
+    async def _serve_later_routes(self, request: web.Request) -> web.StreamResponse:
+        routes = self._later_routes
+        if routes is None and self._mount_later is not None:
+            routes = web.UrlDispatcher()  # the app's own router is frozen once it serves
+
+            def add_route(method: str, path: str, handler: Handler, *, needs_token: bool = True) -> None:
+                routes.add_route(method, path, self._guarded(handler) if needs_token else handler)
+
+            self._mount_later(add_route)
+            self._later_routes = routes
+        if routes is None:
+            raise web.HTTPNotFound()
+        resolved = await routes.resolve(request)  # a miss resolves to a handler raising 404 or 405
+        # The pages read their path's parts (request.match_info["id"]): ours replace the catch-all's one part.
+        request.match_info.clear()
+        request.match_info.update(resolved)
+        return await resolved.handler(request)
 
     async def start(self) -> int:
         """Bind and serve; returns the bound port (useful with port=0)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -23,11 +24,9 @@ from aggregator.answering.service import AnswerService, Check
 from aggregator.connection_watch import ConnectionWatch
 from aggregator.dispatcher import Dispatcher, WeeklyImage
 from aggregator.instance_lock import InstanceLock
+from aggregator.memory import release_free_memory
 from aggregator.metrics import Metrics
 from aggregator.notifiers.base import Notifier
-from aggregator.notifiers.telegram_actions import TelegramActionPoller
-from aggregator.notifiers.telegram_answers import TelegramAnswerFlow
-from aggregator.phone_wiring import telegram_surfaces
 from aggregator.poller import StreamPoller
 from aggregator.report.reading import weekly_chart, weekly_summary
 from aggregator.report.weekly import Summary, WeeklyReporter, WeeklySettings
@@ -54,6 +53,8 @@ from core.models import MessageKind
 from policies import Policies
 
 if TYPE_CHECKING:
+    from aggregator.notifiers.telegram_actions import TelegramActionPoller
+    from aggregator.notifiers.telegram_answers import TelegramAnswerFlow
     from aggregator.web.context import WebContext
 
 log = structlog.get_logger("inqd.daemon")
@@ -95,6 +96,11 @@ class Daemon:
 
     def __post_init__(self) -> None:
         configs = [c for c in self.settings.notifiers if isinstance(c, TelegramConfig) and c.actions]
+        self.answer_flows, self.action_pollers = [], []
+        if not configs:
+            return  # the Telegram pollers' modules stay unloaded
+        from aggregator.phone_wiring import telegram_surfaces
+
         surfaces = [
             telegram_surfaces(
                 cfg,
@@ -327,6 +333,7 @@ class Daemon:
                     group.create_task(flow.run(self.stop), name="telegram-answers")
                 # Every loop is scheduled: systemd may consider us started.
                 self.systemd.ready(await report.status_line())
+                release_free_memory()  # what start-up freed goes back to the system (~1 MiB, aggregator/memory.py)
                 group.create_task(keep_alive(self.systemd, report, self.clock, self.stop), name="systemd")
         finally:
             self.systemd.stopping()
@@ -351,9 +358,7 @@ class Daemon:
         admin.enable_actions(self.apply_phone_action)
         admin.enable_answer_wake(self.sender.wake.set)  # `inqd answer` in another process pokes it after approving
         if config.web:
-            from aggregator.web import mount  # lazily: Jinja2 and the pages cost ~4 MiB a daemon without them keeps
-
-            mount(admin.add_route, self.web_context())
+            admin.add_routes_on_first_use(self.mount_web)
         try:
             await admin.start()
         except OSError as err:
@@ -361,6 +366,13 @@ class Daemon:
             await admin.aclose()
             return None
         return admin
+
+    def mount_web(self, add_route: Callable[..., None]) -> None:
+        """The web inbox's pages, mounted on their first request: until then a daemon keeps none of Jinja2, the
+        pages and their helpers (~4 MiB, bench.idle)."""
+        from aggregator.web import mount
+
+        mount(add_route, self.web_context())
 
     def web_context(self) -> WebContext:
         """The daemon's parts as the web inbox uses them (aggregator/web/)."""

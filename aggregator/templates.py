@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import tomlkit
-
 from core.models import Category
 from policies.templates import Template, TemplateError, parse_templates
 
@@ -119,6 +117,8 @@ def append_templates(path: Path, new: Sequence[Template], *, source: str, today:
             added.append(template)
     if not added:
         return ImportReport((), tuple(skipped))
+    import tomlkit  # only here, to append imported templates: a running daemon never holds it (~0.4 MiB)
+
     addition = tomlkit.document()
     addition.add(tomlkit.comment(f"── {source}에서 가져옴 ({today.isoformat()}) ──"))
     tables = tomlkit.aot()

@@ -1,4 +1,9 @@
-"""Closed days: public holidays from the pinned `holidays` package plus the seller's own closed and open dates."""
+"""Closed days: public holidays from the pinned `holidays` package plus the seller's own closed and open dates.
+
+The package is imported only when a year's holidays are first needed and were not handed in with
+`seed_public_holidays`: importing it loads every country it knows (about 300 modules, ~14 MiB that a process
+never gives back), which is why the daemon has a short-lived process compute its years (aggregator.holiday_tables).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from types import MappingProxyType
-
-import holidays
 
 CLOSED_NAME = "휴무"
 VACATION_NAME = "휴가"  # days off recorded with `inqd vacation add`
@@ -53,11 +56,37 @@ def _parse_one(text: str, item: str) -> date:
         raise ValueError(f"{item!r} is not a valid date") from None
 
 
+# (country, year) -> that year's public holidays as the package computed them, handed in by seed_public_holidays
+_SEEDED: dict[tuple[str, int], Mapping[date, str]] = {}
+
+
+def library_holidays(country: str, year: int) -> dict[date, str]:
+    """One year of public holidays computed by the `holidays` package (imported here, on first use)."""
+    import holidays  # lazy: see the module docstring
+
+    table = holidays.country_holidays(country, years=year, language=_LANGUAGE)
+    return {day: NAME_JOINER.join(table.get_list(day)) for day in sorted(table)}
+
+
+def seed_public_holidays(country: str, years: Mapping[int, Mapping[date, str]]) -> None:
+    """Hand in years of `country`'s holidays computed by `library_holidays` elsewhere (another process)."""
+    for year, table in years.items():
+        _SEEDED[(country.upper(), year)] = MappingProxyType(dict(table))
+
+
+def _supported(country: str) -> bool:
+    if any(seeded == country for seeded, _ in _SEEDED):
+        return True
+    import holidays  # lazy: see the module docstring
+
+    return country in holidays.list_supported_countries()
+
+
 @lru_cache(maxsize=256)
 def _public_holidays(country: str, year: int) -> Mapping[date, str]:
     """One year of public holidays, loaded once per process: building a year costs about a millisecond."""
-    table = holidays.country_holidays(country, years=year, language=_LANGUAGE)
-    return MappingProxyType({day: NAME_JOINER.join(table.get_list(day)) for day in sorted(table)})
+    seeded = _SEEDED.get((country, year))
+    return seeded if seeded is not None else MappingProxyType(library_holidays(country, year))
 
 
 @dataclass(frozen=True)
@@ -73,7 +102,7 @@ class Calendar:
     def __post_init__(self) -> None:
         if self.country is not None:
             country = self.country.upper()
-            if country not in holidays.list_supported_countries():
+            if not _supported(country):
                 raise ValueError(f"unknown holiday country {self.country!r}")
             object.__setattr__(self, "country", country)
         object.__setattr__(self, "closed", frozenset(self.closed))

@@ -38,6 +38,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     ),
     "aggregator.metrics": (),
     "aggregator.systemd": (),
+    "aggregator.memory": (),
+    "aggregator.holiday_tables": ("core.files", "policies", "policies.calendar"),
     "aggregator.admin": ("aggregator.metrics", "aggregator.notifiers.action_links"),
     "aggregator.notifiers.action_links": (),
     "aggregator.notifiers.telegram_actions": ("aggregator.notifiers.telegram_bot",),

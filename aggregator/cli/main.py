@@ -13,33 +13,40 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from aggregator.cli.answer_command import add_answer_parser, run_answer
-from aggregator.cli.check_report import check_lines
-from aggregator.cli.control_commands import add_control_parsers, run_control
-from aggregator.cli.kakao_login import add_kakao_login_parser, run_kakao_login
-from aggregator.cli.notify_check import send_test_messages
-from aggregator.cli.queue_table import queue_table
-from aggregator.cli.report_command import add_report_parser, run_report
-from aggregator.cli.reports import explain_lines, queue_entries, schedule_lines
 from aggregator.cli.stops import Stops
-from aggregator.cli.templates_command import add_templates_parser, run_templates
 from aggregator.cli.words import Words
-from aggregator.init.wizard import add_init_parser, run_init
 from aggregator.language import LANGS, run_language
 from aggregator.logs import configure_logging
 from aggregator.settings import ConfigError, Settings, load_settings
 from aggregator.store import Store, StoredInquiry
-from aggregator.templates import TemplatesFileError, checked_templates
 from core import __version__
 from core.clock import SystemClock
+from core.models import KST
 
 EXIT_CONFIG = 2
 EXIT_NO_DATABASE = 1
 # The commands that need the config's secrets; every other one reads the config without them.
 _USE_SECRETS = {"check", "run", "test-notify", "kakao-login"}
+# The commands whose parsers live with their code: (command names, module, the function adding the parsers, whether
+# it takes `parents`). Only the command being run has its module imported: `inqd run` never loads the init wizard,
+# the answer editor or the report's printing (bench.idle: ~1 MiB of a quiet daemon's memory).
+_COMMAND_MODULES: tuple[tuple[frozenset[str], str, str, bool], ...] = (
+    (
+        frozenset({"snooze", "handled", "promise", "vacation"}),
+        "aggregator.cli.control_commands",
+        "add_control_parsers",
+        True,
+    ),
+    (frozenset({"answer"}), "aggregator.cli.answer_command", "add_answer_parser", False),
+    (frozenset({"init"}), "aggregator.init.wizard", "add_init_parser", False),
+    (frozenset({"templates"}), "aggregator.cli.templates_command", "add_templates_parser", False),
+    (frozenset({"report"}), "aggregator.cli.report_command", "add_report_parser", True),
+    (frozenset({"kakao-login"}), "aggregator.cli.kakao_login", "add_kakao_login_parser", True),
+)
 
 
 def with_config(p: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -53,7 +60,18 @@ def with_logs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
 
 
-def _parser() -> argparse.ArgumentParser:
+# The commands whose parsers are made here.
+_OWN_COMMANDS = frozenset({"run", "demo", "check", "queue", "schedule", "test-notify", "status", "explain"})
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` names (its first word that is a command's name), or None (then help or an error)."""
+    names = _OWN_COMMANDS.union(*(names for names, *_ in _COMMAND_MODULES))
+    return next((arg for arg in argv if arg in names), None)
+
+
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with `only` (a command's name) the modules of the other commands stay unloaded."""
     parser = argparse.ArgumentParser(
         prog="inqd",
         description="One queue for Korean marketplace customer inquiries, with alerts to a work phone.",
@@ -95,12 +113,13 @@ def _parser() -> argparse.ArgumentParser:
     with_config(test_notify)
     test_notify.add_argument("--channel", default=None, metavar="NAME", help="only this channel")
 
-    add_control_parsers(sub, parents=[lang])
-    add_answer_parser(sub)
-    add_init_parser(sub)
-    add_templates_parser(sub)
-    add_report_parser(sub, parents=[lang])
-    add_kakao_login_parser(sub, parents=[lang])
+    for names, module, adder, takes_parents in _COMMAND_MODULES:
+        if only is None or only in names:
+            add = getattr(import_module(module), adder)
+            if takes_parents:
+                add(sub, parents=[lang])
+            else:
+                add(sub)
 
     status = command("status", "each stream's last poll and errors, open counts, outages, failed channels")
     with_config(status)
@@ -137,6 +156,9 @@ class _Command:
 
     def check(self, settings: Settings) -> int:
         """`inqd check`: the summary of a valid config (and of its answer templates, when the file exists)."""
+        from aggregator.cli.check_report import check_lines
+        from aggregator.templates import TemplatesFileError, checked_templates
+
         templates = settings.templates_path
         try:
             count = len(checked_templates(templates)) if templates.is_file() else None
@@ -158,14 +180,21 @@ class _Command:
 
     def test_notify(self, settings: Settings) -> int:
         """`inqd test-notify`: a marked test to each channel."""
+        from aggregator.cli.notify_check import send_test_messages
+
         return self.stops.run(send_test_messages(settings, self.args.channel, self.words))
 
     def control(self, settings: Settings) -> int:
         """`inqd snooze`, `handled`, `promise`, `vacation`."""
+        from aggregator.cli.control_commands import run_control
+
         return run_control(self.args, settings, self.stops)
 
     def queue(self, settings: Settings, db_path: Path) -> int:
         """`inqd queue`: open inquiries by marketplace deadline."""
+        from aggregator.cli.queue_table import queue_table
+        from aggregator.cli.reports import queue_entries
+
         if not self.has_database(db_path):
             return EXIT_NO_DATABASE
         rows, vacations = self.stops.run(_open_inquiries(db_path))
@@ -178,6 +207,8 @@ class _Command:
 
     def schedule(self, settings: Settings) -> int:
         """`inqd schedule`: the coming quiet and work windows."""
+        from aggregator.cli.reports import schedule_lines
+
         if not 1 <= self.args.days <= 366:
             print(self.words("days_range"), file=sys.stderr)
             return EXIT_CONFIG
@@ -254,6 +285,8 @@ async def _vacations(db_path: Path) -> list[tuple[date, date]]:
 
 
 async def _explain(settings: Settings, inquiry_id: int, words: Words) -> list[str] | None:
+    from aggregator.cli.reports import explain_lines
+
     store = await Store.open(settings.db_path)
     try:
         policies = settings.policies(await store.vacation_ranges())
@@ -280,8 +313,12 @@ async def _status(settings: Settings, now: datetime, words: Words) -> dict[str, 
 
 async def _daemon(settings: Settings, stops: Stops) -> int:
     from aggregator.daemon import Daemon  # the daemon pulls in every connector; only needed here
+    from aggregator.holiday_tables import seed_daemon_holidays
     from aggregator.instance_lock import AlreadyRunning
 
+    if settings.calendar.holidays != "none":
+        # Before any calendar is built: the dates come from a short-lived process, not a ~14 MiB import here.
+        seed_daemon_holidays(settings.db_path.parent, SystemClock().now().astimezone(KST).date())
     try:
         daemon = await Daemon.build(settings, clock=SystemClock())
     except AlreadyRunning as err:
@@ -302,14 +339,23 @@ async def _daemon(settings: Settings, stops: Stops) -> int:
     return 0
 
 
+def _run(module: str, function: str) -> Callable[..., int]:
+    """A command's run function from its module in aggregator.cli, imported now that it runs."""
+    run: Callable[..., int] = getattr(import_module(f"aggregator.cli.{module}"), function)
+    return run
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The `inqd` command (aggregator.cli.entry runs it and turns signals and closed pipes into exit codes)."""
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser(_command_of(argv)).parse_args(argv)
     words = Words(run_language(getattr(args, "lang", None) or args.lang_global, os.environ))
     command = _Command(args, words, Stops())
     if args.command == "demo":
         return command.demo()
     if args.command == "init":
+        from aggregator.init.wizard import run_init
+
         args.lang = words.lang
         return run_init(args)
     if args.command == "queue" and args.db is not None:
@@ -327,9 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "status": command.status,
         "test-notify": command.test_notify,
         "run": command.run_daemon,
-        "answer": lambda loaded: run_answer(args, loaded),
-        "templates": lambda loaded: run_templates(args, loaded),
-        "report": lambda loaded: run_report(args, loaded, words, command.stops),
-        "kakao-login": lambda loaded: run_kakao_login(args, loaded, command.stops),
+        "answer": lambda loaded: _run("answer_command", "run_answer")(args, loaded),
+        "templates": lambda loaded: _run("templates_command", "run_templates")(args, loaded),
+        "report": lambda loaded: _run("report_command", "run_report")(args, loaded, words, command.stops),
+        "kakao-login": lambda loaded: _run("kakao_login", "run_kakao_login")(args, loaded, command.stops),
     }
     return handlers.get(args.command, command.control)(settings)

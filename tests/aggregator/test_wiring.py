@@ -10,9 +10,26 @@ import jwt
 import pytest
 
 from aggregator.daemon import Daemon
-from aggregator.settings import Account, CoupangAccount, EsmAccount, NotifierConfig, Settings, SinkNotifierConfig
-from aggregator.wiring import CONNECTOR_CLASSES, CONNECTORS, NOTIFIERS, build_connector, build_notifier
+from aggregator.settings import (
+    Account,
+    CoupangAccount,
+    ElevenstAccount,
+    EsmAccount,
+    NaverAccount,
+    NotifierConfig,
+    Settings,
+    SinkNotifierConfig,
+)
+from aggregator.wiring import (
+    CONNECTOR_CLASSES,
+    CONNECTORS,
+    NOTIFIERS,
+    build_connector,
+    build_notifier,
+    connector_class,
+)
 from connectors.esm.connector import EsmConnector
+from core.models import Marketplace
 from tests.fakes import FakeClock
 
 
@@ -86,3 +103,20 @@ def test_esm_jwt_issuer_comes_from_the_account_config(configured: dict[str, str]
 
 def test_every_account_type_names_its_connector_class() -> None:
     assert set(CONNECTOR_CLASSES) == set(CONNECTORS)
+
+
+@pytest.mark.parametrize(
+    ("account_type", "marketplace", "name"),
+    [
+        (CoupangAccount, Marketplace.COUPANG, "CoupangConnector"),
+        (NaverAccount, Marketplace.NAVER, "NaverConnector"),
+        (ElevenstAccount, Marketplace.ELEVENST, "ElevenstConnector"),
+        (EsmAccount, Marketplace.ESM, "EsmConnector"),
+    ],
+)
+def test_a_connector_class_is_found_by_account_type_and_by_marketplace(
+    account_type: type, marketplace: Marketplace, name: str
+) -> None:
+    found = connector_class(account_type, marketplace)
+    assert found is not None and found.__name__ == name and found.marketplace is marketplace
+    assert connector_class(None, marketplace) is found

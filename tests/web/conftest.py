@@ -25,7 +25,6 @@ from aggregator.admin import AdminServer
 from aggregator.daemon import Daemon
 from aggregator.metrics import Metrics
 from aggregator.settings import Settings
-from aggregator.web import mount
 from connectors.sandbox import CoupangSandbox
 from core.models import KST
 from tests.conftest import MakeSettings, quiet_sink
@@ -77,7 +76,7 @@ async def start_web_daemon(settings: Settings, clock: FakeClock, sandbox: Coupan
         refresh_metrics=_nothing,
         now=clock.now,
     )
-    mount(admin.add_route, daemon.web_context())
+    admin.add_routes_on_first_use(daemon.mount_web)  # as the daemon does: the pages mount on the first request
     port = await admin.start()
     return WebDaemon(daemon, admin, sandbox, clock, f"http://127.0.0.1:{port}")
 
