@@ -107,7 +107,8 @@ class InquiriesMixin(StoreBase):
         now_s = db_time(now)
         by_id = {inq.external_id: inq for inq in result.inquiries if inq.account_id == account_id}
         rows = {ext: inquiry_row(inq) for ext, inq in by_id.items()}  # once each: compared, then written
-        async with self._transaction() as db:
+
+        async def work(db: aiosqlite.Connection) -> RecordOutcome:
             existing = await self._existing(db, account_id, stream, list(by_id))
             text_changed = _keep_questions(rows, existing)
             sources = keep_answer_times(
@@ -138,13 +139,16 @@ class InquiriesMixin(StoreBase):
                 db, now_s=now_s, channels=channels, stream=(account_id, stream), poll=result
             )
             await self._save_progress(db, account_id, stream, result, now_s)
-        return RecordOutcome(
-            new_ids=tuple(new_rows.values()),
-            answered_ids=tuple(answered_ids),
-            updated=len(changed),
-            queued=queued,
-            text_changed=tuple(text_changed),
-        )
+            return RecordOutcome(
+                new_ids=tuple(new_rows.values()),
+                answered_ids=tuple(answered_ids),
+                updated=len(changed),
+                queued=queued,
+                text_changed=tuple(text_changed),
+            )
+
+        # The whole transaction in one call on the database thread (~20 statements: a thread hop each before).
+        return await self._transaction_in_one_hop(work)
 
     async def _insert_fresh(
         self, db: aiosqlite.Connection, fresh: Sequence[Inquiry], rows: Mapping[str, tuple[Any, ...]], now_s: str
