@@ -17,6 +17,23 @@ from core.clock import Clock, sleep_or_wake
 from core.models import StreamKind
 
 log = structlog.get_logger("inqd.poller")
+# Jitter needs a draw, not a generator per stream (a random.Random is 2.5 KB: 5 MB at 2,000 streams).
+_SHARED_RNG = random.Random()
+# Start-up: how far apart the streams' first polls are (`first_poll_delays`): 20 a second.
+FIRST_POLL_SPACING_S = 0.05
+
+
+def first_poll_delays(count: int, interval_s: float) -> list[float]:
+    """When each of `count` streams (in order) polls first after start-up: evenly spaced, FIRST_POLL_SPACING_S
+    apart, spread over at most one interval.
+
+    All at once, 2,000 streams' first polls queued for the store, the HTTP pool and the request budgets, and on
+    one interval they stayed in step every minute after (polls of 3.6 s instead of 0.1 s, and a CPU burst each
+    minute). A few streams start within a fraction of a second, as before."""
+    if count <= 0:
+        return []
+    spread = min(interval_s, count * FIRST_POLL_SPACING_S)
+    return [spread * k / count for k in range(count)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +55,22 @@ class PollReport:
 class StreamPoller:
     """Polls one stream of one account on its own schedule, forever, surviving every failure."""
 
+    __slots__ = (
+        "_channels",
+        "_clock",
+        "_jitter",
+        "_on_polled",
+        "_on_queued",
+        "_rng",
+        "_store",
+        "connector",
+        "consecutive_failures",
+        "first_delay_s",
+        "interval_s",
+        "polls",
+        "stream",
+    )
+
     def __init__(
         self,
         connector: Connector,
@@ -51,7 +84,10 @@ class StreamPoller:
         on_queued: Callable[[], None],
         on_polled: Callable[[StreamPoller, PollReport], Awaitable[None]] | None = None,
         rng: random.Random | None = None,
+        first_delay_s: float = 0.0,
     ) -> None:
+        """`rng` draws the jitter (pollers may share one); `first_delay_s` puts off the first poll in `run`, so the
+        streams of many accounts spread over the interval (`first_poll_delays`) instead of starting together."""
         self.connector = connector
         self.stream = stream
         self._store = store
@@ -61,7 +97,8 @@ class StreamPoller:
         self._channels = channels
         self._on_queued = on_queued
         self._on_polled = on_polled  # connection health and metrics look at every attempt
-        self._rng = rng or random.Random()
+        self._rng = rng or _SHARED_RNG
+        self.first_delay_s = first_delay_s
         self.consecutive_failures = 0
         self.polls = 0
 
@@ -182,6 +219,8 @@ class StreamPoller:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until `stop` is set; a bug in one cycle is logged and counted, never fatal."""
+        if self.first_delay_s > 0:
+            await sleep_or_wake(self._clock, self.first_delay_s, stop)
         while not stop.is_set():
             try:
                 report = await self._poll_unless_stopped(stop)
@@ -200,7 +239,7 @@ class StreamPoller:
     async def _poll_unless_stopped(self, stop: asyncio.Event) -> PollReport | None:
         """One poll, abandoned if `stop` comes first: a connector may be waiting out a long Retry-After (up to an
         hour) in its request budget, and a service stop must not wait for it. Abandoning is safe: a poll's writes
-        are one transaction, rolled back when cancelled, and the next start reads the same items again."""
+        are one transaction, done whole or not at all, and the next start reads the same items again."""
         poll = asyncio.ensure_future(self.poll_once())
         stopped = asyncio.ensure_future(stop.wait())
         try:
