@@ -32,7 +32,7 @@ from aggregator.notifiers.sink import SinkNotifier
 from aggregator.notifiers.sms import SolapiSmsNotifier
 from aggregator.notifiers.telegram import TelegramNotifier
 from aggregator.notifiers.webhook import WebhookNotifier
-from aggregator.poller import PollReport, StreamPoller, first_poll_delays
+from aggregator.poller import PollReport, StopWaker, StreamPoller, first_poll_delays
 from aggregator.settings import (
     Account,
     AccountConfig,
@@ -405,6 +405,7 @@ def build_pollers(
     order = sorted(range(len(streams)), key=lambda k: streams[k][1].stream_kinds.index(streams[k][2]))
     interval_s = min((account.poll_interval_s for account in settings.accounts), default=0.0)
     delays = dict(zip(order, first_poll_delays(len(streams), interval_s), strict=True))
+    waker = StopWaker()  # one waiter on the daemon's stop for every poller
     return [
         StreamPoller(
             connector,
@@ -418,6 +419,7 @@ def build_pollers(
             on_polled=on_polled,
             rng=rng,
             first_delay_s=delays[k],
+            waker=waker,
         )
         for k, (connector, account, stream) in enumerate(streams)
     ]
