@@ -13,6 +13,7 @@ import jwt
 import pytest
 
 from aggregator.daemon import Daemon
+from aggregator.poller import FIRST_POLL_SPACING_S
 from aggregator.settings import Account, CoupangAccount, EsmAccount, NotifierConfig, Settings, SinkNotifierConfig
 from aggregator.wiring import (
     CONNECTOR_CLASSES,
@@ -171,3 +172,17 @@ async def test_each_host_gets_its_own_client_and_a_closed_daemon_closes_each_onc
     }
     await daemon.aclose()
     assert [t.closed for t in transports.values()] == [1, 1]
+
+
+async def test_first_polls_spread_every_accounts_first_stream_before_any_second(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    accounts = tuple(_coupang(n, streams=["product_qna", "call_center"]) for n in range(3))
+    settings = Settings(db_path=tmp_path / "inqd.db", accounts=accounts)
+    daemon = await Daemon.build(settings, clock=clock, transport_for=lambda _: _Recorded(clock, accounts))
+    delays = {(p.account_id, p.stream): p.first_delay_s for p in daemon.pollers}
+    await daemon.aclose()
+    firsts = [delays[(acc.id, StreamKind.PRODUCT_QNA)] for acc in accounts]
+    seconds = [delays[(acc.id, StreamKind.CALL_CENTER)] for acc in accounts]
+    assert sorted(firsts + seconds) == pytest.approx([k * FIRST_POLL_SPACING_S for k in range(6)])
+    assert max(firsts) < min(seconds)
