@@ -9,6 +9,7 @@ A composition root: it may import anything of ours.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,7 +60,7 @@ from connectors.elevenst.connector import ElevenstConnector
 from connectors.esm.connector import EsmConnector
 from connectors.naver.connector import NaverConnector
 from core.clock import Clock
-from core.http import SharedClient, make_client, make_shared_client
+from core.http import SharedClient, make_client, make_shared_client, shared_connections
 from core.models import Marketplace
 
 _F = TypeVar("_F")
@@ -156,7 +157,8 @@ def build_connectors(
     accounts: Sequence[Account], *, clock: Clock, transport_for: TransportFactory | None = None
 ) -> list[Connector]:
     """Every account's connector; the accounts of one marketplace host (the same base URL and transport) share one
-    HTTP client and its few connections, which stay open from one poll to the next (`core.http.make_shared_client`).
+    HTTP client and its connections (a few on loopback; a cap that grows with the accounts, for the gateways'
+    latency), which stay open from one poll to the next (`core.http.make_shared_client`).
 
     A client per account kept a connection (a socket, buffers, a TLS session against a real gateway) per account
     and put ~2,000 sockets in the event loop's epoll set at 1,000 accounts. Each account keeps its own request
@@ -165,16 +167,21 @@ def build_connectors(
         _registered(CONNECTORS, type(acc), "connector")
     transports = [transport_for(acc) if transport_for else None for acc in accounts]
     intervals: dict[tuple[str, int], float] = {}
+    sharing: Counter[tuple[str, int]] = Counter()
     for acc, transport in zip(accounts, transports, strict=True):
         key = (acc.base_url, id(transport))
         intervals[key] = max(intervals.get(key, 0.0), acc.poll_interval_s)  # kept alive for the slowest poller
+        sharing[key] += 1
     clients: dict[tuple[str, int], SharedClient] = {}
     connectors = []
     for acc, transport in zip(accounts, transports, strict=True):
         key = (acc.base_url, id(transport))
         if key not in clients:
             clients[key] = make_shared_client(
-                base_url=acc.base_url, transport=transport, poll_interval_s=intervals[key]
+                base_url=acc.base_url,
+                transport=transport,
+                poll_interval_s=intervals[key],
+                connections=shared_connections(sharing[key]),
             )
         connectors.append(build_connector(acc, clock=clock, client=clients[key].share()))
     return connectors

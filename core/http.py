@@ -26,11 +26,14 @@ MAX_RETRY_AFTER_S = 3600.0
 DEFAULT_KEEPALIVE_S = 5.0
 KEEPALIVE_MARGIN_S = 15.0
 MAX_KEEPALIVE_S = 300.0
-# The connections one marketplace host's shared client keeps (`make_shared_client`), sized by bench.scale: at
-# 1,000 accounts x 2 streams a minute a poll's requests are a few ms each on loopback, so a few connections carry
-# them; httpcore walks every pooled connection and every queued request whenever one is assigned, so a large pool
-# (or a long queue inside it) costs CPU on every request. The floor (bench/floor.py) uses 3.
-SHARED_CONNECTIONS = 4
+# How many connections one marketplace host's shared client may open (`shared_connections`). A request holds one
+# for the gateway's latency: ~1 ms on loopback, 30-300 ms against the real gateways, where 1,000 accounts x 2
+# streams x 3 requests a minute (100 a second) keep ~30 busy at 0.3 s each. httpcore opens a connection only when
+# none is idle, so on loopback the pool stays at the few it needs (bench.scale: the floor uses 3); but it walks
+# every open connection and queued request on each assignment, so the cap stays well below one per account.
+MIN_SHARED_CONNECTIONS = 4
+MAX_SHARED_CONNECTIONS = 64
+ACCOUNTS_PER_CONNECTION = 16
 
 
 @functools.cache
@@ -143,16 +146,21 @@ class SharedClient(httpx.AsyncClient):
             await super().aclose()
 
 
+def shared_connections(accounts: int) -> int:
+    """The most connections the shared client of a host with `accounts` accounts may open."""
+    return min(MAX_SHARED_CONNECTIONS, max(MIN_SHARED_CONNECTIONS, math.ceil(accounts / ACCOUNTS_PER_CONNECTION)))
+
+
 def make_shared_client(
     *,
     base_url: str,
     transport: httpx.AsyncBaseTransport | None = None,
     timeout_s: float = 20.0,
     poll_interval_s: float | None = None,
-    connections: int = SHARED_CONNECTIONS,
+    connections: int = MIN_SHARED_CONNECTIONS,
 ) -> SharedClient:
-    """A client for every account of one marketplace host: `connections` pooled connections, kept alive across
-    polls (`keepalive_for`), requests beyond them queued in front of the pool (`_GatedTransport`).
+    """A client for every account of one marketplace host: at most `connections` connections (`shared_connections`),
+    kept alive across polls (`keepalive_for`), requests beyond them queued in front of the pool (`_GatedTransport`).
 
     It keeps no cookies: a cookie one account's answer set would otherwise go out with the next account's request.
     Each account's request budget, signing and secrets stay its connector's own (connectors.base.HttpEdge).
