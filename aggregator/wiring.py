@@ -60,7 +60,7 @@ from connectors.elevenst.connector import ElevenstConnector
 from connectors.esm.connector import EsmConnector
 from connectors.naver.connector import NaverConnector
 from core.clock import Clock
-from core.http import SharedClient, make_client, make_shared_client, shared_connections
+from core.http import ACCOUNTS_PER_SHARED_CLIENT, SharedClient, make_client, make_shared_client
 from core.models import Marketplace
 
 _F = TypeVar("_F")
@@ -156,34 +156,30 @@ def build_connector(
 def build_connectors(
     accounts: Sequence[Account], *, clock: Clock, transport_for: TransportFactory | None = None
 ) -> list[Connector]:
-    """Every account's connector; the accounts of one marketplace host (the same base URL and transport) share one
-    HTTP client and its connections (a few on loopback; a cap that grows with the accounts, for the gateways'
-    latency), which stay open from one poll to the next (`core.http.make_shared_client`).
+    """Every account's connector; the accounts of one marketplace host (the same base URL and transport) share HTTP
+    clients, ACCOUNTS_PER_SHARED_CLIENT accounts to a client of a few connections that stay open from one poll to
+    the next (`core.http.make_shared_client`).
 
     A client per account kept a connection (a socket, buffers, a TLS session against a real gateway) per account
     and put ~2,000 sockets in the event loop's epoll set at 1,000 accounts. Each account keeps its own request
-    budget, signing and secrets in its connector. The client is closed when its last connector is."""
+    budget, signing and secrets in its connector. A client is closed when its last connector is."""
     for acc in accounts:  # an unregistered type fails before any client is made
         _registered(CONNECTORS, type(acc), "connector")
     transports = [transport_for(acc) if transport_for else None for acc in accounts]
+    hosts = [(acc.base_url, id(transport)) for acc, transport in zip(accounts, transports, strict=True)]
     intervals: dict[tuple[str, int], float] = {}
-    sharing: Counter[tuple[str, int]] = Counter()
-    for acc, transport in zip(accounts, transports, strict=True):
-        key = (acc.base_url, id(transport))
-        intervals[key] = max(intervals.get(key, 0.0), acc.poll_interval_s)  # kept alive for the slowest poller
-        sharing[key] += 1
+    for acc, host in zip(accounts, hosts, strict=True):
+        intervals[host] = max(intervals.get(host, 0.0), acc.poll_interval_s)  # kept alive for the slowest poller
     clients: dict[tuple[str, int], SharedClient] = {}
+    sharing: Counter[tuple[str, int]] = Counter()
     connectors = []
-    for acc, transport in zip(accounts, transports, strict=True):
-        key = (acc.base_url, id(transport))
-        if key not in clients:
-            clients[key] = make_shared_client(
-                base_url=acc.base_url,
-                transport=transport,
-                poll_interval_s=intervals[key],
-                connections=shared_connections(sharing[key]),
+    for acc, transport, host in zip(accounts, transports, hosts, strict=True):
+        if sharing[host] % ACCOUNTS_PER_SHARED_CLIENT == 0:  # this host's next client
+            clients[host] = make_shared_client(
+                base_url=acc.base_url, transport=transport, poll_interval_s=intervals[host]
             )
-        connectors.append(build_connector(acc, clock=clock, client=clients[key].share()))
+        sharing[host] += 1
+        connectors.append(build_connector(acc, clock=clock, client=clients[host].share()))
     return connectors
 
 

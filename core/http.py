@@ -26,14 +26,15 @@ MAX_RETRY_AFTER_S = 3600.0
 DEFAULT_KEEPALIVE_S = 5.0
 KEEPALIVE_MARGIN_S = 15.0
 MAX_KEEPALIVE_S = 300.0
-# How many connections one marketplace host's shared client may open (`shared_connections`). A request holds one
-# for the gateway's latency: ~1 ms on loopback, 30-300 ms against the real gateways, where 1,000 accounts x 2
-# streams x 3 requests a minute (100 a second) keep ~30 busy at 0.3 s each. httpcore opens a connection only when
-# none is idle, so on loopback the pool stays at the few it needs (bench.scale: the floor uses 3); but it walks
-# every open connection and queued request on each assignment, so the cap stays well below one per account.
-MIN_SHARED_CONNECTIONS = 4
-MAX_SHARED_CONNECTIONS = 64
-ACCOUNTS_PER_CONNECTION = 16
+# A shared client's connections (`make_shared_client`), and how many accounts share one client
+# (aggregator.wiring.build_connectors). A request holds a connection for the gateway's latency: ~1 ms on loopback,
+# 30-300 ms against the real gateways, where 1,000 accounts x 2 streams x 3 requests a minute (100 a second) keep
+# ~30 busy at 0.3 s each. But httpcore walks every open connection of a pool (a readability syscall for each idle
+# one) whenever it assigns one: bench.scale at 300 accounts took 14.5 ms of CPU a poll with one pool of 4 and
+# 19.6 ms with one pool of up to 19 (30 fds). So a host's accounts share clients of 4 connections, 64 accounts
+# each: a few pooled connections per walk, and up to 64 connections at 1,000 accounts for a slow gateway.
+SHARED_CONNECTIONS = 4
+ACCOUNTS_PER_SHARED_CLIENT = 64
 
 
 @functools.cache
@@ -146,21 +147,17 @@ class SharedClient(httpx.AsyncClient):
             await super().aclose()
 
 
-def shared_connections(accounts: int) -> int:
-    """The most connections the shared client of a host with `accounts` accounts may open."""
-    return min(MAX_SHARED_CONNECTIONS, max(MIN_SHARED_CONNECTIONS, math.ceil(accounts / ACCOUNTS_PER_CONNECTION)))
-
-
 def make_shared_client(
     *,
     base_url: str,
     transport: httpx.AsyncBaseTransport | None = None,
     timeout_s: float = 20.0,
     poll_interval_s: float | None = None,
-    connections: int = MIN_SHARED_CONNECTIONS,
+    connections: int = SHARED_CONNECTIONS,
 ) -> SharedClient:
-    """A client for every account of one marketplace host: at most `connections` connections (`shared_connections`),
-    kept alive across polls (`keepalive_for`), requests beyond them queued in front of the pool (`_GatedTransport`).
+    """A client for the accounts of one marketplace host (up to ACCOUNTS_PER_SHARED_CLIENT of them): at most
+    `connections` connections, kept alive across polls (`keepalive_for`), requests beyond them queued in front of
+    the pool (`_GatedTransport`).
 
     It keeps no cookies: a cookie one account's answer set would otherwise go out with the next account's request.
     Each account's request budget, signing and secrets stay its connector's own (connectors.base.HttpEdge).

@@ -12,6 +12,7 @@ import httpx
 import jwt
 import pytest
 
+from aggregator import wiring
 from aggregator.daemon import Daemon
 from aggregator.poller import FIRST_POLL_SPACING_S
 from aggregator.settings import Account, CoupangAccount, EsmAccount, NotifierConfig, Settings, SinkNotifierConfig
@@ -186,3 +187,16 @@ async def test_first_polls_spread_every_accounts_first_stream_before_any_second(
     seconds = [delays[(acc.id, StreamKind.CALL_CENTER)] for acc in accounts]
     assert sorted(firsts + seconds) == pytest.approx([k * FIRST_POLL_SPACING_S for k in range(6)])
     assert max(firsts) < min(seconds)
+
+
+async def test_a_host_with_many_accounts_gets_a_client_per_so_many_accounts(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(wiring, "ACCOUNTS_PER_SHARED_CLIENT", 2)
+    accounts = [_coupang(n) for n in range(5)]
+    transport = _Recorded(clock, accounts)
+    connectors = build_connectors(accounts, clock=clock, transport_for=lambda _: transport)
+    for connector in connectors:
+        await connector.poll(StreamKind.PRODUCT_QNA, None, now=clock.now())
+        await connector.aclose()
+    assert transport.closed == 3  # clients of 2, 2 and 1 accounts, each closed once

@@ -10,16 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from core.http import (
-    DEFAULT_KEEPALIVE_S,
-    MAX_KEEPALIVE_S,
-    MAX_SHARED_CONNECTIONS,
-    MIN_SHARED_CONNECTIONS,
-    keepalive_for,
-    make_client,
-    make_shared_client,
-    shared_connections,
-)
+from core.http import DEFAULT_KEEPALIVE_S, MAX_KEEPALIVE_S, keepalive_for, make_client, make_shared_client
 
 
 def pool_keepalive_s(client: httpx.AsyncClient) -> float | None:
@@ -148,10 +139,3 @@ async def test_a_body_already_in_memory_frees_its_place_at_once() -> None:
     for _ in range(3):
         assert (await asyncio.wait_for(client.get("/"), timeout=5)).status_code == 200
     await client.share().aclose()
-
-
-@pytest.mark.parametrize(
-    ("accounts", "connections"), [(1, MIN_SHARED_CONNECTIONS), (100, 7), (1000, 63), (5000, MAX_SHARED_CONNECTIONS)]
-)
-def test_a_hosts_connection_cap_grows_with_its_accounts_within_bounds(accounts: int, connections: int) -> None:
-    assert shared_connections(accounts) == connections
