@@ -81,6 +81,10 @@ class ConnectionWatch:
         # kakao channel -> when its login ends (read from its token file: `inqd kakao-login` may renew it meanwhile)
         self._kakao_logins = dict(kakao_logins or {})
         self._keys_checked_on: date | None = None
+        # Accounts whose last read showed every stream healthy and no outage announced: while their polls keep
+        # succeeding no message can be due (policies.health needs a failing stream or an announced outage), so
+        # `after_poll` skips the two reads. Only this daemon writes stream health and notices.
+        self._quiet: set[str] = set()
         self.started_at = clock.now()
         self.on_queued: list[Any] = []  # asyncio.Event-like objects to set when messages were queued
 
@@ -92,6 +96,12 @@ class ConnectionWatch:
             if account_id is None or watched.account_id == account_id
         ]
 
+    async def after_poll(self, account_id: str, *, ok: bool) -> int:
+        """`check` after a poll of the account; no reads when it succeeded and the account was quiet before."""
+        if ok and account_id in self._quiet:
+            return self._queued(await self._key_reminders(self._clock.now()))
+        return await self.check(account_id)
+
     async def check(self, account_id: str | None = None) -> int:
         """Queue whatever connection messages are due now (for one account after its poll, or all)."""
         now = self._clock.now()
@@ -100,12 +110,27 @@ class ConnectionWatch:
             acc: OutageNotice(since, Change(kind))
             for acc, (since, kind) in (await self._store.connection_notices(account_id)).items()
         }
+        conditions = self._conditions(statuses, account_id)
         queued = 0
-        for change in connection_changes(
-            self._conditions(statuses, account_id), notices, now=now, lost_after=self._lost_after
-        ):
+        changes = connection_changes(conditions, notices, now=now, lost_after=self._lost_after)
+        for change in changes:
             queued += await self._announce(change, now)
-        queued += await self._key_reminders(now)
+        self._note_quiet(conditions, notices, changes)
+        return self._queued(queued + await self._key_reminders(now))
+
+    def _note_quiet(
+        self, conditions: Sequence[StreamCondition], notices: Mapping[str, OutageNotice], changes: Sequence[Transition]
+    ) -> None:
+        """Remember which accounts just read had nothing failing, nothing announced and nothing due."""
+        troubled = {c.account_id for c in conditions if c.failing_since is not None}
+        troubled |= set(notices) | {change.account_id for change in changes}
+        for condition in conditions:
+            if condition.account_id in troubled:
+                self._quiet.discard(condition.account_id)
+            else:
+                self._quiet.add(condition.account_id)
+
+    def _queued(self, queued: int) -> int:
         if queued:
             for event in self.on_queued:
                 event.set()

@@ -41,7 +41,7 @@ from aggregator.wiring import (
     answering_connectors,
     build_action_links,
     build_connection_watch,
-    build_connector,
+    build_connectors,
     build_notifier,
     build_pollers,
     connect_loops,
@@ -202,10 +202,7 @@ class Daemon:
             )
             for cfg in settings.notifiers
         }
-        connectors = [
-            build_connector(acc, clock=clock, transport=transport_for(acc) if transport_for else None)
-            for acc in settings.accounts
-        ]
+        connectors = build_connectors(settings.accounts, clock=clock, transport_for=transport_for)
         vacations = await store.vacation_ranges()
         policies = settings.policies(vacations)
         channels = {kind: settings.channels_for(kind) for kind in MessageKind}

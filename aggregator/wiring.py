@@ -9,7 +9,8 @@ A composition root: it may import anything of ours.
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import import_module
@@ -33,7 +34,7 @@ from aggregator.notifiers.sink import SinkNotifier
 from aggregator.notifiers.sms import SolapiSmsNotifier
 from aggregator.notifiers.telegram import TelegramNotifier
 from aggregator.notifiers.webhook import WebhookNotifier
-from aggregator.poller import PollReport, StreamPoller
+from aggregator.poller import PollReport, StopWaker, StreamPoller, first_poll_delays
 from aggregator.settings import (
     Account,
     AccountConfig,
@@ -56,7 +57,7 @@ from aggregator.settings.notify import (
 from aggregator.store import Channels, Store
 from connectors.base import AnsweringConnector, Connector
 from core.clock import Clock
-from core.http import make_client
+from core.http import ACCOUNTS_PER_SHARED_CLIENT, SharedClient, make_client, make_shared_client
 from core.models import Marketplace
 
 _F = TypeVar("_F")
@@ -140,12 +141,23 @@ def connector_class(account_type: type[AccountConfig] | None, marketplace: Marke
     return next((c for c in map(_imported, CONNECTOR_CLASSES.values()) if c.marketplace is marketplace), None)
 
 
-def build_connector(account: Account, *, clock: Clock, transport: httpx.AsyncBaseTransport | None = None) -> Connector:
-    """The connector for one configured account; KeyError for an account type no connector is registered for."""
+def build_connector(
+    account: Account,
+    *,
+    clock: Clock,
+    transport: httpx.AsyncBaseTransport | None = None,
+    client: httpx.AsyncClient | None = None,
+) -> Connector:
+    """The connector for one configured account; KeyError for an account type no connector is registered for.
+
+    `client`: the HTTP client it shares with the other accounts of its marketplace host (`build_connectors`);
+    without one it gets a client of its own."""
     factory = _registered(CONNECTORS, type(account), "connector")
+    if client is None:
+        client = make_client(base_url=account.base_url, transport=transport, poll_interval_s=account.poll_interval_s)
     common: dict[str, Any] = {
         "account_id": account.id,
-        "client": make_client(base_url=account.base_url, transport=transport, poll_interval_s=account.poll_interval_s),
+        "client": client,
         "clock": clock,
         "streams": account.stream_kinds,
         "max_requests_per_s": account.max_requests_per_s,
@@ -153,6 +165,36 @@ def build_connector(account: Account, *, clock: Clock, transport: httpx.AsyncBas
         "recheck_days": account.recheck_days,
     }
     return factory(account, common)
+
+
+def build_connectors(
+    accounts: Sequence[Account], *, clock: Clock, transport_for: TransportFactory | None = None
+) -> list[Connector]:
+    """Every account's connector; the accounts of one marketplace host (the same base URL and transport) share HTTP
+    clients, ACCOUNTS_PER_SHARED_CLIENT accounts to a client of a few connections that stay open from one poll to
+    the next (`core.http.make_shared_client`).
+
+    A client per account kept a connection (a socket, buffers, a TLS session against a real gateway) per account
+    and put ~2,000 sockets in the event loop's epoll set at 1,000 accounts. Each account keeps its own request
+    budget, signing and secrets in its connector. A client is closed when its last connector is."""
+    for acc in accounts:  # an unregistered type fails before any client is made
+        _registered(CONNECTORS, type(acc), "connector")
+    transports = [transport_for(acc) if transport_for else None for acc in accounts]
+    hosts = [(acc.base_url, id(transport)) for acc, transport in zip(accounts, transports, strict=True)]
+    intervals: dict[tuple[str, int], float] = {}
+    for acc, host in zip(accounts, hosts, strict=True):
+        intervals[host] = max(intervals.get(host, 0.0), acc.poll_interval_s)  # kept alive for the slowest poller
+    clients: dict[tuple[str, int], SharedClient] = {}
+    sharing: Counter[tuple[str, int]] = Counter()
+    connectors = []
+    for acc, transport, host in zip(accounts, transports, hosts, strict=True):
+        if sharing[host] % ACCOUNTS_PER_SHARED_CLIENT == 0:  # this host's next client
+            clients[host] = make_shared_client(
+                base_url=acc.base_url, transport=transport, poll_interval_s=intervals[host]
+            )
+        sharing[host] += 1
+        connectors.append(build_connector(acc, clock=clock, client=clients[host].share()))
+    return connectors
 
 
 def answering_connectors(connectors: Iterable[Connector]) -> dict[str, AnsweringConnector]:
@@ -354,7 +396,7 @@ def poll_observer(metrics: Metrics, watch: ConnectionWatch, marketplaces: dict[s
             skipped=report.skipped,
             text_changed=report.text_changed,
         )
-        await watch.check(poller.account_id)
+        await watch.after_poll(poller.account_id, ok=report.ok)
 
     return on_polled
 
@@ -369,7 +411,18 @@ def build_pollers(
     on_polled: OnPolled,
     rng: random.Random,
 ) -> list[StreamPoller]:
-    """One poller per stream of every account, each with its own random source for jitter."""
+    """One poller per stream of every account, sharing `rng` for jitter; their first polls spread out
+    (`first_poll_delays`), every account's first stream before any account's second, so an account's two streams
+    do not start together and wait on its request budget."""
+    streams = [
+        (connector, account, stream)
+        for connector, account in zip(connectors, settings.accounts, strict=True)
+        for stream in account.stream_kinds
+    ]
+    order = sorted(range(len(streams)), key=lambda k: streams[k][1].stream_kinds.index(streams[k][2]))
+    interval_s = min((account.poll_interval_s for account in settings.accounts), default=0.0)
+    delays = dict(zip(order, first_poll_delays(len(streams), interval_s), strict=True))
+    waker = StopWaker()  # one waiter on the daemon's stop for every poller
     return [
         StreamPoller(
             connector,
@@ -381,8 +434,9 @@ def build_pollers(
             channels=channels,
             on_queued=on_queued,
             on_polled=on_polled,
-            rng=random.Random(rng.random()),
+            rng=rng,
+            first_delay_s=delays[k],
+            waker=waker,
         )
-        for connector, account in zip(connectors, settings.accounts, strict=True)
-        for stream in account.stream_kinds
+        for k, (connector, account, stream) in enumerate(streams)
     ]

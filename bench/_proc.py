@@ -178,6 +178,18 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[rank - 1]
 
 
+def slope_per_hour(samples: Sequence[tuple[float, float]]) -> float:
+    """The least-squares slope of (seconds, value) samples, per hour; 0.0 for fewer than two distinct times."""
+    if len(samples) < 2:
+        return 0.0
+    mean_t = sum(t for t, _ in samples) / len(samples)
+    mean_v = sum(v for _, v in samples) / len(samples)
+    spread = sum((t - mean_t) ** 2 for t, _ in samples)
+    if spread == 0:
+        return 0.0
+    return 3600 * sum((t - mean_t) * (v - mean_v) for t, v in samples) / spread
+
+
 def mib(kib: int) -> float:
     """KiB to MiB."""
     return kib / 1024

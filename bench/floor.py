@@ -8,10 +8,10 @@ What it does, per account and stream, as inqd's connector does in a steady-state
 every-status pass over [yesterday, today] (KST dates, overlap 1 day) and the unanswered pass over the recheck range
 [today - 13, today] in windows of at most 7 dates, every page of each (pagination.totalPages), each request signed
 with `connectors.coupang.auth.CoupangAuth` and its JSON parsed and checked, nothing kept. Polls run start to start
-every interval, all streams starting together; an account's requests are spaced at its request budget (2 a second,
-shared by its two streams). One httpx client serves every account with a small pool (`--connections`) whose idle
-connections live past the interval. It imports only httpx, pydantic (for the keys' SecretStr) and the signing, so
-its memory is the runtime's and the HTTP stack's.
+every interval, the first ones spread as inqd spreads them; an account's requests are spaced at its request
+budget (2 a second, shared by its two streams). One httpx client serves every account with a small pool
+(`--connections`) whose idle connections live past the interval. It imports only httpx, pydantic (for the keys'
+SecretStr) and the signing, so its memory is the runtime's and the HTTP stack's.
 
 The accounts' ids, keys and intervals are defined here and `bench.scale` takes them from here, so the daemon, the
 sandbox and the floor agree without the floor importing the sandbox.
@@ -39,6 +39,7 @@ OVERLAP_DAYS = 1  # the connector's defaults for Coupang (connectors/polling_con
 RECHECK_DAYS = 13
 MAX_WINDOW_DATES = 7
 KEEPALIVE_MARGIN_S = 15.0
+FIRST_POLL_SPACING_S = 0.05  # as aggregator.poller's
 _HEADERS = {"Content-Type": "application/json;charset=UTF-8"}
 # resource, status parameter, every status, unanswered only, page size: as connectors/coupang/connector.py asks
 STREAMS = (
@@ -130,9 +131,13 @@ class Floor:
                 page += 1
         self.counts["polls"] += 1
 
-    async def stream_loop(self, index: int, stream: int, interval_s: float, auth: CoupangAuth, pace: Pace) -> None:
-        """Poll start to start every `interval_s`; an error is counted and the next poll comes on time."""
-        next_at = time.monotonic()
+    async def stream_loop(
+        self, index: int, stream: int, interval_s: float, auth: CoupangAuth, pace: Pace, first_delay_s: float
+    ) -> None:
+        """Poll start to start every `interval_s` from `first_delay_s` on; an error is counted and the next poll
+        comes on time."""
+        next_at = time.monotonic() + first_delay_s
+        await asyncio.sleep(first_delay_s)
         while True:
             try:
                 await self.poll(index, stream, auth, pace)
@@ -156,6 +161,10 @@ async def run(args: argparse.Namespace) -> Counter[str]:
     async with httpx.AsyncClient(base_url=args.url, limits=limits, timeout=httpx.Timeout(20.0)) as client:
         floor = Floor(client, args.connections)
         tasks = []
+        # First polls spread as inqd spreads them (aggregator.poller.first_poll_delays): 20 a second, over at most
+        # one interval, every account's first stream before any second one.
+        streams = 2 * args.accounts
+        spacing_s = min(args.interval, streams * FIRST_POLL_SPACING_S) / streams
         for index in range(args.accounts):
             access, secret = keys(index)
             auth = CoupangAuth(
@@ -163,7 +172,12 @@ async def run(args: argparse.Namespace) -> Counter[str]:
             )
             pace = Pace(args.rate)
             interval_s = interval_of(index, args.accounts, args.interval, args.spread)
-            tasks += [asyncio.create_task(floor.stream_loop(index, s, interval_s, auth, pace)) for s in (0, 1)]
+            tasks += [
+                asyncio.create_task(
+                    floor.stream_loop(index, s, interval_s, auth, pace, (s * args.accounts + index) * spacing_s)
+                )
+                for s in (0, 1)
+            ]
         await stop.wait()
         for task in tasks:
             task.cancel()

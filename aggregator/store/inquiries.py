@@ -66,6 +66,10 @@ def _keep_questions(rows: dict[str, tuple[Any, ...]], existing: Mapping[str, _St
     return changes
 
 
+def _cursor_json(cursor: Cursor) -> str:
+    return json.dumps(dict(cursor), sort_keys=True)
+
+
 def _arrival(inq: Inquiry) -> datetime:
     """Sort key of new inquiries: arrival time, refusing a naive one as every store write does."""
     if inq.received_at.tzinfo is None:
@@ -77,6 +81,11 @@ class InquiriesMixin(StoreBase):
     """The `Store` methods for polling and for reading inquiries and their events."""
 
     # ---- polling -------------------------------------------------------------------------------
+
+    @staticmethod
+    def cursor_as_loaded(cursor: Cursor) -> Cursor:
+        """`cursor` as `load_cursor` gives it back once record_poll has saved it (through its JSON)."""
+        return dict(json.loads(_cursor_json(cursor)))
 
     async def load_cursor(self, account_id: str, stream: StreamKind) -> Cursor | None:
         """The cursor saved by the last successful poll of this stream, or None before the first."""
@@ -107,7 +116,8 @@ class InquiriesMixin(StoreBase):
         now_s = db_time(now)
         by_id = {inq.external_id: inq for inq in result.inquiries if inq.account_id == account_id}
         rows = {ext: inquiry_row(inq) for ext, inq in by_id.items()}  # once each: compared, then written
-        async with self._transaction() as db:
+
+        async def work(db: aiosqlite.Connection) -> RecordOutcome:
             existing = await self._existing(db, account_id, stream, list(by_id))
             text_changed = _keep_questions(rows, existing)
             sources = keep_answer_times(
@@ -138,13 +148,16 @@ class InquiriesMixin(StoreBase):
                 db, now_s=now_s, channels=channels, stream=(account_id, stream), poll=result
             )
             await self._save_progress(db, account_id, stream, result, now_s)
-        return RecordOutcome(
-            new_ids=tuple(new_rows.values()),
-            answered_ids=tuple(answered_ids),
-            updated=len(changed),
-            queued=queued,
-            text_changed=tuple(text_changed),
-        )
+            return RecordOutcome(
+                new_ids=tuple(new_rows.values()),
+                answered_ids=tuple(answered_ids),
+                updated=len(changed),
+                queued=queued,
+                text_changed=tuple(text_changed),
+            )
+
+        # The whole transaction in one call on the database thread (~20 statements: a thread hop each before).
+        return await self._transaction_in_one_hop(work)
 
     async def _insert_fresh(
         self, db: aiosqlite.Connection, fresh: Sequence[Inquiry], rows: Mapping[str, tuple[Any, ...]], now_s: str
@@ -203,7 +216,7 @@ class InquiriesMixin(StoreBase):
             "INSERT INTO cursors (account_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (account_id, stream) DO UPDATE SET cursor = excluded.cursor, "
             "updated_at = excluded.updated_at",
-            (account_id, stream.value, json.dumps(dict(result.cursor), sort_keys=True), now_s),
+            (account_id, stream.value, _cursor_json(result.cursor), now_s),
         )
         await db.execute(
             "INSERT INTO stream_status (account_id, stream, last_success_at, first_success_at, skipped_total) "

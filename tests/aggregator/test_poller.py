@@ -6,9 +6,10 @@ import asyncio
 import random
 from datetime import timedelta
 
+import pytest
 from structlog.testing import capture_logs
 
-from aggregator.poller import StreamPoller
+from aggregator.poller import FIRST_POLL_SPACING_S, PollReport, StopWaker, StreamPoller, first_poll_delays
 from aggregator.store import Store
 from connectors.base import AuthFailed, RateLimited, Unavailable
 from core.models import MessageKind, PollResult, StreamKind
@@ -123,3 +124,95 @@ async def test_a_stop_does_not_wait_for_a_poll_stuck_in_a_long_retry_after(store
     stop.set()
     await asyncio.wait_for(task, timeout=5)  # bounded: a regression fails here instead of hanging
     assert connector.cancelled
+
+
+@pytest.mark.parametrize(
+    ("count", "interval_s", "expected"),
+    [
+        (0, 60.0, []),
+        (2, 60.0, [0.0, FIRST_POLL_SPACING_S]),  # a seller's two streams start as good as together
+        (4, 0.1, [0.0, 0.025, 0.05, 0.075]),  # never spread past one interval
+        (2000, 60.0, [60.0 * k / 2000 for k in range(2000)]),  # many: evenly over the interval
+    ],
+)
+def test_first_polls_spread_evenly_over_at_most_one_interval(
+    count: int, interval_s: float, expected: list[float]
+) -> None:
+    assert first_poll_delays(count, interval_s) == pytest.approx(expected)
+
+
+async def test_the_first_poll_waits_its_delay_on_the_clock(store: Store, clock: FakeClock) -> None:
+    connector = ScriptedConnector([PollResult(inquiries=(), cursor={"n": 1})] * 3)
+    polled_at: list[float] = []
+
+    async def on_polled(poller: StreamPoller, report: PollReport) -> None:
+        polled_at.append(clock.monotonic())
+        if len(polled_at) == 2:
+            stop.set()
+
+    stop = asyncio.Event()
+    poller = StreamPoller(
+        connector,
+        StreamKind.PRODUCT_QNA,
+        store,
+        clock,
+        interval_s=60,
+        jitter=0.0,
+        channels=("sink",),
+        on_queued=_Wakes(),
+        on_polled=on_polled,
+        first_delay_s=12.5,
+    )
+    started = clock.monotonic()
+    await asyncio.wait_for(poller.run(stop), timeout=5)
+    assert [at - started for at in polled_at] == [12.5, 72.5]
+
+
+class _ParkedClock(FakeClock):
+    """A fake clock whose sleeps never end by themselves: only a stop can end them."""
+
+    def __init__(self, clock: FakeClock, sleepers: int) -> None:
+        super().__init__(clock.now())
+        self._sleepers = sleepers
+        self.all_asleep = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        self._sleepers -= 1
+        if self._sleepers == 0:
+            self.all_asleep.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_stop_ends_every_sleeping_poller_through_one_waker(store: Store, clock: FakeClock) -> None:
+    parked = _ParkedClock(clock, 3)
+    waker = StopWaker()
+    pollers = [
+        StreamPoller(
+            ScriptedConnector([PollResult(inquiries=(), cursor={"n": 1})], account_id=f"shop-{n}"),
+            StreamKind.PRODUCT_QNA,
+            store,
+            parked,
+            interval_s=60,
+            jitter=0.0,
+            channels=("sink",),
+            on_queued=_Wakes(),
+            waker=waker,
+        )
+        for n in range(3)
+    ]
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(p.run(stop)) for p in pollers]
+    await asyncio.wait_for(parked.all_asleep.wait(), timeout=5)  # each polled once and sleeps until the next
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=5)  # they end, none cancelled
+    assert [p.polls for p in pollers] == [1, 1, 1]
+
+
+async def test_a_cancel_from_outside_still_cancels_a_sleeping_poller(store: Store, clock: FakeClock) -> None:
+    parked = _ParkedClock(clock, 1)
+    poller = _poller(ScriptedConnector([PollResult(inquiries=(), cursor={"n": 1})]), store, parked, _Wakes())
+    task = asyncio.create_task(poller.run(asyncio.Event()))
+    await asyncio.wait_for(parked.all_asleep.wait(), timeout=5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout=5)
