@@ -4,10 +4,12 @@
 and RSS. Run alone: `python -m bench.floor --url URL [--accounts 1000] [--interval 60] [--spread 0]
 [--connections 3]`; SIGTERM ends it and it prints one JSON line of counts.
 
-What it does, per account and stream, as inqd's connector does in a steady-state poll (connectors/coupang): the
-every-status pass over [yesterday, today] (KST dates, overlap 1 day) and the unanswered pass over the recheck range
-[today - 13, today] in windows of at most 7 dates, every page of each (pagination.totalPages), each request signed
-with `connectors.coupang.auth.CoupangAuth` and its JSON parsed and checked, nothing kept. Polls run start to start
+What it does, per account and stream, as inqd's connector does (connectors/coupang, connectors/polling.py): a quick
+poll asks once for the unanswered rows of the last 7 KST dates; a sweep (the first poll, then once an hour) makes
+the two passes, every status over [last sweep's date - 1, today] (at least the quick window) and the unanswered
+over the recheck range [today - 13, today], in windows of at most 7 dates. Every page of each window is read
+(pagination.totalPages), each request signed with `connectors.coupang.auth.CoupangAuth` and its JSON parsed and
+checked, nothing kept. Polls run start to start
 every interval, the first ones spread as inqd spreads them; an account's requests are spaced at its request
 budget (2 a second, shared by its two streams). One httpx client serves every account with a small pool
 (`--connections`) whose idle connections live past the interval. It imports only httpx, pydantic (for the keys'
@@ -35,9 +37,11 @@ from pydantic import SecretStr
 from connectors.coupang.auth import CoupangAuth
 
 KST = timezone(timedelta(hours=9))  # Korea keeps no summer time
+BACKFILL_DAYS = 3
 OVERLAP_DAYS = 1  # the connector's defaults for Coupang (connectors/polling_connector.py, settings)
 RECHECK_DAYS = 13
 MAX_WINDOW_DATES = 7
+SWEEP_S = 3600.0  # connectors.polling.DEFAULT_SWEEP
 KEEPALIVE_MARGIN_S = 15.0
 FIRST_POLL_SPACING_S = 0.05  # as aggregator.poller's
 _HEADERS = {"Content-Type": "application/json;charset=UTF-8"}
@@ -98,13 +102,17 @@ class Floor:
         # a connection comes free, which with ~600 polls in step cost ~30 ms of CPU per poll.
         self.slots = asyncio.Semaphore(connections)
 
-    async def poll(self, index: int, stream: int, auth: CoupangAuth, pace: Pace) -> None:
-        """One poll of one stream: both passes, every window, every page."""
+    async def poll(self, index: int, stream: int, auth: CoupangAuth, pace: Pace, sweep_from: date | None) -> None:
+        """One poll of one stream: the quick pass, or (`sweep_from` given) both passes of a sweep."""
         resource, status_param, every, unanswered, page_size = STREAMS[stream]
         path = f"/v2/providers/openapi/apis/api/v5/vendors/{vendor_id(index)}/{resource}"
         today = datetime.now(KST).date()
-        passes = [(every, w) for w in windows(today - timedelta(days=OVERLAP_DAYS), today)]
-        passes += [(unanswered, w) for w in windows(today - timedelta(days=RECHECK_DAYS), today)]
+        quick_first = today - timedelta(days=MAX_WINDOW_DATES - 1)
+        if sweep_from is None:
+            passes = [(unanswered, w) for w in windows(quick_first, today)]
+        else:
+            passes = [(every, w) for w in windows(sweep_from, today)]
+            passes += [(unanswered, w) for w in windows(today - timedelta(days=RECHECK_DAYS), today)]
         for status, (start, end) in passes:
             page, last = 1, 1
             while page <= last:
@@ -118,6 +126,7 @@ class Floor:
                         ("pageSize", str(page_size)),
                     ]
                 )
+                await pace.turn()
                 async with self.slots:
                     response = await self.client.get(path, params=query, headers=_HEADERS, auth=auth)
                 self.counts["requests"] += 1
@@ -138,9 +147,21 @@ class Floor:
         comes on time."""
         next_at = time.monotonic() + first_delay_s
         await asyncio.sleep(first_delay_s)
+        swept_at: float | None = None
+        swept_date = datetime.now(KST).date()
         while True:
+            sweep = swept_at is None or time.monotonic() - swept_at >= SWEEP_S
+            # A first sweep reads the backfill as inqd's first poll does; later ones from the last sweep's date less
+            # the overlap, widened to the quick window (connectors.polling.PollTally.passes).
+            if swept_at is None:
+                sweep_from = swept_date - timedelta(days=BACKFILL_DAYS)
+            else:
+                quick_first = datetime.now(KST).date() - timedelta(days=MAX_WINDOW_DATES - 1)
+                sweep_from = min(swept_date - timedelta(days=OVERLAP_DAYS), quick_first)
             try:
-                await self.poll(index, stream, auth, pace)
+                await self.poll(index, stream, auth, pace, sweep_from if sweep else None)
+                if sweep:
+                    swept_at, swept_date = time.monotonic(), datetime.now(KST).date()
             except (httpx.HTTPError, ValueError) as err:
                 self.counts[type(err).__name__] += 1
             next_at += interval_s
