@@ -163,6 +163,7 @@ def build_connector(
         "max_requests_per_s": account.max_requests_per_s,
         "backfill_days": account.backfill_days,
         "recheck_days": account.recheck_days,
+        "sweep_minutes": account.sweep_minutes,
     }
     return factory(account, common)
 

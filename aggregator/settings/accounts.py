@@ -60,6 +60,9 @@ class AccountConfig(_Strict):
     poll_interval_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
     backfill_days: Annotated[int, Field(ge=0, le=30)] = 3
     recheck_days: Annotated[int, Field(ge=1, le=60)] = 13
+    # The full sweep between one-request quick polls (connectors/polling.py): catches an inquiry answered before a
+    # poll saw it and re-checks open ones older than the quick window. Under 5 minutes is as costly as no quick polls.
+    sweep_minutes: Annotated[float, Field(ge=5, le=1440)] = 60.0
 
     @model_validator(mode="before")
     @classmethod

@@ -227,3 +227,24 @@ async def test_a_host_with_many_accounts_gets_a_client_per_so_many_accounts(
         await connector.poll(StreamKind.PRODUCT_QNA, None, now=clock.now())
         await connector.aclose()
     assert transport.closed == 3  # clients of 2, 2 and 1 accounts, each closed once
+
+
+@pytest.mark.parametrize(("sweep_minutes", "sweeps_in_an_hour"), [(60.0, 1), (15.0, 4)])
+async def test_an_accounts_sweep_minutes_sets_how_often_its_polls_sweep(
+    clock: FakeClock, sweep_minutes: float, sweeps_in_an_hour: int
+) -> None:
+    account = _coupang(1, sweep_minutes=sweep_minutes, streams=["product_qna"], recheck_days=13)
+    transport = _Recorded(clock, [account])
+    (connector,) = build_connectors([account], clock=clock, transport_for=lambda _: transport)
+    result = await connector.poll(StreamKind.PRODUCT_QNA, None, now=clock.now())  # a first poll sweeps
+    requests_per_poll = []
+    for _ in range(60):  # an hour of one-minute polls
+        clock.advance(60)
+        before = len(transport.requests)
+        result = await connector.poll(StreamKind.PRODUCT_QNA, result.cursor, now=clock.now())
+        requests_per_poll.append(len(transport.requests) - before)
+    await connector.aclose()
+    # A quick poll is one request (7 dates); a sweep reads every status (7 dates: one window) and the 14 dates of
+    # the recheck range (two windows): three.
+    assert requests_per_poll.count(3) == sweeps_in_an_hour
+    assert requests_per_poll.count(1) == 60 - sweeps_in_an_hour
