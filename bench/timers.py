@@ -56,7 +56,7 @@ import aiosqlite
 from aggregator.alert_timer import AlertTimer
 from aggregator.logs import configure_logging
 from aggregator.settings import Settings
-from aggregator.store import AlertUpdate, Channels, Store, StoredInquiry, db_time
+from aggregator.store import AlertCandidate, AlertUpdate, Channels, Store, db_time
 from core.clock import SystemClock
 from core.models import Category, Inquiry, Marketplace, MessageKind, PollResult, StreamKind
 from policies import Policies
@@ -222,7 +222,7 @@ class TimedStore(Store):
         self.read_s = 0.0
         self.write_s = 0.0
 
-    async def alert_candidates(self, *, now: datetime, limit: int) -> list[tuple[StoredInquiry, frozenset[str]]]:
+    async def alert_candidates(self, *, now: datetime, limit: int) -> list[AlertCandidate]:
         """The store's candidates, timed."""
         start = time.perf_counter()
         try:

@@ -41,6 +41,7 @@ __all__ = [
     "TimeInterval",
     "TimeRange",
     "add_work_time",
+    "add_work_times",
     "parse_interval",
     "work_time_between",
 ]
@@ -351,6 +352,44 @@ def add_work_time(schedule: Schedule, start: datetime, duration: timedelta) -> d
             if piece_end - begin >= left:  # ">=": a target that uses up a span ends at the span's end
                 return schedule._to_dt(begin + left)
             left -= piece_end - begin
+    raise ValueError(f"{schedule!r} has no time in the {HORIZON_DAYS} days after {start.isoformat()}")
+
+
+def add_work_times(schedule: Schedule, start: datetime, durations: Sequence[timedelta]) -> list[datetime]:
+    """`add_work_time` of each of `durations` (sorted ascending) in one walk: the same instants, in that order.
+
+    They come in the zone of `start`, not the schedule's: the timer compares them with the marketplace clock's
+    instants, and an aware comparison across two zones costs twenty times one within a zone.
+    """
+    wanted = [duration // _US for duration in durations]
+    if wanted != sorted(wanted):
+        raise ValueError(f"durations must be sorted ascending, got {[str(d) for d in durations]}")
+    if wanted and wanted[0] < 0:
+        raise ValueError(f"duration must not be negative, got {durations[0]}")
+    found: list[datetime] = []
+    if not wanted:
+        return found
+    now = schedule._to_us(start)
+    zone = start.tzinfo
+    used = 0  # schedule time between `start` and the current piece
+    target = wanted[0]
+    idle_days = 0
+    for _day, pieces in schedule._days_around(start):
+        idle_days = 0 if pieces else idle_days + 1  # as add_work_time: give up after HORIZON_DAYS idle days in a row
+        if idle_days > HORIZON_DAYS:
+            break
+        for piece_start, piece_end in pieces:
+            if piece_end <= now:
+                continue
+            begin = max(piece_start, now)
+            reach = used + piece_end - begin
+            while reach >= target:  # ">=": a target that uses up a span ends at the span's end
+                seconds, micro = divmod(begin + target - used, _US_PER_S)
+                found.append(datetime.fromtimestamp(seconds, zone).replace(microsecond=micro))
+                if len(found) == len(wanted):
+                    return found
+                target = wanted[len(found)]
+            used = reach
     raise ValueError(f"{schedule!r} has no time in the {HORIZON_DAYS} days after {start.isoformat()}")
 
 
