@@ -13,6 +13,7 @@ Semantics worth knowing before reading the code:
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from calendar import monthrange
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ __all__ = [
     "Schedule",
     "TimeInterval",
     "TimeRange",
+    "WorkTimeline",
     "add_work_time",
     "add_work_times",
     "parse_interval",
@@ -391,6 +393,66 @@ def add_work_times(schedule: Schedule, start: datetime, durations: Sequence[time
                 target = wanted[len(found)]
             used = reach
     raise ValueError(f"{schedule!r} has no time in the {HORIZON_DAYS} days after {start.isoformat()}")
+
+
+class WorkTimeline:
+    """A schedule's pieces laid end to end over a stretch of days, with the schedule time before each one: the
+    instants of `add_work_times` by bisection instead of a walk, for a caller that asks for many starts (a re-plan
+    of 100,000 own-target clocks). Anything outside the stretch, or far off, is left to the walk."""
+
+    AHEAD_DAYS = 40  # how far past a start the stretch reaches: own targets are hours or days of work time
+    FAR = timedelta(days=300) // _US  # beyond this the walk decides (its horizon counts idle days in a row)
+
+    def __init__(self, schedule: Schedule) -> None:
+        self._schedule = schedule
+        self._first = self._last = date.max  # the stretch of days covered, inclusive (empty: first > last)
+        self._starts: list[int] = []
+        self._through: list[int] = []  # schedule time from the stretch's first piece to the end of each piece
+        self._ends: list[int] = []
+
+    def add(self, start: datetime, durations: Sequence[timedelta]) -> list[datetime]:
+        """`add_work_times(schedule, start, durations)`, the same instants in the zone of `start`."""
+        schedule = self._schedule
+        day = schedule._local_date(start) - _ONE_DAY  # where the walk starts
+        if day < self._first or day + timedelta(days=self.AHEAD_DAYS) > self._last:
+            self._cover(day)
+        now = schedule._to_us(start)
+        first = bisect_right(self._ends, now)  # the first piece that ends after `start`, as in the walk
+        wanted = [duration // _US for duration in durations]
+        if first == len(self._ends) or not wanted or wanted[0] < 0 or wanted != sorted(wanted):
+            return add_work_times(schedule, start, durations)  # the walk's answer, or its refusal
+        begin = self._starts[first]
+        offset = self._through[first] - (self._ends[first] - begin) + max(0, now - begin)  # time before `start`
+        zone = start.tzinfo
+        found: list[datetime] = []
+        for duration in wanted:
+            position = offset + duration
+            piece = bisect_left(self._through, position, lo=first)  # ">=": a target using up a piece ends at its end
+            if piece == len(self._through):
+                return add_work_times(schedule, start, durations)
+            at = self._ends[piece] - (self._through[piece] - position)
+            if at - now > self.FAR:
+                return add_work_times(schedule, start, durations)
+            seconds, micro = divmod(at, _US_PER_S)
+            found.append(datetime.fromtimestamp(seconds, zone).replace(microsecond=micro))
+        return found
+
+    def _cover(self, day: date) -> None:
+        """Lay out the pieces from `day` (or the stretch's first day, if earlier) to AHEAD_DAYS past the stretch."""
+        first = min(day, self._first)
+        last = max(day, self._last if self._last != date.max else day) + timedelta(days=2 * self.AHEAD_DAYS)
+        starts, ends, through = [], [], []
+        total = 0
+        current = first
+        while current <= last:
+            for piece_start, piece_end in self._schedule._day(current):
+                total += piece_end - piece_start
+                starts.append(piece_start)
+                ends.append(piece_end)
+                through.append(total)
+            current += _ONE_DAY
+        self._first, self._last = first, last
+        self._starts, self._ends, self._through = starts, ends, through
 
 
 def work_time_between(schedule: Schedule, start: datetime, end: datetime) -> timedelta:

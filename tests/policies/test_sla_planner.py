@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from core.models import KST, ClockKind, Inquiry, InquiryControls, Marketplace, StreamKind
 from policies.control_effects import ControlPolicy, apply_controls
-from policies.intervals import Schedule, add_work_time, add_work_times
+from policies.intervals import Schedule, WorkTimeline, add_work_time, add_work_times
 from policies.sla import (
     _WEIGHT,
     AlertKind,
@@ -236,6 +236,42 @@ def test_one_walk_gives_each_add_work_time(plan: Schedule, start: datetime, dura
     except ValueError as err:
         found = str(err)
     assert found == expected
+
+
+@PROPERTY
+@given(
+    plan=schedules(),
+    starts=st.lists(INSTANTS, min_size=1, max_size=6),
+    durations=st.lists(st.timedeltas(timedelta(0), timedelta(days=60)), max_size=4).map(sorted),
+)
+def test_the_timeline_finds_what_the_walk_does(
+    plan: Schedule, starts: list[datetime], durations: list[timedelta]
+) -> None:
+    """One timeline asked for many starts, earlier and later than the stretch it has laid out (it re-lays it)."""
+    timeline = WorkTimeline(plan)
+    for start in starts:
+        try:
+            expected: object = add_work_times(plan, start, durations)
+        except ValueError as err:
+            expected = str(err)
+        try:
+            found: object = timeline.add(start, durations)
+        except ValueError as err:
+            found = str(err)
+        assert found == expected
+
+
+def test_a_target_that_uses_up_a_span_ends_at_the_span_end() -> None:
+    """As add_work_time: 5 h from Mon 13:00 on 13:00-18:00 is Mon 18:00, not Tue 13:00 (also from a start at a
+    span's end, which counts from the next span)."""
+    monday = datetime(2026, 11, 23, 13, 0, tzinfo=KST)
+    hours = [timedelta(0), timedelta(hours=5), timedelta(hours=10)]
+    expected = [monday, monday + timedelta(hours=5), monday + timedelta(days=1, hours=5)]
+    assert add_work_times(WORK, monday, hours) == expected
+    assert WorkTimeline(WORK).add(monday, hours) == expected
+    at_end = monday + timedelta(hours=5)
+    tuesday = [monday + timedelta(days=1), at_end + timedelta(days=1)]
+    assert [add_work_time(WORK, at_end, h) for h in hours[:2]] == WorkTimeline(WORK).add(at_end, hours[:2]) == tuesday
 
 
 def test_one_walk_wants_sorted_durations_that_are_not_negative() -> None:
