@@ -84,10 +84,6 @@ def _candidate(row: tuple[Any, ...]) -> AlertCandidate:
 class TimersMixin(StoreBase):
     """The `Store` methods for SLA timers."""
 
-    # How far the re-plan's walk in row order has come (in memory: after a restart a walk starts over, and a stale
-    # row it passed while its old alert was due is the due-stale scan's).
-    _replan_after_id = 0
-
     # ---- SLA timers ------------------------------------------------------------------------------
 
     async def reset_alert_plans(self, fingerprint: str) -> int | None:
@@ -101,7 +97,6 @@ class TimersMixin(StoreBase):
             if row is not None and row[0] == fingerprint:
                 return None
             await db.execute(REPLAN_ALL_SQL)
-            self._replan_after_id = 0
             async with db.execute(f"SELECT COUNT(*) FROM inquiries WHERE {PLANNED_ROWS}") as cur:  # noqa: S608
                 (open_count,) = await cur.fetchone() or (0,)
             await db.execute(
@@ -113,62 +108,30 @@ class TimersMixin(StoreBase):
 
     async def alert_candidates(self, *, now: datetime, limit: int) -> list[AlertCandidate]:
         """Planned rows that need planning or have an alert due, with the keys of alerts already fired."""
-        # Most urgent first: alerts really due now, then inquiries never planned (new or changed), then plans made
-        # stale by a config change whose old next alert has come (so a re-plan serves what fell due meanwhile
-        # first), then the other stale plans in row order. Row order because the write-back rewrites each row:
-        # in the old alerts' order it dirtied a random table page per row (scratch test, 100,000 rows, WAL: 15 s
-        # of write-back against 2.4 s in row order). The range scans use the partial index (an OR of them made
-        # SQLite read and sort every open row); the last one walks the table from where the last batch stopped.
-        # The fired keys come in one correlated lookup on alert_log's primary key.
-        stale_due = STALE_PLAN_PREFIX + db_time(now)
-        stale_end = STALE_PLAN_PREFIX + "~"
+        # Range scans of the partial index, most urgent first: alerts really due now, then inquiries never
+        # planned (new or changed), then plans made stale by a config change (soonest old alert first). During a
+        # 100k re-plan each batch thus serves what fell due meanwhile first. (An OR of these made SQLite read and
+        # sort every open row.) The fired keys come in one correlated lookup on alert_log's primary key.
         scans = (
-            ("next_alert_at > ? AND next_alert_at <= ?", (stale_end, db_time(now))),
-            ("next_alert_at IS NULL", ()),
-            ("next_alert_at <= ?", (stale_due,)),
+            (
+                "next_alert_at > ? AND next_alert_at <= ? ORDER BY next_alert_at",
+                (STALE_PLAN_PREFIX + "~", db_time(now)),
+            ),
+            ("next_alert_at IS NULL ORDER BY id", ()),
+            ("next_alert_at < ? ORDER BY next_alert_at", (STALE_PLAN_PREFIX + "~",)),
         )
         rows: list[tuple[Any, ...]] = []
         for where, args in scans:
-            if len(rows) < limit:
-                order = "id" if "NULL" in where else "next_alert_at"
-                rows += await self._candidate_rows(
-                    "INDEXED BY inquiries_alert_due", where, order, args, limit - len(rows)
-                )
-        if len(rows) < limit and await self._any_stale_plan():
-            wanted = limit - len(rows)
-            found = await self._candidate_rows(
-                "NOT INDEXED",
-                "id > ? AND next_alert_at > ? AND next_alert_at < ?",
-                "id",
-                (self._replan_after_id, stale_due, stale_end),
-                wanted,
-            )
-            # At the table's end the next walk starts over: rows left stale (a batch that failed to record) are
-            # found again.
-            self._replan_after_id = found[-1][0] if len(found) == wanted else 0
-            rows += found
+            if len(rows) >= limit:
+                break
+            async with self._conn.execute(
+                f"SELECT {_CANDIDATE_COLUMNS} FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608 - constant
+                f"WHERE {PLANNED_ROWS} AND {where} LIMIT ?",
+                (*args, limit - len(rows)),
+            ) as cur:
+                cur.row_factory = None  # plain tuples: no sqlite3.Row per row
+                rows += await cur.fetchall()  # type: ignore[arg-type]  # tuples, as set
         return [_candidate(row) for row in rows]
-
-    async def _candidate_rows(
-        self, access: str, where: str, order: str, args: tuple[Any, ...], limit: int
-    ) -> list[tuple[Any, ...]]:
-        async with self._conn.execute(
-            f"SELECT {_CANDIDATE_COLUMNS} FROM inquiries {access} "  # noqa: S608 - constants
-            f"WHERE {PLANNED_ROWS} AND {where} ORDER BY {order} LIMIT ?",
-            (*args, limit),
-        ) as cur:
-            cur.row_factory = None  # plain tuples: no sqlite3.Row per row
-            rows: list[tuple[Any, ...]] = list(await cur.fetchall())  # type: ignore[arg-type]  # tuples, as set
-        return rows
-
-    async def _any_stale_plan(self) -> bool:
-        """True while a config change's re-plan is under way (one step of the partial index)."""
-        async with self._conn.execute(
-            "SELECT 1 FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608 - constants
-            f"WHERE {PLANNED_ROWS} AND next_alert_at > ? AND next_alert_at < ? LIMIT 1",
-            (STALE_PLAN_PREFIX, STALE_PLAN_PREFIX + "~"),
-        ) as cur:
-            return await cur.fetchone() is not None
 
     async def record_alerts(self, updates: Sequence[AlertUpdate], *, channels: Channels, now: datetime) -> int:
         """Queue fired alerts, log them and superseded ones, and store each inquiry's next alert time: one txn."""

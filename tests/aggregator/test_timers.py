@@ -97,32 +97,3 @@ async def test_replanning_only_when_the_policy_config_changed(store: Store, cloc
     await _seed(store, clock)
     timer = AlertTimer(store, clock, POLICIES, channels=("sink",))
     assert [await timer.start(f) for f in ("a", "a", "b", "b")] == [1, None, 1, None]
-
-
-async def test_a_replan_serves_stale_plans_already_due_first_then_the_rest_in_row_order(
-    store: Store, clock: FakeClock
-) -> None:
-    """After a config change the stale plans go in row order, a batch at a time, and a walk that reached the
-    table's end starts over (rows a failed batch left stale come back); one whose old alert has come goes first."""
-    start = clock.now()
-    # Hours before start. Stored oldest first, rows 1-5 have their next alerts at +9 h (2 h left: row 1 came
-    # before inqd saw its 50 % point), +8 h, +9 h, +10 h and +11 h.
-    received = (1, 2, 3, 13, 4)
-    inquiries = tuple(make_inquiry(str(n), received_at=start - timedelta(hours=h)) for n, h in enumerate(received))
-    await store.record_poll(
-        "shop",
-        StreamKind.PRODUCT_QNA,
-        PollResult(inquiries=inquiries, cursor={}),
-        now=start,
-        channels=("sink",),
-        notify_new=False,
-    )
-    timer = AlertTimer(store, clock, POLICIES, channels=("sink",))
-    await timer.run_once()
-    await timer.start("changed")
-    batches = [[c.id for c in await store.alert_candidates(now=clock.now(), limit=2)] for _ in range(4)]
-    assert batches == [[1, 2], [3, 4], [5], [1, 2]]  # nothing recorded: all still stale, and the walk starts over
-    clock.advance(9.5 * 3600)
-    assert [c.id for c in await store.alert_candidates(now=clock.now(), limit=2)] == [2, 1]  # +8 h, then +9 h
-    assert await timer.run_once() == 3  # the warnings of rows 2, 1 and 3, which came during the change
-    assert await store.alert_candidates(now=clock.now(), limit=2) == []
