@@ -402,25 +402,33 @@ class WorkTimeline:
 
     AHEAD_DAYS = 40  # how far past a start the stretch reaches: own targets are hours or days of work time
     FAR = timedelta(days=300) // _US  # beyond this the walk decides (its horizon counts idle days in a row)
+    _AHEAD = timedelta(days=AHEAD_DAYS) // _US
+    _BEHIND = timedelta(days=3) // _US  # the walk starts the day before the start's local date: 26 h back at most
 
     def __init__(self, schedule: Schedule) -> None:
         self._schedule = schedule
         self._first = self._last = date.max  # the stretch of days covered, inclusive (empty: first > last)
+        self._low = self._high = 0  # the stretch as instants (µs): its first day's midnight, its last day's
         self._starts: list[int] = []
         self._through: list[int] = []  # schedule time from the stretch's first piece to the end of each piece
         self._ends: list[int] = []
 
     def add(self, start: datetime, durations: Sequence[timedelta]) -> list[datetime]:
         """`add_work_times(schedule, start, durations)`, the same instants in the zone of `start`."""
-        schedule = self._schedule
-        day = schedule._local_date(start) - _ONE_DAY  # where the walk starts
-        if day < self._first or day + timedelta(days=self.AHEAD_DAYS) > self._last:
-            self._cover(day)
-        now = schedule._to_us(start)
-        first = bisect_right(self._ends, now)  # the first piece that ends after `start`, as in the walk
         wanted = [duration // _US for duration in durations]
-        if first == len(self._ends) or not wanted or wanted[0] < 0 or wanted != sorted(wanted):
-            return add_work_times(schedule, start, durations)  # the walk's answer, or its refusal
+        if not wanted or wanted[0] < 0 or wanted != sorted(wanted):
+            return add_work_times(self._schedule, start, durations)  # the walk's answer, or its refusal
+        return self.add_us(start, wanted)
+
+    def add_us(self, start: datetime, wanted: list[int]) -> list[datetime]:
+        """`add`, with the durations as microseconds, already sorted and not negative (the caller's hot path)."""
+        now = self._schedule._to_us(start)
+        # Checked on instants, not local dates: a date conversion per call cost more than the bisection.
+        if now - self._BEHIND < self._low or now + self._AHEAD > self._high:
+            self._cover(self._schedule._local_date(start) - _ONE_DAY)  # where the walk starts
+        first = bisect_right(self._ends, now)  # the first piece that ends after `start`, as in the walk
+        if first == len(self._ends):
+            return self._walk(start, wanted)
         begin = self._starts[first]
         offset = self._through[first] - (self._ends[first] - begin) + max(0, now - begin)  # time before `start`
         zone = start.tzinfo
@@ -429,16 +437,22 @@ class WorkTimeline:
             position = offset + duration
             piece = bisect_left(self._through, position, lo=first)  # ">=": a target using up a piece ends at its end
             if piece == len(self._through):
-                return add_work_times(schedule, start, durations)
+                return self._walk(start, wanted)
             at = self._ends[piece] - (self._through[piece] - position)
             if at - now > self.FAR:
-                return add_work_times(schedule, start, durations)
-            seconds, micro = divmod(at, _US_PER_S)
-            found.append(datetime.fromtimestamp(seconds, zone).replace(microsecond=micro))
+                return self._walk(start, wanted)
+            if zone is UTC:  # the store's times: exact, and no fold to mind
+                found.append(_EPOCH + timedelta(microseconds=at))
+            else:
+                seconds, micro = divmod(at, _US_PER_S)
+                found.append(datetime.fromtimestamp(seconds, zone).replace(microsecond=micro))
         return found
 
+    def _walk(self, start: datetime, wanted: list[int]) -> list[datetime]:
+        return add_work_times(self._schedule, start, [timedelta(microseconds=us) for us in wanted])
+
     def _cover(self, day: date) -> None:
-        """Lay out the pieces from `day` (or the stretch's first day, if earlier) to AHEAD_DAYS past the stretch."""
+        """Lay out the pieces from `day` (or the stretch's first day, if earlier) to 2 x AHEAD_DAYS past it."""
         first = min(day, self._first)
         last = max(day, self._last if self._last != date.max else day) + timedelta(days=2 * self.AHEAD_DAYS)
         starts, ends, through = [], [], []
@@ -452,6 +466,7 @@ class WorkTimeline:
                 through.append(total)
             current += _ONE_DAY
         self._first, self._last = first, last
+        self._low, self._high = self._schedule._instant(first, 0), self._schedule._instant(last, 0)
         self._starts, self._ends, self._through = starts, ends, through
 
 

@@ -104,6 +104,7 @@ class PlannedAlert(NamedTuple):
     note: str = ""  # promise alerts: what the seller noted with the promise
 
 
+_US = timedelta(microseconds=1)
 # Builds a PlannedAlert from all seven fields without the NamedTuple's Python-level __new__ (half the cost of
 # PlannedAlert(...)): the planner's hot path, 600,000 calls in a 100k re-plan.
 _alert = partial(tuple.__new__, PlannedAlert)
@@ -132,7 +133,7 @@ class AlertPlanner:
         )
         self._own_points: dict[timedelta, tuple[tuple[str, AlertKind, timedelta], ...]] = {}
         self._own_breach: dict[timedelta, int] = {}  # where the breach is among a target's points
-        self._own_spent: dict[timedelta, list[timedelta]] = {}
+        self._own_spent: dict[timedelta, list[int]] = {}  # the points' work time in µs, for WorkTimeline.add_us
 
     def plan(self, inquiry: Inquiry) -> list[PlannedAlert]:
         """Every SLA alert of an open `inquiry`, in time order (`plan_alerts` without the answered check)."""
@@ -179,9 +180,13 @@ class AlertPlanner:
         if points is None:
             points = self._own_points[target] = _own_points(self._policy, target)
             self._own_breach[target] = [kind for _key, kind, _spent in points].index(AlertKind.BREACH)
-            self._own_spent[target] = [spent for _key, _kind, spent in points]
+            self._own_spent[target] = [spent // _US for _key, _kind, spent in points]
         # Every point at once (it was one work-time walk each), found by bisection: sorted by work time spent.
-        ats = self._work.add(start, self._own_spent[target])
+        spent = self._own_spent[target]
+        if spent[0] < 0:  # a negative share: the walk refuses it, with its message
+            ats = self._work.add(start, [timedelta(microseconds=us) for us in spent])
+        else:
+            ats = self._work.add_us(start, spent)
         own_deadline = ats[self._own_breach[target]]
         return [
             _alert((at, key, ClockKind.OWN, kind, own_deadline, None, ""))
