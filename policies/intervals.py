@@ -425,7 +425,9 @@ class WorkTimeline:
         now = self._schedule._to_us(start)
         # Checked on instants, not local dates: a date conversion per call cost more than the bisection.
         if now - self._BEHIND < self._low or now + self._AHEAD > self._high:
-            self._cover(self._schedule._local_date(start) - _ONE_DAY)  # where the walk starts
+            # From four days before the start's local date: the walk's first day (the day before) is in, and the
+            # stretch's first midnight lies more than _BEHIND before the start, so the next start nearby fits.
+            self._cover(self._schedule._local_date(start) - 4 * _ONE_DAY)
         first = bisect_right(self._ends, now)  # the first piece that ends after `start`, as in the walk
         if first == len(self._ends):
             return self._walk(start, wanted)
@@ -454,7 +456,7 @@ class WorkTimeline:
     def _cover(self, day: date) -> None:
         """Lay out the pieces from `day` (or the stretch's first day, if earlier) to 2 x AHEAD_DAYS past it."""
         first = min(day, self._first)
-        last = max(day, self._last if self._last != date.max else day) + timedelta(days=2 * self.AHEAD_DAYS)
+        last = max(day + timedelta(days=2 * self.AHEAD_DAYS), self._last if self._last != date.max else day)
         starts, ends, through = [], [], []
         total = 0
         current = first
