@@ -21,7 +21,8 @@ from functools import partial
 from typing import NamedTuple
 
 from core.models import ClockKind, Inquiry, Marketplace, StreamKind
-from policies.intervals import Schedule, WorkTimeline, add_work_time
+from policies.intervals import Schedule, add_work_time
+from policies.work_time import WorkTimeline
 
 LATE_AFTER = timedelta(minutes=5)  # an alert this far past its time fired late (the daemon was down)
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from core.models import KST, ClockKind, Inquiry, InquiryControls, Marketplace, StreamKind
 from policies.control_effects import ControlPolicy, apply_controls
-from policies.intervals import Schedule, WorkTimeline, add_work_time, add_work_times
+from policies.intervals import Schedule, add_work_time
 from policies.sla import (
     _WEIGHT,
     AlertKind,
@@ -24,6 +24,7 @@ from policies.sla import (
     due_alerts,
     quiet_span_start,
 )
+from policies.work_time import WorkTimeline, add_work_times
 from tests.policies.test_intervals import DURATIONS, INSTANTS, schedules
 from tests.policies.test_sla import WORK
 
