@@ -13,13 +13,13 @@ from datetime import datetime
 
 import structlog
 
-from aggregator.store import AlertFire, AlertUpdate, Channels, Store, StoredInquiry
+from aggregator.store import AlertCandidate, AlertFire, AlertUpdate, Channels, Store
 from core.clock import Clock, WakeableLoop
 from core.models import MessageKind
 from core.payloads import SlaAlertPayload
 from policies import Policies
 from policies.control_effects import apply_controls
-from policies.sla import AlertKind, PlannedAlert, due_alerts, is_late, plan_alerts
+from policies.sla import AlertKind, AlertPlanner, PlannedAlert, due_alerts, is_late
 
 log = structlog.get_logger("inqd.timers")
 
@@ -64,6 +64,7 @@ class AlertTimer:
         self._store = store
         self._clock = clock
         self._policies = policies
+        self._planner = AlertPlanner(policies.sla, work=policies.work, quiet=policies.quiet)
         self._channels = channels
         self._batch = batch
         self._loop = WakeableLoop(clock, idle_s=idle_check_s, on_error=lambda: log.exception("timer_crashed"))
@@ -74,22 +75,28 @@ class AlertTimer:
     def use_policies(self, policies: Policies) -> None:
         """Follow a changed calendar (a vacation added or removed while running)."""
         self._policies = policies
+        self._planner = AlertPlanner(policies.sla, work=policies.work, quiet=policies.quiet)
 
     def plan(
-        self, stored: StoredInquiry, fired: frozenset[str], now: datetime, *, snooze_all_until: datetime | None = None
+        self, candidate: AlertCandidate, now: datetime, *, snooze_all_until: datetime | None = None
     ) -> AlertUpdate:
-        """What is due for one inquiry now, and when to look again (pure policy calls)."""
+        """What is due for one planned row now, and when to look again (pure policy calls)."""
+        answered = candidate.answered
         plan = apply_controls(
-            plan_alerts(stored.inquiry, self._policies.sla, work=self._policies.work, quiet=self._policies.quiet),
-            stored.controls,
+            ()
+            if answered
+            else self._planner.plan_clocks(
+                candidate.marketplace, candidate.stream, candidate.received_at, candidate.deadline_at
+            ),
+            candidate.controls,
             self._policies.controls,
             snooze_all_until=snooze_all_until,
             now=now,
-            answered=stored.inquiry.answered,
+            answered=answered,
         )
-        due = due_alerts(plan, fired, now=now, known_since=stored.first_seen_at)
+        due = due_alerts(plan, candidate.fired, now=now, known_since=candidate.first_seen_at)
         return AlertUpdate(
-            inquiry_id=stored.id,
+            inquiry_id=candidate.id,
             fire=tuple(_fire(alert, now=now) for alert in due.fire),
             superseded=tuple((alert.key, alert.at) for alert in due.superseded),
             next_at=due.next_at,
@@ -104,7 +111,7 @@ class AlertTimer:
             candidates = await self._store.alert_candidates(now=now, limit=self._batch)
             if not candidates:
                 break
-            updates = [self.plan(stored, fired, now, snooze_all_until=snooze_all_until) for stored, fired in candidates]
+            updates = [self.plan(candidate, now, snooze_all_until=snooze_all_until) for candidate in candidates]
             added = await self._store.record_alerts(updates, channels=self._channels, now=now)
             for fire in (fire for update in updates for fire in update.fire):
                 for observer in self.on_fired:

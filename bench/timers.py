@@ -56,7 +56,7 @@ import aiosqlite
 from aggregator.alert_timer import AlertTimer
 from aggregator.logs import configure_logging
 from aggregator.settings import Settings
-from aggregator.store import AlertUpdate, Channels, Store, StoredInquiry, db_time
+from aggregator.store import AlertCandidate, AlertUpdate, Channels, Store, db_time
 from core.clock import SystemClock
 from core.models import Category, Inquiry, Marketplace, MessageKind, PollResult, StreamKind
 from policies import Policies
@@ -222,7 +222,7 @@ class TimedStore(Store):
         self.read_s = 0.0
         self.write_s = 0.0
 
-    async def alert_candidates(self, *, now: datetime, limit: int) -> list[tuple[StoredInquiry, frozenset[str]]]:
+    async def alert_candidates(self, *, now: datetime, limit: int) -> list[AlertCandidate]:
         """The store's candidates, timed."""
         start = time.perf_counter()
         try:
@@ -251,6 +251,7 @@ class Rebuild:
     read_s: float
     write_s: float
     peak_kib: int | None  # VmHWM growth over VmRSS at the start of the run
+    cpu_s: float = 0.0  # CPU time of the whole process (event loop and SQLite thread): steadier on a shared machine
 
     @property
     def plan_s(self) -> float:
@@ -275,6 +276,7 @@ async def rebuild(
     rss_before = proc_status_kib().get("VmRSS", 0)
     if profile is not None:
         profile.enable()
+    cpu_start = time.process_time()
     start = time.perf_counter()
     # A fresh fingerprint forces the full re-plan a config change causes (a plain restart re-plans nothing).
     planned = await timer.start(f"bench-{time.perf_counter_ns()}") or 0
@@ -283,6 +285,7 @@ async def rebuild(
     while await store.next_alert_at() == PLANNING:
         queued += await timer.run_once()
     seconds = time.perf_counter() - start
+    cpu_s = time.process_time() - cpu_start
     if profile is not None:
         profile.disable()
     hwm = proc_status_kib().get("VmHWM")
@@ -291,7 +294,7 @@ async def rebuild(
         raise RuntimeError(f"{after['unplanned']} open inquiries left unplanned")
     superseded = after.get("log_superseded", 0) - before.get("log_superseded", 0)
     peak = max(0, hwm - rss_before) if peak_ok and hwm is not None else None
-    return Rebuild(seconds, planned, queued, superseded, reset_s, store.read_s, store.write_s, peak)
+    return Rebuild(seconds, planned, queued, superseded, reset_s, store.read_s, store.write_s, peak, cpu_s)
 
 
 async def child_restart(path: Path) -> dict[str, float]:
@@ -468,13 +471,14 @@ class Results:
     child: dict[str, float] = field(default_factory=dict)
     final_counts: dict[str, int] = field(default_factory=dict)
     profile: str = ""
+    load_before: float = 0.0  # 1-minute load average when the run started
 
 
 async def run(args: argparse.Namespace) -> Results:
     """Seed, rebuild under both setups, then measure lateness; one fresh store in a temporary directory."""
     setups = policy_setups(quiet=args.quiet_hours)
     rng = random.Random(args.seed)
-    results = Results(count=args.count)
+    results = Results(count=args.count, load_before=os.getloadavg()[0])
     results.memory["start"] = Memory.read()
     with tempfile.TemporaryDirectory(prefix="inqd-bench-", dir=args.dir) as tmp:
         path = Path(tmp) / "timers.db"
@@ -546,13 +550,14 @@ def report(r: Results, args: argparse.Namespace) -> str:
         f"median of {args.repeat} restart(s) per setup",
         f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, "
         f"{platform.system()} {platform.machine()}; WAL, synchronous=FULL, SystemClock, timer batch 2000",
+        f"load average (1 min) before {r.load_before:.2f}, after {os.getloadavg()[0]:.2f}",
         "",
         f"seed: {r.seed_polls} record_poll calls of <= {SEED_BATCH:,} (notify_new=False)"
         f"   {r.seed_s:7.3f} s {r.count / r.seed_s:10,.0f} rows/s"
         f"   (outbox rows {r.seed_counts['outbox']}, events {r.seed_counts['events']:,})",
         "",
         f"{'rebuild at start: start() + run_once()':<44}{'median s':>9}{'min s':>8}{'max s':>8}{'inq/s':>9}"
-        f"{'queued':>8}{'supersed.':>10}{'peak MiB':>9}",
+        f"{'queued':>8}{'supersed.':>10}{'peak MiB':>9}{'CPU s':>7}",
     ]
     breakdown = [
         f"{'where the rebuild time goes (median s)':<44}{'start()':>9}{'candid.':>9}{'plan':>9}{'record':>9}",
@@ -568,7 +573,7 @@ def report(r: Results, args: argparse.Namespace) -> str:
             lines.append(
                 f"{label:<44}{med:9.3f}{min(secs):8.3f}{max(secs):8.3f}{runs[0].planned / med:9,.0f}"
                 f"{max(x.queued for x in runs):8d}{max(x.superseded for x in runs):10,d}"
-                f"{_mib(max(peaks)) if peaks else 'n/a':>9}"
+                f"{_mib(max(peaks)) if peaks else 'n/a':>9}{statistics.median(x.cpu_s for x in runs):7.3f}"
             )
             breakdown.append(
                 f"{label:<44}{statistics.median(x.reset_s for x in runs):9.3f}"
@@ -579,7 +584,8 @@ def report(r: Results, args: argparse.Namespace) -> str:
     lines += [
         "  (first plan: default's is the one after the backfill, the others' after a config change; queued =",
         "   outbox rows, supersed. = alert-log rows of alerts passed before the store saw the inquiry, max per",
-        "   run; peak = VmHWM growth during the run over VmRSS at its start, after gc)",
+        "   run; peak = VmHWM growth during the run over VmRSS at its start, after gc; CPU = the process's",
+        "   CPU time in the run, event loop and SQLite thread: on a shared machine it moves less than wall time)",
         "",
         *breakdown,
         "  (start() = the UPDATE resetting every plan; candid. = inside Store.alert_candidates: SELECT, rows",

@@ -13,7 +13,7 @@ snooze in; the plan the timer follows out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.models import ClockKind, InquiryControls
@@ -36,15 +36,15 @@ def promise_alerts(controls: InquiryControls, policy: ControlPolicy) -> list[Pla
     stamp = at.isoformat()
     return [
         PlannedAlert(
+            at - policy.promise_reminder,
             f"promise:remind:{stamp}",
             ClockKind.PROMISE,
             AlertKind.PROMISE_REMINDER,
-            at - policy.promise_reminder,
             at,
             note=controls.promise_note,
         ),
         PlannedAlert(
-            f"promise:missed:{stamp}", ClockKind.PROMISE, AlertKind.PROMISE_MISSED, at, at, note=controls.promise_note
+            at, f"promise:missed:{stamp}", ClockKind.PROMISE, AlertKind.PROMISE_MISSED, at, note=controls.promise_note
         ),
     ]
 
@@ -91,7 +91,7 @@ def apply_controls(
     alerts = [*plan, *promise_alerts(controls, policy)]
     until = snooze_end(controls, snooze_all_until, now)
     if until is not None:
-        alerts = [replace(a, at=until) if _snoozable(a) and a.at < until else a for a in alerts]
+        alerts = [a._replace(at=until) if _snoozable(a) and a.at < until else a for a in alerts]
     return tuple(sorted(alerts, key=lambda a: (a.at, a.key)))
 
 

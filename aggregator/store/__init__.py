@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from aggregator.store.alert_plans import TimersMixin
+from aggregator.store.alert_plans import AlertCandidate, TimersMixin
 from aggregator.store.answers import AnswersMixin
 from aggregator.store.control_state import ControlsMixin
 from aggregator.store.health import HealthMixin
@@ -44,6 +44,7 @@ from aggregator.store.telegram_threads import TelegramThreadsMixin
 __all__ = [
     "INQUIRY_COLUMNS",
     "NO_MORE_ALERTS",
+    "AlertCandidate",
     "AlertFire",
     "AlertUpdate",
     "ChannelFailure",

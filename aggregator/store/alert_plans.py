@@ -7,26 +7,78 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-
-import aiosqlite
+from typing import Any, NamedTuple
 
 from aggregator.store.base import StoreBase
 from aggregator.store.payloads import payload_json
 from aggregator.store.schema import (
+    _MARKETPLACES,
+    _NO_CONTROLS,
+    _STREAMS,
     NO_MORE_ALERTS,
     PLANNED_ROWS,
     REPLAN_ALL_SQL,
     STALE_PLAN_PREFIX,
     AlertUpdate,
     Channels,
-    StoredInquiry,
     _dt,
-    _inquiry_from_row,
+    _dt_or_none,
     channels_for,
     db_time,
 )
+from core.models import InquiryControls, Marketplace, StreamKind
 
 _NOTHING_FIRED: frozenset[str] = frozenset()
+
+
+class AlertCandidate(NamedTuple):
+    """What the timer reads of one planned row: the fields its clocks and the seller's controls need, no text.
+
+    A re-plan reads every open row; the whole inquiry (title, body, buyer: decoded text, a frozen dataclass
+    checking three times) cost about as much as planning it.
+    """
+
+    id: int
+    marketplace: Marketplace
+    stream: StreamKind
+    received_at: datetime
+    deadline_at: datetime | None
+    answered: bool
+    first_seen_at: datetime
+    controls: InquiryControls
+    fired: frozenset[str]  # keys of the alerts already fired or superseded
+
+
+# The columns AlertCandidate is made of, in `_candidate`'s order, and the keys already in the alert log.
+_CANDIDATE_COLUMNS = (
+    "id, marketplace, stream, received_at, deadline_at, answered, first_seen_at, "
+    "snoozed_until, handled_at, promise_at, promise_note, promise_by_answer, "
+    "(SELECT group_concat(key, char(31)) FROM alert_log WHERE alert_log.inquiry_id = inquiries.id)"
+)
+
+
+def _candidate(row: tuple[Any, ...]) -> AlertCandidate:
+    row_id, marketplace, stream, received, deadline, answered, first_seen = row[:7]
+    snoozed, handled, promised, note, by_answer, fired = row[7:]
+    return AlertCandidate(
+        row_id,
+        _MARKETPLACES[marketplace],
+        _STREAMS[stream],
+        _dt(received),
+        None if deadline is None else _dt(deadline),
+        bool(answered),
+        _dt(first_seen),
+        InquiryControls(
+            snoozed_until=_dt_or_none(snoozed),
+            handled_at=_dt_or_none(handled),
+            promise_at=_dt_or_none(promised),
+            promise_note=note or "",
+            promise_by_answer=bool(by_answer),
+        )
+        if snoozed or handled or promised
+        else _NO_CONTROLS,
+        frozenset(fired.split("\x1f")) if fired else _NOTHING_FIRED,
+    )
 
 
 class TimersMixin(StoreBase):
@@ -54,15 +106,12 @@ class TimersMixin(StoreBase):
             )
             return int(open_count)
 
-    async def alert_candidates(self, *, now: datetime, limit: int) -> list[tuple[StoredInquiry, frozenset[str]]]:
+    async def alert_candidates(self, *, now: datetime, limit: int) -> list[AlertCandidate]:
         """Planned rows that need planning or have an alert due, with the keys of alerts already fired."""
         # Range scans of the partial index, most urgent first: alerts really due now, then inquiries never
         # planned (new or changed), then plans made stale by a config change (soonest old alert first). During a
         # 100k re-plan each batch thus serves what fell due meanwhile first. (An OR of these made SQLite read and
         # sort every open row.) The fired keys come in one correlated lookup on alert_log's primary key.
-        fired_keys = (
-            "(SELECT group_concat(key, char(31)) FROM alert_log WHERE alert_log.inquiry_id = inquiries.id) AS fired"
-        )
         scans = (
             (
                 "next_alert_at > ? AND next_alert_at <= ? ORDER BY next_alert_at",
@@ -71,20 +120,18 @@ class TimersMixin(StoreBase):
             ("next_alert_at IS NULL ORDER BY id", ()),
             ("next_alert_at < ? ORDER BY next_alert_at", (STALE_PLAN_PREFIX + "~",)),
         )
-        rows: list[aiosqlite.Row] = []
+        rows: list[tuple[Any, ...]] = []
         for where, args in scans:
             if len(rows) >= limit:
                 break
             async with self._conn.execute(
-                f"SELECT *, {fired_keys} FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608 - constant
+                f"SELECT {_CANDIDATE_COLUMNS} FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608 - constant
                 f"WHERE {PLANNED_ROWS} AND {where} LIMIT ?",
                 (*args, limit - len(rows)),
             ) as cur:
-                rows += await cur.fetchall()
-        return [
-            (_inquiry_from_row(row), frozenset(row["fired"].split("\x1f")) if row["fired"] else _NOTHING_FIRED)
-            for row in rows
-        ]
+                cur.row_factory = None  # plain tuples: no sqlite3.Row per row
+                rows += await cur.fetchall()  # type: ignore[arg-type]  # tuples, as set
+        return [_candidate(row) for row in rows]
 
     async def record_alerts(self, updates: Sequence[AlertUpdate], *, channels: Channels, now: datetime) -> int:
         """Queue fired alerts, log them and superseded ones, and store each inquiry's next alert time: one txn."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -107,9 +107,8 @@ class AlertFire:
     alert: SlaAlertPayload
 
 
-@dataclass(frozen=True, slots=True)
-class AlertUpdate:
-    """The timer's result for one inquiry."""
+class AlertUpdate(NamedTuple):
+    """The timer's result for one inquiry (a tuple: a re-plan makes one per open inquiry)."""
 
     inquiry_id: int
     fire: tuple[AlertFire, ...]

@@ -42,7 +42,7 @@ async def test_an_answers_promise_is_planned_after_the_answer_and_a_call_back_is
     candidates = await store.alert_candidates(now=START, limit=10)
     marked = [(await store.get_inquiry(n)) for n in (1, 2, 3)]
     await store.aclose()
-    assert [stored.inquiry.external_id for stored, _ in candidates] == ["1", "2"]
+    assert [candidate.id for candidate in candidates] == [1, 2]
     assert [s is not None and s.controls.promise_by_answer for s in marked] == [False, True, False]
 
 

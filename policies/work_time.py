@@ -1,0 +1,137 @@
+"""Work-time arithmetic for many points at once: the SLA timer's own-target clocks (policies/sla.py).
+
+`add_work_time` (policies/intervals.py) walks a schedule day by day from a start. A re-plan asks that for
+every open inquiry and each of its own-target points; `add_work_times` walks once for all the points of one
+start, and `WorkTimeline` lays the schedule's pieces out once and answers each start by bisection. Both give
+exactly `add_work_time`'s instants (tests/policies/test_sla_planner.py), in the zone of the start.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+
+from policies.intervals import HORIZON_DAYS, Schedule
+
+__all__ = ["WorkTimeline", "add_work_times"]
+
+_ONE_DAY = timedelta(days=1)
+_US = timedelta(microseconds=1)
+_US_PER_S = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def add_work_times(schedule: Schedule, start: datetime, durations: Sequence[timedelta]) -> list[datetime]:
+    """`add_work_time` of each of `durations` (sorted ascending) in one walk: the same instants, in that order.
+
+    They come in the zone of `start`, not the schedule's: the timer compares them with the marketplace clock's
+    instants, and an aware comparison across two zones costs twenty times one within a zone.
+    """
+    wanted = [duration // _US for duration in durations]
+    if wanted != sorted(wanted):
+        raise ValueError(f"durations must be sorted ascending, got {[str(d) for d in durations]}")
+    if wanted and wanted[0] < 0:
+        raise ValueError(f"duration must not be negative, got {durations[0]}")
+    found: list[datetime] = []
+    if not wanted:
+        return found
+    now = schedule._to_us(start)
+    zone = start.tzinfo
+    used = 0  # schedule time between `start` and the current piece
+    target = wanted[0]
+    idle_days = 0
+    for _day, pieces in schedule._days_around(start):
+        idle_days = 0 if pieces else idle_days + 1  # as add_work_time: give up after HORIZON_DAYS idle days in a row
+        if idle_days > HORIZON_DAYS:
+            break
+        for piece_start, piece_end in pieces:
+            if piece_end <= now:
+                continue
+            begin = max(piece_start, now)
+            reach = used + piece_end - begin
+            while reach >= target:  # ">=": a target that uses up a span ends at the span's end
+                seconds, micro = divmod(begin + target - used, _US_PER_S)
+                found.append(datetime.fromtimestamp(seconds, zone).replace(microsecond=micro))
+                if len(found) == len(wanted):
+                    return found
+                target = wanted[len(found)]
+            used = reach
+    raise ValueError(f"{schedule!r} has no time in the {HORIZON_DAYS} days after {start.isoformat()}")
+
+
+class WorkTimeline:
+    """A schedule's pieces laid end to end over a stretch of days, with the schedule time before each one: the
+    instants of `add_work_times` by bisection instead of a walk, for a caller that asks for many starts (a re-plan
+    of 100,000 own-target clocks). Anything outside the stretch, or far off, is left to the walk."""
+
+    AHEAD_DAYS = 40  # how far past a start the stretch reaches: own targets are hours or days of work time
+    FAR = timedelta(days=300) // _US  # beyond this the walk decides (its horizon counts idle days in a row)
+    _AHEAD = timedelta(days=AHEAD_DAYS) // _US
+    _BEHIND = timedelta(days=3) // _US  # the walk starts the day before the start's local date: 26 h back at most
+
+    def __init__(self, schedule: Schedule) -> None:
+        self._schedule = schedule
+        self._first = self._last = date.max  # the stretch of days covered, inclusive (empty: first > last)
+        self._low = self._high = 0  # the stretch as instants (µs): its first day's midnight, its last day's
+        self._starts: list[int] = []
+        self._through: list[int] = []  # schedule time from the stretch's first piece to the end of each piece
+        self._ends: list[int] = []
+
+    def add(self, start: datetime, durations: Sequence[timedelta]) -> list[datetime]:
+        """`add_work_times(schedule, start, durations)`, the same instants in the zone of `start`."""
+        wanted = [duration // _US for duration in durations]
+        if not wanted or wanted[0] < 0 or wanted != sorted(wanted):
+            return add_work_times(self._schedule, start, durations)  # the walk's answer, or its refusal
+        return self.add_us(start, wanted)
+
+    def add_us(self, start: datetime, wanted: list[int]) -> list[datetime]:
+        """`add`, with the durations as microseconds, already sorted and not negative (the caller's hot path)."""
+        now = self._schedule._to_us(start)
+        # Checked on instants, not local dates: a date conversion per call cost more than the bisection.
+        if now - self._BEHIND < self._low or now + self._AHEAD > self._high:
+            # From four days before the start's local date: the walk's first day (the day before) is in, and the
+            # stretch's first midnight lies more than _BEHIND before the start, so the next start nearby fits.
+            self._cover(self._schedule._local_date(start) - 4 * _ONE_DAY)
+        first = bisect_right(self._ends, now)  # the first piece that ends after `start`, as in the walk
+        if first == len(self._ends):
+            return self._walk(start, wanted)
+        begin = self._starts[first]
+        offset = self._through[first] - (self._ends[first] - begin) + max(0, now - begin)  # time before `start`
+        zone = start.tzinfo
+        found: list[datetime] = []
+        for duration in wanted:
+            position = offset + duration
+            piece = bisect_left(self._through, position, lo=first)  # ">=": a target using up a piece ends at its end
+            if piece == len(self._through):
+                return self._walk(start, wanted)
+            at = self._ends[piece] - (self._through[piece] - position)
+            if at - now > self.FAR:
+                return self._walk(start, wanted)
+            if zone is UTC:  # the store's times: exact, and no fold to mind
+                found.append(_EPOCH + timedelta(microseconds=at))
+            else:
+                seconds, micro = divmod(at, _US_PER_S)
+                found.append(datetime.fromtimestamp(seconds, zone).replace(microsecond=micro))
+        return found
+
+    def _walk(self, start: datetime, wanted: list[int]) -> list[datetime]:
+        return add_work_times(self._schedule, start, [timedelta(microseconds=us) for us in wanted])
+
+    def _cover(self, day: date) -> None:
+        """Lay out the pieces from `day` (or the stretch's first day, if earlier) to 2 x AHEAD_DAYS past it."""
+        first = min(day, self._first)
+        last = max(day + timedelta(days=2 * self.AHEAD_DAYS), self._last if self._last != date.max else day)
+        starts, ends, through = [], [], []
+        total = 0
+        current = first
+        while current <= last:
+            for piece_start, piece_end in self._schedule._day(current):
+                total += piece_end - piece_start
+                starts.append(piece_start)
+                ends.append(piece_end)
+                through.append(total)
+            current += _ONE_DAY
+        self._first, self._last = first, last
+        self._low, self._high = self._schedule._instant(first, 0), self._schedule._instant(last, 0)
+        self._starts, self._ends, self._through = starts, ends, through
