@@ -36,17 +36,9 @@ from aggregator.settings.notify import TelegramConfig
 from aggregator.settings.reload import Reloaded, split_reload
 from aggregator.store import Store
 from aggregator.systemd import SystemdNotifier
-from aggregator.wiring import (
-    TransportFactory,
-    answering_connectors,
-    build_action_links,
-    build_connection_watch,
-    build_connectors,
-    build_notifier,
-    build_pollers,
-    connect_loops,
-    poll_observer,
-)
+from aggregator.wiring import build_action_links, build_connection_watch, build_pollers, connect_loops, poll_observer
+from aggregator.wiring.channels import build_notifier
+from aggregator.wiring.connectors import TransportFactory, answering_connectors, build_connectors
 from connectors.base import Connector
 from core.clock import Clock, sleep_or_wake
 from core.models import MessageKind
@@ -99,7 +91,7 @@ class Daemon:
         self.answer_flows, self.action_pollers = [], []
         if not configs:
             return  # the Telegram pollers' modules stay unloaded
-        from aggregator.phone_wiring import telegram_surfaces
+        from aggregator.wiring.phone import telegram_surfaces
 
         surfaces = [
             telegram_surfaces(

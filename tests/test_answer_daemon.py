@@ -13,11 +13,11 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from aggregator import wiring
 from aggregator.daemon import Daemon
 from aggregator.settings import CoupangAccount
 from aggregator.store import StoredInquiry
 from aggregator.store.answers import AnswerState
+from aggregator.wiring import connectors as wiring
 from connectors.base import Connector
 from connectors.sandbox import CoupangSandbox
 from core.answers import AnswerLimit, AnswerOutcome, AnswerRequest, AnswerResult

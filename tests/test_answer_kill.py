@@ -23,10 +23,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from aggregator import wiring
 from aggregator.daemon import Daemon
 from aggregator.settings import CoupangAccount, Settings, load_settings
 from aggregator.store import Store
+from aggregator.wiring import connectors as wiring
 from core.answers import AnswerLimit, AnswerOutcome, AnswerRequest, AnswerResult
 from core.clock import SystemClock
 from core.models import Category, Cursor, Inquiry, Marketplace, PollResult, StreamKind

@@ -19,7 +19,7 @@ from structlog.testing import capture_logs
 from aggregator.daemon import Daemon
 from aggregator.logs import configure_logging
 from aggregator.store import Store
-from aggregator.wiring import build_connector
+from aggregator.wiring.connectors import build_connector
 from connectors.base import AuthFailed
 from connectors.sandbox import CoupangSandbox, Fault
 from core.models import MessageKind, StreamKind

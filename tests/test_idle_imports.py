@@ -24,7 +24,7 @@ _SCRIPT = """
 import json, signal, sys
 WATCHED = ("jinja2", "matplotlib", "holidays", "aggregator.web", "aggregator.init", "aggregator.report.chart",
            "connectors.coupang", "connectors.naver", "connectors.elevenst", "connectors.esm", "tomlkit",
-           "aggregator.phone_wiring")
+           "aggregator.wiring.phone")
 def show(_signum, _frame):
     loaded = sorted({w for w in WATCHED for m in list(sys.modules) if m == w or m.startswith(w + ".")})
     print("loaded-modules " + json.dumps(loaded), flush=True)
@@ -38,7 +38,7 @@ NO_CONNECTOR = {"connectors.coupang", "connectors.naver", "connectors.elevenst",
 WEB = {"jinja2", "aggregator.web"}
 # Pages may use these (the report draws with chart.py, matplotlib only in a child process; the hours page edits
 # the config with tomlkit); the Telegram pollers come with a Telegram channel.
-UNTIL_USED = {"aggregator.report.chart", "tomlkit", "aggregator.phone_wiring"}
+UNTIL_USED = {"aggregator.report.chart", "tomlkit", "aggregator.wiring.phone"}
 
 
 def _config(tmp_path: Path) -> Path:

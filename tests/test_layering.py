@@ -165,7 +165,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.demo": OURS,
     "aggregator.demo_state": OURS,  # the demo's helper: the sandbox shops it keeps with its data dir
     "aggregator.wiring": OURS,
-    "aggregator.phone_wiring": OURS,  # a composition root's piece: the Telegram surfaces of one channel
+    "aggregator.wiring.phone": OURS,  # a composition root's piece: the Telegram surfaces of one channel
     "aggregator.cli": OURS,
     # the web inbox is a surface like the CLI: it reads the store and calls the same services (never a connector)
     "aggregator.web": ("core", "policies", "aggregator"),

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from aggregator.answering.service import Check
 from aggregator.settings import Settings
-from aggregator.wiring import connector_class
+from aggregator.wiring.connectors import connector_class
 from core.answers import AnswerLimit, Finding
 from core.models import Inquiry, Marketplace, StreamKind
 from policies.answer_check import check_answer

@@ -12,7 +12,7 @@ from aggregator.logs import configure_logging
 from aggregator.notifiers.base import DeliveryError, Notifier
 from aggregator.render import channel_test_messages
 from aggregator.settings import NotifierConfig, Settings
-from aggregator.wiring import build_notifier
+from aggregator.wiring.channels import build_notifier
 from core.clock import SystemClock
 
 EXIT_FAILED = 1

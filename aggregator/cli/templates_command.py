@@ -16,7 +16,7 @@ from aggregator.render import kst_stamp
 from aggregator.settings import NaverAccount, Settings
 from aggregator.store import Store
 from aggregator.templates import TemplatesFileError, append_templates, load_templates, naver_templates
-from aggregator.wiring import build_connector
+from aggregator.wiring.connectors import build_connector
 from connectors.base import ConnectorError
 from connectors.naver.connector import NaverConnector
 from core.clock import SystemClock

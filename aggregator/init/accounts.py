@@ -20,7 +20,7 @@ from aggregator.init.config import (
 from aggregator.init.steps import WizardSteps, flag_values
 from aggregator.init.texts import auth_hint, market_name, say
 from aggregator.settings import Account
-from aggregator.wiring import build_connector
+from aggregator.wiring.connectors import build_connector
 from connectors.base import AuthFailed, ConnectorError
 from core.models import Marketplace
 

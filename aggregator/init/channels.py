@@ -20,7 +20,7 @@ from aggregator.kakao_login import LOGIN_ERRORS, logged_in_text
 from aggregator.notifiers.base import DeliveryError
 from aggregator.render import channel_test_messages
 from aggregator.settings.notify import KakaoConfig, NotifierConfig
-from aggregator.wiring import build_notifier
+from aggregator.wiring.channels import build_notifier
 
 CHANNEL_NAMES = {"ntfy": "phone", "telegram": "telegram", "sms": "sms", "sink": "sink", "kakao": "kakao"}
 

@@ -22,7 +22,7 @@ from aggregator.demo_state import STATE_FILE, DemoSandboxes
 from aggregator.language import Lang
 from aggregator.settings import load_settings
 from aggregator.settings.editing import set_hours
-from aggregator.wiring import build_connector
+from aggregator.wiring.connectors import build_connector
 from core.particles import with_particle
 from tests.conftest import START
 from tests.fakes import FakeClock

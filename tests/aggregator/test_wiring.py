@@ -12,7 +12,6 @@ import httpx
 import jwt
 import pytest
 
-from aggregator import wiring
 from aggregator.daemon import Daemon
 from aggregator.poller import FIRST_POLL_SPACING_S
 from aggregator.settings import (
@@ -25,13 +24,13 @@ from aggregator.settings import (
     Settings,
     SinkNotifierConfig,
 )
-from aggregator.wiring import (
+from aggregator.wiring import connectors as wiring
+from aggregator.wiring.channels import NOTIFIERS, build_notifier
+from aggregator.wiring.connectors import (
     CONNECTOR_CLASSES,
     CONNECTORS,
-    NOTIFIERS,
     build_connector,
     build_connectors,
-    build_notifier,
     connector_class,
 )
 from connectors.esm.connector import EsmConnector
