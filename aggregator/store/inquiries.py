@@ -19,11 +19,9 @@ from aggregator.store.schema import (
     Event,
     RecordOutcome,
     StoredInquiry,
-    StreamStatus,
     TextChange,
     _chunks,
     _dt,
-    _dt_or_none,
     _inquiry_from_row,
     channels_for,
     db_time,
@@ -309,50 +307,6 @@ class InquiriesMixin(StoreBase):
                 queued += cur.rowcount
                 await cur.close()
         return queued
-
-    async def record_poll_failure(
-        self, account_id: str, stream: StreamKind, *, now: datetime, error: str, auth_failed: bool = False
-    ) -> int:
-        """Count a failed poll; returns the number of consecutive failures."""
-        now_s = db_time(now)
-        async with self._transaction() as db:
-            await db.execute(
-                "INSERT INTO stream_status (account_id, stream, last_error_at, last_error, consecutive_failures, "
-                "failing_since, auth_failed) VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (account_id, stream) DO UPDATE "
-                "SET last_error_at = excluded.last_error_at, last_error = excluded.last_error, "
-                "consecutive_failures = consecutive_failures + 1, "
-                "failing_since = COALESCE(failing_since, excluded.failing_since), auth_failed = excluded.auth_failed",
-                (account_id, stream.value, now_s, error, now_s, int(auth_failed)),
-            )
-            async with db.execute(
-                "SELECT consecutive_failures FROM stream_status WHERE account_id = ? AND stream = ?",
-                (account_id, stream.value),
-            ) as cur:
-                row = await cur.fetchone()
-        return int(row[0]) if row else 1
-
-    async def stream_statuses(self, account_id: str | None = None) -> list[StreamStatus]:
-        """Health bookkeeping of every stream (or one account's streams) that has polled at least once."""
-        query = "SELECT * FROM stream_status ORDER BY account_id, stream"
-        args: tuple[str, ...] = ()
-        if account_id is not None:
-            query, args = "SELECT * FROM stream_status WHERE account_id = ? ORDER BY stream", (account_id,)
-        async with self._conn.execute(query, args) as cur:
-            rows = await cur.fetchall()
-        return [
-            StreamStatus(
-                account_id=row["account_id"],
-                stream=StreamKind(row["stream"]),
-                last_success_at=_dt_or_none(row["last_success_at"]),
-                last_error_at=_dt_or_none(row["last_error_at"]),
-                last_error=row["last_error"],
-                consecutive_failures=row["consecutive_failures"],
-                skipped_total=row["skipped_total"],
-                failing_since=_dt_or_none(row["failing_since"]),
-                auth_failed=bool(row["auth_failed"]),
-            )
-            for row in rows
-        ]
 
     # ---- queue and timeline ----------------------------------------------------------------------
 
