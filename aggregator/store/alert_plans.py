@@ -51,7 +51,8 @@ class AlertCandidate(NamedTuple):
     plan_generation: int  # the generation current when read: its new plan is stored under it
 
 
-# The columns AlertCandidate is made of, in `_candidate`'s order, and the keys already in the alert log.
+# The columns AlertCandidate is made of, in `_candidate`'s order, and the keys already in the alert log (the
+# current plan generation follows them).
 _CANDIDATE_COLUMNS = (
     "id, marketplace, stream, received_at, deadline_at, answered, first_seen_at, "
     "snoozed_until, handled_at, promise_at, promise_note, promise_by_answer, "
@@ -59,9 +60,9 @@ _CANDIDATE_COLUMNS = (
 )
 
 
-def _candidate(row: tuple[Any, ...], generation: int) -> AlertCandidate:
+def _candidate(row: tuple[Any, ...]) -> AlertCandidate:
     row_id, marketplace, stream, received, deadline, answered, first_seen = row[:7]
-    snoozed, handled, promised, note, by_answer, fired = row[7:]
+    snoozed, handled, promised, note, by_answer, fired, generation = row[7:]
     return AlertCandidate(
         row_id,
         _MARKETPLACES[marketplace],
@@ -123,24 +124,26 @@ class TimersMixin(StoreBase):
         # oldest generation first (new inquiries come with generation 0 and no time: first of all) and by their
         # old alert time within one. During a 100k re-plan each batch thus serves what fell due meanwhile first.
         # The fired keys come in one correlated lookup on alert_log's primary key.
-        generation = await self.plan_generation()
+        # The current generation comes in each row (a scalar subquery, evaluated once per statement): no extra
+        # round trip to the SQLite thread per timer wake-up.
+        g = CURRENT_PLAN_GENERATION
         scans = (
-            ("plan_generation = ? AND next_alert_at <= ? ORDER BY next_alert_at", (generation, db_time(now))),
-            ("plan_generation = ? AND next_alert_at IS NULL", (generation,)),
-            ("plan_generation < ? ORDER BY plan_generation, next_alert_at", (generation,)),
+            (f"plan_generation = {g} AND next_alert_at <= ? ORDER BY next_alert_at", (db_time(now),)),
+            (f"plan_generation = {g} AND next_alert_at IS NULL", ()),
+            (f"plan_generation < {g} ORDER BY plan_generation, next_alert_at", ()),
         )
         rows: list[tuple[Any, ...]] = []
         for where, args in scans:
             if len(rows) >= limit:
                 break
             async with self._conn.execute(
-                f"SELECT {_CANDIDATE_COLUMNS} FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608 - constant
+                f"SELECT {_CANDIDATE_COLUMNS}, {g} FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608
                 f"WHERE {PLANNED_ROWS} AND {where} LIMIT ?",
                 (*args, limit - len(rows)),
             ) as cur:
                 cur.row_factory = None  # plain tuples: no sqlite3.Row per row
                 rows += await cur.fetchall()  # type: ignore[arg-type]  # tuples, as set
-        return [_candidate(row, generation) for row in rows]
+        return [_candidate(row) for row in rows]
 
     async def record_alerts(self, updates: Sequence[AlertUpdate], *, channels: Channels, now: datetime) -> int:
         """Queue fired alerts, log them and superseded ones, and store each inquiry's next alert time: one txn."""
