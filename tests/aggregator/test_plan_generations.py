@@ -169,3 +169,17 @@ async def test_snooze_for_all_and_a_vacation_make_every_plan_stale_without_rewri
     assert len(stale) == 3
     assert [gen for _, _, gen in planned + replanned] == [0, 0, 0, 1, 1, 1]
     assert (after_vacation, wake) == (replanned, PLANNING)  # stale, yet not one row rewritten
+
+
+async def test_plans_made_while_the_config_changed_stay_stale(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "inqd.db")
+    clock = FakeClock(START)
+    ids = await _seed(store, clock.now(), range(3))
+    timer = AlertTimer(store, clock, POLICIES, channels=("sink",))
+    await timer.start("config-a")
+    candidates = await store.alert_candidates(now=clock.now(), limit=10)
+    await timer.start("config-b")  # (a reload between the read and the write-back)
+    await store.record_alerts([timer.plan(c, clock.now()) for c in candidates], channels=("sink",), now=clock.now())
+    again = [c.id for c in await store.alert_candidates(now=clock.now(), limit=10)]
+    await store.aclose()
+    assert again == ids  # planned under the old config: planned again
