@@ -100,6 +100,7 @@ class AlertTimer:
             fire=tuple(_fire(alert, now=now) for alert in due.fire),
             superseded=tuple((alert.key, alert.at) for alert in due.superseded),
             next_at=due.next_at,
+            plan_generation=candidate.plan_generation,
         )
 
     async def run_once(self) -> int:

@@ -8,13 +8,13 @@ Phases:
   `Store.record_poll(..., notify_new=False)` in batches (one summary outbox row per stream). No inquiry has
   a marketplace alert in the hour after seeding, so a rebuild queues (almost) nothing; alerts that passed
   before the store first saw an inquiry are logged as superseded, as after a backfill.
-- rebuild: a fresh `AlertTimer`; `start()` (every open inquiry's plan is reset) then `run_once()` until
+- rebuild: a fresh `AlertTimer`; `start()` (every open inquiry's plan made stale) then `run_once()` until
   every open inquiry has a next alert time: what a restart does. Setups, all without quiet hours: the
   default SLA (marketplace clock only), and the same with a 3 h own target on work hours for every stream;
   `--quiet-hours` adds the shipped defaults (quiet hours night + closed-days). Each setup is timed once as
   its first plan (default: after the backfill; the others: after a config change, passed alerts of their
   new keys get logged) and `--repeat` times as a restart (median printed). Time inside the store's
-  `start()` UPDATE, `alert_candidates` and `record_alerts` is measured apart; the rest is planning.
+  `start()`, `alert_candidates` and `record_alerts` is measured apart; the rest is planning.
 - memory: VmRSS and ru_maxrss before seeding, after seeding and after the rebuilds; each rebuild's peak
   growth from VmHWM, reset through /proc/self/clear_refs before the run (Linux). Then one more restart in
   a fresh interpreter (`--restart-child`, internal), whose RSS is not inflated by the seeding.
@@ -57,6 +57,7 @@ from aggregator.alert_timer import AlertTimer
 from aggregator.logs import configure_logging
 from aggregator.settings import Settings
 from aggregator.store import AlertCandidate, AlertUpdate, Channels, Store, db_time
+from aggregator.store.schema import CURRENT_PLAN_GENERATION
 from core.clock import SystemClock
 from core.models import Category, Inquiry, Marketplace, MessageKind, PollResult, StreamKind
 from policies import Policies
@@ -199,7 +200,8 @@ def db_counts(path: Path) -> dict[str, int]:
         counts = {
             "open": conn.execute("SELECT COUNT(*) FROM inquiries WHERE answered = 0").fetchone()[0],
             "unplanned": conn.execute(
-                "SELECT COUNT(*) FROM inquiries WHERE answered = 0 AND next_alert_at IS NULL"
+                "SELECT COUNT(*) FROM inquiries WHERE answered = 0 AND (next_alert_at IS NULL "
+                f"OR plan_generation < {CURRENT_PLAN_GENERATION})"
             ).fetchone()[0],
             "outbox": conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0],
             "events": conn.execute("SELECT COUNT(*) FROM events").fetchone()[0],
@@ -247,7 +249,7 @@ class Rebuild:
     planned: int
     queued: int
     superseded: int
-    reset_s: float  # inside start(): one UPDATE of every open row
+    reset_s: float  # inside start(): the plan generation goes up (before v14: one UPDATE of every open row)
     read_s: float
     write_s: float
     peak_kib: int | None  # VmHWM growth over VmRSS at the start of the run
@@ -588,7 +590,7 @@ def report(r: Results, args: argparse.Namespace) -> str:
         "   CPU time in the run, event loop and SQLite thread: on a shared machine it moves less than wall time)",
         "",
         *breakdown,
-        "  (start() = the UPDATE resetting every plan; candid. = inside Store.alert_candidates: SELECT, rows",
+        "  (start() = marking every plan stale; candid. = inside Store.alert_candidates: SELECT, rows",
         "   to objects, alert-log keys; record = inside Store.record_alerts; plan = the rest: AlertTimer.plan)",
         "",
         f"memory (MiB)          {'VmRSS':>8}{'ru_maxrss':>10}",

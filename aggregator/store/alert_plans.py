@@ -15,10 +15,11 @@ from aggregator.store.schema import (
     _MARKETPLACES,
     _NO_CONTROLS,
     _STREAMS,
+    CURRENT_PLAN_GENERATION,
     NO_MORE_ALERTS,
+    PLAN_GENERATION_KEY,
     PLANNED_ROWS,
     REPLAN_ALL_SQL,
-    STALE_PLAN_PREFIX,
     AlertUpdate,
     Channels,
     _dt,
@@ -47,9 +48,11 @@ class AlertCandidate(NamedTuple):
     first_seen_at: datetime
     controls: InquiryControls
     fired: frozenset[str]  # keys of the alerts already fired or superseded
+    plan_generation: int  # the generation current when read: its new plan is stored under it
 
 
-# The columns AlertCandidate is made of, in `_candidate`'s order, and the keys already in the alert log.
+# The columns AlertCandidate is made of, in `_candidate`'s order, and the keys already in the alert log (the
+# current plan generation follows them).
 _CANDIDATE_COLUMNS = (
     "id, marketplace, stream, received_at, deadline_at, answered, first_seen_at, "
     "snoozed_until, handled_at, promise_at, promise_note, promise_by_answer, "
@@ -59,7 +62,7 @@ _CANDIDATE_COLUMNS = (
 
 def _candidate(row: tuple[Any, ...]) -> AlertCandidate:
     row_id, marketplace, stream, received, deadline, answered, first_seen = row[:7]
-    snoozed, handled, promised, note, by_answer, fired = row[7:]
+    snoozed, handled, promised, note, by_answer, fired, generation = row[7:]
     return AlertCandidate(
         row_id,
         _MARKETPLACES[marketplace],
@@ -78,6 +81,7 @@ def _candidate(row: tuple[Any, ...]) -> AlertCandidate:
         if snoozed or handled or promised
         else _NO_CONTROLS,
         frozenset(fired.split("\x1f")) if fired else _NOTHING_FIRED,
+        generation,
     )
 
 
@@ -89,7 +93,8 @@ class TimersMixin(StoreBase):
     async def reset_alert_plans(self, fingerprint: str) -> int | None:
         """Make the timer plan every planned row again if the policy config changed since the plans were made.
 
-        Returns how many inquiries will be re-planned, or None when `fingerprint` matches the stored one.
+        One meta row is written (the plan generation goes up): the rows themselves are rewritten once, by the
+        re-plan. Returns how many inquiries will be re-planned, or None when `fingerprint` matches the stored one.
         """
         async with self._transaction() as db:
             async with db.execute("SELECT value FROM meta WHERE key = 'plan_fingerprint'") as cur:
@@ -106,26 +111,33 @@ class TimersMixin(StoreBase):
             )
             return int(open_count)
 
+    async def plan_generation(self) -> int:
+        """The current plan generation: a planned row whose plan carries an older one is planned again."""
+        async with self._conn.execute("SELECT value FROM meta WHERE key = ?", (PLAN_GENERATION_KEY,)) as cur:
+            row = await cur.fetchone()
+        return 0 if row is None else int(row[0])
+
     async def alert_candidates(self, *, now: datetime, limit: int) -> list[AlertCandidate]:
         """Planned rows that need planning or have an alert due, with the keys of alerts already fired."""
-        # Range scans of the partial index, most urgent first: alerts really due now, then inquiries never
-        # planned (new or changed), then plans made stale by a config change (soonest old alert first). During a
-        # 100k re-plan each batch thus serves what fell due meanwhile first. (An OR of these made SQLite read and
-        # sort every open row.) The fired keys come in one correlated lookup on alert_log's primary key.
+        # Range scans of the partial index (plan_generation, next_alert_at), most urgent first: alerts of current
+        # plans really due now, then rows of this generation never planned (new or changed), then stale plans,
+        # oldest generation first (new inquiries come with generation 0 and no time: first of all) and by their
+        # old alert time within one. During a 100k re-plan each batch thus serves what fell due meanwhile first.
+        # The fired keys come in one correlated lookup on alert_log's primary key.
+        # The current generation comes in each row (a scalar subquery, evaluated once per statement): no extra
+        # round trip to the SQLite thread per timer wake-up.
+        g = CURRENT_PLAN_GENERATION
         scans = (
-            (
-                "next_alert_at > ? AND next_alert_at <= ? ORDER BY next_alert_at",
-                (STALE_PLAN_PREFIX + "~", db_time(now)),
-            ),
-            ("next_alert_at IS NULL ORDER BY id", ()),
-            ("next_alert_at < ? ORDER BY next_alert_at", (STALE_PLAN_PREFIX + "~",)),
+            (f"plan_generation = {g} AND next_alert_at <= ? ORDER BY next_alert_at", (db_time(now),)),
+            (f"plan_generation = {g} AND next_alert_at IS NULL", ()),
+            (f"plan_generation < {g} ORDER BY plan_generation, next_alert_at", ()),
         )
         rows: list[tuple[Any, ...]] = []
         for where, args in scans:
             if len(rows) >= limit:
                 break
             async with self._conn.execute(
-                f"SELECT {_CANDIDATE_COLUMNS} FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608 - constant
+                f"SELECT {_CANDIDATE_COLUMNS}, {g} FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608
                 f"WHERE {PLANNED_ROWS} AND {where} LIMIT ?",
                 (*args, limit - len(rows)),
             ) as cur:
@@ -139,7 +151,7 @@ class TimersMixin(StoreBase):
         log_rows: list[tuple[int, str, str, str, str]] = []
         outbox_rows: list[tuple[str, str, int, str, str, str, str]] = []
         events: list[tuple[str, str, int, str]] = []
-        next_rows: list[tuple[str, int]] = []
+        next_rows: list[tuple[str, int, int]] = []
         for update in updates:
             for fire in update.fire:
                 key = fire.alert.key
@@ -161,7 +173,7 @@ class TimersMixin(StoreBase):
             for key, due_at in update.superseded:
                 log_rows.append((update.inquiry_id, key, db_time(due_at), now_s, "superseded"))
             next_at = NO_MORE_ALERTS if update.next_at is None else db_time(update.next_at)
-            next_rows.append((next_at, update.inquiry_id))
+            next_rows.append((next_at, update.plan_generation, update.inquiry_id))
         async with self._transaction() as db:
             await db.executemany(
                 "INSERT INTO alert_log (inquiry_id, key, due_at, fired_at, outcome) VALUES (?, ?, ?, ?, ?) "
@@ -174,22 +186,24 @@ class TimersMixin(StoreBase):
                 outbox_rows,
             )
             await db.executemany("INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, ?, ?, ?)", events)
-            await db.executemany("UPDATE inquiries SET next_alert_at = ? WHERE id = ?", next_rows)
+            await db.executemany("UPDATE inquiries SET next_alert_at = ?, plan_generation = ? WHERE id = ?", next_rows)
         return len(outbox_rows)
 
     async def next_alert_at(self) -> datetime | None:
         """When the timer must look next: now-ish if something awaits planning, else the earliest alert."""
-        # NULL (awaiting a plan) sorts first: one step of the partial index answers both questions.
+        # Stale generations sort first, then NULL (awaiting a plan): one step of the partial index answers all.
         async with self._conn.execute(
-            "SELECT next_alert_at FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608 - constant
-            f"WHERE {PLANNED_ROWS} ORDER BY next_alert_at LIMIT 1"
+            f"SELECT plan_generation < {CURRENT_PLAN_GENERATION}, next_alert_at "  # noqa: S608 - constants
+            "FROM inquiries INDEXED BY inquiries_alert_due "
+            f"WHERE {PLANNED_ROWS} AND plan_generation <= {CURRENT_PLAN_GENERATION} "
+            "ORDER BY plan_generation, next_alert_at LIMIT 1"
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             return None
-        if row[0] is None or row[0].startswith(STALE_PLAN_PREFIX):
+        if row[0] or row[1] is None:
             return datetime.min.replace(tzinfo=UTC)
-        return None if row[0] == NO_MORE_ALERTS else _dt(row[0])
+        return None if row[1] == NO_MORE_ALERTS else _dt(row[1])
 
     async def alert_log(self, inquiry_id: int) -> list[tuple[str, datetime, datetime, str]]:
         """(key, due_at, fired_at, outcome) of every alert handled for one inquiry."""

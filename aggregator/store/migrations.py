@@ -260,4 +260,17 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE inquiries.account_id = stream_status.account_id AND inquiries.stream = stream_status.stream),
         last_success_at);
     """,
+    # v14: "every plan is stale" is one number (aggregator/store/alert_plans.py): meta's `plan_generation`, bumped
+    # by a config change, and each planned row's own, written with its plan; a row whose generation is older is
+    # planned again, so a re-plan no longer rewrites 100k wide rows before it starts. The timer's index leads with
+    # the generation (current plans by time, each stale generation by its old time). Plans marked stale before
+    # this version (a "0" before the time) keep their time under generation -1: stale, soonest first.
+    """
+    ALTER TABLE inquiries ADD COLUMN plan_generation INTEGER NOT NULL DEFAULT 0;
+    UPDATE inquiries SET plan_generation = -1, next_alert_at = substr(next_alert_at, 2)
+        WHERE next_alert_at LIKE '0%';
+    DROP INDEX inquiries_alert_due;
+    CREATE INDEX inquiries_alert_due ON inquiries (plan_generation, next_alert_at)
+        WHERE (answered = 0 OR promise_by_answer = 1);
+    """,
 )

@@ -22,18 +22,19 @@ from core.models import (
 )
 from core.payloads import OutboxPayload, SlaAlertPayload
 
-# Every open inquiry must be planned again (a config change, a vacation, a snooze for all). Rather than NULL,
-# which loses the order, the old next alert time gets a "0" prefix: it sorts before every real time, so the
-# timer treats it as due now, and among those the ones whose alerts were soonest come first — an alert due
-# during a 100k re-plan waits for one batch, not for the whole re-plan.
 # The rows the SLA timer plans: open inquiries, and answered ones whose answer promised a date (its reminder
 # outlives the answer). Written exactly as the partial index `inquiries_alert_due`'s predicate, so SQLite uses it.
 PLANNED_ROWS = "(answered = 0 OR promise_by_answer = 1)"
+# Every planned row must be planned again (a config change, a vacation, a snooze for all): the plan generation in
+# meta goes up by one, and each row whose plan carries an older one is stale (aggregator/store/alert_plans.py).
+# One row written, where marking 100k wide inquiry rows rewrote each of them before the re-plan rewrote it again.
+PLAN_GENERATION_KEY = "plan_generation"
 REPLAN_ALL_SQL = (
-    "UPDATE inquiries SET next_alert_at = '0' || next_alert_at "  # noqa: S608 - constants
-    f"WHERE {PLANNED_ROWS} AND next_alert_at IS NOT NULL AND next_alert_at NOT LIKE '0%'"
+    "INSERT INTO meta (key, value) VALUES ('plan_generation', '1') "
+    "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
 )
-STALE_PLAN_PREFIX = "0"
+# The current generation, as a scalar subquery (0 before the first bump).
+CURRENT_PLAN_GENERATION = "COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'plan_generation'), 0)"
 
 # next_alert_at for an open inquiry whose alerts have all fired: sorts after every real time.
 NO_MORE_ALERTS = "9999-12-31T00:00:00.000000Z"
@@ -114,6 +115,7 @@ class AlertUpdate(NamedTuple):
     fire: tuple[AlertFire, ...]
     superseded: tuple[tuple[str, datetime], ...]
     next_at: datetime | None
+    plan_generation: int  # the plan generation current when the inquiry was read: stored with next_at
 
 
 @dataclass(frozen=True, slots=True)
