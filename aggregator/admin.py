@@ -124,7 +124,7 @@ class AdminServer:
         if self._runner is not None:
             raise RuntimeError("admin: add_routes_on_first_use after start()")
         self._mount_later = mount
-        # The catch-all is tried after every other route (aiohttp matches the longest fixed prefix first).
+        # The catch-all is registered last, so it is tried after every other route.
         self._app.router.add_route("*", "/{path_of_later_routes:.*}", self._serve_later_routes)
 
     async def _serve_later_routes(self, request: web.Request) -> web.StreamResponse:

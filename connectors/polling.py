@@ -133,6 +133,7 @@ class Passes(NamedTuple):
 
     changed_first: date | None
     open_first: date
+    quick_first: date  # the quick window's first date (a first poll also takes in the open rows from there on)
 
 
 class Page(NamedTuple):
@@ -188,8 +189,10 @@ class PollTally:
         """
         quick_first = max(self.today - timedelta(days=max(one_request_dates, 1) - 1), self.recheck_first)
         if not self.sweep:
-            return Passes(None, quick_first)
-        return Passes(self.first if self.swept is None else min(self.first, quick_first), self.recheck_first)
+            return Passes(None, quick_first, quick_first)
+        return Passes(
+            self.first if self.swept is None else min(self.first, quick_first), self.recheck_first, quick_first
+        )
 
     async def walk(
         self,
@@ -300,6 +303,32 @@ class PollTally:
                 continue
             inquiries.setdefault(inquiry.external_id, inquiry)
         return tuple(inquiries.values())
+
+    def take_in(
+        self, changed: Listing | None, still_open: Listing, passes: Passes, to_inquiry: Callable[[object], Inquiry]
+    ) -> tuple[Inquiry, ...]:
+        """The poll's inquiries: a quick poll's open rows, or a sweep's every-status rows (`changed`).
+
+        A first poll also takes in the open rows of the quick window that its backfill did not reach, so that the
+        first-connection summary holds every open inquiry a quick poll will list: one received before the backfill
+        would otherwise arrive a minute later, from the first quick poll, as a push of its own.
+        """
+        if changed is None:
+            return self.normalize(still_open.rows, to_inquiry)
+        inquiries = self.normalize(changed.rows, to_inquiry)
+        if self.swept is not None:
+            return inquiries
+        since = datetime.combine(passes.quick_first, time(), KST)
+        until = datetime.combine(passes.changed_first or self.today, time(), KST)  # where the backfill began
+        more: dict[str, Inquiry] = {}
+        for raw in still_open.rows:
+            try:
+                inquiry = to_inquiry(raw)
+            except MalformedItem:
+                continue  # counted by open_snapshot, which reads the same rows
+            if since <= inquiry.received_at < until:
+                more.setdefault(inquiry.external_id, inquiry)
+        return inquiries + tuple(more.values())
 
     def open_snapshot(
         self, listing: Listing, row_id: Callable[[object], str], first: date, now: datetime

@@ -41,8 +41,8 @@ class StoreBase:
 
         `work` is written as for `_transaction` (awaiting the connection's calls), but is given a connection whose
         calls complete at once on the database thread, so it runs there from start to end without suspending.
-        Once queued it runs whole even if the caller is cancelled (committed, or rolled back on an error, as a crash
-        would leave it); the database thread runs one call at a time, so nothing interleaves with it.
+        Once queued it runs whole even if the caller is cancelled (committed, or rolled back on an error; a crash
+        leaves it uncommitted); the database thread runs one call at a time, so nothing interleaves with it.
         """
         async with self._write_lock:
             # aiosqlite's one door to its thread (what each of its own calls goes through), untyped

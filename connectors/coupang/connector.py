@@ -4,7 +4,8 @@ A quick poll (connectors/polling.py) of a stream asks for the unanswered only (N
 7 dates, the widest one request may ask about: one request while the open inquiries fit one page (50 product Q&A,
 30 call-center). Its rows are the new inquiries and the open snapshot of those dates. A sweep (hourly, and the first
 poll) makes two passes over KST dates, in windows of at most 7 dates, all pages:
-1. every status over [last sweep's date - overlap, today], at least the last 7 dates: new and changed inquiries,
+1. every status over [last sweep's date - overlap, today], at least the last 7 dates after the first poll
+   (which reads the backfill, and takes in the open rows of the 7 dates from pass 2): new and changed inquiries,
    those answered before inqd saw them (with `inquiryCommentAt` / `answeredAt`, which replace a quick poll's time);
 2. unanswered-only over [today - recheck, today]: the ids still open, so the store can close the rest.
 Detection bounds: an inquiry received in the last 7 dates shows up, and is seen answered, within one poll interval;
@@ -154,8 +155,7 @@ class CoupangConnector(PollingConnector):
         if passes.changed_first is not None:
             changed = await self._read_range(spec, spec.all_status, passes.changed_first, tally)
         still_open = await self._read_range(spec, spec.open_status, passes.open_first, tally)
-        rows = still_open.rows if changed is None else changed.rows
-        inquiries = tally.normalize(rows, lambda raw: _to_inquiry(raw, self.account_id, stream))
+        inquiries = tally.take_in(changed, still_open, passes, lambda raw: _to_inquiry(raw, self.account_id, stream))
         snapshot = tally.open_snapshot(still_open, row_id, passes.open_first, now)
         return tally.result(inquiries, snapshot, now)
 

@@ -3,7 +3,8 @@
 Product Q&A (`prodqnalist`, windows of at most 7 dates, no paging). A quick poll (connectors/polling.py) asks for
 answerStatus 02 (unanswered) over the last 7 dates, one request: its rows are the new questions and the open
 snapshot of those dates. A sweep (hourly, and the first poll) makes two passes over KST calendar dates:
-1. answerStatus 00 (all) over [last sweep's date - overlap, today], at least the last 7 dates: new and changed
+1. answerStatus 00 (all) over [last sweep's date - overlap, today], at least the last 7 dates after the first poll
+   (which reads the backfill, and takes in the open rows of the 7 dates from pass 2): new and changed
    questions, those answered before inqd saw them (with `answerDt`, a date only, whose midnight replaces a quick
    poll's time: the marketplace's own, if coarser);
 2. answerStatus 02 (unanswered) over [today - recheck, today]: the ids still open, so the store closes the rest.
@@ -14,7 +15,7 @@ interval; one older than the recheck range is not rechecked.
 status filter takes one of the three open statuses at a time, so one unfiltered request over the recheck range
 (30 dates at most) is the cheapest; a sweep reaches back to [last sweep's date - overlap] as well. Its rows in
 01/02/04 (미확인, 답변대기, 재답변요청) are the open snapshot, and each row's `emerReplyDt` (회신기한) becomes the
-inquiry's `deadline_at`; every change within the recheck range is seen within one poll interval.
+inquiry's `deadline_at`; every change within the recheck range (30 dates at most) is seen within one poll interval.
 A quiet poll (recheck 13 days): product Q&A 1 request (a sweep 3), 긴급알리미 1 request.
 Answers are EUC-KR XML PUTs (connectors/elevenst/answers.py), their result codes mapped here, at the edge.
 """
@@ -112,13 +113,13 @@ class ElevenstConnector(PollingConnector):
         the last, and the ids still open in the recheck range)."""
         tally = start_poll(self, stream, cursor, now, self._lookback)
         if stream is StreamKind.PRODUCT_QNA:
-            first, open_first = tally.passes(QNA_WINDOW_DATES)
+            passes = tally.passes(QNA_WINDOW_DATES)
+            first, open_first = passes.changed_first, passes.open_first
             changed = None if first is None else await self._read_qna(QNA_ALL, first, tally)
             still_open = await self._read_qna(QNA_UNANSWERED, open_first, tally)
-            rows = still_open.rows if changed is None else changed.rows
-            inquiries = tally.normalize(rows, lambda raw: qna_to_inquiry(raw, self.account_id))
+            inquiries = tally.take_in(changed, still_open, passes, lambda raw: qna_to_inquiry(raw, self.account_id))
             return tally.result(inquiries, tally.open_snapshot(still_open, qna_id, open_first, now), now)
-        first, open_first = tally.passes(ALIMI_WINDOW_DATES)
+        first, open_first, _ = tally.passes(ALIMI_WINDOW_DATES)
         start = open_first if first is None else min(first, open_first)
         listing = await self._read_alimi(start, tally)
         inquiries = tally.normalize(listing.rows, lambda raw: alimi_to_inquiry(raw, self.account_id))

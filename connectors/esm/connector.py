@@ -4,7 +4,8 @@ No paging is documented: one POST returns a whole window of at most 7 dates. A q
 of a stream asks for status 2 (미처리) over the last 7 dates: one request per list it reads (below). Its rows are
 the new inquiries and the open snapshot of those dates. A sweep (hourly, and the first poll) makes two passes over
 KST dates, in windows of at most 7 dates:
-1. status 1 (전체) over [last sweep's date - overlap, today], at least the last 7 dates: new and changed inquiries,
+1. status 1 (전체) over [last sweep's date - overlap, today], at least the last 7 dates after the first poll
+   (which reads the backfill, and takes in the open rows of the 7 dates from pass 2): new and changed inquiries,
    those answered before inqd saw them (with `AnswerDate` where a row has one, which replaces a quick poll's time);
 2. status 2 (미처리) over [today - recheck, today]: the ids still open, so the store can close the rest.
 Detection bounds: an inquiry received in the last 7 dates shows up, and is seen answered, within one poll interval;
@@ -166,7 +167,7 @@ class EsmConnector(PollingConnector):
         for kind in kinds:
             still_open.rows += await self._read_range(kind, STATUS_OPEN, passes.open_first, tally)
         to_inquiry, row_id = self._normalizers(stream)
-        inquiries = tally.normalize(still_open.rows if passes.changed_first is None else changed.rows, to_inquiry)
+        inquiries = tally.take_in(None if passes.changed_first is None else changed, still_open, passes, to_inquiry)
         snapshot = tally.open_snapshot(still_open, row_id, passes.open_first, now)
         return tally.result(inquiries, snapshot, now)
 

@@ -5,7 +5,8 @@ request may ask about: 상품 문의 the last 7 dates (its maximum window is UNC
 range (365 days allowed). One request while the open inquiries fit one page (100 / 200); its rows are the new
 inquiries and the open snapshot of those dates. A sweep (hourly, and the first poll) makes two passes over KST
 dates, in windows of at most 7 dates, all pages:
-1. every item over [last sweep's date - overlap, today], at least the quick window: new and changed inquiries,
+1. every item over [last sweep's date - overlap, today], at least the quick window after the first poll
+   (which reads the backfill, and takes in the open rows of the quick window from pass 2): new and changed inquiries,
    those answered before inqd saw them (고객 문의 with `answerRegistrationDateTime`, which replaces a quick poll's
    time; 상품 문의 rows carry no answer time);
 2. unanswered-only over [today - recheck, today]: the ids still open, so the store can close the rest.
@@ -143,13 +144,13 @@ class NaverConnector(PollingConnector):
         tally = start_poll(self, stream, cursor, now, self._lookback)
         spec = _SPECS[stream]
         passes = tally.passes(spec.one_request_dates)
+        changed = None
         if passes.changed_first is None:
             still_open = await self._read_range(spec, False, passes.open_first, now, tally, spec.one_request_dates)
-            changed = still_open
         else:
             changed = await self._read_range(spec, None, passes.changed_first, now, tally)
             still_open = await self._read_range(spec, False, passes.open_first, now, tally)
-        inquiries = tally.normalize(changed.rows, lambda raw: _to_inquiry(raw, self.account_id, stream))
+        inquiries = tally.take_in(changed, still_open, passes, lambda raw: _to_inquiry(raw, self.account_id, stream))
         snapshot = tally.open_snapshot(still_open, lambda raw: row_id(raw, stream), passes.open_first, now)
         return tally.result(inquiries, snapshot, now)
 

@@ -9,6 +9,7 @@ Requests are counted at the sandbox; time is a FakeClock. No network, no sleepin
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -351,3 +352,16 @@ async def test_the_sweeps_answer_time_replaces_the_quick_polls(stream: Stream, s
 
 async def _open_ids(store: Store) -> set[str]:
     return {stored.inquiry.external_id for stored in await store.open_inquiries()}
+
+
+async def test_the_first_poll_takes_in_every_open_inquiry_a_quick_poll_will_list(stream: Stream) -> None:
+    # With the default 3-day backfill, an open inquiry of 5 days ago is inside every quick window (7 dates, or the
+    # recheck range): the first poll must read it, so that it goes into the first-connection summary instead of
+    # arriving with the next quick poll as a push of its own.
+    stream.connector._lookback = dataclasses.replace(stream.connector._lookback, backfill=timedelta(days=3))
+    old = stream.case.external_id(stream.box, stream.case.add(stream.box, NOW - timedelta(days=5)))
+    first, _ = await stream.poll()
+    stream.clock.advance(60)
+    quick, _ = await stream.poll()
+    assert old in stream.ids(first, answered=False)
+    assert stream.ids(quick) <= stream.ids(first)
