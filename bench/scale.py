@@ -98,7 +98,8 @@ _OWN_CODE = re.compile(r"[(/](?:aggregator|connectors|policies)/(?!cli\.py|__mai
 _HOP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "date", "server"})
 # One request as the sandbox logged it: (account index, stream 0 product / 1 call center, every-status pass,
 # page number, time.time(), HTTP status or None for a timeout)
-Record = tuple[int, int, bool, int, float, int | None]
+# (account, stream, every-status?, page, at, status, window's first date)
+Record = tuple[int, int, bool, int, float, int | None, str]
 
 
 vendor_id = floor.vendor_id
@@ -220,7 +221,8 @@ def _dump(sandboxes: Sequence[CoupangSandbox], since: float) -> list[Record]:
             stream = 0 if req.path.endswith("/onlineInquiries") else 1
             every = params.get("answeredType", params.get("partnerCounselingStatus", [""]))[0] in ("ALL", "NONE")
             page = int(params.get("pageNum", ["1"])[0])
-            records.append((index, stream, every, page, req.at.timestamp(), req.status))
+            first_date = params.get("inquiryStartAt", [""])[0]
+            records.append((index, stream, every, page, req.at.timestamp(), req.status, first_date))
     return records
 
 
@@ -239,7 +241,9 @@ class Poll:
 
 
 def polls_of(records: Sequence[Record]) -> dict[tuple[int, int], list[Poll]]:
-    """Every stream's polls, in order: a poll starts at an every-status page 1 after an unanswered-pass request."""
+    """Every stream's polls, in order (as bench.detection groups them): a sweep starts at the every-status pass's
+    page 1; a quick poll is one unanswered-only pass, so its page 1 starts a poll unless it follows the
+    every-status pass or an earlier window of its own pass (a pass's windows go oldest first)."""
     by_stream: dict[tuple[int, int], list[Record]] = {}
     for record in sorted(records, key=lambda r: r[4]):
         by_stream.setdefault((record[0], record[1]), []).append(record)
@@ -248,13 +252,19 @@ def polls_of(records: Sequence[Record]) -> dict[tuple[int, int], list[Poll]]:
         found: list[Poll] = []
         start = end = 0.0
         count = 0
-        previous_every = False
-        for _, _, every, page, at, _ in reqs:
-            if every and page == 1 and not previous_every:
-                if count:
+        previous: tuple[bool, str] | None = None  # (every-status?, window) of the last page-1 request
+        for _, _, every, page, at, _, first_date in reqs:
+            if page == 1:
+                if every:
+                    starts = previous is None or not previous[0]
+                else:
+                    starts = previous is None or (not previous[0] and first_date <= previous[1])
+                if starts and count:
                     found.append(Poll(account, stream, start, end, count))
-                start, count = at, 0
-            end, count, previous_every = at, count + 1, every
+                if starts:
+                    start, count = at, 0
+                previous = (every, first_date)
+            end, count = at, count + 1
         if count:
             found.append(Poll(account, stream, start, end, count))
         polls[(account, stream)] = found
@@ -278,7 +288,7 @@ def slips(records: Sequence[Record], *, start: float, end: float, delays: Sequen
     """Slip of every poll that started inside [start, end] and had a predecessor; `delays`: each account's sleep."""
     polls = polls_of(records)
     request_times: dict[tuple[int, int], list[float]] = {}
-    for account, stream, _, _, at, _ in records:
+    for account, stream, _, _, at, _, _ in records:
         request_times.setdefault((account, stream), []).append(at)
     held_window = 1.0 / MAX_REQUESTS_PER_S + 0.05
     result = Slips()
