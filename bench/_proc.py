@@ -190,6 +190,17 @@ def slope_per_hour(samples: Sequence[tuple[float, float]]) -> float:
     return 3600 * sum((t - mean_t) * (v - mean_v) for t, v in samples) / spread
 
 
+def starts_poll(previous: tuple[bool, str] | None, every: bool, first_date: str) -> bool:
+    """Whether a page-1 request starts a new poll of its stream, given the stream's previous page-1 request
+    (every-status?, its window's first date), None for the first. A sweep starts at the every-status pass's page 1;
+    a quick poll is the unanswered-only pass alone, so its page 1 starts a poll unless it follows the every-status
+    pass or an earlier window of its own pass (a pass's windows go oldest first; a quick poll asks the same window
+    every time)."""
+    if every:
+        return previous is None or not previous[0]
+    return previous is None or (not previous[0] and first_date <= previous[1])
+
+
 def mib(kib: int) -> float:
     """KiB to MiB."""
     return kib / 1024

@@ -41,6 +41,7 @@ from bench._proc import (
     daemon_env,
     machine_line,
     percentile,
+    starts_poll,
     toml_str,
     verdict,
 )
@@ -151,12 +152,7 @@ class SinkWatcher:
 
 
 def product_polls(requests: Sequence[RecordedRequest]) -> list[Poll]:
-    """Group the product-listing requests into polls.
-
-    A sweep starts at the every-status pass's page 1; a quick poll is the unanswered-only pass alone, so a page 1 of
-    it starts a poll unless it follows the every-status pass or an earlier window of its own pass (the windows of a
-    pass go oldest first; a quick poll asks the same window every time).
-    """
+    """Group the product-listing requests into polls, split where `starts_poll` says a poll begins."""
     polls: list[Poll] = []
     start = end = 0.0
     count = 0
@@ -169,10 +165,7 @@ def product_polls(requests: Sequence[RecordedRequest]) -> list[Poll]:
         window_start = params.get("inquiryStartAt", [""])[0]
         at = req.at.timestamp()
         if params.get("pageNum") == ["1"]:
-            if every:
-                starts = previous is None or not previous[0]
-            else:
-                starts = previous is None or (not previous[0] and window_start <= previous[1])
+            starts = starts_poll(previous, every, window_start)
             if starts and count:
                 polls.append(Poll(start, end, count))
             if starts:

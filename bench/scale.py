@@ -72,6 +72,7 @@ from bench._proc import (
     mib,
     percentile,
     slope_per_hour,
+    starts_poll,
     status_kib,
     toml_str,
     verdict,
@@ -241,9 +242,7 @@ class Poll:
 
 
 def polls_of(records: Sequence[Record]) -> dict[tuple[int, int], list[Poll]]:
-    """Every stream's polls, in order (as bench.detection groups them): a sweep starts at the every-status pass's
-    page 1; a quick poll is one unanswered-only pass, so its page 1 starts a poll unless it follows the
-    every-status pass or an earlier window of its own pass (a pass's windows go oldest first)."""
+    """Every stream's polls, in order, split where `starts_poll` says a poll begins."""
     by_stream: dict[tuple[int, int], list[Record]] = {}
     for record in sorted(records, key=lambda r: r[4]):
         by_stream.setdefault((record[0], record[1]), []).append(record)
@@ -255,10 +254,7 @@ def polls_of(records: Sequence[Record]) -> dict[tuple[int, int], list[Poll]]:
         previous: tuple[bool, str] | None = None  # (every-status?, window) of the last page-1 request
         for _, _, every, page, at, _, first_date in reqs:
             if page == 1:
-                if every:
-                    starts = previous is None or not previous[0]
-                else:
-                    starts = previous is None or (not previous[0] and first_date <= previous[1])
+                starts = starts_poll(previous, every, first_date)
                 if starts and count:
                     found.append(Poll(account, stream, start, end, count))
                 if starts:
