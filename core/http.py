@@ -27,12 +27,13 @@ DEFAULT_KEEPALIVE_S = 5.0
 KEEPALIVE_MARGIN_S = 15.0
 MAX_KEEPALIVE_S = 300.0
 # A shared client's connections (`make_shared_client`), and how many accounts share one client
-# (aggregator.wiring.build_connectors). A request holds a connection for the gateway's latency: ~1 ms on loopback,
-# 30-300 ms against the real gateways, where 1,000 accounts x 2 streams x 3 requests a minute (100 a second) keep
-# ~30 busy at 0.3 s each. But httpcore walks every open connection of a pool (a readability syscall for each idle
-# one) whenever it assigns one: bench.scale at 300 accounts took 14.5 ms of CPU a poll with one pool of 4 and
-# 19.6 ms with one pool of up to 19 (30 fds). So a host's accounts share clients of 4 connections, 64 accounts
-# each: a few pooled connections per walk, and up to 64 connections at 1,000 accounts for a slow gateway.
+# (aggregator.wiring.connectors.build_connectors). A request holds a connection for the gateway's latency: ~1 ms
+# on loopback, 30-300 ms against the real gateways, where 1,000 accounts x 2 streams x 1 request a minute (quick
+# polls: ~33 a second, ~100 during an hourly sweep) keep ~10-30 busy at 0.3 s each. But httpcore walks every open
+# connection of a pool (a readability syscall for each idle one) whenever it assigns one: bench.scale at 300
+# accounts took 14.5 ms of CPU a poll with one pool of 4 and 19.6 ms with one pool of up to 19 (30 fds). So a
+# host's accounts share clients of 4 connections, 64 accounts each: a few pooled connections per walk, and up to
+# 64 connections at 1,000 accounts for a slow gateway.
 SHARED_CONNECTIONS = 4
 ACCOUNTS_PER_SHARED_CLIENT = 64
 
