@@ -11,13 +11,16 @@ the other:
   served by this process on 127.0.0.1 that holds three answered inquiries and gets nothing new;
 - no accounts: the same config without the account (the dispatcher, the SLA timer, the controls check and
   the admin server still run);
+- no accounts, admin API used once: the same, but right after the start this process asks /healthz and /metrics
+  once, as a health probe or a scraper would: the admin server listens from the start but imports aiohttp and
+  builds its application only on its first connection (aggregator/admin.py), so this is its cost;
 - no accounts, web inbox opened: the same, but right after the start this process opens the inbox's pages once
   (`/`, `/status`, `/hours` and their static files), as a seller would, so the pages are imported and their
   templates compiled: the inbox's real cost, not only its imports;
 - no accounts, web inbox off: the same with `[admin] web = false` (only /healthz and /metrics are served).
-The web inbox is on in the first three (the shipped default); in the first two nobody opens it, so it is not even
-imported (the pages mount on their first request). The idle target is judged on those two; the other two are
-printed beside them.
+The web inbox is on in all but the last (the shipped default); in the first two nobody asks the admin server
+anything, so neither aiohttp nor the inbox is imported (the pages mount on their first request). The idle target
+is judged on those two; the others are printed beside them.
 Each run reads VmRSS right after the start (admin_listening), waits `--warmup` seconds after the start (the
 first poll, a backfill, is in there), reads VmRSS and VmHWM from /proc/<pid>/status ("RSS after start-up"),
 then measures `--seconds`: CPU from /proc/<pid>/stat
@@ -35,9 +38,9 @@ and the connection-health check).
 
 Last, a fresh interpreter imports what `inqd run` imports, step by step, builds a daemon with no accounts and
 makes 20 httpx clients (one per account in the daemon), printing VmRSS after each step: where the memory goes.
-Then what `inqd run` leaves out until used, or altogether: the connectors of marketplaces without an account, the
-web inbox (on its first page), the `holidays` package (the daemon is handed its dates by a short-lived process:
-aggregator/holiday_tables.py).
+Then what `inqd run` leaves out until used, or altogether: the connectors of marketplaces without an account,
+aiohttp (on the admin server's first connection), the web inbox (on its first page), the `holidays` package (the
+daemon is handed its dates by a short-lived process: aggregator/holiday_tables.py).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -72,6 +75,7 @@ from bench._proc import (
 from connectors.sandbox import CoupangSandbox, SandboxServer
 
 ACCOUNT = "idle-shop"
+ADMIN_USED = "no accounts, admin API used"
 WEB_OPENED = "no accounts, web opened"
 WEB_OFF = "no accounts, web off"
 WEB_PAGES = ("/", "/status", "/hours")
@@ -176,8 +180,22 @@ def open_web_pages(port: int) -> int:
     return made
 
 
+def use_admin_api(port: int) -> int:
+    """Ask /healthz and /metrics once, as a health probe and a scraper would; returns the requests made."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10.0) as probe:
+        for path in ("/healthz", "/metrics"):
+            probe.get(path).raise_for_status()
+    return 2
+
+
 def measure(
-    name: str, directory: Path, url: str | None, args: argparse.Namespace, *, web: bool = True, open_web: bool = False
+    name: str,
+    directory: Path,
+    url: str | None,
+    args: argparse.Namespace,
+    *,
+    web: bool = True,
+    visit: Callable[[int], int] | None = None,
 ) -> tuple[Run, float, float]:
     """Run one scenario; returns its figures and the wall-clock bounds (time.time()) of the measured window."""
     env = daemon_env({"INQD_IDLE_SHOP__ACCESS_KEY": ACCESS, "INQD_IDLE_SHOP__SECRET_KEY": SECRET})
@@ -187,8 +205,8 @@ def measure(
         listening = daemon.wait_for_event("admin_listening", timeout_s=START_TIMEOUT_S)
         daemon.wait_for_event("daemon_started", timeout_s=START_TIMEOUT_S)
         started = ProcSample.read(daemon.pid)
-        if open_web:
-            open_web_pages(int(listening["port"]))
+        if visit is not None:  # right after the start: what the first requests import stays for the window
+            visit(int(listening["port"]))
         time.sleep(max(0.0, daemon.started_at + args.warmup - time.monotonic()))
         if not daemon.alive():
             raise RuntimeError(f"the daemon exited:\n{daemon.log_tail()}")
@@ -259,6 +277,8 @@ async def build():
 asyncio.run(build())
 # What the run leaves out until used (the web inbox, a marketplace without accounts) or altogether (the holidays
 # package, 300 country modules).
+import aiohttp.web, aggregator.admin_app
+steps.append(("not until the admin API's first request: aiohttp, admin_app", rss()))
 import connectors.naver.connector, connectors.elevenst.connector, connectors.esm.connector
 steps.append(("not without their accounts: Naver, 11st, ESM connectors", rss()))
 import jinja2, aggregator.web
@@ -277,8 +297,6 @@ FOOTPRINT_MODULES = (
     "pydantic_settings",
     "structlog",
     "aiosqlite",
-    "aiohttp",
-    "aiohttp.web",
     "prometheus_client",
     "policies",
     "aggregator.settings",
@@ -307,7 +325,7 @@ def import_footprint(directory: Path) -> list[tuple[str, int]]:
 
 
 def run_all(args: argparse.Namespace) -> tuple[list[Run], list[tuple[str, int]]]:
-    """The four scenarios, each with its own temporary directory, then the import footprint."""
+    """The five scenarios, each with its own temporary directory, then the import footprint."""
     sandbox = CoupangSandbox(vendor_id=VENDOR, access_key=ACCESS, secret_key=SECRET, now=lambda: datetime.now(UTC))
     now = datetime.now(UTC)
     for n in range(3):
@@ -321,7 +339,9 @@ def run_all(args: argparse.Namespace) -> tuple[list[Run], list[tuple[str, int]]]
     with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
         runs.append(measure("no accounts", Path(tmp), None, args)[0])
     with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
-        runs.append(measure(WEB_OPENED, Path(tmp), None, args, open_web=True)[0])
+        runs.append(measure(ADMIN_USED, Path(tmp), None, args, visit=use_admin_api)[0])
+    with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
+        runs.append(measure(WEB_OPENED, Path(tmp), None, args, visit=open_web_pages)[0])
     with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
         runs.append(measure(WEB_OFF, Path(tmp), None, args, web=False)[0])
     with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
@@ -354,10 +374,11 @@ def report(runs: Sequence[Run], footprint: Sequence[tuple[str, int]], args: argp
         )
     lines += [
         "  (MiB: VmRSS right after the start, VmRSS and VmHWM after the warm-up, VmRSS at the end of the window.",
-        "   The web inbox is on in all but the last; only in 'web opened' are its pages requested. Per minute:",
-        "   awake s = one-second",
-        "   slots in which some thread woke up (distinct wake-up moments); loop sw. / all sw. = voluntary context",
-        "   switches of the event-loop thread / of every thread (one per store call and GIL hand-off too);",
+        "   The web inbox is on in all but the last; only in 'admin API used' is /healthz and /metrics asked and",
+        "   only in 'web opened' are the inbox's pages requested (right after the start). Per minute:",
+        "   awake s = one-second slots in which some thread woke up (distinct wake-up moments); loop sw. / all sw. =",
+        "   voluntary context switches of the event-loop thread / of every thread (one per store call and GIL",
+        "   hand-off too);",
         "   preempt = involuntary switches, the machine's load rather than the daemon's doing)",
         "",
     ]
@@ -378,16 +399,19 @@ def report(runs: Sequence[Run], footprint: Sequence[tuple[str, int]], args: argp
         previous = kib
     ticks = sum(rate for rate, _ in PERIODIC_PER_MIN.values())
     calls = sum(rate * n for rate, n in PERIODIC_PER_MIN.values())
-    web_on, opened, web_off = (next(r for r in runs if r.name == name) for name in ("no accounts", WEB_OPENED, WEB_OFF))
+    web_on, used, opened, web_off = (
+        next(r for r in runs if r.name == name) for name in ("no accounts", ADMIN_USED, WEB_OPENED, WEB_OFF)
+    )
     bare = web_on.window
     bare_awake = bare.per_minute(web_on.awake_s)
     # The target is the quiet daemon's: the shipped defaults (web inbox on) with nobody opening a page.
-    quiet = [r for r in runs if r.name not in (WEB_OPENED, WEB_OFF)]
+    quiet = [r for r in runs if r.name not in (ADMIN_USED, WEB_OPENED, WEB_OFF)]
     worst = max(mib(max(r.rss_kib, r.rss_end_kib)) for r in quiet)
     lines += [
         f"web inbox (no accounts): VmRSS at the end {mib(web_on.rss_end_kib):.1f} MiB on and never opened, "
         f"{mib(opened.rss_end_kib):.1f} MiB opened once ({mib(opened.rss_end_kib - web_on.rss_end_kib):+.1f} MiB), "
-        f"{mib(web_off.rss_end_kib):.1f} MiB off",
+        f"{mib(web_off.rss_end_kib):.1f} MiB off; the admin API (/healthz, /metrics) used once "
+        f"{mib(used.rss_end_kib):.1f} MiB ({mib(used.rss_end_kib - web_on.rss_end_kib):+.1f} MiB)",
         "",
         "periodic work when idle: "
         + ", ".join(f"{name} {rate:g}/min" for name, (rate, _) in PERIODIC_PER_MIN.items())
