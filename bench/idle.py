@@ -9,6 +9,9 @@ defaults except a file sink (console off) and the admin port (0: any free one), 
 the other:
 - one account: a Coupang account with both streams at the default 60 s interval, polling a `CoupangSandbox`
   served by this process on 127.0.0.1 that holds three answered inquiries and gets nothing new;
+- one account over HTTPS: the same account through a loopback TLS front (bench/_tls.py), as every real marketplace
+  is HTTPS: the daemon trusts certifi's bundle plus the front's throwaway certificate (SSL_CERT_FILE) and verifies
+  it, so it holds as many CA certificates as in production, and its connections carry TLS state;
 - no accounts: the same config without the account (the dispatcher, the SLA timer, the controls check and
   the admin server still run);
 - no accounts, admin API used once: the same, but right after the start this process asks /healthz and /metrics
@@ -72,9 +75,13 @@ from bench._proc import (
     verdict,
     window,
 )
+from bench._tls import TlsFront
 from connectors.sandbox import CoupangSandbox, SandboxServer
 
 ACCOUNT = "idle-shop"
+ONE_ACCOUNT = "one account, nothing new"
+# The same behind bench/_tls.py's HTTPS front, as every real marketplace is (certifi's bundle + the front's cert).
+ONE_ACCOUNT_HTTPS = "one account over HTTPS"
 ADMIN_USED = "no accounts, admin API used"
 WEB_OPENED = "no accounts, web opened"
 WEB_OFF = "no accounts, web off"
@@ -196,10 +203,11 @@ def measure(
     *,
     web: bool = True,
     visit: Callable[[int], int] | None = None,
+    env: dict[str, str] | None = None,
 ) -> tuple[Run, float, float]:
     """Run one scenario; returns its figures and the wall-clock bounds (time.time()) of the measured window."""
-    env = daemon_env({"INQD_IDLE_SHOP__ACCESS_KEY": ACCESS, "INQD_IDLE_SHOP__SECRET_KEY": SECRET})
-    daemon = DaemonProcess(write_config(directory, url, web=web), directory, env=env)
+    secrets = {"INQD_IDLE_SHOP__ACCESS_KEY": ACCESS, "INQD_IDLE_SHOP__SECRET_KEY": SECRET}
+    daemon = DaemonProcess(write_config(directory, url, web=web), directory, env=daemon_env({**secrets, **(env or {})}))
     try:
         daemon.start()
         listening = daemon.wait_for_event("admin_listening", timeout_s=START_TIMEOUT_S)
@@ -324,18 +332,35 @@ def import_footprint(directory: Path) -> list[tuple[str, int]]:
     return [(str(name), int(kib)) for name, kib in json.loads(last)]
 
 
+def _account_run(
+    sandbox: CoupangSandbox,
+    name: str,
+    directory: Path,
+    url: str,
+    args: argparse.Namespace,
+    env: dict[str, str] | None = None,
+) -> Run:
+    """One account on the sandbox at `url`, with the polls and requests the sandbox saw in the window."""
+    one, start, end = measure(name, directory, url, args, env=env)
+    seen = [r for r in sandbox.requests if start <= r.at.timestamp() <= end]
+    polls = sum(1 for r in seen if "pageNum=1" in r.query and ("=ALL" in r.query or "=NONE" in r.query))
+    return replace(one, polls=polls, requests=len(seen))
+
+
 def run_all(args: argparse.Namespace) -> tuple[list[Run], list[tuple[str, int]]]:
-    """The five scenarios, each with its own temporary directory, then the import footprint."""
+    """The six scenarios, each with its own temporary directory, then the import footprint."""
     sandbox = CoupangSandbox(vendor_id=VENDOR, access_key=ACCESS, secret_key=SECRET, now=lambda: datetime.now(UTC))
     now = datetime.now(UTC)
     for n in range(3):
         sandbox.add_product_inquiry(content=f"지난 문의 {n}", inquiry_at=now - timedelta(hours=n + 2), answered=True)
     runs = []
-    with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp, SandboxServer(sandbox.handler) as server:
-        one, start, end = measure("one account, nothing new", Path(tmp), server.url, args)
-        seen = [r for r in sandbox.requests if start <= r.at.timestamp() <= end]
-        polls = sum(1 for r in seen if "pageNum=1" in r.query and ("=ALL" in r.query or "=NONE" in r.query))
-        runs.append(replace(one, polls=polls, requests=len(seen)))
+    with SandboxServer(sandbox.handler) as server:
+        with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
+            runs.append(_account_run(sandbox, ONE_ACCOUNT, Path(tmp), server.url, args))
+        port = int(server.url.rsplit(":", 1)[1])
+        with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp, TlsFront(port, Path(tmp)) as front:
+            https = {"SSL_CERT_FILE": str(front.ca_bundle)}
+            runs.append(_account_run(sandbox, ONE_ACCOUNT_HTTPS, Path(tmp), front.url, args, env=https))
     with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
         runs.append(measure("no accounts", Path(tmp), None, args)[0])
     with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
