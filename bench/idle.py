@@ -118,6 +118,7 @@ class Run:
     awake_s: int  # one-second slots of the window in which some thread woke up
     polls: int  # stream polls the sandbox saw in the window (every-status page 1)
     requests: int  # sandbox requests in the window
+    requests_run: int  # sandbox requests from the start to the stop (the first polls come during the warm-up)
     warnings: dict[str, int]
     exit_code: int | None
 
@@ -238,6 +239,7 @@ def measure(
         awake_s=active,
         polls=0,
         requests=0,
+        requests_run=0,
         warnings=count_levels(daemon.events),
         exit_code=exit_code,
     )
@@ -341,10 +343,12 @@ def _account_run(
     env: dict[str, str] | None = None,
 ) -> Run:
     """One account on the sandbox at `url`, with the polls and requests the sandbox saw in the window."""
+    before = len(sandbox.requests)
     one, start, end = measure(name, directory, url, args, env=env)
+    requests_run = len(sandbox.requests) - before
     seen = [r for r in sandbox.requests if start <= r.at.timestamp() <= end]
     polls = sum(1 for r in seen if "pageNum=1" in r.query and ("=ALL" in r.query or "=NONE" in r.query))
-    return replace(one, polls=polls, requests=len(seen))
+    return replace(one, polls=polls, requests=len(seen), requests_run=requests_run)
 
 
 def run_all(args: argparse.Namespace) -> tuple[list[Run], list[tuple[str, int]]]:
@@ -408,7 +412,11 @@ def report(runs: Sequence[Run], footprint: Sequence[tuple[str, int]], args: argp
         "",
     ]
     for run in runs:
-        polls = f"; the sandbox saw {run.polls} stream polls, {run.requests} requests" if run.requests else ""
+        polls = (
+            f"; the sandbox saw {run.polls} stream polls, {run.requests} requests ({run.requests_run} in the whole run)"
+            if run.requests_run
+            else ""
+        )
         lines.append(f"{run.name}: per thread, per minute: voluntary / involuntary switches, CPU s{polls}")
         for t in run.window.threads:
             lines.append(
