@@ -153,19 +153,19 @@ class AdminServer:
         self._handover = loop.create_task(self._serve(), name="admin-first-connection")
 
     async def _serve(self) -> web.AppRunner | None:
-        # Importing aiohttp takes 0.2-0.6 s of CPU: in a worker thread, the loop meanwhile polls and sends (it stalled
-        # for that long when imported in the loop).
-        admin_app = await asyncio.to_thread(_import_admin_app)
-        app = admin_app(
-            token=self._token,
-            health=self._health,
-            metrics=self._metrics,
-            refresh_metrics=self._refresh_metrics,
-            now=self._now,
-        )
-        for step in self._setup:
-            step(app)
         try:
+            # Importing aiohttp takes about 0.5 s of CPU: in a worker thread, the loop meanwhile polls and sends (it
+            # stalled for that long when imported in the loop).
+            admin_app = await asyncio.to_thread(_import_admin_app)
+            app = admin_app(
+                token=self._token,
+                health=self._health,
+                metrics=self._metrics,
+                refresh_metrics=self._refresh_metrics,
+                now=self._now,
+            )
+            for step in self._setup:
+                step(app)
             return await app.serve(self._sockets)
         except Exception:
             # Closed sockets refuse the waiting clients instead of leaving them hanging in the backlog.

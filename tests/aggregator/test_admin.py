@@ -12,6 +12,7 @@ import httpx
 import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
+from structlog.testing import capture_logs
 
 from aggregator.admin import AdminServer, requires_token
 from aggregator.metrics import Metrics
@@ -258,6 +259,19 @@ async def test_aclose_with_a_first_connection_that_sent_nothing_releases_the_por
     finally:
         writer.close()
     assert _bindable(port)
+
+
+async def test_a_route_aiohttp_refuses_on_the_first_connection_refuses_clients_and_is_logged(serve: Serve) -> None:
+    async def ping(request: web.Request) -> web.StreamResponse:
+        return web.Response(text="pong")
+
+    server, _, _ = _server()
+    server.add_route("GET", "no-leading-slash", ping)  # aiohttp raises on it, now when the app is built
+    client = await serve(server)
+    with capture_logs() as logs, pytest.raises(httpx.TransportError):
+        await client.get("/healthz")
+    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["admin_serve_failed"]
+    await server.aclose()
 
 
 async def test_aclose_after_serving_releases_the_port(serve: Serve) -> None:
