@@ -9,15 +9,21 @@ defaults except a file sink (console off) and the admin port (0: any free one), 
 the other:
 - one account: a Coupang account with both streams at the default 60 s interval, polling a `CoupangSandbox`
   served by this process on 127.0.0.1 that holds three answered inquiries and gets nothing new;
+- one account over HTTPS: the same account through a loopback TLS front (bench/_tls.py), as every real marketplace
+  is HTTPS: the daemon trusts certifi's bundle plus the front's throwaway certificate (SSL_CERT_FILE) and verifies
+  it, so it holds as many CA certificates as in production, and its connections carry TLS state;
 - no accounts: the same config without the account (the dispatcher, the SLA timer, the controls check and
   the admin server still run);
+- no accounts, admin API used once: the same, but right after the start this process asks /healthz and /metrics
+  once, as a health probe or a scraper would: the admin server listens from the start but imports aiohttp and
+  builds its application only on its first connection (aggregator/admin.py), so this is its cost;
 - no accounts, web inbox opened: the same, but right after the start this process opens the inbox's pages once
   (`/`, `/status`, `/hours` and their static files), as a seller would, so the pages are imported and their
   templates compiled: the inbox's real cost, not only its imports;
 - no accounts, web inbox off: the same with `[admin] web = false` (only /healthz and /metrics are served).
-The web inbox is on in the first three (the shipped default); in the first two nobody opens it, so it is not even
-imported (the pages mount on their first request). The idle target is judged on those two; the other two are
-printed beside them.
+The web inbox is on in all but the last (the shipped default); in the first two nobody asks the admin server
+anything, so neither aiohttp nor the inbox is imported (the pages mount on their first request). The idle target
+is judged on those two; the others are printed beside them.
 Each run reads VmRSS right after the start (admin_listening), waits `--warmup` seconds after the start (the
 first poll, a backfill, is in there), reads VmRSS and VmHWM from /proc/<pid>/status ("RSS after start-up"),
 then measures `--seconds`: CPU from /proc/<pid>/stat
@@ -35,9 +41,9 @@ and the connection-health check).
 
 Last, a fresh interpreter imports what `inqd run` imports, step by step, builds a daemon with no accounts and
 makes 20 httpx clients (one per account in the daemon), printing VmRSS after each step: where the memory goes.
-Then what `inqd run` leaves out until used, or altogether: the connectors of marketplaces without an account, the
-web inbox (on its first page), the `holidays` package (the daemon is handed its dates by a short-lived process:
-aggregator/holiday_tables.py).
+Then what `inqd run` leaves out until used, or altogether: the connectors of marketplaces without an account,
+aiohttp (on the admin server's first connection), the web inbox (on its first page), the `holidays` package (the
+daemon is handed its dates by a short-lived process: aggregator/holiday_tables.py).
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,9 +75,14 @@ from bench._proc import (
     verdict,
     window,
 )
+from bench._tls import TlsFront
 from connectors.sandbox import CoupangSandbox, SandboxServer
 
 ACCOUNT = "idle-shop"
+ONE_ACCOUNT = "one account, nothing new"
+# The same behind bench/_tls.py's HTTPS front, as every real marketplace is (certifi's bundle + the front's cert).
+ONE_ACCOUNT_HTTPS = "one account over HTTPS"
+ADMIN_USED = "no accounts, admin API used"
 WEB_OPENED = "no accounts, web opened"
 WEB_OFF = "no accounts, web off"
 WEB_PAGES = ("/", "/status", "/hours")
@@ -107,6 +118,7 @@ class Run:
     awake_s: int  # one-second slots of the window in which some thread woke up
     polls: int  # stream polls the sandbox saw in the window (every-status page 1)
     requests: int  # sandbox requests in the window
+    requests_run: int  # sandbox requests from the start to the stop (the first polls come during the warm-up)
     warnings: dict[str, int]
     exit_code: int | None
 
@@ -176,19 +188,34 @@ def open_web_pages(port: int) -> int:
     return made
 
 
+def use_admin_api(port: int) -> int:
+    """Ask /healthz and /metrics once, as a health probe and a scraper would; returns the requests made."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10.0) as probe:
+        for path in ("/healthz", "/metrics"):
+            probe.get(path).raise_for_status()
+    return 2
+
+
 def measure(
-    name: str, directory: Path, url: str | None, args: argparse.Namespace, *, web: bool = True, open_web: bool = False
+    name: str,
+    directory: Path,
+    url: str | None,
+    args: argparse.Namespace,
+    *,
+    web: bool = True,
+    visit: Callable[[int], int] | None = None,
+    env: dict[str, str] | None = None,
 ) -> tuple[Run, float, float]:
     """Run one scenario; returns its figures and the wall-clock bounds (time.time()) of the measured window."""
-    env = daemon_env({"INQD_IDLE_SHOP__ACCESS_KEY": ACCESS, "INQD_IDLE_SHOP__SECRET_KEY": SECRET})
-    daemon = DaemonProcess(write_config(directory, url, web=web), directory, env=env)
+    secrets = {"INQD_IDLE_SHOP__ACCESS_KEY": ACCESS, "INQD_IDLE_SHOP__SECRET_KEY": SECRET}
+    daemon = DaemonProcess(write_config(directory, url, web=web), directory, env=daemon_env({**secrets, **(env or {})}))
     try:
         daemon.start()
         listening = daemon.wait_for_event("admin_listening", timeout_s=START_TIMEOUT_S)
         daemon.wait_for_event("daemon_started", timeout_s=START_TIMEOUT_S)
         started = ProcSample.read(daemon.pid)
-        if open_web:
-            open_web_pages(int(listening["port"]))
+        if visit is not None:  # right after the start: what the first requests import stays for the window
+            visit(int(listening["port"]))
         time.sleep(max(0.0, daemon.started_at + args.warmup - time.monotonic()))
         if not daemon.alive():
             raise RuntimeError(f"the daemon exited:\n{daemon.log_tail()}")
@@ -212,6 +239,7 @@ def measure(
         awake_s=active,
         polls=0,
         requests=0,
+        requests_run=0,
         warnings=count_levels(daemon.events),
         exit_code=exit_code,
     )
@@ -259,6 +287,8 @@ async def build():
 asyncio.run(build())
 # What the run leaves out until used (the web inbox, a marketplace without accounts) or altogether (the holidays
 # package, 300 country modules).
+import aiohttp.web, aggregator.admin_app
+steps.append(("not until the admin API's first request: aiohttp, admin_app", rss()))
 import connectors.naver.connector, connectors.elevenst.connector, connectors.esm.connector
 steps.append(("not without their accounts: Naver, 11st, ESM connectors", rss()))
 import jinja2, aggregator.web
@@ -277,8 +307,6 @@ FOOTPRINT_MODULES = (
     "pydantic_settings",
     "structlog",
     "aiosqlite",
-    "aiohttp",
-    "aiohttp.web",
     "prometheus_client",
     "policies",
     "aggregator.settings",
@@ -306,22 +334,43 @@ def import_footprint(directory: Path) -> list[tuple[str, int]]:
     return [(str(name), int(kib)) for name, kib in json.loads(last)]
 
 
+def _account_run(
+    sandbox: CoupangSandbox,
+    name: str,
+    directory: Path,
+    url: str,
+    args: argparse.Namespace,
+    env: dict[str, str] | None = None,
+) -> Run:
+    """One account on the sandbox at `url`, with the polls and requests the sandbox saw in the window."""
+    before = len(sandbox.requests)
+    one, start, end = measure(name, directory, url, args, env=env)
+    requests_run = len(sandbox.requests) - before
+    seen = [r for r in sandbox.requests if start <= r.at.timestamp() <= end]
+    polls = sum(1 for r in seen if "pageNum=1" in r.query and ("=ALL" in r.query or "=NONE" in r.query))
+    return replace(one, polls=polls, requests=len(seen), requests_run=requests_run)
+
+
 def run_all(args: argparse.Namespace) -> tuple[list[Run], list[tuple[str, int]]]:
-    """The four scenarios, each with its own temporary directory, then the import footprint."""
+    """The six scenarios, each with its own temporary directory, then the import footprint."""
     sandbox = CoupangSandbox(vendor_id=VENDOR, access_key=ACCESS, secret_key=SECRET, now=lambda: datetime.now(UTC))
     now = datetime.now(UTC)
     for n in range(3):
         sandbox.add_product_inquiry(content=f"지난 문의 {n}", inquiry_at=now - timedelta(hours=n + 2), answered=True)
     runs = []
-    with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp, SandboxServer(sandbox.handler) as server:
-        one, start, end = measure("one account, nothing new", Path(tmp), server.url, args)
-        seen = [r for r in sandbox.requests if start <= r.at.timestamp() <= end]
-        polls = sum(1 for r in seen if "pageNum=1" in r.query and ("=ALL" in r.query or "=NONE" in r.query))
-        runs.append(replace(one, polls=polls, requests=len(seen)))
+    with SandboxServer(sandbox.handler) as server:
+        with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
+            runs.append(_account_run(sandbox, ONE_ACCOUNT, Path(tmp), server.url, args))
+        port = int(server.url.rsplit(":", 1)[1])
+        with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp, TlsFront(port, Path(tmp)) as front:
+            https = {"SSL_CERT_FILE": str(front.ca_bundle)}
+            runs.append(_account_run(sandbox, ONE_ACCOUNT_HTTPS, Path(tmp), front.url, args, env=https))
     with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
         runs.append(measure("no accounts", Path(tmp), None, args)[0])
     with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
-        runs.append(measure(WEB_OPENED, Path(tmp), None, args, open_web=True)[0])
+        runs.append(measure(ADMIN_USED, Path(tmp), None, args, visit=use_admin_api)[0])
+    with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
+        runs.append(measure(WEB_OPENED, Path(tmp), None, args, visit=open_web_pages)[0])
     with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
         runs.append(measure(WEB_OFF, Path(tmp), None, args, web=False)[0])
     with tempfile.TemporaryDirectory(prefix="inqd-bench-idle-") as tmp:
@@ -354,15 +403,20 @@ def report(runs: Sequence[Run], footprint: Sequence[tuple[str, int]], args: argp
         )
     lines += [
         "  (MiB: VmRSS right after the start, VmRSS and VmHWM after the warm-up, VmRSS at the end of the window.",
-        "   The web inbox is on in all but the last; only in 'web opened' are its pages requested. Per minute:",
-        "   awake s = one-second",
-        "   slots in which some thread woke up (distinct wake-up moments); loop sw. / all sw. = voluntary context",
-        "   switches of the event-loop thread / of every thread (one per store call and GIL hand-off too);",
+        "   The web inbox is on in all but the last; only in 'admin API used' is /healthz and /metrics asked and",
+        "   only in 'web opened' are the inbox's pages requested (right after the start). Per minute:",
+        "   awake s = one-second slots in which some thread woke up (distinct wake-up moments); loop sw. / all sw. =",
+        "   voluntary context switches of the event-loop thread / of every thread (one per store call and GIL",
+        "   hand-off too);",
         "   preempt = involuntary switches, the machine's load rather than the daemon's doing)",
         "",
     ]
     for run in runs:
-        polls = f"; the sandbox saw {run.polls} stream polls, {run.requests} requests" if run.requests else ""
+        polls = (
+            f"; the sandbox saw {run.polls} stream polls, {run.requests} requests ({run.requests_run} in the whole run)"
+            if run.requests_run
+            else ""
+        )
         lines.append(f"{run.name}: per thread, per minute: voluntary / involuntary switches, CPU s{polls}")
         for t in run.window.threads:
             lines.append(
@@ -378,16 +432,19 @@ def report(runs: Sequence[Run], footprint: Sequence[tuple[str, int]], args: argp
         previous = kib
     ticks = sum(rate for rate, _ in PERIODIC_PER_MIN.values())
     calls = sum(rate * n for rate, n in PERIODIC_PER_MIN.values())
-    web_on, opened, web_off = (next(r for r in runs if r.name == name) for name in ("no accounts", WEB_OPENED, WEB_OFF))
+    web_on, used, opened, web_off = (
+        next(r for r in runs if r.name == name) for name in ("no accounts", ADMIN_USED, WEB_OPENED, WEB_OFF)
+    )
     bare = web_on.window
     bare_awake = bare.per_minute(web_on.awake_s)
     # The target is the quiet daemon's: the shipped defaults (web inbox on) with nobody opening a page.
-    quiet = [r for r in runs if r.name not in (WEB_OPENED, WEB_OFF)]
+    quiet = [r for r in runs if r.name not in (ADMIN_USED, WEB_OPENED, WEB_OFF)]
     worst = max(mib(max(r.rss_kib, r.rss_end_kib)) for r in quiet)
     lines += [
         f"web inbox (no accounts): VmRSS at the end {mib(web_on.rss_end_kib):.1f} MiB on and never opened, "
         f"{mib(opened.rss_end_kib):.1f} MiB opened once ({mib(opened.rss_end_kib - web_on.rss_end_kib):+.1f} MiB), "
-        f"{mib(web_off.rss_end_kib):.1f} MiB off",
+        f"{mib(web_off.rss_end_kib):.1f} MiB off; the admin API (/healthz, /metrics) used once "
+        f"{mib(used.rss_end_kib):.1f} MiB ({mib(used.rss_end_kib - web_on.rss_end_kib):+.1f} MiB)",
         "",
         "periodic work when idle: "
         + ", ".join(f"{name} {rate:g}/min" for name, (rate, _) in PERIODIC_PER_MIN.items())

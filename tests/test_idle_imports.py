@@ -1,6 +1,6 @@
-"""A quiet `inqd run` keeps out of memory what it does not use: the web inbox until a page is asked for, a
-marketplace's connector until an account of it is configured, and never the plotting library, the init wizard or
-the `holidays` package (its dates come from a short-lived process)."""
+"""A quiet `inqd run` keeps out of memory what it does not use: aiohttp (the admin server) until the first request,
+the web inbox until a page is asked for, a marketplace's connector until an account of it is configured, and never
+the plotting library, the init wizard or the `holidays` package (its dates come from a short-lived process)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ _SCRIPT = """
 import json, signal, sys
 WATCHED = ("jinja2", "matplotlib", "holidays", "aggregator.web", "aggregator.init", "aggregator.report.chart",
            "connectors.coupang", "connectors.naver", "connectors.elevenst", "connectors.esm", "tomlkit",
-           "aggregator.wiring.phone")
+           "aggregator.wiring.phone", "aiohttp", "aggregator.admin_app")
 def show(_signum, _frame):
     loaded = sorted({w for w in WATCHED for m in list(sys.modules) if m == w or m.startswith(w + ".")})
     print("loaded-modules " + json.dumps(loaded), flush=True)
@@ -35,6 +35,8 @@ sys.exit(main(["run", "--config", sys.argv[1], "--log-format", "json"]))
 NEVER = {"matplotlib", "holidays", "aggregator.init"}
 # No account configured: no marketplace's connector (nor its libraries) is imported.
 NO_CONNECTOR = {"connectors.coupang", "connectors.naver", "connectors.elevenst", "connectors.esm"}
+# The admin server listens from the start, but its aiohttp application is built on the first connection.
+ADMIN = {"aiohttp", "aggregator.admin_app"}
 WEB = {"jinja2", "aggregator.web"}
 # Pages may use these (the report draws with chart.py, matplotlib only in a child process; the hours page edits
 # the config with tomlkit); the Telegram pollers come with a Telegram channel.
@@ -73,7 +75,7 @@ def _port(seen: list[str]) -> int:
     return int(event["port"])
 
 
-def test_a_quiet_daemon_loads_the_web_inbox_on_its_first_page_and_never_the_rest(
+def test_a_quiet_daemon_loads_aiohttp_on_its_first_request_the_web_inbox_on_its_first_page_and_never_the_rest(
     tmp_path: Path, procs: list[subprocess.Popen[bytes]]
 ) -> None:
     proc = subprocess.Popen(
@@ -88,7 +90,15 @@ def test_a_quiet_daemon_loads_the_web_inbox_on_its_first_page_and_never_the_rest
     read_until(proc, "admin_listening", seen)
     port = _port(seen)
 
-    assert _loaded(proc, seen) & (NEVER | WEB | UNTIL_USED | NO_CONNECTOR) == set()
+    assert _loaded(proc, seen) & (NEVER | ADMIN | WEB | UNTIL_USED | NO_CONNECTOR) == set()
+
+    # The first connection after the lazy start is served: it waited in the backlog until aiohttp took the socket.
+    health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=30)
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
+    loaded = _loaded(proc, seen)
+    assert loaded >= ADMIN
+    assert loaded & (NEVER | WEB | UNTIL_USED | NO_CONNECTOR) == set()
 
     inbox = httpx.get(f"http://127.0.0.1:{port}/", timeout=30)
     assert inbox.status_code == 200

@@ -40,7 +40,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "aggregator.systemd": (),
     "aggregator.memory": (),
     "aggregator.holiday_tables": ("core.files", "policies", "policies.calendar"),
-    "aggregator.admin": ("aggregator.metrics", "aggregator.notifiers.action_links"),
+    # The admin server binds at start and builds its aiohttp application (admin_app) on the first connection.
+    "aggregator.admin": ("aggregator.admin_app", "aggregator.metrics"),
+    "aggregator.admin_app": ("aggregator.metrics", "aggregator.notifiers.action_links"),
     "aggregator.notifiers.action_links": (),
     "aggregator.notifiers.telegram_actions": ("aggregator.notifiers.telegram_bot",),
     # Answering from Telegram is a surface of the answer service, like `inqd answer`: it speaks to the desk.

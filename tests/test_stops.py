@@ -3,13 +3,16 @@
 Every stop is clean: exit 0 for SIGTERM, 130 for Ctrl-C / SIGINT, no traceback, and within a bound (the database
 thread must never keep the process alive). The moments are picked from the process itself: right after spawn,
 once inqd's own signal handling is in place (/proc tells), after its first line, after daemon_started, and
-while it polls.
+while it polls; and for the admin server (aiohttp built on its first connection): before any request, after one,
+and while a first connection that sent nothing is open. The admin port is free again after the stop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +20,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from aggregator.store import Store
@@ -107,6 +111,44 @@ def test_a_signal_at_any_moment_is_a_clean_stop(
     allowed = {EXPECTED[sig], -sig} if moment == "spawn" else {EXPECTED[sig]}
     assert proc.returncode in allowed, output
     assert took < STOP_BOUND_S
+
+
+def _admin_config(tmp_path: Path) -> Path:
+    """No accounts, the admin server on a free loopback port (the web inbox on, as shipped), a sink."""
+    config = tmp_path / "inqd.toml"
+    config.write_text(
+        f'db_path = "{tmp_path / "inqd.db"}"\n[admin]\nport = 0\nweb = true\n'
+        f'[[notifiers]]\ntype = "sink"\nconsole = false\nfile = "{tmp_path / "sink.jsonl"}"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+@pytest.mark.parametrize(
+    ("moment", "sig"),
+    [("before-any-request", signal.SIGINT), ("after-a-request", signal.SIGINT), ("silent-connection", signal.SIGTERM)],
+)
+def test_a_signal_stops_the_admin_server_cleanly_before_and_after_its_first_request(
+    tmp_path: Path, procs: list[subprocess.Popen[bytes]], moment: str, sig: signal.Signals
+) -> None:
+    proc = start(["run", "--config", str(_admin_config(tmp_path)), "--log-format", "json"])
+    procs.append(proc)
+    seen: list[str] = []
+    read_until(proc, "admin_listening", seen)
+    port = next(int(json.loads(line)["port"]) for line in seen if '"admin_listening"' in line)
+    if moment == "after-a-request":
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=DEADLINE_S).status_code == 200
+    # A client that connected and has not sent its request yet (the daemon is mid-handover or aiohttp waits on it).
+    silent = (
+        socket.create_connection(("127.0.0.1", port), timeout=DEADLINE_S) if moment == "silent-connection" else None
+    )
+    proc.send_signal(sig)
+    output = finish(proc, seen)
+    if silent is not None:
+        silent.close()
+    assert "Traceback" not in output, output
+    assert proc.returncode == EXPECTED[sig], output
+    socket.create_server(("127.0.0.1", port)).close()  # the port was released
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,10 @@
-"""The admin server on a real 127.0.0.1 socket: health transitions, /metrics, token guard, refresh failures."""
+"""The admin server on a real 127.0.0.1 socket: health transitions, /metrics, token guard, refresh failures, and its
+lazy start (listening from start(), aiohttp built on the first connection)."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
@@ -9,6 +12,7 @@ import httpx
 import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
+from structlog.testing import capture_logs
 
 from aggregator.admin import AdminServer, requires_token
 from aggregator.metrics import Metrics
@@ -205,6 +209,78 @@ async def test_start_twice_is_refused_and_aclose_is_idempotent() -> None:
         await server.start()
     await server.aclose()
     await server.aclose()
+
+
+def _server_on(port: int) -> AdminServer:
+    metrics = Metrics()
+    return AdminServer(
+        port=port, token=None, health=FakeHealth(), metrics=metrics, refresh_metrics=FakeRefresh(metrics)
+    )
+
+
+async def test_a_port_in_use_fails_at_start() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        server = _server_on(taken.getsockname()[1])
+        with pytest.raises(OSError, match="address already in use"):
+            await server.start()
+    await server.aclose()
+
+
+def _bindable(port: int) -> bool:
+    try:
+        socket.create_server(("127.0.0.1", port)).close()
+    except OSError:
+        return False
+    return True
+
+
+async def test_the_port_is_taken_from_start_and_released_by_aclose_before_any_request() -> None:
+    server, _, _ = _server()
+    port = await server.start()
+    assert not _bindable(port)
+    await server.aclose()
+    assert _bindable(port)
+
+
+async def test_the_first_requests_arriving_together_are_all_served(serve: Serve) -> None:
+    server, _, refresh = _server()
+    client = await serve(server)
+    responses = await asyncio.gather(*(client.get("/metrics") for _ in range(5)), client.get("/healthz"))
+    assert [r.status_code for r in responses] == [200] * 6
+    assert refresh.calls == 5
+
+
+async def test_aclose_with_a_first_connection_that_sent_nothing_releases_the_port() -> None:
+    server, _, _ = _server()
+    port = await server.start()
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        await asyncio.wait_for(server.aclose(), timeout=30)
+    finally:
+        writer.close()
+    assert _bindable(port)
+
+
+async def test_a_route_aiohttp_refuses_on_the_first_connection_refuses_clients_and_is_logged(serve: Serve) -> None:
+    async def ping(request: web.Request) -> web.StreamResponse:
+        return web.Response(text="pong")
+
+    server, _, _ = _server()
+    server.add_route("GET", "no-leading-slash", ping)  # aiohttp raises on it, now when the app is built
+    client = await serve(server)
+    with capture_logs() as logs, pytest.raises(httpx.TransportError):
+        await client.get("/healthz")
+    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["admin_serve_failed"]
+    await server.aclose()
+
+
+async def test_aclose_after_serving_releases_the_port(serve: Serve) -> None:
+    server, _, _ = _server()
+    client = await serve(server)
+    assert (await client.get("/healthz")).status_code == 200
+    await server.aclose()
+    assert server.port is not None
+    assert _bindable(server.port)
 
 
 @pytest.mark.parametrize(
