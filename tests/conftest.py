@@ -16,6 +16,7 @@ from aggregator.settings import Account, NotifierConfig, Settings, SinkNotifierC
 from aggregator.store import Store
 from core.models import KST, Category, Inquiry, Marketplace, StreamKind
 from tests.fakes import FakeClock
+from tests.postgres_server import BACKENDS, PostgresServer, running_server
 
 START = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
 
@@ -68,10 +69,38 @@ def clock() -> FakeClock:
     return FakeClock(START)
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL cluster for the session (skips, or fails under INQD_REQUIRE_POSTGRES, without it)."""
+    with running_server() as server:
+        yield server
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_backends` that use the store run once on each engine."""
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    """A fresh store in a temporary directory."""
-    opened = await Store.open(tmp_path / "inqd.db")
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store's engine: "sqlite", or each of both for tests marked `both_backends`."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
+    """Where the test's store lives: a SQLite file in its temporary directory, or a fresh PostgreSQL database."""
+    if backend == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        return server.new_database()
+    return tmp_path / "inqd.db"
+
+
+@pytest.fixture
+async def store(database: Path | str) -> AsyncIterator[Store]:
+    """A fresh store (SQLite in a temporary directory; and PostgreSQL under `both_backends`)."""
+    opened = await Store.open(database)
     yield opened
     await opened.aclose()
 
