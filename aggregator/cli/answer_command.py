@@ -70,7 +70,7 @@ async def answer_from_terminal(
     args: argparse.Namespace, settings: Settings, *, check: Check | None, ask: Ask, clock: Clock
 ) -> int:
     """`inqd answer` inside a running event loop (tests drive it on a fake clock beside a daemon)."""
-    store = await Store.open(settings.db_path)
+    store = await Store.open(settings.database_location())
     try:
         service = AnswerService(
             store,

@@ -79,7 +79,7 @@ def run_control(args: argparse.Namespace, settings: Settings, stops: Stops) -> i
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     now = SystemClock().now()
     actor = f"terminal:{getpass.getuser()}"
-    store = await Store.open(settings.db_path)
+    store = await Store.open(settings.database_location())
     try:
         vacations = await store.vacation_ranges()
         policies = settings.policies(vacations)

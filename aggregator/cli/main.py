@@ -287,7 +287,7 @@ async def _vacations(db_path: Path) -> list[tuple[date, date]]:
 async def _explain(settings: Settings, inquiry_id: int, words: Words) -> list[str] | None:
     from aggregator.cli.reports import explain_lines
 
-    store = await Store.open(settings.db_path)
+    store = await Store.open(settings.database_location())
     try:
         policies = settings.policies(await store.vacation_ranges())
         return await explain_lines(store, policies, inquiry_id, now=SystemClock().now(), words=words)
@@ -299,7 +299,7 @@ async def _status(settings: Settings, now: datetime, words: Words) -> dict[str, 
     from aggregator.cli.status_report import kakao_login_readers, status_report, watched_streams
 
     streams = watched_streams(settings)
-    store = await Store.open(settings.db_path)
+    store = await Store.open(settings.database_location())
     try:
         policies = settings.policies(await store.vacation_ranges())
         lost_after = settings.health.lost_after

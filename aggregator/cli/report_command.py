@@ -79,7 +79,7 @@ def report_json(report: AnswerReport) -> dict[str, Any]:
 
 
 async def _report(settings: Settings, *, now: datetime, weeks: int) -> AnswerReport:
-    store = await Store.open(settings.db_path)
+    store = await Store.open(settings.database_location())
     try:
         return await read_report(store, settings, now=now, weeks=weeks)
     finally:
