@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime, timedelta
@@ -84,8 +85,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
-    """The store's engine: "sqlite", or each of both for tests marked `both_backends`."""
-    return str(getattr(request, "param", "sqlite"))
+    """The store's engine: each of both for tests marked `both_backends`; else INQD_TEST_BACKEND's ("sqlite" by
+    default; "postgres" runs every test that takes `store` or `database` on PostgreSQL, to see how far it goes)."""
+    return str(getattr(request, "param", os.environ.get("INQD_TEST_BACKEND", "sqlite")))
 
 
 @pytest.fixture

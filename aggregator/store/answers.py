@@ -350,12 +350,12 @@ class AnswersMixin(StoreBase):
                 now_s,
                 ", outcome = ?, marketplace_message = ?, next_attempt_at = ?, open_polls = 0"
                 ", maybe_delivered = MAX(maybe_delivered, ?)"
-                ", sent_at = CASE WHEN ? THEN ? ELSE sent_at END",
+                ", sent_at = CASE WHEN ? = 1 THEN ? ELSE sent_at END",
                 transition.outcome.value,
                 transition.message,
                 retry_s,
                 int(transition.maybe_delivered),
-                transition.outcome is AnswerOutcome.ACCEPTED,
+                int(transition.outcome is AnswerOutcome.ACCEPTED),
                 now_s,
             )
             detail_state = "retry" if state is AnswerState.APPROVED else state.value

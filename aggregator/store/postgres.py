@@ -160,6 +160,7 @@ class PostgresDatabase:
         self._pool = pool
         self._reads = PostgresConnection(None, pool)
         self._write_lock = asyncio.Lock()
+        self._in_flight: set[asyncio.Future[Any]] = set()
 
     @classmethod
     async def open(cls, url: str) -> PostgresDatabase:
@@ -195,7 +196,14 @@ class PostgresDatabase:
             yield PostgresConnection(conn, self._pool)
 
     async def in_one_hop(self, work: Callable[[Connection], Coroutine[Any, Any, _T]]) -> _T:
-        """`work` in one transaction (no thread to hop to: the driver is asyncio's own)."""
+        """`work` in one transaction (no thread to hop to: the driver is asyncio's own). As on SQLite, once begun
+        it runs whole even if the caller is cancelled: in a task of its own, which `aclose` waits for."""
+        task = asyncio.ensure_future(self._in_transaction(work))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        return await asyncio.shield(task)
+
+    async def _in_transaction(self, work: Callable[[Connection], Coroutine[Any, Any, _T]]) -> _T:
         async with self.transaction() as db:
             return await work(db)
 
@@ -217,5 +225,6 @@ class PostgresDatabase:
             await conn.execute("UPDATE schema_version SET version = %s", (len(migrations),))
 
     async def aclose(self) -> None:
-        """Close the pool's connections."""
+        """Close the pool's connections, once the one-hop transactions under way are done."""
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
         await self._pool.close()
