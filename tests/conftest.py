@@ -153,10 +153,12 @@ class MakeSettings(Protocol):
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path) -> MakeSettings:
+def make_settings(tmp_path: Path, database: Path | str) -> MakeSettings:
     """Settings for a daemon test: one account (SHOP_ACCOUNT unless given), the given channels (the quiet sink
     unless given), the database and the sink file in tmp_path (or `directory`); other keywords are Settings fields.
+    On PostgreSQL (`backend`) the database is the test's own, whatever the directory.
     """
+    url = {"database_url": database} if isinstance(database, str) else {}
 
     def make(
         *notifiers: NotifierConfig,
@@ -169,6 +171,7 @@ def make_settings(tmp_path: Path) -> MakeSettings:
             db_path=where / "inqd.db",
             accounts=(_ACCOUNT.validate_python(account),),
             notifiers=notifiers or (quiet_sink(where),),
+            **url,
             **fields,
         )
 

@@ -156,7 +156,7 @@ class _Command:
 
     def check(self, settings: Settings) -> int:
         """`inqd check`: the summary of a valid config (and of its answer templates, when the file exists)."""
-        from aggregator.cli.check_report import check_lines
+        from aggregator.cli.check_report import check_lines, database_line
         from aggregator.templates import TemplatesFileError, checked_templates
 
         templates = settings.templates_path
@@ -166,6 +166,10 @@ class _Command:
             print(self.words("config_error", line=str(err)), file=sys.stderr)
             return EXIT_CONFIG
         lines = check_lines(settings, self.args.config, self.words)
+        reached = self.stops.run(database_line(settings, self.words))
+        if reached is None:
+            return EXIT_CONFIG
+        lines.append(reached)
         if count is not None:
             lines.append(self.words("check_templates", count=count, path=templates))
             if settings.shop_name is None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, ClassVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
@@ -37,9 +38,9 @@ from core.models import MessageKind
 from policies import Policies
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-# False until every store test passes on PostgreSQL (issue 20): a URL is refused with "not finished" rather than
-# half-working. Store.open takes URLs already (the tests use it).
-POSTGRES_SELECTABLE = False
+# False refuses every PostgreSQL URL with "PostgreSQL support is not finished" (a half-working engine is not to be
+# selectable); True since the whole store test suite passes on PostgreSQL (issue 20, step 1).
+POSTGRES_SELECTABLE = True
 
 
 class Settings(BaseSettings):
@@ -169,6 +170,16 @@ class Settings(BaseSettings):
     def database_location(self) -> Path | str:
         """Where the store lives, for `Store.open`: the PostgreSQL URL when one is set, else the SQLite file."""
         return self.database_url.get_secret_value() if self.database_url is not None else self.db_path
+
+    @property
+    def database_label(self) -> str:
+        """Where the store lives, for people: the SQLite file, or the PostgreSQL URL without its password."""
+        if self.database_url is None:
+            return str(self.db_path)
+        url = urlsplit(self.database_url.get_secret_value())
+        user = f"{url.username}@" if url.username else ""
+        port = f":{url.port}" if url.port else ""
+        return f"{url.scheme}://{user}{url.hostname or ''}{port}{url.path}"
 
     @property
     def templates_path(self) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 from aggregator.store.alert_plans import AlertCandidate, TimersMixin
 from aggregator.store.answers import AnswersMixin
 from aggregator.store.control_state import ControlsMixin
-from aggregator.store.database import Database
+from aggregator.store.database import Database, DatabaseUnreachable
 from aggregator.store.health import HealthMixin
 from aggregator.store.inbox import InboxMixin
 from aggregator.store.inquiries import InquiriesMixin
@@ -57,6 +57,7 @@ __all__ = [
     "AlertUpdate",
     "ChannelFailure",
     "Channels",
+    "DatabaseUnreachable",
     "Event",
     "OutboxItem",
     "QueueSummary",
@@ -109,6 +110,16 @@ class Store(
             await database.aclose()
             raise
         return cls(database, path)
+
+    @staticmethod
+    async def schema_versions(location: Path | str) -> tuple[int, int]:
+        """(the schema version of the database at `location`, this inqd's), opening it without changing it (0: not
+        created yet); raises DatabaseUnreachable when it cannot be opened."""
+        if is_postgres_url(location):
+            from aggregator.store.postgres import PostgresDatabase
+
+            return await PostgresDatabase.schema_version(str(location)), len(POSTGRES_MIGRATIONS)
+        return await SqliteDatabase.schema_version(Path(location)), len(MIGRATIONS)
 
     async def aclose(self) -> None:
         """Close the connection(s) (waits for queued work)."""

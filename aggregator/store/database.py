@@ -15,6 +15,10 @@ from typing import Any, Protocol, TypeVar
 _T = TypeVar("_T")
 
 
+class DatabaseUnreachable(Exception):
+    """The database cannot be opened (server down, refused, unreadable file); the text is the driver's first line."""
+
+
 class Row(Protocol):
     """A result row: `row[0]` and `row["column"]`."""
 

@@ -26,7 +26,7 @@ from psycopg.postgres import types as pg_types
 from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool
 
-from aggregator.store.database import Connection
+from aggregator.store.database import Connection, DatabaseUnreachable
 from aggregator.store.dialect import postgres_statement
 
 _T = TypeVar("_T")
@@ -147,6 +147,11 @@ async def _run_on(conn: psycopg.AsyncConnection[Any], sql: str, parameters: Any,
         return Result(rows, cur.rowcount)
 
 
+def _first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     conn.adapters.register_dumper(bool, _BoolAsInteger)
 
@@ -223,6 +228,23 @@ class PostgresDatabase:
                 for statement in filter(str.strip, script.split(";")):
                     await conn.execute(statement)  # no parameters: a `%` in the text stays as it is
             await conn.execute("UPDATE schema_version SET version = %s", (len(migrations),))
+
+    @staticmethod
+    async def schema_version(url: str) -> int:
+        """The schema version of the database at `url` (0 before inqd's first start), changing nothing; raises
+        DatabaseUnreachable when it cannot be reached."""
+        try:
+            conn = await psycopg.AsyncConnection.connect(url, connect_timeout=_CONNECT_TIMEOUT_S)
+        except psycopg.OperationalError as err:
+            raise DatabaseUnreachable(_first_line(err)) from err
+        async with conn:
+            cur = await conn.execute("SELECT to_regclass('schema_version') IS NOT NULL")
+            known = await cur.fetchone()
+            if not known or not known[0]:
+                return 0
+            cur = await conn.execute("SELECT version FROM schema_version")
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def aclose(self) -> None:
         """Close the pool's connections, once the one-hop transactions under way are done."""

@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
-from aggregator.store.database import Connection
+from aggregator.store.database import Connection, DatabaseUnreachable
 
 _T = TypeVar("_T")
 
@@ -93,6 +93,21 @@ class SqliteDatabase:
                 for statement in filter(str.strip, script.split(";")):
                     await self._conn.execute(statement)
                 await self._conn.execute(f"PRAGMA user_version={target:d}")
+
+    @staticmethod
+    async def schema_version(path: Path) -> int:
+        """The schema version of the database file at `path` (0 when there is none yet), changing nothing."""
+        if not await asyncio.to_thread(path.is_file):
+            return 0
+        try:
+            async with (
+                aiosqlite.connect(f"file:{path}?mode=ro", uri=True) as conn,
+                conn.execute("PRAGMA user_version") as cur,
+            ):
+                row = await cur.fetchone()
+        except sqlite3.Error as err:
+            raise DatabaseUnreachable(str(err)) from err
+        return int(row[0]) if row else 0
 
     async def aclose(self) -> None:
         """Close the connection (waits for queued work)."""

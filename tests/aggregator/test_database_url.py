@@ -1,13 +1,18 @@
 """database_url: unset, the store is the SQLite file at db_path; a PostgreSQL URL is a secret (env, secrets_dir,
-or the TOML), never echoed, and refused as "not finished" until every store test passes on PostgreSQL."""
+or the TOML), never echoed; `inqd check` reaches the database, or says in one line why it cannot (exit 2)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
+from aggregator.cli.main import main
 from aggregator.settings import ConfigError, load_settings
+from aggregator.store import Store
+from aggregator.store.migrations import MIGRATIONS, POSTGRES_MIGRATIONS
+from tests.postgres_server import PostgresServer
 
 CONFIG = """db_path = "{db}"
 {extra}
@@ -25,19 +30,13 @@ def _config(tmp_path: Path, extra: str = "") -> Path:
 
 
 def test_without_a_url_the_store_is_the_sqlite_file(tmp_path: Path) -> None:
-    assert load_settings(_config(tmp_path)).database_location() == tmp_path / "inqd.db"
+    settings = load_settings(_config(tmp_path))
+    assert (settings.database_location(), settings.database_label) == (tmp_path / "inqd.db", str(tmp_path / "inqd.db"))
 
 
-@pytest.mark.parametrize(
-    ("source", "expected"),
-    [
-        ("toml", "PostgreSQL support is not finished"),
-        ("env", "PostgreSQL support is not finished"),
-        ("secrets_dir", "PostgreSQL support is not finished"),
-    ],
-)
-def test_a_postgres_url_from_any_source_is_refused_as_unfinished_without_echoing_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, expected: str
+@pytest.mark.parametrize("source", ["toml", "env", "secrets_dir"])
+def test_a_postgres_url_comes_from_any_secret_source_and_is_shown_without_its_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
 ) -> None:
     extra = f'database_url = "{URL}"' if source == "toml" else ""
     if source == "env":
@@ -45,15 +44,49 @@ def test_a_postgres_url_from_any_source_is_refused_as_unfinished_without_echoing
     if source == "secrets_dir":
         (tmp_path / "database_url").write_text(URL + "\n", encoding="utf-8")
         monkeypatch.setenv("INQD_SECRETS_DIR", str(tmp_path))
-    with pytest.raises(ConfigError) as refused:
-        load_settings(_config(tmp_path, extra))
-    assert expected in str(refused.value)
-    assert "database_url" in str(refused.value)
-    assert PASSWORD not in str(refused.value)
+    settings = load_settings(_config(tmp_path, extra))
+    assert settings.database_location() == URL
+    assert settings.database_label == "postgresql://inqd@127.0.0.1:5432/inqd"
+    assert PASSWORD not in repr(settings)
 
 
 def test_a_url_of_another_engine_is_refused_without_echoing_it(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         load_settings(_config(tmp_path, f'database_url = "mysql://inqd:{PASSWORD}@host/db"'))
-    assert 'starts with "postgresql://"' in str(refused.value)
+    assert 'database_url: database_url starts with "postgresql://"' in str(refused.value)
     assert PASSWORD not in str(refused.value)
+
+
+def test_check_reads_the_sqlite_schema_without_creating_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--lang", "en", "check", "--config", str(_config(tmp_path))]) == 0
+    assert f"database schema: v0 (this inqd: v{len(MIGRATIONS)};" in capsys.readouterr().out
+    assert not (tmp_path / "inqd.db").exists()
+
+
+def test_check_reaches_postgres_and_reads_its_schema(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], postgres_server: PostgresServer
+) -> None:
+    url = postgres_server.new_database()
+    asyncio.run(_migrated(url))
+    config = _config(tmp_path, f'database_url = "{url}"')
+    assert main(["--lang", "en", "check", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert f"database: {url}" in out
+    assert f"database schema: v{len(POSTGRES_MIGRATIONS)} (this inqd: v{len(POSTGRES_MIGRATIONS)};" in out
+
+
+def test_check_on_an_unreachable_postgres_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path, f'database_url = "postgresql://inqd:{PASSWORD}@127.0.0.1:9/inqd"')  # nothing on :9
+    assert main(["--lang", "en", "check", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("inqd: cannot reach the database postgresql://inqd@127.0.0.1:9/inqd: ")
+    assert err.count("\n") == 1
+    assert PASSWORD not in err
+
+
+async def _migrated(url: str) -> None:
+    await (await Store.open(url)).aclose()
