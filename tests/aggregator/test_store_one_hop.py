@@ -48,6 +48,7 @@ async def test_a_cancelled_caller_leaves_the_poll_stored_whole(store: Store, clo
     assert await store.load_cursor("shop", StreamKind.PRODUCT_QNA) == {"n": 8}
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the database thread is SQLite's alone
 async def test_a_transaction_that_would_wait_on_the_loop_is_refused_and_rolled_back(store: Store) -> None:
     async def waits(db: aiosqlite.Connection) -> None:
         await db.execute("INSERT INTO meta (key, value) VALUES ('x', 'y')")
