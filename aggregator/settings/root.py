@@ -171,6 +171,11 @@ class Settings(BaseSettings):
         """Where the store lives, for `Store.open`: the PostgreSQL URL when one is set, else the SQLite file."""
         return self.database_url.get_secret_value() if self.database_url is not None else self.db_path
 
+    def database_exists(self) -> bool:
+        """Whether there is a store to read: the SQLite file exists, or a PostgreSQL URL is set (reaching it, and
+        making its schema, is Store.open's)."""
+        return self.database_url is not None or self.db_path.is_file()
+
     @property
     def database_label(self) -> str:
         """Where the store lives, for people: the SQLite file, or the PostgreSQL URL without its password."""

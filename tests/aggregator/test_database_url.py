@@ -4,6 +4,7 @@ or the TOML), never echoed; `inqd check` reaches the database, or says in one li
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from aggregator.cli.main import main
 from aggregator.settings import ConfigError, load_settings
 from aggregator.store import Store
 from aggregator.store.migrations import MIGRATIONS, POSTGRES_MIGRATIONS
+from core.models import PollResult, StreamKind
+from tests.conftest import START, make_inquiry
 from tests.postgres_server import PostgresServer
 
 CONFIG = """db_path = "{db}"
@@ -90,3 +93,23 @@ def test_check_on_an_unreachable_postgres_is_one_line_and_exit_2(
 
 async def _migrated(url: str) -> None:
     await (await Store.open(url)).aclose()
+
+
+def test_the_terminal_commands_read_the_postgres_queue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], postgres_server: PostgresServer
+) -> None:
+    url = postgres_server.new_database()
+    asyncio.run(_with_one_inquiry(url))
+    config = str(_config(tmp_path, f'database_url = "{url}"'))
+    assert main(["--lang", "en", "queue", "--config", config, "--json"]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    assert entry["id"] == 1
+    assert main(["--lang", "en", "explain", "1", "--config", config]) == 0
+    assert not (tmp_path / "inqd.db").exists()  # nothing went to the SQLite file
+
+
+async def _with_one_inquiry(url: str) -> None:
+    store = await Store.open(url)
+    result = PollResult(inquiries=(make_inquiry("1"),), cursor={})
+    await store.record_poll("shop", StreamKind.PRODUCT_QNA, result, now=START, channels=(), notify_new=True)
+    await store.aclose()
