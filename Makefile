@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test chromium lint typecheck bench bench-timers bench-detection bench-quiet-polls bench-scale bench-idle bench-privacy bench-answer bench-web bench-report bench-all soak soak-answers faults-long prove clean
+.PHONY: demo test chromium postgresql lint typecheck bench bench-timers bench-detection bench-quiet-polls bench-scale bench-idle bench-privacy bench-answer bench-web bench-report bench-all soak soak-answers faults-long prove clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("inqd needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -18,11 +18,11 @@ demo: $(STAMP)
 	$(BIN)/inqd demo $(ARGS)
 
 ## The whole test suite: lint, type check, tests (the web inbox's in a real headless Chromium).
-test: $(STAMP) chromium
+test: $(STAMP) chromium postgresql
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	INQD_REQUIRE_CHROMIUM=1 $(BIN)/pytest
+	INQD_REQUIRE_CHROMIUM=1 INQD_REQUIRE_POSTGRES=1 $(BIN)/pytest
 
 ## Debian's Chromium for the browser tests, installed from the system packages when missing (CI runs as root),
 ## with a Korean font (fonts-nanum) so the screenshots the tests save show Korean text, not empty boxes.
@@ -31,6 +31,14 @@ chromium:
 		echo "installing Debian's chromium and a Korean font for the browser tests"; \
 		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-nanum >/dev/null; }
+
+## Debian's PostgreSQL server binaries for the store's PostgreSQL tests (each test session starts a throwaway
+## cluster of its own; the packaged cluster the install creates is not used), installed when missing.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "installing Debian's postgresql for the store tests"; \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
 ## Benchmarks (not part of the test suite): printed figures and ratios; results in docs/benchmarks.md.
 bench: $(STAMP)

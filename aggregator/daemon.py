@@ -156,7 +156,7 @@ class Daemon:
         """Open the store and build every component from `settings`."""
         lock = InstanceLock.acquire(settings.db_path)
         try:
-            store = await Store.open(settings.db_path)
+            store = await Store.open(settings.database_location())
         except BaseException:
             lock.release()
             raise

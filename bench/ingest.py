@@ -1,8 +1,9 @@
 """Ingest benchmark: N sandbox inquiries through the Coupang connector and the store, beside raw sqlite3.
 
-Run `python -m bench.ingest [--count 10000] [--repeat 3]` (`make bench`). Every stage writes a fresh
-database in a temporary directory with the store's PRAGMAs (WAL, synchronous=FULL) and one transaction;
-figures are medians of `--repeat` runs timed with `time.perf_counter`. Deterministic: seeded rng, fixed clock.
+Run `python -m bench.ingest [--count 10000] [--repeat 3] [--postgres-url URL]` (`make bench`). Every stage
+writes a fresh database in a temporary directory with the store's PRAGMAs (WAL, synchronous=FULL) and one
+transaction; figures are medians of `--repeat` runs timed with `time.perf_counter`. Deterministic: seeded rng,
+fixed clock.
 
 Stages:
 - raw sqlite3: stdlib `executemany` of the same 16-column `inquiries` rows the store writes, rows prebuilt,
@@ -13,6 +14,8 @@ Stages:
   outbox row per open inquiry), as the daemon records a poll; again with notify_new=False (one summary
   row), as the daemon records its first, backfilling poll.
 - store re-poll: the same PollResult again (N known, unchanged rows), what every overlapping poll does.
+- with --postgres-url: the store-only stages again on PostgreSQL (fresh databases on that server), beside
+  SQLite's.
 - end-to-end: one backfilling `CoupangConnector.poll` against a seeded `CoupangSandbox` over
   `httpx.MockTransport`, then `record_poll`; connector and store timed separately, and the sandbox's own
   handler time is reported apart, since the fake server is not inqd's cost.
@@ -38,6 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiosqlite
 import httpx
@@ -171,10 +175,10 @@ async def run_end_to_end(count: int, seed: int, directory: Path) -> EndToEnd:
 
 
 async def run_store(
-    result: PollResult, directory: Path, *, notify_new: bool = True, profile: cProfile.Profile | None = None
+    result: PollResult, location: Path | str, *, notify_new: bool = True, profile: cProfile.Profile | None = None
 ) -> StoreRun:
-    """`record_poll` of `result` into a fresh store (all new), then again (all known and unchanged)."""
-    store = await Store.open(directory / f"store_notify_{notify_new}.db")
+    """`record_poll` of `result` into a fresh store at `location` (all new), then again (all known, unchanged)."""
+    store = await Store.open(location)
     try:
         if profile is not None:
             profile.enable()
@@ -258,8 +262,8 @@ async def measure(count: int, repeat: int, seed: int, base_dir: str | None) -> t
             rows = raw_rows(result.inquiries, NOW)
             raw_s = await run_raw(rows, directory)
             aiosqlite_s = await run_aiosqlite(rows, directory)
-            store = await run_store(result, directory)
-            summary = await run_store(result, directory, notify_new=False)
+            store = await run_store(result, directory / "store_notify.db")
+            summary = await run_store(result, directory / "store_summary.db", notify_new=False)
         figures = {
             "raw": raw_s,
             "aiosqlite": aiosqlite_s,
@@ -323,11 +327,51 @@ def report(m: Measured, count: int, repeat: int) -> str:
     return "\n".join(lines)
 
 
+def _fresh_postgres_database(admin_url: str, name: str) -> str:
+    """A new empty database on the server of `admin_url` (dropped first if a run left it); returns its URL."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    # A URL, not a libpq "key=value" string: Store.open takes any other string for a SQLite file's path.
+    return urlsplit(admin_url)._replace(path=f"/{name}").geturl()
+
+
+async def measure_postgres(result: PollResult, repeat: int, admin_url: str) -> dict[str, list[float]]:
+    """The store-only stages on PostgreSQL (`admin_url` may create databases): each run in fresh databases."""
+    runs: dict[str, list[float]] = {"store_new": [], "store_summary": [], "store_repoll": []}
+    for n in range(repeat):
+        store = await run_store(result, _fresh_postgres_database(admin_url, f"inqd_bench_{n}_new"))
+        summary = await run_store(
+            result, _fresh_postgres_database(admin_url, f"inqd_bench_{n}_summary"), notify_new=False
+        )
+        runs["store_new"].append(store.new_s)
+        runs["store_summary"].append(summary.new_s)
+        runs["store_repoll"].append(store.repoll_s)
+    return runs
+
+
+def report_postgres(sqlite: Measured, postgres: dict[str, list[float]], count: int) -> str:
+    """The store-only stages on both engines, side by side."""
+    lines = [
+        "",
+        "store on PostgreSQL (--postgres-url) beside SQLite, same PollResult, one transaction per stage",
+        f"{'stage':<46}{'SQLite s':>9}{'PG s':>8}{'PG rows/s':>11}{'PG/SQLite':>10}",
+    ]
+    for key, label, _ in STAGES[2:5]:
+        pg_s = statistics.median(postgres[key])
+        lines.append(
+            f"{label:<46}{sqlite.median(key):9.3f}{pg_s:8.3f}{count / pg_s:11,.0f}{pg_s / sqlite.median(key):10.2f}"
+        )
+    return "\n".join(lines)
+
+
 async def profile_store(result: PollResult, base_dir: str | None, top: int) -> str:
     """cProfile of one store-only `record_poll` (event-loop thread only; SQLite runs in aiosqlite's thread)."""
     profile = cProfile.Profile()
     with tempfile.TemporaryDirectory(prefix="inqd-bench-", dir=base_dir) as tmp:
-        await run_store(result, Path(tmp), profile=profile)
+        await run_store(result, Path(tmp) / "store.db", profile=profile)
     out = io.StringIO()
     stats = pstats.Stats(profile, stream=out)
     stats.sort_stats("tottime").print_stats(top)
@@ -342,11 +386,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=8, help="rng seed of the sandbox data (default 8)")
     parser.add_argument("--dir", default=None, help="where the temporary databases go (default: the system tmp)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one store-only run")
+    parser.add_argument(
+        "--postgres-url",
+        default=None,
+        help="also run the store-only stages on PostgreSQL: a URL whose user may create databases",
+    )
     args = parser.parse_args(argv)
     if args.count < 1 or args.repeat < 1:
         parser.error("--count and --repeat must be at least 1")
     measured, result = asyncio.run(measure(args.count, args.repeat, args.seed, args.dir))
     print(report(measured, args.count, args.repeat))
+    if args.postgres_url:
+        postgres = asyncio.run(measure_postgres(result, args.repeat, args.postgres_url))
+        print(report_postgres(measured, postgres, args.count))
     if args.profile:
         print()
         print(asyncio.run(profile_store(result, args.dir, top=25)))

@@ -106,7 +106,7 @@ async def _run(args: argparse.Namespace) -> float:
     now = datetime(2026, 12, 1, 10, 0, tzinfo=KST)
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(Path(tmp) / "inqd.db")
-        store = await Store.open(settings.db_path)
+        store = await Store.open(settings.database_location())
         try:
             started = time.perf_counter()
             count = await _seed(store, days=args.days, per_day=args.per_day, now=now, seed=args.seed)

@@ -51,12 +51,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiosqlite
-
 from aggregator.alert_timer import AlertTimer
 from aggregator.logs import configure_logging
 from aggregator.settings import Settings
 from aggregator.store import AlertCandidate, AlertUpdate, Channels, Store, db_time
+from aggregator.store.database import Database
 from aggregator.store.schema import CURRENT_PLAN_GENERATION
 from core.clock import SystemClock
 from core.models import Category, Inquiry, Marketplace, MessageKind, PollResult, StreamKind
@@ -219,8 +218,8 @@ def db_counts(path: Path) -> dict[str, int]:
 class TimedStore(Store):
     """The store, adding up wall time spent inside `alert_candidates` and `record_alerts`."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        super().__init__(conn, path)
+    def __init__(self, database: Database, path: Path | None) -> None:
+        super().__init__(database, path)
         self.read_s = 0.0
         self.write_s = 0.0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from aggregator.settings import Account, NotifierConfig, Settings, SinkNotifierC
 from aggregator.store import Store
 from core.models import KST, Category, Inquiry, Marketplace, StreamKind
 from tests.fakes import FakeClock
+from tests.postgres_server import BACKENDS, PostgresServer, running_server
 
 START = datetime(2026, 11, 24, 14, 0, tzinfo=KST)
 
@@ -68,10 +70,39 @@ def clock() -> FakeClock:
     return FakeClock(START)
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL cluster for the session (skips, or fails under INQD_REQUIRE_POSTGRES, without it)."""
+    with running_server() as server:
+        yield server
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_backends` that use the store run once on each engine."""
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    """A fresh store in a temporary directory."""
-    opened = await Store.open(tmp_path / "inqd.db")
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store's engine: each of both for tests marked `both_backends`; else INQD_TEST_BACKEND's ("sqlite" by
+    default; "postgres" runs every test that takes `store` or `database` on PostgreSQL, to see how far it goes)."""
+    return str(getattr(request, "param", os.environ.get("INQD_TEST_BACKEND", "sqlite")))
+
+
+@pytest.fixture
+def database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
+    """Where the test's store lives: a SQLite file in its temporary directory, or a fresh PostgreSQL database."""
+    if backend == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        return server.new_database()
+    return tmp_path / "inqd.db"
+
+
+@pytest.fixture
+async def store(database: Path | str) -> AsyncIterator[Store]:
+    """A fresh store (SQLite in a temporary directory; and PostgreSQL under `both_backends`)."""
+    opened = await Store.open(database)
     yield opened
     await opened.aclose()
 
@@ -122,10 +153,12 @@ class MakeSettings(Protocol):
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path) -> MakeSettings:
+def make_settings(tmp_path: Path, database: Path | str) -> MakeSettings:
     """Settings for a daemon test: one account (SHOP_ACCOUNT unless given), the given channels (the quiet sink
     unless given), the database and the sink file in tmp_path (or `directory`); other keywords are Settings fields.
+    On PostgreSQL (`backend`) the database is the test's own, whatever the directory.
     """
+    url = {"database_url": database} if isinstance(database, str) else {}
 
     def make(
         *notifiers: NotifierConfig,
@@ -138,6 +171,7 @@ def make_settings(tmp_path: Path) -> MakeSettings:
             db_path=where / "inqd.db",
             accounts=(_ACCOUNT.validate_python(account),),
             notifiers=notifiers or (quiet_sink(where),),
+            **url,
             **fields,
         )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from aggregator import control_service as controls
 from aggregator.daemon import Daemon
@@ -20,6 +21,8 @@ from connectors.sandbox import CoupangSandbox
 from core.models import KST, Marketplace, PollResult
 from tests.conftest import START, MakeSettings, make_inquiry
 from tests.fakes import FakeClock
+
+pytestmark = pytest.mark.both_backends
 
 
 def _sent(tmp_path: Path) -> list[tuple[str, datetime]]:
@@ -112,14 +115,14 @@ async def test_a_kept_promise_does_not_escalate_and_handled_stops_alerts(
 
 
 async def test_a_vacation_added_while_running_closes_the_day_at_once(
-    tmp_path: Path, clock: FakeClock, make_settings: MakeSettings
+    tmp_path: Path, clock: FakeClock, make_settings: MakeSettings, database: Path | str
 ) -> None:
     sandbox = CoupangSandbox(vendor_id="A00012345", access_key="ak", secret_key="sk", now=clock.now)
     daemon = await _daemon(make_settings, clock, sandbox)  # default quiet hours: nights and closed days
     await daemon.run_once()
     today = clock.now().astimezone(KST).date()  # a Tuesday, 14:00: not quiet
     assert not daemon.dispatcher._policies.quiet.contains(clock.now())
-    other = await Store.open(tmp_path / "inqd.db")  # `inqd vacation add` runs in another process
+    other = await Store.open(database)  # `inqd vacation add` runs in another process
     await other.add_vacation(today, today + timedelta(days=1), "가족 여행", now=clock.now(), actor="terminal:t")
     await other.aclose()
     sandbox.add_product_inquiry(content="휴가 중 문의", inquiry_at=clock.now())

@@ -26,6 +26,8 @@ from core.models import MessageKind, StreamKind
 from tests.conftest import SHOP_ACCOUNT, MakeSettings
 from tests.fakes import FakeClock
 
+pytestmark = pytest.mark.both_backends
+
 VENDOR = "A00012345"
 ACCESS = "e2e-access-key"
 SECRET = "e2e-canary-secret-7f3a9c"

@@ -193,12 +193,14 @@ async def _drive(source: Source, clock: FakeClock, make_settings: MakeSettings, 
     await daemon.aclose()
 
 
-async def _terminal(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> str:
-    """What `inqd queue`, `inqd queue --json` and `inqd explain 1` print (each runs its own event loop)."""
+async def _terminal(capsys: pytest.CaptureFixture[str], tmp_path: Path, database: Path | str) -> str:
+    """What `inqd queue`, `inqd queue --json` and `inqd explain 1` print (each runs its own event loop), reading
+    the daemon's database (a SQLite file, or PostgreSQL under INQD_TEST_BACKEND=postgres)."""
     config = tmp_path / "inqd.toml"
-    config.write_text(f"db_path = '{tmp_path / 'inqd.db'}'\n", encoding="utf-8")
-    db = str(tmp_path / "inqd.db")
-    commands = [["queue", "--db", db], ["queue", "--db", db, "--json"], ["explain", "1", "--config", str(config)]]
+    url = f"database_url = '{database}'\n" if isinstance(database, str) else ""
+    config.write_text(f"db_path = '{tmp_path / 'inqd.db'}'\n{url}", encoding="utf-8")
+    on = ["--config", str(config)]
+    commands = [["queue", *on], ["queue", *on, "--json"], ["explain", "1", *on]]
     codes = [await asyncio.to_thread(main, command) for command in commands]
     captured = capsys.readouterr()
     assert codes == [0, 0, 0]
@@ -212,6 +214,7 @@ async def test_no_raw_buyer_data_on_any_channel_in_the_log_or_the_terminal(
     clock: FakeClock,
     make_settings: MakeSettings,
     capsys: pytest.CaptureFixture[str],
+    database: Path | str,
 ) -> None:
     log = io.StringIO()
     configure_logging(fmt="json", level="DEBUG", stream=log)
@@ -222,7 +225,7 @@ async def test_no_raw_buyer_data_on_any_channel_in_the_log_or_the_terminal(
     sink = (tmp_path / "sink.jsonl").read_text(encoding="utf-8")
     kinds = {json.loads(line)["kind"] for line in sink.splitlines()}
     outbound = {**{channel: "\n".join(bodies) for channel, bodies in sent.items()}, "sink": sink}
-    terminal = await _terminal(capsys, tmp_path)
+    terminal = await _terminal(capsys, tmp_path, database)
 
     assert kinds >= {"new_inquiry", "promise_reminder", "promise_missed", "digest", "sla_warning", "system"}
     assert "연결 끊김" in sink and "request rejected" in sink  # the error is quoted, masked

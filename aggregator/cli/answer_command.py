@@ -60,8 +60,8 @@ def run_answer(
 ) -> int:
     """Run `inqd answer`; 0 approved (or shown), 1 refused or declined, 2 bad input. `ask` reads a y/N (input);
     `check` is the check before sending (default: the one every surface uses, aggregator/answering/check.py)."""
-    if not settings.db_path.is_file():
-        print(f"inqd: no database yet at {settings.db_path} (run the daemon first)", file=sys.stderr)
+    if not settings.database_exists():
+        print(f"inqd: no database yet at {settings.database_label} (run the daemon first)", file=sys.stderr)
         return _EXIT_REFUSED
     return asyncio.run(answer_from_terminal(args, settings, check=check, ask=ask or input, clock=SystemClock()))
 
@@ -70,7 +70,7 @@ async def answer_from_terminal(
     args: argparse.Namespace, settings: Settings, *, check: Check | None, ask: Ask, clock: Clock
 ) -> int:
     """`inqd answer` inside a running event loop (tests drive it on a fake clock beside a daemon)."""
-    store = await Store.open(settings.db_path)
+    store = await Store.open(settings.database_location())
     try:
         service = AnswerService(
             store,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from aggregator.cli.words import Words
 from aggregator.notifiers.ntfy import is_public_unauthenticated
 from aggregator.settings import Settings, secrets_written_in
 from aggregator.settings.notify import NtfyConfig
+from aggregator.store import DatabaseUnreachable, Store
 from core.models import MessageKind
 
 
@@ -77,9 +79,23 @@ def check_lines(settings: Settings, path: Path, words: Words) -> list[str]:
     """The summary `inqd check` prints for the valid config read from `path`."""
     return [
         words("check_ok", path=path),
-        words("check_base", zone=settings.timezone, db=settings.db_path),
+        words("check_base", zone=settings.timezone, db=settings.database_label),
         *_account_lines(settings, words),
         *(words("check_secret_in_file", key=key) for key in secrets_written_in(path)),
         *_channel_lines(settings, words),
         *_policy_lines(settings, words),
     ]
+
+
+async def database_line(settings: Settings, words: Words) -> str | None:
+    """`inqd check`'s line on the database (its schema against this inqd's), or None once it has printed why the
+    database cannot be used: unreachable, or newer than this inqd."""
+    try:
+        version, current = await Store.schema_versions(settings.database_location())
+    except DatabaseUnreachable as err:
+        print(words("check_database_unreachable", db=settings.database_label, reason=str(err)), file=sys.stderr)
+        return None
+    if version > current:
+        print(words("check_database_newer", version=version, current=current), file=sys.stderr)
+        return None
+    return words("check_database", version=version, current=current)

@@ -66,8 +66,8 @@ def add_control_parsers(
 
 def run_control(args: argparse.Namespace, settings: Settings, stops: Stops) -> int:
     """Run one control subcommand; 0 done, 1 refused (no such inquiry, already answered), 2 bad input."""
-    if not settings.db_path.is_file():
-        print(f"inqd: no database yet at {settings.db_path} (run the daemon first)", file=sys.stderr)
+    if not settings.database_exists():
+        print(f"inqd: no database yet at {settings.database_label} (run the daemon first)", file=sys.stderr)
         return 1
     try:
         return stops.run(_run(args, settings))
@@ -79,7 +79,7 @@ def run_control(args: argparse.Namespace, settings: Settings, stops: Stops) -> i
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     now = SystemClock().now()
     actor = f"terminal:{getpass.getuser()}"
-    store = await Store.open(settings.db_path)
+    store = await Store.open(settings.database_location())
     try:
         vacations = await store.vacation_ranges()
         policies = settings.policies(vacations)

@@ -148,15 +148,15 @@ class _Command:
                 print(self.words("config_error", line=line), file=sys.stderr)
             return None
 
-    def has_database(self, path: Path) -> bool:
-        """True when the database at `path` exists; else says so."""
-        if not path.is_file():
-            print(self.words("no_database", path=path), file=sys.stderr)
-        return path.is_file()
+    def has_database(self, settings: Settings) -> bool:
+        """True when the settings' database exists (a PostgreSQL one always does); else says so."""
+        if not settings.database_exists():
+            print(self.words("no_database", path=settings.database_label), file=sys.stderr)
+        return settings.database_exists()
 
     def check(self, settings: Settings) -> int:
         """`inqd check`: the summary of a valid config (and of its answer templates, when the file exists)."""
-        from aggregator.cli.check_report import check_lines
+        from aggregator.cli.check_report import check_lines, database_line
         from aggregator.templates import TemplatesFileError, checked_templates
 
         templates = settings.templates_path
@@ -166,6 +166,10 @@ class _Command:
             print(self.words("config_error", line=str(err)), file=sys.stderr)
             return EXIT_CONFIG
         lines = check_lines(settings, self.args.config, self.words)
+        reached = self.stops.run(database_line(settings, self.words))
+        if reached is None:
+            return EXIT_CONFIG
+        lines.append(reached)
         if count is not None:
             lines.append(self.words("check_templates", count=count, path=templates))
             if settings.shop_name is None:
@@ -190,14 +194,14 @@ class _Command:
 
         return run_control(self.args, settings, self.stops)
 
-    def queue(self, settings: Settings, db_path: Path) -> int:
+    def queue(self, settings: Settings) -> int:
         """`inqd queue`: open inquiries by marketplace deadline."""
         from aggregator.cli.queue_table import queue_table
         from aggregator.cli.reports import queue_entries
 
-        if not self.has_database(db_path):
+        if not self.has_database(settings):
             return EXIT_NO_DATABASE
-        rows, vacations = self.stops.run(_open_inquiries(db_path))
+        rows, vacations = self.stops.run(_open_inquiries(settings.database_location()))
         entries = queue_entries(rows, settings.policies(vacations), now=SystemClock().now(), words=self.words)
         if self.args.json:
             print(json.dumps(entries, ensure_ascii=False, indent=2))
@@ -212,7 +216,7 @@ class _Command:
         if not 1 <= self.args.days <= 366:
             print(self.words("days_range"), file=sys.stderr)
             return EXIT_CONFIG
-        vacations = self.stops.run(_vacations(settings.db_path)) if settings.db_path.is_file() else []
+        vacations = self.stops.run(_vacations(settings.database_location())) if settings.database_exists() else []
         policies = settings.policies(vacations)
         start = self.args.start or SystemClock().now().astimezone(policies.zone).date()
         none = self.words("none")
@@ -223,7 +227,7 @@ class _Command:
 
     def explain(self, settings: Settings) -> int:
         """`inqd explain ID`: one inquiry's timeline."""
-        if not self.has_database(settings.db_path):
+        if not self.has_database(settings):
             return EXIT_NO_DATABASE
         lines = self.stops.run(_explain(settings, self.args.inquiry_id, self.words))
         if lines is None:
@@ -236,7 +240,7 @@ class _Command:
         """`inqd status`: exit 3 when a stream or a channel needs attention."""
         from aggregator.cli.status_report import needs_attention, status_lines
 
-        if not self.has_database(settings.db_path):
+        if not self.has_database(settings):
             return EXIT_NO_DATABASE
         now = SystemClock().now()
         report = self.stops.run(_status(settings, now, self.words))
@@ -267,17 +271,17 @@ class _Command:
         return self.stops.exit_code(self.stops.run(demo))
 
 
-async def _open_inquiries(db_path: Path) -> tuple[list[StoredInquiry], list[tuple[date, date]]]:
-    store = await Store.open(db_path)
+async def _open_inquiries(location: Path | str) -> tuple[list[StoredInquiry], list[tuple[date, date]]]:
+    store = await Store.open(location)
     try:
         return await store.open_inquiries(), await store.vacation_ranges()
     finally:
         await store.aclose()
 
 
-async def _vacations(db_path: Path) -> list[tuple[date, date]]:
+async def _vacations(location: Path | str) -> list[tuple[date, date]]:
     """Vacations recorded with `inqd vacation add`."""
-    store = await Store.open(db_path)
+    store = await Store.open(location)
     try:
         return await store.vacation_ranges()
     finally:
@@ -287,7 +291,7 @@ async def _vacations(db_path: Path) -> list[tuple[date, date]]:
 async def _explain(settings: Settings, inquiry_id: int, words: Words) -> list[str] | None:
     from aggregator.cli.reports import explain_lines
 
-    store = await Store.open(settings.db_path)
+    store = await Store.open(settings.database_location())
     try:
         policies = settings.policies(await store.vacation_ranges())
         return await explain_lines(store, policies, inquiry_id, now=SystemClock().now(), words=words)
@@ -299,7 +303,7 @@ async def _status(settings: Settings, now: datetime, words: Words) -> dict[str, 
     from aggregator.cli.status_report import kakao_login_readers, status_report, watched_streams
 
     streams = watched_streams(settings)
-    store = await Store.open(settings.db_path)
+    store = await Store.open(settings.database_location())
     try:
         policies = settings.policies(await store.vacation_ranges())
         lost_after = settings.health.lost_after
@@ -359,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.lang = words.lang
         return run_init(args)
     if args.command == "queue" and args.db is not None:
-        return command.queue(Settings(), args.db)
+        return command.queue(Settings(db_path=args.db, database_url=None))  # --db names the SQLite file
     if args.command == "schedule" and args.config is None:
         return command.schedule(Settings())
     settings = command.load(args.config)
@@ -367,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     handlers: dict[str, Callable[[Settings], int]] = {
         "check": command.check,
-        "queue": lambda loaded: command.queue(loaded, loaded.db_path),
+        "queue": command.queue,
         "schedule": command.schedule,
         "explain": command.explain,
         "status": command.status,

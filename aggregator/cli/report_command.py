@@ -79,7 +79,7 @@ def report_json(report: AnswerReport) -> dict[str, Any]:
 
 
 async def _report(settings: Settings, *, now: datetime, weeks: int) -> AnswerReport:
-    store = await Store.open(settings.db_path)
+    store = await Store.open(settings.database_location())
     try:
         return await read_report(store, settings, now=now, weeks=weeks)
     finally:
@@ -91,8 +91,8 @@ def run_report(args: argparse.Namespace, settings: Settings, words: Words, stops
     if not 1 <= args.weeks <= MAX_WEEKS:
         print(words("report_weeks_range", most=MAX_WEEKS), file=sys.stderr)
         return EXIT_USAGE
-    if not settings.db_path.is_file():
-        print(words("no_database", path=settings.db_path), file=sys.stderr)
+    if not settings.database_exists():
+        print(words("no_database", path=settings.database_label), file=sys.stderr)
         return EXIT_NO_DATABASE
     report = stops.run(_report(settings, now=SystemClock().now(), weeks=args.weeks))
     if args.png is not None:

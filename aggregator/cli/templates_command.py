@@ -107,7 +107,7 @@ async def _preview(template: Template, settings: Settings, inquiry_id: int | Non
         if not settings.db_path.is_file():
             _err(f"inqd: no database yet at {settings.db_path} (run the daemon first)")
             return EXIT_FAILED
-        store = await Store.open(settings.db_path)
+        store = await Store.open(settings.database_location())
         try:
             stored = await store.get_inquiry(inquiry_id)
             vacations = await store.vacation_ranges()

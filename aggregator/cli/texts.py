@@ -29,6 +29,18 @@ _GENERAL = {
 _CHECK = {
     "check_ok": ("{path}: 설정이 올바릅니다", "{path}: OK"),
     "check_base": ("  시간대: {zone}; 데이터베이스: {db}", "  time zone: {zone}; database: {db}"),
+    "check_database": (
+        "  데이터베이스 스키마: v{version} (이 inqd는 v{current}; 처음 시작할 때 맞춥니다)",
+        "  database schema: v{version} (this inqd: v{current}; brought up to date at start)",
+    ),
+    "check_database_newer": (
+        "inqd: 데이터베이스 스키마 v{version}가 이 inqd(v{current})보다 새롭습니다: inqd를 업데이트하세요",
+        "inqd: the database schema v{version} is newer than this inqd (v{current}): update inqd",
+    ),
+    "check_database_unreachable": (
+        "inqd: 데이터베이스 {db}에 연결할 수 없습니다: {reason}",
+        "inqd: cannot reach the database {db}: {reason}",
+    ),
     "check_account": (
         "  계정 {id}: {shop} ({ref}) — {streams}; {interval:g}초마다, 초당 최대 {rate:g}회, {url}",
         "  account {id}: {shop} ({ref}) — {streams}; every {interval:g} s, at most {rate:g} req/s, {url}",

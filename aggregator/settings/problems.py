@@ -96,6 +96,14 @@ _PROBLEMS = Texts(
             "{detail}",
         ),
         "interval_spec": ("시간 구간이 맞지 않습니다: {detail}", "{detail}"),
+        "database_url_scheme": (
+            'database_url은 "postgresql://"로 시작합니다 (SQLite는 db_path만 적습니다)',
+            'database_url starts with "postgresql://" (for SQLite, set db_path alone)',
+        ),
+        "postgres_unfinished": (
+            "PostgreSQL 지원은 아직 완성되지 않았습니다: database_url을 지우면 SQLite(db_path)를 씁니다",
+            "PostgreSQL support is not finished: remove database_url to use SQLite (db_path)",
+        ),
         "unknown_zone": (
             "모르는 시간대 {value!r} (예: Asia/Seoul)",
             "unknown time zone {value!r}",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, ClassVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
@@ -36,6 +37,11 @@ from core import __version__
 from core.models import MessageKind
 from policies import Policies
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+# False refuses every PostgreSQL URL with "PostgreSQL support is not finished" (a half-working engine is not to be
+# selectable); True since the whole store test suite passes on PostgreSQL (issue 20, step 1).
+POSTGRES_SELECTABLE = True
+
 
 class Settings(BaseSettings):
     """The whole inqd configuration."""
@@ -53,6 +59,10 @@ class Settings(BaseSettings):
 
     timezone: str = "Asia/Seoul"
     db_path: Path = Path("inqd.db")
+    # The store's engine: unset, the SQLite file at db_path; "postgresql://..." a PostgreSQL database. A secret
+    # (the URL may hold the password): from env INQD_DATABASE_URL, <secrets_dir>/database_url, or the TOML; libpq's
+    # own PGPASSWORD / ~/.pgpass also supply a password the URL leaves out.
+    database_url: SecretStr | None = None
     secrets_dir: Path | None = None
     poll_jitter: Annotated[float, Field(ge=0, le=0.5)] = 0.1
     accounts: tuple[Account, ...] = ()
@@ -77,6 +87,17 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as err:
             raise Problem("unknown_zone", value=value) from err
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        if not value.get_secret_value().startswith(POSTGRES_SCHEMES):
+            raise Problem("database_url_scheme")  # the message names no part of the URL: it may hold a password
+        if not POSTGRES_SELECTABLE:
+            raise Problem("postgres_unfinished")
         return value
 
     @model_validator(mode="after")
@@ -145,6 +166,25 @@ class Settings(BaseSettings):
         """The file these settings were loaded from (None when built in code, as the demo's and tests' are)."""
         config_file = self.model_config.get("toml_file")
         return Path(config_file) if isinstance(config_file, str | Path) else None
+
+    def database_location(self) -> Path | str:
+        """Where the store lives, for `Store.open`: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.database_url.get_secret_value() if self.database_url is not None else self.db_path
+
+    def database_exists(self) -> bool:
+        """Whether there is a store to read: the SQLite file exists, or a PostgreSQL URL is set (reaching it, and
+        making its schema, is Store.open's)."""
+        return self.database_url is not None or self.db_path.is_file()
+
+    @property
+    def database_label(self) -> str:
+        """Where the store lives, for people: the SQLite file, or the PostgreSQL URL without its password."""
+        if self.database_url is None:
+            return str(self.db_path)
+        url = urlsplit(self.database_url.get_secret_value())
+        user = f"{url.username}@" if url.username else ""
+        port = f":{url.port}" if url.port else ""
+        return f"{url.scheme}://{user}{url.hostname or ''}{port}{url.path}"
 
     @property
     def templates_path(self) -> Path:

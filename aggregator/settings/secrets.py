@@ -68,6 +68,10 @@ class TomlWithSecrets(TomlConfigSettingsSource):
             for entry in entries:
                 if isinstance(entry, dict):
                     _fill_secrets(entry, kinds.get(str(entry.get(key)), ()), secrets_dir, needed=needed)
+        if secrets_dir and "database_url" not in data:  # env INQD_DATABASE_URL wins: pydantic-settings reads it
+            url_file = Path(secrets_dir) / "database_url"
+            if url_file.is_file():
+                data["database_url"] = url_file.read_text(encoding="utf-8").strip()
         admin = data.get("admin")
         if secrets_dir and (admin is None or isinstance(admin, dict)) and "token" not in (admin or {}):
             token_file = Path(secrets_dir) / "admin.token"  # env INQD_ADMIN__TOKEN wins: pydantic-settings reads it

@@ -1,4 +1,4 @@
-"""The SQLite store: the only package that speaks SQL.
+"""The store (SQLite, or PostgreSQL): the only package that speaks SQL.
 
 Every state change is one transaction written before anyone acts on it (outbox pattern): a poll's
 inquiries, its cursor, its events and the notifications it causes commit together, so `kill -9` at
@@ -7,18 +7,16 @@ any moment either keeps all of it or none of it, and the next poll simply reads 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import aiosqlite
 
 from aggregator.store.alert_plans import AlertCandidate, TimersMixin
 from aggregator.store.answers import AnswersMixin
 from aggregator.store.control_state import ControlsMixin
+from aggregator.store.database import Database, DatabaseUnreachable
 from aggregator.store.health import HealthMixin
 from aggregator.store.inbox import InboxMixin
 from aggregator.store.inquiries import InquiriesMixin
-from aggregator.store.migrations import MIGRATIONS
+from aggregator.store.migrations import MIGRATIONS, POSTGRES_MIGRATIONS
 from aggregator.store.outbox import OutboxMixin
 from aggregator.store.report import ReportInputs, ReportMixin
 from aggregator.store.schema import (
@@ -39,16 +37,27 @@ from aggregator.store.schema import (
     db_time,
     inquiry_row,
 )
+from aggregator.store.sqlite import SqliteDatabase
 from aggregator.store.telegram_threads import TelegramThreadsMixin
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(location: Path | str) -> bool:
+    """Whether `location` names a PostgreSQL database (else it is the path of a SQLite file)."""
+    return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
+
 
 __all__ = [
     "INQUIRY_COLUMNS",
     "NO_MORE_ALERTS",
+    "POSTGRES_SCHEMES",
     "AlertCandidate",
     "AlertFire",
     "AlertUpdate",
     "ChannelFailure",
     "Channels",
+    "DatabaseUnreachable",
     "Event",
     "OutboxItem",
     "QueueSummary",
@@ -61,6 +70,7 @@ __all__ = [
     "Vacation",
     "db_time",
     "inquiry_row",
+    "is_postgres_url",
 ]
 
 
@@ -75,43 +85,42 @@ class Store(
     InboxMixin,
     ReportMixin,
 ):
-    """Async access to the inqd database. Open with `await Store.open(path)`; close with `aclose()`."""
+    """Async access to the inqd database. Open with `await Store.open(path or URL)`; close with `aclose()`."""
+
+    def __init__(self, database: Database, path: Path | None) -> None:
+        super().__init__(database)
+        self.path = path  # the SQLite file; None on PostgreSQL
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
-        """Open (creating with mode 0600 and migrating as needed) the database at `path`."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Buyer questions and phone numbers live here: no one but the owner may read the file.
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-        os.close(fd)
-        os.chmod(path, 0o600)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        store = cls(conn, path)
-        try:
-            await store._setup()
-        except BaseException:
-            await conn.close()
-            raise
-        return store
+    async def open(cls, location: Path | str) -> Store:
+        """Open the database at `location` and migrate it as needed: a "postgresql://" URL, or the path of the
+        SQLite file (created with mode 0600)."""
+        if is_postgres_url(location):
+            from aggregator.store.postgres import PostgresDatabase  # the driver loads only for PostgreSQL
 
-    async def _setup(self) -> None:
-        await self._conn.execute("PRAGMA journal_mode=WAL")
-        # FULL: our volume is tiny, and "never lose an inquiry" includes power loss.
-        await self._conn.execute("PRAGMA synchronous=FULL")
-        await self._conn.execute("PRAGMA busy_timeout=5000")
-        await self._conn.execute("PRAGMA foreign_keys=ON")
-        async with self._conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        version = int(row[0]) if row else 0
-        if version > len(MIGRATIONS):
-            raise RuntimeError(f"database schema v{version} is newer than this inqd (v{len(MIGRATIONS)})")
-        for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            async with self._transaction():
-                for statement in filter(str.strip, script.split(";")):
-                    await self._conn.execute(statement)
-                await self._conn.execute(f"PRAGMA user_version={target:d}")
+            database: Database = await PostgresDatabase.open(str(location))
+            migrations, path = POSTGRES_MIGRATIONS, None
+        else:
+            path = Path(location)
+            database = await SqliteDatabase.open(path)
+            migrations = MIGRATIONS
+        try:
+            await database.migrate(migrations)
+        except BaseException:
+            await database.aclose()
+            raise
+        return cls(database, path)
+
+    @staticmethod
+    async def schema_versions(location: Path | str) -> tuple[int, int]:
+        """(the schema version of the database at `location`, this inqd's), opening it without changing it (0: not
+        created yet); raises DatabaseUnreachable when it cannot be opened."""
+        if is_postgres_url(location):
+            from aggregator.store.postgres import PostgresDatabase
+
+            return await PostgresDatabase.schema_version(str(location)), len(POSTGRES_MIGRATIONS)
+        return await SqliteDatabase.schema_version(Path(location)), len(MIGRATIONS)
 
     async def aclose(self) -> None:
-        """Close the connection (waits for queued work)."""
-        await self._conn.close()
+        """Close the connection(s) (waits for queued work)."""
+        await self._database.aclose()

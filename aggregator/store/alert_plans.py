@@ -142,7 +142,7 @@ class TimersMixin(StoreBase):
                 (*args, limit - len(rows)),
             ) as cur:
                 cur.row_factory = None  # plain tuples: no sqlite3.Row per row
-                rows += await cur.fetchall()  # type: ignore[arg-type]  # tuples, as set
+                rows += await cur.fetchall()  # tuples, as set
         return [_candidate(row) for row in rows]
 
     async def record_alerts(self, updates: Sequence[AlertUpdate], *, channels: Channels, now: datetime) -> int:

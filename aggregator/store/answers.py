@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import aiosqlite
-
 from aggregator.store.base import StoreBase
+from aggregator.store.database import Connection, Row
 from aggregator.store.payloads import payload_json
 from aggregator.store.schema import Channels, StoredInquiry, _dt, _dt_or_none, _inquiry_from_row, channels_for, db_time
 from core.answers import AnswerOutcome
@@ -100,7 +99,7 @@ class AnswerTransition:
     maybe_delivered: bool = False
 
 
-def _record(row: aiosqlite.Row) -> AnswerRecord:
+def _record(row: Row) -> AnswerRecord:
     outcome = row["outcome"]
     return AnswerRecord(
         id=row["id"],
@@ -122,7 +121,7 @@ def _record(row: aiosqlite.Row) -> AnswerRecord:
     )
 
 
-async def _event(db: aiosqlite.Connection, inquiry_id: int, now_s: str, **detail: Any) -> None:
+async def _event(db: Connection, inquiry_id: int, now_s: str, **detail: Any) -> None:
     """One `answer` event: `inqd explain` prints the lifecycle from these."""
     await db.execute(
         "INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, 'answer', ?, ?)",
@@ -130,14 +129,14 @@ async def _event(db: aiosqlite.Connection, inquiry_id: int, now_s: str, **detail
     )
 
 
-async def _one(db: aiosqlite.Connection, answer_id: int) -> AnswerRecord | None:
+async def _one(db: Connection, answer_id: int) -> AnswerRecord | None:
     async with db.execute("SELECT * FROM answers WHERE id = ?", (answer_id,)) as cur:
         row = await cur.fetchone()
     return None if row is None else _record(row)
 
 
 async def _set_state(
-    db: aiosqlite.Connection, answer_id: int, state: AnswerState, now_s: str, assignments: str = "", *args: Any
+    db: Connection, answer_id: int, state: AnswerState, now_s: str, assignments: str = "", *args: Any
 ) -> None:
     done = "done_at = ?" if state not in LIVE_STATES and state is not AnswerState.DRAFT else "done_at = NULL"
     done_args = (now_s,) if done == "done_at = ?" else ()
@@ -149,7 +148,7 @@ async def _set_state(
 
 
 async def _queue_not_sent(
-    db: aiosqlite.Connection,
+    db: Connection,
     answer_id: int,
     inquiry_id: int,
     payload: AnswerNotSentPayload,
@@ -169,7 +168,7 @@ async def _queue_not_sent(
 
 
 async def settle_answers_after_poll(
-    db: aiosqlite.Connection,
+    db: Connection,
     *,
     now_s: str,
     channels: Channels,
@@ -351,12 +350,12 @@ class AnswersMixin(StoreBase):
                 now_s,
                 ", outcome = ?, marketplace_message = ?, next_attempt_at = ?, open_polls = 0"
                 ", maybe_delivered = MAX(maybe_delivered, ?)"
-                ", sent_at = CASE WHEN ? THEN ? ELSE sent_at END",
+                ", sent_at = CASE WHEN ? = 1 THEN ? ELSE sent_at END",
                 transition.outcome.value,
                 transition.message,
                 retry_s,
                 int(transition.maybe_delivered),
-                transition.outcome is AnswerOutcome.ACCEPTED,
+                int(transition.outcome is AnswerOutcome.ACCEPTED),
                 now_s,
             )
             detail_state = "retry" if state is AnswerState.APPROVED else state.value

@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-import aiosqlite
-
 from aggregator.store.base import StoreBase
+from aggregator.store.database import Connection
 from aggregator.store.schema import (
     PLANNED_ROWS,
     REPLAN_ALL_SQL,
@@ -32,10 +31,10 @@ _SNOOZE_ALL_KEY = "snooze_all_until"
 class ControlsMixin(StoreBase):
     """Snooze, handled, promise and vacation records, with their events."""
 
-    async def _bump(self, db: aiosqlite.Connection) -> None:
+    async def _bump(self, db: Connection) -> None:
         await db.execute(
             "INSERT INTO meta (key, value) VALUES (?, '1') "
-            "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)",
             (_VERSION_KEY,),
         )
 
@@ -170,10 +169,11 @@ class ControlsMixin(StoreBase):
         """Record days off (closed days for the calendar); returns the vacation's id."""
         async with self._transaction() as db:
             cur = await db.execute(
-                "INSERT INTO vacations (first_day, last_day, note, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO vacations (first_day, last_day, note, created_at) VALUES (?, ?, ?, ?) RETURNING id",
                 (first.isoformat(), last.isoformat(), note, db_time(now)),
             )
-            vacation_id = int(cur.lastrowid or 0)
+            row = await cur.fetchone()
+            vacation_id = int(row[0])
             await db.execute(
                 "INSERT INTO events (at, kind, detail) VALUES (?, 'vacation_added', ?)",
                 (

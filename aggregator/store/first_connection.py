@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-import aiosqlite
-
+from aggregator.store.database import Connection
 from aggregator.store.payloads import payload_json, read_payload
 from aggregator.store.schema import Channels, _dt, channels_for, db_time
 from core.models import Marketplace, MessageKind, StreamKind
@@ -28,7 +27,7 @@ _KIND = MessageKind.BACKFILL_SUMMARY
 
 
 async def queue_first_poll_summary(
-    db: aiosqlite.Connection,
+    db: Connection,
     account_id: str,
     brought: StreamBackfill,
     marketplace: Marketplace | None,
@@ -73,15 +72,13 @@ async def queue_first_poll_summary(
     return written
 
 
-async def _reported_streams(db: aiosqlite.Connection, account_id: str) -> set[StreamKind]:
+async def _reported_streams(db: Connection, account_id: str) -> set[StreamKind]:
     """The account's streams that have finished a first poll: those with a saved cursor."""
     async with db.execute("SELECT stream FROM cursors WHERE account_id = ?", (account_id,)) as cur:
         return {StreamKind(row["stream"]) for row in await cur.fetchall()}
 
 
-async def _quiet_streams(
-    db: aiosqlite.Connection, account_id: str, reported: Sequence[StreamKind]
-) -> list[StreamBackfill]:
+async def _quiet_streams(db: Connection, account_id: str, reported: Sequence[StreamKind]) -> list[StreamBackfill]:
     """Of the streams that reported before the summary was written, those whose first poll found nothing.
 
     They wrote no summary, so they found nothing, unless the database is older than per-account summaries: a
@@ -98,13 +95,13 @@ def _ordered(streams: Sequence[StreamBackfill], order: Sequence[StreamKind]) -> 
 
 
 async def _insert(
-    db: aiosqlite.Connection, summary: BackfillSummaryPayload, key: str, channel: str, due: datetime, now: datetime
+    db: Connection, summary: BackfillSummaryPayload, key: str, channel: str, due: datetime, now: datetime
 ) -> int:
     cur = await db.execute(
         "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
         "VALUES (?, ?, NULL, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
         (_KIND.value, channel, payload_json(_KIND, summary), key, db_time(due), db_time(now)),
     )
-    inserted = cur.rowcount
+    inserted = int(cur.rowcount)
     await cur.close()
     return inserted

@@ -131,8 +131,9 @@ class HealthMixin(StoreBase):
                 "INSERT INTO stream_status (account_id, stream, last_error_at, last_error, consecutive_failures, "
                 "failing_since, auth_failed) VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (account_id, stream) DO UPDATE "
                 "SET last_error_at = excluded.last_error_at, last_error = excluded.last_error, "
-                "consecutive_failures = consecutive_failures + 1, "
-                "failing_since = COALESCE(failing_since, excluded.failing_since), auth_failed = excluded.auth_failed",
+                "consecutive_failures = stream_status.consecutive_failures + 1, "
+                "failing_since = COALESCE(stream_status.failing_since, excluded.failing_since), "
+                "auth_failed = excluded.auth_failed",
                 (account_id, stream.value, now_s, error, now_s, int(auth_failed)),
             )
             async with db.execute(

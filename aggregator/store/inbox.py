@@ -14,6 +14,7 @@ from typing import Any
 
 from aggregator.store.answers import LIVE_STATES, AnswerState
 from aggregator.store.base import StoreBase
+from aggregator.store.dialect import POSTGRES_WRITE_VERSION, SQLITE_WRITE_VERSION
 from aggregator.store.schema import StoredInquiry, _chunks, _inquiry_from_row
 from core.models import Marketplace, StreamKind
 
@@ -57,7 +58,7 @@ class InboxMixin(StoreBase):
     async def _tuples(self, query: str, args: Sequence[object]) -> list[tuple[Any, ...]]:
         async with self._conn.execute(query, args) as cur:
             cur.row_factory = None  # plain tuples: sqlite3.Row and a conversion cost a third more on 10,000 rows
-            rows: list[tuple[Any, ...]] = list(await cur.fetchall())  # type: ignore[arg-type]  # tuples, as set
+            rows: list[tuple[Any, ...]] = list(await cur.fetchall())  # tuples, as set
             return rows
 
     async def open_ids(
@@ -119,8 +120,10 @@ class InboxMixin(StoreBase):
     async def write_version(self) -> str:
         """Changes whenever anything was written to the database, by this daemon or by another process (a
         terminal command): the inbox answers "nothing new" without reading the queue while it stays the same."""
-        async with self._conn.execute("SELECT total_changes()") as cur:
-            own = await cur.fetchone()
-        async with self._conn.execute("PRAGMA data_version") as cur:
-            others = await cur.fetchone()
-        return f"{own[0] if own else 0}.{others[0] if others else 0}"
+        probes = POSTGRES_WRITE_VERSION if self.backend == "postgres" else SQLITE_WRITE_VERSION
+        parts = []
+        for probe in probes:
+            async with self._conn.execute(probe) as cur:
+                row = await cur.fetchone()
+            parts.append(str(row[0] if row else 0))
+        return ".".join(parts)

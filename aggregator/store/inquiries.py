@@ -7,11 +7,10 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import aiosqlite
-
 from aggregator.store.answer_times import POLL, fresh_source, keep_answer_times
 from aggregator.store.answers import settle_answers_after_poll
 from aggregator.store.base import StoreBase
+from aggregator.store.database import Connection
 from aggregator.store.first_connection import queue_first_poll_summary
 from aggregator.store.schema import (
     _INQUIRY_COLUMNS,
@@ -115,7 +114,7 @@ class InquiriesMixin(StoreBase):
         by_id = {inq.external_id: inq for inq in result.inquiries if inq.account_id == account_id}
         rows = {ext: inquiry_row(inq) for ext, inq in by_id.items()}  # once each: compared, then written
 
-        async def work(db: aiosqlite.Connection) -> RecordOutcome:
+        async def work(db: Connection) -> RecordOutcome:
             existing = await self._existing(db, account_id, stream, list(by_id))
             text_changed = _keep_questions(rows, existing)
             sources = keep_answer_times(
@@ -123,7 +122,7 @@ class InquiriesMixin(StoreBase):
             )
             # Oldest first, so that ids, and so pushes, follow the order the buyers asked in.
             fresh = sorted((inq for ext, inq in by_id.items() if ext not in existing), key=_arrival)
-            new_rows = await self._insert_fresh(db, fresh, rows, now_s)
+            new_rows = await self._insert_fresh(db, (account_id, stream), fresh, rows, now_s)
             changed = [
                 (inq, existing[ext]) for ext, inq in by_id.items() if ext in existing and existing[ext].row != rows[ext]
             ]
@@ -158,7 +157,12 @@ class InquiriesMixin(StoreBase):
         return await self._transaction_in_one_hop(work)
 
     async def _insert_fresh(
-        self, db: aiosqlite.Connection, fresh: Sequence[Inquiry], rows: Mapping[str, tuple[Any, ...]], now_s: str
+        self,
+        db: Connection,
+        where: tuple[str, StreamKind],
+        fresh: Sequence[Inquiry],
+        rows: Mapping[str, tuple[Any, ...]],
+        now_s: str,
     ) -> dict[str, int]:
         """Insert the inquiries first seen now; returns their row ids by external id."""
         async with db.execute("SELECT COALESCE(MAX(id), 0) FROM inquiries") as cur:
@@ -169,19 +173,25 @@ class InquiriesMixin(StoreBase):
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(*rows[inq.external_id], now_s, now_s, fresh_source(inq)) for inq in fresh],
         )
-        # BEGIN IMMEDIATE holds the write lock and rowids are max(rowid) + 1: the new rows took the ids right
-        # after last_id, in insertion order. Checked by one MAX(id) rather than reading every new row back.
+        # SQLite: BEGIN IMMEDIATE holds the write lock and rowids are max(rowid) + 1: the new rows took the ids
+        # right after last_id, in insertion order. Checked by one MAX(id) rather than reading every new row back.
+        # PostgreSQL: ids come from a sequence in insertion order; a gap (a rolled-back insert took some) fails
+        # the check, and the rows are read back.
         async with db.execute("SELECT COALESCE(MAX(id), 0) FROM inquiries") as cur:
             row = await cur.fetchone()
         if row is not None and int(row[0]) == last_id + len(fresh):
             return {inq.external_id: last_id + n for n, inq in enumerate(fresh, start=1)}
-        # Never seen; kept so a surprise in rowid assignment cannot mislabel an inquiry.
-        async with db.execute("SELECT id, external_id FROM inquiries WHERE id > ?", (last_id,)) as cur:
+        # Never seen on SQLite; kept so a surprise in rowid assignment cannot mislabel an inquiry. Only this
+        # stream's rows: on a shared PostgreSQL another instance may be inserting another account's.
+        async with db.execute(
+            "SELECT id, external_id FROM inquiries WHERE id > ? AND account_id = ? AND stream = ?",
+            (last_id, where[0], where[1].value),
+        ) as cur:
             return {r["external_id"]: r["id"] for r in await cur.fetchall()}
 
     async def _update_changed(
         self,
-        db: aiosqlite.Connection,
+        db: Connection,
         changed: Sequence[tuple[Inquiry, _StoredRow]],
         rows: Mapping[str, tuple[Any, ...]],
         sources: Mapping[str, str | None],
@@ -207,7 +217,7 @@ class InquiriesMixin(StoreBase):
         return answered_ids, reopened_ids
 
     async def _save_progress(
-        self, db: aiosqlite.Connection, account_id: str, stream: StreamKind, result: PollResult, now_s: str
+        self, db: Connection, account_id: str, stream: StreamKind, result: PollResult, now_s: str
     ) -> None:
         """The stream's new cursor, and its health: polled successfully now."""
         await db.execute(
@@ -220,13 +230,13 @@ class InquiriesMixin(StoreBase):
             "INSERT INTO stream_status (account_id, stream, last_success_at, first_success_at, skipped_total) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, stream) DO UPDATE SET "
             "last_success_at = excluded.last_success_at, consecutive_failures = 0, failing_since = NULL, "
-            "first_success_at = COALESCE(first_success_at, excluded.first_success_at), "
-            "auth_failed = 0, skipped_total = skipped_total + excluded.skipped_total",
+            "first_success_at = COALESCE(stream_status.first_success_at, excluded.first_success_at), "
+            "auth_failed = 0, skipped_total = stream_status.skipped_total + excluded.skipped_total",
             (account_id, stream.value, now_s, now_s, result.skipped),
         )
 
     async def _existing(
-        self, db: aiosqlite.Connection, account_id: str, stream: StreamKind, external_ids: Sequence[str]
+        self, db: Connection, account_id: str, stream: StreamKind, external_ids: Sequence[str]
     ) -> dict[str, _StoredRow]:
         found: dict[str, _StoredRow] = {}
         for chunk in _chunks(external_ids):
@@ -247,7 +257,7 @@ class InquiriesMixin(StoreBase):
         return found
 
     async def _apply_snapshot(
-        self, db: aiosqlite.Connection, account_id: str, stream: StreamKind, result: PollResult, now_s: str
+        self, db: Connection, account_id: str, stream: StreamKind, result: PollResult, now_s: str
     ) -> list[int]:
         snapshot = result.open_snapshot
         assert snapshot is not None
@@ -264,9 +274,7 @@ class InquiriesMixin(StoreBase):
         )
         return gone
 
-    async def _queue_new(
-        self, db: aiosqlite.Connection, open_new: Sequence[int], now_s: str, channels: Channels
-    ) -> int:
+    async def _queue_new(self, db: Connection, open_new: Sequence[int], now_s: str, channels: Channels) -> int:
         """Queue a push per channel for each new open inquiry."""
         rows = [
             (MessageKind.NEW_INQUIRY.value, ch, row_id, "{}", f"new:{row_id}:{ch}", now_s, now_s)
@@ -280,9 +288,7 @@ class InquiriesMixin(StoreBase):
         )
         return len(rows)
 
-    async def _queue_clears(
-        self, db: aiosqlite.Connection, answered_ids: Sequence[int], now_s: str, channels: Channels
-    ) -> int:
+    async def _queue_clears(self, db: Connection, answered_ids: Sequence[int], now_s: str, channels: Channels) -> int:
         """Queue an `answered` row per clearing channel that showed something about an inquiry now answered."""
         queued = 0
         for channel in channels_for(channels, MessageKind.ANSWERED):
@@ -365,7 +371,7 @@ class InquiriesMixin(StoreBase):
 
 
 async def _record_state_events(
-    db: aiosqlite.Connection,
+    db: Connection,
     account_id: str,
     stream: StreamKind,
     answered_ids: Sequence[int],

@@ -2,9 +2,18 @@
 
 Never edit a released one; add the next. The store runs those the database has not seen, each in its own
 transaction, at open.
+
+Both engines have the same numbers. MIGRATIONS are SQLite's texts; PostgreSQL's (POSTGRES_MIGRATIONS, same
+index) are the same texts with PostgreSQL's types (store/dialect.py `postgres_schema`), except where a migration
+rewrites rows with SQLite's own functions (json_set...): every PostgreSQL database was created by an inqd that
+already writes rows in the new form, so such a migration has nothing to rewrite there and is listed in
+_POSTGRES_NOTHING_TO_REWRITE. A new migration is appended to MIGRATIONS only; add its index there, or its text
+to _POSTGRES_OWN_TEXT, when its SQL is SQLite's alone (the store tests run every migration on both engines).
 """
 
 from __future__ import annotations
+
+from aggregator.store.dialect import postgres_schema
 
 MIGRATIONS: tuple[str, ...] = (
     # v1: inquiries, cursors, events, outbox, stream status
@@ -273,4 +282,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX inquiries_alert_due ON inquiries (plan_generation, next_alert_at)
         WHERE (answered = 0 OR promise_by_answer = 1);
     """,
+)
+
+# Migrations that only rewrite rows written by an older inqd, in SQLite's JSON functions (v8, v9).
+_POSTGRES_NOTHING_TO_REWRITE: frozenset[int] = frozenset({7, 8})
+# Migrations whose PostgreSQL text is not the SQLite one with its types changed (index -> text).
+_POSTGRES_OWN_TEXT: dict[int, str] = {}
+
+POSTGRES_MIGRATIONS: tuple[str, ...] = tuple(
+    "" if index in _POSTGRES_NOTHING_TO_REWRITE else _POSTGRES_OWN_TEXT.get(index, postgres_schema(script))
+    for index, script in enumerate(MIGRATIONS)
 )

@@ -7,9 +7,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-import aiosqlite
-
 from aggregator.store.base import StoreBase
+from aggregator.store.database import Connection, Row
 from aggregator.store.payloads import PayloadError, payload_json, read_payload
 from aggregator.store.schema import Channels, OutboxItem, _dt, channels_for, db_time
 from core.models import MessageKind
@@ -19,7 +18,7 @@ _ITEM_COLUMNS = "id, kind, channel, inquiry_id, payload, attempts, created_at"
 _WEEKLY_KEY = "weekly_report:last_week"  # meta: the newest week whose weekly message was queued
 
 
-def _outbox_item(row: aiosqlite.Row) -> OutboxItem:
+def _outbox_item(row: Row) -> OutboxItem:
     kind = MessageKind(row["kind"])
     return OutboxItem(
         id=row["id"],
@@ -90,7 +89,7 @@ class OutboxMixin(StoreBase):
             cur = await db.execute(
                 "UPDATE outbox SET lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL"
             )
-            return cur.rowcount
+            return int(cur.rowcount)
 
     async def next_due_at(self) -> datetime | None:
         """When the earliest pending row becomes claimable, or None when nothing is pending."""
@@ -258,7 +257,7 @@ class _Finished(NamedTuple):
 
 
 async def _finish_rows(
-    db: aiosqlite.Connection, rows: Sequence[_Finished], *, state: str, now_s: str, event: str, reason: str | None
+    db: Connection, rows: Sequence[_Finished], *, state: str, now_s: str, event: str, reason: str | None
 ) -> None:
     await db.executemany(
         "UPDATE outbox SET state = ?, done_at = ?, lease_until = NULL, last_error = ?, reason = ? WHERE id = ?",
@@ -281,7 +280,7 @@ async def _finish_rows(
     )
 
 
-def _decoded(rows: Iterable[aiosqlite.Row]) -> tuple[list[OutboxItem], list[_Finished]]:
+def _decoded(rows: Iterable[Row]) -> tuple[list[OutboxItem], list[_Finished]]:
     """The rows as items; those whose payload does not fit their kind apart, with the reason."""
     items: list[OutboxItem] = []
     unreadable: list[_Finished] = []

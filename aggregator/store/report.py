@@ -28,7 +28,7 @@ _FIRST_POLLED_SQL = (
     "SELECT account_id, MIN(at) AS first FROM ("
     "SELECT account_id, first_success_at AS at FROM stream_status WHERE first_success_at IS NOT NULL "
     "UNION ALL SELECT account_id, MIN(first_seen_at) FROM inquiries GROUP BY account_id"
-    ") GROUP BY account_id"
+    ") AS firsts GROUP BY account_id"  # PostgreSQL names every subquery in FROM
 )
 
 
@@ -82,6 +82,6 @@ class ReportMixin(StoreBase):
 
     async def first_polled_at(self) -> datetime | None:
         """The first successful poll of any account (the weekly message reports only weeks inqd watched)."""
-        async with self._conn.execute(f"SELECT MIN(first) AS first FROM ({_FIRST_POLLED_SQL})") as cur:  # noqa: S608
+        async with self._conn.execute(f"SELECT MIN(first) AS first FROM ({_FIRST_POLLED_SQL}) AS accounts") as cur:  # noqa: S608
             row = await cur.fetchone()
         return _dt(row["first"]) if row is not None and row["first"] is not None else None

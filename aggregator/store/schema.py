@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
-import aiosqlite
-
+from aggregator.store.database import Row
 from core.models import (
     Category,
     Inquiry,
@@ -31,7 +30,7 @@ PLANNED_ROWS = "(answered = 0 OR promise_by_answer = 1)"
 PLAN_GENERATION_KEY = "plan_generation"
 REPLAN_ALL_SQL = (
     "INSERT INTO meta (key, value) VALUES ('plan_generation', '1') "
-    "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)"
 )
 # The current generation, as a scalar subquery (0 before the first bump).
 CURRENT_PLAN_GENERATION = "COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'plan_generation'), 0)"
@@ -213,7 +212,7 @@ _CATEGORIES = {c.value: c for c in Category}
 _NO_CONTROLS = InquiryControls()
 
 
-def _inquiry_from_row(row: aiosqlite.Row) -> StoredInquiry:
+def _inquiry_from_row(row: Row) -> StoredInquiry:
     snoozed, handled, promised = row["snoozed_until"], row["handled_at"], row["promise_at"]
     return StoredInquiry(
         id=row["id"],

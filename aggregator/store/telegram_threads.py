@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from aggregator.store.answers import AnswerState
 from aggregator.store.base import StoreBase
+from aggregator.store.database import Row
 from aggregator.store.schema import _dt, db_time
 
 # The fates a notification shows; the others (draft, approved, sending, uncertain, cancelled) leave it as it is.
@@ -63,7 +62,7 @@ class ThreadStatus:
     at: datetime  # sent_at, else when the state was reached
 
 
-def _thread(row: aiosqlite.Row) -> TelegramThread:
+def _thread(row: Row) -> TelegramThread:
     return TelegramThread(
         channel=row["channel"],
         inquiry_id=row["inquiry_id"],
@@ -111,7 +110,8 @@ class TelegramThreadsMixin(StoreBase):
                 "answer_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, inquiry_id) DO UPDATE SET "
                 "chat_id = excluded.chat_id, preview_message_id = excluded.preview_message_id, "
                 "preview_digest = excluded.preview_digest, answer_id = excluded.answer_id, "
-                "shown = CASE WHEN answer_id IS excluded.answer_id THEN shown ELSE '' END, "
+                "shown = CASE WHEN telegram_threads.answer_id IS NOT DISTINCT FROM excluded.answer_id "
+                "THEN telegram_threads.shown ELSE '' END, "
                 "updated_at = excluded.updated_at",
                 (channel, inquiry_id, chat_id, message_id, digest, answer_id, db_time(now)),
             )
@@ -131,8 +131,9 @@ class TelegramThreadsMixin(StoreBase):
         async with self._transaction() as db:
             await db.execute("DELETE FROM telegram_prompts WHERE created_at < ?", (db_time(now - PROMPT_KEEP),))
             await db.execute(
-                "INSERT OR REPLACE INTO telegram_prompts (channel, chat_id, message_id, inquiry_id, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO telegram_prompts (channel, chat_id, message_id, inquiry_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, chat_id, message_id) DO UPDATE SET "
+                "inquiry_id = excluded.inquiry_id, created_at = excluded.created_at",
                 (channel, chat_id, message_id, inquiry_id, db_time(now)),
             )
 
@@ -156,6 +157,6 @@ class TelegramThreadsMixin(StoreBase):
         async with self._transaction() as db:
             await db.execute(
                 "UPDATE telegram_threads SET shown = ? WHERE channel = ? AND inquiry_id = ? "
-                "AND answer_id IS ? AND origin_message_id IS ?",
+                "AND answer_id IS NOT DISTINCT FROM ? AND origin_message_id IS NOT DISTINCT FROM ?",
                 (state.value, thread.channel, thread.inquiry_id, thread.answer_id, thread.origin_message_id),
             )

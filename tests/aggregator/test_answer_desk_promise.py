@@ -16,6 +16,8 @@ from policies.templates import format_day
 from tests.conftest import MakeSettings, make_inquiry
 from tests.fakes import FakeClock
 
+pytestmark = pytest.mark.both_backends
+
 TEMPLATES = """
 [[templates]]
 name = "출고 약속"

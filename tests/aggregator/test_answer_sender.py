@@ -19,6 +19,8 @@ from core.payloads import AnswerNotSentPayload
 from tests.conftest import make_inquiry
 from tests.fakes import FakeAnsweringConnector, FakeClock
 
+pytestmark = pytest.mark.both_backends
+
 CHANNELS = ("sink",)
 TEXT = "안녕하세요. 오늘 오후에 출고됩니다. 기다려 주셔서 감사합니다."
 

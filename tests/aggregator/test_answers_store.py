@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 
+import psycopg
 import pytest
 
 from aggregator.store import Store
@@ -19,6 +20,11 @@ from core.answers import AnswerOutcome
 from core.models import Inquiry, MessageKind, OpenSnapshot, PollResult, StreamKind
 from core.payloads import AnswerNotSentPayload
 from tests.conftest import START, make_inquiry
+
+pytestmark = pytest.mark.both_backends
+
+# What each engine raises when a write breaks a unique index.
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.errors.IntegrityError)
 
 CHANNELS = ("sink",)
 LEASE = timedelta(seconds=120)
@@ -108,8 +114,8 @@ async def test_one_live_answer_per_inquiry(store: Store) -> None:
         await store.approve_answer(other.id, actor="terminal:me", now=START)
     assert refused.value.reason == "another_live"
     # The index holds even against a writer that skipped the check.
-    with sqlite3.connect(store.path) as db, pytest.raises(sqlite3.IntegrityError):
-        db.execute("UPDATE answers SET state = 'sent' WHERE id = ?", (other.id,))
+    with pytest.raises(INTEGRITY_ERRORS):
+        await store._conn.execute("UPDATE answers SET state = 'sent' WHERE id = ?", (other.id,))
 
 
 async def test_nothing_is_claimed_without_approval(store: Store) -> None:
@@ -251,8 +257,8 @@ async def test_approved_after_a_maybe_delivered_attempt_then_answered_is_confirm
 async def test_a_claim_settles_approved_answers_whose_inquiry_is_answered(store: Store) -> None:
     inquiry_id = await _inquiry(store)
     approved = await _approved(store, inquiry_id)
-    with sqlite3.connect(store.path) as db:  # answered by a path that skipped the poll's hook
-        db.execute("UPDATE inquiries SET answered = 1 WHERE id = ?", (inquiry_id,))
+    # answered by a path that skipped the poll's hook
+    await store._conn.execute("UPDATE inquiries SET answered = 1 WHERE id = ?", (inquiry_id,))
     assert await store.claim_next_answer(now=START, lease=LEASE, channels=CHANNELS) is None
     assert await _state(store, approved.id) is AnswerState.ALREADY_ANSWERED
 

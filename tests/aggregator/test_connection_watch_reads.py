@@ -12,6 +12,8 @@ from aggregator.store import Store, StreamStatus
 from core.models import KST, Marketplace, PollResult, StreamKind
 from tests.fakes import FakeClock
 
+pytestmark = pytest.mark.both_backends
+
 STREAMS = [
     WatchedStream("shop", Marketplace.COUPANG, StreamKind.PRODUCT_QNA, 60.0),
     WatchedStream("shop", Marketplace.COUPANG, StreamKind.CALL_CENTER, 60.0),

@@ -18,6 +18,8 @@ from core.payloads import SystemPayload
 from tests.conftest import make_inquiry
 from tests.fakes import FakeClock, RecordingNotifier
 
+pytestmark = pytest.mark.both_backends
+
 POLICIES = Settings().policies()  # the built-in hours; the tests run on a Tuesday afternoon, outside quiet hours
 
 

@@ -13,6 +13,8 @@ from core.models import Inquiry, Marketplace, MessageKind, PollResult, StreamKin
 from core.payloads import BackfillSummaryPayload, StreamBackfill
 from tests.conftest import START, make_inquiry
 
+pytestmark = pytest.mark.both_backends
+
 QNA, CALLS = StreamKind.PRODUCT_QNA, StreamKind.CALL_CENTER
 BOTH = (QNA, CALLS)
 LEASE = timedelta(minutes=1)

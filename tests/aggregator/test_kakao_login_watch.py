@@ -25,6 +25,8 @@ from core.models import KST, MessageKind
 from tests.conftest import START, MakeSettings, quiet_sink
 from tests.fakes import FakeClock
 
+pytestmark = pytest.mark.both_backends
+
 DAY_S = 24 * 3600
 LOGIN_ENDS = START + timedelta(days=20)  # Monday 12/14 14:00 KST
 KAKAO = KakaoConfig(type="kakao", name="kakao", rest_api_key="0123456789abcdef")

@@ -8,6 +8,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from aggregator.alert_timer import AlertTimer
 from aggregator.settings import Settings
 from aggregator.store import Store
@@ -15,6 +17,8 @@ from aggregator.store.migrations import MIGRATIONS
 from core.models import PollResult, StreamKind
 from tests.conftest import START, make_inquiry
 from tests.fakes import FakeClock
+
+pytestmark = pytest.mark.both_backends
 
 POLICIES = Settings(quiet_hours=()).policies()  # 24 h deadline, warnings at 50 % and 2 h left
 PLANNING = datetime.min.replace(tzinfo=UTC)  # Store.next_alert_at() while some row awaits planning

@@ -16,6 +16,8 @@ from core.models import MessageKind, PollResult, StreamKind
 from tests.conftest import make_inquiry
 from tests.fakes import FakeClock, ScriptedConnector
 
+pytestmark = pytest.mark.both_backends
+
 
 class _MidRandom(random.Random):
     """Always draws the middle of the range, so backoff delays are exact."""

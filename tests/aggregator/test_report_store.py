@@ -8,11 +8,15 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from aggregator.store import Store
 from aggregator.store.migrations import MIGRATIONS
 from core.models import OpenSnapshot, PollResult, StreamKind
 from policies.answer_report import AnswerTimeSource
 from tests.conftest import START, make_inquiry
+
+pytestmark = pytest.mark.both_backends
 
 MINUTE = timedelta(minutes=1)
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from aggregator.cli.reports import explain_lines, queue_entries
 from aggregator.cli.words import Words
 from aggregator.settings import Settings
 from aggregator.store import Store
 from core.models import PollResult, StreamKind
 from tests.conftest import START, make_inquiry
+
+pytestmark = pytest.mark.both_backends
 
 BUYER = "타나카 유키"
 RAW = ("타나카", "4444-5555", "yuki.tanaka")

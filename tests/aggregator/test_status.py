@@ -19,6 +19,8 @@ from core.models import ClockKind, Marketplace, MessageKind, PollResult, StreamK
 from core.payloads import SlaAlertPayload
 from tests.conftest import START, make_inquiry
 
+pytestmark = pytest.mark.both_backends
+
 QNA, CC = StreamKind.PRODUCT_QNA, StreamKind.CALL_CENTER
 STREAMS = [
     WatchedStream("shop", Marketplace.COUPANG, QNA, 60),

@@ -15,6 +15,8 @@ from core.models import MessageKind, OpenSnapshot, PollResult, StreamKind
 from core.payloads import SystemPayload
 from tests.conftest import START, make_inquiry
 
+pytestmark = pytest.mark.both_backends
+
 CHANNELS = ("sink",)
 AUTH = SystemPayload("[쿠팡] 인증 실패: shop", "키를 확인해 주세요.")
 
@@ -31,8 +33,8 @@ async def test_db_file_is_private(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "sub" / "inqd.db").stat().st_mode) == 0o600
 
 
-async def test_reopen_keeps_schema_and_data(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "inqd.db")
+async def test_reopen_keeps_schema_and_data(database: Path | str) -> None:
+    store = await Store.open(database)
     await store.record_poll(
         "shop",
         StreamKind.PRODUCT_QNA,
@@ -42,7 +44,7 @@ async def test_reopen_keeps_schema_and_data(tmp_path: Path) -> None:
         notify_new=True,
     )
     await store.aclose()
-    reopened = await Store.open(tmp_path / "inqd.db")
+    reopened = await Store.open(database)
     assert await reopened.count_inquiries() == 1
     assert await reopened.load_cursor("shop", StreamKind.PRODUCT_QNA) == {"through": "x"}
     await reopened.aclose()

@@ -1,5 +1,5 @@
-"""record_poll runs its whole transaction in one call on the database thread: all of it or nothing, whoever
-cancels the caller."""
+"""record_poll runs its whole transaction in one call on the database thread (SQLite; on PostgreSQL in a task
+of its own): all of it or nothing, whoever cancels the caller."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ async def _record(store: Store, clock: FakeClock, *ids: str, cursor: int = 1) ->
     )
 
 
+@pytest.mark.both_backends
 async def test_a_failing_poll_transaction_leaves_nothing_and_the_store_goes_on(store: Store, clock: FakeClock) -> None:
     await _record(store, clock, "1")
     # The cursor is written last, after the inquiries and their pushes: it cannot be stored (a set is not JSON).
@@ -35,9 +36,10 @@ async def test_a_failing_poll_transaction_leaves_nothing_and_the_store_goes_on(s
     assert (await store.count_inquiries(), await store.load_cursor("shop", StreamKind.PRODUCT_QNA)) == (2, {"n": 3})
 
 
+@pytest.mark.both_backends
 async def test_a_cancelled_caller_leaves_the_poll_stored_whole(store: Store, clock: FakeClock) -> None:
     recording = asyncio.create_task(_record(store, clock, "1", "2", "3", cursor=7))
-    await asyncio.sleep(0)  # queued on the database thread
+    await asyncio.sleep(0)  # queued on the database thread (SQLite), begun (PostgreSQL)
     recording.cancel()
     with pytest.raises(asyncio.CancelledError):
         await recording
@@ -46,6 +48,7 @@ async def test_a_cancelled_caller_leaves_the_poll_stored_whole(store: Store, clo
     assert await store.load_cursor("shop", StreamKind.PRODUCT_QNA) == {"n": 8}
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the database thread is SQLite's alone
 async def test_a_transaction_that_would_wait_on_the_loop_is_refused_and_rolled_back(store: Store) -> None:
     async def waits(db: aiosqlite.Connection) -> None:
         await db.execute("INSERT INTO meta (key, value) VALUES ('x', 'y')")

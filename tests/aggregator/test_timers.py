@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from aggregator.alert_timer import AlertTimer
 from aggregator.render import sla_alert
 from aggregator.settings import Settings
@@ -12,6 +14,8 @@ from core.models import ClockKind, MessageKind, PollResult, StreamKind
 from core.payloads import SlaAlertPayload
 from tests.conftest import make_inquiry
 from tests.fakes import FakeClock
+
+pytestmark = pytest.mark.both_backends
 
 POLICIES = Settings(quiet_hours=()).policies()  # 24 h deadline, warnings at 50 % and 2 h left, 3 repeats
 

@@ -30,6 +30,8 @@ from core.models import KST, PollResult, StreamKind
 from policies.answer_report import AnswerTimeSource
 from tests.fakes import FakeClock
 
+pytestmark = pytest.mark.both_backends
+
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=KST)
 ACCOUNT = "shop"
 MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
