@@ -14,7 +14,6 @@ from datetime import datetime
 import structlog
 
 from aggregator.store import AlertCandidate, AlertFire, AlertUpdate, Channels, Store
-from aggregator.store.alert_plans import CandidateBatch
 from core.clock import Clock, WakeableLoop
 from core.models import MessageKind
 from core.payloads import SlaAlertPayload
@@ -114,67 +113,27 @@ class AlertTimer:
             plan_generation=candidate.plan_generation,
         )
 
-    def plan_batch(
-        self, candidates: list[AlertCandidate], now: datetime, *, snooze_all_until: datetime | None
-    ) -> list[AlertUpdate]:
-        """`plan` of each candidate of one batch."""
-        return [self.plan(candidate, now, snooze_all_until=snooze_all_until) for candidate in candidates]
-
     async def run_once(self) -> int:
-        """Plan new inquiries and queue every alert due now; returns the number of outbox rows added.
-
-        Pipelined: while one batch is planned here, the database thread writes the batch before it and reads the
-        one after (sqlite3 steps with the GIL released). Only a batch wholly from the stale scan is read past
-        before it is written (the scan goes on after its last row, so no row is read twice); a batch with rows
-        due or awaiting a plan is written before the next read, which starts with what is due again.
-        """
+        """Plan new inquiries and queue every alert due now; returns the number of outbox rows added."""
         queued = 0
         snooze_all_until = await self._store.snooze_all_until()
-        now = self._clock.now()
-        batch = await self._store.alert_candidate_batch(now=now, limit=self._batch)
-        writing: asyncio.Future[int] | None = None
-        reading: asyncio.Future[CandidateBatch] | None = None
-        try:
-            while batch.candidates:
-                full = len(batch.candidates) >= self._batch
-                reading, read_at = None, self._clock.now()
-                if full and batch.only_stale:
-                    reading = asyncio.ensure_future(
-                        self._store.alert_candidate_batch(now=read_at, limit=self._batch, after=batch.resume_after)
-                    )
-                    await asyncio.sleep(0)  # the read queues on the database thread before planning holds the loop
-                updates = self.plan_batch(batch.candidates, now, snooze_all_until=snooze_all_until)
-                if writing is not None:
-                    queued += await writing  # one write in flight at a time, in batch order
-                writing = asyncio.ensure_future(self._record(updates, now))
-                if reading is None:
-                    queued += await writing
-                    writing = None
-                    if not full:
-                        break
-                    read_at = self._clock.now()
-                    batch = await self._store.alert_candidate_batch(now=read_at, limit=self._batch)
-                else:
-                    batch, reading = await reading, None
-                now = read_at
-            if writing is not None:
-                queued += await writing
-        finally:
-            for pending in (reading, writing):
-                if pending is not None and not pending.done():
-                    pending.cancel()  # an error or a stop: once queued, the database thread finishes it anyway
+        while True:
+            now = self._clock.now()
+            candidates = await self._store.alert_candidates(now=now, limit=self._batch)
+            if not candidates:
+                break
+            updates = [self.plan(candidate, now, snooze_all_until=snooze_all_until) for candidate in candidates]
+            added = await self._store.record_alerts(updates, channels=self._channels, now=now)
+            for fire in (fire for update in updates for fire in update.fire):
+                for observer in self.on_fired:
+                    observer(fire.kind)
+            if added:  # wake the dispatcher per batch: a long re-plan must not hold back what is due now
+                for event in self.on_queued:
+                    event.set()
+            queued += added
+            if len(candidates) < self._batch:
+                break
         return queued
-
-    async def _record(self, updates: list[AlertUpdate], now: datetime) -> int:
-        """Store one batch's plans and fired alerts; tells the observers and wakes the dispatcher."""
-        added = await self._store.record_alerts(updates, channels=self._channels, now=now)
-        for fire in (fire for update in updates for fire in update.fire):
-            for observer in self.on_fired:
-                observer(fire.kind)
-        if added:  # wake the dispatcher per batch: a long re-plan must not hold back what is due now
-            for event in self.on_queued:
-                event.set()
-        return added
 
     async def start(self, fingerprint: str) -> int | None:
         """Re-plan every open inquiry if the policy config changed since the plans were made; returns how many."""

@@ -57,7 +57,6 @@ from aggregator.alert_timer import AlertTimer
 from aggregator.logs import configure_logging
 from aggregator.settings import Settings
 from aggregator.store import AlertCandidate, AlertUpdate, Channels, Store, db_time
-from aggregator.store.alert_plans import CandidateBatch, StaleKey
 from aggregator.store.schema import CURRENT_PLAN_GENERATION
 from core.clock import SystemClock
 from core.models import Category, Inquiry, Marketplace, MessageKind, PollResult, StreamKind
@@ -225,13 +224,11 @@ class TimedStore(Store):
         self.read_s = 0.0
         self.write_s = 0.0
 
-    async def alert_candidate_batch(
-        self, *, now: datetime, limit: int, after: StaleKey | None = None
-    ) -> CandidateBatch:
-        """The store's candidates, timed (from the call to the rows in hand: a pipelined read overlaps planning)."""
+    async def alert_candidates(self, *, now: datetime, limit: int) -> list[AlertCandidate]:
+        """The store's candidates, timed."""
         start = time.perf_counter()
         try:
-            return await super().alert_candidate_batch(now=now, limit=limit, after=after)
+            return await super().alert_candidates(now=now, limit=limit)
         finally:
             self.read_s += time.perf_counter() - start
 
@@ -242,22 +239,6 @@ class TimedStore(Store):
             return await super().record_alerts(updates, channels=channels, now=now)
         finally:
             self.write_s += time.perf_counter() - start
-
-
-class TimedTimer(AlertTimer):
-    """The timer, adding up wall time spent planning on the event loop (`plan_batch`)."""
-
-    plan_s = 0.0
-
-    def plan_batch(
-        self, candidates: list[AlertCandidate], now: datetime, *, snooze_all_until: datetime | None
-    ) -> list[AlertUpdate]:
-        """The timer's plan_batch, timed."""
-        start = time.perf_counter()
-        try:
-            return super().plan_batch(candidates, now, snooze_all_until=snooze_all_until)
-        finally:
-            self.plan_s += time.perf_counter() - start
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,14 +252,13 @@ class Rebuild:
     reset_s: float  # inside start(): the plan generation goes up (before v14: one UPDATE of every open row)
     read_s: float
     write_s: float
-    plan_s: float  # in AlertTimer.plan_batch, on the event loop (the store calls run meanwhile: pipelined)
     peak_kib: int | None  # VmHWM growth over VmRSS at the start of the run
     cpu_s: float = 0.0  # CPU time of the whole process (event loop and SQLite thread): steadier on a shared machine
 
     @property
-    def waited_s(self) -> float:
-        """Time the timer neither planned nor ran start(): waiting for the database thread (or the CPU)."""
-        return self.seconds - self.reset_s - self.plan_s
+    def plan_s(self) -> float:
+        """Time outside the store calls: planning on the event loop (and the timer loop's own calls)."""
+        return self.seconds - self.reset_s - self.read_s - self.write_s
 
 
 async def rebuild(
@@ -292,7 +272,7 @@ async def rebuild(
     """A restart's rebuild: a fresh AlertTimer, `start()`, then `run_once()` until every inquiry is planned."""
     before = db_counts(path)
     store.read_s = store.write_s = 0.0
-    timer = TimedTimer(store, SystemClock(), policies, channels=CHANNELS)
+    timer = AlertTimer(store, SystemClock(), policies, channels=CHANNELS)
     gc.collect()
     peak_ok = reset_peak() if reset_peak_first else False
     rss_before = proc_status_kib().get("VmRSS", 0)
@@ -316,9 +296,7 @@ async def rebuild(
         raise RuntimeError(f"{after['unplanned']} open inquiries left unplanned")
     superseded = after.get("log_superseded", 0) - before.get("log_superseded", 0)
     peak = max(0, hwm - rss_before) if peak_ok and hwm is not None else None
-    return Rebuild(
-        seconds, planned, queued, superseded, reset_s, store.read_s, store.write_s, timer.plan_s, peak, cpu_s
-    )
+    return Rebuild(seconds, planned, queued, superseded, reset_s, store.read_s, store.write_s, peak, cpu_s)
 
 
 async def child_restart(path: Path) -> dict[str, float]:
@@ -584,8 +562,7 @@ def report(r: Results, args: argparse.Namespace) -> str:
         f"{'queued':>8}{'supersed.':>10}{'peak MiB':>9}{'CPU s':>7}",
     ]
     breakdown = [
-        f"{'where the rebuild time goes (median s)':<44}{'start()':>9}{'candid.':>9}{'plan':>9}"
-        f"{'record':>9}{'waited':>9}",
+        f"{'where the rebuild time goes (median s)':<44}{'start()':>9}{'candid.':>9}{'plan':>9}{'record':>9}",
     ]
     for name in (n for n in PRINT_ORDER if n in r.first):
         for label, runs in (
@@ -603,7 +580,7 @@ def report(r: Results, args: argparse.Namespace) -> str:
             breakdown.append(
                 f"{label:<44}{statistics.median(x.reset_s for x in runs):9.3f}"
                 f"{statistics.median(x.read_s for x in runs):9.3f}{statistics.median(x.plan_s for x in runs):9.3f}"
-                f"{statistics.median(x.write_s for x in runs):9.3f}{statistics.median(x.waited_s for x in runs):9.3f}"
+                f"{statistics.median(x.write_s for x in runs):9.3f}"
             )
     m = r.memory
     lines += [
@@ -613,10 +590,8 @@ def report(r: Results, args: argparse.Namespace) -> str:
         "   CPU time in the run, event loop and SQLite thread: on a shared machine it moves less than wall time)",
         "",
         *breakdown,
-        "  (start() = raising the plan generation; candid. = inside Store.alert_candidate_batch: SELECT,",
-        "   rows to objects, alert-log keys; plan = inside AlertTimer.plan_batch; record = inside",
-        "   Store.record_alerts; reads and writes run on the database thread while the loop plans, so they",
-        "   overlap planning; waited = the run less start() and plan: the loop waiting for the database)",
+        "  (start() = marking every plan stale; candid. = inside Store.alert_candidates: SELECT, rows",
+        "   to objects, alert-log keys; record = inside Store.record_alerts; plan = the rest: AlertTimer.plan)",
         "",
         f"memory (MiB)          {'VmRSS':>8}{'ru_maxrss':>10}",
         f"before seeding        {_mib(m['start'].rss_kib)}{_mib(m['start'].max_rss_kib):>10}",
