@@ -106,6 +106,7 @@ class PlannedAlert(NamedTuple):
 
 
 _US = timedelta(microseconds=1)
+_ZERO = timedelta(0)
 # Builds a PlannedAlert from all seven fields without the NamedTuple's Python-level __new__ (half the cost of
 # PlannedAlert(...)): the planner's hot path, 600,000 calls in a 100k re-plan.
 _alert = partial(tuple.__new__, PlannedAlert)
@@ -155,6 +156,35 @@ class AlertPlanner:
         alerts.sort()  # (at, key) first in the tuple: time order, ties by key
         return alerts
 
+    def first_alert(
+        self, marketplace: Marketplace, stream: StreamKind, received_at: datetime, deadline_at: datetime | None
+    ) -> tuple[datetime, str] | None:
+        """(at, key) of the first alert `plan_clocks` would plan, found without building the plan (a re-plan's fast
+        path: when it is still ahead and not fired, it is the next alert). None when only the plan can tell."""
+        if self._repeats and self._policy.repeat_every is not None and self._policy.repeat_every <= _ZERO:
+            return None  # a repeat could come first: not worth a fast path
+        rule = self._policy.rules.get((marketplace, stream))
+        own_target = rule.own_target if rule is not None else None
+        deadline = deadline_at or received_at + (
+            (rule.deadline if rule is not None else None) or self._policy.default_deadline
+        )
+        first = (deadline, "marketplace:breach")
+        total = deadline - received_at
+        for key, share, left in self._warns:
+            at = received_at + total * share if share is not None else deadline - (left or total)
+            if received_at <= at < deadline and (at, key) < first:
+                first = (at, key)
+        evening = _evening_alert(received_at, deadline, self._policy, self._quiet)
+        if evening is not None and (evening.at, evening.key) < first:
+            first = (evening.at, evening.key)
+        if own_target:
+            points, _breach, spent = self._own_setup(own_target)
+            if spent[0] < 0:
+                return None
+            (own_at,) = self._work.add_us(received_at, spent[:1])
+            first = min(first, (own_at, points[0][0]))
+        return first
+
     def _marketplace_alerts(self, start: datetime, deadline: datetime) -> list[PlannedAlert]:
         total = deadline - start
         alerts: list[PlannedAlert] = []
@@ -176,19 +206,23 @@ class AlertPlanner:
             alerts.append(evening)
         return alerts
 
-    def _own_alerts(self, start: datetime, target: timedelta) -> list[PlannedAlert]:
+    def _own_setup(self, target: timedelta) -> tuple[tuple[tuple[str, AlertKind, timedelta], ...], int, list[int]]:
+        """A target's points (sorted by work time spent), where its breach is among them, and their times in µs."""
         points = self._own_points.get(target)
         if points is None:
             points = self._own_points[target] = _own_points(self._policy, target)
             self._own_breach[target] = [kind for _key, kind, _spent in points].index(AlertKind.BREACH)
             self._own_spent[target] = [spent // _US for _key, _kind, spent in points]
+        return points, self._own_breach[target], self._own_spent[target]
+
+    def _own_alerts(self, start: datetime, target: timedelta) -> list[PlannedAlert]:
+        points, breach, spent = self._own_setup(target)
         # Every point at once (it was one work-time walk each), found by bisection: sorted by work time spent.
-        spent = self._own_spent[target]
         if spent[0] < 0:  # a negative share: the walk refuses it, with its message
             ats = self._work.add(start, [timedelta(microseconds=us) for us in spent])
         else:
             ats = self._work.add_us(start, spent)
-        own_deadline = ats[self._own_breach[target]]
+        own_deadline = ats[breach]
         return [
             _alert((at, key, ClockKind.OWN, kind, own_deadline, None, ""))
             for (key, kind, _spent), at in zip(points, ats, strict=True)

@@ -280,3 +280,25 @@ def test_one_walk_wants_sorted_durations_that_are_not_negative() -> None:
         add_work_times(WORK, datetime(2026, 12, 7, tzinfo=KST), [timedelta(hours=2), timedelta(hours=1)])
     with pytest.raises(ValueError, match="must not be negative"):
         add_work_times(WORK, datetime(2026, 12, 7, tzinfo=KST), [timedelta(hours=-1)])
+
+
+def _first_or_refusal(planner: AlertPlanner, inquiry: Inquiry, *, whole_plan: bool) -> object:
+    """The plan's first (at, key), from the whole plan or the fast path; the ValueError if it refuses."""
+    args = (inquiry.marketplace, inquiry.stream, inquiry.received_at, inquiry.deadline_at)
+    try:
+        if whole_plan:
+            first = planner.plan_clocks(*args)[0]
+            return first.at, first.key
+        return planner.first_alert(*args)
+    except ValueError as refusal:
+        return str(refusal)
+
+
+@PROPERTY
+@given(inquiry=inquiries(), policy=policies(), work=schedules(), quiet=schedules())
+def test_the_fast_path_finds_the_first_alert_of_the_plan(
+    inquiry: Inquiry, policy: SlaPolicy, work: Schedule, quiet: Schedule
+) -> None:
+    planner = AlertPlanner(policy, work=work, quiet=quiet)
+    fast = _first_or_refusal(planner, inquiry, whole_plan=False)
+    assert fast == _first_or_refusal(planner, inquiry, whole_plan=True)
