@@ -60,7 +60,7 @@ from urllib.parse import parse_qs
 import httpx
 from aiohttp import web
 
-from bench import floor
+from bench import _memprobe, floor
 from bench._proc import (
     DaemonProcess,
     ProcSample,
@@ -400,6 +400,7 @@ class Results:
     sink_lines: int
     exit_code: int | None
     profile: str
+    memprobe: list[str]  # bench._memprobe's report, when --memprobe
 
 
 def _ask(conn: Connection, command: object, timeout_s: float) -> object:
@@ -562,7 +563,11 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
             raise RuntimeError("the sandbox process did not start")
         url = str(ours.recv())
         assert sandbox_proc.pid is not None
-        daemon = DaemonProcess(write_config(directory, url, args), directory, env=daemon_env())
+        probes = directory / "memprobe"
+        launcher = _memprobe.launcher_args(probes, args.memprobe_frames) if args.memprobe else []
+        if args.memprobe:
+            probes.mkdir()
+        daemon = DaemonProcess(write_config(directory, url, args), directory, env=daemon_env(), launcher=launcher)
         daemon.start()
         daemon.wait_for_event("daemon_started", timeout_s=START_TIMEOUT_S)
         built_at, build_cpu = time.monotonic(), cpu_seconds(daemon.pid)
@@ -575,6 +580,9 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
         time.sleep(args.settle)
         if args.py_spy:
             profiler = _start_py_spy(daemon.pid, directory / "py-spy.txt", args.minutes * 60)
+        probed = 0  # probes taken: the first at the window's start (tracemalloc starts there), then every few minutes
+        if args.memprobe:
+            probed += _memprobe.probe(daemon.pid, probes, probed)
         first = ProcSample.read(daemon.pid)
         sandbox_cpu_first = cpu_seconds(sandbox_proc.pid)
         wall_start = time.time()
@@ -590,6 +598,10 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
             rss_samples.append((time.monotonic() - first.at, mib(rss)))
             if args.minutes >= 10 and len(rss_samples) % round(600 / RSS_SAMPLE_S) == 0:
                 print(f"{rss_samples[-1][0] / 60:5.1f} min: VmRSS {rss_samples[-1][1]:.1f} MiB", flush=True)
+            if args.memprobe and rss_samples[-1][0] >= probed * args.memprobe_every * 60:
+                probed += _memprobe.probe(daemon.pid, probes, probed)
+        if args.memprobe:
+            probed += _memprobe.probe(daemon.pid, probes, probed)
         last = ProcSample.read(daemon.pid)
         open_fds = len(os.listdir(f"/proc/{daemon.pid}/fd"))
         sandbox_share = (cpu_seconds(sandbox_proc.pid) - sandbox_cpu_first) / (last.at - first.at)
@@ -651,6 +663,7 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
         sink_lines=sum(1 for _ in sink.open(encoding="utf-8")) if sink.is_file() else 0,
         exit_code=exit_code,
         profile=profile,
+        memprobe=_memprobe.report(probes) if args.memprobe else [],
     )
 
 
@@ -777,6 +790,8 @@ def report(r: Results, args: argparse.Namespace) -> str:
         lines += ["", *floor_lines(r, args, len(t.slips))]
     if r.profile:
         lines += ["", r.profile]
+    if r.memprobe:
+        lines += ["", *r.memprobe]
     return "\n".join(lines)
 
 
@@ -849,6 +864,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument(
         "--floor-connections", type=int, default=3, help="the floor's shared connection pool (default 3)"
+    )
+    parser.add_argument(
+        "--memprobe",
+        action="store_true",
+        help="run the daemon under bench._memprobe: smaps, malloc, SQLite and gc figures, tracemalloc growth",
+    )
+    parser.add_argument("--memprobe-every", type=float, default=5.0, help="minutes between memory probes (default 5)")
+    parser.add_argument(
+        "--memprobe-frames", type=int, default=10, help="tracemalloc frames a traceback, 0: no tracemalloc (default 10)"
     )
     parser.add_argument("--dir", default=None, help="where the temporary directory goes (default: the system tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the directory (config, db, logs, requests)")
