@@ -38,7 +38,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     ),
     "aggregator.metrics": (),
     "aggregator.systemd": (),
-    "aggregator.memory": (),
+    "aggregator.memory": ("core.clock",),
     "aggregator.holiday_tables": ("core.files", "policies", "policies.calendar"),
     "aggregator.admin": ("aggregator.metrics", "aggregator.notifiers.action_links"),
     "aggregator.notifiers.action_links": (),
