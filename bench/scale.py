@@ -1,9 +1,10 @@
 """Scale benchmark: one daemon process polling 1,000 Coupang accounts x 2 streams every 60 s.
 
 Run `python -m bench.scale [--accounts 1000] [--minutes 5] [--interval 60] [--spread 0] [--backlog 5]
-[--arrivals-per-h 1] [--jitter 0] [--seed 8] [--py-spy] [--keep]`. Targets (issue 19): CPU within 10 % of one
-core and RSS within 100 MiB, a VmRSS slope under 1 MiB an hour after warm-up in a run of 30 minutes or more (VmRSS
-is printed every 10 minutes of a long window); p99 poll slip is reported (no number was set for it).
+[--arrivals-per-h 1] [--jitter 0] [--seed 8] [--py-spy] [--memprobe [--memprobe-every 5] [--memprobe-frames 10]]
+[--keep]`. Targets (issue 19): CPU within 10 % of one core and RSS within 100 MiB, a VmRSS slope under 1 MiB an
+hour after warm-up in a run of 30 minutes or more (VmRSS is printed every 10 minutes of a long window); p99 poll
+slip is reported (no number was set for it).
 
 How: a separate process (multiprocessing, spawn) holds one `CoupangSandbox` per account and serves them all on
 127.0.0.1 through one aiohttp server (asyncio, HTTP/1.1 keep-alive), dispatching each request by the vendorId in
@@ -30,6 +31,12 @@ request - that. So measured, slip includes the previous poll's last response, it
 check, the event loop's lateness, the next poll's cursor read, and any wait for the account's request budget
 (2 req/s shared by its two streams; polls right after the other stream's request are counted apart). The
 "polled" log lines (polls that found something) give the part up to the store's commit.
+
+`--memprobe` runs the daemon under bench._memprobe and probes it at the window's start and every `--memprobe-every`
+minutes: VmRSS by kind, glibc's malloc figures, SQLite's allocator, pymalloc's arenas, the gc objects by type, and
+(with `--memprobe-frames` > 0) tracemalloc's growth by line and traceback, traced from the window's start. Use
+`--memprobe-frames 0` for a run whose RSS and CPU should stay comparable: tracemalloc's tables are in the RSS and it
+about doubles the daemon's CPU.
 """
 
 from __future__ import annotations
@@ -580,9 +587,12 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
         time.sleep(args.settle)
         if args.py_spy:
             profiler = _start_py_spy(daemon.pid, directory / "py-spy.txt", args.minutes * 60)
-        probed = 0  # probes taken: the first at the window's start (tracemalloc starts there), then every few minutes
+        # Memory probes (--memprobe): the first at the window's start (tracemalloc starts there), then every few
+        # minutes and at the end; the daemon numbers them by the signals it got, so a late one still counts.
+        probed, probed_at = 0, 0.0
         if args.memprobe:
-            probed += _memprobe.probe(daemon.pid, probes, probed)
+            _memprobe.probe(daemon.pid, probes, probed)
+            probed += 1
         first = ProcSample.read(daemon.pid)
         sandbox_cpu_first = cpu_seconds(sandbox_proc.pid)
         wall_start = time.time()
@@ -599,9 +609,10 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
             if args.minutes >= 10 and len(rss_samples) % round(600 / RSS_SAMPLE_S) == 0:
                 print(f"{rss_samples[-1][0] / 60:5.1f} min: VmRSS {rss_samples[-1][1]:.1f} MiB", flush=True)
             if args.memprobe and rss_samples[-1][0] >= probed * args.memprobe_every * 60:
-                probed += _memprobe.probe(daemon.pid, probes, probed)
-        if args.memprobe:
-            probed += _memprobe.probe(daemon.pid, probes, probed)
+                _memprobe.probe(daemon.pid, probes, probed)
+                probed, probed_at = probed + 1, rss_samples[-1][0]
+        if args.memprobe and rss_samples[-1][0] - probed_at > 30:
+            _memprobe.probe(daemon.pid, probes, probed)
         last = ProcSample.read(daemon.pid)
         open_fds = len(os.listdir(f"/proc/{daemon.pid}/fd"))
         sandbox_share = (cpu_seconds(sandbox_proc.pid) - sandbox_cpu_first) / (last.at - first.at)
