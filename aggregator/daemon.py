@@ -24,7 +24,7 @@ from aggregator.answering.service import AnswerService, Check
 from aggregator.connection_watch import ConnectionWatch
 from aggregator.dispatcher import Dispatcher, WeeklyImage
 from aggregator.instance_lock import InstanceLock
-from aggregator.memory import release_free_memory
+from aggregator.memory import release_free_memory, release_free_memory_every
 from aggregator.metrics import Metrics
 from aggregator.notifiers.base import Notifier
 from aggregator.poller import StreamPoller
@@ -323,6 +323,7 @@ class Daemon:
                 # Every loop is scheduled: systemd may consider us started.
                 self.systemd.ready(await report.status_line())
                 release_free_memory()  # what start-up freed goes back to the system (~1 MiB, aggregator/memory.py)
+                group.create_task(release_free_memory_every(self.clock, self.stop), name="memory")  # the heap's creep
                 group.create_task(keep_alive(self.systemd, report, self.clock, self.stop), name="systemd")
         finally:
             self.systemd.stopping()

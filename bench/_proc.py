@@ -261,8 +261,10 @@ class DaemonProcess:
         *,
         env: Mapping[str, str] | None = None,
         log_level: str = "INFO",
+        launcher: Sequence[str] = (),
     ) -> None:
         self.config = config
+        self._launcher = list(launcher)  # interpreter arguments before `-m aggregator` (bench._memprobe's)
         self.log_path = directory / "daemon.log"  # stderr: the JSON log lines
         self.out_path = directory / "daemon.out"  # stdout: nothing expected (sink console off)
         self._env = dict(env or daemon_env())
@@ -282,7 +284,7 @@ class DaemonProcess:
 
     def start(self) -> None:
         """Spawn the daemon."""
-        args = [sys.executable, "-m", "aggregator", "run", "--config", str(self.config)]
+        args = [sys.executable, *self._launcher, "-m", "aggregator", "run", "--config", str(self.config)]
         args += ["--log-format", "json", "--log-level", self._log_level]
         with open(self.out_path, "wb") as out, open(self.log_path, "wb") as err:
             self._proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=self._env)

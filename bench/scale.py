@@ -1,9 +1,10 @@
 """Scale benchmark: one daemon process polling 1,000 Coupang accounts x 2 streams every 60 s.
 
 Run `python -m bench.scale [--accounts 1000] [--minutes 5] [--interval 60] [--spread 0] [--backlog 5]
-[--arrivals-per-h 1] [--jitter 0] [--seed 8] [--py-spy] [--keep]`. Targets (issue 19): CPU within 10 % of one
-core and RSS within 100 MiB, a VmRSS slope under 1 MiB an hour after warm-up in a run of 30 minutes or more (VmRSS
-is printed every 10 minutes of a long window); p99 poll slip is reported (no number was set for it).
+[--arrivals-per-h 1] [--jitter 0] [--seed 8] [--py-spy] [--memprobe [--memprobe-every 5] [--memprobe-frames 10]]
+[--keep]`. Targets (issue 19): CPU within 10 % of one core and RSS within 100 MiB, a VmRSS slope under 1 MiB an
+hour after warm-up in a run of 30 minutes or more (VmRSS is printed every 10 minutes of a long window); p99 poll
+slip is reported (no number was set for it).
 
 How: a separate process (multiprocessing, spawn) holds one `CoupangSandbox` per account and serves them all on
 127.0.0.1 through one aiohttp server (asyncio, HTTP/1.1 keep-alive), dispatching each request by the vendorId in
@@ -30,6 +31,12 @@ request - that. So measured, slip includes the previous poll's last response, it
 check, the event loop's lateness, the next poll's cursor read, and any wait for the account's request budget
 (2 req/s shared by its two streams; polls right after the other stream's request are counted apart). The
 "polled" log lines (polls that found something) give the part up to the store's commit.
+
+`--memprobe` runs the daemon under bench._memprobe and probes it at the window's start and every `--memprobe-every`
+minutes: VmRSS by kind, glibc's malloc figures, SQLite's allocator, pymalloc's arenas, the gc objects by type, and
+(with `--memprobe-frames` > 0) tracemalloc's growth by line and traceback, traced from the window's start. Use
+`--memprobe-frames 0` for a run whose RSS and CPU should stay comparable: tracemalloc's tables are in the RSS and it
+about doubles the daemon's CPU.
 """
 
 from __future__ import annotations
@@ -60,7 +67,7 @@ from urllib.parse import parse_qs
 import httpx
 from aiohttp import web
 
-from bench import floor
+from bench import _memprobe, floor
 from bench._proc import (
     DaemonProcess,
     ProcSample,
@@ -400,6 +407,7 @@ class Results:
     sink_lines: int
     exit_code: int | None
     profile: str
+    memprobe: list[str]  # bench._memprobe's report, when --memprobe
 
 
 def _ask(conn: Connection, command: object, timeout_s: float) -> object:
@@ -562,7 +570,11 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
             raise RuntimeError("the sandbox process did not start")
         url = str(ours.recv())
         assert sandbox_proc.pid is not None
-        daemon = DaemonProcess(write_config(directory, url, args), directory, env=daemon_env())
+        probes = directory / "memprobe"
+        launcher = _memprobe.launcher_args(probes, args.memprobe_frames) if args.memprobe else []
+        if args.memprobe:
+            probes.mkdir()
+        daemon = DaemonProcess(write_config(directory, url, args), directory, env=daemon_env(), launcher=launcher)
         daemon.start()
         daemon.wait_for_event("daemon_started", timeout_s=START_TIMEOUT_S)
         built_at, build_cpu = time.monotonic(), cpu_seconds(daemon.pid)
@@ -575,6 +587,12 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
         time.sleep(args.settle)
         if args.py_spy:
             profiler = _start_py_spy(daemon.pid, directory / "py-spy.txt", args.minutes * 60)
+        # Memory probes (--memprobe): the first at the window's start (tracemalloc starts there), then every few
+        # minutes and at the end; the daemon numbers them by the signals it got, so a late one still counts.
+        probed, probed_at = 0, 0.0
+        if args.memprobe:
+            _memprobe.probe(daemon.pid, probes, probed)
+            probed += 1
         first = ProcSample.read(daemon.pid)
         sandbox_cpu_first = cpu_seconds(sandbox_proc.pid)
         wall_start = time.time()
@@ -590,6 +608,11 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
             rss_samples.append((time.monotonic() - first.at, mib(rss)))
             if args.minutes >= 10 and len(rss_samples) % round(600 / RSS_SAMPLE_S) == 0:
                 print(f"{rss_samples[-1][0] / 60:5.1f} min: VmRSS {rss_samples[-1][1]:.1f} MiB", flush=True)
+            if args.memprobe and rss_samples[-1][0] >= probed * args.memprobe_every * 60:
+                _memprobe.probe(daemon.pid, probes, probed)
+                probed, probed_at = probed + 1, rss_samples[-1][0]
+        if args.memprobe and rss_samples[-1][0] - probed_at > 30:
+            _memprobe.probe(daemon.pid, probes, probed)
         last = ProcSample.read(daemon.pid)
         open_fds = len(os.listdir(f"/proc/{daemon.pid}/fd"))
         sandbox_share = (cpu_seconds(sandbox_proc.pid) - sandbox_cpu_first) / (last.at - first.at)
@@ -651,6 +674,7 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
         sink_lines=sum(1 for _ in sink.open(encoding="utf-8")) if sink.is_file() else 0,
         exit_code=exit_code,
         profile=profile,
+        memprobe=_memprobe.report(probes) if args.memprobe else [],
     )
 
 
@@ -777,6 +801,8 @@ def report(r: Results, args: argparse.Namespace) -> str:
         lines += ["", *floor_lines(r, args, len(t.slips))]
     if r.profile:
         lines += ["", r.profile]
+    if r.memprobe:
+        lines += ["", *r.memprobe]
     return "\n".join(lines)
 
 
@@ -849,6 +875,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument(
         "--floor-connections", type=int, default=3, help="the floor's shared connection pool (default 3)"
+    )
+    parser.add_argument(
+        "--memprobe",
+        action="store_true",
+        help="run the daemon under bench._memprobe: smaps, malloc, SQLite and gc figures, tracemalloc growth",
+    )
+    parser.add_argument("--memprobe-every", type=float, default=5.0, help="minutes between memory probes (default 5)")
+    parser.add_argument(
+        "--memprobe-frames", type=int, default=10, help="tracemalloc frames a traceback, 0: no tracemalloc (default 10)"
     )
     parser.add_argument("--dir", default=None, help="where the temporary directory goes (default: the system tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the directory (config, db, logs, requests)")

@@ -38,7 +38,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     ),
     "aggregator.metrics": (),
     "aggregator.systemd": (),
-    "aggregator.memory": (),
+    "aggregator.memory": ("core.clock",),
     "aggregator.holiday_tables": ("core.files", "policies", "policies.calendar"),
     # The admin server binds at start and builds its aiohttp application (admin_app) on the first connection.
     "aggregator.admin": ("aggregator.admin_app", "aggregator.metrics"),
