@@ -23,7 +23,7 @@ from aggregator.answering.sender import AnswerSender
 from aggregator.answering.service import AnswerService, Check
 from aggregator.connection_watch import ConnectionWatch
 from aggregator.dispatcher import Dispatcher, WeeklyImage
-from aggregator.instance_lock import InstanceLock
+from aggregator.instance_lock import AlreadyRunning, InstanceLock
 from aggregator.memory import release_free_memory
 from aggregator.metrics import Metrics
 from aggregator.notifiers.base import Notifier
@@ -160,6 +160,10 @@ class Daemon:
         except BaseException:
             lock.release()
             raise
+        if not await store.hold_sole_daemon():  # PostgreSQL: the file lock above is this machine's only
+            await store.aclose()
+            lock.release()
+            raise AlreadyRunning(f"another inqd is already running on the database {settings.database_label}")
         try:
             daemon = await cls._assemble(settings, store, lock, clock, transport_for, rng or random.Random())
         except BaseException:  # an unregistered account or channel type, say: leave nothing open behind

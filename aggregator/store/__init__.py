@@ -121,6 +121,11 @@ class Store(
             return await PostgresDatabase.schema_version(str(location)), len(POSTGRES_MIGRATIONS)
         return await SqliteDatabase.schema_version(Path(location)), len(MIGRATIONS)
 
+    async def hold_sole_daemon(self) -> bool:
+        """Whether this process may run the daemon here: False when another daemon, on any machine, already runs
+        on this PostgreSQL database (held until `aclose`). On SQLite the file lock next to the database does it."""
+        return await self._database.hold_sole_daemon()
+
     async def aclose(self) -> None:
         """Close the connection(s) (waits for queued work)."""
         await self._database.aclose()
