@@ -16,6 +16,7 @@ from aggregator.store.database import Database, DatabaseUnreachable
 from aggregator.store.health import HealthMixin
 from aggregator.store.inbox import InboxMixin
 from aggregator.store.inquiries import InquiriesMixin
+from aggregator.store.leases import AccountLease, LeaseHolder, LeaseLost, LeasesMixin
 from aggregator.store.migrations import MIGRATIONS, POSTGRES_MIGRATIONS
 from aggregator.store.outbox import OutboxMixin
 from aggregator.store.report import ReportInputs, ReportMixin
@@ -52,6 +53,7 @@ __all__ = [
     "INQUIRY_COLUMNS",
     "NO_MORE_ALERTS",
     "POSTGRES_SCHEMES",
+    "AccountLease",
     "AlertCandidate",
     "AlertFire",
     "AlertUpdate",
@@ -59,6 +61,8 @@ __all__ = [
     "Channels",
     "DatabaseUnreachable",
     "Event",
+    "LeaseHolder",
+    "LeaseLost",
     "OutboxItem",
     "QueueSummary",
     "RecordOutcome",
@@ -84,6 +88,7 @@ class Store(
     TelegramThreadsMixin,
     InboxMixin,
     ReportMixin,
+    LeasesMixin,
 ):
     """Async access to the inqd database. Open with `await Store.open(path or URL)`; close with `aclose()`."""
 
