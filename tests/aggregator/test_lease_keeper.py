@@ -1,0 +1,137 @@
+"""Lease keepers (one per instance, each on its own store) on a real PostgreSQL, in one event loop and on one
+FakeClock: the accounts spread evenly and never have two holders, a new instance takes its share, a dead one's
+accounts are taken over within two lease periods, one leader at a time, and a poll starts only with time to spare."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from aggregator.leases import POLL_MARGIN_S, LeaseKeeper, SoleKeeper
+from aggregator.store import Store
+from tests.fakes import FakeClock
+from tests.postgres_server import PostgresServer
+
+LEASE_S = 30.0
+ACCOUNTS = [f"acc{i:02d}" for i in range(10)]
+
+MakeKeeper = Callable[[str], LeaseKeeper]
+
+
+@pytest.fixture
+async def stores(postgres_server: PostgresServer) -> AsyncIterator[list[Store]]:
+    url = postgres_server.new_database()
+    opened = [await Store.open(url) for _ in range(4)]
+    yield opened
+    for store in opened:
+        await store.aclose()
+
+
+@pytest.fixture
+def make_keeper(stores: list[Store], clock: FakeClock) -> MakeKeeper:
+    def make(name: str) -> LeaseKeeper:
+        store = stores["abcd".index(name)]
+        return LeaseKeeper(store, clock, ACCOUNTS, instance_id=name, lease_s=LEASE_S, db_time=clock.now)
+
+    return make
+
+
+async def _ticks(clock: FakeClock, keepers: list[LeaseKeeper], rounds: int) -> None:
+    """`rounds` periods: every keeper ticks (all at once), then a third of a lease passes."""
+    for _ in range(rounds):
+        await asyncio.gather(*(keeper.tick() for keeper in keepers))
+        clock.advance(LEASE_S / 3)
+
+
+def _assert_disjoint(keepers: list[LeaseKeeper]) -> None:
+    held = [account for keeper in keepers for account in keeper.held]
+    assert len(held) == len(set(held)), held
+
+
+def _assert_one_poller_each(keepers: list[LeaseKeeper]) -> None:
+    """No account that two keepers would start a poll of (a dead keeper's memory included: it never learns)."""
+    pollable = [account for keeper in keepers for account in ACCOUNTS if keeper.may_poll(account, 0)]
+    assert len(pollable) == len(set(pollable)), pollable
+
+
+async def test_three_instances_spread_the_accounts_evenly(make_keeper: MakeKeeper, clock: FakeClock) -> None:
+    keepers = [make_keeper(name) for name in "abc"]
+    for _ in range(4):
+        await _ticks(clock, keepers, 1)
+        _assert_disjoint(keepers)
+    assert sorted(account for keeper in keepers for account in keeper.held) == ACCOUNTS
+    assert all(len(keeper.held) <= 4 for keeper in keepers)  # ceil(10 / 3)
+    assert [keeper.is_leader for keeper in keepers].count(True) == 1
+
+
+async def test_a_new_instance_takes_its_share(make_keeper: MakeKeeper, clock: FakeClock) -> None:
+    keepers = [make_keeper("a"), make_keeper("b")]
+    await _ticks(clock, keepers, 3)
+    assert sorted(len(keeper.held) for keeper in keepers) == [5, 5]
+    keepers.append(make_keeper("c"))
+    for _ in range(3):
+        await _ticks(clock, keepers, 1)
+        _assert_disjoint(keepers)
+    assert sorted(len(keeper.held) for keeper in keepers) == [2, 4, 4]
+    assert sorted(account for keeper in keepers for account in keeper.held) == ACCOUNTS
+
+
+async def test_a_dead_instances_accounts_are_taken_over_within_two_lease_periods(
+    make_keeper: MakeKeeper, clock: FakeClock
+) -> None:
+    keepers = [make_keeper(name) for name in "abc"]
+    await _ticks(clock, keepers, 3)
+    dead = next(keeper for keeper in keepers if keeper.is_leader)  # the leader dies, too
+    orphaned = set(dead.held)
+    survivors = [keeper for keeper in keepers if keeper is not dead]
+    died_at = clock.monotonic()
+    taken_at = None
+    while taken_at is None and clock.monotonic() - died_at <= 2 * LEASE_S:
+        await _ticks(clock, survivors, 1)
+        _assert_disjoint(survivors)
+        _assert_one_poller_each([*survivors, dead])  # dead's stop before anyone can claim them
+        if orphaned <= {a for keeper in survivors for a in keeper.held} and any(k.is_leader for k in survivors):
+            taken_at = clock.monotonic()
+    assert taken_at is not None, "not taken over within two lease periods"
+    assert sorted(account for keeper in survivors for account in keeper.held) == ACCOUNTS
+
+
+async def test_leaving_frees_the_accounts_at_once(make_keeper: MakeKeeper, clock: FakeClock) -> None:
+    keepers = [make_keeper("a"), make_keeper("b")]
+    await _ticks(clock, keepers, 2)
+    await keepers[0].leave()
+    await _ticks(clock, keepers[1:], 1)
+    assert keepers[1].held == ACCOUNTS
+
+
+async def test_an_account_with_a_poll_in_flight_is_given_back_after_it(
+    stores: list[Store], make_keeper: MakeKeeper, clock: FakeClock
+) -> None:
+    in_flight = set(ACCOUNTS)
+    a = LeaseKeeper(
+        stores[0], clock, ACCOUNTS, instance_id="a", lease_s=LEASE_S, busy=lambda: in_flight, db_time=clock.now
+    )
+    await _ticks(clock, [a], 1)
+    b = make_keeper("b")
+    await _ticks(clock, [a, b], 2)
+    assert (len(a.held), b.held) == (10, [])  # a keeps them while its polls run
+    in_flight.clear()
+    await _ticks(clock, [a, b], 2)
+    assert (len(a.held), len(b.held)) == (5, 5)
+
+
+async def test_a_poll_starts_only_with_its_timeout_and_the_margin_left(
+    make_keeper: MakeKeeper, clock: FakeClock
+) -> None:
+    keeper = make_keeper("a")
+    await keeper.tick()
+    timeout = 10.0
+    assert keeper.may_poll("acc00", timeout)
+    assert keeper.lease_for("acc00") is not None
+    clock.advance(LEASE_S - timeout - POLL_MARGIN_S)  # no tick: the lease is about to run out
+    assert not keeper.may_poll("acc00", timeout)
+    assert not keeper.may_poll("nobody", 0)
+    sole = SoleKeeper()
+    assert (sole.may_poll("acc00", 1e9), sole.lease_for("acc00"), sole.is_leader) == (True, None, True)
