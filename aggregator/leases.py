@@ -89,6 +89,13 @@ class LeaseKeeper:
         return self.lease_s / 3
 
     @property
+    def poll_budget_s(self) -> float:
+        """The longest a poll may run: `may_poll` wants the budget and the margin left, and a lease has at least two
+        thirds of its length left between two ticks; so a poll can start at any moment of a period and still end
+        before the lease could run out."""
+        return self.lease_s * 2 / 3 - 2 * POLL_MARGIN_S
+
+    @property
     def held(self) -> list[str]:
         """The accounts this instance holds, by id."""
         return sorted(self._held)

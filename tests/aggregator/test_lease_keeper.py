@@ -10,8 +10,11 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from aggregator.leases import POLL_MARGIN_S, LeaseKeeper, SoleKeeper
+from aggregator.poller import StreamPoller
 from aggregator.store import Store
-from tests.fakes import FakeClock
+from core.models import PollResult, StreamKind
+from tests.conftest import make_inquiry
+from tests.fakes import FakeClock, ScriptedConnector
 from tests.postgres_server import PostgresServer
 
 LEASE_S = 30.0
@@ -135,3 +138,44 @@ async def test_a_poll_starts_only_with_its_timeout_and_the_margin_left(
     assert not keeper.may_poll("nobody", 0)
     sole = SoleKeeper()
     assert (sole.may_poll("acc00", 1e9), sole.lease_for("acc00"), sole.is_leader) == (True, None, True)
+
+
+def _poller(store: Store, clock: FakeClock, keeper: LeaseKeeper, connector: ScriptedConnector) -> StreamPoller:
+    return StreamPoller(
+        connector,
+        StreamKind.PRODUCT_QNA,
+        store,
+        clock,
+        interval_s=60,
+        jitter=0.0,
+        channels=("sink",),
+        on_queued=lambda: None,
+        gate=keeper,
+    )
+
+
+async def test_a_poller_polls_only_its_instances_accounts_and_a_taken_over_write_is_fenced(
+    stores: list[Store], clock: FakeClock
+) -> None:
+    def keeper(name: str) -> LeaseKeeper:
+        store = stores["ab".index(name)]
+        return LeaseKeeper(store, clock, ["shop"], instance_id=name, lease_s=LEASE_S, db_time=lambda: None)
+
+    a, b = keeper("a"), keeper("b")
+    await a.tick()
+    await b.tick()
+    assert (a.held, b.held) == (["shop"], [])
+    result = PollResult(inquiries=(make_inquiry("1"),), cursor={"through": "x"})
+    on_b = ScriptedConnector([result])
+    skipped = await _poller(stores[1], clock, b, on_b).poll_once()
+    assert (skipped.held, on_b.cursors_seen) == (False, [])  # b never asked the marketplace
+    # a's lease is taken over (released behind its back, as if it had expired) while its poll runs.
+    on_a = ScriptedConnector([result])
+    poller = _poller(stores[0], clock, a, on_a)
+    await stores[0].release_accounts("a", ["shop"])
+    await b.tick()
+    fenced = await poller.poll_once()
+    assert (fenced.held, poller.fenced, on_a.cursors_seen) == (False, 1, [None])
+    assert await stores[0].open_inquiries() == []  # a's poll wrote nothing
+    polled = await _poller(stores[1], clock, b, ScriptedConnector([result])).poll_once()
+    assert (polled.held, polled.new) == (True, 1)
