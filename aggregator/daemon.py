@@ -24,6 +24,7 @@ from aggregator.answering.service import AnswerService, Check
 from aggregator.connection_watch import ConnectionWatch
 from aggregator.dispatcher import Dispatcher, WeeklyImage
 from aggregator.instance_lock import AlreadyRunning, InstanceLock
+from aggregator.leases import LeaseKeeper, SoleKeeper, keep_leases
 from aggregator.memory import release_free_memory
 from aggregator.metrics import Metrics
 from aggregator.notifiers.base import Notifier
@@ -36,7 +37,14 @@ from aggregator.settings.notify import TelegramConfig
 from aggregator.settings.reload import Reloaded, split_reload
 from aggregator.store import Store
 from aggregator.systemd import SystemdNotifier
-from aggregator.wiring import build_action_links, build_connection_watch, build_pollers, connect_loops, poll_observer
+from aggregator.wiring import (
+    build_action_links,
+    build_connection_watch,
+    build_keeper,
+    build_pollers,
+    connect_loops,
+    poll_observer,
+)
 from aggregator.wiring.channels import build_notifier
 from aggregator.wiring.connectors import TransportFactory, answering_connectors, build_connectors
 from connectors.base import Connector
@@ -76,6 +84,8 @@ class Daemon:
     vacations: list[tuple[date, date]]
     policies: Policies
     controls_version: int
+    # Which accounts this instance polls, and whether it leads (several instances on PostgreSQL; on SQLite all).
+    keeper: LeaseKeeper | SoleKeeper = field(default_factory=SoleKeeper)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     # Set by a surface in this process that changed a control (the web inbox): look at the store now.
     controls_wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -212,7 +222,9 @@ class Daemon:
         metrics = Metrics()
         on_queued = connect_loops(dispatcher, timer, watch, sender, metrics)
         on_polled = poll_observer(metrics, watch, marketplaces)
-        pollers = build_pollers(settings, connectors, store, clock, channels, on_queued, on_polled, rng)
+        keeper = await build_keeper(settings, store, clock)
+        gate = keeper if isinstance(keeper, LeaseKeeper) else None
+        pollers = build_pollers(settings, connectors, store, clock, channels, on_queued, on_polled, rng, gate)
         await timer.start(settings.policy_fingerprint(vacations))
         return cls(
             settings=settings,
@@ -230,6 +242,7 @@ class Daemon:
             vacations=vacations,
             policies=policies,
             controls_version=await store.controls_version(),
+            keeper=keeper,
         )
 
     def use_weekly(self, summary: Summary, image: WeeklyImage | None = None) -> None:
@@ -288,6 +301,7 @@ class Daemon:
     async def run_once(self) -> None:
         """Poll every stream once, send due answers, then deliver everything due: the burst mode of tests."""
         await self.follow_controls()
+        await self.keeper.tick()
         for poller in self.pollers:
             await poller.poll_once()
         await self.timer.run_once()
@@ -306,7 +320,8 @@ class Daemon:
             accounts=len(self.connectors),
             streams=len(self.pollers),
             channels=sorted(self.notifiers),
-            db=str(self.settings.db_path),
+            db=self.settings.database_label,
+            instance=self.keeper.instance_id,
         )
         report = ServiceReport(self.store, self.clock, self.watch, self.metrics)
         admin = await self._start_admin(report)
@@ -318,6 +333,8 @@ class Daemon:
                 group.create_task(self.dispatcher.run(self.stop), name="dispatch")
                 group.create_task(self.sender.run(self.stop), name="answers")
                 group.create_task(self._follow_controls_loop(), name="controls")
+                if isinstance(self.keeper, LeaseKeeper):
+                    group.create_task(keep_leases(self.keeper, self.clock, self.stop), name="leases")
                 if self.weekly is not None:
                     group.create_task(self.weekly.run(self.stop), name="weekly")
                 for actions in self.action_pollers:
@@ -429,5 +446,7 @@ class Daemon:
             await actions.aclose()
         for flow in self.answer_flows:
             await flow.aclose()
+        if not self.stop.is_set():  # the leases loop gives them back on a stop; closing without one (tests) too
+            await self.keeper.leave()
         await self.store.aclose()
         self.instance_lock.release()

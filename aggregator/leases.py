@@ -16,6 +16,7 @@ On SQLite (one instance, the file lock) `SoleKeeper` holds every account and lea
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import socket
@@ -25,7 +26,7 @@ from datetime import datetime
 import structlog
 
 from aggregator.store import AccountLease, Store
-from core.clock import Clock
+from core.clock import Clock, sleep_or_wake
 from policies.leases import lease_plan
 
 log = structlog.get_logger("inqd.leases")
@@ -57,6 +58,12 @@ class SoleKeeper:
     def is_leader(self) -> bool:
         """Always."""
         return True
+
+    async def tick(self) -> None:
+        """Nothing to renew."""
+
+    async def leave(self) -> None:
+        """Nothing to give back."""
 
 
 class LeaseKeeper:
@@ -159,3 +166,20 @@ class LeaseKeeper:
         await self._store.leave(self.instance_id)
         self._held.clear()
         self._leader_until = None
+
+
+async def keep_leases(keeper: LeaseKeeper, clock: Clock, stop: asyncio.Event) -> None:
+    """Tick every period until `stop`, then give everything back. A failed tick (the database away) is logged and
+    retried next period; meanwhile the leases run down and the pollers stop on their own (`may_poll`)."""
+    while not stop.is_set():
+        await sleep_or_wake(clock, keeper.period_s, stop)
+        if stop.is_set():
+            break
+        try:
+            await keeper.tick()
+        except Exception:
+            log.exception("lease_tick_failed", instance=keeper.instance_id)
+    try:
+        await keeper.leave()
+    except Exception:  # the leases then run out on their own
+        log.exception("lease_leave_failed", instance=keeper.instance_id)

@@ -10,6 +10,7 @@ import pytest
 
 from aggregator.daemon import Daemon
 from aggregator.instance_lock import AlreadyRunning
+from aggregator.leases import LeaseKeeper
 from aggregator.settings import Settings
 from tests.fakes import FakeClock
 from tests.postgres_server import PostgresServer
@@ -22,10 +23,13 @@ async def test_a_second_daemon_on_one_postgres_refuses_to_start(
     machines = [tmp_path / "a", tmp_path / "b"]
     settings = [Settings(db_path=where / "inqd.db", database_url=url, quiet_hours=()) for where in machines]
     first = await Daemon.build(settings[0], clock=clock)
+    assert isinstance(first.keeper, LeaseKeeper)
+    assert first.keeper.is_leader  # its first tick ran at build
     with pytest.raises(AlreadyRunning) as refused:
         await Daemon.build(settings[1], clock=clock)
     await first.aclose()
     second = await Daemon.build(settings[1], clock=clock)  # the lock went with the first's connection
+    assert second.keeper.is_leader  # the first gave the leadership back as it closed: no wait for expiry
     await second.aclose()
     text = str(refused.value)
     assert text.startswith("another inqd is already running on the database postgresql://")
