@@ -89,7 +89,8 @@ class LeasesMixin(StoreBase):
         """`instance` stops: its accounts and its leadership are free at once, its heartbeat row goes."""
         async with self._transaction() as db:
             await db.execute(
-                "UPDATE account_leases SET holder = NULL, expires_at = '-infinity' WHERE holder = ?", (instance,)
+                "UPDATE account_leases SET holder = NULL, expires_at = '1970-01-01 00:00:00+00' WHERE holder = ?",
+                (instance,),
             )
             await db.execute("DELETE FROM leader WHERE holder = ?", (instance,))
             await db.execute("DELETE FROM instances WHERE id = ?", (instance,))
@@ -133,13 +134,13 @@ class LeasesMixin(StoreBase):
         if not accounts:
             return 0
         cur = await self._conn.execute(
-            "UPDATE account_leases SET holder = NULL, expires_at = '-infinity' "
+            "UPDATE account_leases SET holder = NULL, expires_at = '1970-01-01 00:00:00+00' "
             "WHERE holder = ? AND account_id = ANY(?)",
             (instance, list(accounts)),
         )
         return int(cur.rowcount)
 
-    async def lease_holders(self, lease_s: float, *, at: datetime | None = None) -> list[LeaseHolder]:
+    async def lease_holders(self, *, at: datetime | None = None) -> list[LeaseHolder]:
         """Every account's lease, by account: who holds it, and whether that lease is still running."""
         cur = await self._conn.execute(
             _timed(
@@ -180,7 +181,7 @@ async def _ensure_rows(db: Connection, accounts: Sequence[str]) -> None:
     """A free row for each configured account not seen before (one statement; ON CONFLICT: others may race)."""
     await db.execute(
         "INSERT INTO account_leases (account_id, holder, fence, expires_at) "
-        "SELECT account_id, NULL, 0, '-infinity' FROM unnest(CAST(? AS TEXT[])) AS configured(account_id) "
+        "SELECT account_id, NULL, 0, '1970-01-01 00:00:00+00' FROM unnest(CAST(? AS TEXT[])) AS configured(account_id) "
         "ON CONFLICT (account_id) DO NOTHING",
         (list(accounts),),
     )

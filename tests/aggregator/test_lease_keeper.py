@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 
 import pytest
 
+from aggregator.cli.status_report import status_lines, status_report
+from aggregator.cli.words import Words
 from aggregator.leases import POLL_MARGIN_S, LeaseKeeper, SoleKeeper
 from aggregator.poller import StreamPoller
+from aggregator.settings import Settings
 from aggregator.store import Store
 from core.models import PollResult, StreamKind
-from tests.conftest import make_inquiry
+from tests.conftest import START, make_inquiry
 from tests.fakes import FakeClock, ScriptedConnector
 from tests.postgres_server import PostgresServer
 
@@ -179,3 +183,22 @@ async def test_a_poller_polls_only_its_instances_accounts_and_a_taken_over_write
     assert await stores[0].open_inquiries() == []  # a's poll wrote nothing
     polled = await _poller(stores[1], clock, b, ScriptedConnector([result])).poll_once()
     assert (polled.held, polled.new) == (True, 1)
+
+
+async def test_status_shows_the_leader_and_who_polls_each_account(stores: list[Store], clock: FakeClock) -> None:
+    keepers = [  # on the server's own clock, as `inqd status` reads the leases by it
+        LeaseKeeper(stores[k], clock, ACCOUNTS, instance_id=name, lease_s=LEASE_S) for k, name in enumerate("ab")
+    ]
+    await asyncio.gather(*(keeper.tick() for keeper in keepers))
+    left = keepers[0].held
+    await keepers[0].leave()  # a stopped: its accounts are nobody's until b's next tick
+    report = await status_report(
+        stores[2], [], Settings().policies(), now=START, lost_after=timedelta(minutes=15), words=Words("en")
+    )
+    holders = {row["account"]: row["holder"] for row in report["instances"]["holders"]}
+    assert holders == {account: ("b" if account in keepers[1].held else None) for account in ACCOUNTS}
+    assert (len(left), report["instances"]["leader"]) == (5, "b" if keepers[1].is_leader else None)
+    lines = status_lines(report, now=START, words=Words("en"))
+    assert ("leader instance: b" if keepers[1].is_leader else "no leader instance") in lines
+    assert f"{keepers[1].held[0]}: polled by b" in lines
+    assert f"{left[0]}: no instance holds it" in lines

@@ -63,7 +63,7 @@ async def test_an_unextended_lease_expires_and_is_taken_over_with_a_new_fence(st
     taken = await b.claim_accounts("b", ACCOUNTS[:2], 2, LEASE_S, at=later)
     assert (_ids(taken), {lease.fence for lease in taken}) == (ACCOUNTS[:2], {2})
     assert await a.extend_leases("a", LEASE_S, at=later) == []  # the old holder learns it lost them
-    holders = await a.lease_holders(LEASE_S, at=later)
+    holders = await a.lease_holders(at=later)
     assert [(h.account_id, h.holder) for h in holders] == [(acc, "b") for acc in ACCOUNTS[:2]]
 
 
