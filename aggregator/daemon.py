@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -24,7 +24,7 @@ from aggregator.answering.service import AnswerService, Check
 from aggregator.connection_watch import ConnectionWatch
 from aggregator.dispatcher import Dispatcher, WeeklyImage
 from aggregator.instance_lock import AlreadyRunning, InstanceLock
-from aggregator.leases import LeaseKeeper, SoleKeeper, keep_leases
+from aggregator.leases import LeaseKeeper, SoleKeeper, keep_leases, while_leading
 from aggregator.memory import release_free_memory
 from aggregator.metrics import Metrics
 from aggregator.notifiers.base import Notifier
@@ -329,18 +329,18 @@ class Daemon:
             async with asyncio.TaskGroup() as group:
                 for poller in self.pollers:
                     group.create_task(poller.run(self.stop), name=f"poll:{poller.account_id}:{poller.stream.value}")
-                group.create_task(self.timer.run(self.stop), name="timers")
+                group.create_task(self._one_owner(self.timer.run), name="timers")
                 group.create_task(self.dispatcher.run(self.stop), name="dispatch")
                 group.create_task(self.sender.run(self.stop), name="answers")
                 group.create_task(self._follow_controls_loop(), name="controls")
                 if isinstance(self.keeper, LeaseKeeper):
                     group.create_task(keep_leases(self.keeper, self.clock, self.stop), name="leases")
                 if self.weekly is not None:
-                    group.create_task(self.weekly.run(self.stop), name="weekly")
-                for actions in self.action_pollers:
-                    group.create_task(actions.run(self.stop), name="telegram-actions")
+                    group.create_task(self._one_owner(self.weekly.run), name="weekly")
+                for actions in self.action_pollers:  # getUpdates: a second poller gets 409 from Telegram
+                    group.create_task(self._one_owner(actions.run), name="telegram-actions")
                 for flow in self.answer_flows:
-                    group.create_task(flow.run(self.stop), name="telegram-answers")
+                    group.create_task(self._one_owner(flow.run), name="telegram-answers")
                 # Every loop is scheduled: systemd may consider us started.
                 self.systemd.ready(await report.status_line())
                 release_free_memory()  # what start-up freed goes back to the system (~1 MiB, aggregator/memory.py)
@@ -350,6 +350,12 @@ class Daemon:
             if admin is not None:
                 await admin.aclose()
         log.info("daemon_stopped")
+
+    def _one_owner(self, run: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> Coroutine[Any, Any, None]:
+        """A loop that must have one owner among the instances: run on the leader only (on SQLite, always)."""
+        if isinstance(self.keeper, LeaseKeeper):
+            return while_leading(self.keeper, self.clock, self.stop, run)
+        return run(self.stop)
 
     async def _start_admin(self, report: ServiceReport) -> AdminServer | None:
         """Start /healthz and /metrics; a port in use costs the admin API, never the alerts."""

@@ -20,7 +20,7 @@ import asyncio
 import os
 import secrets
 import socket
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime
 
 import structlog
@@ -112,6 +112,10 @@ class LeaseKeeper:
         """Whether this instance's leader lease is running (by our own, earlier, deadline)."""
         return self._leader_until is not None and self._clock.monotonic() < self._leader_until
 
+    def leader_left_s(self) -> float:
+        """How long this instance's leadership runs yet, by our own deadline (0: not leading)."""
+        return max(0.0, self._leader_until - self._clock.monotonic()) if self._leader_until is not None else 0.0
+
     def lease_for(self, account_id: str) -> AccountLease | None:
         """The lease a poll of `account_id` writes under (None: not held)."""
         held = self._held.get(account_id)
@@ -183,3 +187,23 @@ async def keep_leases(keeper: LeaseKeeper, clock: Clock, stop: asyncio.Event) ->
         await keeper.leave()
     except Exception:  # the leases then run out on their own
         log.exception("lease_leave_failed", instance=keeper.instance_id)
+
+
+async def while_leading(
+    keeper: LeaseKeeper, clock: Clock, stop: asyncio.Event, run: Callable[[asyncio.Event], Awaitable[None]]
+) -> None:
+    """Run a one-owner loop (`run(its_stop)`: the SLA timer, the weekly report, Telegram's getUpdates) only while
+    this instance leads: started when it becomes the leader, stopped a margin before its leadership could run out
+    unrenewed (so the next leader starts after it has stopped), started again if it leads again; until `stop`."""
+    while not stop.is_set():
+        if not keeper.is_leader:
+            await sleep_or_wake(clock, keeper.period_s, stop)
+            continue
+        own_stop = asyncio.Event()
+        task = asyncio.ensure_future(run(own_stop))
+        while not stop.is_set() and not task.done() and keeper.leader_left_s() > POLL_MARGIN_S:
+            await sleep_or_wake(clock, min(keeper.period_s, keeper.leader_left_s() - POLL_MARGIN_S), stop)
+        own_stop.set()
+        await task
+        if not stop.is_set() and keeper.is_leader:
+            log.warning("one_owner_loop_ended", instance=keeper.instance_id)

@@ -5,14 +5,14 @@ accounts are taken over within two lease periods, one leader at a time, and a po
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import pytest
 
 from aggregator.cli.status_report import status_lines, status_report
 from aggregator.cli.words import Words
-from aggregator.leases import POLL_MARGIN_S, LeaseKeeper, SoleKeeper
+from aggregator.leases import POLL_MARGIN_S, LeaseKeeper, SoleKeeper, while_leading
 from aggregator.poller import StreamPoller
 from aggregator.settings import Settings
 from aggregator.store import Store
@@ -202,3 +202,47 @@ async def test_status_shows_the_leader_and_who_polls_each_account(stores: list[S
     assert ("leader instance: b" if keepers[1].is_leader else "no leader instance") in lines
     assert f"{keepers[1].held[0]}: polled by b" in lines
     assert f"{left[0]}: no instance holds it" in lines
+
+
+class _HeldClock(FakeClock):
+    """Time moves only when the test says: a sleep just yields (the supervisors' sleeps must not move it)."""
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(0)
+
+
+async def test_one_owner_loops_run_on_the_leader_only_and_move_with_the_leadership(stores: list[Store]) -> None:
+    clock = _HeldClock(START)
+    a, b = (
+        LeaseKeeper(stores[k], clock, ACCOUNTS, instance_id=name, lease_s=LEASE_S, db_time=clock.now)
+        for k, name in enumerate("ab")
+    )
+    await a.tick()
+    await b.tick()
+    assert (a.is_leader, b.is_leader) == (True, False)
+    runs: list[tuple[str, str, float]] = []
+
+    def loop(name: str) -> Callable[[asyncio.Event], Awaitable[None]]:
+        async def run(own_stop: asyncio.Event) -> None:
+            runs.append((name, "start", clock.monotonic()))
+            await own_stop.wait()
+            runs.append((name, "stop", clock.monotonic()))
+
+        return run
+
+    stop = asyncio.Event()
+    a_deadline = clock.monotonic() + LEASE_S
+    supervisors = [asyncio.ensure_future(while_leading(k, clock, stop, loop(k.instance_id))) for k in (a, b)]
+    # a stops renewing (its keeper hangs); b ticks every second.
+    while not any(name == "b" for name, _, _ in runs) and clock.monotonic() < a_deadline + 3 * LEASE_S:
+        clock.advance(1)
+        await b.tick()
+        for _ in range(10):
+            await asyncio.sleep(0)
+    stop.set()
+    await asyncio.gather(*supervisors)
+    a_stop = next(at for name, what, at in runs if (name, what) == ("a", "stop"))
+    b_start = next(at for name, what, at in runs if (name, what) == ("b", "start"))
+    assert runs[0][:2] == ("a", "start")
+    assert a_stop < a_deadline <= b_start  # never both: a stopped before its lease could be taken over
+    assert b_start - a_deadline <= 2  # taken over at b's first tick after the expiry
