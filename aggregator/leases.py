@@ -7,9 +7,10 @@ lease after its last extension and are claimed at the next tick of another: with
 
 The keeper's own deadline for each lease is taken on its monotonic clock BEFORE the statement that extended or
 claimed it is sent, so it is never later than the database's expiry (the database's clock sets that one; an
-instance's wall clock plays no part). A poller starts a poll only when that deadline is more than the poll's
-timeout and a margin away, so an old holder has finished before another instance can claim the account; and the
-poll's write is fenced in any case (record_poll(lease=...)).
+instance's wall clock plays no part). A poller starts a poll only when that deadline is more than a tick period and a
+margin away (so the next tick extends it first), and cuts a running poll off a margin before the deadline as it
+stands (each tick moves it on: a long poll runs on while its instance keeps renewing), so an old holder has stopped
+before another instance can claim the account; and the poll's write is fenced in any case (record_poll(lease=)).
 
 On SQLite (one instance, the file lock) `SoleKeeper` holds every account and leads, writing nothing.
 """
@@ -54,6 +55,10 @@ class SoleKeeper:
         """Always."""
         return True
 
+    def lease_left_s(self, account_id: str) -> float:
+        """No end."""
+        return float("inf")
+
     @property
     def is_leader(self) -> bool:
         """Always."""
@@ -96,13 +101,6 @@ class LeaseKeeper:
         return self.lease_s / 3
 
     @property
-    def poll_budget_s(self) -> float:
-        """The longest a poll may run: `may_poll` wants the budget and the margin left, and a lease has at least two
-        thirds of its length left between two ticks; so a poll can start at any moment of a period and still end
-        before the lease could run out."""
-        return self.lease_s * 2 / 3 - 2 * POLL_MARGIN_S
-
-    @property
     def held(self) -> list[str]:
         """The accounts this instance holds, by id."""
         return sorted(self._held)
@@ -115,6 +113,12 @@ class LeaseKeeper:
     def leader_left_s(self) -> float:
         """How long this instance's leadership runs yet, by our own deadline (0: not leading)."""
         return max(0.0, self._leader_until - self._clock.monotonic()) if self._leader_until is not None else 0.0
+
+    def lease_left_s(self, account_id: str) -> float:
+        """How long a poll of `account_id` may still run: until a margin before our deadline for its lease (which
+        each tick moves on; 0: not held, or too close to the end)."""
+        held = self._held.get(account_id)
+        return max(0.0, held[1] - self._clock.monotonic() - POLL_MARGIN_S) if held else 0.0
 
     def lease_for(self, account_id: str) -> AccountLease | None:
         """The lease a poll of `account_id` writes under (None: not held)."""

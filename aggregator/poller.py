@@ -83,17 +83,38 @@ class PollGate(Protocol):
     """Whether this instance may poll an account now (several instances on PostgreSQL: aggregator/leases.py)."""
 
     @property
-    def poll_budget_s(self) -> float:
-        """The longest a poll may take: it is cut off after that, before its lease could run out."""
+    def period_s(self) -> float:
+        """How often the leases are renewed: a poll starts with at least this much lease left."""
         ...
 
     def may_poll(self, account_id: str, needed_s: float) -> bool:
         """The account is this instance's for more than `needed_s` (and a margin)."""
         ...
 
+    def lease_left_s(self, account_id: str) -> float:
+        """How long a poll of the account may still run (renewals move it on; 0: stop now)."""
+        ...
+
     def lease_for(self, account_id: str) -> AccountLease | None:
         """The lease the poll's write is fenced with."""
         ...
+
+
+async def _within_lease(gate: PollGate, account_id: str, work: Coroutine[Any, Any, _T]) -> _T:
+    """`work`, cancelled (as Unavailable) if the account's lease comes within its margin of running out before it is
+    done; the renewals move that moment on, so a long poll runs on while its instance keeps the lease. Checked on the
+    event loop's own time, at least every renewal period."""
+    task = asyncio.ensure_future(work)
+    try:
+        while (left := gate.lease_left_s(account_id)) > 0:
+            done, _ = await asyncio.wait({task}, timeout=min(left, gate.period_s))
+            if done:
+                return task.result()
+        raise Unavailable("poll cut off: its account's lease was running out")
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,16 +218,14 @@ class StreamPoller:
             self._cursor = (await self._store.load_cursor(self.account_id, self.stream),)
         (cursor,) = self._cursor
         gate = self._gate
-        if gate is not None and not gate.may_poll(self.account_id, gate.poll_budget_s):
+        if gate is not None and not gate.may_poll(self.account_id, gate.period_s):
             return PollReport(ok=True, held=False)  # another instance's account (or ours too briefly)
         lease = gate.lease_for(self.account_id) if gate is not None else None
         try:
-            async with asyncio.timeout(gate.poll_budget_s if gate is not None else None):
-                result = await self.connector.poll(self.stream, cursor, now=now)
+            work = self.connector.poll(self.stream, cursor, now=now)
+            result = await (_within_lease(gate, self.account_id, work) if gate is not None else work)
         except ConnectorError as err:
             return await self._failed(err, started)
-        except TimeoutError:
-            return await self._failed(Unavailable("poll cut off: it ran past its share of the lease"), started)
         self._cursor = None  # unknown until record_poll has stored the new one
         try:
             outcome = await self._store.record_poll(

@@ -246,3 +246,54 @@ async def test_one_owner_loops_run_on_the_leader_only_and_move_with_the_leadersh
     assert runs[0][:2] == ("a", "start")
     assert a_stop < a_deadline <= b_start  # never both: a stopped before its lease could be taken over
     assert b_start - a_deadline <= 2  # taken over at b's first tick after the expiry
+
+
+class _RunningOutGate:
+    """A gate whose lease has `checks` more looks left before it runs out (renewals stopped)."""
+
+    period_s = 0.001
+
+    def __init__(self, checks: int) -> None:
+        self.checks = checks
+
+    def may_poll(self, account_id: str, needed_s: float) -> bool:
+        return True
+
+    def lease_left_s(self, account_id: str) -> float:
+        self.checks -= 1
+        return 1.0 if self.checks >= 0 else 0.0
+
+    def lease_for(self, account_id: str) -> None:
+        return None
+
+
+class _SlowConnector(ScriptedConnector):
+    """Answers after `turns` turns of the event loop (a poll that takes a while)."""
+
+    def __init__(self, turns: int) -> None:
+        super().__init__([PollResult(inquiries=(), cursor={"through": "x"})])
+        self.turns = turns
+
+    async def poll(self, stream: StreamKind, cursor: object, *, now: object) -> PollResult:  # type: ignore[override]
+        for _ in range(self.turns):
+            await asyncio.sleep(0.001)
+        return await super().poll(stream, None, now=START)
+
+
+@pytest.mark.parametrize(("checks", "turns", "ok"), [(3, 10**6, False), (10**6, 20, True)])
+async def test_a_running_poll_is_cut_off_only_when_its_lease_runs_out(
+    stores: list[Store], clock: FakeClock, checks: int, turns: int, ok: bool
+) -> None:
+    poller = StreamPoller(
+        _SlowConnector(turns),
+        StreamKind.PRODUCT_QNA,
+        stores[0],
+        clock,
+        interval_s=60,
+        jitter=0.0,
+        channels=("sink",),
+        on_queued=lambda: None,
+        gate=_RunningOutGate(checks),
+    )
+    report = await poller.poll_once()
+    assert (report.ok, report.error) == (ok, None if ok else "Unavailable")
