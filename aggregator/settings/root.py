@@ -64,8 +64,8 @@ class Settings(BaseSettings):
     # own PGPASSWORD / ~/.pgpass also supply a password the URL leaves out.
     database_url: SecretStr | None = None
     # Several instances on one PostgreSQL: how long an account's lease (and the leader's) lasts unrenewed. Renewed
-    # every third of it; a dead instance's accounts move within two of it. Polls there are cut off at
-    # 2/3 of it less 10 s (aggregator/leases.py), hence the floor.
+    # every third of it; a dead instance's accounts move within two of it. A poll stops 5 s before its lease could
+    # run out unrenewed (aggregator/leases.py): the floor leaves a poll room to start between two renewals.
     lease_seconds: Annotated[float, Field(ge=18, le=600)] = 30.0
     secrets_dir: Path | None = None
     poll_jitter: Annotated[float, Field(ge=0, le=0.5)] = 0.1
