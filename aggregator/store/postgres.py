@@ -5,11 +5,12 @@ index and by column name, as sqlite3.Row does. Booleans are written as 0/1: the 
 flags, so `answered = 0` reads the same on both engines.
 
 Isolation: READ COMMITTED, PostgreSQL's default, for every transaction. Within one process the store runs one
-write transaction at a time (the same lock as on SQLite), so its read-then-write steps see no writer of their own
-between the read and the write; each statement sees the rows committed before it began, and every insert that
-another writer could race is an upsert (ON CONFLICT), which PostgreSQL makes atomic under READ COMMITTED.
-SERIALIZABLE would add retry loops on serialization failures for no case the store has; the claims that
-several instances will contend for get row locks (FOR UPDATE SKIP LOCKED) with the leases, not a stricter level.
+write transaction at a time (the same lock as on SQLite), so its read-then-write steps meet no writer of their
+own between the read and the write; each statement sees the rows committed before it began. Outbox rows, alert
+log entries and meta keys are upserts (ON CONFLICT), which PostgreSQL keeps atomic under READ COMMITTED; any
+other race on a unique key fails its transaction whole (rolled back, nothing half-written). SERIALIZABLE would
+add retry loops on serialization failures for no case one instance has; what several instances will contend for
+(accounts, outbox rows, answers) gets row locks (FOR UPDATE SKIP LOCKED) with the leases, not a stricter level.
 """
 
 from __future__ import annotations
@@ -72,9 +73,7 @@ def _row_class(names: tuple[str, ...]) -> type[Row]:
 
 
 def _rows(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[Row]:
-    names = tuple(column.name for column in cursor.description or ())
-    make = _row_class(names)
-    return make
+    return _row_class(tuple(column.name for column in cursor.description or ()))
 
 
 class Result:
