@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -23,7 +23,8 @@ from aggregator.answering.sender import AnswerSender
 from aggregator.answering.service import AnswerService, Check
 from aggregator.connection_watch import ConnectionWatch
 from aggregator.dispatcher import Dispatcher, WeeklyImage
-from aggregator.instance_lock import InstanceLock
+from aggregator.instance_lock import AlreadyRunning, InstanceLock
+from aggregator.leases import LeaseKeeper, SoleKeeper, keep_leases, while_leading
 from aggregator.memory import release_free_memory, release_free_memory_every
 from aggregator.metrics import Metrics
 from aggregator.notifiers.base import Notifier
@@ -36,7 +37,14 @@ from aggregator.settings.notify import TelegramConfig
 from aggregator.settings.reload import Reloaded, split_reload
 from aggregator.store import Store
 from aggregator.systemd import SystemdNotifier
-from aggregator.wiring import build_action_links, build_connection_watch, build_pollers, connect_loops, poll_observer
+from aggregator.wiring import (
+    build_action_links,
+    build_connection_watch,
+    build_keeper,
+    build_pollers,
+    connect_loops,
+    poll_observer,
+)
 from aggregator.wiring.channels import build_notifier
 from aggregator.wiring.connectors import TransportFactory, answering_connectors, build_connectors
 from connectors.base import Connector
@@ -76,6 +84,8 @@ class Daemon:
     vacations: list[tuple[date, date]]
     policies: Policies
     controls_version: int
+    # Which accounts this instance polls, and whether it leads (several instances on PostgreSQL; on SQLite all).
+    keeper: LeaseKeeper | SoleKeeper = field(default_factory=SoleKeeper)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     # Set by a surface in this process that changed a control (the web inbox): look at the store now.
     controls_wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -160,6 +170,10 @@ class Daemon:
         except BaseException:
             lock.release()
             raise
+        if not await store.hold_sole_daemon():  # PostgreSQL: the file lock above is this machine's only
+            await store.aclose()
+            lock.release()
+            raise AlreadyRunning(f"another inqd is already running on the database {settings.database_label}")
         try:
             daemon = await cls._assemble(settings, store, lock, clock, transport_for, rng or random.Random())
         except BaseException:  # an unregistered account or channel type, say: leave nothing open behind
@@ -208,7 +222,9 @@ class Daemon:
         metrics = Metrics()
         on_queued = connect_loops(dispatcher, timer, watch, sender, metrics)
         on_polled = poll_observer(metrics, watch, marketplaces)
-        pollers = build_pollers(settings, connectors, store, clock, channels, on_queued, on_polled, rng)
+        keeper = await build_keeper(settings, store, clock)
+        gate = keeper if isinstance(keeper, LeaseKeeper) else None
+        pollers = build_pollers(settings, connectors, store, clock, channels, on_queued, on_polled, rng, gate)
         await timer.start(settings.policy_fingerprint(vacations))
         return cls(
             settings=settings,
@@ -226,6 +242,7 @@ class Daemon:
             vacations=vacations,
             policies=policies,
             controls_version=await store.controls_version(),
+            keeper=keeper,
         )
 
     def use_weekly(self, summary: Summary, image: WeeklyImage | None = None) -> None:
@@ -284,6 +301,7 @@ class Daemon:
     async def run_once(self) -> None:
         """Poll every stream once, send due answers, then deliver everything due: the burst mode of tests."""
         await self.follow_controls()
+        await self.keeper.tick()
         for poller in self.pollers:
             await poller.poll_once()
         await self.timer.run_once()
@@ -302,7 +320,8 @@ class Daemon:
             accounts=len(self.connectors),
             streams=len(self.pollers),
             channels=sorted(self.notifiers),
-            db=str(self.settings.db_path),
+            db=self.settings.database_label,
+            instance=self.keeper.instance_id,
         )
         report = ServiceReport(self.store, self.clock, self.watch, self.metrics)
         admin = await self._start_admin(report)
@@ -310,16 +329,18 @@ class Daemon:
             async with asyncio.TaskGroup() as group:
                 for poller in self.pollers:
                     group.create_task(poller.run(self.stop), name=f"poll:{poller.account_id}:{poller.stream.value}")
-                group.create_task(self.timer.run(self.stop), name="timers")
+                group.create_task(self._one_owner(self.timer.run), name="timers")
                 group.create_task(self.dispatcher.run(self.stop), name="dispatch")
                 group.create_task(self.sender.run(self.stop), name="answers")
                 group.create_task(self._follow_controls_loop(), name="controls")
+                if isinstance(self.keeper, LeaseKeeper):
+                    group.create_task(keep_leases(self.keeper, self.clock, self.stop), name="leases")
                 if self.weekly is not None:
-                    group.create_task(self.weekly.run(self.stop), name="weekly")
-                for actions in self.action_pollers:
-                    group.create_task(actions.run(self.stop), name="telegram-actions")
+                    group.create_task(self._one_owner(self.weekly.run), name="weekly")
+                for actions in self.action_pollers:  # getUpdates: a second poller gets 409 from Telegram
+                    group.create_task(self._one_owner(actions.run), name="telegram-actions")
                 for flow in self.answer_flows:
-                    group.create_task(flow.run(self.stop), name="telegram-answers")
+                    group.create_task(self._one_owner(flow.run), name="telegram-answers")
                 # Every loop is scheduled: systemd may consider us started.
                 self.systemd.ready(await report.status_line())
                 release_free_memory()  # what start-up freed goes back to the system (~1 MiB, aggregator/memory.py)
@@ -330,6 +351,12 @@ class Daemon:
             if admin is not None:
                 await admin.aclose()
         log.info("daemon_stopped")
+
+    def _one_owner(self, run: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> Coroutine[Any, Any, None]:
+        """A loop that must have one owner among the instances: run on the leader only (on SQLite, always)."""
+        if isinstance(self.keeper, LeaseKeeper):
+            return while_leading(self.keeper, self.clock, self.stop, run)
+        return run(self.stop)
 
     async def _start_admin(self, report: ServiceReport) -> AdminServer | None:
         """Start /healthz and /metrics; a port in use costs the admin API, never the alerts."""
@@ -426,5 +453,7 @@ class Daemon:
             await actions.aclose()
         for flow in self.answer_flows:
             await flow.aclose()
+        if not self.stop.is_set():  # the leases loop gives them back on a stop; closing without one (tests) too
+            await self.keeper.leave()
         await self.store.aclose()
         self.instance_lock.release()

@@ -6,13 +6,13 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
 from aggregator.scheduler import next_poll_delay_s
-from aggregator.store import Channels, Store
-from connectors.base import AuthFailed, Connector, ConnectorError
+from aggregator.store import AccountLease, Channels, LeaseLost, Store
+from connectors.base import AuthFailed, Connector, ConnectorError, Unavailable
 from core.clock import Clock
 from core.models import Cursor, StreamKind
 
@@ -79,6 +79,44 @@ def first_poll_delays(count: int, interval_s: float) -> list[float]:
     return [spread * k / count for k in range(count)]
 
 
+class PollGate(Protocol):
+    """Whether this instance may poll an account now (several instances on PostgreSQL: aggregator/leases.py)."""
+
+    @property
+    def period_s(self) -> float:
+        """How often the leases are renewed: a poll starts with at least this much lease left."""
+        ...
+
+    def may_poll(self, account_id: str, needed_s: float) -> bool:
+        """The account is this instance's for more than `needed_s` (and a margin)."""
+        ...
+
+    def lease_left_s(self, account_id: str) -> float:
+        """How long a poll of the account may still run (renewals move it on; 0: stop now)."""
+        ...
+
+    def lease_for(self, account_id: str) -> AccountLease | None:
+        """The lease the poll's write is fenced with."""
+        ...
+
+
+async def _within_lease(gate: PollGate, account_id: str, work: Coroutine[Any, Any, _T]) -> _T:
+    """`work`, cancelled (as Unavailable) if the account's lease comes within its margin of running out before it is
+    done; the renewals move that moment on, so a long poll runs on while its instance keeps the lease. Checked on the
+    event loop's own time, at least every renewal period."""
+    task = asyncio.ensure_future(work)
+    try:
+        while (left := gate.lease_left_s(account_id)) > 0:
+            done, _ = await asyncio.wait({task}, timeout=min(left, gate.period_s))
+            if done:
+                return task.result()
+        raise Unavailable("poll cut off: its account's lease was running out")
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
 @dataclass(frozen=True, slots=True)
 class PollReport:
     """The outcome of one poll attempt, for the loop and for tests."""
@@ -93,6 +131,7 @@ class PollReport:
     error: str | None = None
     retry_after_s: float | None = None
     duration_s: float = 0.0
+    held: bool = True  # False: the account was not this instance's (not polled, or the write fenced off)
 
 
 class StreamPoller:
@@ -102,6 +141,7 @@ class StreamPoller:
         "_channels",
         "_clock",
         "_cursor",
+        "_gate",
         "_jitter",
         "_on_polled",
         "_on_queued",
@@ -110,6 +150,7 @@ class StreamPoller:
         "_waker",
         "connector",
         "consecutive_failures",
+        "fenced",
         "first_delay_s",
         "interval_s",
         "polls",
@@ -131,10 +172,13 @@ class StreamPoller:
         rng: random.Random | None = None,
         first_delay_s: float = 0.0,
         waker: StopWaker | None = None,
+        gate: PollGate | None = None,
     ) -> None:
         """`rng` draws the jitter (pollers may share one); `first_delay_s` puts off the first poll in `run`, so the
         streams of many accounts spread over the interval (`first_poll_delays`) instead of starting together;
-        `waker` ends the waits of `run` on stop (the pollers of a daemon share one)."""
+        `waker` ends the waits of `run` on stop (the pollers of a daemon share one); `gate` (several instances on
+        PostgreSQL) lets a poll start only while this instance holds the account's lease, cuts it off within the
+        lease, and fences its write."""
         self.connector = connector
         self.stream = stream
         self._store = store
@@ -152,6 +196,8 @@ class StreamPoller:
         self._cursor: tuple[Cursor | None] | None = None
         self.consecutive_failures = 0
         self.polls = 0
+        self._gate = gate
+        self.fenced = 0  # polls whose write was refused: the lease had been taken over meanwhile
 
     @property
     def account_id(self) -> str:
@@ -161,7 +207,7 @@ class StreamPoller:
     async def poll_once(self) -> PollReport:
         """Poll once, record the result and tell the observers; never raises for marketplace trouble."""
         report = await self._poll()
-        if self._on_polled is not None:
+        if self._on_polled is not None and report.held:
             await self._on_polled(self, report)
         return report
 
@@ -171,20 +217,31 @@ class StreamPoller:
         if self._cursor is None:
             self._cursor = (await self._store.load_cursor(self.account_id, self.stream),)
         (cursor,) = self._cursor
+        gate = self._gate
+        if gate is not None and not gate.may_poll(self.account_id, gate.period_s):
+            return PollReport(ok=True, held=False)  # another instance's account (or ours too briefly)
+        lease = gate.lease_for(self.account_id) if gate is not None else None
         try:
-            result = await self.connector.poll(self.stream, cursor, now=now)
+            work = self.connector.poll(self.stream, cursor, now=now)
+            result = await (_within_lease(gate, self.account_id, work) if gate is not None else work)
         except ConnectorError as err:
             return await self._failed(err, started)
         self._cursor = None  # unknown until record_poll has stored the new one
-        outcome = await self._store.record_poll(
-            self.account_id,
-            self.stream,
-            result,
-            now=self._clock.now(),
-            channels=self._channels,
-            notify_new=cursor is not None,
-            account_streams=self.connector.streams,
-        )
+        try:
+            outcome = await self._store.record_poll(
+                self.account_id,
+                self.stream,
+                result,
+                now=self._clock.now(),
+                channels=self._channels,
+                notify_new=cursor is not None,
+                account_streams=self.connector.streams,
+                lease=lease,
+            )
+        except LeaseLost:
+            self.fenced += 1
+            log.warning("poll_fenced", account=self.account_id, stream=self.stream.value, fence=lease and lease.fence)
+            return PollReport(ok=True, held=False, duration_s=self._clock.monotonic() - started)
         self._cursor = (self._store.cursor_as_loaded(result.cursor),)
         self.polls += 1
         if self.consecutive_failures:

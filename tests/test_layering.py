@@ -118,6 +118,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "aggregator.store",
         "connectors.base",
     ),
+    "aggregator.leases": ("core.clock", "aggregator.store", "policies.leases"),
     "aggregator.alert_timer": ("core.models", "core.clock", "aggregator.store", "policies"),
     "aggregator.report.weekly": (
         "core.models",

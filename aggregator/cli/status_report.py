@@ -111,6 +111,19 @@ async def status_report(
         "kakao_logins": [
             _kakao_row(channel, ends, now=now, zone=zone) for channel, ends in (kakao_logins or {}).items()
         ],
+        "instances": await _instances(store),
+    }
+
+
+async def _instances(store: Store) -> dict[str, Any]:
+    """Several instances on PostgreSQL: the leader and who polls each account (by the database's clock); on SQLite
+    the one daemon does everything, and nothing is listed."""
+    if store.backend != "postgres":
+        return {"leader": None, "holders": []}
+    leader = await store.leader()
+    return {
+        "leader": leader[0] if leader else None,
+        "holders": [{"account": h.account_id, "holder": h.holder} for h in await store.lease_holders()],
     }
 
 
@@ -225,6 +238,14 @@ def status_lines(report: dict[str, Any], *, now: datetime, words: Words) -> list
             )
         )
     lines += [_kakao_line(row, words=words) for row in report["kakao_logins"] if row["attention"] != "ok"]
+    instances = report.get("instances") or {}
+    if instances.get("holders"):
+        leader = instances["leader"]
+        lines.append(words("status_leader", holder=leader) if leader else words("status_no_leader"))
+        for row in instances["holders"]:
+            held = row["holder"]
+            key = "status_lease" if held else "status_lease_none"
+            lines.append(words(key, account=row["account"], holder=held))
     return lines
 
 

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # (the URL may hold the password): from env INQD_DATABASE_URL, <secrets_dir>/database_url, or the TOML; libpq's
     # own PGPASSWORD / ~/.pgpass also supply a password the URL leaves out.
     database_url: SecretStr | None = None
+    # Several instances on one PostgreSQL: how long an account's lease (and the leader's) lasts unrenewed. Renewed
+    # every third of it; a dead instance's accounts move within two of it. A poll stops 5 s before its lease could
+    # run out unrenewed (aggregator/leases.py): the floor leaves a poll room to start between two renewals.
+    lease_seconds: Annotated[float, Field(ge=18, le=600)] = 30.0
     secrets_dir: Path | None = None
     poll_jitter: Annotated[float, Field(ge=0, le=0.5)] = 0.1
     accounts: tuple[Account, ...] = ()

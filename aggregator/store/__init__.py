@@ -16,6 +16,7 @@ from aggregator.store.database import Database, DatabaseUnreachable
 from aggregator.store.health import HealthMixin
 from aggregator.store.inbox import InboxMixin
 from aggregator.store.inquiries import InquiriesMixin
+from aggregator.store.leases import AccountLease, LeaseHolder, LeaseLost, LeasesMixin
 from aggregator.store.migrations import MIGRATIONS, POSTGRES_MIGRATIONS
 from aggregator.store.outbox import OutboxMixin
 from aggregator.store.report import ReportInputs, ReportMixin
@@ -52,6 +53,7 @@ __all__ = [
     "INQUIRY_COLUMNS",
     "NO_MORE_ALERTS",
     "POSTGRES_SCHEMES",
+    "AccountLease",
     "AlertCandidate",
     "AlertFire",
     "AlertUpdate",
@@ -59,6 +61,8 @@ __all__ = [
     "Channels",
     "DatabaseUnreachable",
     "Event",
+    "LeaseHolder",
+    "LeaseLost",
     "OutboxItem",
     "QueueSummary",
     "RecordOutcome",
@@ -84,6 +88,7 @@ class Store(
     TelegramThreadsMixin,
     InboxMixin,
     ReportMixin,
+    LeasesMixin,
 ):
     """Async access to the inqd database. Open with `await Store.open(path or URL)`; close with `aclose()`."""
 
@@ -120,6 +125,11 @@ class Store(
 
             return await PostgresDatabase.schema_version(str(location)), len(POSTGRES_MIGRATIONS)
         return await SqliteDatabase.schema_version(Path(location)), len(MIGRATIONS)
+
+    async def hold_sole_daemon(self) -> bool:
+        """Whether this process may run the daemon here: False when another daemon, on any machine, already runs
+        on this PostgreSQL database (held until `aclose`). On SQLite the file lock next to the database does it."""
+        return await self._database.hold_sole_daemon()
 
     async def aclose(self) -> None:
         """Close the connection(s) (waits for queued work)."""

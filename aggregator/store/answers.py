@@ -312,9 +312,10 @@ class AnswersMixin(StoreBase):
             await settle_answers_after_poll(db, now_s=now_s, channels=channels)
             async with db.execute(
                 "UPDATE answers SET state = 'sending', attempts = attempts + 1, lease_until = ?, updated_at = ? "
+                # SKIP LOCKED on PostgreSQL (store/dialect.py): two instances never take one answer.
                 "WHERE id = (SELECT a.id FROM answers a JOIN inquiries i ON i.id = a.inquiry_id "
                 "WHERE a.state = 'approved' AND a.next_attempt_at <= ? AND i.answered = 0 "
-                "ORDER BY a.next_attempt_at, a.id LIMIT 1) RETURNING *",
+                "ORDER BY a.next_attempt_at, a.id LIMIT 1 /*FOR UPDATE OF a SKIP LOCKED*/) RETURNING *",
                 (db_time(now + lease), now_s, now_s),
             ) as cur:
                 row = await cur.fetchone()

@@ -68,6 +68,11 @@ class Database(Protocol):
         """Run the migrations the database has not seen (each of `migrations` is SQLite's text)."""
         ...
 
+    async def hold_sole_daemon(self) -> bool:
+        """Whether this process may run the daemon on this database (no other daemon holds it); held until
+        `aclose`."""
+        ...
+
     async def aclose(self) -> None:
         """Close the connection(s)."""
         ...

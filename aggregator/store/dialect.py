@@ -8,6 +8,8 @@ SQLite-only words left are rewritten here for PostgreSQL, once per statement tex
 - scalar MAX(a, b) / MIN(a, b) (SQLite's, two or more arguments) -> GREATEST / LEAST; MAX(x) stays an aggregate
 - schema (migrations only): `INTEGER PRIMARY KEY` (SQLite's rowid alias) -> a BIGINT identity; every other
   INTEGER -> BIGINT, so an id column and the columns that reference it have one type
+- row locks: `/*FOR UPDATE ...*/` (a comment to SQLite, whose one writer needs none) -> `FOR UPDATE ...`, so the
+  claims several instances contend for skip each other's rows (FOR UPDATE SKIP LOCKED)
 - the "anything written?" probe of the web inbox: SQLite's change counters, PostgreSQL's next transaction id
 """
 
@@ -23,6 +25,7 @@ _EXTREME = re.compile(r"\b(MAX|MIN)\(", re.IGNORECASE)
 _SCALAR = {"MAX": "GREATEST", "MIN": "LEAST"}
 _ROWID_KEY = re.compile(r"\bINTEGER PRIMARY KEY\b", re.IGNORECASE)
 _INTEGER = re.compile(r"\bINTEGER\b", re.IGNORECASE)
+_ROW_LOCK = re.compile(r"/\*(FOR UPDATE[^*]*)\*/")
 
 # SELECTs whose one row changes whenever anything was written (store/inbox.py `write_version`).
 SQLITE_WRITE_VERSION = ("SELECT total_changes()", "PRAGMA data_version")
@@ -35,6 +38,7 @@ POSTGRES_WRITE_VERSION = ("SELECT pg_snapshot_xmax(pg_current_snapshot())::text"
 def postgres_statement(sql: str) -> str:
     """`sql` as written for SQLite, for psycopg and PostgreSQL."""
     sql = _INDEXED_BY.sub("", sql)
+    sql = _ROW_LOCK.sub(r"\1", sql)
     sql = _GROUP_CONCAT.sub("string_agg(", sql)
     sql = _CHAR.sub(r"chr(\1)", sql)
     sql = _scalar_extremes(sql)

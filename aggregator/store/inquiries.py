@@ -12,6 +12,7 @@ from aggregator.store.answers import settle_answers_after_poll
 from aggregator.store.base import StoreBase
 from aggregator.store.database import Connection
 from aggregator.store.first_connection import queue_first_poll_summary
+from aggregator.store.leases import AccountLease, check_lease
 from aggregator.store.schema import (
     _INQUIRY_COLUMNS,
     Channels,
@@ -102,6 +103,7 @@ class InquiriesMixin(StoreBase):
         channels: Channels,
         notify_new: bool,
         account_streams: Collection[StreamKind] = (),
+        lease: AccountLease | None = None,
     ) -> RecordOutcome:
         """Save a poll's inquiries, answers, cursor, events and notifications in ONE transaction.
 
@@ -109,12 +111,16 @@ class InquiriesMixin(StoreBase):
         of the first connection instead of a message per open inquiry; `account_streams` are the account's
         configured streams, whose first polls that summary waits for (empty: this stream alone).
         A known inquiry that comes back with another question's text keeps its own (`RecordOutcome.text_changed`).
+        `lease` (several instances on PostgreSQL): the account's lease this poll ran under, checked inside the
+        transaction: if another instance has claimed the account since, LeaseLost is raised and nothing is written.
         """
         now_s = db_time(now)
         by_id = {inq.external_id: inq for inq in result.inquiries if inq.account_id == account_id}
         rows = {ext: inquiry_row(inq) for ext, inq in by_id.items()}  # once each: compared, then written
 
         async def work(db: Connection) -> RecordOutcome:
+            if lease is not None:
+                await check_lease(db, lease, None)
             existing = await self._existing(db, account_id, stream, list(by_id))
             text_changed = _keep_questions(rows, existing)
             sources = keep_answer_times(

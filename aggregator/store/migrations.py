@@ -282,12 +282,59 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX inquiries_alert_due ON inquiries (plan_generation, next_alert_at)
         WHERE (answered = 0 OR promise_by_answer = 1);
     """,
+    # v15: several instances on one PostgreSQL share the work (aggregator/store/leases.py): each instance's
+    # heartbeat, each account's lease (its holder, a fence bumped by every claim, its expiry), and the leader's
+    # lease (the one-owner jobs). Times are the database's own (PostgreSQL's clock, never an instance's), so clock
+    # skew between machines cannot make two holders. SQLite (one instance, holding everything) has the tables and
+    # leaves them empty.
+    """
+    CREATE TABLE instances (
+        id TEXT PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL
+    );
+    CREATE TABLE account_leases (
+        account_id TEXT PRIMARY KEY,
+        holder TEXT,
+        fence INTEGER NOT NULL DEFAULT 0,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE leader (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        holder TEXT NOT NULL,
+        fence INTEGER NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    """,
 )
 
 # Migrations that only rewrite rows written by an older inqd, in SQLite's JSON functions (v8, v9).
 _POSTGRES_NOTHING_TO_REWRITE: frozenset[int] = frozenset({7, 8})
 # Migrations whose PostgreSQL text is not the SQLite one with its types changed (index -> text).
-_POSTGRES_OWN_TEXT: dict[int, str] = {}
+_POSTGRES_OWN_TEXT: dict[int, str] = {
+    # v15: the lease times are timestamps (compared with the server's clock_timestamp()).
+    14: """
+    CREATE TABLE instances (
+        id TEXT PRIMARY KEY,
+        started_at TIMESTAMPTZ NOT NULL,
+        heartbeat_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX instances_heartbeat ON instances (heartbeat_at);
+    CREATE TABLE account_leases (
+        account_id TEXT PRIMARY KEY,
+        holder TEXT,
+        fence BIGINT NOT NULL DEFAULT 0,
+        expires_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX account_leases_holder ON account_leases (holder);
+    CREATE TABLE leader (
+        id BIGINT PRIMARY KEY CHECK (id = 1),
+        holder TEXT NOT NULL,
+        fence BIGINT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+    );
+    """,
+}
 
 POSTGRES_MIGRATIONS: tuple[str, ...] = tuple(
     "" if index in _POSTGRES_NOTHING_TO_REWRITE else _POSTGRES_OWN_TEXT.get(index, postgres_schema(script))

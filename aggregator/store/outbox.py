@@ -70,9 +70,11 @@ class OutboxMixin(StoreBase):
         now_s = db_time(now)
         async with self._transaction() as db:
             async with db.execute(
+                # Several instances on PostgreSQL: rows another claimer has locked are skipped, not waited for and
+                # never claimed twice (store/dialect.py turns the comment into FOR UPDATE SKIP LOCKED there).
                 "UPDATE outbox SET lease_until = ?, attempts = attempts + 1 WHERE id IN ("  # noqa: S608 - constant
                 " SELECT id FROM outbox WHERE state = 'pending' AND due_at <= ?"
-                " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at, id LIMIT ?)"
+                " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at, id LIMIT ? /*FOR UPDATE SKIP LOCKED*/)"
                 f" RETURNING {_ITEM_COLUMNS}",
                 (db_time(now + lease), now_s, now_s, limit),
             ) as cur:

@@ -109,6 +109,10 @@ class SqliteDatabase:
             raise DatabaseUnreachable(str(err)) from err
         return int(row[0]) if row else 0
 
+    async def hold_sole_daemon(self) -> bool:
+        """Always: on SQLite the daemon's file lock (aggregator/instance_lock.py) keeps to one daemon already."""
+        return True
+
     async def aclose(self) -> None:
         """Close the connection (waits for queued work)."""
         await self._conn.close()

@@ -17,9 +17,10 @@ from aggregator.answering.sender import AnswerSender
 from aggregator.cli.status_report import kakao_login_readers, watched_streams
 from aggregator.connection_watch import ConnectionWatch
 from aggregator.dispatcher import Dispatcher
+from aggregator.leases import LeaseKeeper, SoleKeeper, new_instance_id
 from aggregator.metrics import Metrics
 from aggregator.notifiers.action_links import ActionLinks
-from aggregator.poller import PollReport, StopWaker, StreamPoller, first_poll_delays
+from aggregator.poller import PollGate, PollReport, StopWaker, StreamPoller, first_poll_delays
 from aggregator.settings import CoupangAccount, Settings
 from aggregator.store import Channels, Store
 from connectors.base import Connector
@@ -105,6 +106,7 @@ def build_pollers(
     on_queued: OnQueued,
     on_polled: OnPolled,
     rng: random.Random,
+    gate: PollGate | None = None,
 ) -> list[StreamPoller]:
     """One poller per stream of every account, sharing `rng` for jitter; their first polls spread out
     (`first_poll_delays`), every account's first stream before any account's second, so an account's two streams
@@ -132,6 +134,23 @@ def build_pollers(
             rng=rng,
             first_delay_s=delays[k],
             waker=waker,
+            gate=gate,
         )
         for k, (connector, account, stream) in enumerate(streams)
     ]
+
+
+async def build_keeper(settings: Settings, store: Store, clock: Clock) -> LeaseKeeper | SoleKeeper:
+    """On PostgreSQL, this instance's lease keeper, after its first tick (so the pollers know their accounts from
+    the start); on SQLite the sole keeper, which holds everything."""
+    if store.backend != "postgres":
+        return SoleKeeper()
+    keeper = LeaseKeeper(
+        store,
+        clock,
+        [account.id for account in settings.accounts],
+        instance_id=new_instance_id(),
+        lease_s=settings.lease_seconds,
+    )
+    await keeper.tick()
+    return keeper

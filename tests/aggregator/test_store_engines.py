@@ -25,6 +25,7 @@ from tests.postgres_server import PostgresServer
         ("SELECT MIN(MAX(a, COALESCE(b, a))) FROM t", "SELECT MIN(GREATEST(a, COALESCE(b, a))) FROM t"),
         ("SET m = MAX(m, ?), n = MIN(n, 1)", "SET m = GREATEST(m, %s), n = LEAST(n, 1)"),
         ("SELECT MAX(id), COUNT(*) FROM t", "SELECT MAX(id), COUNT(*) FROM t"),
+        ("SELECT id FROM t LIMIT ? /*FOR UPDATE SKIP LOCKED*/", "SELECT id FROM t LIMIT %s FOR UPDATE SKIP LOCKED"),
     ],
 )
 def test_statements_are_rewritten_for_postgres(sqlite: str, postgres: str) -> None:
