@@ -15,11 +15,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
+
+from aggregator.store import Store
 
 BACKENDS = ("sqlite", "postgres")
 
@@ -116,3 +118,15 @@ def running_server() -> Iterator[PostgresServer]:
             yield server
         finally:
             server.stop()
+
+
+@asynccontextmanager
+async def instance_stores(server: PostgresServer, count: int) -> AsyncIterator[list[Store]]:
+    """`count` stores on one fresh database of `server`, as that many inqd instances would have; closed after."""
+    url = server.new_database()
+    opened = [await Store.open(url) for _ in range(count)]
+    try:
+        yield opened
+    finally:
+        for store in opened:
+            await store.aclose()

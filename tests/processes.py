@@ -10,6 +10,7 @@ import selectors
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 DEADLINE_S = 60.0
 
@@ -53,3 +54,32 @@ def read_until(proc: subprocess.Popen[bytes], wanted: str, seen: list[str]) -> N
                 return
     proc.kill()
     raise AssertionError(f"{wanted!r} not seen; output was:\n{''.join(seen)}")
+
+
+def coupang_config(directory: Path, url: str) -> Path:
+    """An `inqd.toml` in `directory` (made if missing): one Coupang account ("shop") on the sandbox at `url`, polled
+    every 0.5 s, no quiet hours, and a sink notifier writing `sink.jsonl` there."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "inqd.toml"
+    path.write_text(
+        f"""
+db_path = "{directory / "inqd.db"}"
+# No quiet hours: these tests read pushes as they happen, whatever the wall clock says (they run at any hour).
+quiet_hours = []
+
+[[accounts]]
+marketplace = "coupang"
+id = "shop"
+vendor_id = "A00012345"
+base_url = "{url}"
+poll_interval_s = 0.5
+max_requests_per_s = 5
+streams = ["product_qna"]
+
+[[notifiers]]
+type = "sink"
+file = "{directory / "sink.jsonl"}"
+""",
+        encoding="utf-8",
+    )
+    return path

@@ -11,33 +11,7 @@ from pathlib import Path
 
 from connectors.sandbox import CoupangSandbox, SandboxServer
 from tests.postgres_server import PostgresServer
-from tests.processes import finish, read_until, start
-
-
-def _config(directory: Path, url: str) -> Path:
-    directory.mkdir()
-    path = directory / "inqd.toml"
-    path.write_text(
-        f"""
-db_path = "{directory / "inqd.db"}"
-quiet_hours = []
-
-[[accounts]]
-marketplace = "coupang"
-id = "shop"
-vendor_id = "A00012345"
-base_url = "{url}"
-poll_interval_s = 0.5
-max_requests_per_s = 5
-streams = ["product_qna"]
-
-[[notifiers]]
-type = "sink"
-file = "{directory / "sink.jsonl"}"
-""",
-        encoding="utf-8",
-    )
-    return path
+from tests.processes import coupang_config, finish, read_until, start
 
 
 def test_a_second_inqd_run_on_one_postgres_refuses_then_takes_over(
@@ -53,7 +27,7 @@ def test_a_second_inqd_run_on_one_postgres_refuses_then_takes_over(
     }
     sandbox.add_product_inquiry(content="이전 문의", inquiry_at=datetime.now(UTC) - timedelta(hours=1))
     with SandboxServer(sandbox.handler) as server:
-        configs = [_config(tmp_path / name, server.url) for name in ("one", "two")]
+        configs = [coupang_config(tmp_path / name, server.url) for name in ("one", "two")]
         first = start(["run", "--config", str(configs[0])], env)
         procs.append(first)
         seen: list[str] = []

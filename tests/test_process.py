@@ -18,7 +18,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.sandbox import CoupangSandbox, SandboxServer
-from tests.processes import DEADLINE_S, finish, read_until, start
+from tests.processes import DEADLINE_S, coupang_config, finish, read_until, start
 
 
 def test_demo_shows_inquiries_and_stops_on_sigterm(tmp_path: Path, procs: list[subprocess.Popen[bytes]]) -> None:
@@ -35,32 +35,6 @@ def test_demo_shows_inquiries_and_stops_on_sigterm(tmp_path: Path, procs: list[s
     assert (tmp_path / "notifications.jsonl").stat().st_size > 0
 
 
-def _config(tmp_path: Path, url: str) -> Path:
-    path = tmp_path / "inqd.toml"
-    path.write_text(
-        f"""
-db_path = "{tmp_path / "inqd.db"}"
-# No quiet hours: these tests read pushes as they happen, whatever the wall clock says (they run at any hour).
-quiet_hours = []
-
-[[accounts]]
-marketplace = "coupang"
-id = "shop"
-vendor_id = "A00012345"
-base_url = "{url}"
-poll_interval_s = 0.5
-max_requests_per_s = 5
-streams = ["product_qna"]
-
-[[notifiers]]
-type = "sink"
-file = "{tmp_path / "sink.jsonl"}"
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
 def test_kill_9_mid_run_loses_no_inquiry(tmp_path: Path, procs: list[subprocess.Popen[bytes]]) -> None:
     sandbox = CoupangSandbox(
         vendor_id="A00012345", access_key="kill-ak", secret_key="kill-sk", now=lambda: datetime.now(UTC)
@@ -71,7 +45,7 @@ def test_kill_9_mid_run_loses_no_inquiry(tmp_path: Path, procs: list[subprocess.
     ]
     env = {"INQD_SHOP__ACCESS_KEY": "kill-ak", "INQD_SHOP__SECRET_KEY": "kill-sk"}
     with SandboxServer(sandbox.handler) as server:
-        config = _config(tmp_path, server.url)
+        config = coupang_config(tmp_path, server.url)
         first = start(["run", "--config", str(config)], env)
         procs.append(first)
         seen: list[str] = []
@@ -134,7 +108,7 @@ def test_run_as_a_service_tells_systemd_and_serves_health_and_metrics(
         socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify,
     ):
         notify.bind(str(tmp_path / "notify.sock"))
-        config = _config(tmp_path, server.url)
+        config = coupang_config(tmp_path, server.url)
         config.write_text(config.read_text(encoding="utf-8") + f"\n[admin]\nport = {port}\n", encoding="utf-8")
         proc = start(["run", "--config", str(config)], env)
         procs.append(proc)

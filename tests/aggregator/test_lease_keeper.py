@@ -19,7 +19,7 @@ from aggregator.store import Store
 from core.models import PollResult, StreamKind
 from tests.conftest import START, make_inquiry
 from tests.fakes import FakeClock, ScriptedConnector
-from tests.postgres_server import PostgresServer
+from tests.postgres_server import PostgresServer, instance_stores
 
 LEASE_S = 30.0
 ACCOUNTS = [f"acc{i:02d}" for i in range(10)]
@@ -29,11 +29,8 @@ MakeKeeper = Callable[[str], LeaseKeeper]
 
 @pytest.fixture
 async def stores(postgres_server: PostgresServer) -> AsyncIterator[list[Store]]:
-    url = postgres_server.new_database()
-    opened = [await Store.open(url) for _ in range(4)]
-    yield opened
-    for store in opened:
-        await store.aclose()
+    async with instance_stores(postgres_server, 4) as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from aggregator.store import LeaseLost, Store
 from core.models import PollResult, StreamKind
 from tests.conftest import START, make_inquiry
-from tests.postgres_server import PostgresServer
+from tests.postgres_server import PostgresServer, instance_stores
 
 LEASE_S = 30.0
 ACCOUNTS = [f"acc{i:02d}" for i in range(10)]
@@ -22,11 +22,8 @@ ACCOUNTS = [f"acc{i:02d}" for i in range(10)]
 @pytest.fixture
 async def stores(postgres_server: PostgresServer) -> AsyncIterator[list[Store]]:
     """Three stores on one fresh PostgreSQL database, as three instances would have."""
-    url = postgres_server.new_database()
-    opened = [await Store.open(url) for _ in range(3)]
-    yield opened
-    for store in opened:
-        await store.aclose()
+    async with instance_stores(postgres_server, 3) as opened:
+        yield opened
 
 
 def _ids(leases: list) -> list[str]:  # type: ignore[type-arg]
