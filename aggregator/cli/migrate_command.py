@@ -1,8 +1,9 @@
 """`inqd migrate --from sqlite:PATH`: move an existing SQLite queue into the PostgreSQL database of the config.
 
 Refused in one line (exit 2), with nothing written, when the config's database is not PostgreSQL, when it already
-holds inquiries (two queues are never merged), or when a daemon runs on it. The SQLite file is only read (brought
-to the current schema first, as any inqd start would); the copy itself is the store's (Store.copy_into).
+holds inquiries (two queues are never merged), or when a daemon runs on it or on the SQLite file. The SQLite file
+is only read (brought to the current schema first, as any inqd start would); the copy itself is the store's
+(Store.copy_into).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from aggregator.cli.stops import Stops
 from aggregator.cli.words import Words
+from aggregator.instance_lock import AlreadyRunning, InstanceLock
 from aggregator.settings import Settings
 from aggregator.store import DatabaseUnreachable, Store, TargetNotEmpty, is_postgres_url
 
@@ -45,11 +47,17 @@ def run_migrate(args: argparse.Namespace, settings: Settings, words: Words, stop
     if not is_postgres_url(target):
         return _refuse(words("migrate_target_not_postgres", target=settings.database_label))
     try:
+        source_lock = InstanceLock.acquire(path)  # the SQLite daemon's own lock: its queue stays still meanwhile
+    except AlreadyRunning:
+        return _refuse(words("migrate_source_busy", path=path))
+    try:
         counts = stops.run(_copy(path, str(target)))
     except DatabaseUnreachable as err:
         return _refuse(words("migrate_unreachable", error=err))
     except TargetNotEmpty:
         return _refuse(words("migrate_target_not_empty", target=settings.database_label))
+    finally:
+        source_lock.release()
     if counts is None:
         return _refuse(words("migrate_target_busy", target=settings.database_label))
     print(words("migrate_done", source=path, target=settings.database_label))

@@ -454,6 +454,10 @@ _MIGRATE = {
         "inqd: {target}에서 데몬이 실행 중입니다: 먼저 멈추세요",
         "inqd: a daemon runs on {target}: stop it first",
     ),
+    "migrate_source_busy": (
+        "inqd: {path}에서 데몬이 실행 중입니다: 먼저 멈추세요 (옮기는 동안 큐가 바뀌지 않도록)",
+        "inqd: a daemon runs on {path}: stop it first (the queue must not change while it moves)",
+    ),
     "migrate_unreachable": ("inqd: 데이터베이스를 열 수 없습니다: {error}", "inqd: cannot open the database: {error}"),
     "migrate_done": (
         "{source} → {target}: 옮겼습니다 (원본 파일은 그대로입니다)",

@@ -14,6 +14,7 @@ import pytest
 
 from aggregator.alert_timer import AlertTimer
 from aggregator.cli.main import main
+from aggregator.instance_lock import InstanceLock
 from aggregator.settings import Settings
 from aggregator.store import Store, StoredInquiry, TargetNotEmpty
 from core.models import PollResult, StreamKind
@@ -201,3 +202,23 @@ def test_inqd_migrate_refuses_a_sqlite_target_and_a_missing_file(
     assert "the target must be PostgreSQL" in capsys.readouterr().err
     assert main(["migrate", "-c", config, "--from", str(source), "--lang", "en"]) == 2
     assert "--from takes sqlite:PATH" in capsys.readouterr().err
+
+
+def test_inqd_migrate_refuses_while_a_daemon_runs_on_the_sqlite_file(
+    tmp_path: Path, postgres_server: PostgresServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "inqd.db"
+    asyncio.run(_seed_queue(path))
+    url = postgres_server.new_database()
+    args = ["migrate", "--config", str(_config(tmp_path, url)), "--from", f"sqlite:{path}", "--lang", "en"]
+    daemon = InstanceLock.acquire(path)
+    try:
+        assert main(args) == 2
+    finally:
+        daemon.release()
+    assert (
+        capsys.readouterr().err
+        == f"inqd: a daemon runs on {path}: stop it first (the queue must not change while it moves)\n"
+    )
+    assert asyncio.run(_open_inquiries(url)) == []
+    assert main(args) == 0  # once it has stopped
