@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import socket
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -222,3 +223,19 @@ def test_inqd_migrate_refuses_while_a_daemon_runs_on_the_sqlite_file(
     )
     assert asyncio.run(_open_inquiries(url)) == []
     assert main(args) == 0  # once it has stopped
+
+
+def test_inqd_migrate_says_in_one_line_when_postgres_cannot_be_reached(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "inqd.db"
+    asyncio.run(_seed_queue(path))
+    with socket.socket() as unused:  # a port nothing listens on: the connection is refused at once
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    url = f"postgresql://inqd@127.0.0.1:{port}/inqd"
+    args = ["migrate", "--config", str(_config(tmp_path, url)), "--from", f"sqlite:{path}", "--lang", "en"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("inqd: cannot open the database: ")
+    assert err.count("\n") == 1
