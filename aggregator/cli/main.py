@@ -46,6 +46,7 @@ _COMMAND_MODULES: tuple[tuple[frozenset[str], str, str, bool], ...] = (
     (frozenset({"templates"}), "aggregator.cli.templates_command", "add_templates_parser", False),
     (frozenset({"report"}), "aggregator.cli.report_command", "add_report_parser", True),
     (frozenset({"kakao-login"}), "aggregator.cli.kakao_login", "add_kakao_login_parser", True),
+    (frozenset({"migrate"}), "aggregator.cli.migrate_command", "add_migrate_parser", True),
 )
 
 
@@ -381,5 +382,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "templates": lambda loaded: _run("templates_command", "run_templates")(args, loaded),
         "report": lambda loaded: _run("report_command", "run_report")(args, loaded, words, command.stops),
         "kakao-login": lambda loaded: _run("kakao_login", "run_kakao_login")(args, loaded, command.stops),
+        "migrate": lambda loaded: _run("migrate_command", "run_migrate")(args, loaded, words, command.stops),
     }
     return handlers.get(args.command, command.control)(settings)

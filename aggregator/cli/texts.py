@@ -436,6 +436,36 @@ _TEST_NOTIFY_ADVICE = {
     ),
 }
 
+_MIGRATE = {
+    "migrate_source_form": (
+        "inqd: --from은 sqlite:경로 형식입니다 (예: --from sqlite:/var/lib/inqd/inqd.db)",
+        "inqd: --from takes sqlite:PATH (e.g. --from sqlite:/var/lib/inqd/inqd.db)",
+    ),
+    "migrate_no_source": ("inqd: SQLite 파일이 없습니다: {path}", "inqd: no SQLite file at {path}"),
+    "migrate_target_not_postgres": (
+        "inqd: 옮길 곳은 PostgreSQL이어야 합니다: 설정에 database_url을 적으세요 (지금은 {target})",
+        "inqd: the target must be PostgreSQL: set database_url in the config (now {target})",
+    ),
+    "migrate_target_not_empty": (
+        "inqd: {target}에 이미 문의가 있습니다: 두 큐를 합치지 않습니다 (빈 데이터베이스를 쓰세요)",
+        "inqd: {target} already holds inquiries: two queues are never merged (use an empty database)",
+    ),
+    "migrate_target_busy": (
+        "inqd: {target}에서 데몬이 실행 중입니다: 먼저 멈추세요",
+        "inqd: a daemon runs on {target}: stop it first",
+    ),
+    "migrate_source_busy": (
+        "inqd: {path}에서 데몬이 실행 중입니다: 먼저 멈추세요 (옮기는 동안 큐가 바뀌지 않도록)",
+        "inqd: a daemon runs on {path}: stop it first (the queue must not change while it moves)",
+    ),
+    "migrate_unreachable": ("inqd: 데이터베이스를 열 수 없습니다: {error}", "inqd: cannot open the database: {error}"),
+    "migrate_done": (
+        "{source} → {target}: 옮겼습니다 (원본 파일은 그대로입니다)",
+        "{source} → {target}: moved (the file is left as it was)",
+    ),
+    "migrate_table": ("  {table}: {count}행", "  {table}: {count} rows"),
+}
+
 TEXTS = Texts(
     _GENERAL
     | _CHECK
@@ -447,4 +477,5 @@ TEXTS = Texts(
     | _EXPLAIN_NAMES
     | _TEST_NOTIFY
     | _TEST_NOTIFY_ADVICE
+    | _MIGRATE
 )

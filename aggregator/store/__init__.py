@@ -12,6 +12,7 @@ from pathlib import Path
 from aggregator.store.alert_plans import AlertCandidate, TimersMixin
 from aggregator.store.answers import AnswersMixin
 from aggregator.store.control_state import ControlsMixin
+from aggregator.store.copying import CopyMixin, TargetNotEmpty
 from aggregator.store.database import Database, DatabaseUnreachable
 from aggregator.store.health import HealthMixin
 from aggregator.store.inbox import InboxMixin
@@ -70,6 +71,7 @@ __all__ = [
     "Store",
     "StoredInquiry",
     "StreamStatus",
+    "TargetNotEmpty",
     "TextChange",
     "Vacation",
     "db_time",
@@ -89,6 +91,7 @@ class Store(
     InboxMixin,
     ReportMixin,
     LeasesMixin,
+    CopyMixin,
 ):
     """Async access to the inqd database. Open with `await Store.open(path or URL)`; close with `aclose()`."""
 
