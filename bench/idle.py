@@ -59,6 +59,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import httpx
 
@@ -70,13 +71,14 @@ from bench._proc import (
     daemon_env,
     machine_line,
     mib,
+    starts_poll,
     thread_samples,
     toml_str,
     verdict,
     window,
 )
 from bench._tls import TlsFront
-from connectors.sandbox import CoupangSandbox, SandboxServer
+from connectors.sandbox import CoupangSandbox, RecordedRequest, SandboxServer
 
 ACCOUNT = "idle-shop"
 ONE_ACCOUNT = "one account, nothing new"
@@ -116,7 +118,7 @@ class Run:
     threads: int
     window: Window
     awake_s: int  # one-second slots of the window in which some thread woke up
-    polls: int  # stream polls the sandbox saw in the window (every-status page 1)
+    polls: int  # stream polls the sandbox saw in the window (`stream_polls`)
     requests: int  # sandbox requests in the window
     requests_run: int  # sandbox requests from the start to the stop (the first polls come during the warm-up)
     warnings: dict[str, int]
@@ -347,8 +349,23 @@ def _account_run(
     one, start, end = measure(name, directory, url, args, env=env)
     requests_run = len(sandbox.requests) - before
     seen = [r for r in sandbox.requests if start <= r.at.timestamp() <= end]
-    polls = sum(1 for r in seen if "pageNum=1" in r.query and ("=ALL" in r.query or "=NONE" in r.query))
-    return replace(one, polls=polls, requests=len(seen), requests_run=requests_run)
+    return replace(one, polls=stream_polls(seen), requests=len(seen), requests_run=requests_run)
+
+
+def stream_polls(requests: Sequence[RecordedRequest]) -> int:
+    """How many polls the Coupang sandbox saw: each stream's listing requests split where `starts_poll` says a poll
+    begins (a quick poll is one unanswered-only page 1; a sweep starts at its every-status page 1)."""
+    previous: dict[str, tuple[bool, str]] = {}  # per listing path: the last page-1 request's (every?, window)
+    polls = 0
+    for req in requests:
+        params = parse_qs(req.query)
+        if params.get("pageNum") != ["1"]:
+            continue
+        every = params.get("answeredType") == ["ALL"] or params.get("partnerCounselingStatus") == ["NONE"]
+        window = params.get("inquiryStartAt", [""])[0]
+        polls += starts_poll(previous.get(req.path), every, window)
+        previous[req.path] = (every, window)
+    return polls
 
 
 def run_all(args: argparse.Namespace) -> tuple[list[Run], list[tuple[str, int]]]:
