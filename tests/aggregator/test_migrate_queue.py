@@ -139,6 +139,11 @@ def _config(tmp_path: Path, url: str | None) -> Path:
     return config
 
 
+def _migrate_args(tmp_path: Path, url: str, source: Path, lang: str = "en") -> list[str]:
+    """`inqd migrate` of the SQLite file `source` into the PostgreSQL database at `url`."""
+    return ["migrate", "--config", str(_config(tmp_path, url)), "--from", f"sqlite:{source}", "--lang", lang]
+
+
 @pytest.mark.parametrize("lang", ["ko", "en"])
 def test_inqd_migrate_prints_the_rows_per_table_and_leaves_the_file_as_it_was(
     tmp_path: Path, postgres_server: PostgresServer, capsys: pytest.CaptureFixture[str], lang: str
@@ -147,7 +152,7 @@ def test_inqd_migrate_prints_the_rows_per_table_and_leaves_the_file_as_it_was(
     ids = asyncio.run(_seed_queue(path))
     before = _digest(path)
     url = postgres_server.new_database()
-    code = main(["migrate", "--config", str(_config(tmp_path, url)), "--from", f"sqlite:{path}", "--lang", lang])
+    code = main(_migrate_args(tmp_path, url, path, lang))
     out = capsys.readouterr().out
     assert code == 0
     assert f"  inquiries: {len(ids)}{'행' if lang == 'ko' else ' rows'}" in out.splitlines()
@@ -161,7 +166,7 @@ def test_inqd_migrate_refuses_in_one_line_a_target_with_inquiries(
     path = tmp_path / "inqd.db"
     asyncio.run(_seed_queue(path))
     url = postgres_server.new_database()
-    args = ["migrate", "--config", str(_config(tmp_path, url)), "--from", f"sqlite:{path}", "--lang", "en"]
+    args = _migrate_args(tmp_path, url, path)
     assert main(args) == 0
     capsys.readouterr()
     assert main(args) == 2
@@ -179,7 +184,7 @@ async def test_inqd_migrate_refuses_while_a_daemon_holds_the_target(
     daemon = await Store.open(url)
     try:
         assert await daemon.hold_sole_daemon()
-        args = ["migrate", "--config", str(_config(tmp_path, url)), "--from", f"sqlite:{path}", "--lang", "en"]
+        args = _migrate_args(tmp_path, url, path)
         assert await asyncio.to_thread(main, args) == 2  # a loop of its own, beside this test's
         err = capsys.readouterr().err
         assert err.count("\n") == 1
@@ -211,7 +216,7 @@ def test_inqd_migrate_refuses_while_a_daemon_runs_on_the_sqlite_file(
     path = tmp_path / "inqd.db"
     asyncio.run(_seed_queue(path))
     url = postgres_server.new_database()
-    args = ["migrate", "--config", str(_config(tmp_path, url)), "--from", f"sqlite:{path}", "--lang", "en"]
+    args = _migrate_args(tmp_path, url, path)
     daemon = InstanceLock.acquire(path)
     try:
         assert main(args) == 2
@@ -234,7 +239,7 @@ def test_inqd_migrate_says_in_one_line_when_postgres_cannot_be_reached(
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
     url = f"postgresql://inqd@127.0.0.1:{port}/inqd"
-    args = ["migrate", "--config", str(_config(tmp_path, url)), "--from", f"sqlite:{path}", "--lang", "en"]
+    args = _migrate_args(tmp_path, url, path)
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("inqd: cannot open the database: ")
