@@ -83,7 +83,8 @@ class ConnectionWatch:
         self._keys_checked_on: date | None = None
         # Accounts whose last read showed every stream healthy and no outage announced: while their polls keep
         # succeeding no message can be due (policies.health needs a failing stream or an announced outage), so
-        # `after_poll` skips the two reads. Only this daemon writes stream health and notices.
+        # `after_poll` skips the two reads. Only the instance polling an account writes its stream health and
+        # notices; where several share the work, an account claimed from another instance is forgotten (`forget`).
         self._quiet: set[str] = set()
         self.started_at = clock.now()
         self.on_queued: list[Any] = []  # asyncio.Event-like objects to set when messages were queued
@@ -95,6 +96,10 @@ class ConnectionWatch:
             for key, watched in self._streams.items()
             if account_id is None or watched.account_id == account_id
         ]
+
+    def forget(self, accounts: list[str]) -> None:
+        """These accounts were polled elsewhere meanwhile (another instance held them): read before trusting."""
+        self._quiet.difference_update(accounts)
 
     async def after_poll(self, account_id: str, *, ok: bool) -> int:
         """`check` after a poll of the account; no reads when it succeeded and the account was quiet before."""

@@ -170,10 +170,10 @@ class Daemon:
         except BaseException:
             lock.release()
             raise
-        if not await store.hold_sole_daemon():  # PostgreSQL: the file lock above is this machine's only
+        if not await store.hold_database(alone=False):  # PostgreSQL: instances share it, `inqd migrate` does not
             await store.aclose()
             lock.release()
-            raise AlreadyRunning(f"another inqd is already running on the database {settings.database_label}")
+            raise AlreadyRunning(f"inqd migrate is copying into the database {settings.database_label}")
         try:
             daemon = await cls._assemble(settings, store, lock, clock, transport_for, rng or random.Random())
         except BaseException:  # an unregistered account or channel type, say: leave nothing open behind
@@ -196,7 +196,7 @@ class Daemon:
         transport_for: TransportFactory | None,
         rng: random.Random,
     ) -> Daemon:
-        # We hold the lock: any lease left in the outbox belongs to a daemon that died (kill -9, power cut).
+        # SQLite, the lock held: any lease left in the outbox is a dead daemon's (kill -9, power cut); none shared.
         released = await store.release_leases()
         if released:
             log.info("leases_released", rows=released)
@@ -218,11 +218,12 @@ class Daemon:
         timer = AlertTimer(store, clock, policies, channels=channels)
         watch = build_connection_watch(settings, store, clock, channels)
         sender = AnswerSender(store, answering_connectors(connectors), clock, channels=channels)
-        await sender.recover()  # we hold the lock: a `sending` answer is a dead daemon's
+        await sender.recover()  # SQLite: every `sending` answer is a dead daemon's; shared: those whose claim ran out
         metrics = Metrics()
         on_queued = connect_loops(dispatcher, timer, watch, sender, metrics)
         on_polled = poll_observer(metrics, watch, marketplaces)
         keeper = await build_keeper(settings, store, clock)
+        keeper.on_claimed.append(watch.forget)
         gate = keeper if isinstance(keeper, LeaseKeeper) else None
         pollers = build_pollers(settings, connectors, store, clock, channels, on_queued, on_polled, rng, gate)
         await timer.start(settings.policy_fingerprint(vacations))

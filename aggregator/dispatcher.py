@@ -32,6 +32,11 @@ log = structlog.get_logger("inqd.dispatcher")
 WeeklyImage = Callable[[date], Awaitable[bytes | None]]
 
 
+# A claimed row is sent only while its claim has this long left: more than a channel's request timeout (and its
+# fallback's), so a send is over before the claim runs out and no other instance can claim the row meanwhile.
+CLAIM_MARGIN_S = 40.0
+
+
 class Dispatcher:
     """Delivers queued notifications at least once; a row is marked sent only after the channel took it."""
 
@@ -80,7 +85,13 @@ class Dispatcher:
             items = await self._store.claim_due(now=self._clock.now(), lease=self._lease, limit=self._batch)
             if not items:
                 return handled
-            for item in items:
+            claimed_at = self._clock.monotonic()
+            for index, item in enumerate(items):
+                if self._clock.monotonic() - claimed_at > self._lease.total_seconds() - CLAIM_MARGIN_S:
+                    # Slow channels ate the claim: where instances share the database another may claim these
+                    # rows once it runs out, so they are given back now rather than sent late twice.
+                    await self._store.release_claims(items[index:])
+                    break
                 await self._handle(item)
                 handled += 1
 
@@ -176,16 +187,10 @@ class Dispatcher:
 
     async def _hold(self, item: OutboxItem, decision: Decision, now: datetime) -> None:
         until = decision.at or now
-        await self._store.hold(item, until=until, now=now, reason=decision.reason.value)
-        # One digest per channel per quiet period; the dedup key makes the second hold a no-op.
-        await self._store.enqueue(
-            MessageKind.DIGEST,
-            channels=[item.channel],
-            dedup_key=f"digest:{until.isoformat()}",
-            now=now,
-            payload=DigestPayload(quiet_until=until),
-            due_at=until,
-        )
+        # One digest per channel per quiet period; when it has gone already (another instance, a clock ahead of
+        # ours) the row waits for `until` on its own instead.
+        if not await self._store.hold_for_digest(item, until=until, now=now, reason=decision.reason.value):
+            log.info("digest_already_sent", channel=item.channel, until=until.isoformat(), row=item.id)
 
     async def _render(
         self,

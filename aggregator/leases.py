@@ -47,6 +47,9 @@ class SoleKeeper:
 
     instance_id = "sole"
 
+    def __init__(self) -> None:
+        self.on_claimed: list[Callable[[list[str]], None]] = []  # never called: every account is held from the start
+
     def lease_for(self, account_id: str) -> AccountLease | None:
         """No lease to check: record_poll writes unfenced."""
         return None
@@ -94,6 +97,9 @@ class LeaseKeeper:
         self._db_time = db_time  # tests: a FakeClock's time in place of the database's clock
         self._held: dict[str, tuple[AccountLease, float]] = {}  # account -> (lease, our monotonic deadline)
         self._leader_until: float | None = None
+        # Called with the accounts just claimed: what this instance remembered of them while another instance
+        # polled them may be stale (aggregator/connection_watch.py forgets it).
+        self.on_claimed: list[Callable[[list[str]], None]] = []
 
     @property
     def period_s(self) -> float:
@@ -156,7 +162,10 @@ class LeaseKeeper:
             )
             self._held.update({lease.account_id: (lease, started + self.lease_s) for lease in claimed})
             if claimed:
-                log.info("leases_claimed", instance=self.instance_id, accounts=[c.account_id for c in claimed])
+                accounts = [c.account_id for c in claimed]
+                log.info("leases_claimed", instance=self.instance_id, accounts=accounts)
+                for observer in self.on_claimed:
+                    observer(accounts)
         await self._lead(at)
 
     async def _lead(self, at: datetime | None) -> None:

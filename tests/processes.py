@@ -83,3 +83,29 @@ file = "{directory / "sink.jsonl"}"
         encoding="utf-8",
     )
     return path
+
+
+def read_until_in_any(procs: list[subprocess.Popen[bytes]], wanted: str, seen: list[list[str]]) -> int:
+    """Read several processes' output as it comes until `wanted` appears in one (bounded by DEADLINE_S); returns
+    that process's index. `seen[i]` collects process i's lines."""
+    for index, lines in enumerate(seen):
+        if any(wanted in line for line in lines):
+            return index
+    deadline = time.monotonic() + DEADLINE_S
+    with selectors.DefaultSelector() as selector:
+        for index, proc in enumerate(procs):
+            assert proc.stdout is not None
+            selector.register(proc.stdout, selectors.EVENT_READ, index)
+        while time.monotonic() < deadline and selector.get_map():
+            for key, _ in selector.select(timeout=deadline - time.monotonic()):
+                index = key.data
+                line = procs[index].stdout.readline().decode("utf-8", "replace")  # type: ignore[union-attr]
+                if not line:
+                    selector.unregister(key.fileobj)
+                    continue
+                seen[index].append(line)
+                if wanted in line:
+                    return index
+    for proc in procs:
+        proc.kill()
+    raise AssertionError(f"{wanted!r} not seen; output was:\n" + "\n-----\n".join("".join(s) for s in seen))

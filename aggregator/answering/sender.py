@@ -2,8 +2,10 @@
 the marketplace said.
 
 The claim (`sending`) is committed before the connector is called and the outcome after it returns, so a crash in
-between leaves a row the next start-up settles (store/answers.py `recover_answers`). One answer at a time: a crash
-then leaves at most one answer whose fate is unknown.
+between leaves a row that is settled later (store/answers.py `recover_answers`): at the next start-up on SQLite, or,
+where several instances share PostgreSQL, by any instance's sender once the claim has run out (a send is cut off
+before its claim ends, so a claim that ran out has no request in flight). One answer at a time: a crash then leaves
+at most one answer whose fate is unknown.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ log = structlog.get_logger("inqd.answers")
 NO_CONNECTOR = "inqd가 이 계정으로 답변을 보낼 수 없습니다 (설정에 없는 계정이거나 답변을 지원하지 않는 연결)"
 # The connector broke its contract by raising: the request may have left, so the answer is treated as maybe sent.
 CONNECTOR_CRASHED = "답변을 보내는 중 inqd 내부 오류가 났습니다"
+# The connector (its retries included) took longer than the claim allows: cut off, the answer may have been sent.
+CLAIM_RAN_OUT = "답변 전송이 너무 오래 걸려 중단했습니다"
+# A send is cut off this long before its claim runs out, so no other instance can recover (and resend) an answer
+# whose request is still in flight (store/answers.py recover_answers(lapsed_only=True)).
+CLAIM_MARGIN_S = 15.0
 
 
 class AnswerSender:
@@ -61,15 +68,21 @@ class AnswerSender:
         """(account id, stream) of every stream whose endpoint accepts one answer per inquiry."""
         return frozenset((account, stream) for account, c in self._connectors.items() for stream in c.ONCE_ONLY)
 
-    async def recover(self) -> int:
-        """Settle the answers a dead daemon left `sending` (call at start-up, holding the instance lock)."""
-        recovered = await self._store.recover_answers(once_only=self.once_only, now=self._clock.now())
+    async def recover(self, *, lapsed_only: bool | None = None) -> int:
+        """Settle the answers a dead sender left `sending`: at start-up every one on SQLite (the file lock held),
+        only those whose claim ran out where several instances share the database (and in every `run_once`)."""
+        recovered = await self._store.recover_answers(
+            once_only=self.once_only,
+            now=self._clock.now(),
+            lapsed_only=self._store.shared if lapsed_only is None else lapsed_only,
+        )
         if recovered:
             log.warning("answers_recovered", answers=recovered)
         return recovered
 
     async def run_once(self) -> int:
         """Send every answer due now; returns how many were attempted."""
+        await self.recover(lapsed_only=True)  # another instance died mid-send: its answer comes back after its claim
         attempted = 0
         while True:
             # A read first: the idle check runs every few seconds and must not take the write lock for nothing.
@@ -91,6 +104,9 @@ class AnswerSender:
         once_only = connector is not None and inquiry.stream in connector.ONCE_ONLY
         transition = transition_for(result, once_only=once_only, attempts=answer.attempts, now=self._clock.now())
         state = await self._store.finish_answer(answer, transition, now=self._clock.now(), channels=self._channels)
+        if state is None:  # cannot happen while sends are cut off before their claim ends; said loudly if it does
+            log.error("answer_claim_lost", answer_id=answer.id, inquiry_id=answer.inquiry_id, attempt=answer.attempts)
+            return
         log.info(
             "answer_attempted",
             answer_id=answer.id,
@@ -111,7 +127,11 @@ class AnswerSender:
         if connector is None:
             return AnswerResult(AnswerOutcome.NOT_ANSWERABLE, message=NO_CONNECTOR)
         try:
-            return await connector.answer(request)
+            async with asyncio.timeout(self._lease.total_seconds() - CLAIM_MARGIN_S):
+                return await connector.answer(request)
+        except TimeoutError:
+            log.warning("answer_cut_off", answer_id=answer_id, account=request.inquiry.account_id)
+            return AnswerResult(AnswerOutcome.RETRY_LATER, message=CLAIM_RAN_OUT, maybe_delivered=True)
         except Exception:  # the contract says never raise; if one does, the request may have left
             log.exception("answer_connector_crashed", answer_id=answer_id, account=request.inquiry.account_id)
             return AnswerResult(AnswerOutcome.RETRY_LATER, message=CONNECTOR_CRASHED, maybe_delivered=True)

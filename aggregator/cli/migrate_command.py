@@ -79,7 +79,7 @@ async def _copy(path: Path, url: str) -> dict[str, int] | None:
         target = await Store.open(url)
         try:
             # Held for the copy: no daemon starts on the target half-way through it.
-            if not await target.hold_sole_daemon():
+            if not await target.hold_database(alone=True):
                 return None
             return await source.copy_into(target)
         finally:

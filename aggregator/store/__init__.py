@@ -129,10 +129,11 @@ class Store(
             return await PostgresDatabase.schema_version(str(location)), len(POSTGRES_MIGRATIONS)
         return await SqliteDatabase.schema_version(Path(location)), len(MIGRATIONS)
 
-    async def hold_sole_daemon(self) -> bool:
-        """Whether this process may run the daemon here: False when another daemon, on any machine, already runs
-        on this PostgreSQL database (held until `aclose`). On SQLite the file lock next to the database does it."""
-        return await self._database.hold_sole_daemon()
+    async def hold_database(self, *, alone: bool) -> bool:
+        """On PostgreSQL, whether this process may go on (held until `aclose`): daemons share the database
+        (`alone=False`, refused only while `inqd migrate` runs), `inqd migrate` needs it alone (`alone=True`, refused
+        while any daemon runs, on any machine). On SQLite the file lock next to the database does it: always True."""
+        return await self._database.hold_database(alone=alone)
 
     async def aclose(self) -> None:
         """Close the connection(s) (waits for queued work)."""

@@ -136,15 +136,31 @@ async def _one(db: Connection, answer_id: int) -> AnswerRecord | None:
 
 
 async def _set_state(
-    db: Connection, answer_id: int, state: AnswerState, now_s: str, assignments: str = "", *args: Any
-) -> None:
+    db: Connection,
+    answer_id: int,
+    state: AnswerState,
+    now_s: str,
+    assignments: str = "",
+    *args: Any,
+    expect: AnswerState | None = None,
+    attempt: int | None = None,
+) -> bool:
+    """Write `state` (and `assignments`); with `expect` (and `attempt`) only while the row is still in that state
+    (at that attempt). Several instances on one PostgreSQL read a row, then write it: the condition makes a write
+    that lost a race to another instance's (a claim, a cancel, a recovery) write nothing. Returns whether it wrote."""
     done = "done_at = ?" if state not in LIVE_STATES and state is not AnswerState.DRAFT else "done_at = NULL"
     done_args = (now_s,) if done == "done_at = ?" else ()
-    await db.execute(
+    condition, condition_args = "", list[Any]()
+    if expect is not None:
+        condition, condition_args = " AND state = ?", [expect.value]
+    if attempt is not None:
+        condition, condition_args = condition + " AND attempts = ?", [*condition_args, attempt]
+    cur = await db.execute(
         f"UPDATE answers SET state = ?, updated_at = ?, lease_until = NULL, {done}{assignments} "  # noqa: S608
-        "WHERE id = ?",
-        (state.value, now_s, *done_args, *args, answer_id),
+        f"WHERE id = ?{condition}",
+        (state.value, now_s, *done_args, *args, answer_id, *condition_args),
     )
+    return bool(cur.rowcount)
 
 
 async def _queue_not_sent(
@@ -198,20 +214,27 @@ async def settle_answers_after_poll(
         state = AnswerState(row["state"])
         if row["answered"]:
             if state is not AnswerState.APPROVED or row["maybe_delivered"]:
-                await _set_state(db, row["id"], AnswerState.CONFIRMED, now_s)
-                await _event(db, row["inquiry_id"], now_s, answer_id=row["id"], state="confirmed")
+                if await _set_state(db, row["id"], AnswerState.CONFIRMED, now_s, expect=state):
+                    await _event(db, row["inquiry_id"], now_s, answer_id=row["id"], state="confirmed")
                 continue
-            await _set_state(db, row["id"], AnswerState.ALREADY_ANSWERED, now_s, ", outcome = ?", "already_answered")
+            if not await _set_state(
+                db, row["id"], AnswerState.ALREADY_ANSWERED, now_s, ", outcome = ?", "already_answered", expect=state
+            ):
+                continue  # another instance claimed it meanwhile: its outcome settles it
             await _event(db, row["inquiry_id"], now_s, answer_id=row["id"], state="already_answered")
             payload = AnswerNotSentPayload(row["id"], AnswerOutcome.ALREADY_ANSWERED)
             await _queue_not_sent(db, row["id"], row["inquiry_id"], payload, now_s, channels)
         elif state is AnswerState.UNCERTAIN and row["external_id"] in seen_open:
             polls = row["open_polls"] + 1
             if polls < OPEN_POLLS_BEFORE_RETRY:
-                await db.execute("UPDATE answers SET open_polls = ? WHERE id = ?", (polls, row["id"]))
+                await db.execute(
+                    "UPDATE answers SET open_polls = ? WHERE id = ? AND state = 'uncertain'", (polls, row["id"])
+                )
                 continue
-            await _set_state(db, row["id"], AnswerState.APPROVED, now_s, ", open_polls = 0, next_attempt_at = ?", now_s)
-            await _event(db, row["inquiry_id"], now_s, answer_id=row["id"], state="still_open")
+            if await _set_state(
+                db, row["id"], AnswerState.APPROVED, now_s, ", open_polls = 0, next_attempt_at = ?", now_s, expect=state
+            ):
+                await _event(db, row["inquiry_id"], now_s, answer_id=row["id"], state="still_open")
 
 
 def _seen_open(poll: PollResult) -> frozenset[str]:
@@ -263,7 +286,7 @@ class AnswersMixin(StoreBase):
             ) as cur:
                 if await cur.fetchone() is not None:
                     raise AnswerConflict("another_live", answer)
-            await _set_state(
+            if not await _set_state(
                 db,
                 answer_id,
                 AnswerState.APPROVED,
@@ -272,7 +295,9 @@ class AnswersMixin(StoreBase):
                 actor,
                 now_s,
                 now_s,
-            )
+                expect=AnswerState.DRAFT,
+            ):
+                raise AnswerConflict("not_draft", answer)  # approved or deleted meanwhile, from another instance
             await _event(db, answer.inquiry_id, now_s, answer_id=answer_id, state="approved", actor=actor)
             approved = await _one(db, answer_id)
         assert approved is not None
@@ -287,7 +312,8 @@ class AnswersMixin(StoreBase):
                 raise AnswerConflict("not_found")
             if answer.state not in CANCELLABLE_STATES:
                 raise AnswerConflict("not_cancellable", answer)
-            await _set_state(db, answer_id, AnswerState.CANCELLED, now_s)
+            if not await _set_state(db, answer_id, AnswerState.CANCELLED, now_s, expect=answer.state):
+                raise AnswerConflict("not_cancellable", await _one(db, answer_id))  # claimed meanwhile: it may be out
             await _event(db, answer.inquiry_id, now_s, answer_id=answer_id, state="cancelled", actor=actor)
             cancelled = await _one(db, answer_id)
         assert cancelled is not None
@@ -330,8 +356,9 @@ class AnswersMixin(StoreBase):
 
     async def finish_answer(
         self, answer: AnswerRecord, transition: AnswerTransition, *, now: datetime, channels: Channels
-    ) -> AnswerState:
-        """Record what became of a `sending` answer; returns the state written.
+    ) -> AnswerState | None:
+        """Record what became of a `sending` answer; returns the state written, or None when the claim is no longer
+        ours (its lease ran out and `recover_answers(lapsed_only=True)` settled it: nothing is written).
 
         Sent (or uncertain) while a poll already showed the inquiry answered is confirmed at once; an answer that
         will not go out queues the seller's notice in the same transaction.
@@ -344,7 +371,7 @@ class AnswersMixin(StoreBase):
             if row is not None and row["answered"] and state in (AnswerState.SENT, AnswerState.UNCERTAIN):
                 state = AnswerState.CONFIRMED
             retry_s = None if transition.retry_at is None else db_time(transition.retry_at)
-            await _set_state(
+            if not await _set_state(
                 db,
                 answer.id,
                 state,
@@ -358,7 +385,10 @@ class AnswersMixin(StoreBase):
                 int(transition.maybe_delivered),
                 int(transition.outcome is AnswerOutcome.ACCEPTED),
                 now_s,
-            )
+                expect=AnswerState.SENDING,
+                attempt=answer.attempts,
+            ):
+                return None
             detail_state = "retry" if state is AnswerState.APPROVED else state.value
             await _event(
                 db,
@@ -375,24 +405,45 @@ class AnswersMixin(StoreBase):
                 await _queue_not_sent(db, answer.id, answer.inquiry_id, payload, now_s, channels)
         return state
 
-    async def recover_answers(self, *, once_only: Collection[tuple[str, StreamKind]], now: datetime) -> int:
-        """At start-up (holding the instance lock): answers left `sending` by a daemon that died mid-request become
-        `uncertain` on once-only streams and `approved` (due now) on the others. Returns how many."""
+    async def recover_answers(
+        self, *, once_only: Collection[tuple[str, StreamKind]], now: datetime, lapsed_only: bool = False
+    ) -> int:
+        """Answers left `sending` by a sender that died mid-request become `uncertain` on once-only streams and
+        `approved` (due now) on the others (maybe delivered, either way). Returns how many.
+
+        At start-up on SQLite (the file lock held) every `sending` row is a dead daemon's. Where several instances
+        share the database (`lapsed_only`), only rows whose claim ran out: a live sender never holds a request past
+        its claim (aggregator/answering/sender.py), so such a row's request is over, whoever made it.
+        """
         now_s = db_time(now)
+        lapsed, args = (" AND a.lease_until <= ?", (now_s,)) if lapsed_only else ("", ())
+        select = (
+            "SELECT a.id, a.inquiry_id, a.attempts, i.account_id, i.stream FROM answers a "  # noqa: S608 - constant
+            f"JOIN inquiries i ON i.id = a.inquiry_id WHERE a.state = 'sending'{lapsed}"
+        )
+        async with self._conn.execute(select, args) as cur:  # a read first: the sender looks often, mostly at none
+            if await cur.fetchone() is None:
+                return 0
+        recovered = 0
         async with self._transaction() as db:
-            async with db.execute(
-                "SELECT a.id, a.inquiry_id, i.account_id, i.stream FROM answers a "
-                "JOIN inquiries i ON i.id = a.inquiry_id WHERE a.state = 'sending'"
-            ) as cur:
+            async with db.execute(select + " /*FOR UPDATE OF a SKIP LOCKED*/", args) as cur:
                 rows = list(await cur.fetchall())
             for row in rows:
                 once = (row["account_id"], StreamKind(row["stream"])) in once_only
                 state = AnswerState.UNCERTAIN if once else AnswerState.APPROVED
-                await _set_state(
-                    db, row["id"], state, now_s, ", next_attempt_at = ?, maybe_delivered = 1, open_polls = 0", now_s
-                )
-                await _event(db, row["inquiry_id"], now_s, answer_id=row["id"], state="recovered", to=state.value)
-        return len(rows)
+                if await _set_state(
+                    db,
+                    row["id"],
+                    state,
+                    now_s,
+                    ", next_attempt_at = ?, maybe_delivered = 1, open_polls = 0",
+                    now_s,
+                    expect=AnswerState.SENDING,
+                    attempt=row["attempts"],
+                ):
+                    await _event(db, row["inquiry_id"], now_s, answer_id=row["id"], state="recovered", to=state.value)
+                    recovered += 1
+        return recovered
 
     async def next_answer_due(self) -> datetime | None:
         """When the earliest approved answer is due, or None when none is waiting."""

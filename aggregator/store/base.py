@@ -23,6 +23,12 @@ class StoreBase:
         """The engine behind the store: "sqlite" or "postgres"."""
         return self._database.kind
 
+    @property
+    def shared(self) -> bool:
+        """Whether several inqd instances may work on this database at once (PostgreSQL): a claim another process
+        holds may be alive. On SQLite the daemon's file lock makes any claim it did not make a dead daemon's."""
+        return self._database.kind == "postgres"
+
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Connection]:
         async with self._database.transaction() as db:

@@ -68,9 +68,9 @@ class Database(Protocol):
         """Run the migrations the database has not seen (each of `migrations` is SQLite's text)."""
         ...
 
-    async def hold_sole_daemon(self) -> bool:
-        """Whether this process may run the daemon on this database (no other daemon holds it); held until
-        `aclose`."""
+    async def hold_database(self, *, alone: bool) -> bool:
+        """Whether this process may work on the database beside the others (`alone=False`: daemons) or alone
+        (`alone=True`: `inqd migrate`, while no daemon runs); held until `aclose`."""
         ...
 
     async def aclose(self) -> None:

@@ -12,7 +12,7 @@ from aggregator.store.database import Connection, Row
 from aggregator.store.payloads import PayloadError, payload_json, read_payload
 from aggregator.store.schema import Channels, OutboxItem, _dt, channels_for, db_time
 from core.models import MessageKind
-from core.payloads import OutboxPayload, WeeklyReportPayload
+from core.payloads import DigestPayload, OutboxPayload, WeeklyReportPayload
 
 _ITEM_COLUMNS = "id, kind, channel, inquiry_id, payload, attempts, created_at"
 _WEEKLY_KEY = "weekly_report:last_week"  # meta: the newest week whose weekly message was queued
@@ -85,13 +85,26 @@ class OutboxMixin(StoreBase):
         return sorted(items, key=lambda item: item.id)
 
     async def release_leases(self) -> int:
-        """Free the leases of a daemon that died mid-send (call only while holding the instance lock): its
-        claimed rows go out now instead of after the lease (120 s), at worst once more than needed."""
+        """At start-up on SQLite (the file lock held): free the leases of a daemon that died mid-send, so its
+        claimed rows go out now instead of after the lease (120 s), at worst once more than needed.
+
+        Where several instances share the database nothing is freed: a lease there may be a live instance's, and a
+        dead one's rows come back to `claim_due` when their lease runs out."""
+        if self.shared:
+            return 0
         async with self._transaction() as db:
             cur = await db.execute(
                 "UPDATE outbox SET lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL"
             )
             return int(cur.rowcount)
+
+    async def release_claims(self, items: Sequence[OutboxItem]) -> None:
+        """Give back claimed rows not handled (still pending, and not claimed again since: the attempt fences it)."""
+        async with self._transaction() as db:
+            await db.executemany(
+                "UPDATE outbox SET lease_until = NULL WHERE id = ? AND attempts = ? AND state = 'pending'",
+                [(item.id, item.attempts) for item in items],
+            )
 
     async def next_due_at(self) -> datetime | None:
         """When the earliest pending row becomes claimable, or None when nothing is pending."""
@@ -138,9 +151,33 @@ class OutboxMixin(StoreBase):
 
     # ---- quiet hours -----------------------------------------------------------------------------
 
-    async def hold(self, item: OutboxItem, *, until: datetime, now: datetime, reason: str) -> None:
-        """Hold a claimed row until `until` (the end of quiet hours), when the digest folds it."""
-        await self._postpone(item, until=until, now=now, reason=reason, held=True)
+    async def hold_for_digest(self, item: OutboxItem, *, until: datetime, now: datetime, reason: str) -> bool:
+        """Hold a claimed row until `until` (the end of quiet hours) and queue its channel's digest for then (one
+        per channel and quiet period: the dedup key); the digest folds it. Returns False, and puts the row back as
+        pending until `until` instead, when that digest has already gone: another instance whose clock had passed
+        `until` sent it meanwhile, and a row held now would never be folded.
+
+        The digest row is locked (FOR UPDATE on PostgreSQL) before the row is held, and `fold_into_digest` writes
+        the digest row first: a hold and a fold of one digest happen one after the other, never interleaved."""
+        key = f"digest:{until.isoformat()}:{item.channel}"
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO outbox (kind, channel, payload, dedup_key, due_at, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
+                (
+                    MessageKind.DIGEST.value,
+                    item.channel,
+                    payload_json(MessageKind.DIGEST, DigestPayload(quiet_until=until)),
+                    key,
+                    db_time(until),
+                    db_time(now),
+                ),
+            )
+            async with db.execute("SELECT state FROM outbox WHERE dedup_key = ? /*FOR UPDATE*/", (key,)) as cur:
+                digest = await cur.fetchone()
+            held = digest is not None and digest["state"] == "pending"
+            await _postpone_in(db, item, until=until, now=now, reason=reason, held=held)
+        return held
 
     async def wait_until(self, item: OutboxItem, *, until: datetime, now: datetime, reason: str) -> None:
         """Put a claimed row back as pending until `until` (quiet hours end): it goes out then on its own, where a
@@ -148,17 +185,8 @@ class OutboxMixin(StoreBase):
         await self._postpone(item, until=until, now=now, reason=reason, held=False)
 
     async def _postpone(self, item: OutboxItem, *, until: datetime, now: datetime, reason: str, held: bool) -> None:
-        state = ", state = 'held'" if held else ""
-        detail = {"channel": item.channel, "message": item.kind.value, "until": db_time(until), "reason": reason}
         async with self._transaction() as db:
-            await db.execute(
-                f"UPDATE outbox SET due_at = ?, lease_until = NULL, reason = ?{state} WHERE id = ?",  # noqa: S608
-                (db_time(until), reason, item.id),
-            )
-            await db.execute(
-                "INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, 'held', ?, ?)",
-                (db_time(now), item.inquiry_id, json.dumps(detail, ensure_ascii=False)),
-            )
+            await _postpone_in(db, item, until=until, now=now, reason=reason, held=held)
 
     # ---- the weekly message --------------------------------------------------------------------------
 
@@ -217,6 +245,14 @@ class OutboxMixin(StoreBase):
                 "UPDATE outbox SET state = 'folded', done_at = ?, reason = ? WHERE id = ? AND state = 'held'",
                 [(now_s, f"digest:{digest.id}", item.id) for item in held],
             )
+            if isinstance(digest.payload, DigestPayload):
+                # Held by another instance after this digest read its rows (hold_for_digest waited for the lock
+                # above): the digest did not list them, so they go out on their own now.
+                await db.execute(
+                    "UPDATE outbox SET state = 'pending', due_at = ?, reason = 'after_digest' "
+                    "WHERE state = 'held' AND channel = ? AND due_at <= ?",
+                    (now_s, digest.channel, db_time(digest.payload.quiet_until)),
+                )
             await db.executemany(
                 "INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, 'digested', ?, ?)",
                 [
@@ -256,6 +292,21 @@ class _Finished(NamedTuple):
     channel: str
     kind: str
     note: str
+
+
+async def _postpone_in(
+    db: Connection, item: OutboxItem, *, until: datetime, now: datetime, reason: str, held: bool
+) -> None:
+    state = ", state = 'held'" if held else ""
+    detail = {"channel": item.channel, "message": item.kind.value, "until": db_time(until), "reason": reason}
+    await db.execute(
+        f"UPDATE outbox SET due_at = ?, lease_until = NULL, reason = ?{state} WHERE id = ?",  # noqa: S608
+        (db_time(until), reason, item.id),
+    )
+    await db.execute(
+        "INSERT INTO events (at, kind, inquiry_id, detail) VALUES (?, 'held', ?, ?)",
+        (db_time(now), item.inquiry_id, json.dumps(detail, ensure_ascii=False)),
+    )
 
 
 async def _finish_rows(

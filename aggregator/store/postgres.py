@@ -36,10 +36,10 @@ _CONNECT_TIMEOUT_S = 10
 # pg_advisory_xact_lock's key for "migrating the inqd schema": two instances starting at once migrate in turn.
 _MIGRATION_LOCK = 0x1A9D_0001
 _VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)"
-# pg_try_advisory_lock's key for "an inqd daemon runs on this database", held by a connection of its own for the
-# daemon's life (released by the server when that connection ends, kill -9 included). Until every part of the work
-# is claimed through the database (accounts, outbox, answers, the leader's one-owner jobs), one daemon at a time.
-_SOLE_DAEMON_LOCK = 0x1A9D_0002
+# The advisory lock key for "inqd works on this database", held by a connection of its own for the process's life
+# (released by the server when that connection ends, kill -9 included): shared by every daemon instance (they
+# share the work through leases and claims), exclusive for `inqd migrate`, which must not copy under a daemon.
+_DAEMON_LOCK = 0x1A9D_0002
 
 
 class _BoolAsInteger(Dumper):
@@ -167,7 +167,7 @@ class PostgresDatabase:
     def __init__(self, pool: AsyncConnectionPool[Any], url: str) -> None:
         self._pool = pool
         self._url = url
-        self._sole_daemon: psycopg.AsyncConnection[Any] | None = None
+        self._database_hold: psycopg.AsyncConnection[Any] | None = None
         self._reads = PostgresConnection(None, pool)
         self._write_lock = asyncio.Lock()
         self._in_flight: set[asyncio.Future[Any]] = set()
@@ -251,25 +251,27 @@ class PostgresDatabase:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
-    async def hold_sole_daemon(self) -> bool:
-        """Whether this process is now the one daemon on the database: a session advisory lock, on a connection
-        kept for the daemon's life outside the pool (False at once when another daemon holds it)."""
-        if self._sole_daemon is not None:
+    async def hold_database(self, *, alone: bool) -> bool:
+        """A session advisory lock on a connection kept outside the pool until `aclose`: shared by the daemons
+        (several instances share the work), exclusive for `inqd migrate` (no daemon may run meanwhile). False at
+        once when the other kind is held."""
+        if self._database_hold is not None:
             return True
         conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S)
-        cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_SOLE_DAEMON_LOCK,))
+        lock = "pg_try_advisory_lock" if alone else "pg_try_advisory_lock_shared"
+        cur = await conn.execute(f"SELECT {lock}(%s)", (_DAEMON_LOCK,))
         row = await cur.fetchone()
         if not row or not row[0]:
             await conn.close()
             return False
-        self._sole_daemon = conn
+        self._database_hold = conn
         return True
 
     async def aclose(self) -> None:
-        """Close the pool's connections, once the one-hop transactions under way are done (and the sole-daemon
-        lock's connection, which frees it)."""
+        """Close the pool's connections, once the one-hop transactions under way are done (and the daemon lock's
+        connection, which frees it)."""
         await asyncio.gather(*self._in_flight, return_exceptions=True)
         await self._pool.close()
-        sole, self._sole_daemon = self._sole_daemon, None
-        if sole is not None:
-            await sole.close()
+        held, self._database_hold = self._database_hold, None
+        if held is not None:
+            await held.close()

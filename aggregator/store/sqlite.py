@@ -109,8 +109,8 @@ class SqliteDatabase:
             raise DatabaseUnreachable(str(err)) from err
         return int(row[0]) if row else 0
 
-    async def hold_sole_daemon(self) -> bool:
-        """Always: on SQLite the daemon's file lock (aggregator/instance_lock.py) keeps to one daemon already."""
+    async def hold_database(self, *, alone: bool) -> bool:
+        """Always: on SQLite the daemon's file lock (aggregator/instance_lock.py) keeps to one process already."""
         return True
 
     async def aclose(self) -> None:

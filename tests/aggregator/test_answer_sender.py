@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from aggregator.answering.outcomes import retry_delay_s
+from aggregator.answering.outcomes import retry_delay_s, transition_for
 from aggregator.answering.sender import NO_CONNECTOR, AnswerSender
 from aggregator.answering.service import AnswerRefused, AnswerService, WarningsNotConfirmed
 from aggregator.store import Store
@@ -165,10 +165,39 @@ async def test_start_up_recovery_keeps_a_once_only_answer_from_going_twice(store
     assert claimed is not None  # ... and the daemon died with the request in flight
     connector = FakeAnsweringConnector()
     sender = _sender(store, clock, connector)
+    if store.shared:  # PostgreSQL: the claim may be a live instance's until it runs out
+        assert await sender.recover() == 0
+        assert await sender.run_once() == 0
+        assert (await _state(store, answer)).state is AnswerState.SENDING
+        clock.advance(120)
     assert await sender.recover() == 1
     assert await sender.run_once() == 0
     assert (await _state(store, answer)).state is AnswerState.UNCERTAIN
     assert connector.requests == []
+
+
+async def test_a_sender_recovers_an_answer_whose_claim_ran_out_and_the_late_outcome_writes_nothing(
+    store: Store, clock: FakeClock
+) -> None:
+    # Another instance claimed the answer and went silent (kill -9, a partition): once the claim runs out any
+    # sender settles it as maybe sent and sends it again (a stream that takes several answers); should the first
+    # instance come back with an outcome after all, it is not written over the new attempt.
+    answer = await _approved(store, clock, StreamKind.PRODUCT_QNA)
+    lost = await store.claim_next_answer(now=clock.now(), lease=timedelta(minutes=2), channels=CHANNELS)
+    assert lost is not None
+    connector = FakeAnsweringConnector()
+    sender = _sender(store, clock, connector)
+    assert await sender.run_once() == 0  # within the claim: not touched
+    clock.advance(120)
+    assert await sender.run_once() == 1
+    assert len(connector.requests) == 1
+    again = await _state(store, answer)
+    assert again.state is AnswerState.SENT
+    late = transition_for(
+        AnswerResult(AnswerOutcome.REFUSED, message="late"), once_only=False, attempts=1, now=clock.now()
+    )
+    assert await store.finish_answer(lost.answer, late, now=clock.now(), channels=CHANNELS) is None
+    assert (await _state(store, answer)).state is AnswerState.SENT
 
 
 # ---- the service -------------------------------------------------------------------------------------------------

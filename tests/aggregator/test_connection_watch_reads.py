@@ -59,3 +59,22 @@ async def test_reads_only_when_something_can_be_due(
     assert len(reads) == 5  # the recovery was news: one more read finds it quiet
     await watch.after_poll("shop", ok=True)
     assert len(reads) == 5
+
+
+async def test_an_account_claimed_back_from_another_instance_is_read_again(store: Store, clock: FakeClock) -> None:
+    # Several instances: this one found the account quiet, then another instance polled it, saw it fail and
+    # announced the loss; when the account comes back here, the first successful poll must announce the recovery.
+    watch, elsewhere = _watch(store, clock), _watch(store, clock)
+    ok = PollResult(inquiries=(), cursor={"n": 1})
+    for stream in (StreamKind.PRODUCT_QNA, StreamKind.CALL_CENTER):
+        await store.record_poll("shop", stream, ok, now=clock.now(), channels={}, notify_new=False)
+    await watch.after_poll("shop", ok=True)  # quiet, remembered
+    since = clock.now()
+    await store.record_poll_failure("shop", StreamKind.PRODUCT_QNA, now=since, error="Unavailable: down")
+    clock.advance(600)
+    await elsewhere.after_poll("shop", ok=False)
+    assert await store.connection_notices("shop") == {"shop": (since, "lost")}
+    watch.forget(["shop"])  # the lease keeper claimed it back (aggregator/leases.py on_claimed)
+    await store.record_poll("shop", StreamKind.PRODUCT_QNA, ok, now=clock.now(), channels={}, notify_new=True)
+    await watch.after_poll("shop", ok=True)
+    assert await store.connection_notices("shop") == {}

@@ -186,7 +186,8 @@ async def test_status_shows_the_leader_and_who_polls_each_account(stores: list[S
     keepers = [  # on the server's own clock, as `inqd status` reads the leases by it
         LeaseKeeper(stores[k], clock, ACCOUNTS, instance_id=name, lease_s=LEASE_S) for k, name in enumerate("ab")
     ]
-    await asyncio.gather(*(keeper.tick() for keeper in keepers))
+    for keeper in (*keepers, *keepers):  # in turn (at once, a could claim all ten before b's first heartbeat)
+        await keeper.tick()
     left = keepers[0].held
     await keepers[0].leave()  # a stopped: its accounts are nobody's until b's next tick
     report = await status_report(

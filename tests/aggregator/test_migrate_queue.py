@@ -183,7 +183,7 @@ async def test_inqd_migrate_refuses_while_a_daemon_holds_the_target(
     url = postgres_server.new_database()
     daemon = await Store.open(url)
     try:
-        assert await daemon.hold_sole_daemon()
+        assert await daemon.hold_database(alone=False)
         args = _migrate_args(tmp_path, url, path)
         assert await asyncio.to_thread(main, args) == 2  # a loop of its own, beside this test's
         err = capsys.readouterr().err
