@@ -314,3 +314,24 @@ def test_compose_shows_a_server_url_inqd_accepts() -> None:
     (url,) = re.findall(r'server_url = "([^"]+)"', COMPOSE_TEXT)
 
     assert NtfyConfig(type="ntfy", name="phone", server_url=url, topic="inqd-test").server_url == url
+
+
+def _compose_service(name: str) -> str:
+    """The lines of one service in compose.yaml (from `  name:` to the next service or top-level key)."""
+    lines = COMPOSE_TEXT.splitlines()
+    start = lines.index(f"  {name}:")
+    end = next((i for i in range(start + 1, len(lines)) if re.match(r"^(  )?[a-z0-9-]+:$", lines[i])), len(lines))
+    return "\n".join(lines[start:end])
+
+
+def test_compose_shared_profile_runs_a_second_instance_on_postgresql() -> None:
+    second, postgres = _compose_service("inqd-2"), _compose_service("postgres")
+    assert 'profiles: ["shared"]' in second and 'profiles: ["shared"]' in postgres
+    # Both instances share ntfy's loopback: the second's admin port, and its health check, are its own.
+    (port,) = re.findall(r'INQD_ADMIN__PORT: "(\d+)"', second)
+    assert re.findall(r"127\.0\.0\.1:(\d+)/healthz", second) == [port] and port != "9464"
+    assert "- inqd-2-data:/var/lib/inqd" in second  # its own state directory: the file lock is per machine
+    assert "image: postgres:15" in postgres  # the version the tests run against (tests/postgres_server.py)
+    assert "required: false" in _compose_service("inqd")  # without the profile the first keeps its SQLite file
+    for volume in ("inqd-2-data", "postgres-data"):
+        assert f"  {volume}:" in COMPOSE_TEXT.split("\nvolumes:\n")[1]
