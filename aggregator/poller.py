@@ -191,9 +191,11 @@ class StreamPoller:
         self._rng = rng or _SHARED_RNG
         self.first_delay_s = first_delay_s
         self._waker = waker or StopWaker()
-        # This poller is the only writer of its stream's cursor (the daemon holds the instance lock): after the
-        # first read it keeps what it saved instead of reading it back before every poll (a thread hop each).
-        self._cursor: tuple[Cursor | None] | None = None
+        # This poller is the only writer of its stream's cursor while it holds the account (on SQLite always): after
+        # the first read it keeps what it saved instead of reading it back before every poll (a thread hop each).
+        # Kept with the lease fence it was read under: a new fence means the account was claimed again, and another
+        # instance may have polled (and moved the cursor) in between.
+        self._cursor: tuple[Cursor | None, int | None] | None = None
         self.consecutive_failures = 0
         self.polls = 0
         self._gate = gate
@@ -214,13 +216,14 @@ class StreamPoller:
     async def _poll(self) -> PollReport:
         started = self._clock.monotonic()
         now = self._clock.now()
-        if self._cursor is None:
-            self._cursor = (await self._store.load_cursor(self.account_id, self.stream),)
-        (cursor,) = self._cursor
         gate = self._gate
         if gate is not None and not gate.may_poll(self.account_id, gate.period_s):
             return PollReport(ok=True, held=False)  # another instance's account (or ours too briefly)
         lease = gate.lease_for(self.account_id) if gate is not None else None
+        fence = lease.fence if lease is not None else None
+        if self._cursor is None or self._cursor[1] != fence:
+            self._cursor = (await self._store.load_cursor(self.account_id, self.stream), fence)
+        cursor = self._cursor[0]
         try:
             work = self.connector.poll(self.stream, cursor, now=now)
             result = await (_within_lease(gate, self.account_id, work) if gate is not None else work)
@@ -242,7 +245,7 @@ class StreamPoller:
             self.fenced += 1
             log.warning("poll_fenced", account=self.account_id, stream=self.stream.value, fence=lease and lease.fence)
             return PollReport(ok=True, held=False, duration_s=self._clock.monotonic() - started)
-        self._cursor = (self._store.cursor_as_loaded(result.cursor),)
+        self._cursor = (self._store.cursor_as_loaded(result.cursor), fence)
         self.polls += 1
         if self.consecutive_failures:
             log.info(

@@ -182,6 +182,32 @@ async def test_a_poller_polls_only_its_instances_accounts_and_a_taken_over_write
     assert (polled.held, polled.new) == (True, 1)
 
 
+async def test_an_account_claimed_back_is_polled_from_the_cursor_the_other_instance_left(
+    stores: list[Store], clock: FakeClock
+) -> None:
+    def keeper(name: str) -> LeaseKeeper:
+        store = stores["ab".index(name)]
+        return LeaseKeeper(store, clock, ["shop"], instance_id=name, lease_s=LEASE_S, db_time=lambda: None)
+
+    a, b = keeper("a"), keeper("b")
+    claims: list[list[str]] = []
+    a.on_claimed.append(claims.append)
+    await a.tick()
+    page = [PollResult(inquiries=(), cursor={"through": step}) for step in ("a1", "b1", "a2")]
+    on_a, on_b = ScriptedConnector([page[0], page[2]]), ScriptedConnector([page[1]])
+    poller_a, poller_b = _poller(stores[0], clock, a, on_a), _poller(stores[1], clock, b, on_b)
+    await poller_a.poll_once()
+    await a.leave()  # the account goes to b for a while (a rebalance, a restart) ...
+    await b.tick()
+    await poller_b.poll_once()
+    await b.leave()  # ... and comes back, without a's poller ever being turned away in between
+    await a.tick()
+    await poller_a.poll_once()
+    assert on_b.cursors_seen == [{"through": "a1"}]
+    assert on_a.cursors_seen == [None, {"through": "b1"}]  # not the a1 it had kept: b moved it on
+    assert claims == [["shop"], ["shop"]]  # the connection watch is told both times (aggregator/daemon.py)
+
+
 async def test_status_shows_the_leader_and_who_polls_each_account(stores: list[Store], clock: FakeClock) -> None:
     keepers = [  # on the server's own clock, as `inqd status` reads the leases by it
         LeaseKeeper(stores[k], clock, ACCOUNTS, instance_id=name, lease_s=LEASE_S) for k, name in enumerate("ab")
