@@ -719,3 +719,19 @@ def test_generator_adds_and_answers_over_time(clock: FakeClock, sandbox: Coupang
     assert later.answered
     assert all(sandbox.is_answered(i) for i in later.answered)
     assert any("010-" in text and "입니다" in text for text in texts)
+
+
+def test_server_says_nothing_when_a_client_hangs_up_but_reports_its_own_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A daemon stopping mid-poll hangs up before the response is written: no traceback on the demo's console.
+    with SandboxServer(lambda request: httpx.Response(200)) as server:
+        serving = server._server
+        assert serving is not None
+        for error in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset"), KeyError("bug")):
+            try:
+                raise error
+            except (ConnectionError, KeyError):
+                serving.handle_error(None, ("127.0.0.1", 40798))
+    err = capsys.readouterr().err
+    assert err.count("Traceback") == 1 and "KeyError: 'bug'" in err
