@@ -14,14 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from aggregator import control_service as controls
-from aggregator.admin import AdminServer
 from aggregator.alert_timer import AlertTimer
-from aggregator.answering.check import answer_check
-from aggregator.answering.desk import AnswerDesk
 from aggregator.answering.sender import AnswerSender
-from aggregator.answering.service import AnswerService, Check
 from aggregator.connection_watch import ConnectionWatch
+from aggregator.daemon_surfaces import DaemonSurfaces
 from aggregator.dispatcher import Dispatcher, WeeklyImage
 from aggregator.instance_lock import AlreadyRunning, InstanceLock
 from aggregator.leases import LeaseKeeper, SoleKeeper, keep_leases, while_leading
@@ -55,7 +51,6 @@ from policies import Policies
 if TYPE_CHECKING:
     from aggregator.notifiers.telegram_actions import TelegramActionPoller
     from aggregator.notifiers.telegram_answers import TelegramAnswerFlow
-    from aggregator.web.context import WebContext
 
 log = structlog.get_logger("inqd.daemon")
 
@@ -65,7 +60,7 @@ CONTROLS_CHECK_S = 10.0
 
 
 @dataclass
-class Daemon:
+class Daemon(DaemonSurfaces):
     """A running inqd: pollers feeding the store, a dispatcher draining its outbox, a sender posting answers."""
 
     settings: Settings
@@ -265,40 +260,6 @@ class Daemon:
         )
         self.weekly.on_queued.append(self.dispatcher.wake)
 
-    def answer_desk(self) -> AnswerDesk:
-        """The answer service as the phone and the web inbox use it: templates filled, the check shown first."""
-        check = answer_check(self.settings)
-        return AnswerDesk(
-            self.answers(check),
-            self.store,
-            self.clock,
-            check=check,
-            templates_path=self.settings.templates_path,
-            work=lambda: self.policies.work,
-            shop_name=self.settings.shop_name,
-        )
-
-    async def apply_phone_action(self, action: str, inquiry_id: int, actor: str) -> str:
-        """A button tapped on the phone: record it (as the terminal would) and let the timer re-plan now."""
-        reply = await controls.apply_phone_action(
-            self.store, self.policies, action, inquiry_id, now=self.clock.now(), actor=actor
-        )
-        self.timer.wake.set()
-        self.dispatcher.wake.set()
-        return reply
-
-    def answers(self, check: Check | None = None) -> AnswerService:
-        """The answer service of this daemon's surfaces, with the check `inqd answer` runs (aggregator/answering/
-        check.py) unless given another; an approval wakes the sender at once."""
-        return AnswerService(
-            self.store,
-            self.clock,
-            check=check or answer_check(self.settings),
-            policies=lambda: self.policies,  # the phone's desk lives as long as the daemon: follow reloads
-            shop_name=self.settings.shop_name,
-            on_approved=self.sender.wake.set,
-        )
-
     async def run_once(self) -> None:
         """Poll every stream once, send due answers, then deliver everything due: the burst mode of tests."""
         await self.follow_controls()
@@ -358,66 +319,6 @@ class Daemon:
         if isinstance(self.keeper, LeaseKeeper):
             return while_leading(self.keeper, self.clock, self.stop, run)
         return run(self.stop)
-
-    async def _start_admin(self, report: ServiceReport) -> AdminServer | None:
-        """Start /healthz and /metrics; a port in use costs the admin API, never the alerts."""
-        config = self.settings.admin
-        if not config.enabled:
-            return None
-        admin = AdminServer(
-            host=config.host,
-            port=config.port,
-            token=config.token.get_secret_value() if config.token else None,
-            health=self.watch.health,
-            metrics=self.metrics,
-            refresh_metrics=report.refresh_metrics,
-            now=self.clock.now,
-        )
-        admin.enable_actions(self.apply_phone_action)
-        admin.enable_answer_wake(self.sender.wake.set)  # `inqd answer` in another process pokes it after approving
-        if config.web:
-            admin.add_routes_on_first_use(self.mount_web)
-        try:
-            await admin.start()
-        except OSError as err:
-            log.error("admin_unavailable", host=config.host, port=config.port, error=str(err))
-            await admin.aclose()
-            return None
-        return admin
-
-    def mount_web(self, add_route: Callable[..., None]) -> None:
-        """The web inbox's pages, mounted on their first request: until then a daemon keeps none of Jinja2, the
-        pages and their helpers (~4 MiB, bench.idle)."""
-        from aggregator.web import mount
-
-        mount(add_route, self.web_context())
-
-    def web_context(self) -> WebContext:
-        """The daemon's parts as the web inbox uses them (aggregator/web/)."""
-        from aggregator.web.backend import status_facts, test_channel
-        from aggregator.web.context import WebContext
-
-        token = self.settings.admin.token
-
-        def controls_changed() -> None:
-            self.controls_wake.set()  # a vacation changes the calendar: follow_controls rebuilds the policies now
-            self.timer.wake.set()
-            self.dispatcher.wake.set()
-
-        return WebContext(
-            store=self.store,
-            clock=self.clock,
-            settings=lambda: self.settings,
-            policies=lambda: self.policies,
-            desk=self.answer_desk,
-            controls_changed=controls_changed,
-            reload=self.reload_settings,
-            test_channel=lambda name: test_channel(self.settings, self.notifiers, name, self.clock),
-            status=lambda: status_facts(self.store, self.settings, self.policies, self.clock),
-            config_path=self.settings.config_path,
-            token=token.get_secret_value() if token and token.get_secret_value() else None,
-            show_buyer_data_remote=self.settings.admin.show_buyer_data_remote,
-        )
 
     async def reload_settings(self) -> Reloaded:
         """Re-read the config file (the web page saved it, or SIGHUP) and apply what can change while running:

@@ -165,6 +165,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "connectors": ("core", "connectors"),
     # composition roots may import anything of ours
     "aggregator.daemon": OURS,
+    "aggregator.daemon_surfaces": OURS,  # the composition root's surfaces (phone, admin API, web inbox)
     "aggregator.demo": OURS,
     "aggregator.demo_state": OURS,  # the demo's helper: the sandbox shops it keeps with its data dir
     "aggregator.wiring": OURS,
