@@ -212,13 +212,15 @@ class Daemon(DaemonSurfaces):
         dispatcher = Dispatcher(store, notifiers, clock, policies, fallbacks=fallbacks)
         timer = AlertTimer(store, clock, policies, channels=channels)
         watch = build_connection_watch(settings, store, clock, channels)
-        sender = AnswerSender(store, answering_connectors(connectors), clock, channels=channels)
+        keeper = await build_keeper(settings, store, clock)
+        keeper.on_claimed.append(watch.forget)
+        sender = AnswerSender(
+            store, answering_connectors(connectors), clock, channels=channels, accounts=keeper.answering_accounts
+        )
         await sender.recover()  # SQLite: every `sending` answer is a dead daemon's; shared: those whose claim ran out
         metrics = Metrics()
         on_queued = connect_loops(dispatcher, timer, watch, sender, metrics)
         on_polled = poll_observer(metrics, watch, marketplaces)
-        keeper = await build_keeper(settings, store, clock)
-        keeper.on_claimed.append(watch.forget)
         gate = keeper if isinstance(keeper, LeaseKeeper) else None
         pollers = build_pollers(settings, connectors, store, clock, channels, on_queued, on_polled, rng, gate)
         await timer.start(settings.policy_fingerprint(vacations))

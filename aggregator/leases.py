@@ -58,6 +58,10 @@ class SoleKeeper:
         """Always."""
         return True
 
+    def answering_accounts(self) -> frozenset[str] | None:
+        """Every account (None): the one instance posts every answer."""
+        return None
+
     def lease_left_s(self, account_id: str) -> float:
         """No end."""
         return float("inf")
@@ -130,6 +134,11 @@ class LeaseKeeper:
         """The lease a poll of `account_id` writes under (None: not held)."""
         held = self._held.get(account_id)
         return held[0] if held else None
+
+    def answering_accounts(self) -> frozenset[str]:
+        """The accounts whose answers this instance posts: those it polls, so that each account's requests come
+        from one process (the marketplaces' rate limits are per seller account)."""
+        return frozenset(self._held)
 
     def may_poll(self, account_id: str, needed_s: float) -> bool:
         """Whether a poll taking up to `needed_s` may start now: the account is ours for longer than that and the

@@ -11,7 +11,7 @@ at most one answer whose fate is unknown.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import timedelta
 
 import structlog
@@ -49,8 +49,12 @@ class AnswerSender:
         channels: Channels,
         lease_s: float = 120.0,
         idle_check_s: float = 10.0,
+        accounts: Callable[[], Collection[str] | None] = lambda: None,
     ) -> None:
         self._store = store
+        # The accounts this instance may post for now (None: all). Where instances share the database, the ones it
+        # polls (aggregator/leases.py): an account's requests then all come from one process and its rate budget.
+        self._accounts = accounts
         self._connectors = dict(connectors)  # account id -> its connector
         self._clock = clock
         self._channels = channels
@@ -86,11 +90,11 @@ class AnswerSender:
         attempted = 0
         while True:
             # A read first: the idle check runs every few seconds and must not take the write lock for nothing.
-            due = await self._store.next_answer_due()
+            due = await self._store.next_answer_due(self._accounts())
             if due is None or due > self._clock.now():
                 return attempted
             claimed = await self._store.claim_next_answer(
-                now=self._clock.now(), lease=self._lease, channels=self._channels
+                now=self._clock.now(), lease=self._lease, channels=self._channels, accounts=self._accounts()
             )
             if claimed is None:
                 return attempted
@@ -138,4 +142,4 @@ class AnswerSender:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send answers until `stop`; sleeps until the next one is due, a wake, or the idle check."""
-        await self._loop.run(stop, self.run_once, self._store.next_answer_due)
+        await self._loop.run(stop, self.run_once, lambda: self._store.next_answer_due(self._accounts()))

@@ -135,6 +135,16 @@ async def _one(db: Connection, answer_id: int) -> AnswerRecord | None:
     return None if row is None else _record(row)
 
 
+def _of_accounts(accounts: Collection[str] | None) -> tuple[str, tuple[str, ...]]:
+    """The condition limiting a query over `answers a JOIN inquiries i` to `accounts` (none: every account)."""
+    if accounts is None:
+        return "", ()
+    ordered = tuple(sorted(accounts))
+    if not ordered:
+        return " AND 0 = 1", ()
+    return f" AND i.account_id IN ({', '.join('?' * len(ordered))})", ordered
+
+
 async def _set_state(
     db: Connection,
     answer_id: int,
@@ -328,21 +338,25 @@ class AnswersMixin(StoreBase):
         async with self._conn.execute("SELECT * FROM answers WHERE inquiry_id = ? ORDER BY id", (inquiry_id,)) as cur:
             return [_record(row) for row in await cur.fetchall()]
 
-    async def claim_next_answer(self, *, now: datetime, lease: timedelta, channels: Channels) -> ClaimedAnswer | None:
-        """The earliest approved answer that is due, now `sending` (committed before the request is made).
+    async def claim_next_answer(
+        self, *, now: datetime, lease: timedelta, channels: Channels, accounts: Collection[str] | None = None
+    ) -> ClaimedAnswer | None:
+        """The earliest approved answer that is due, now `sending` (committed before the request is made); with
+        `accounts`, only an answer to one of theirs.
 
         Approved answers whose inquiry a poll already showed answered are settled first and never handed out.
         """
         now_s = db_time(now)
+        of_accounts, account_args = _of_accounts(accounts)
         async with self._transaction() as db:
             await settle_answers_after_poll(db, now_s=now_s, channels=channels)
             async with db.execute(
-                "UPDATE answers SET state = 'sending', attempts = attempts + 1, lease_until = ?, updated_at = ? "
                 # SKIP LOCKED on PostgreSQL (store/dialect.py): two instances never take one answer.
+                "UPDATE answers SET state = 'sending', attempts = attempts + 1, lease_until = ?, updated_at = ? "  # noqa: S608
                 "WHERE id = (SELECT a.id FROM answers a JOIN inquiries i ON i.id = a.inquiry_id "
-                "WHERE a.state = 'approved' AND a.next_attempt_at <= ? AND i.answered = 0 "
+                f"WHERE a.state = 'approved' AND a.next_attempt_at <= ? AND i.answered = 0{of_accounts} "
                 "ORDER BY a.next_attempt_at, a.id LIMIT 1 /*FOR UPDATE OF a SKIP LOCKED*/) RETURNING *",
-                (db_time(now + lease), now_s, now_s),
+                (db_time(now + lease), now_s, now_s, *account_args),
             ) as cur:
                 row = await cur.fetchone()
             if row is None:
@@ -445,8 +459,13 @@ class AnswersMixin(StoreBase):
                     recovered += 1
         return recovered
 
-    async def next_answer_due(self) -> datetime | None:
-        """When the earliest approved answer is due, or None when none is waiting."""
-        async with self._conn.execute("SELECT MIN(next_attempt_at) FROM answers WHERE state = 'approved'") as cur:
+    async def next_answer_due(self, accounts: Collection[str] | None = None) -> datetime | None:
+        """When the earliest approved answer (to one of `accounts`, if given) is due, or None when none is waiting."""
+        of_accounts, account_args = _of_accounts(accounts)
+        async with self._conn.execute(
+            "SELECT MIN(a.next_attempt_at) FROM answers a JOIN inquiries i ON i.id = a.inquiry_id "  # noqa: S608
+            f"WHERE a.state = 'approved'{of_accounts}",
+            account_args,
+        ) as cur:
             row = await cur.fetchone()
         return None if row is None or row[0] is None else _dt(row[0])

@@ -248,3 +248,20 @@ async def test_the_service_refuses_what_cannot_be_answered(store: Store, clock: 
     with pytest.raises(AnswerRefused, match="이미 답변된 문의"):
         await service.draft(inquiry_id, TEXT)
     assert [a.state for a in await service.status(inquiry_id)] == [AnswerState.ALREADY_ANSWERED]
+
+
+async def test_a_sender_posts_only_for_the_accounts_its_instance_polls(store: Store, clock: FakeClock) -> None:
+    # Several instances: an account's requests come from the one that holds it (its rate budget, per seller).
+    answer = await _approved(store, clock)
+    connector = FakeAnsweringConnector()
+    held: set[str] = {"elsewhere"}
+    sender = AnswerSender(store, {"shop": connector}, clock, channels=CHANNELS, accounts=lambda: held)
+    assert await store.next_answer_due(held) is None
+    assert await sender.run_once() == 0
+    assert connector.requests == []
+    assert (await _state(store, answer)).state is AnswerState.APPROVED
+    held.add("shop")  # the lease keeper claimed it
+    assert await store.next_answer_due(held) == answer.next_attempt_at
+    assert await sender.run_once() == 1
+    assert len(connector.requests) == 1
+    assert await store.next_answer_due(set()) is None  # holding nothing: nothing is ever due here
