@@ -28,11 +28,14 @@ from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool
 
 from aggregator.store.database import Connection, DatabaseUnreachable
-from aggregator.store.dialect import postgres_statement
+from aggregator.store.dialect import postgres_insert_rows, postgres_statement
 
 _T = TypeVar("_T")
 _POOL_SIZE = 8  # reads run beside the one write transaction (web inbox, admin, CLI); a handful is plenty
 _CONNECT_TIMEOUT_S = 10
+# Rows in one multi-row INSERT (`_run_many_on`): 250 to 3,000 measured alike; the statement's text stays ~50 KB.
+_ROWS_PER_INSERT = 500
+_MAX_PARAMETERS = 65_535  # the wire protocol's limit for one statement
 # pg_advisory_xact_lock's key for "migrating the inqd schema": two instances starting at once migrate in turn.
 _MIGRATION_LOCK = 0x1A9D_0001
 _VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)"
@@ -133,21 +136,40 @@ class PostgresConnection:
 
     async def _run(self, sql: str, parameters: Any, *, many: bool) -> Result:
         if self._conn is not None:
-            return await _run_on(self._conn, postgres_statement(sql), parameters, many=many)
+            return await _run_on(self._conn, sql, parameters, many=many)
         async with self._pool.connection() as conn:
-            return await _run_on(conn, postgres_statement(sql), parameters, many=many)
+            return await _run_on(conn, sql, parameters, many=many)
 
 
 async def _run_on(conn: psycopg.AsyncConnection[Any], sql: str, parameters: Any, *, many: bool) -> Result:
+    if many:
+        return await _run_many_on(conn, sql, parameters)
     async with conn.cursor(row_factory=_rows) as cur:
-        if many:
-            if not parameters:
-                return Result([], 0)
-            await cur.executemany(sql, parameters)
-            return Result([], cur.rowcount)
-        await cur.execute(sql, tuple(parameters))
+        await cur.execute(postgres_statement(sql), tuple(parameters))
         rows = await cur.fetchall() if cur.description is not None else []
         return Result(rows, cur.rowcount)
+
+
+async def _run_many_on(conn: psycopg.AsyncConnection[Any], sql: str, rows: list[Sequence[Any]]) -> Result:
+    """`sql` once per row of `rows`: a one-row INSERT as multi-row INSERTs of up to _ROWS_PER_INSERT rows each
+    (a statement per row cost a third of a millisecond of psycopg's own time each, pipelined or not); any other
+    statement through psycopg's executemany (pipelined)."""
+    if not rows:
+        return Result([], 0)
+    insert = postgres_insert_rows(sql)
+    if insert is None:
+        async with conn.cursor() as cur:
+            await cur.executemany(postgres_statement(sql), rows)
+            return Result([], cur.rowcount)
+    # Raw cursor ($1 placeholders): psycopg parses a `%s` statement's text on every call once it is over 4 KB.
+    step = max(1, min(_ROWS_PER_INSERT, _MAX_PARAMETERS // insert.per_row))
+    inserted = 0
+    async with psycopg.AsyncRawCursor(conn) as cur:
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            await cur.execute(insert.for_rows(len(chunk)), [value for row in chunk for value in row])
+            inserted += cur.rowcount
+    return Result([], inserted)
 
 
 def _first_line(err: Exception) -> str:
