@@ -179,6 +179,11 @@ def _first_line(err: Exception) -> str:
 
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
     conn.adapters.register_dumper(bool, _BoolAsInteger)
+    # psycopg prepares a statement run five times on a connection, and the server then may plan it once for any
+    # values (a generic plan). For `external_id IN (?, ?, ...)` that plan rebuilds the list for every row of the
+    # account and scans it: 167 ms instead of 1.5 ms for 500 ids among 3,000 rows, worse as the account grows.
+    # A plan for the statement's own values costs about a millisecond of planning; prepared texts are still reused.
+    await conn.execute("SET plan_cache_mode = force_custom_plan")
 
 
 class PostgresDatabase:

@@ -135,3 +135,12 @@ async def test_executemany_of_an_insert_keeps_order_and_skips_repeated_keys_on_b
     first = {key: payload for _, _, payload, key, _, _ in reversed(rows)}  # the first row of each key wins
     assert stored == [(key, first[key]) for key in dict.fromkeys(keys)]
     assert inserted == len(stored)
+
+
+async def test_pooled_connections_plan_each_statement_for_its_own_values(postgres_server: PostgresServer) -> None:
+    store = await Store.open(postgres_server.new_database())
+    try:
+        async with store._conn.execute("SHOW plan_cache_mode") as cur:  # never one generic plan for an IN list
+            assert await cur.fetchone() == ("force_custom_plan",)
+    finally:
+        await store.aclose()
