@@ -144,3 +144,31 @@ async def test_pooled_connections_plan_each_statement_for_its_own_values(postgre
             assert await cur.fetchone() == ("force_custom_plan",)
     finally:
         await store.aclose()
+
+
+def _terminate_backends(url: str) -> None:
+    """End every other session on the database of `url` (as a server restart or an idle timeout would), and wait
+    until the server has let them go."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ended = admin.execute(f"SELECT pg_terminate_backend(pid) {others}").fetchall()
+        assert ended and all(row[0] for row in ended)
+        for _ in range(1000):
+            if admin.execute(f"SELECT COUNT(*) {others}").fetchone() == (0,):
+                return
+        pytest.fail("the terminated sessions did not end")
+
+
+async def test_a_connection_the_server_dropped_is_replaced_before_a_statement_fails(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.new_database()
+    store = await Store.open(url)
+    try:
+        assert await store.count_inquiries() == 0  # a pooled connection, now idle
+        _terminate_backends(url)
+        assert await store.count_inquiries() == 0
+        async with store._conn.execute("SHOW plan_cache_mode") as cur:  # set on the new connection too
+            assert await cur.fetchone() == ("force_custom_plan",)
+    finally:
+        await store.aclose()
