@@ -1,7 +1,8 @@
 """The PostgreSQL engine of the store: a psycopg 3 async connection pool behind the store's `Connection`.
 
-Statements are the store's own (store/dialect.py rewrites the few SQLite words, once per text). Rows answer by
-index and by column name, as sqlite3.Row does. Booleans are written as 0/1: the schema keeps SQLite's INTEGER
+Statements are the store's own (store/dialect.py rewrites the few SQLite words, once per text); an
+`executemany` of a one-row INSERT goes as multi-row INSERTs (`_run_many_on`). Rows answer by index and by column
+name, as sqlite3.Row does. Booleans are written as 0/1: the schema keeps SQLite's INTEGER
 flags, so `answered = 0` reads the same on both engines.
 
 Isolation: READ COMMITTED, PostgreSQL's default, for every transaction. Within one process the store runs one
