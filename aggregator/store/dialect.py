@@ -111,7 +111,8 @@ class InsertRows(NamedTuple):
         return "(" + "".join(numbered) + self.row_parts[-1] + ")"
 
 
-_INSERT_HEAD = re.compile(r"\s*INSERT\s+INTO\s+\w+\s*\([^)]*\)\s*VALUES\s*\(", re.IGNORECASE)
+# The table's name bare or quoted (`inqd migrate` quotes every name it copies).
+_INSERT_HEAD = re.compile(r'\s*INSERT\s+INTO\s+(\w+|"[^"]+")\s*\([^)]*\)\s*VALUES\s*\(', re.IGNORECASE)
 _DO_NOTHING = re.compile(r"\s*(ON\s+CONFLICT\s*(\([^)]*\))?\s*DO\s+NOTHING\s*)?", re.IGNORECASE)
 
 

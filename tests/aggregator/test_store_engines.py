@@ -95,6 +95,8 @@ def test_a_one_row_insert_is_written_out_for_many_rows_with_numbered_placeholder
     )
     plain = postgres_insert_rows("INSERT INTO t (a) VALUES (?)")
     assert plain is not None and plain.for_rows(3) == "INSERT INTO t (a) VALUES ($1),($2),($3)"
+    quoted = postgres_insert_rows('INSERT INTO "outbox" ("id", "kind") VALUES (?, ?)')  # as inqd migrate copies
+    assert quoted is not None and quoted.for_rows(2) == 'INSERT INTO "outbox" ("id", "kind") VALUES ($1, $2),($3, $4)'
 
 
 @pytest.mark.parametrize(
