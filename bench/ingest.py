@@ -15,7 +15,8 @@ Stages:
   row), as the daemon records its first, backfilling poll.
 - store re-poll: the same PollResult again (N known, unchanged rows), what every overlapping poll does.
 - with --postgres-url: the store-only stages again on PostgreSQL (fresh databases on that server), beside
-  SQLite's.
+  SQLite's; with --postgres, on a throwaway cluster started for the run (the test suite's, tests/postgres_server.py:
+  fsync off, so not durable as SQLite's synchronous=FULL is).
 - end-to-end: one backfilling `CoupangConnector.poll` against a seeded `CoupangSandbox` over
   `httpx.MockTransport`, then `record_poll`; connector and store timed separately, and the sandbox's own
   handler time is reported apart, since the fake server is not inqd's cost.
@@ -37,10 +38,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiosqlite
@@ -48,10 +50,14 @@ import httpx
 from pydantic import SecretStr
 
 from aggregator.store import INQUIRY_COLUMNS, Store, db_time, inquiry_row
+from bench._proc import LOAD_AT_START, load_average
 from connectors.coupang.connector import CoupangConnector
 from connectors.sandbox import CoupangSandbox, InquiryGenerator
 from core.http import make_client
 from core.models import Inquiry, PollResult, StreamKind
+
+if TYPE_CHECKING:
+    from tests.postgres_server import PostgresServer
 
 ACCOUNT = "bench-shop"
 VENDOR, ACCESS, SECRET = "A00012345", "bench-access", "bench-secret"
@@ -306,6 +312,7 @@ def report(m: Measured, count: int, repeat: int) -> str:
         f"inqd ingest benchmark: {count:,} product inquiries ({m.open_rows:,} open), median of {repeat} run(s)",
         f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, "
         f"{platform.system()} {platform.machine()}; WAL, synchronous=FULL, one transaction per stage",
+        f"load average before {LOAD_AT_START}, now {load_average()}",
         "",
         f"{'stage':<46}{'median s':>9}{'min s':>8}{'max s':>8}{'rows/s':>10}{'vs raw':>8}",
     ]
@@ -356,7 +363,8 @@ def report_postgres(sqlite: Measured, postgres: dict[str, list[float]], count: i
     """The store-only stages on both engines, side by side."""
     lines = [
         "",
-        "store on PostgreSQL (--postgres-url) beside SQLite, same PollResult, one transaction per stage",
+        "store on PostgreSQL beside SQLite, same PollResult, one transaction per stage; "
+        f"load average now {load_average()}",
         f"{'stage':<46}{'SQLite s':>9}{'PG s':>8}{'PG rows/s':>11}{'PG/SQLite':>10}",
     ]
     for key, label, _ in STAGES[2:5]:
@@ -378,6 +386,15 @@ async def profile_store(result: PollResult, base_dir: str | None, top: int) -> s
     return out.getvalue()
 
 
+def _throwaway_cluster(parser: argparse.ArgumentParser) -> AbstractContextManager[PostgresServer]:
+    """The test suite's throwaway cluster (initdb in a temporary directory, a free loopback port; removed after)."""
+    from tests import postgres_server  # the one place that knows how to start one; only --postgres needs it
+
+    if postgres_server.binaries() is None:
+        parser.error("--postgres: PostgreSQL is not installed (initdb, pg_ctl, postgres; Debian package postgresql)")
+    return postgres_server.running_server()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments, run the benchmark, print the table (and a profile with `--profile`)."""
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.splitlines()[0])
@@ -386,19 +403,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=8, help="rng seed of the sandbox data (default 8)")
     parser.add_argument("--dir", default=None, help="where the temporary databases go (default: the system tmp)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one store-only run")
-    parser.add_argument(
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
         "--postgres-url",
         default=None,
         help="also run the store-only stages on PostgreSQL: a URL whose user may create databases",
     )
+    where.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also run them on a throwaway PostgreSQL cluster started for the run (fsync off; needs the server)",
+    )
     args = parser.parse_args(argv)
     if args.count < 1 or args.repeat < 1:
         parser.error("--count and --repeat must be at least 1")
-    measured, result = asyncio.run(measure(args.count, args.repeat, args.seed, args.dir))
-    print(report(measured, args.count, args.repeat))
-    if args.postgres_url:
-        postgres = asyncio.run(measure_postgres(result, args.repeat, args.postgres_url))
-        print(report_postgres(measured, postgres, args.count))
+    with ExitStack() as stack:
+        postgres_url = args.postgres_url
+        if args.postgres:
+            postgres_url = stack.enter_context(_throwaway_cluster(parser)).url()
+        measured, result = asyncio.run(measure(args.count, args.repeat, args.seed, args.dir))
+        print(report(measured, args.count, args.repeat))
+        if postgres_url:
+            postgres = asyncio.run(measure_postgres(result, args.repeat, postgres_url))
+            print(report_postgres(measured, postgres, args.count))
     if args.profile:
         print()
         print(asyncio.run(profile_store(result, args.dir, top=25)))

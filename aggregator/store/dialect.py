@@ -11,12 +11,15 @@ SQLite-only words left are rewritten here for PostgreSQL, once per statement tex
 - row locks: `/*FOR UPDATE ...*/` (a comment to SQLite, whose one writer needs none) -> `FOR UPDATE ...`, so the
   claims several instances contend for skip each other's rows (FOR UPDATE SKIP LOCKED)
 - the "anything written?" probe of the web inbox: SQLite's change counters, PostgreSQL's next transaction id
+- many rows (`executemany` of a one-row INSERT): ONE multi-row INSERT with numbered placeholders ($1, $2 ...)
+  for psycopg's raw cursor, instead of a statement per row (see `postgres_insert_rows`)
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import NamedTuple
 
 _INDEXED_BY = re.compile(r"\s+INDEXED BY \w+", re.IGNORECASE)
 _GROUP_CONCAT = re.compile(r"\bgroup_concat\(", re.IGNORECASE)
@@ -37,12 +40,16 @@ POSTGRES_WRITE_VERSION = ("SELECT pg_snapshot_xmax(pg_current_snapshot())::text"
 @lru_cache(maxsize=2048)
 def postgres_statement(sql: str) -> str:
     """`sql` as written for SQLite, for psycopg and PostgreSQL."""
+    return _placeholders(_postgres_words(sql))
+
+
+def _postgres_words(sql: str) -> str:
+    """`sql` with SQLite's own words rewritten (placeholders left as `?`)."""
     sql = _INDEXED_BY.sub("", sql)
     sql = _ROW_LOCK.sub(r"\1", sql)
     sql = _GROUP_CONCAT.sub("string_agg(", sql)
     sql = _CHAR.sub(r"chr(\1)", sql)
-    sql = _scalar_extremes(sql)
-    return _placeholders(sql)
+    return _scalar_extremes(sql)
 
 
 def _scalar_extremes(sql: str) -> str:
@@ -77,6 +84,73 @@ def _placeholders(sql: str) -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+class InsertRows(NamedTuple):
+    """A one-row INSERT taken apart, to be written out for many rows: `head` ("INSERT INTO t (cols) VALUES "),
+    the row's text split at its placeholders (`row_parts`), and `tail` (its ON CONFLICT ... DO NOTHING)."""
+
+    head: str
+    row_parts: tuple[str, ...]
+    tail: str
+
+    @property
+    def per_row(self) -> int:
+        """Placeholders in one row."""
+        return len(self.row_parts) - 1
+
+    def for_rows(self, rows: int) -> str:
+        """The statement inserting `rows` rows, its placeholders numbered $1, $2 ... (psycopg's raw cursor)."""
+        per_row = self.per_row
+        values = ",".join(self._row(before) for before in range(0, rows * per_row, per_row))
+        return f"{self.head}{values}{self.tail}"
+
+    def _row(self, before: int) -> str:
+        """One row's text, its placeholders numbered from `before` + 1."""
+        numbered = (f"{part}${before + k}" for k, part in enumerate(self.row_parts[:-1], start=1))
+        return "(" + "".join(numbered) + self.row_parts[-1] + ")"
+
+
+# The table's name bare or quoted (`inqd migrate` quotes every name it copies).
+_INSERT_HEAD = re.compile(r'\s*INSERT\s+INTO\s+(\w+|"[^"]+")\s*\([^)]*\)\s*VALUES\s*\(', re.IGNORECASE)
+_DO_NOTHING = re.compile(r"\s*(ON\s+CONFLICT\s*(\([^)]*\))?\s*DO\s+NOTHING\s*)?", re.IGNORECASE)
+
+
+@lru_cache(maxsize=256)
+def postgres_insert_rows(sql: str) -> InsertRows | None:
+    """`sql` (as written for SQLite), when it is `INSERT INTO t (cols) VALUES (<one row>)` with nothing after the
+    row but ON CONFLICT ... DO NOTHING, taken apart to insert many rows in one statement; else None.
+
+    One statement of N rows does what N one-row statements in order do: the rows go in in their order (ids from
+    the sequence in that order), and a row whose key an earlier row of the same statement took is skipped by DO
+    NOTHING as it would be a statement later. DO UPDATE is left out: PostgreSQL refuses one statement updating
+    a row twice, which a row per statement may do.
+    """
+    sql = _postgres_words(sql)
+    head = _INSERT_HEAD.match(sql)
+    if head is None:
+        return None
+    end = _closing_parenthesis(sql, head.end())
+    if end is None or not _DO_NOTHING.fullmatch(sql, end + 1):
+        return None
+    row = sql[head.end() : end]
+    if "'" in row or "?" not in row:  # a literal could hold a "?": such rows are not split (none is written)
+        return None
+    return InsertRows(sql[: head.end() - 1], tuple(row.split("?")), sql[end + 1 :])
+
+
+def _closing_parenthesis(sql: str, start: int) -> int | None:
+    """Where the parenthesis opened just before `start` closes (outside string literals), or None."""
+    depth, quoted = 1, False
+    for position in range(start, len(sql)):
+        char = sql[position]
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char in "()":
+            depth += 1 if char == "(" else -1
+            if depth == 0:
+                return position
+    return None
 
 
 def postgres_schema(script: str) -> str:

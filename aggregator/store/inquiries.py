@@ -171,6 +171,8 @@ class InquiriesMixin(StoreBase):
         now_s: str,
     ) -> dict[str, int]:
         """Insert the inquiries first seen now; returns their row ids by external id."""
+        if not fresh:  # most polls: nothing to insert, and no ids to read
+            return {}
         async with db.execute("SELECT COALESCE(MAX(id), 0) FROM inquiries") as cur:
             row = await cur.fetchone()
         last_id = int(row[0]) if row else 0
@@ -296,28 +298,32 @@ class InquiriesMixin(StoreBase):
 
     async def _queue_clears(self, db: Connection, answered_ids: Sequence[int], now_s: str, channels: Channels) -> int:
         """Queue an `answered` row per clearing channel that showed something about an inquiry now answered."""
-        queued = 0
-        for channel in channels_for(channels, MessageKind.ANSWERED):
-            for row_id in answered_ids:
-                # Only a notification that reached the phone needs clearing; pending ones are dropped as answered.
-                cur = await db.execute(
-                    "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
-                    "SELECT ?, ?, ?, '{}', ?, ?, ? WHERE EXISTS (SELECT 1 FROM outbox WHERE inquiry_id = ? "
-                    "AND channel = ? AND state = 'sent' AND kind != ?) ON CONFLICT (dedup_key) DO NOTHING",
-                    (
-                        MessageKind.ANSWERED.value,
-                        channel,
-                        row_id,
-                        f"answered:{row_id}:{channel}:{now_s}",  # answered again after a reopen: clear again
-                        now_s,
-                        now_s,
-                        row_id,
-                        channel,
-                        MessageKind.ANSWERED.value,
-                    ),
-                )
-                queued += cur.rowcount
-                await cur.close()
+        rows = [
+            (
+                MessageKind.ANSWERED.value,
+                channel,
+                row_id,
+                f"answered:{row_id}:{channel}:{now_s}",  # answered again after a reopen: clear again
+                now_s,
+                now_s,
+                row_id,
+                channel,
+                MessageKind.ANSWERED.value,
+            )
+            for channel in channels_for(channels, MessageKind.ANSWERED)
+            for row_id in answered_ids
+        ]
+        if not rows:
+            return 0
+        # Only a notification that reached the phone needs clearing; pending ones are dropped as answered.
+        cur = await db.executemany(
+            "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
+            "SELECT ?, ?, ?, '{}', ?, ?, ? WHERE EXISTS (SELECT 1 FROM outbox WHERE inquiry_id = ? "
+            "AND channel = ? AND state = 'sent' AND kind != ?) ON CONFLICT (dedup_key) DO NOTHING",
+            rows,
+        )
+        queued = int(cur.rowcount)  # the rows of every statement
+        await cur.close()
         return queued
 
     # ---- queue and timeline ----------------------------------------------------------------------

@@ -267,3 +267,25 @@ async def test_another_question_under_a_known_id_keeps_the_stored_text_and_is_re
     assert stored is not None
     assert (stored.inquiry.title, stored.inquiry.body) == (None, "사이즈 문의드려요")
     assert (stored.inquiry.answered, stored.inquiry.answered_at) == (True, START)  # an answer is no new question
+
+
+async def test_answered_inquiries_queue_a_clear_on_each_channel_that_showed_them(store: Store) -> None:
+    asked = [make_inquiry(str(n)) for n in range(4)]
+    await store.record_poll(
+        "shop", StreamKind.PRODUCT_QNA, _result(*asked), now=START, channels=("a", "b"), notify_new=True
+    )
+    pushes = await store.claim_due(now=START, lease=timedelta(minutes=1), limit=100)
+    # On the phone: "0" and "1" on channel a, "2" on channel b; "3" never went out (nothing to clear).
+    shown = {("0", "a"), ("1", "a"), ("2", "b")}
+    ids = {row.id: row.inquiry.external_id for row in await store.open_inquiries()}
+    for push in pushes:
+        if (ids[push.inquiry_id], push.channel) in shown:
+            await store.mark_delivered(push, now=START)
+    later = START + timedelta(minutes=5)
+    answered = [replace(inq, answered=True) for inq in asked]
+    outcome = await store.record_poll(
+        "shop", StreamKind.PRODUCT_QNA, _result(*answered), now=later, channels=("a", "b"), notify_new=True
+    )
+    clears = await store.claim_due(now=later, lease=timedelta(minutes=1), limit=100)
+    cleared = {(ids[item.inquiry_id], item.channel) for item in clears if item.kind is MessageKind.ANSWERED}
+    assert (cleared, outcome.queued, len(outcome.answered_ids)) == (shown, 3, 4)

@@ -1,5 +1,5 @@
 """The two engines of the store: the same migrations by number, PostgreSQL's migrating under a lock, rows by
-index and name, and the dialect's rewrites of SQLite's words."""
+index and name, the dialect's rewrites of SQLite's words, and many rows' INSERT as one statement."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import psycopg
 import pytest
 
 from aggregator.store import Store
-from aggregator.store.dialect import postgres_schema, postgres_statement
+from aggregator.store import postgres as postgres_engine
+from aggregator.store.dialect import postgres_insert_rows, postgres_schema, postgres_statement
 from aggregator.store.migrations import MIGRATIONS, POSTGRES_MIGRATIONS
 from tests.postgres_server import PostgresServer
 
@@ -84,3 +85,92 @@ async def test_rows_answer_by_index_and_by_name(store: Store) -> None:
     async with store._conn.execute("SELECT 7 AS seven, 'x' AS ex") as cur:
         row = await cur.fetchone()
     assert (row[0], row["seven"], row[1], row["ex"]) == (7, 7, "x", "x")
+
+
+def test_a_one_row_insert_is_written_out_for_many_rows_with_numbered_placeholders() -> None:
+    insert = postgres_insert_rows("INSERT INTO t (a, b) VALUES (?, COALESCE(?, 1)) ON CONFLICT (a) DO NOTHING")
+    assert insert is not None
+    assert insert.for_rows(2) == (
+        "INSERT INTO t (a, b) VALUES ($1, COALESCE($2, 1)),($3, COALESCE($4, 1)) ON CONFLICT (a) DO NOTHING"
+    )
+    plain = postgres_insert_rows("INSERT INTO t (a) VALUES (?)")
+    assert plain is not None and plain.for_rows(3) == "INSERT INTO t (a) VALUES ($1),($2),($3)"
+    quoted = postgres_insert_rows('INSERT INTO "outbox" ("id", "kind") VALUES (?, ?)')  # as inqd migrate copies
+    assert quoted is not None and quoted.for_rows(2) == 'INSERT INTO "outbox" ("id", "kind") VALUES ($1, $2),($3, $4)'
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO t (a) VALUES (?) ON CONFLICT (a) DO UPDATE SET a = excluded.a",  # may update a row twice
+        "INSERT INTO t (a) VALUES (?) ON CONFLICT (a) DO NOTHING RETURNING id",
+        "INSERT INTO t (a, b) VALUES (?, '?')",  # a literal in the row
+        "INSERT INTO t (a) SELECT ? WHERE EXISTS (SELECT 1 FROM u WHERE b = ?)",
+        "UPDATE t SET a = ? WHERE id = ?",
+        "INSERT INTO t (a) VALUES (1)",  # nothing per row
+    ],
+)
+def test_other_statements_stay_a_statement_per_row(sql: str) -> None:
+    assert postgres_insert_rows(sql) is None
+
+
+_OUTBOX_ROW = (
+    "INSERT INTO outbox (kind, channel, payload, dedup_key, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (dedup_key) DO NOTHING"
+)
+
+
+@pytest.mark.both_backends
+async def test_executemany_of_an_insert_keeps_order_and_skips_repeated_keys_on_both_engines(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_engine, "_ROWS_PER_INSERT", 7)  # several statements, the last one short
+    # Every third row repeats the key of the row before it (within one statement, or across two): skipped.
+    keys = [f"k{n - 1 if n % 3 == 2 else n}" for n in range(40)]
+    rows = [("new", "sink", f'{{"n": {n}}}', key, "2026-01-01", "2026-01-01") for n, key in enumerate(keys)]
+    async with store._transaction() as db:
+        cur = await db.executemany(_OUTBOX_ROW, rows)
+        inserted = cur.rowcount
+        await db.executemany(_OUTBOX_ROW, [])
+    async with store._conn.execute("SELECT dedup_key, payload FROM outbox ORDER BY id") as cur:
+        stored = [(row[0], row[1]) for row in await cur.fetchall()]
+    first = {key: payload for _, _, payload, key, _, _ in reversed(rows)}  # the first row of each key wins
+    assert stored == [(key, first[key]) for key in dict.fromkeys(keys)]
+    assert inserted == len(stored)
+
+
+async def test_pooled_connections_plan_each_statement_for_its_own_values(postgres_server: PostgresServer) -> None:
+    store = await Store.open(postgres_server.new_database())
+    try:
+        async with store._conn.execute("SHOW plan_cache_mode") as cur:  # never one generic plan for an IN list
+            assert await cur.fetchone() == ("force_custom_plan",)
+    finally:
+        await store.aclose()
+
+
+def _terminate_backends(url: str) -> None:
+    """End every other session on the database of `url` (as a server restart or an idle timeout would), and wait
+    until the server has let them go."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ended = admin.execute(f"SELECT pg_terminate_backend(pid) {others}").fetchall()
+        assert ended and all(row[0] for row in ended)
+        for _ in range(1000):
+            if admin.execute(f"SELECT COUNT(*) {others}").fetchone() == (0,):
+                return
+        pytest.fail("the terminated sessions did not end")
+
+
+async def test_a_connection_the_server_dropped_is_replaced_before_a_statement_fails(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.new_database()
+    store = await Store.open(url)
+    try:
+        assert await store.count_inquiries() == 0  # a pooled connection, now idle
+        _terminate_backends(url)
+        assert await store.count_inquiries() == 0
+        async with store._conn.execute("SHOW plan_cache_mode") as cur:  # set on the new connection too
+            assert await cur.fetchone() == ("force_custom_plan",)
+    finally:
+        await store.aclose()
