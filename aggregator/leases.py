@@ -218,14 +218,17 @@ async def while_leading(
     this instance leads: started when it becomes the leader, stopped a margin before its leadership could run out
     unrenewed (so the next leader starts after it has stopped), started again if it leads again; until `stop`."""
     while not stop.is_set():
-        if not keeper.is_leader:
+        # Leading, but within the margin (a renewal is late): wait for it like a follower. Starting the loops now
+        # would stop them at once, and again, in a spin that takes the CPU the renewal needs (bench.scale found it).
+        if not keeper.is_leader or keeper.leader_left_s() <= POLL_MARGIN_S:
             await sleep_or_wake(clock, keeper.period_s, stop)
             continue
         own_stop = asyncio.Event()
         task = asyncio.ensure_future(run(own_stop))
         while not stop.is_set() and not task.done() and keeper.leader_left_s() > POLL_MARGIN_S:
             await sleep_or_wake(clock, min(keeper.period_s, keeper.leader_left_s() - POLL_MARGIN_S), stop)
+        ended_by_itself = task.done()
         own_stop.set()
         await task
-        if not stop.is_set() and keeper.is_leader:
+        if ended_by_itself and not stop.is_set():
             log.warning("one_owner_loop_ended", instance=keeper.instance_id)
