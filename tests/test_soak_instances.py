@@ -15,7 +15,7 @@ from tests.postgres_server import require_binaries
 
 
 # Lost pushes after a takeover: the poller keeps a cursor read while the account was another instance's
-# (tests/aggregator/test_poller_takeover.py). Not strict: whether a run meets it depends on which instance polled
+# (tests/aggregator/test_lease_keeper.py). Not strict: whether a run meets it depends on which instance polled
 # which account first. Remove the mark with the fix.
 @pytest.mark.xfail(reason="aggregator/poller.py: a taken-over account is polled from a stale cursor", strict=False)
 def test_one_kill_of_three_instances_loses_doubles_and_overlaps_nothing(tmp_path: Path) -> None:
