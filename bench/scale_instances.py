@@ -5,7 +5,7 @@ Everything else is bench.scale's: the sandbox process serving every account (one
 keys and budget), the generated config (every instance gets all the accounts; the account leases decide who polls
 which), the warm-up (every stream's first and second poll, by whichever instance) and `--settle`. Over the window of
 `--minutes`, from /proc: each instance's CPU as a share of one core, its largest VmRSS and its VmHWM, and the
-accounts it holds (from its leases_claimed / leases_released log lines); the PostgreSQL server's CPU (every
+accounts it holds (from its leases_claimed / _released / _lost log lines); the PostgreSQL server's CPU (every
 process in pg_stat_activity: the instances' backends and the server's own workers); from the sandbox's request
 log: requests and polls per account per minute. (Which instance polled an account is not told apart here: all
 share one sandbox address. bench.soak_instances checks that no account is polled by two at once.)
@@ -54,7 +54,7 @@ class Fleet:
         return "\n".join(daemon.log_tail(10) for daemon in self.daemons)
 
     def held(self) -> list[int]:
-        """How many accounts each instance holds now, from its leases_claimed / leases_released log lines."""
+        """How many accounts each instance holds now, from its leases_claimed / _released / _lost log lines."""
         counts = []
         for daemon in self.daemons:
             daemon.read_events()
@@ -62,7 +62,7 @@ class Fleet:
             for event in daemon.events:
                 if event.get("event") == "leases_claimed":
                     held |= set(event.get("accounts", ()))
-                elif event.get("event") == "leases_released":
+                elif event.get("event") in ("leases_released", "leases_lost"):
                     held -= set(event.get("accounts", ()))
             counts.append(len(held))
         return counts
