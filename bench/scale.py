@@ -2,9 +2,9 @@
 
 Run `python -m bench.scale [--accounts 1000] [--minutes 5] [--interval 60] [--spread 0] [--backlog 5]
 [--arrivals-per-h 1] [--jitter 0] [--seed 8] [--py-spy] [--memprobe [--memprobe-every 5] [--memprobe-frames 10]]
-[--keep]`. Targets (issue 19): CPU within 10 % of one core and RSS within 100 MiB, a VmRSS slope under 1 MiB an
-hour after warm-up in a run of 30 minutes or more (VmRSS is printed every 10 minutes of a long window); p99 poll
-slip is reported (no number was set for it).
+[--keep] [--backend postgres --instances N]`. Targets (issue 19): CPU within 10 % of one core and RSS within
+100 MiB, a VmRSS slope under 1 MiB an hour after warm-up in a run of 30 minutes or more (VmRSS is printed every 10
+minutes of a long window); p99 poll slip is reported (no number was set for it).
 
 How: a separate process (multiprocessing, spawn) holds one `CoupangSandbox` per account and serves them all on
 127.0.0.1 through one aiohttp server (asyncio, HTTP/1.1 keep-alive), dispatching each request by the vendorId in
@@ -32,6 +32,10 @@ check, the event loop's lateness, the next poll's cursor read, and any wait for 
 (2 req/s shared by its two streams; polls right after the other stream's request are counted apart). The
 "polled" log lines (polls that found something) give the part up to the store's commit.
 
+`--backend postgres --instances N` (issue 20) runs the same accounts over N daemons sharing one throwaway
+PostgreSQL cluster instead, and prints each one's CPU, RSS and accounts, the server's CPU and the requests per
+account per minute (bench/scale_instances.py).
+
 `--memprobe` runs the daemon under bench._memprobe and probes it at the window's start and every `--memprobe-every`
 minutes: VmRSS by kind, glibc's malloc figures, SQLite's allocator, pymalloc's arenas, the gc objects by type, and
 (with `--memprobe-frames` > 0) tracemalloc's growth by line and traceback, traced from the window's start. Use
@@ -56,12 +60,12 @@ import tempfile
 import time
 import weakref
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 import httpx
@@ -417,8 +421,20 @@ def _ask(conn: Connection, command: object, timeout_s: float) -> object:
     return conn.recv()
 
 
+class Watched(Protocol):
+    """A process (or processes) being warmed up: alive, and its output's tail for an error message."""
+
+    def alive(self) -> bool:
+        """Whether it still runs."""
+        ...
+
+    def log_tail(self) -> str:
+        """The end of its output."""
+        ...
+
+
 def _wait_for_polls(
-    conn: Connection, poller: DaemonProcess | Poller, accounts: int, requests: int, deadline: float, since: float = 0.0
+    conn: Connection, poller: Watched, accounts: int, requests: int, deadline: float, since: float = 0.0
 ) -> float:
     """Wait (bounded by `deadline`, monotonic) until every stream has made `requests` requests since `since`
     (time.time()); returns when."""
@@ -552,8 +568,9 @@ def measure_floor(conn: Connection, url: str, sandbox_pid: int, args: argparse.N
     return FloorRun(measured, counts)
 
 
-def run(args: argparse.Namespace, directory: Path) -> Results:
-    """Start the sandbox process and the daemon, warm up, measure; everything is stopped on the way out."""
+@contextlib.contextmanager
+def sandbox_process(args: argparse.Namespace) -> Iterator[tuple[Connection, str, int]]:
+    """The sandbox process serving `--accounts` accounts: (the pipe to it, its URL, its pid); stopped on exit."""
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
     sandbox_proc = context.Process(
@@ -562,14 +579,34 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
         name="inqd-bench-sandbox",
         daemon=True,
     )
-    daemon: DaemonProcess | None = None
-    profiler: subprocess.Popen[bytes] | None = None
     try:
         sandbox_proc.start()
         if not ours.poll(START_TIMEOUT_S):
             raise RuntimeError("the sandbox process did not start")
         url = str(ours.recv())
         assert sandbox_proc.pid is not None
+        yield ours, url, sandbox_proc.pid
+    finally:
+        if sandbox_proc.is_alive():
+            with contextlib.suppress(OSError):  # a sandbox that died has closed its end
+                ours.send("stop")
+            sandbox_proc.join(30)
+        if sandbox_proc.is_alive():
+            sandbox_proc.kill()
+            sandbox_proc.join(10)
+        ours.close()
+
+
+def run(args: argparse.Namespace, directory: Path) -> Results:
+    """Start the sandbox process and the daemon, warm up, measure; everything is stopped on the way out."""
+    with sandbox_process(args) as (ours, url, sandbox_pid):
+        return _run_daemon(args, directory, ours, url, sandbox_pid)
+
+
+def _run_daemon(args: argparse.Namespace, directory: Path, ours: Connection, url: str, sandbox_pid: int) -> Results:
+    daemon: DaemonProcess | None = None
+    profiler: subprocess.Popen[bytes] | None = None
+    try:
         probes = directory / "memprobe"
         launcher = _memprobe.launcher_args(probes, args.memprobe_frames) if args.memprobe else []
         if args.memprobe:
@@ -594,7 +631,7 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
             _memprobe.probe(daemon.pid, probes, probed)
             probed += 1
         first = ProcSample.read(daemon.pid)
-        sandbox_cpu_first = cpu_seconds(sandbox_proc.pid)
+        sandbox_cpu_first = cpu_seconds(sandbox_pid)
         wall_start = time.time()
         rss_max = first.rss_kib
         rss_samples = [(0.0, mib(first.rss_kib))]
@@ -615,7 +652,7 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
             _memprobe.probe(daemon.pid, probes, probed)
         last = ProcSample.read(daemon.pid)
         open_fds = len(os.listdir(f"/proc/{daemon.pid}/fd"))
-        sandbox_share = (cpu_seconds(sandbox_proc.pid) - sandbox_cpu_first) / (last.at - first.at)
+        sandbox_share = (cpu_seconds(sandbox_pid) - sandbox_cpu_first) / (last.at - first.at)
         wall_end = time.time()
         profile = _finish_py_spy(profiler, directory / "py-spy.txt") if profiler else ""
         profiler = None
@@ -624,7 +661,7 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
         records: list[Record] = dumped if isinstance(dumped, list) else []
         opened = _ask(ours, ("connections", wall_start, wall_end), 60.0)
         daemon.stop()  # the floor runs alone: the two do not share the 2 cores
-        floor_run = measure_floor(ours, url, sandbox_proc.pid, args, directory) if args.floor else None
+        floor_run = measure_floor(ours, url, sandbox_pid, args, directory) if args.floor else None
     finally:
         if profiler is not None and profiler.poll() is None:
             profiler.kill()
@@ -632,14 +669,6 @@ def run(args: argparse.Namespace, directory: Path) -> Results:
         exit_code = daemon.stop() if daemon is not None else None
         if daemon is not None:
             daemon.read_events()
-        if sandbox_proc.is_alive():
-            with contextlib.suppress(OSError):  # a sandbox that died has closed its end
-                ours.send("stop")
-            sandbox_proc.join(30)
-        if sandbox_proc.is_alive():
-            sandbox_proc.kill()
-            sandbox_proc.join(10)
-        ours.close()
     if args.keep:
         with open(directory / "requests.jsonl", "w", encoding="utf-8") as fh:
             fh.writelines(json.dumps(record) + "\n" for record in records)
@@ -855,8 +884,15 @@ def floor_lines(r: Results, args: argparse.Namespace, inqd_polls: int) -> list[s
     ]
 
 
+def run_and_report(args: argparse.Namespace, directory: Path) -> str:
+    """One daemon on SQLite: run, and the report's text."""
+    return report(run(args, directory), args)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse arguments, run the benchmark, print the table."""
+    import bench.scale_instances  # imports this module: not at the top (a cycle)
+
     parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=1000, help="Coupang accounts, 2 streams each (default 1000)")
     parser.add_argument("--minutes", type=float, default=5.0, help="measured window after the warm-up (default 5)")
@@ -887,17 +923,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--dir", default=None, help="where the temporary directory goes (default: the system tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the directory (config, db, logs, requests)")
+    parser.add_argument(
+        "--backend", choices=("sqlite", "postgres"), default="sqlite", help="the store (postgres: a throwaway cluster)"
+    )
+    parser.add_argument("--instances", type=int, default=1, help="inqd processes sharing the accounts (postgres)")
     args = parser.parse_args(argv)
+    if args.instances < 1 or (args.instances > 1 and args.backend != "postgres"):
+        parser.error("need --instances >= 1, and --backend postgres for more than one")
     if args.accounts < 1 or args.minutes <= 0 or not 0 <= args.spread < args.interval or not 0 <= args.jitter <= 0.5:
         parser.error("need --accounts >= 1, --minutes > 0, 0 <= --spread < --interval and 0 <= --jitter <= 0.5")
+    measure = run_and_report if args.backend == "sqlite" else bench.scale_instances.run_instances
     if args.keep:
         directory = Path(tempfile.mkdtemp(prefix="inqd-bench-scale-", dir=args.dir))
         print(f"keeping the config, database, sink and daemon log in {directory}")
-        results = run(args, directory)
+        print(measure(args, directory))
     else:
         with tempfile.TemporaryDirectory(prefix="inqd-bench-scale-", dir=args.dir) as tmp:
-            results = run(args, Path(tmp))
-    print(report(results, args))
+            print(measure(args, Path(tmp)))
     sys.stdout.flush()
 
 

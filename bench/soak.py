@@ -49,10 +49,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 from aggregator.dispatcher import Dispatcher
 from connectors.sandbox import CoupangSandbox, InquiryGenerator, SandboxServer
+from connectors.sandbox.arrivals import ArrivalGenerator
 
 ACCOUNT = "shop"
 STREAM = "product_qna"
@@ -285,7 +286,7 @@ class DaemonRunner:
 class Feeder(threading.Thread):
     """Adds one generated inquiry to the sandbox at each planned moment; stops early when told to."""
 
-    def __init__(self, generator: InquiryGenerator, arrivals_s: Sequence[float], start: float) -> None:
+    def __init__(self, generator: ArrivalGenerator[Any], arrivals_s: Sequence[float], start: float) -> None:
         super().__init__(name="soak-feeder", daemon=True)
         self._generator = generator
         self._arrivals_s = arrivals_s
@@ -336,7 +337,7 @@ class _SinkLine:
     row_id: int | None
 
 
-def _read_sink(path: Path) -> tuple[list[_SinkLine], int]:
+def read_sink(path: Path) -> tuple[list[_SinkLine], int]:
     """Whole lines of the sink file with their byte offsets, and the number of lines that are not JSON."""
     if not path.exists():
         return [], 0
@@ -366,7 +367,7 @@ def _stored_ids(db_path: Path) -> dict[int, int]:
 
 def _pushed(db_path: Path, sink: Path) -> set[int]:
     ids = _stored_ids(db_path)
-    lines, _ = _read_sink(sink)
+    lines, _ = read_sink(sink)
     return {ids[line.row_id] for line in lines if line.kind == NEW_INQUIRY and line.row_id in ids}
 
 
@@ -483,7 +484,7 @@ def _count(
         "SELECT COUNT(*) FROM (SELECT inquiry_id FROM outbox WHERE kind = ? GROUP BY inquiry_id HAVING COUNT(*) > 1)",
         (NEW_INQUIRY,),
     )
-    lines, torn = _read_sink(sink)
+    lines, torn = read_sink(sink)
     pushes = [line for line in lines if line.kind == NEW_INQUIRY]
     # Which daemon wrote a line: daemon i wrote everything between the (i-1)-th and the i-th kill.
     copies: dict[int | None, list[int]] = defaultdict(list)

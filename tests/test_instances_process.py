@@ -9,44 +9,15 @@ import json
 import re
 import signal
 import subprocess
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
-
-from connectors.sandbox import CoupangSandbox, SandboxServer
-from connectors.sandbox.server import Handler
+from connectors.sandbox import CoupangSandbox, OverlapCounter, SandboxServer
 from tests.postgres_server import PostgresServer
 from tests.processes import finish, read_until, read_until_in_any, start
 
 ACCOUNTS = [f"shop{n}" for n in range(4)]
 INSTANCES = ("one", "two")
-
-
-class OverlapCounter:
-    """Wraps a sandbox handler: counts requests in flight per instance (told apart by the loopback address each
-    instance's config uses) and records any moment two instances had a request in flight for the account."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._in_flight: dict[str, int] = {}
-        self.overlaps = 0
-        self.requests: dict[str, int] = {}
-
-    def wrap(self, handler: Handler, instance: str) -> Handler:
-        def counted(request: httpx.Request) -> httpx.Response:
-            with self._lock:
-                self._in_flight[instance] = self._in_flight.get(instance, 0) + 1
-                self.overlaps += sum(1 for other, n in self._in_flight.items() if other != instance and n)
-                self.requests[instance] = self.requests.get(instance, 0) + 1
-            try:
-                return handler(request)
-            finally:
-                with self._lock:
-                    self._in_flight[instance] -= 1
-
-        return counted
 
 
 def _config(directory: Path, urls: dict[str, str]) -> Path:

@@ -7,8 +7,9 @@ One folder per marketplace (coupang/, naver/, elevenst/, esm/): api.py is the HT
 marketplace's own answers), store.py the seeded data and the rows it lists, generator.py the demo's inquiries, and
 auth.py / params.py where a marketplace has enough of them. Shared by all four: handling.py (the handler base:
 lock, request log, routing, fault injection, early answers, the answer log), faults.py (the fault queue), query.py
-(reading request fields), stores.py (the store base and newest-first pages), arrivals.py (the generators' timing)
-and server.py (real HTTP on 127.0.0.1).
+(reading request fields), stores.py (the store base and newest-first pages), arrivals.py (the generators' timing),
+server.py (real HTTP on 127.0.0.1) and overlap.py (which instance polled an account when, for runs of several
+inqd instances).
 
 Every sandbox accepts answers on its marketplace's documented answer endpoints, with the same auth check as its
 lists; `sandbox.answers` records each answer request that reached the answer logic (`AnswerRecord`, accepted or
@@ -30,6 +31,7 @@ from connectors.sandbox.handling import AnswerRecord, RecordedRequest
 from connectors.sandbox.naver.api import NaverEndpoint, NaverSandbox
 from connectors.sandbox.naver.generator import NaverInquiryGenerator
 from connectors.sandbox.naver.store import NaverDateTimeStyle
+from connectors.sandbox.overlap import OverlapCounter, RequestSpan
 from connectors.sandbox.server import SandboxServer
 
 __all__ = [
@@ -54,7 +56,9 @@ __all__ = [
     "NaverEndpoint",
     "NaverInquiryGenerator",
     "NaverSandbox",
+    "OverlapCounter",
     "RecordedRequest",
+    "RequestSpan",
     "SandboxServer",
     "TickReport",
 ]

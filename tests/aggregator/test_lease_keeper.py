@@ -208,6 +208,35 @@ async def test_an_account_claimed_back_is_polled_from_the_cursor_the_other_insta
     assert claims == [["shop"], ["shop"]]  # the connection watch is told both times (aggregator/daemon.py)
 
 
+# Found by the crash soak of instances (bench/soak_instances.py): a poller that looked at an account before anyone
+# polled it must not keep "no cursor yet" when it takes the account over (its first poll would be a backfill, and
+# what arrived meanwhile would be folded into a second "connected" summary instead of being pushed).
+async def test_an_account_taken_over_is_polled_from_the_cursor_its_last_holder_saved(
+    stores: list[Store], clock: FakeClock
+) -> None:
+    a, b = (
+        LeaseKeeper(store, clock, ["shop"], instance_id=name, lease_s=LEASE_S, db_time=lambda: None)
+        for store, name in zip(stores[:2], "ab", strict=True)
+    )
+    await a.tick()
+    await b.tick()
+    assert (a.held, b.held) == (["shop"], [])
+    on_b = ScriptedConnector([PollResult(inquiries=(make_inquiry("2"),), cursor={"through": "y"})])
+    b_poller = _poller(stores[1], clock, b, on_b)
+    assert not (await b_poller.poll_once()).held  # b looked before anyone polled the account: a's
+    first = PollResult(inquiries=(make_inquiry("1"),), cursor={"through": "x"})
+    assert (await _poller(stores[0], clock, a, ScriptedConnector([first])).poll_once()).held
+    saved = await stores[1].load_cursor("shop", StreamKind.PRODUCT_QNA)
+    assert saved is not None
+    await a.leave()  # a stops: the account is b's at b's next tick
+    await b.tick()
+    assert b.held == ["shop"]
+    assert (await b_poller.poll_once()).held
+    # b must go on from a's cursor: with none, its poll is a first (backfilling) poll, and inquiry 2 is never
+    # pushed as new.
+    assert on_b.cursors_seen == [saved]
+
+
 async def test_status_shows_the_leader_and_who_polls_each_account(stores: list[Store], clock: FakeClock) -> None:
     keepers = [  # on the server's own clock, as `inqd status` reads the leases by it
         LeaseKeeper(stores[k], clock, ACCOUNTS, instance_id=name, lease_s=LEASE_S) for k, name in enumerate("ab")
