@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test chromium postgresql lint typecheck bench bench-timers bench-detection bench-quiet-polls bench-scale bench-idle bench-privacy bench-answer bench-web bench-report bench-all soak soak-answers faults-long prove clean
+.PHONY: demo test chromium postgresql lint typecheck bench bench-timers bench-detection bench-quiet-polls bench-scale bench-idle bench-privacy bench-answer bench-web bench-report bench-all soak soak-answers soak-instances faults-long prove clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("inqd needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -84,10 +84,14 @@ soak: $(STAMP)
 soak-answers: $(STAMP)
 	$(BIN)/python -m bench.answer_soak --answers 200 --kills 10
 
+## Three instances on one throwaway PostgreSQL, the four sandboxes, kill -9 six times (make postgresql first).
+soak-instances: $(STAMP) postgresql
+	$(BIN)/python -m bench.soak_instances --inquiries 120 --kills 6
+
 faults-long: $(STAMP)
 	INQD_LONG=1 $(BIN)/pytest -q tests/test_faults.py
 
-prove: soak soak-answers faults-long bench-all
+prove: soak soak-answers soak-instances faults-long bench-all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -17,6 +17,7 @@ class StoreBase:
     def __init__(self, database: Database) -> None:
         self._database = database
         self._conn = database.reads
+        self._renewals = database.renewals
 
     @property
     def backend(self) -> str:

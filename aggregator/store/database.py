@@ -56,6 +56,12 @@ class Database(Protocol):
         """Statements outside any transaction (each one is its own)."""
         ...
 
+    @property
+    def renewals(self) -> Connection:
+        """Statements that must not queue behind the others (lease renewals): on a connection of their own where
+        the engine has several."""
+        ...
+
     def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """One write transaction at a time in this process; committed on exit, rolled back on an error."""
         ...

@@ -69,7 +69,7 @@ class LeasesMixin(StoreBase):
 
     async def heartbeat(self, instance: str, lease_s: float, *, at: datetime | None = None) -> int:
         """Write `instance`'s heartbeat; returns how many instances are live (this one included)."""
-        await self._conn.execute(
+        await self._renewals.execute(
             _timed(
                 "INSERT INTO instances (id, started_at, heartbeat_at) VALUES (?, @now, @now) "
                 "ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at"
@@ -77,8 +77,10 @@ class LeasesMixin(StoreBase):
             (instance, at, at),
         )
         # Long-dead instances' rows go (ten leases: kept a while for `inqd status`).
-        await self._conn.execute(_timed("DELETE FROM instances WHERE heartbeat_at < @plus_lease"), (at, -10 * lease_s))
-        cur = await self._conn.execute(
+        await self._renewals.execute(
+            _timed("DELETE FROM instances WHERE heartbeat_at < @plus_lease"), (at, -10 * lease_s)
+        )
+        cur = await self._renewals.execute(
             _timed("SELECT COUNT(*) FROM instances WHERE heartbeat_at > @plus_lease"),
             (at, -lease_s),
         )
@@ -98,7 +100,7 @@ class LeasesMixin(StoreBase):
     async def extend_leases(self, instance: str, lease_s: float, *, at: datetime | None = None) -> list[AccountLease]:
         """Push back the expiry of every lease `instance` still holds (not yet expired); returns them. An expired
         one is not extended: another may have claimed it, and a claim (with a new fence) is the way back."""
-        cur = await self._conn.execute(
+        cur = await self._renewals.execute(
             _timed(
                 "UPDATE account_leases SET expires_at = @plus_lease WHERE holder = ? AND expires_at > @now "
                 "RETURNING account_id, fence, expires_at"
@@ -156,7 +158,7 @@ class LeasesMixin(StoreBase):
     async def lead(self, instance: str, lease_s: float, *, at: datetime | None = None) -> int | None:
         """Take or renew the leadership for `lease_s`: the fence of this leadership, or None when another
         instance's lease is still running. Taking it over (from another, or after one's own lapsed) bumps it."""
-        cur = await self._conn.execute(
+        cur = await self._renewals.execute(
             _timed(
                 "INSERT INTO leader (id, holder, fence, expires_at) VALUES (1, ?, 1, @plus_lease) "
                 "ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, "

@@ -220,13 +220,28 @@ def _readable(fd: int) -> bool:
         return bool(sockets.select(timeout=0))
 
 
+def _pool(url: str, size: int, name: str) -> AsyncConnectionPool[Any]:
+    return AsyncConnectionPool(
+        url,
+        min_size=1,
+        max_size=size,
+        kwargs={"autocommit": True, "connect_timeout": _CONNECT_TIMEOUT_S},
+        configure=_configure,
+        check=_check_if_dropped,
+        open=False,
+        name=name,
+    )
+
+
 class PostgresDatabase:
     """A pool of psycopg connections (autocommit: a transaction is opened explicitly by `transaction()`)."""
 
     kind = "postgres"
 
-    def __init__(self, pool: AsyncConnectionPool[Any], url: str) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any], url: str, renewals: AsyncConnectionPool[Any]) -> None:
         self._pool = pool
+        self._renewal_pool = renewals
+        self._renewals = PostgresConnection(None, renewals)
         self._url = url
         self._database_hold: psycopg.AsyncConnection[Any] | None = None
         self._reads = PostgresConnection(None, pool)
@@ -236,30 +251,30 @@ class PostgresDatabase:
     @classmethod
     async def open(cls, url: str) -> PostgresDatabase:
         """Connect to the database at `url` (a "postgresql://" URL); raises psycopg.OperationalError if it cannot."""
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url,
-            min_size=1,
-            max_size=_POOL_SIZE,
-            kwargs={"autocommit": True, "connect_timeout": _CONNECT_TIMEOUT_S},
-            configure=_configure,
-            check=_check_if_dropped,
-            open=False,
-            name="inqd-store",
-        )
+        pool, renewals = _pool(url, _POOL_SIZE, "inqd-store"), _pool(url, 1, "inqd-renewals")
         try:
             # One connection first, so a wrong URL or a server down is the driver's own error, not a pool timeout.
             probe = await psycopg.AsyncConnection.connect(url, connect_timeout=_CONNECT_TIMEOUT_S)
             await probe.close()
             await pool.open(wait=True, timeout=_CONNECT_TIMEOUT_S)
+            await renewals.open(wait=True, timeout=_CONNECT_TIMEOUT_S)
         except BaseException:
             await pool.close()
+            await renewals.close()
             raise
-        return cls(pool, url)
+        return cls(pool, url, renewals)
 
     @property
     def reads(self) -> Connection:
         """Each statement on a pooled connection of its own, committed at once."""
         return self._reads
+
+    @property
+    def renewals(self) -> Connection:
+        """A connection of its own for the lease keeper's heartbeat, extensions and leadership: with thousands of
+        pollers the store's pool has a queue, and a renewal waiting in it can come more than a lease late
+        (bench.scale at 3,000 accounts: two instances lost all their leases in the first-poll wave)."""
+        return self._renewals
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -334,6 +349,7 @@ class PostgresDatabase:
         connection, which frees it)."""
         await asyncio.gather(*self._in_flight, return_exceptions=True)
         await self._pool.close()
+        await self._renewal_pool.close()
         held, self._database_hold = self._database_hold, None
         if held is not None:
             await held.close()

@@ -55,6 +55,11 @@ class SqliteDatabase:
         """The one connection (SQLite serialises everything on its thread)."""
         return self._conn
 
+    @property
+    def renewals(self) -> Connection:
+        """The one connection: there are no leases to renew on SQLite."""
+        return self._conn
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """BEGIN IMMEDIATE: the write lock from the start, so a transaction never fails half-way on a busy file."""

@@ -5,6 +5,7 @@ accounts are taken over within two lease periods, one leader at a time, and a po
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
@@ -350,3 +351,18 @@ async def test_a_running_poll_is_cut_off_only_when_its_lease_runs_out(
     )
     report = await poller.poll_once()
     assert (report.ok, report.error) == (ok, None if ok else "Unavailable")
+
+
+async def test_renewals_do_not_queue_behind_a_busy_pool(stores: list[Store], clock: FakeClock) -> None:
+    # Thousands of pollers keep the store's pool busy; a renewal waiting for one of its connections came more than
+    # a lease late (bench.scale, 3,000 accounts over three instances). Renewals have a connection of their own.
+    keeper = LeaseKeeper(stores[0], clock, ACCOUNTS, instance_id="a", lease_s=LEASE_S, db_time=lambda: None)
+    await keeper.tick()
+    assert len(keeper.held) == len(ACCOUNTS) and keeper.is_leader
+    pool = stores[0]._database._pool  # type: ignore[attr-defined]
+    async with contextlib.AsyncExitStack() as busy:
+        for _ in range(pool.max_size):
+            await busy.enter_async_context(pool.connection())
+        # Every pooled connection is taken: a tick with nothing to claim renews on its own connection.
+        await asyncio.wait_for(keeper.tick(), timeout=30)  # a bound, not a wait: it returns as soon as it is done
+    assert len(keeper.held) == len(ACCOUNTS) and keeper.is_leader
