@@ -128,13 +128,11 @@ class AlertTimer:
     ) -> AlertUpdate:
         """What is due for one planned row now, and when to look again (pure policy calls)."""
         answered = candidate.answered
-        if not (answered or candidate.fired or candidate.controls.any) and (
-            snooze_all_until is None or snooze_all_until <= now
-        ):
-            # Most rows of a re-plan: nothing fired yet and no control changes the plan; if its first alert is
-            # still ahead, nothing is due and that alert is the next (due_alerts' own first check).
+        if not (answered or candidate.controls.any) and (snooze_all_until is None or snooze_all_until <= now):
+            # Most rows of a re-plan: no control changes the plan; if its first alert not fired yet is still ahead,
+            # nothing is due and that alert is the next (due_alerts' own first check).
             first = self._planner.first_alert(
-                candidate.marketplace, candidate.stream, candidate.received_at, candidate.deadline_at
+                candidate.marketplace, candidate.stream, candidate.received_at, candidate.deadline_at, candidate.fired
             )
             if first is not None and first[0] > now:
                 return AlertUpdate(candidate.id, (), (), first[0], candidate.plan_generation)
