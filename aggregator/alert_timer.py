@@ -199,32 +199,50 @@ class AlertTimer:
         held: list[tuple[datetime, int]] = []
         generation: int | None = None
         after = None
+        first_alert = self._planner.first_alert
         while True:
             now = self._clock.now()
-            page, after = await self._store.stale_alert_plans(after=after, limit=self._batch)
-            if not page:
+            page = await self._store.stale_alert_plans(after=after, limit=self._batch)
+            if not page.rows:
                 break
             if generation is None:
-                generation = page[0].plan_generation
-            elif page[0].plan_generation != generation:
+                generation = page.generation
+            elif page.generation != generation:
                 return queued  # the generation moved on while reading: the rest is planned again from the store
-            updates = [self.plan(candidate, now, snooze_all_until=snooze_all_until) for candidate in page]
-            now_stored = [update for update in updates if update.fire or update.superseded]
-            if now_stored:
-                queued += await self._record(now_stored, now)
-            held += [
-                (_NEVER if update.next_at is None else update.next_at, update.inquiry_id)
-                for update in updates
-                if not (update.fire or update.superseded)
-            ]
+            snoozed = snooze_all_until is not None and snooze_all_until > now
+            whole: list[int] = []  # rows the fast path cannot serve: read whole and planned as any other
+            for row_id, marketplace, stream, received_at, deadline_at, fired, plain in page.rows:
+                first = first_alert(marketplace, stream, received_at, deadline_at, fired) if plain else None
+                if first is not None and first[0] > now and not snoozed:
+                    held.append((first[0], row_id))  # nothing due: `plan`'s fast path, without its objects
+                else:
+                    whole.append(row_id)
+            if whole:
+                queued += await self._plan_whole(whole, held, snooze_all_until)
             queued += await self._serve_stored_due(snooze_all_until)  # what fell due meanwhile waits no page more
-            if len(page) < self._batch:
+            after = page.after
+            if len(page.rows) < self._batch:
                 break
         if generation is None or not held:
             return queued
         self._held = _HeldPlans(generation, held)
         self._write_back = asyncio.create_task(self._write_back_held(self._held))
         return queued + await self._fire_held_due(snooze_all_until)
+
+    async def _plan_whole(
+        self, ids: Sequence[int], held: list[tuple[datetime, int]], snooze_all_until: datetime | None
+    ) -> int:
+        """Plan re-plan rows read whole: store what fires or is superseded now, add the others to `held`."""
+        now = self._clock.now()
+        candidates = await self._store.alert_candidates_by_id(ids)
+        updates = [self.plan(candidate, now, snooze_all_until=snooze_all_until) for candidate in candidates]
+        now_stored = [update for update in updates if update.fire or update.superseded]
+        held += [
+            (_NEVER if update.next_at is None else update.next_at, update.inquiry_id)
+            for update in updates
+            if not (update.fire or update.superseded)
+        ]
+        return await self._record(now_stored, now) if now_stored else 0
 
     async def _serve_stored_due(self, snooze_all_until: datetime | None) -> int:
         """One batch of the alerts of current plans due now (new and changed rows wait for the re-plan's end)."""

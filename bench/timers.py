@@ -55,7 +55,7 @@ from aggregator.alert_timer import AlertTimer
 from aggregator.logs import configure_logging
 from aggregator.settings import Settings
 from aggregator.store import AlertCandidate, AlertUpdate, Channels, Store, db_time
-from aggregator.store.alert_plans import StaleCursor
+from aggregator.store.alert_plans import StaleCursor, StalePage
 from aggregator.store.database import Database
 from aggregator.store.schema import CURRENT_PLAN_GENERATION
 from core.clock import SystemClock
@@ -235,13 +235,19 @@ class TimedStore(Store):
         finally:
             self.read_s += time.perf_counter() - start
 
-    async def stale_alert_plans(
-        self, *, after: StaleCursor | None, limit: int
-    ) -> tuple[list[AlertCandidate], StaleCursor | None]:
+    async def stale_alert_plans(self, *, after: StaleCursor | None, limit: int) -> StalePage:
         """The store's page of stale plans, timed as a read."""
         start = time.perf_counter()
         try:
             return await super().stale_alert_plans(after=after, limit=limit)
+        finally:
+            self.read_s += time.perf_counter() - start
+
+    async def alert_candidates_by_id(self, ids: Sequence[int]) -> list[AlertCandidate]:
+        """The store's rows read whole, timed as a read."""
+        start = time.perf_counter()
+        try:
+            return await super().alert_candidates_by_id(ids)
         finally:
             self.read_s += time.perf_counter() - start
 

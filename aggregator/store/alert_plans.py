@@ -32,6 +32,17 @@ from core.models import InquiryControls, Marketplace, StreamKind
 _NOTHING_FIRED: frozenset[str] = frozenset()
 # Where `stale_alert_plans` left off: (old plan generation, old alert time, id) of the last row read.
 StaleCursor = tuple[int, str, int]
+# One stale row as the re-plan's fast path reads it: (id, marketplace, stream, received_at, deadline_at, keys
+# fired, plain), plain = not answered and no control set (else the row is read whole to be planned).
+StaleRow = tuple[int, Marketplace, StreamKind, datetime, datetime | None, frozenset[str], bool]
+
+
+class StalePage(NamedTuple):
+    """A page of `stale_alert_plans`: the rows, the plan generation current when read, where to go on from."""
+
+    rows: list[StaleRow]
+    generation: int
+    after: StaleCursor | None
 
 
 class AlertCandidate(NamedTuple):
@@ -58,6 +69,14 @@ class AlertCandidate(NamedTuple):
 _CANDIDATE_COLUMNS = (
     "id, marketplace, stream, received_at, deadline_at, answered, first_seen_at, "
     "snoozed_until, handled_at, promise_at, promise_note, promise_by_answer, "
+    "(SELECT group_concat(key, char(31)) FROM alert_log WHERE alert_log.inquiry_id = inquiries.id)"
+)
+
+
+# The columns of a StaleRow, in its order but for the last two (fired keys last here).
+_STALE_COLUMNS = (
+    "id, marketplace, stream, received_at, deadline_at, "
+    "(answered = 0 AND snoozed_until IS NULL AND handled_at IS NULL AND promise_at IS NULL), "
     "(SELECT group_concat(key, char(31)) FROM alert_log WHERE alert_log.inquiry_id = inquiries.id)"
 )
 
@@ -160,16 +179,15 @@ class TimersMixin(StoreBase):
                 rows += await cur.fetchall()  # tuples, as set
         return [_candidate(row) for row in rows]
 
-    async def stale_alert_plans(
-        self, *, after: StaleCursor | None, limit: int
-    ) -> tuple[list[AlertCandidate], StaleCursor | None]:
+    async def stale_alert_plans(self, *, after: StaleCursor | None, limit: int) -> StalePage:
         """One page of the rows whose plan is of an older generation and that still carry its alert time, soonest
-        first, after `after`; with the cursor of its last row (None: no row). New and changed rows (no alert time)
-        are left to `alert_candidates`.
+        first, after `after`. New and changed rows (no alert time) are left to `alert_candidates`.
 
         A re-plan pages through these while their plans are made, and the new plans are written back later
         (`write_back_alert_plans`): the rows keep their old generation and time meanwhile, so `alert_candidates`
         would read them again; the cursor (generation, old time, id) pages past them instead.
+        Narrow rows (`StaleRow`): what the planner's fast path reads, as plain tuples; a row it cannot serve is
+        read whole by `alert_candidates_by_id`.
         """
         g = CURRENT_PLAN_GENERATION
         where = f"{PLANNED_ROWS} AND plan_generation < {g} AND next_alert_at IS NOT NULL"
@@ -178,7 +196,7 @@ class TimersMixin(StoreBase):
             where += " AND (plan_generation, next_alert_at, id) > (?, ?, ?)"
             args = after
         async with self._conn.execute(
-            f"SELECT {_CANDIDATE_COLUMNS}, {g}, plan_generation, next_alert_at "  # noqa: S608 - constants
+            f"SELECT {_STALE_COLUMNS}, {g}, plan_generation, next_alert_at "  # noqa: S608 - constants
             f"FROM inquiries INDEXED BY inquiries_alert_due WHERE {where} "
             "ORDER BY plan_generation, next_alert_at, id LIMIT ?",
             (*args, limit),
@@ -186,9 +204,25 @@ class TimersMixin(StoreBase):
             cur.row_factory = None
             rows = await cur.fetchall()
         if not rows:
-            return [], None
+            return StalePage([], 0, None)
+        marketplaces, streams, parse, nothing = _MARKETPLACES, _STREAMS, datetime.fromisoformat, _NOTHING_FIRED
         last = rows[-1]
-        return [_candidate(row[:-2]) for row in rows], (last[-2], last[-1], last[0])
+        return StalePage(
+            [
+                (
+                    row[0],
+                    marketplaces[row[1]],
+                    streams[row[2]],
+                    parse(row[3]),
+                    None if row[4] is None else parse(row[4]),
+                    frozenset(row[6].split("\x1f")) if row[6] else nothing,
+                    bool(row[5]),
+                )
+                for row in rows
+            ],
+            last[7],
+            (last[8], last[9], last[0]),
+        )
 
     async def alert_candidates_by_id(self, ids: Sequence[int]) -> list[AlertCandidate]:
         """The planned rows among `ids`, read now (an answered one is not among them): what the timer re-reads

@@ -205,3 +205,50 @@ async def test_a_new_generation_during_the_write_back_drops_the_held_plans(datab
     assert left == []
     assert after == stored  # nothing held any more
     assert after is not None and after > held  # planned under the snooze: that warning waits
+
+
+async def _alerts_over_a_day_and_a_half(database: Path | str, batch: int) -> dict[str, list[tuple[str, datetime]]]:
+    """Inquiries of every kind a re-plan meets (some with alerts passed before inqd saw them, one snoozed, one
+    handled, one with a promise), planned, re-planned after a config change while alerts are due, then run for
+    40 h: (key, due at) of every alert queued, by external id; each checked to have come at its time."""
+    store = await Store.open(database)
+    clock = FakeClock(START)
+    await _seed(store, START, [*range(12), 20, 22, 30])
+    by_external = {stored.inquiry.external_id: stored.id for stored in await store.open_inquiries()}
+    await store.snooze(by_external["3"], START + timedelta(hours=14), now=START, actor="test")
+    await store.mark_handled(by_external["4"], now=START, actor="test")
+    await store.promise(by_external["5"], START + timedelta(hours=5), "교환 회신", now=START, actor="test")
+    timer = AlertTimer(store, clock, POLICIES, channels=("sink",), batch=batch)
+    await timer.start("config-a")
+    await timer.run_once()
+    await timer.written_back()
+    clock.advance(timedelta(hours=3, minutes=10).total_seconds())  # alerts of four inquiries are due now
+    await timer.start("config-b")
+    await timer.run_once()
+    await timer.written_back()
+    queued = {
+        external: [(key, due) for key, due, at, outcome in await store.alert_log(row_id) if outcome == "queued"]
+        for external, row_id in by_external.items()
+    }
+    await _run_until(timer, clock, START + timedelta(hours=40))
+    late = [
+        (external, key)
+        for external, row_id in by_external.items()
+        if external != "3"  # (snoozed: its warnings come when the snooze ends)
+        for key, due, at, outcome in await store.alert_log(row_id)
+        if outcome == "queued" and at - due >= STEP and due > START + timedelta(hours=3, minutes=10)
+    ]
+    for external, row_id in by_external.items():
+        queued[external] = [(key, due) for key, due, _at, outcome in await store.alert_log(row_id)]
+    await store.aclose()
+    assert late == []
+    return queued
+
+
+async def test_a_replan_held_in_memory_fires_what_a_replan_stored_at_once_does(
+    database: Path | str, tmp_path: Path
+) -> None:
+    held = await _alerts_over_a_day_and_a_half(database, batch=BATCH)
+    stored_at_once = await _alerts_over_a_day_and_a_half(tmp_path / "reference.db", batch=2000)  # as before
+    assert held == stored_at_once
+    assert held["3"] and held["5"] and any(key.startswith("promise") for key, _due in held["5"])
