@@ -124,11 +124,21 @@ class AlertTimer:
         self._planner = AlertPlanner(policies.sla, work=policies.work, quiet=policies.quiet)
 
     def plan(
-        self, candidate: AlertCandidate, now: datetime, *, snooze_all_until: datetime | None = None
+        self,
+        candidate: AlertCandidate,
+        now: datetime,
+        *,
+        snooze_all_until: datetime | None = None,
+        fast_path: bool = True,
     ) -> AlertUpdate:
-        """What is due for one planned row now, and when to look again (pure policy calls)."""
+        """What is due for one planned row now, and when to look again (pure policy calls); `fast_path=False` for a
+        row whose fast path was tried already."""
         answered = candidate.answered
-        if not (answered or candidate.controls.any) and (snooze_all_until is None or snooze_all_until <= now):
+        if (
+            fast_path
+            and not (answered or candidate.controls.any)
+            and (snooze_all_until is None or snooze_all_until <= now)
+        ):
             # Most rows of a re-plan: no control changes the plan; if its first alert not fired yet is still ahead,
             # nothing is due and that alert is the next (due_alerts' own first check).
             first = self._planner.first_alert(
@@ -212,7 +222,7 @@ class AlertTimer:
             snoozed = snooze_all_until is not None and snooze_all_until > now
             whole: list[int] = []  # rows the fast path cannot serve: read whole and planned as any other
             for row_id, marketplace, stream, received_at, deadline_at, fired, plain in page.rows:
-                first = first_alert(marketplace, stream, received_at, deadline_at, fired) if plain else None
+                first = first_alert(marketplace, stream, received_at, deadline_at, fired, now) if plain else None
                 if first is not None and first[0] > now and not snoozed:
                     held.append((first[0], row_id))  # nothing due: `plan`'s fast path, without its objects
                 else:
@@ -235,7 +245,9 @@ class AlertTimer:
         """Plan re-plan rows read whole: store what fires or is superseded now, add the others to `held`."""
         now = self._clock.now()
         candidates = await self._store.alert_candidates_by_id(ids)
-        updates = [self.plan(candidate, now, snooze_all_until=snooze_all_until) for candidate in candidates]
+        updates = [
+            self.plan(candidate, now, snooze_all_until=snooze_all_until, fast_path=False) for candidate in candidates
+        ]
         now_stored = [update for update in updates if update.fire or update.superseded]
         held += [
             (_NEVER if update.next_at is None else update.next_at, update.inquiry_id)

@@ -163,10 +163,12 @@ class AlertPlanner:
         received_at: datetime,
         deadline_at: datetime | None,
         fired: frozenset[str] = frozenset(),
+        due_by: datetime | None = None,
     ) -> tuple[datetime, str] | None:
         """(at, key) of the first alert `plan_clocks` would plan whose key is not in `fired`, found without building
         the plan (a re-plan's fast path: when it is still ahead, it is the next alert and nothing is due). None when
-        only the plan can tell (the breach fired: a repeat may come next)."""
+        only the plan can tell (the breach fired: a repeat may come next), and, given `due_by`, when it is at or
+        before that (something is due: the caller plans the whole; found before the own clock's walk, it spares it)."""
         if "marketplace:breach" in fired or (
             self._repeats and self._policy.repeat_every is not None and self._policy.repeat_every <= _ZERO
         ):
@@ -185,6 +187,8 @@ class AlertPlanner:
         evening = _evening_alert(received_at, deadline, self._policy, self._quiet)
         if evening is not None and (evening.at, evening.key) < first and evening.key not in fired:
             first = (evening.at, evening.key)
+        if due_by is not None and first[0] <= due_by:
+            return None
         if own_target:
             points, _breach, spent = self._own_setup(own_target)
             if spent[0] < 0:
@@ -196,6 +200,8 @@ class AlertPlanner:
                 least = min(unfired)
                 (own_at,) = self._work.add_us(received_at, [least[0]])
                 first = min(first, (own_at, least[1]))
+                if due_by is not None and own_at <= due_by:
+                    return None
         return first
 
     def _marketplace_alerts(self, start: datetime, deadline: datetime) -> list[PlannedAlert]:

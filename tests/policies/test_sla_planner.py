@@ -323,6 +323,9 @@ def test_the_fast_path_finds_the_first_alert_not_fired_yet(
         return  # a refusal: the test above sees the fast path refuse alike
     fired = frozenset(alert.key for alert, pick in zip(plan, picks, strict=False) if pick)
     fast = planner.first_alert(*args, fired)
+    if fast is not None:  # asked whether anything is due by the first alert, or just before it
+        assert planner.first_alert(*args, fired, fast[0]) is None
+        assert planner.first_alert(*args, fired, fast[0] - timedelta(microseconds=1)) == fast
     if fast is None:  # only the plan can tell: a repeat may come next
         repeats_first = policy.repeat_every is not None and policy.repeat_every <= timedelta(0)
         assert "marketplace:breach" in fired or repeats_first
