@@ -9,7 +9,8 @@ Phases:
   a marketplace alert in the hour after seeding, so a rebuild queues (almost) nothing; alerts that passed
   before the store first saw an inquiry are logged as superseded, as after a backfill.
 - rebuild: a fresh `AlertTimer`; `start()` (every open inquiry's plan made stale) then `run_once()` until
-  every open inquiry has a next alert time: what a restart does. Setups, all without quiet hours: the
+  the timer knows every open inquiry's next alert time ("known": a large re-plan is held in memory), then until
+  the background write-back has stored them all ("median s"): what a restart does. Setups, all without quiet hours: the
   default SLA (marketplace clock only), and the same with a 3 h own target on work hours for every stream;
   `--quiet-hours` adds the shipped defaults (quiet hours night + closed-days). Each setup is timed once as
   its first plan (default: after the backfill; the others: after a config change, passed alerts of their
