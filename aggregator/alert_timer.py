@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import structlog
 
 from aggregator.store import AlertCandidate, AlertFire, AlertUpdate, Channels, Store
+from aggregator.store.alert_plans import StaleRow
 from core.clock import Clock, WakeableLoop
 from core.models import MessageKind
 from core.payloads import SlaAlertPayload
@@ -209,29 +210,25 @@ class AlertTimer:
         held: list[tuple[datetime, int]] = []
         generation: int | None = None
         after = None
-        first_alert = self._planner.first_alert
+        whole = False  # read the next page whole: most rows of the last one needed the whole plan
         while True:
-            now = self._clock.now()
-            page = await self._store.stale_alert_plans(after=after, limit=self._batch)
-            if not page.rows:
+            page = await self._store.stale_alert_plans(after=after, limit=self._batch, whole=whole)
+            count = len(page.rows) + len(page.candidates)
+            if not count:
                 break
             if generation is None:
                 generation = page.generation
             elif page.generation != generation:
                 return queued  # the generation moved on while reading: the rest is planned again from the store
-            snoozed = snooze_all_until is not None and snooze_all_until > now
-            whole: list[int] = []  # rows the fast path cannot serve: read whole and planned as any other
-            for row_id, marketplace, stream, received_at, deadline_at, fired, plain in page.rows:
-                first = first_alert(marketplace, stream, received_at, deadline_at, fired, now) if plain else None
-                if first is not None and first[0] > now and not snoozed:
-                    held.append((first[0], row_id))  # nothing due: `plan`'s fast path, without its objects
-                else:
-                    whole.append(row_id)
             if whole:
-                queued += await self._plan_whole(whole, held, snooze_all_until)
+                added, planned_whole = await self._plan_candidates(page.candidates, held, snooze_all_until)
+            else:
+                added, planned_whole = await self._plan_narrow(page.rows, held, snooze_all_until)
+            queued += added
+            whole = planned_whole * 2 > count
             queued += await self._serve_stored_due(snooze_all_until)  # what fell due meanwhile waits no page more
             after = page.after
-            if len(page.rows) < self._batch:
+            if count < self._batch:
                 break
         if generation is None or not held:
             return queued
@@ -239,14 +236,41 @@ class AlertTimer:
         self._write_back = asyncio.create_task(self._write_back_held(self._held))
         return queued + await self._fire_held_due(snooze_all_until)
 
-    async def _plan_whole(
-        self, ids: Sequence[int], held: list[tuple[datetime, int]], snooze_all_until: datetime | None
-    ) -> int:
-        """Plan re-plan rows read whole: store what fires or is superseded now, add the others to `held`."""
+    async def _plan_narrow(
+        self, rows: Sequence[StaleRow], held: list[tuple[datetime, int]], snooze_all_until: datetime | None
+    ) -> tuple[int, int]:
+        """The fast path on narrow rows, adding to `held`; the rows it cannot serve are read whole and planned.
+        Returns (outbox rows added, rows planned whole)."""
         now = self._clock.now()
-        candidates = await self._store.alert_candidates_by_id(ids)
+        first_alert = self._planner.first_alert
+        snoozed = snooze_all_until is not None and snooze_all_until > now
+        whole: list[int] = []
+        for row_id, marketplace, stream, received_at, deadline_at, fired, plain in rows:
+            first = first_alert(marketplace, stream, received_at, deadline_at, fired, now) if plain else None
+            if first is not None and first[0] > now and not snoozed:
+                held.append((first[0], row_id))  # nothing due: `plan`'s fast path, without its objects
+            else:
+                whole.append(row_id)
+        if not whole:
+            return 0, 0
+        candidates = await self._store.alert_candidates_by_id(whole)
+        added, _stored = await self._plan_candidates(candidates, held, snooze_all_until, fast_path=False)
+        return added, len(whole)
+
+    async def _plan_candidates(
+        self,
+        candidates: Sequence[AlertCandidate],
+        held: list[tuple[datetime, int]],
+        snooze_all_until: datetime | None,
+        *,
+        fast_path: bool = True,
+    ) -> tuple[int, int]:
+        """Plan re-plan rows read whole: store what fires or is superseded now, add the others to `held`.
+        Returns (outbox rows added, rows stored now)."""
+        now = self._clock.now()
         updates = [
-            self.plan(candidate, now, snooze_all_until=snooze_all_until, fast_path=False) for candidate in candidates
+            self.plan(candidate, now, snooze_all_until=snooze_all_until, fast_path=fast_path)
+            for candidate in candidates
         ]
         now_stored = [update for update in updates if update.fire or update.superseded]
         held += [
@@ -254,7 +278,7 @@ class AlertTimer:
             for update in updates
             if not (update.fire or update.superseded)
         ]
-        return await self._record(now_stored, now) if now_stored else 0
+        return (await self._record(now_stored, now) if now_stored else 0), len(now_stored)
 
     async def _serve_stored_due(self, snooze_all_until: datetime | None) -> int:
         """One batch of the alerts of current plans due now (new and changed rows wait for the re-plan's end)."""

@@ -236,11 +236,11 @@ class TimedStore(Store):
         finally:
             self.read_s += time.perf_counter() - start
 
-    async def stale_alert_plans(self, *, after: StaleCursor | None, limit: int) -> StalePage:
+    async def stale_alert_plans(self, *, after: StaleCursor | None, limit: int, whole: bool = False) -> StalePage:
         """The store's page of stale plans, timed as a read."""
         start = time.perf_counter()
         try:
-            return await super().stale_alert_plans(after=after, limit=limit)
+            return await super().stale_alert_plans(after=after, limit=limit, whole=whole)
         finally:
             self.read_s += time.perf_counter() - start
 

@@ -32,17 +32,6 @@ from core.models import InquiryControls, Marketplace, StreamKind
 _NOTHING_FIRED: frozenset[str] = frozenset()
 # Where `stale_alert_plans` left off: (old plan generation, old alert time, id) of the last row read.
 StaleCursor = tuple[int, str, int]
-# One stale row as the re-plan's fast path reads it: (id, marketplace, stream, received_at, deadline_at, keys
-# fired, plain), plain = not answered and no control set (else the row is read whole to be planned).
-StaleRow = tuple[int, Marketplace, StreamKind, datetime, datetime | None, frozenset[str], bool]
-
-
-class StalePage(NamedTuple):
-    """A page of `stale_alert_plans`: the rows, the plan generation current when read, where to go on from."""
-
-    rows: list[StaleRow]
-    generation: int
-    after: StaleCursor | None
 
 
 class AlertCandidate(NamedTuple):
@@ -62,6 +51,21 @@ class AlertCandidate(NamedTuple):
     controls: InquiryControls
     fired: frozenset[str]  # keys of the alerts already fired or superseded
     plan_generation: int  # the generation current when read: its new plan is stored under it
+
+
+# One stale row as the re-plan's fast path reads it: (id, marketplace, stream, received_at, deadline_at, keys
+# fired, plain), plain = not answered and no control set (else the row is read whole to be planned).
+StaleRow = tuple[int, Marketplace, StreamKind, datetime, datetime | None, frozenset[str], bool]
+
+
+class StalePage(NamedTuple):
+    """A page of `stale_alert_plans`: the rows (narrow, or read whole), the plan generation current when read,
+    where to go on from."""
+
+    rows: list[StaleRow]
+    candidates: list[AlertCandidate]
+    generation: int
+    after: StaleCursor | None
 
 
 # The columns AlertCandidate is made of, in `_candidate`'s order, and the keys already in the alert log (the
@@ -179,7 +183,7 @@ class TimersMixin(StoreBase):
                 rows += await cur.fetchall()  # tuples, as set
         return [_candidate(row) for row in rows]
 
-    async def stale_alert_plans(self, *, after: StaleCursor | None, limit: int) -> StalePage:
+    async def stale_alert_plans(self, *, after: StaleCursor | None, limit: int, whole: bool = False) -> StalePage:
         """One page of the rows whose plan is of an older generation and that still carry its alert time, soonest
         first, after `after`. New and changed rows (no alert time) are left to `alert_candidates`.
 
@@ -187,7 +191,8 @@ class TimersMixin(StoreBase):
         (`write_back_alert_plans`): the rows keep their old generation and time meanwhile, so `alert_candidates`
         would read them again; the cursor (generation, old time, id) pages past them instead.
         Narrow rows (`StaleRow`): what the planner's fast path reads, as plain tuples; a row it cannot serve is
-        read whole by `alert_candidates_by_id`.
+        read whole by `alert_candidates_by_id`. `whole`: the page read whole (`candidates`), where most rows of the
+        page before needed the whole plan (reading them twice cost more than the narrow read saves).
         """
         g = CURRENT_PLAN_GENERATION
         where = f"{PLANNED_ROWS} AND plan_generation < {g} AND next_alert_at IS NOT NULL"
@@ -196,7 +201,7 @@ class TimersMixin(StoreBase):
             where += " AND (plan_generation, next_alert_at, id) > (?, ?, ?)"
             args = after
         async with self._conn.execute(
-            f"SELECT {_STALE_COLUMNS}, {g}, plan_generation, next_alert_at "  # noqa: S608 - constants
+            f"SELECT {_CANDIDATE_COLUMNS if whole else _STALE_COLUMNS}, {g}, plan_generation, next_alert_at "  # noqa: S608
             f"FROM inquiries INDEXED BY inquiries_alert_due WHERE {where} "
             "ORDER BY plan_generation, next_alert_at, id LIMIT ?",
             (*args, limit),
@@ -204,9 +209,11 @@ class TimersMixin(StoreBase):
             cur.row_factory = None
             rows = await cur.fetchall()
         if not rows:
-            return StalePage([], 0, None)
-        marketplaces, streams, parse, nothing = _MARKETPLACES, _STREAMS, datetime.fromisoformat, _NOTHING_FIRED
+            return StalePage([], [], 0, None)
         last = rows[-1]
+        if whole:
+            return StalePage([], [_candidate(row[:-2]) for row in rows], last[-3], (last[-2], last[-1], last[0]))
+        marketplaces, streams, parse, nothing = _MARKETPLACES, _STREAMS, datetime.fromisoformat, _NOTHING_FIRED
         return StalePage(
             [
                 (
@@ -220,6 +227,7 @@ class TimersMixin(StoreBase):
                 )
                 for row in rows
             ],
+            [],
             last[7],
             (last[8], last[9], last[0]),
         )
