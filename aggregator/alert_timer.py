@@ -3,17 +3,25 @@
 Restart-safe by construction: each planned inquiry's next alert time (open ones, and answered ones whose answer
 promised a date) and the alerts already fired are in the store, so an alert whose time passed while the daemon
 was down fires at start, marked late.
+
+A large re-plan (a config change: every open inquiry) is held in memory first: the timer knows every new alert
+time once the rows are read and planned, and writes the times back in the background, a batch at a time
+(`_HeldPlans`). Still restart-safe: a row not yet written back keeps its old plan generation in the store, and a
+row of an older generation is stale, so a restart (or a new leader) plans it again; alerts that fire are stored
+with their row's new plan in one transaction, as always.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import datetime
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 import structlog
 
 from aggregator.store import AlertCandidate, AlertFire, AlertUpdate, Channels, Store
+from aggregator.store.alert_plans import StaleRow
 from core.clock import Clock, WakeableLoop
 from core.models import MessageKind
 from core.payloads import SlaAlertPayload
@@ -31,6 +39,43 @@ _MESSAGE_KIND = {
     AlertKind.PROMISE_REMINDER: MessageKind.PROMISE_REMINDER,
     AlertKind.PROMISE_MISSED: MessageKind.PROMISE_MISSED,
 }
+
+
+_NEVER = datetime.max.replace(tzinfo=UTC)  # a held plan with no alert left: sorts after every time
+_ANY_ID = 1 << 62
+
+
+class _HeldPlans:
+    """A re-plan's new alert times, held in memory while a background task writes them back to the store.
+
+    Why this stays correct (the store's `write_back_alert_plans` and `stale_alert_plans` keep their side):
+    - a crash or stop before the write-back ends loses nothing: the rows not yet written keep their old plan
+      generation, which is stale, so the next start (or a new leader, which starts from the store) plans them
+      again; nothing fires from this memory without being stored (below);
+    - nothing fires from a held time directly: when one falls due, its row is read again and planned as any
+      other, and that plan (alerts and next time, current generation) is stored in one transaction;
+    - a row changed meanwhile (a poll, a control: its alert time cleared), answered, or planned afresh (a newer
+      generation) is not overwritten by the write-back; a changed row is planned from the store at once;
+    - the plan generation moving on (another config change, a vacation, a snooze for all) drops the memory.
+    """
+
+    def __init__(self, generation: int, plans: list[tuple[datetime, int]]) -> None:
+        self.generation = generation
+        self.plans = sorted(plans)  # (next alert time, inquiry id), soonest first: written back in that order
+        self._due_from = 0  # plans before this index have fallen due and were handed to the timer
+
+    def next_at(self) -> datetime | None:
+        """The earliest held time not yet handed over (None: none left)."""
+        if self._due_from == len(self.plans) or self.plans[self._due_from][0] is _NEVER:
+            return None
+        return self.plans[self._due_from][0]
+
+    def pop_due(self, now: datetime) -> list[int]:
+        """The inquiries whose held time is `now` or earlier, each handed over once."""
+        end = bisect_right(self.plans, (now, _ANY_ID), lo=self._due_from)
+        due = [row_id for _at, row_id in self.plans[self._due_from : end]]
+        self._due_from = end
+        return due
 
 
 def _fire(alert: PlannedAlert, *, now: datetime) -> AlertFire:
@@ -71,6 +116,8 @@ class AlertTimer:
         self.wake = self._loop.wake
         self.on_queued: list[asyncio.Event] = []
         self.on_fired: list[Callable[[MessageKind], None]] = []  # one call per alert decided (metrics)
+        self._held: _HeldPlans | None = None  # a large re-plan's result, while it is written back
+        self._write_back: asyncio.Task[None] | None = None
 
     def use_policies(self, policies: Policies) -> None:
         """Follow a changed calendar (a vacation added or removed while running)."""
@@ -78,17 +125,25 @@ class AlertTimer:
         self._planner = AlertPlanner(policies.sla, work=policies.work, quiet=policies.quiet)
 
     def plan(
-        self, candidate: AlertCandidate, now: datetime, *, snooze_all_until: datetime | None = None
+        self,
+        candidate: AlertCandidate,
+        now: datetime,
+        *,
+        snooze_all_until: datetime | None = None,
+        fast_path: bool = True,
     ) -> AlertUpdate:
-        """What is due for one planned row now, and when to look again (pure policy calls)."""
+        """What is due for one planned row now, and when to look again (pure policy calls); `fast_path=False` for a
+        row whose fast path was tried already."""
         answered = candidate.answered
-        if not (answered or candidate.fired or candidate.controls.any) and (
-            snooze_all_until is None or snooze_all_until <= now
+        if (
+            fast_path
+            and not (answered or candidate.controls.any)
+            and (snooze_all_until is None or snooze_all_until <= now)
         ):
-            # Most rows of a re-plan: nothing fired yet and no control changes the plan; if its first alert is
-            # still ahead, nothing is due and that alert is the next (due_alerts' own first check).
+            # Most rows of a re-plan: no control changes the plan; if its first alert not fired yet is still ahead,
+            # nothing is due and that alert is the next (due_alerts' own first check).
             first = self._planner.first_alert(
-                candidate.marketplace, candidate.stream, candidate.received_at, candidate.deadline_at
+                candidate.marketplace, candidate.stream, candidate.received_at, candidate.deadline_at, candidate.fired
             )
             if first is not None and first[0] > now:
                 return AlertUpdate(candidate.id, (), (), first[0], candidate.plan_generation)
@@ -117,31 +172,188 @@ class AlertTimer:
         """Plan new inquiries and queue every alert due now; returns the number of outbox rows added."""
         queued = 0
         snooze_all_until = await self._store.snooze_all_until()
+        if self._held is not None:
+            queued += await self._fire_held_due(snooze_all_until)
+        tried_in_memory = False
         while True:
             now = self._clock.now()
-            candidates = await self._store.alert_candidates(now=now, limit=self._batch)
+            candidates = await self._store.alert_candidates(
+                now=now, limit=self._batch, stale_planned=self._held is None
+            )
             if not candidates:
                 break
-            updates = [self.plan(candidate, now, snooze_all_until=snooze_all_until) for candidate in candidates]
-            added = await self._store.record_alerts(updates, channels=self._channels, now=now)
-            for fire in (fire for update in updates for fire in update.fire):
-                for observer in self.on_fired:
-                    observer(fire.kind)
-            if added:  # wake the dispatcher per batch: a long re-plan must not hold back what is due now
-                for event in self.on_queued:
-                    event.set()
-            queued += added
+            queued += await self._record(
+                [self.plan(candidate, now, snooze_all_until=snooze_all_until) for candidate in candidates], now
+            )
             if len(candidates) < self._batch:
                 break
+            if self._held is None and not tried_in_memory:  # more than a batch: plan the stale rows in memory
+                tried_in_memory = True
+                queued += await self._replan_in_memory(snooze_all_until)
         return queued
+
+    async def _record(self, updates: Sequence[AlertUpdate], now: datetime) -> int:
+        """Store one batch of plans with the alerts they fire; tell the observers and the dispatcher."""
+        added = await self._store.record_alerts(updates, channels=self._channels, now=now)
+        for fire in (fire for update in updates for fire in update.fire):
+            for observer in self.on_fired:
+                observer(fire.kind)
+        if added:  # wake the dispatcher per batch: a long re-plan must not hold back what is due now
+            for event in self.on_queued:
+                event.set()
+        return added
+
+    async def _replan_in_memory(self, snooze_all_until: datetime | None) -> int:
+        """Plan every stale row that has an old alert time, a page at a time; store at once only what fires or is
+        superseded now, hold the other rows' next times (`_HeldPlans`) and write those back in the background."""
+        queued = 0
+        held: list[tuple[datetime, int]] = []
+        generation: int | None = None
+        after = None
+        whole = False  # read the next page whole: most rows of the last one needed the whole plan
+        while True:
+            page = await self._store.stale_alert_plans(after=after, limit=self._batch, whole=whole)
+            count = len(page.rows) + len(page.candidates)
+            if not count:
+                break
+            if generation is None:
+                generation = page.generation
+            elif page.generation != generation:
+                return queued  # the generation moved on while reading: the rest is planned again from the store
+            if whole:
+                added, planned_whole = await self._plan_candidates(page.candidates, held, snooze_all_until)
+            else:
+                added, planned_whole = await self._plan_narrow(page.rows, held, snooze_all_until)
+            queued += added
+            whole = planned_whole * 2 > count
+            queued += await self._serve_stored_due(snooze_all_until)  # what fell due meanwhile waits no page more
+            after = page.after
+            if count < self._batch:
+                break
+        if generation is None or not held:
+            return queued
+        self._held = _HeldPlans(generation, held)
+        self._write_back = asyncio.create_task(self._write_back_held(self._held))
+        return queued + await self._fire_held_due(snooze_all_until)
+
+    async def _plan_narrow(
+        self, rows: Sequence[StaleRow], held: list[tuple[datetime, int]], snooze_all_until: datetime | None
+    ) -> tuple[int, int]:
+        """The fast path on narrow rows, adding to `held`; the rows it cannot serve are read whole and planned.
+        Returns (outbox rows added, rows planned whole)."""
+        now = self._clock.now()
+        first_alert = self._planner.first_alert
+        snoozed = snooze_all_until is not None and snooze_all_until > now
+        whole: list[int] = []
+        for row_id, marketplace, stream, received_at, deadline_at, fired, plain in rows:
+            first = first_alert(marketplace, stream, received_at, deadline_at, fired, now) if plain else None
+            if first is not None and first[0] > now and not snoozed:
+                held.append((first[0], row_id))  # nothing due: `plan`'s fast path, without its objects
+            else:
+                whole.append(row_id)
+        if not whole:
+            return 0, 0
+        candidates = await self._store.alert_candidates_by_id(whole)
+        added, _stored = await self._plan_candidates(candidates, held, snooze_all_until, fast_path=False)
+        return added, len(whole)
+
+    async def _plan_candidates(
+        self,
+        candidates: Sequence[AlertCandidate],
+        held: list[tuple[datetime, int]],
+        snooze_all_until: datetime | None,
+        *,
+        fast_path: bool = True,
+    ) -> tuple[int, int]:
+        """Plan re-plan rows read whole: store what fires or is superseded now, add the others to `held`.
+        Returns (outbox rows added, rows stored now)."""
+        now = self._clock.now()
+        updates = [
+            self.plan(candidate, now, snooze_all_until=snooze_all_until, fast_path=fast_path)
+            for candidate in candidates
+        ]
+        now_stored = [update for update in updates if update.fire or update.superseded]
+        held += [
+            (_NEVER if update.next_at is None else update.next_at, update.inquiry_id)
+            for update in updates
+            if not (update.fire or update.superseded)
+        ]
+        return (await self._record(now_stored, now) if now_stored else 0), len(now_stored)
+
+    async def _serve_stored_due(self, snooze_all_until: datetime | None) -> int:
+        """One batch of the alerts of current plans due now (new and changed rows wait for the re-plan's end)."""
+        now = self._clock.now()
+        candidates = await self._store.alert_candidates(now=now, limit=self._batch, due_only=True)
+        if not candidates:
+            return 0
+        return await self._record(
+            [self.plan(candidate, now, snooze_all_until=snooze_all_until) for candidate in candidates], now
+        )
+
+    async def _fire_held_due(self, snooze_all_until: datetime | None) -> int:
+        """Plan afresh, from the store, the held rows whose time has come (alerts fire from stored rows only)."""
+        held = self._held
+        assert held is not None
+        if await self._store.plan_generation() != held.generation:
+            self._drop_held()  # plans of an older config: the store says what is stale
+            return 0
+        now = self._clock.now()
+        due = held.pop_due(now)
+        if not due:
+            return 0
+        candidates = await self._store.alert_candidates_by_id(due)
+        return await self._record(
+            [self.plan(candidate, now, snooze_all_until=snooze_all_until) for candidate in candidates], now
+        )
+
+    async def _write_back_held(self, held: _HeldPlans) -> None:
+        """Write the held times back, a batch per transaction, soonest first, letting other work in between."""
+        try:
+            for start in range(0, len(held.plans), self._batch):
+                if self._held is not held:
+                    return  # dropped: a newer re-plan, or the timer stops
+                chunk = [
+                    (None if at is _NEVER else at, row_id) for at, row_id in held.plans[start : start + self._batch]
+                ]
+                await self._store.write_back_alert_plans(chunk, generation=held.generation)
+                await asyncio.sleep(0)
+        except Exception:  # the rows not written stay stale: the store has them planned again
+            log.exception("timer_write_back_failed")
+            self._drop_held()
+            return
+        if self._held is held:
+            self._held = None
+
+    def _drop_held(self) -> None:
+        self._held = None
+        self.wake.set()  # look at the store again: it has the rows not written back as stale
+
+    async def written_back(self) -> None:
+        """Wait until the plans held in memory are in the store (at once when none are held)."""
+        if self._write_back is not None:
+            await self._write_back
+
+    async def next_alert_at(self) -> datetime | None:
+        """When to look next: the store's earliest time, and the earliest held one during a write-back."""
+        held = self._held
+        if held is None:
+            return await self._store.next_alert_at()
+        stored = await self._store.next_alert_at(stale_planned=False)
+        held_at = held.next_at()
+        return held_at if stored is None else stored if held_at is None else min(stored, held_at)
 
     async def start(self, fingerprint: str) -> int | None:
         """Re-plan every open inquiry if the policy config changed since the plans were made; returns how many."""
         count = await self._store.reset_alert_plans(fingerprint)
         if count is not None:
+            self._held = None  # plans of the old config
             log.info("timers_replanning", open_inquiries=count)
         return count
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fire alerts until `stop`; sleeps until the earliest stored alert time or until woken."""
-        await self._loop.run(stop, self.run_once, self._store.next_alert_at)
+        try:
+            await self._loop.run(stop, self.run_once, self.next_alert_at)
+        finally:
+            self._held = None  # the write-back stops after its batch: what is not written is stale in the store
+            await self.written_back()

@@ -9,7 +9,8 @@ Phases:
   a marketplace alert in the hour after seeding, so a rebuild queues (almost) nothing; alerts that passed
   before the store first saw an inquiry are logged as superseded, as after a backfill.
 - rebuild: a fresh `AlertTimer`; `start()` (every open inquiry's plan made stale) then `run_once()` until
-  every open inquiry has a next alert time: what a restart does. Setups, all without quiet hours: the
+  the timer knows every open inquiry's next alert time ("known": a large re-plan is held in memory), then until
+  the background write-back has stored them all ("median s"): what a restart does. Setups, all without quiet hours: the
   default SLA (marketplace clock only), and the same with a 3 h own target on work hours for every stream;
   `--quiet-hours` adds the shipped defaults (quiet hours night + closed-days). Each setup is timed once as
   its first plan (default: after the backfill; the others: after a config change, passed alerts of their
@@ -55,6 +56,7 @@ from aggregator.alert_timer import AlertTimer
 from aggregator.logs import configure_logging
 from aggregator.settings import Settings
 from aggregator.store import AlertCandidate, AlertUpdate, Channels, Store, db_time
+from aggregator.store.alert_plans import StaleCursor, StalePage
 from aggregator.store.database import Database
 from aggregator.store.schema import CURRENT_PLAN_GENERATION
 from core.clock import SystemClock
@@ -216,20 +218,47 @@ def db_counts(path: Path) -> dict[str, int]:
 
 
 class TimedStore(Store):
-    """The store, adding up wall time spent inside `alert_candidates` and `record_alerts`."""
+    """The store, adding up wall time spent inside the timer's reads, `record_alerts`, and the write-back."""
 
     def __init__(self, database: Database, path: Path | None) -> None:
         super().__init__(database, path)
         self.read_s = 0.0
         self.write_s = 0.0
+        self.write_back_s = 0.0
 
-    async def alert_candidates(self, *, now: datetime, limit: int) -> list[AlertCandidate]:
+    async def alert_candidates(
+        self, *, now: datetime, limit: int, stale_planned: bool = True, due_only: bool = False
+    ) -> list[AlertCandidate]:
         """The store's candidates, timed."""
         start = time.perf_counter()
         try:
-            return await super().alert_candidates(now=now, limit=limit)
+            return await super().alert_candidates(now=now, limit=limit, stale_planned=stale_planned, due_only=due_only)
         finally:
             self.read_s += time.perf_counter() - start
+
+    async def stale_alert_plans(self, *, after: StaleCursor | None, limit: int, whole: bool = False) -> StalePage:
+        """The store's page of stale plans, timed as a read."""
+        start = time.perf_counter()
+        try:
+            return await super().stale_alert_plans(after=after, limit=limit, whole=whole)
+        finally:
+            self.read_s += time.perf_counter() - start
+
+    async def alert_candidates_by_id(self, ids: Sequence[int]) -> list[AlertCandidate]:
+        """The store's rows read whole, timed as a read."""
+        start = time.perf_counter()
+        try:
+            return await super().alert_candidates_by_id(ids)
+        finally:
+            self.read_s += time.perf_counter() - start
+
+    async def write_back_alert_plans(self, plans: Sequence[tuple[datetime | None, int]], *, generation: int) -> None:
+        """The store's write-back of held plans, timed (it runs in the background)."""
+        start = time.perf_counter()
+        try:
+            await super().write_back_alert_plans(plans, generation=generation)
+        finally:
+            self.write_back_s += time.perf_counter() - start
 
     async def record_alerts(self, updates: Sequence[AlertUpdate], *, channels: Channels, now: datetime) -> int:
         """The store's record_alerts, timed."""
@@ -244,7 +273,7 @@ class TimedStore(Store):
 class Rebuild:
     """One timed rebuild."""
 
-    seconds: float
+    seconds: float  # until every plan is in the store (the write-back finished)
     planned: int
     queued: int
     superseded: int
@@ -253,11 +282,13 @@ class Rebuild:
     write_s: float
     peak_kib: int | None  # VmHWM growth over VmRSS at the start of the run
     cpu_s: float = 0.0  # CPU time of the whole process (event loop and SQLite thread): steadier on a shared machine
+    known_s: float = 0.0  # until the timer knows every next alert time (and fired what is due): the goal's clock
+    write_back_s: float = 0.0  # inside the background write-back's store calls (after known_s, mostly)
 
     @property
     def plan_s(self) -> float:
-        """Time outside the store calls: planning on the event loop (and the timer loop's own calls)."""
-        return self.seconds - self.reset_s - self.read_s - self.write_s
+        """Time outside the store calls until known: planning on the event loop (and the timer's own calls)."""
+        return self.known_s - self.reset_s - self.read_s - self.write_s
 
 
 async def rebuild(
@@ -270,7 +301,7 @@ async def rebuild(
 ) -> Rebuild:
     """A restart's rebuild: a fresh AlertTimer, `start()`, then `run_once()` until every inquiry is planned."""
     before = db_counts(path)
-    store.read_s = store.write_s = 0.0
+    store.read_s = store.write_s = store.write_back_s = 0.0
     timer = AlertTimer(store, SystemClock(), policies, channels=CHANNELS)
     gc.collect()
     peak_ok = reset_peak() if reset_peak_first else False
@@ -283,8 +314,11 @@ async def rebuild(
     planned = await timer.start(f"bench-{time.perf_counter_ns()}") or 0
     reset_s = time.perf_counter() - start
     queued = await timer.run_once()
-    while await store.next_alert_at() == PLANNING:
+    while await timer.next_alert_at() == PLANNING:  # the timer's view: held plans count as known
         queued += await timer.run_once()
+    known_s = time.perf_counter() - start
+    read_s, write_s = store.read_s, store.write_s  # what the write-back's due checks add after is not the re-plan's
+    await timer.written_back()
     seconds = time.perf_counter() - start
     cpu_s = time.process_time() - cpu_start
     if profile is not None:
@@ -295,7 +329,9 @@ async def rebuild(
         raise RuntimeError(f"{after['unplanned']} open inquiries left unplanned")
     superseded = after.get("log_superseded", 0) - before.get("log_superseded", 0)
     peak = max(0, hwm - rss_before) if peak_ok and hwm is not None else None
-    return Rebuild(seconds, planned, queued, superseded, reset_s, store.read_s, store.write_s, peak, cpu_s)
+    return Rebuild(
+        seconds, planned, queued, superseded, reset_s, read_s, write_s, peak, cpu_s, known_s, store.write_back_s
+    )
 
 
 async def child_restart(path: Path) -> dict[str, float]:
@@ -557,11 +593,12 @@ def report(r: Results, args: argparse.Namespace) -> str:
         f"   {r.seed_s:7.3f} s {r.count / r.seed_s:10,.0f} rows/s"
         f"   (outbox rows {r.seed_counts['outbox']}, events {r.seed_counts['events']:,})",
         "",
-        f"{'rebuild at start: start() + run_once()':<44}{'median s':>9}{'min s':>8}{'max s':>8}{'inq/s':>9}"
-        f"{'queued':>8}{'supersed.':>10}{'peak MiB':>9}{'CPU s':>7}",
+        f"{'rebuild at start: start() + run_once()':<44}{'known s':>8}{'median s':>9}{'min s':>8}{'max s':>8}"
+        f"{'inq/s':>9}{'queued':>8}{'supersed.':>10}{'peak MiB':>9}{'CPU s':>7}",
     ]
     breakdown = [
-        f"{'where the rebuild time goes (median s)':<44}{'start()':>9}{'candid.':>9}{'plan':>9}{'record':>9}",
+        f"{'where the rebuild time goes (median s)':<44}{'start()':>9}{'candid.':>9}{'plan':>9}{'record':>9}"
+        f"{'wr.back':>9}",
     ]
     for name in (n for n in PRINT_ORDER if n in r.first):
         for label, runs in (
@@ -571,8 +608,9 @@ def report(r: Results, args: argparse.Namespace) -> str:
             secs = [x.seconds for x in runs]
             med = statistics.median(secs)
             peaks = [x.peak_kib for x in runs if x.peak_kib is not None]
+            known = statistics.median(x.known_s for x in runs)
             lines.append(
-                f"{label:<44}{med:9.3f}{min(secs):8.3f}{max(secs):8.3f}{runs[0].planned / med:9,.0f}"
+                f"{label:<44}{known:8.3f}{med:9.3f}{min(secs):8.3f}{max(secs):8.3f}{runs[0].planned / known:9,.0f}"
                 f"{max(x.queued for x in runs):8d}{max(x.superseded for x in runs):10,d}"
                 f"{_mib(max(peaks)) if peaks else 'n/a':>9}{statistics.median(x.cpu_s for x in runs):7.3f}"
             )
@@ -580,17 +618,22 @@ def report(r: Results, args: argparse.Namespace) -> str:
                 f"{label:<44}{statistics.median(x.reset_s for x in runs):9.3f}"
                 f"{statistics.median(x.read_s for x in runs):9.3f}{statistics.median(x.plan_s for x in runs):9.3f}"
                 f"{statistics.median(x.write_s for x in runs):9.3f}"
+                f"{statistics.median(x.write_back_s for x in runs):9.3f}"
             )
     m = r.memory
     lines += [
-        "  (first plan: default's is the one after the backfill, the others' after a config change; queued =",
+        "  (known = from start() until the timer knows every open inquiry's next alert time and has queued what",
+        "   is due: held in memory, then written back in the background; median = until every plan is in the store",
+        "   (the write-back done), the same as known where nothing is held; inq/s = planned / known;",
+        "   first plan: default's is the one after the backfill, the others' after a config change; queued =",
         "   outbox rows, supersed. = alert-log rows of alerts passed before the store saw the inquiry, max per",
         "   run; peak = VmHWM growth during the run over VmRSS at its start, after gc; CPU = the process's",
         "   CPU time in the run, event loop and SQLite thread: on a shared machine it moves less than wall time)",
         "",
         *breakdown,
-        "  (start() = marking every plan stale; candid. = inside Store.alert_candidates: SELECT, rows",
-        "   to objects, alert-log keys; record = inside Store.record_alerts; plan = the rest: AlertTimer.plan)",
+        "  (start() = marking every plan stale; candid. = inside Store.alert_candidates and stale_alert_plans:",
+        "   SELECT, rows to objects, alert-log keys; record = inside Store.record_alerts; plan = the rest until",
+        "   known: AlertTimer.plan; wr.back = inside Store.write_back_alert_plans, in the background after known)",
         "",
         f"memory (MiB)          {'VmRSS':>8}{'ru_maxrss':>10}",
         f"before seeding        {_mib(m['start'].rss_kib)}{_mib(m['start'].max_rss_kib):>10}",
@@ -616,12 +659,14 @@ def report(r: Results, args: argparse.Namespace) -> str:
         f"store at the end: {f['open']:,} open inquiries, outbox {f['outbox']:,} rows, events {f['events']:,}, "
         f"alert log {f.get('log_queued', 0):,} queued + {f.get('log_superseded', 0):,} superseded",
     ]
-    best = min(statistics.median(x.seconds for x in runs) for runs in r.restarts.values())
-    worst = max(statistics.median(x.seconds for x in runs) for runs in r.restarts.values())
+    best = min(statistics.median(x.known_s for x in runs) for runs in r.restarts.values())
+    worst = max(statistics.median(x.known_s for x in runs) for runs in r.restarts.values())
+    stored = max(statistics.median(x.seconds for x in runs) for runs in r.restarts.values())
     lines += [
         "",
-        f"target (issue 8) {r.count:,} timers rebuilt within 2 s: "
-        f"{'met' if worst <= 2.0 else 'NOT met'} (restart median {best:.2f}-{worst:.2f} s)",
+        f"target (issue 19 goal 4) {r.count:,} open inquiries re-planned (next alerts known to the timer) within 2 s: "
+        f"{'met' if worst <= 2.0 else 'NOT met'} (restart median {best:.2f}-{worst:.2f} s; all in the store "
+        f"after {stored:.2f} s at worst)",
     ]
     for name, late in r.lateness.items():
         if late.signalled_late_s:

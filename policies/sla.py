@@ -157,32 +157,51 @@ class AlertPlanner:
         return alerts
 
     def first_alert(
-        self, marketplace: Marketplace, stream: StreamKind, received_at: datetime, deadline_at: datetime | None
+        self,
+        marketplace: Marketplace,
+        stream: StreamKind,
+        received_at: datetime,
+        deadline_at: datetime | None,
+        fired: frozenset[str] = frozenset(),
+        due_by: datetime | None = None,
     ) -> tuple[datetime, str] | None:
-        """(at, key) of the first alert `plan_clocks` would plan, found without building the plan (a re-plan's fast
-        path: when it is still ahead and not fired, it is the next alert). None when only the plan can tell."""
-        if self._repeats and self._policy.repeat_every is not None and self._policy.repeat_every <= _ZERO:
+        """(at, key) of the first alert `plan_clocks` would plan whose key is not in `fired`, found without building
+        the plan (a re-plan's fast path: when it is still ahead, it is the next alert and nothing is due). None when
+        only the plan can tell (the breach fired: a repeat may come next), and, given `due_by`, when it is at or
+        before that (something is due: the caller plans the whole; found before the own clock's walk, it spares it)."""
+        if "marketplace:breach" in fired or (
+            self._repeats and self._policy.repeat_every is not None and self._policy.repeat_every <= _ZERO
+        ):
             return None  # a repeat could come first: not worth a fast path
         rule = self._policy.rules.get((marketplace, stream))
         own_target = rule.own_target if rule is not None else None
         deadline = deadline_at or received_at + (
             (rule.deadline if rule is not None else None) or self._policy.default_deadline
         )
-        first = (deadline, "marketplace:breach")
+        first = (deadline, "marketplace:breach")  # every repeat comes after it
         total = deadline - received_at
         for key, share, left in self._warns:
             at = received_at + total * share if share is not None else deadline - (left or total)
-            if received_at <= at < deadline and (at, key) < first:
+            if received_at <= at < deadline and (at, key) < first and key not in fired:
                 first = (at, key)
         evening = _evening_alert(received_at, deadline, self._policy, self._quiet)
-        if evening is not None and (evening.at, evening.key) < first:
+        if evening is not None and (evening.at, evening.key) < first and evening.key not in fired:
             first = (evening.at, evening.key)
+        if due_by is not None and first[0] <= due_by:
+            return None
         if own_target:
             points, _breach, spent = self._own_setup(own_target)
             if spent[0] < 0:
                 return None
-            (own_at,) = self._work.add_us(received_at, spent[:1])
-            first = min(first, (own_at, points[0][0]))
+            # The own points come by work time spent, so their instants in that order: the first one not fired
+            # (the least key among those of the same work time, as the plan's sort has it).
+            unfired = [(us, key) for (key, _kind, _spent), us in zip(points, spent, strict=True) if key not in fired]
+            if unfired:
+                least = min(unfired)
+                (own_at,) = self._work.add_us(received_at, [least[0]])
+                first = min(first, (own_at, least[1]))
+                if due_by is not None and own_at <= due_by:
+                    return None
         return first
 
     def _marketplace_alerts(self, start: datetime, deadline: datetime) -> list[PlannedAlert]:

@@ -30,6 +30,8 @@ from aggregator.store.schema import (
 from core.models import InquiryControls, Marketplace, StreamKind
 
 _NOTHING_FIRED: frozenset[str] = frozenset()
+# Where `stale_alert_plans` left off: (old plan generation, old alert time, id) of the last row read.
+StaleCursor = tuple[int, str, int]
 
 
 class AlertCandidate(NamedTuple):
@@ -51,11 +53,34 @@ class AlertCandidate(NamedTuple):
     plan_generation: int  # the generation current when read: its new plan is stored under it
 
 
+# One stale row as the re-plan's fast path reads it: (id, marketplace, stream, received_at, deadline_at, keys
+# fired, plain), plain = not answered and no control set (else the row is read whole to be planned).
+StaleRow = tuple[int, Marketplace, StreamKind, datetime, datetime | None, frozenset[str], bool]
+
+
+class StalePage(NamedTuple):
+    """A page of `stale_alert_plans`: the rows (narrow, or read whole), the plan generation current when read,
+    where to go on from."""
+
+    rows: list[StaleRow]
+    candidates: list[AlertCandidate]
+    generation: int
+    after: StaleCursor | None
+
+
 # The columns AlertCandidate is made of, in `_candidate`'s order, and the keys already in the alert log (the
 # current plan generation follows them).
 _CANDIDATE_COLUMNS = (
     "id, marketplace, stream, received_at, deadline_at, answered, first_seen_at, "
     "snoozed_until, handled_at, promise_at, promise_note, promise_by_answer, "
+    "(SELECT group_concat(key, char(31)) FROM alert_log WHERE alert_log.inquiry_id = inquiries.id)"
+)
+
+
+# The columns of a StaleRow, in its order but for the last two (fired keys last here).
+_STALE_COLUMNS = (
+    "id, marketplace, stream, received_at, deadline_at, "
+    "(answered = 0 AND snoozed_until IS NULL AND handled_at IS NULL AND promise_at IS NULL), "
     "(SELECT group_concat(key, char(31)) FROM alert_log WHERE alert_log.inquiry_id = inquiries.id)"
 )
 
@@ -117,8 +142,16 @@ class TimersMixin(StoreBase):
             row = await cur.fetchone()
         return 0 if row is None else int(row[0])
 
-    async def alert_candidates(self, *, now: datetime, limit: int) -> list[AlertCandidate]:
-        """Planned rows that need planning or have an alert due, with the keys of alerts already fired."""
+    async def alert_candidates(
+        self, *, now: datetime, limit: int, stale_planned: bool = True, due_only: bool = False
+    ) -> list[AlertCandidate]:
+        """Planned rows that need planning or have an alert due, with the keys of alerts already fired.
+
+        `stale_planned=False` leaves out rows of an older generation that still carry an old alert time: the timer
+        holds their new plans in memory while it writes them back (`stale_alert_plans`, `write_back_alert_plans`);
+        new and changed rows (no alert time) still come. `due_only`: only the current plans' alerts due now (one
+        step of the index, where finding rows without a time among 100,000 stale ones reads all of them).
+        """
         # Range scans of the partial index (plan_generation, next_alert_at), most urgent first: alerts of current
         # plans really due now, then rows of this generation never planned (new or changed), then stale plans,
         # oldest generation first (new inquiries come with generation 0 and no time: first of all) and by their
@@ -130,10 +163,15 @@ class TimersMixin(StoreBase):
         scans = (
             (f"plan_generation = {g} AND next_alert_at <= ? ORDER BY next_alert_at", (db_time(now),)),
             (f"plan_generation = {g} AND next_alert_at IS NULL", ()),
-            (f"plan_generation < {g} ORDER BY plan_generation, next_alert_at", ()),
+            (
+                f"plan_generation < {g} ORDER BY plan_generation, next_alert_at"
+                if stale_planned
+                else f"plan_generation < {g} AND next_alert_at IS NULL ORDER BY plan_generation",
+                (),
+            ),
         )
         rows: list[tuple[Any, ...]] = []
-        for where, args in scans:
+        for where, args in scans[:1] if due_only else scans:
             if len(rows) >= limit:
                 break
             async with self._conn.execute(
@@ -144,6 +182,87 @@ class TimersMixin(StoreBase):
                 cur.row_factory = None  # plain tuples: no sqlite3.Row per row
                 rows += await cur.fetchall()  # tuples, as set
         return [_candidate(row) for row in rows]
+
+    async def stale_alert_plans(self, *, after: StaleCursor | None, limit: int, whole: bool = False) -> StalePage:
+        """One page of the rows whose plan is of an older generation and that still carry its alert time, soonest
+        first, after `after`. New and changed rows (no alert time) are left to `alert_candidates`.
+
+        A re-plan pages through these while their plans are made, and the new plans are written back later
+        (`write_back_alert_plans`): the rows keep their old generation and time meanwhile, so `alert_candidates`
+        would read them again; the cursor (generation, old time, id) pages past them instead.
+        Narrow rows (`StaleRow`): what the planner's fast path reads, as plain tuples; a row it cannot serve is
+        read whole by `alert_candidates_by_id`. `whole`: the page read whole (`candidates`), where most rows of the
+        page before needed the whole plan (reading them twice cost more than the narrow read saves).
+        """
+        g = CURRENT_PLAN_GENERATION
+        where = f"{PLANNED_ROWS} AND plan_generation < {g} AND next_alert_at IS NOT NULL"
+        args: tuple[Any, ...] = ()
+        if after is not None:
+            where += " AND (plan_generation, next_alert_at, id) > (?, ?, ?)"
+            args = after
+        async with self._conn.execute(
+            f"SELECT {_CANDIDATE_COLUMNS if whole else _STALE_COLUMNS}, {g}, plan_generation, next_alert_at "  # noqa: S608
+            f"FROM inquiries INDEXED BY inquiries_alert_due WHERE {where} "
+            "ORDER BY plan_generation, next_alert_at, id LIMIT ?",
+            (*args, limit),
+        ) as cur:
+            cur.row_factory = None
+            rows = await cur.fetchall()
+        if not rows:
+            return StalePage([], [], 0, None)
+        last = rows[-1]
+        if whole:
+            return StalePage([], [_candidate(row[:-2]) for row in rows], last[-3], (last[-2], last[-1], last[0]))
+        marketplaces, streams, parse, nothing = _MARKETPLACES, _STREAMS, datetime.fromisoformat, _NOTHING_FIRED
+        return StalePage(
+            [
+                (
+                    row[0],
+                    marketplaces[row[1]],
+                    streams[row[2]],
+                    parse(row[3]),
+                    None if row[4] is None else parse(row[4]),
+                    frozenset(row[6].split("\x1f")) if row[6] else nothing,
+                    bool(row[5]),
+                )
+                for row in rows
+            ],
+            [],
+            last[7],
+            (last[8], last[9], last[0]),
+        )
+
+    async def alert_candidates_by_id(self, ids: Sequence[int]) -> list[AlertCandidate]:
+        """The planned rows among `ids`, read now (an answered one is not among them): what the timer re-reads
+        before it fires alerts from plans it holds in memory."""
+        found: list[AlertCandidate] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            async with self._conn.execute(
+                f"SELECT {_CANDIDATE_COLUMNS}, {CURRENT_PLAN_GENERATION} FROM inquiries "  # noqa: S608
+                f"WHERE id IN ({marks}) AND {PLANNED_ROWS} ORDER BY id",
+                tuple(chunk),
+            ) as cur:
+                cur.row_factory = None
+                found += [_candidate(row) for row in await cur.fetchall()]
+        return found
+
+    async def write_back_alert_plans(self, plans: Sequence[tuple[datetime | None, int]], *, generation: int) -> None:
+        """Store (next alert time, id) of re-planned rows under `generation`.
+
+        A row is written only while it is still what was planned: planned, of an older generation, and with an
+        alert time. A poll that changed it or a seller's control cleared its time (the timer plans it again from
+        the store), a fresh plan raised its generation, an answer took it out of the planned rows: then the
+        held plan is stale and must not overwrite the row.
+        """
+        rows = [(NO_MORE_ALERTS if at is None else db_time(at), generation, row_id, generation) for at, row_id in plans]
+        async with self._transaction() as db:
+            await db.executemany(
+                "UPDATE inquiries SET next_alert_at = ?, plan_generation = ? "  # noqa: S608 - constants
+                f"WHERE id = ? AND plan_generation < ? AND next_alert_at IS NOT NULL AND {PLANNED_ROWS}",
+                rows,
+            )
 
     async def record_alerts(self, updates: Sequence[AlertUpdate], *, channels: Channels, now: datetime) -> int:
         """Queue fired alerts, log them and superseded ones, and store each inquiry's next alert time: one txn."""
@@ -189,8 +308,14 @@ class TimersMixin(StoreBase):
             await db.executemany("UPDATE inquiries SET next_alert_at = ?, plan_generation = ? WHERE id = ?", next_rows)
         return len(outbox_rows)
 
-    async def next_alert_at(self) -> datetime | None:
-        """When the timer must look next: now-ish if something awaits planning, else the earliest alert."""
+    async def next_alert_at(self, *, stale_planned: bool = True) -> datetime | None:
+        """When the timer must look next: now-ish if something awaits planning, else the earliest alert.
+
+        `stale_planned=False`: as `alert_candidates` says, rows of an older generation that carry an old alert time
+        are left out (the timer holds their new plans); new and changed rows still count as awaiting a plan.
+        """
+        if not stale_planned:
+            return await self._next_alert_at_current()
         # Stale generations sort first, then NULL (awaiting a plan): one step of the partial index answers all.
         async with self._conn.execute(
             f"SELECT plan_generation < {CURRENT_PLAN_GENERATION}, next_alert_at "  # noqa: S608 - constants
@@ -213,3 +338,23 @@ class TimersMixin(StoreBase):
         ) as cur:
             rows = await cur.fetchall()
         return [(r["key"], _dt(r["due_at"]), _dt(r["fired_at"]), r["outcome"]) for r in rows]
+
+    async def _next_alert_at_current(self) -> datetime | None:
+        g = CURRENT_PLAN_GENERATION
+        # Two steps of the partial index: a row awaiting a plan (no time, any generation up to the current one),
+        # then the earliest time of the current generation.
+        async with self._conn.execute(
+            f"SELECT id FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608 - constants
+            f"WHERE {PLANNED_ROWS} AND plan_generation <= {g} AND next_alert_at IS NULL LIMIT 1"
+        ) as cur:
+            if await cur.fetchone() is not None:
+                return datetime.min.replace(tzinfo=UTC)
+        async with self._conn.execute(
+            f"SELECT next_alert_at FROM inquiries INDEXED BY inquiries_alert_due "  # noqa: S608 - constants
+            f"WHERE {PLANNED_ROWS} AND plan_generation = {g} AND next_alert_at IS NOT NULL "
+            "ORDER BY next_alert_at LIMIT 1"
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None or row[0] == NO_MORE_ALERTS:
+            return None
+        return _dt(row[0])

@@ -302,3 +302,32 @@ def test_the_fast_path_finds_the_first_alert_of_the_plan(
     planner = AlertPlanner(policy, work=work, quiet=quiet)
     fast = _first_or_refusal(planner, inquiry, whole_plan=False)
     assert fast == _first_or_refusal(planner, inquiry, whole_plan=True)
+
+
+@PROPERTY
+@given(
+    inquiry=inquiries(),
+    policy=policies(),
+    work=schedules(),
+    quiet=schedules(),
+    picks=st.lists(st.booleans(), max_size=16),
+)
+def test_the_fast_path_finds_the_first_alert_not_fired_yet(
+    inquiry: Inquiry, policy: SlaPolicy, work: Schedule, quiet: Schedule, picks: list[bool]
+) -> None:
+    planner = AlertPlanner(policy, work=work, quiet=quiet)
+    args = (inquiry.marketplace, inquiry.stream, inquiry.received_at, inquiry.deadline_at)
+    try:
+        plan = planner.plan_clocks(*args)
+    except ValueError:
+        return  # a refusal: the test above sees the fast path refuse alike
+    fired = frozenset(alert.key for alert, pick in zip(plan, picks, strict=False) if pick)
+    fast = planner.first_alert(*args, fired)
+    if fast is not None:  # asked whether anything is due by the first alert, or just before it
+        assert planner.first_alert(*args, fired, fast[0]) is None
+        assert planner.first_alert(*args, fired, fast[0] - timedelta(microseconds=1)) == fast
+    if fast is None:  # only the plan can tell: a repeat may come next
+        repeats_first = policy.repeat_every is not None and policy.repeat_every <= timedelta(0)
+        assert "marketplace:breach" in fired or repeats_first
+    else:
+        assert fast == next((alert.at, alert.key) for alert in plan if alert.key not in fired)
