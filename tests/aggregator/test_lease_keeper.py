@@ -142,6 +142,15 @@ async def test_a_poll_starts_only_with_its_timeout_and_the_margin_left(
     assert (sole.may_poll("acc00", 1e9), sole.lease_for("acc00"), sole.is_leader) == (True, None, True)
 
 
+def _shop_keepers(stores: list[Store], clock: FakeClock) -> tuple[LeaseKeeper, LeaseKeeper]:
+    """Instances "a" and "b" (each on its own store) sharing one account, "shop", on the server's clock."""
+    a, b = (
+        LeaseKeeper(store, clock, ["shop"], instance_id=name, lease_s=LEASE_S, db_time=lambda: None)
+        for store, name in zip(stores[:2], "ab", strict=True)
+    )
+    return a, b
+
+
 def _poller(store: Store, clock: FakeClock, keeper: LeaseKeeper, connector: ScriptedConnector) -> StreamPoller:
     return StreamPoller(
         connector,
@@ -159,11 +168,7 @@ def _poller(store: Store, clock: FakeClock, keeper: LeaseKeeper, connector: Scri
 async def test_a_poller_polls_only_its_instances_accounts_and_a_taken_over_write_is_fenced(
     stores: list[Store], clock: FakeClock
 ) -> None:
-    def keeper(name: str) -> LeaseKeeper:
-        store = stores["ab".index(name)]
-        return LeaseKeeper(store, clock, ["shop"], instance_id=name, lease_s=LEASE_S, db_time=lambda: None)
-
-    a, b = keeper("a"), keeper("b")
+    a, b = _shop_keepers(stores, clock)
     await a.tick()
     await b.tick()
     assert (a.held, b.held) == (["shop"], [])
@@ -186,11 +191,7 @@ async def test_a_poller_polls_only_its_instances_accounts_and_a_taken_over_write
 async def test_an_account_claimed_back_is_polled_from_the_cursor_the_other_instance_left(
     stores: list[Store], clock: FakeClock
 ) -> None:
-    def keeper(name: str) -> LeaseKeeper:
-        store = stores["ab".index(name)]
-        return LeaseKeeper(store, clock, ["shop"], instance_id=name, lease_s=LEASE_S, db_time=lambda: None)
-
-    a, b = keeper("a"), keeper("b")
+    a, b = _shop_keepers(stores, clock)
     claims: list[list[str]] = []
     a.on_claimed.append(claims.append)
     await a.tick()
@@ -215,10 +216,7 @@ async def test_an_account_claimed_back_is_polled_from_the_cursor_the_other_insta
 async def test_an_account_taken_over_is_polled_from_the_cursor_its_last_holder_saved(
     stores: list[Store], clock: FakeClock
 ) -> None:
-    a, b = (
-        LeaseKeeper(store, clock, ["shop"], instance_id=name, lease_s=LEASE_S, db_time=lambda: None)
-        for store, name in zip(stores[:2], "ab", strict=True)
-    )
+    a, b = _shop_keepers(stores, clock)
     await a.tick()
     await b.tick()
     assert (a.held, b.held) == (["shop"], [])
