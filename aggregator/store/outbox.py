@@ -53,12 +53,7 @@ class OutboxMixin(StoreBase):
         added = 0
         async with self._transaction() as db:
             for ch in channels_for(channels, kind):
-                cur = await db.execute(
-                    "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
-                    (kind.value, ch, inquiry_id, body, f"{dedup_key}:{ch}", db_time(due_at or now), now_s),
-                )
-                added += cur.rowcount
+                added += await _queue_row(db, kind, ch, body, dedup_key, db_time(due_at or now), now_s, inquiry_id)
         return added
 
     async def claim_due(self, *, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
@@ -159,21 +154,13 @@ class OutboxMixin(StoreBase):
 
         The digest row is locked (FOR UPDATE on PostgreSQL) before the row is held, and `fold_into_digest` writes
         the digest row first: a hold and a fold of one digest happen one after the other, never interleaved."""
-        key = f"digest:{until.isoformat()}:{item.channel}"
+        key = f"digest:{until.isoformat()}"
+        body = payload_json(MessageKind.DIGEST, DigestPayload(quiet_until=until))
         async with self._transaction() as db:
-            await db.execute(
-                "INSERT INTO outbox (kind, channel, payload, dedup_key, due_at, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
-                (
-                    MessageKind.DIGEST.value,
-                    item.channel,
-                    payload_json(MessageKind.DIGEST, DigestPayload(quiet_until=until)),
-                    key,
-                    db_time(until),
-                    db_time(now),
-                ),
-            )
-            async with db.execute("SELECT state FROM outbox WHERE dedup_key = ? /*FOR UPDATE*/", (key,)) as cur:
+            await _queue_row(db, MessageKind.DIGEST, item.channel, body, key, db_time(until), db_time(now))
+            async with db.execute(
+                "SELECT state FROM outbox WHERE dedup_key = ? /*FOR UPDATE*/", (f"{key}:{item.channel}",)
+            ) as cur:
                 digest = await cur.fetchone()
             held = digest is not None and digest["state"] == "pending"
             await _postpone_in(db, item, until=until, now=now, reason=reason, held=held)
@@ -182,11 +169,8 @@ class OutboxMixin(StoreBase):
     async def wait_until(self, item: OutboxItem, *, until: datetime, now: datetime, reason: str) -> None:
         """Put a claimed row back as pending until `until` (quiet hours end): it goes out then on its own, where a
         held row would be folded into the digest."""
-        await self._postpone(item, until=until, now=now, reason=reason, held=False)
-
-    async def _postpone(self, item: OutboxItem, *, until: datetime, now: datetime, reason: str, held: bool) -> None:
         async with self._transaction() as db:
-            await _postpone_in(db, item, until=until, now=now, reason=reason, held=held)
+            await _postpone_in(db, item, until=until, now=now, reason=reason, held=False)
 
     # ---- the weekly message --------------------------------------------------------------------------
 
@@ -292,6 +276,25 @@ class _Finished(NamedTuple):
     channel: str
     kind: str
     note: str
+
+
+async def _queue_row(
+    db: Connection,
+    kind: MessageKind,
+    channel: str,
+    body: str,
+    dedup_key: str,
+    due_s: str,
+    now_s: str,
+    inquiry_id: int | None = None,
+) -> int:
+    """One message for one channel (its dedup key is `dedup_key:channel`); 0 when that key is queued already."""
+    cur = await db.execute(
+        "INSERT INTO outbox (kind, channel, inquiry_id, payload, dedup_key, due_at, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
+        (kind.value, channel, inquiry_id, body, f"{dedup_key}:{channel}", due_s, now_s),
+    )
+    return int(cur.rowcount)
 
 
 async def _postpone_in(

@@ -143,7 +143,7 @@ def build_pollers(
 async def build_keeper(settings: Settings, store: Store, clock: Clock) -> LeaseKeeper | SoleKeeper:
     """On PostgreSQL, this instance's lease keeper, after its first tick (so the pollers know their accounts from
     the start); on SQLite the sole keeper, which holds everything."""
-    if store.backend != "postgres":
+    if not store.shared:
         return SoleKeeper()
     keeper = LeaseKeeper(
         store,

@@ -151,6 +151,15 @@ def _shop_keepers(stores: list[Store], clock: FakeClock) -> tuple[LeaseKeeper, L
     return a, b
 
 
+async def _a_holds_shop(stores: list[Store], clock: FakeClock) -> tuple[LeaseKeeper, LeaseKeeper]:
+    """`_shop_keepers` after a tick each: "a" came first and holds the account, "b" holds nothing."""
+    a, b = _shop_keepers(stores, clock)
+    await a.tick()
+    await b.tick()
+    assert (a.held, b.held) == (["shop"], [])
+    return a, b
+
+
 def _poller(store: Store, clock: FakeClock, keeper: LeaseKeeper, connector: ScriptedConnector) -> StreamPoller:
     return StreamPoller(
         connector,
@@ -168,10 +177,7 @@ def _poller(store: Store, clock: FakeClock, keeper: LeaseKeeper, connector: Scri
 async def test_a_poller_polls_only_its_instances_accounts_and_a_taken_over_write_is_fenced(
     stores: list[Store], clock: FakeClock
 ) -> None:
-    a, b = _shop_keepers(stores, clock)
-    await a.tick()
-    await b.tick()
-    assert (a.held, b.held) == (["shop"], [])
+    a, b = await _a_holds_shop(stores, clock)
     result = PollResult(inquiries=(make_inquiry("1"),), cursor={"through": "x"})
     on_b = ScriptedConnector([result])
     skipped = await _poller(stores[1], clock, b, on_b).poll_once()
@@ -216,10 +222,7 @@ async def test_an_account_claimed_back_is_polled_from_the_cursor_the_other_insta
 async def test_an_account_taken_over_is_polled_from_the_cursor_its_last_holder_saved(
     stores: list[Store], clock: FakeClock
 ) -> None:
-    a, b = _shop_keepers(stores, clock)
-    await a.tick()
-    await b.tick()
-    assert (a.held, b.held) == (["shop"], [])
+    a, b = await _a_holds_shop(stores, clock)
     on_b = ScriptedConnector([PollResult(inquiries=(make_inquiry("2"),), cursor={"through": "y"})])
     b_poller = _poller(stores[1], clock, b, on_b)
     assert not (await b_poller.poll_once()).held  # b looked before anyone polled the account: a's
