@@ -17,6 +17,7 @@ add retry loops on serialization failures for no case one instance has; what sev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import select
 import selectors
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterable, Sequence
@@ -352,4 +353,8 @@ class PostgresDatabase:
         await self._renewal_pool.close()
         held, self._database_hold = self._database_hold, None
         if held is not None:
+            # Unlocked before the connection closes: the server frees a closed session's locks as its backend
+            # exits, after the close returns, so a migration right after the last daemon stopped could be refused.
+            with contextlib.suppress(psycopg.Error):  # a broken connection: its locks go with its backend
+                await held.execute("SELECT pg_advisory_unlock_all()")
             await held.close()
