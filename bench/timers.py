@@ -252,7 +252,7 @@ class TimedStore(Store):
         finally:
             self.read_s += time.perf_counter() - start
 
-    async def write_back_alert_plans(self, plans: Sequence[tuple[datetime | None, int]], *, generation: int) -> None:
+    async def write_back_alert_plans(self, plans: Sequence[tuple[int | None, int]], *, generation: int) -> None:
         """The store's write-back of held plans, timed (it runs in the background)."""
         start = time.perf_counter()
         try:

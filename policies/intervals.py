@@ -182,6 +182,11 @@ class Schedule:
         self._specs = tuple(spec for interval in self.intervals for spec in interval.specs)
         self._days: dict[date, Spans] = {}
 
+    @property
+    def has_spans(self) -> bool:
+        """False when no interval gives any time (no quiet hours set): every instant lies outside."""
+        return bool(self._specs)
+
     def __repr__(self) -> str:
         names = ", ".join(interval.name for interval in self.intervals)
         return f"Schedule([{names}], {self.zone.key}, exclude_closed_days={self.exclude_closed_days})"

@@ -20,6 +20,7 @@ from enum import StrEnum
 from functools import partial
 from typing import NamedTuple
 
+from core.instants import from_us, to_us
 from core.models import ClockKind, Inquiry, Marketplace, StreamKind
 from policies.intervals import Schedule, add_work_time
 from policies.work_time import WorkTimeline
@@ -136,6 +137,12 @@ class AlertPlanner:
         self._own_points: dict[timedelta, tuple[tuple[str, AlertKind, timedelta], ...]] = {}
         self._own_breach: dict[timedelta, int] = {}  # where the breach is among a target's points
         self._own_spent: dict[timedelta, list[int]] = {}  # the points' work time in µs, for WorkTimeline.add_us
+        # The fast path's (`first_alert_us`) constants: whether a repeat can precede the breach; whether evening
+        # warnings can happen at all; each (marketplace, stream)'s clocks; the marketplace alerts' offsets.
+        self._repeats_first = bool(self._repeats) and every is not None and every <= _ZERO
+        self._evenings = policy.evening_lead is not None and quiet.has_spans
+        self._clocks: dict[tuple[Marketplace, StreamKind], tuple[int, tuple[tuple[int, str], ...] | None]] = {}
+        self._offsets: dict[int, tuple[tuple[int, str], ...]] = {}
 
     def plan(self, inquiry: Inquiry) -> list[PlannedAlert]:
         """Every SLA alert of an open `inquiry`, in time order (`plan_alerts` without the answered check)."""
@@ -169,40 +176,89 @@ class AlertPlanner:
         the plan (a re-plan's fast path: when it is still ahead, it is the next alert and nothing is due). None when
         only the plan can tell (the breach fired: a repeat may come next), and, given `due_by`, when it is at or
         before that (something is due: the caller plans the whole; found before the own clock's walk, it spares it)."""
-        if "marketplace:breach" in fired or (
-            self._repeats and self._policy.repeat_every is not None and self._policy.repeat_every <= _ZERO
-        ):
-            return None  # a repeat could come first: not worth a fast path
-        rule = self._policy.rules.get((marketplace, stream))
-        own_target = rule.own_target if rule is not None else None
-        deadline = deadline_at or received_at + (
-            (rule.deadline if rule is not None else None) or self._policy.default_deadline
+        first = self.first_alert_us(
+            marketplace,
+            stream,
+            to_us(received_at),
+            None if deadline_at is None else to_us(deadline_at),
+            fired,
+            None if due_by is None else to_us(due_by),
+            received_at=received_at,
         )
-        first = (deadline, "marketplace:breach")  # every repeat comes after it
-        total = deadline - received_at
-        for key, share, left in self._warns:
-            at = received_at + total * share if share is not None else deadline - (left or total)
-            if received_at <= at < deadline and (at, key) < first and key not in fired:
-                first = (at, key)
-        evening = _evening_alert(received_at, deadline, self._policy, self._quiet)
-        if evening is not None and (evening.at, evening.key) < first and evening.key not in fired:
-            first = (evening.at, evening.key)
+        return None if first is None else (from_us(first[0]), first[1])
+
+    def first_alert_us(
+        self,
+        marketplace: Marketplace,
+        stream: StreamKind,
+        received: int,
+        deadline_at: int | None,
+        fired: frozenset[str],
+        due_by: int | None = None,
+        *,
+        received_at: datetime | None = None,
+    ) -> tuple[int, str] | None:
+        """`first_alert` with its instants as microseconds since the epoch (core/instants.py): what a re-plan of
+        100,000 rows reads and holds. `received_at`: the receipt as a datetime, so that a walk's refusal names it
+        as the plan's does."""
+        if self._repeats_first or "marketplace:breach" in fired:
+            return None  # a repeat could come first: not worth a fast path
+        clocks = self._clocks.get((marketplace, stream))
+        if clocks is None:
+            clocks = self._clocks[(marketplace, stream)] = self._clocks_of(marketplace, stream)
+        rule_deadline, own_points = clocks
+        deadline = received + rule_deadline if deadline_at is None else deadline_at
+        total = deadline - received
+        first = (deadline, "marketplace:breach")  # never fired here; every repeat comes after it
+        for offset, key in self._offsets.get(total) or self._offsets_of(total):
+            if key not in fired:
+                first = (received + offset, key)
+                break
+        if self._evenings:
+            evening = _evening_alert(from_us(received), from_us(deadline), self._policy, self._quiet)
+            if evening is not None and evening.key not in fired:
+                first = min(first, (to_us(evening.at), evening.key))
         if due_by is not None and first[0] <= due_by:
             return None
-        if own_target:
-            points, _breach, spent = self._own_setup(own_target)
-            if spent[0] < 0:
-                return None
-            # The own points come by work time spent, so their instants in that order: the first one not fired
-            # (the least key among those of the same work time, as the plan's sort has it).
-            unfired = [(us, key) for (key, _kind, _spent), us in zip(points, spent, strict=True) if key not in fired]
-            if unfired:
-                least = min(unfired)
-                (own_at,) = self._work.add_us(received_at, [least[0]])
-                first = min(first, (own_at, least[1]))
-                if due_by is not None and own_at <= due_by:
-                    return None
+        if own_points is None:
+            return first
+        if not own_points:
+            return None  # a negative share: the walk refuses it, and the plan says so
+        for spent, key in own_points:  # by work time spent, so their instants come in that order
+            if key not in fired:
+                own_at = self._work.at_us(received, spent, start_at=received_at)
+                return None if due_by is not None and own_at <= due_by else min(first, (own_at, key))
         return first
+
+    def _clocks_of(
+        self, marketplace: Marketplace, stream: StreamKind
+    ) -> tuple[int, tuple[tuple[int, str], ...] | None]:
+        """(the rule's marketplace deadline in µs, the own target's (work µs, key) by time): None for no own clock,
+        () for one the walk refuses (a negative share; `_own_points` always has its breach)."""
+        rule = self._policy.rules.get((marketplace, stream))
+        deadline = ((rule.deadline if rule is not None else None) or self._policy.default_deadline) // _US
+        own_target = rule.own_target if rule is not None else None
+        if not own_target:  # a zero target has no clock, as `deadlines` says
+            return deadline, None
+        points, _breach, spent = self._own_setup(own_target)
+        if spent[0] < 0:
+            return deadline, ()
+        return deadline, tuple(sorted((us, key) for (key, _kind, _spent), us in zip(points, spent, strict=True)))
+
+    def _offsets_of(self, total: int) -> tuple[tuple[int, str], ...]:
+        """The marketplace clock's warnings and breach as (µs after receipt, key), in time order, for a clock of
+        `total` µs. Cached: the rule's deadline gives every row without its own deadline the same length."""
+        span = timedelta(microseconds=total)
+        found = [(total, "marketplace:breach")]
+        for key, share, left in self._warns:
+            # The plan's own arithmetic (a timedelta times a float rounds half to even), once per clock length.
+            offset = (span * share) // _US if share is not None else total - (left // _US if left else total)
+            if 0 <= offset < total:
+                found.append((offset, key))
+        if len(self._offsets) >= 4096:  # rows with deadlines of their own: each length is new
+            self._offsets.clear()
+        offsets = self._offsets[total] = tuple(sorted(found))
+        return offsets
 
     def _marketplace_alerts(self, start: datetime, deadline: datetime) -> list[PlannedAlert]:
         total = deadline - start

@@ -12,6 +12,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
+from core.instants import from_us, to_us
 from policies.intervals import HORIZON_DAYS, Schedule
 
 __all__ = ["WorkTimeline", "add_work_times"]
@@ -87,32 +88,45 @@ class WorkTimeline:
 
     def add_us(self, start: datetime, wanted: list[int]) -> list[datetime]:
         """`add`, with the durations as microseconds, already sorted and not negative (the caller's hot path)."""
-        now = self._schedule._to_us(start)
+        found = self._instants(self._schedule._to_us(start), wanted)
+        if found is None:
+            return self._walk(start, wanted)
+        zone = start.tzinfo
+        if zone is UTC:  # the store's times: exact, and no fold to mind
+            return [_EPOCH + timedelta(microseconds=at) for at in found]
+        return [datetime.fromtimestamp(at // _US_PER_S, zone).replace(microsecond=at % _US_PER_S) for at in found]
+
+    def at_us(self, start: int, spent: int, *, start_at: datetime | None = None) -> int:
+        """One instant of `add_us`, microseconds in and out: the re-plan's fast path (policies/sla.py). Where the
+        walk must decide, it walks from `start_at` (the same instant as `start`, in the caller's zone, so that a
+        refusal reads as the plan's) or else from `start` in UTC."""
+        found = self._instants(start, [spent])
+        if found is None:
+            return to_us(self._walk(start_at or from_us(start), [spent])[0])
+        return found[0]
+
+    def _instants(self, now: int, wanted: list[int]) -> list[int] | None:
+        """The instants (µs) `wanted` µs of schedule time after `now`, by bisection; None where the walk decides."""
         # Checked on instants, not local dates: a date conversion per call cost more than the bisection.
         if now - self._BEHIND < self._low or now + self._AHEAD > self._high:
             # From four days before the start's local date: the walk's first day (the day before) is in, and the
             # stretch's first midnight lies more than _BEHIND before the start, so the next start nearby fits.
-            self._cover(self._schedule._local_date(start) - 4 * _ONE_DAY)
+            self._cover(self._schedule._local_date(from_us(now)) - 4 * _ONE_DAY)
         first = bisect_right(self._ends, now)  # the first piece that ends after `start`, as in the walk
         if first == len(self._ends):
-            return self._walk(start, wanted)
+            return None
         begin = self._starts[first]
         offset = self._through[first] - (self._ends[first] - begin) + max(0, now - begin)  # time before `start`
-        zone = start.tzinfo
-        found: list[datetime] = []
+        found: list[int] = []
         for duration in wanted:
             position = offset + duration
             piece = bisect_left(self._through, position, lo=first)  # ">=": a target using up a piece ends at its end
             if piece == len(self._through):
-                return self._walk(start, wanted)
+                return None
             at = self._ends[piece] - (self._through[piece] - position)
             if at - now > self.FAR:
-                return self._walk(start, wanted)
-            if zone is UTC:  # the store's times: exact, and no fold to mind
-                found.append(_EPOCH + timedelta(microseconds=at))
-            else:
-                seconds, micro = divmod(at, _US_PER_S)
-                found.append(datetime.fromtimestamp(seconds, zone).replace(microsecond=micro))
+                return None
+            found.append(at)
         return found
 
     def _walk(self, start: datetime, wanted: list[int]) -> list[datetime]:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from aggregator.store.database import Row
+from core.instants import from_us
 from core.models import (
     Category,
     Inquiry,
@@ -52,6 +53,11 @@ def db_time(value: datetime) -> str:
         raise ValueError("naive datetime given to the store")
     # isoformat is C-fast and fixed-width with timespec="microseconds" (strftime cost a third of an ingest).
     return value.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def db_time_us(us: int) -> str:
+    """`db_time` of an instant given as microseconds since the epoch (core/instants.py)."""
+    return from_us(us).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def _ts_or_none(value: datetime | None) -> str | None:

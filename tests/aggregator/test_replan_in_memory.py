@@ -30,7 +30,7 @@ EVERY_ALERT = {
     "marketplace:repeat:3",
 }
 PLANNING = datetime.min.replace(tzinfo=UTC)
-BATCH = 3  # twelve inquiries: one batch planned as before, three pages held in memory
+BATCH = 3  # twelve inquiries: more than a batch, so all four pages are held in memory
 STEP = timedelta(minutes=15)  # finer than any two alerts of one inquiry: each fires on its own
 
 
@@ -70,7 +70,7 @@ class _Gate:
         self._fail_after = fail_after
         store.write_back_alert_plans = self  # type: ignore[method-assign]
 
-    async def __call__(self, plans: Sequence[tuple[datetime | None, int]], *, generation: int) -> None:
+    async def __call__(self, plans: Sequence[tuple[int | None, int]], *, generation: int) -> None:
         self.calls += 1
         if self._fail_after is not None and self.calls > self._fail_after:
             raise ConnectionError("the daemon was killed")  # nothing more reaches the store
@@ -100,7 +100,7 @@ async def test_a_large_replan_is_known_before_it_is_stored_and_fires_from_rows_r
     timer, first_plans = await _planned_twice(store, clock)
     by_external = {stored.inquiry.external_id: stored.id for stored in await store.open_inquiries()}
     gate = _Gate(store)
-    await timer.run_once()  # the soonest three ("11", "10", "9" hours old) stored, the other nine held
+    await timer.run_once()  # more than a batch went stale: all twelve held, none stored
     known = await timer.next_alert_at()
     stored_meanwhile = await store.next_alert_at()
     await _run_until(timer, clock, START + timedelta(hours=6))  # "8", "7", "6": their 50 % warnings, from memory
@@ -111,8 +111,8 @@ async def test_a_large_replan_is_known_before_it_is_stored_and_fires_from_rows_r
     stored = await store.next_alert_at()
     left = await store.alert_candidates(now=clock.now(), limit=100)
     await store.aclose()
-    assert (calls_while_held, gate.calls) == (1, 3)  # waiting in its first batch all along; then 9 rows in 3
-    assert stored_meanwhile == PLANNING  # the store still has nine plans of the old generation
+    assert (calls_while_held, gate.calls) == (1, 4)  # waiting in its first batch all along; then 12 rows in 4
+    assert stored_meanwhile == PLANNING  # the store still has twelve plans of the old generation
     assert known == first_plans == START + timedelta(hours=1)  # the same policies: the same earliest alert
     assert [[(key, due) for key, due, _outcome in log] for log in held_fired.values()] == [
         [("marketplace:warn:50%", START + timedelta(hours=h))] for h in (4, 5, 6)
@@ -154,7 +154,7 @@ async def test_rows_answered_or_changed_during_the_write_back_are_not_overwritte
     by_external = {stored.inquiry.external_id: stored.id for stored in await store.open_inquiries()}
     ids = [by_external[str(h)] for h in range(12)]
     gate = _Gate(store)
-    await timer.run_once()  # the soonest three stored, the newest inquiries ("0", "1") held
+    await timer.run_once()  # all twelve held, the newest inquiries ("0", "1") among them
     await _seed(store, START, [0], answered=True)  # a poll: "0" was answered
     moved_at = START - timedelta(hours=11, minutes=30)  # a poll: "1" came back received earlier (warning in 30 min)
     outcome = await store.record_poll(
@@ -252,3 +252,33 @@ async def test_a_replan_held_in_memory_fires_what_a_replan_stored_at_once_does(
     stored_at_once = await _alerts_over_a_day_and_a_half(tmp_path / "reference.db", batch=2000)  # as before
     assert held == stored_at_once
     assert held["3"] and held["5"] and any(key.startswith("promise") for key, _due in held["5"])
+
+
+async def test_rows_awaiting_a_plan_are_found_in_every_generation_while_plans_are_held(
+    database: Path | str,
+) -> None:
+    """While held plans are written back, the store's look for rows without an alert time (a new inquiry, of
+    generation 0; a changed one, of the generation it was planned under) leaves the stale rows with a time alone
+    and still finds those, whichever generation they carry (a seek into each generation, not a scan)."""
+    store = await Store.open(database)
+    clock = FakeClock(START)
+    _timer, _first = await _planned_twice(store, clock)  # twelve rows of the first generation, now stale
+    stale_only = await store.next_alert_at(stale_planned=False)
+    none_awaiting = await store.alert_candidates(now=clock.now(), limit=100, stale_planned=False)
+    new_ids = await _seed(store, START, [20])  # generation 0, no time
+    changed = await store.record_poll(  # "3" came back changed: its time cleared, its generation kept
+        "shop",
+        StreamKind.PRODUCT_QNA,
+        PollResult(inquiries=(make_inquiry("3", received_at=START - timedelta(hours=2)),), cursor={}),
+        now=clock.now(),
+        channels=("sink",),
+        notify_new=False,
+    )
+    awaiting = await store.next_alert_at(stale_planned=False)
+    found = await store.alert_candidates(now=clock.now(), limit=100, stale_planned=False)
+    by_external = {stored.inquiry.external_id: stored.id for stored in await store.open_inquiries()}
+    await store.aclose()
+    assert (stale_only, none_awaiting) == (None, [])  # the stale rows' plans are the timer's to hold
+    assert changed.updated == 1
+    assert awaiting == PLANNING
+    assert sorted(candidate.id for candidate in found) == sorted([*new_ids, by_external["3"]])
