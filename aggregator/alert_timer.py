@@ -27,8 +27,9 @@ from core.instants import from_us, to_us
 from core.models import MessageKind
 from core.payloads import SlaAlertPayload
 from policies import Policies
+from policies.alert_due import due_alerts, is_late
 from policies.control_effects import apply_controls
-from policies.sla import AlertKind, AlertPlanner, PlannedAlert, due_alerts, is_late
+from policies.sla import AlertKind, AlertPlanner, PlannedAlert
 
 log = structlog.get_logger("inqd.timers")
 
@@ -179,14 +180,23 @@ class AlertTimer:
         snooze_all_until = await self._store.snooze_all_until()
         if self._held is not None:
             queued += await self._fire_held_due(snooze_all_until)
-        tried_in_memory = self._held is not None
-        if self._replan_large and not tried_in_memory:  # start() made more than a batch stale: no batch first
-            self._replan_large, tried_in_memory = False, True
+        if self._replan_large and self._held is None:
+            # start() made more than a batch stale: first the rows awaiting a plan (new ones, and those a poll just
+            # changed, whose alerts may be minutes away), then every stale row in memory, no batch stored first.
+            self._replan_large = False
+            queued += await self._plan_batches(snooze_all_until, awaiting_only=True)
             queued += await self._replan_in_memory(snooze_all_until)
+        return queued + await self._plan_batches(snooze_all_until)
+
+    async def _plan_batches(self, snooze_all_until: datetime | None, *, awaiting_only: bool = False) -> int:
+        """Plan the store's candidates a batch at a time (all of them, or only the rows awaiting a plan and the
+        current plans' alerts due); more than a batch of stale rows goes to memory (`_replan_in_memory`)."""
+        queued = 0
+        tried_in_memory = awaiting_only or self._held is not None
         while True:
             now = self._clock.now()
             candidates = await self._store.alert_candidates(
-                now=now, limit=self._batch, stale_planned=self._held is None
+                now=now, limit=self._batch, stale_planned=self._held is None and not awaiting_only
             )
             if not candidates:
                 break

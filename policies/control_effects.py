@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.models import ClockKind, InquiryControls
-from policies.sla import LATE_AFTER, AlertKind, PlannedAlert
+from policies.alert_due import LATE_AFTER
+from policies.sla import AlertKind, PlannedAlert
 
 
 @dataclass(frozen=True, slots=True)

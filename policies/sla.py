@@ -13,7 +13,7 @@ Every alert has a stable key, so the store can record which ones fired and never
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -23,9 +23,7 @@ from typing import NamedTuple
 from core.instants import from_us, to_us
 from core.models import ClockKind, Inquiry, Marketplace, StreamKind
 from policies.intervals import Schedule, add_work_time
-from policies.work_time import WorkTimeline
-
-LATE_AFTER = timedelta(minutes=5)  # an alert this far past its time fired late (the daemon was down)
+from policies.work_time import SpanTimeline, WorkTimeline
 
 
 class AlertKind(StrEnum):
@@ -140,7 +138,9 @@ class AlertPlanner:
         # The fast path's (`first_alert_us`) constants: whether a repeat can precede the breach; whether evening
         # warnings can happen at all; each (marketplace, stream)'s clocks; the marketplace alerts' offsets.
         self._repeats_first = bool(self._repeats) and every is not None and every <= _ZERO
-        self._evenings = policy.evening_lead is not None and quiet.has_spans
+        self._evening_lead = None if policy.evening_lead is None else policy.evening_lead // _US
+        self._quiet_spans = SpanTimeline(quiet)
+        self._evening_keys: dict[int, str] = {}  # quiet period's start (µs) -> its evening warning's key
         self._clocks: dict[tuple[Marketplace, StreamKind], tuple[int, tuple[tuple[int, str], ...] | None]] = {}
         self._offsets: dict[int, tuple[tuple[int, str], ...]] = {}
 
@@ -214,10 +214,12 @@ class AlertPlanner:
             if key not in fired:
                 first = (received + offset, key)
                 break
-        if self._evenings:
-            evening = _evening_alert(from_us(received), from_us(deadline), self._policy, self._quiet)
-            if evening is not None and evening.key not in fired:
-                first = min(first, (to_us(evening.at), evening.key))
+        lead = self._evening_lead
+        quiet_from = None if lead is None else self._quiet_spans.span_start_us(deadline)
+        if lead is not None and quiet_from is not None and quiet_from > received:  # `_evening_alert`, in µs
+            key = self._evening_keys.get(quiet_from) or self._evening_key(quiet_from)
+            if key not in fired:
+                first = min(first, (max(received, quiet_from - lead), key))
         if due_by is not None and first[0] <= due_by:
             return None
         if own_points is None:
@@ -244,6 +246,13 @@ class AlertPlanner:
         if spent[0] < 0:
             return deadline, ()
         return deadline, tuple(sorted((us, key) for (key, _kind, _spent), us in zip(points, spent, strict=True)))
+
+    def _evening_key(self, quiet_from: int) -> str:
+        if len(self._evening_keys) >= 4096:
+            self._evening_keys.clear()
+        at = self._quiet_spans.instant(quiet_from)  # as `quiet_span_start` gives it, so the key reads the same
+        key = self._evening_keys[quiet_from] = f"marketplace:evening:{at.isoformat()}"
+        return key
 
     def _offsets_of(self, total: int) -> tuple[tuple[int, str], ...]:
         """The marketplace clock's warnings and breach as (µs after receipt, key), in time order, for a clock of
@@ -340,60 +349,3 @@ def plan_alerts(inquiry: Inquiry, policy: SlaPolicy, *, work: Schedule, quiet: S
     if inquiry.answered:
         return ()
     return tuple(AlertPlanner(policy, work=work, quiet=quiet).plan(inquiry))
-
-
-# When alerts of one clock coincide, the weightiest fires. The evening warning outranks a plain warning: it says
-# when to answer ("before 22:00"), not only how much time is left.
-_WEIGHT = {
-    AlertKind.WARNING: 0,
-    AlertKind.EVENING: 1,
-    AlertKind.REPEAT: 2,
-    AlertKind.BREACH: 3,
-    AlertKind.PROMISE_REMINDER: 0,
-    AlertKind.PROMISE_MISSED: 3,
-}
-
-
-class DueAlerts(NamedTuple):
-    """What the timer must do now for one inquiry."""
-
-    fire: tuple[PlannedAlert, ...]  # send these (at most one per clock)
-    superseded: tuple[PlannedAlert, ...]  # passed unsent while a later one of the same clock is due: never send
-    next_at: datetime | None  # when to look again (None: nothing left)
-
-
-def due_alerts(
-    plan: Sequence[PlannedAlert], fired: frozenset[str], *, now: datetime, known_since: datetime | None = None
-) -> DueAlerts:
-    """Split `plan` (in time order, as planned) into what fires now, what is stale, and the next wake-up.
-
-    Alerts whose time came before inqd first saw the inquiry (`known_since`: a backfilled backlog, or an item
-    found after an outage) never fire: the backlog summary or the new-inquiry push, which shows the deadline,
-    already covers them.
-
-    If several alerts of one clock are due at once (the daemon was down, or two points coincide), only the
-    weightiest fires (a breach over a repeat over an evening warning over a warning; then the latest): a
-    breach says more than the warnings before it, it must never be skipped, and one message beats three.
-    """
-    for alert in plan:  # nearly every inquiry of a re-plan: the first alert not yet fired is still ahead
-        if alert.key not in fired:
-            if alert.at > now:  # and so is every later one: the plan is in time order
-                return DueAlerts((), (), alert.at)
-            break
-    else:
-        return DueAlerts((), (), None)
-    pending = [a for a in plan if a.key not in fired]
-    future = [a.at for a in pending if a.at > now]
-    due = [a for a in pending if a.at <= now]
-    unseen = [a for a in due if known_since is not None and a.at <= known_since]
-    latest: dict[ClockKind, PlannedAlert] = {}
-    for alert in sorted((a for a in due if a not in unseen), key=lambda a: (_WEIGHT[a.kind], a.at)):
-        latest[alert.clock] = alert
-    fire = tuple(sorted(latest.values(), key=lambda a: (a.at, a.key)))
-    superseded = tuple(a for a in due if a not in fire)
-    return DueAlerts(fire=fire, superseded=superseded, next_at=min(future) if future else None)
-
-
-def is_late(alert: PlannedAlert, *, now: datetime) -> bool:
-    """True when an alert fires well after its time (it passed while the daemon was down)."""
-    return now - alert.at > LATE_AFTER

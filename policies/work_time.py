@@ -1,9 +1,11 @@
-"""Work-time arithmetic for many points at once: the SLA timer's own-target clocks (policies/sla.py).
+"""Schedule arithmetic for many points at once: the SLA timer's own-target clocks and evening warnings
+(policies/sla.py).
 
 `add_work_time` (policies/intervals.py) walks a schedule day by day from a start. A re-plan asks that for
 every open inquiry and each of its own-target points; `add_work_times` walks once for all the points of one
 start, and `WorkTimeline` lays the schedule's pieces out once and answers each start by bisection. Both give
 exactly `add_work_time`'s instants (tests/policies/test_sla_planner.py), in the zone of the start.
+`SpanTimeline` does the same for `Schedule.span_start` (where the quiet period a deadline falls in began).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from core.instants import from_us, to_us
 from policies.intervals import HORIZON_DAYS, Schedule
 
-__all__ = ["WorkTimeline", "add_work_times"]
+__all__ = ["SpanTimeline", "WorkTimeline", "add_work_times"]
 
 _ONE_DAY = timedelta(days=1)
 _US = timedelta(microseconds=1)
@@ -149,3 +151,65 @@ class WorkTimeline:
         self._first, self._last = first, last
         self._low, self._high = self._schedule._instant(first, 0), self._schedule._instant(last, 0)
         self._starts, self._ends, self._through = starts, ends, through
+
+
+class SpanTimeline:
+    """A schedule's spans laid out over a stretch of days, each with the start of the run it belongs to (spans
+    touching across midnight, as `Schedule.span_start` walks back): that start by bisection, in microseconds, for
+    a caller asking for many instants (a re-plan: one evening warning per open inquiry). What the stretch cannot
+    tell (a run from before it, or longer than the walk goes) is asked of the schedule."""
+
+    AHEAD_DAYS = 40
+    _AHEAD = timedelta(days=AHEAD_DAYS) // _US
+    _BEHIND = timedelta(days=3) // _US
+
+    def __init__(self, schedule: Schedule) -> None:
+        self._schedule = schedule
+        self._low = self._high = 0  # the stretch as instants (µs): its first day's midnight, its last day's
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._runs: list[int | None] = []  # the start of each span's run; None: the schedule's walk decides
+
+    def span_start_us(self, at: int) -> int | None:
+        """`Schedule.span_start` of the instant `at` (µs), as µs: None when `at` lies outside every span."""
+        if not self._schedule.has_spans:
+            return None
+        if at - self._BEHIND < self._low or at + self._AHEAD > self._high:
+            self._cover(self._schedule._local_date(from_us(at)) - 4 * _ONE_DAY)
+        span = bisect_right(self._starts, at) - 1
+        if span < 0 or at >= self._ends[span]:
+            return None
+        run = self._runs[span]
+        if run is None:
+            found = self._schedule.span_start(from_us(at))
+            return None if found is None else to_us(found)
+        return run
+
+    def instant(self, at: int) -> datetime:
+        """The instant `at` (µs) as `Schedule.span_start` gives it: in the schedule's zone."""
+        return self._schedule._to_dt(at)
+
+    def _cover(self, day: date) -> None:
+        """Lay out the spans from `day` to 2 x AHEAD_DAYS past it. Within a day they are merged already, so two
+        touching spans are the end of one day and the start of the next: one run."""
+        last = day + timedelta(days=2 * self.AHEAD_DAYS)
+        starts: list[int] = []
+        ends: list[int] = []
+        runs: list[int | None] = []
+        lengths: list[int] = []  # midnights each run crossed: the walk gives up after HORIZON_DAYS
+        current = day
+        while current <= last:
+            for start, end in self._schedule._day(current):
+                if ends and ends[-1] == start:
+                    length = lengths[-1] + 1
+                    run = runs[-1] if length <= HORIZON_DAYS else None
+                else:
+                    # The stretch's first span may go on from the day before it: the walk decides.
+                    length, run = 0, None if not starts and current == day else start
+                starts.append(start)
+                ends.append(end)
+                runs.append(run)
+                lengths.append(length)
+            current += _ONE_DAY
+        self._low, self._high = self._schedule._instant(day, 0), self._schedule._instant(last, 0)
+        self._starts, self._ends, self._runs = starts, ends, runs

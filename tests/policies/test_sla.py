@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.models import KST, Inquiry, Marketplace, StreamKind
+from policies.alert_due import due_alerts, is_late
 from policies.calendar import Calendar
 from policies.intervals import Schedule, parse_interval
 from policies.sla import (
@@ -18,8 +19,6 @@ from policies.sla import (
     SlaRule,
     WarnPoint,
     deadlines,
-    due_alerts,
-    is_late,
     plan_alerts,
 )
 

@@ -10,22 +10,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.instants import to_us
 from core.models import KST, ClockKind, Inquiry, InquiryControls, Marketplace, StreamKind
+from policies.alert_due import _WEIGHT, due_alerts
 from policies.control_effects import ControlPolicy, apply_controls
 from policies.intervals import Schedule, add_work_time
 from policies.sla import (
-    _WEIGHT,
     AlertKind,
     AlertPlanner,
     PlannedAlert,
     SlaPolicy,
     SlaRule,
     WarnPoint,
-    due_alerts,
     quiet_span_start,
 )
-from policies.work_time import WorkTimeline, add_work_times
+from policies.work_time import SpanTimeline, WorkTimeline, add_work_times
 from tests.policies.test_intervals import DURATIONS, INSTANTS, schedules
+from tests.policies.test_intervals import QUIET as NIGHT_AND_HOLIDAYS
 from tests.policies.test_sla import WORK
 
 Row = tuple[str, ClockKind, AlertKind, datetime, datetime, datetime | None, str]
@@ -260,6 +261,32 @@ def test_the_timeline_finds_what_the_walk_does(
         except ValueError as err:
             found = str(err)
         assert found == expected
+
+
+@PROPERTY
+@given(plan=schedules(), instants=st.lists(INSTANTS, min_size=1, max_size=8))
+def test_the_span_timeline_finds_the_start_the_walk_back_does(plan: Schedule, instants: list[datetime]) -> None:
+    """One timeline asked for many instants, before and after the stretch it has laid out (evening warnings)."""
+    timeline = SpanTimeline(plan)
+    for at in instants:
+        expected = plan.span_start(at)
+        found = timeline.span_start_us(to_us(at))
+        assert found == (None if expected is None else to_us(expected))
+        if found is not None and expected is not None:
+            assert timeline.instant(found).isoformat() == expected.isoformat()  # the evening key's text
+
+
+def test_a_quiet_night_runs_on_across_midnight_and_over_a_holiday() -> None:
+    """22:00-09:00 and closed days: 03:00 belongs to the night that began at 22:00 the evening before; midday in
+    추석 2026 (24-26 September) to the night before it began; midday on a plain day to no quiet period."""
+    timeline = SpanTimeline(NIGHT_AND_HOLIDAYS)
+    assert timeline.span_start_us(to_us(datetime(2026, 12, 8, 3, 0, tzinfo=KST))) == to_us(
+        datetime(2026, 12, 7, 22, 0, tzinfo=KST)
+    )
+    assert timeline.span_start_us(to_us(datetime(2026, 9, 26, 12, 0, tzinfo=KST))) == to_us(
+        datetime(2026, 9, 23, 22, 0, tzinfo=KST)
+    )
+    assert timeline.span_start_us(to_us(datetime(2026, 12, 8, 12, 0, tzinfo=KST))) is None
 
 
 def test_a_target_that_uses_up_a_span_ends_at_the_span_end() -> None:
