@@ -33,11 +33,11 @@ from aggregator.settings.problems import Problem
 from aggregator.settings.report import ReportConfig
 from aggregator.settings.secrets import TomlWithSecrets
 from aggregator.settings.service import AdminConfig, ControlsConfig, HealthConfig
+from aggregator.store import POSTGRES_SCHEMES
 from core import __version__
 from core.models import MessageKind
 from policies import Policies
 
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 # False refuses every PostgreSQL URL with "PostgreSQL support is not finished" (a half-working engine is not to be
 # selectable); True since the whole store test suite passes on PostgreSQL (issue 20, step 1).
 POSTGRES_SELECTABLE = True
