@@ -51,11 +51,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aggregator.alert_timer import AlertTimer
 from aggregator.logs import configure_logging
 from aggregator.settings import Settings
-from aggregator.store import AlertCandidate, AlertUpdate, Channels, Store, db_time
+from aggregator.store import AlertCandidate, AlertUpdate, Channels, Store, db_time, is_postgres_url
 from aggregator.store.alert_plans import StaleCursor, StalePage
 from aggregator.store.database import Database
 from aggregator.store.schema import CURRENT_PLAN_GENERATION
@@ -194,9 +195,15 @@ async def record(store: Store, inquiries: Sequence[Inquiry], *, now: datetime, n
     return new, polls
 
 
-def db_counts(path: Path) -> dict[str, int]:
-    """Row counts the report needs, read through a separate read-only stdlib connection."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def db_counts(location: Path | str) -> dict[str, int]:
+    """Row counts the report needs, read through a connection of their own (read-only for a SQLite file; a
+    PostgreSQL URL for bench.replan_postgres)."""
+    if is_postgres_url(location):
+        import psycopg  # only the PostgreSQL run needs the driver
+
+        conn: Any = psycopg.connect(str(location))
+    else:
+        conn = sqlite3.connect(f"file:{location}?mode=ro", uri=True)
     try:
         counts = {
             "open": conn.execute("SELECT COUNT(*) FROM inquiries WHERE answered = 0").fetchone()[0],
@@ -294,7 +301,7 @@ class Rebuild:
 async def rebuild(
     store: TimedStore,
     policies: Policies,
-    path: Path,
+    path: Path | str,
     *,
     profile: cProfile.Profile | None = None,
     reset_peak_first: bool = True,
