@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from aggregator.store.answers import AnswerState, AnswerTransition
+from aggregator.store.answer_sending import AnswerTransition
+from aggregator.store.answers import AnswerState
 from core.answers import AnswerOutcome, AnswerResult
 
 RETRY_BASE_S = 30.0  # the first retry after "try again later"; doubled after each attempt

@@ -2,10 +2,10 @@
 the marketplace said.
 
 The claim (`sending`) is committed before the connector is called and the outcome after it returns, so a crash in
-between leaves a row that is settled later (store/answers.py `recover_answers`): at the next start-up on SQLite, or,
-where several instances share PostgreSQL, by any instance's sender once the claim has run out (a send is cut off
-before its claim ends, so a claim that ran out has no request in flight). One answer at a time: a crash then leaves
-at most one answer whose fate is unknown.
+between leaves a row that is settled later (store/answer_sending.py `recover_answers`): at the next start-up on
+SQLite, or, where several instances share PostgreSQL, by any instance's sender once the claim has run out (a send is
+cut off before its claim ends, so a claim that ran out has no request in flight). One answer at a time: a crash then
+leaves at most one answer whose fate is unknown.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import structlog
 
 from aggregator.answering.outcomes import metric_outcome, transition_for
 from aggregator.store import Channels, Store
-from aggregator.store.answers import NOT_SENT_STATES, ClaimedAnswer
+from aggregator.store.answer_sending import ClaimedAnswer
+from aggregator.store.answers import NOT_SENT_STATES
 from connectors.base import AnsweringConnector
 from core.answers import AnswerOutcome, AnswerRequest, AnswerResult
 from core.clock import Clock, WakeableLoop
@@ -33,7 +34,7 @@ CONNECTOR_CRASHED = "답변을 보내는 중 inqd 내부 오류가 났습니다"
 # The connector (its retries included) took longer than the claim allows: cut off, the answer may have been sent.
 CLAIM_RAN_OUT = "답변 전송이 너무 오래 걸려 중단했습니다"
 # A send is cut off this long before its claim runs out, so no other instance can recover (and resend) an answer
-# whose request is still in flight (store/answers.py recover_answers(lapsed_only=True)).
+# whose request is still in flight (store/answer_sending.py recover_answers(lapsed_only=True)).
 CLAIM_MARGIN_S = 15.0
 
 

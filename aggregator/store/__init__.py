@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aggregator.store.alert_plans import AlertCandidate, TimersMixin
+from aggregator.store.answer_sending import AnswerSendingMixin
 from aggregator.store.answers import AnswersMixin
 from aggregator.store.control_state import ControlsMixin
 from aggregator.store.copying import CopyMixin, TargetNotEmpty
@@ -87,6 +88,7 @@ class Store(
     HealthMixin,
     ControlsMixin,
     AnswersMixin,
+    AnswerSendingMixin,
     TelegramThreadsMixin,
     InboxMixin,
     ReportMixin,

@@ -9,13 +9,8 @@ import psycopg
 import pytest
 
 from aggregator.store import Store
-from aggregator.store.answers import (
-    AnswerConflict,
-    AnswerRecord,
-    AnswerState,
-    AnswerTransition,
-    ClaimedAnswer,
-)
+from aggregator.store.answer_sending import AnswerTransition, ClaimedAnswer
+from aggregator.store.answers import AnswerConflict, AnswerRecord, AnswerState
 from core.answers import AnswerOutcome
 from core.models import Inquiry, MessageKind, OpenSnapshot, PollResult, StreamKind
 from core.payloads import AnswerNotSentPayload
