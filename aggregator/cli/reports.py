@@ -176,7 +176,7 @@ def _promise_note(note: str | None, stored: StoredInquiry) -> str:
     return f" “{text}”" if text else ""
 
 
-# What an event's line names beyond its message, channel, reason and who (by kind; the texts are in cli.texts).
+# What an event's line names beyond its message, channel, reason and who (by kind; the texts are in cli.explain_texts).
 _EVENT_VALUES: dict[str, Callable[[_EventWords], dict[str, object]]] = {
     "alert_queued": lambda w: {
         "key": alert_words(str(w.detail.get("key") or ""), w.words),
