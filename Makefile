@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test chromium postgresql lint typecheck bench bench-timers bench-detection bench-quiet-polls bench-scale bench-idle bench-privacy bench-answer bench-web bench-report bench-all soak soak-answers soak-instances faults-long prove clean
+.PHONY: demo test chromium postgresql lint typecheck bench bench-timers bench-timers-postgres bench-detection bench-quiet-polls bench-scale bench-idle bench-privacy bench-answer bench-web bench-report bench-all soak soak-answers soak-instances faults-long prove clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("inqd needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -45,7 +45,10 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ingest
 
 bench-timers: $(STAMP)
-	$(BIN)/python -m bench.timers --across-restart
+	$(BIN)/python -m bench.timers --across-restart --quiet-hours
+
+bench-timers-postgres: $(STAMP) postgresql
+	$(BIN)/python -m bench.replan_postgres --quiet-hours
 
 bench-detection: $(STAMP)
 	$(BIN)/python -m bench.detection
