@@ -78,7 +78,7 @@ bench-web: $(STAMP)
 bench-report: $(STAMP)
 	$(BIN)/python -m bench.report $(ARGS)
 
-bench-all: bench bench-timers bench-detection bench-quiet-polls bench-idle bench-scale bench-privacy bench-answer bench-web bench-report
+bench-all: bench bench-timers bench-timers-postgres bench-detection bench-quiet-polls bench-idle bench-scale bench-privacy bench-answer bench-web bench-report
 
 ## The long runs of the proof suites (CI runs their short variants inside `make test`).
 soak: $(STAMP)
