@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -14,8 +14,8 @@ import structlog
 from pydantic import TypeAdapter
 
 from aggregator.settings import Account, NotifierConfig, Settings, SinkNotifierConfig
-from aggregator.store import Store
-from core.models import KST, Category, Inquiry, Marketplace, StreamKind
+from aggregator.store import RecordOutcome, Store
+from core.models import KST, Category, Inquiry, Marketplace, PollResult, StreamKind
 from tests.fakes import FakeClock
 from tests.postgres_server import BACKENDS, PostgresServer, running_server
 
@@ -131,6 +131,26 @@ def make_inquiry(
         answered_at=START if answered else None,
         buyer=buyer,
     )
+
+
+async def record_quietly(store: Store, now: datetime, inquiries: Iterable[Inquiry]) -> RecordOutcome:
+    """`inquiries` recorded as one poll of shop's product Q&A, without a push (a timer test's seed or re-poll)."""
+    return await store.record_poll(
+        "shop",
+        StreamKind.PRODUCT_QNA,
+        PollResult(inquiries=tuple(inquiries), cursor={}),
+        now=now,
+        channels=("sink",),
+        notify_new=False,
+    )
+
+
+async def seed_hours_ago(
+    store: Store, now: datetime, hours_ago: Iterable[int], *, tag: str = "", answered: bool = False
+) -> list[int]:
+    """Inquiries "<tag><h>" received h hours before `now`, for each h of `hours_ago` in that order; their new ids."""
+    inquiries = (make_inquiry(f"{tag}{h}", received_at=now - timedelta(hours=h), answered=answered) for h in hours_ago)
+    return list((await record_quietly(store, now, inquiries)).new_ids)
 
 
 def quiet_sink(directory: Path) -> SinkNotifierConfig:

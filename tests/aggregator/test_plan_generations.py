@@ -14,28 +14,13 @@ from aggregator.alert_timer import AlertTimer
 from aggregator.settings import Settings
 from aggregator.store import Store
 from aggregator.store.migrations import MIGRATIONS
-from core.models import PollResult, StreamKind
-from tests.conftest import START, make_inquiry
+from tests.conftest import START, seed_hours_ago
 from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.both_backends
 
 POLICIES = Settings(quiet_hours=()).policies()  # 24 h deadline, warnings at 50 % and 2 h left
 PLANNING = datetime.min.replace(tzinfo=UTC)  # Store.next_alert_at() while some row awaits planning
-
-
-async def _seed(store: Store, now: datetime, hours_ago: range, *, tag: str = "") -> list[int]:
-    """Open inquiries received `hours_ago` hours before `now`, in that order; their row ids."""
-    inquiries = tuple(make_inquiry(f"{tag}{h}", received_at=now - timedelta(hours=h)) for h in hours_ago)
-    outcome = await store.record_poll(
-        "shop",
-        StreamKind.PRODUCT_QNA,
-        PollResult(inquiries=inquiries, cursor={}),
-        now=now,
-        channels=("sink",),
-        notify_new=False,
-    )
-    return list(outcome.new_ids)
 
 
 def _dt(text: str | None) -> datetime:
@@ -63,7 +48,7 @@ async def test_a_config_change_writes_no_inquiry_row_and_replans_due_first_then_
     path = tmp_path / "inqd.db"
     store = await Store.open(path)
     clock = FakeClock(START)
-    ids = await _seed(store, clock.now(), range(6))
+    ids = await seed_hours_ago(store, clock.now(), range(6))
     timer = AlertTimer(store, clock, POLICIES, channels=("sink",))
     await timer.start("config-a")
     await timer.run_once()
@@ -73,7 +58,7 @@ async def test_a_config_change_writes_no_inquiry_row_and_replans_due_first_then_
     wake = await store.next_alert_at()
     first = await _plan_one_batch(store, timer, clock.now(), limit=2)
     clock.advance((_dt(planned[0][1]) - clock.now()).total_seconds() + 1)  # the first re-planned one is due
-    newcomer = await _seed(store, clock.now(), range(1), tag="new-")  # (a new inquiry: never planned)
+    newcomer = await seed_hours_ago(store, clock.now(), range(1), tag="new-")  # (a new inquiry: never planned)
     order = [c.id for c in await store.alert_candidates(now=clock.now(), limit=4)]
     await store.aclose()
     assert replanned == 6
@@ -88,7 +73,7 @@ async def test_a_replan_cut_short_is_finished_by_the_next_start_each_inquiry_onc
     path = tmp_path / "inqd.db"
     store = await Store.open(path)
     clock = FakeClock(START)
-    ids = await _seed(store, clock.now(), range(30))
+    ids = await seed_hours_ago(store, clock.now(), range(30))
     timer = AlertTimer(store, clock, POLICIES, channels=("sink",))
     await timer.start("config-a")
     await timer.run_once()
@@ -154,7 +139,7 @@ async def test_snooze_for_all_and_a_vacation_make_every_plan_stale_without_rewri
     path = tmp_path / "inqd.db"
     store = await Store.open(path)
     clock = FakeClock(START)
-    await _seed(store, clock.now(), range(3))
+    await seed_hours_ago(store, clock.now(), range(3))
     timer = AlertTimer(store, clock, POLICIES, channels=("sink",))
     await timer.run_once()
     planned = _plans(path)
@@ -178,7 +163,7 @@ async def test_snooze_for_all_and_a_vacation_make_every_plan_stale_without_rewri
 async def test_plans_made_while_the_config_changed_stay_stale(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "inqd.db")
     clock = FakeClock(START)
-    ids = await _seed(store, clock.now(), range(3))
+    ids = await seed_hours_ago(store, clock.now(), range(3))
     timer = AlertTimer(store, clock, POLICIES, channels=("sink",))
     await timer.start("config-a")
     candidates = await store.alert_candidates(now=clock.now(), limit=10)

@@ -14,8 +14,7 @@ import pytest
 from aggregator.alert_timer import AlertTimer
 from aggregator.settings import Settings
 from aggregator.store import Store
-from core.models import PollResult, StreamKind
-from tests.conftest import START, make_inquiry
+from tests.conftest import START, make_inquiry, record_quietly, seed_hours_ago
 from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.both_backends
@@ -34,23 +33,10 @@ BATCH = 3  # twelve inquiries: more than a batch, so all four pages are held in 
 STEP = timedelta(minutes=15)  # finer than any two alerts of one inquiry: each fires on its own
 
 
-async def _seed(store: Store, now: datetime, hours_ago: Sequence[int], *, answered: bool = False) -> list[int]:
-    inquiries = tuple(make_inquiry(str(h), received_at=now - timedelta(hours=h), answered=answered) for h in hours_ago)
-    outcome = await store.record_poll(
-        "shop",
-        StreamKind.PRODUCT_QNA,
-        PollResult(inquiries=inquiries, cursor={}),
-        now=now,
-        channels=("sink",),
-        notify_new=False,
-    )
-    return list(outcome.new_ids)
-
-
 async def _planned_twice(store: Store, clock: FakeClock) -> tuple[AlertTimer, datetime | None]:
     """Twelve open inquiries planned under config "a", then the config changes: a timer about to re-plan them, and
     the earliest alert of the first plans."""
-    await _seed(store, clock.now(), range(12))
+    await seed_hours_ago(store, clock.now(), range(12))
     timer = AlertTimer(store, clock, POLICIES, channels=("sink",), batch=BATCH)
     await timer.start("config-a")
     await timer.run_once()
@@ -155,16 +141,9 @@ async def test_rows_answered_or_changed_during_the_write_back_are_not_overwritte
     ids = [by_external[str(h)] for h in range(12)]
     gate = _Gate(store)
     await timer.run_once()  # all twelve held, the newest inquiries ("0", "1") among them
-    await _seed(store, START, [0], answered=True)  # a poll: "0" was answered
+    await seed_hours_ago(store, START, [0], answered=True)  # a poll: "0" was answered
     moved_at = START - timedelta(hours=11, minutes=30)  # a poll: "1" came back received earlier (warning in 30 min)
-    outcome = await store.record_poll(
-        "shop",
-        StreamKind.PRODUCT_QNA,
-        PollResult(inquiries=(make_inquiry("1", received_at=moved_at),), cursor={}),
-        now=clock.now(),
-        channels=("sink",),
-        notify_new=False,
-    )
+    outcome = await record_quietly(store, clock.now(), [make_inquiry("1", received_at=moved_at)])
     await timer.run_once()  # plans the changed row from the store at once
     gate.release.set()
     await timer.written_back()  # must not put back the held plans of "0" and "1"
@@ -213,7 +192,7 @@ async def _alerts_over_a_day_and_a_half(database: Path | str, batch: int) -> dic
     40 h: (key, due at) of every alert queued, by external id; each checked to have come at its time."""
     store = await Store.open(database)
     clock = FakeClock(START)
-    await _seed(store, START, [*range(12), 20, 22, 30])
+    await seed_hours_ago(store, START, [*range(12), 20, 22, 30])
     by_external = {stored.inquiry.external_id: stored.id for stored in await store.open_inquiries()}
     await store.snooze(by_external["3"], START + timedelta(hours=14), now=START, actor="test")
     await store.mark_handled(by_external["4"], now=START, actor="test")
@@ -265,15 +244,9 @@ async def test_rows_awaiting_a_plan_are_found_in_every_generation_while_plans_ar
     _timer, _first = await _planned_twice(store, clock)  # twelve rows of the first generation, now stale
     stale_only = await store.next_alert_at(stale_planned=False)
     none_awaiting = await store.alert_candidates(now=clock.now(), limit=100, stale_planned=False)
-    new_ids = await _seed(store, START, [20])  # generation 0, no time
-    changed = await store.record_poll(  # "3" came back changed: its time cleared, its generation kept
-        "shop",
-        StreamKind.PRODUCT_QNA,
-        PollResult(inquiries=(make_inquiry("3", received_at=START - timedelta(hours=2)),), cursor={}),
-        now=clock.now(),
-        channels=("sink",),
-        notify_new=False,
-    )
+    new_ids = await seed_hours_ago(store, START, [20])  # generation 0, no time
+    # "3" came back changed: its time cleared, its generation kept
+    changed = await record_quietly(store, clock.now(), [make_inquiry("3", received_at=START - timedelta(hours=2))])
     awaiting = await store.next_alert_at(stale_planned=False)
     found = await store.alert_candidates(now=clock.now(), limit=100, stale_planned=False)
     by_external = {stored.inquiry.external_id: stored.id for stored in await store.open_inquiries()}
