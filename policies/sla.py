@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import partial
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 from core.instants import from_us, to_us
@@ -140,9 +140,10 @@ class AlertPlanner:
         self._repeats_first = bool(self._repeats) and every is not None and every <= _ZERO
         self._evening_lead = None if policy.evening_lead is None else policy.evening_lead // _US
         self._quiet_spans = SpanTimeline(quiet)
-        self._evening_keys: dict[int, str] = {}  # quiet period's start (µs) -> its evening warning's key
+        self._evening_key = lru_cache(maxsize=4096)(self._evening_key_of)  # quiet start (µs) -> evening key
         self._clocks: dict[tuple[Marketplace, StreamKind], tuple[int, tuple[tuple[int, str], ...] | None]] = {}
-        self._offsets: dict[int, tuple[tuple[int, str], ...]] = {}
+        # By clock length: the rule's deadline gives every row without a deadline of its own the same one.
+        self._offsets = lru_cache(maxsize=4096)(self._offsets_of)
 
     def plan(self, inquiry: Inquiry) -> list[PlannedAlert]:
         """Every SLA alert of an open `inquiry`, in time order (`plan_alerts` without the answered check)."""
@@ -210,14 +211,14 @@ class AlertPlanner:
         deadline = received + rule_deadline if deadline_at is None else deadline_at
         total = deadline - received
         first = (deadline, "marketplace:breach")  # never fired here; every repeat comes after it
-        for offset, key in self._offsets.get(total) or self._offsets_of(total):
+        for offset, key in self._offsets(total):
             if key not in fired:
                 first = (received + offset, key)
                 break
         lead = self._evening_lead
         quiet_from = None if lead is None else self._quiet_spans.span_start_us(deadline)
         if lead is not None and quiet_from is not None and quiet_from > received:  # `_evening_alert`, in µs
-            key = self._evening_keys.get(quiet_from) or self._evening_key(quiet_from)
+            key = self._evening_key(quiet_from)
             if key not in fired:
                 first = min(first, (max(received, quiet_from - lead), key))
         if due_by is not None and first[0] <= due_by:
@@ -247,16 +248,13 @@ class AlertPlanner:
             return deadline, ()
         return deadline, tuple(sorted((us, key) for (key, _kind, _spent), us in zip(points, spent, strict=True)))
 
-    def _evening_key(self, quiet_from: int) -> str:
-        if len(self._evening_keys) >= 4096:
-            self._evening_keys.clear()
+    def _evening_key_of(self, quiet_from: int) -> str:
         at = self._quiet_spans.instant(quiet_from)  # as `quiet_span_start` gives it, so the key reads the same
-        key = self._evening_keys[quiet_from] = f"marketplace:evening:{at.isoformat()}"
-        return key
+        return f"marketplace:evening:{at.isoformat()}"
 
     def _offsets_of(self, total: int) -> tuple[tuple[int, str], ...]:
         """The marketplace clock's warnings and breach as (µs after receipt, key), in time order, for a clock of
-        `total` µs. Cached: the rule's deadline gives every row without its own deadline the same length."""
+        `total` µs."""
         span = timedelta(microseconds=total)
         found = [(total, "marketplace:breach")]
         for key, share, left in self._warns:
@@ -264,10 +262,7 @@ class AlertPlanner:
             offset = (span * share) // _US if share is not None else total - (left // _US if left else total)
             if 0 <= offset < total:
                 found.append((offset, key))
-        if len(self._offsets) >= 4096:  # rows with deadlines of their own: each length is new
-            self._offsets.clear()
-        offsets = self._offsets[total] = tuple(sorted(found))
-        return offsets
+        return tuple(sorted(found))
 
     def _marketplace_alerts(self, start: datetime, deadline: datetime) -> list[PlannedAlert]:
         total = deadline - start

@@ -22,7 +22,6 @@ __all__ = ["SpanTimeline", "WorkTimeline", "add_work_times"]
 _ONE_DAY = timedelta(days=1)
 _US = timedelta(microseconds=1)
 _US_PER_S = 1_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def add_work_times(schedule: Schedule, start: datetime, durations: Sequence[timedelta]) -> list[datetime]:
@@ -63,20 +62,40 @@ def add_work_times(schedule: Schedule, start: datetime, durations: Sequence[time
     raise ValueError(f"{schedule!r} has no time in the {HORIZON_DAYS} days after {start.isoformat()}")
 
 
-class WorkTimeline:
-    """A schedule's pieces laid end to end over a stretch of days, with the schedule time before each one: the
-    instants of `add_work_times` by bisection instead of a walk, for a caller that asks for many starts (a re-plan
-    of 100,000 own-target clocks). Anything outside the stretch, or far off, is left to the walk."""
+class _Stretch:
+    """A stretch of a schedule's days laid out for bisection, re-laid around a start that falls near or outside it.
+
+    Checked on instants, not local dates: a date conversion per call cost more than the bisection. A new stretch
+    begins four days before the start's local date: the walk's first day (the day before) is in, and the stretch's
+    first midnight lies more than _BEHIND before the start, so the next start nearby fits."""
 
     AHEAD_DAYS = 40  # how far past a start the stretch reaches: own targets are hours or days of work time
-    FAR = timedelta(days=300) // _US  # beyond this the walk decides (its horizon counts idle days in a row)
     _AHEAD = timedelta(days=AHEAD_DAYS) // _US
     _BEHIND = timedelta(days=3) // _US  # the walk starts the day before the start's local date: 26 h back at most
 
     def __init__(self, schedule: Schedule) -> None:
         self._schedule = schedule
-        self._first = self._last = date.max  # the stretch of days covered, inclusive (empty: first > last)
         self._low = self._high = 0  # the stretch as instants (µs): its first day's midnight, its last day's
+
+    def _around(self, now: int) -> None:
+        """Make the stretch cover `now` (µs) with room on both sides."""
+        if now - self._BEHIND < self._low or now + self._AHEAD > self._high:
+            self._cover(self._schedule._local_date(from_us(now)) - 4 * _ONE_DAY)
+
+    def _cover(self, day: date) -> None:
+        raise NotImplementedError
+
+
+class WorkTimeline(_Stretch):
+    """A schedule's pieces laid end to end over a stretch of days, with the schedule time before each one: the
+    instants of `add_work_times` by bisection instead of a walk, for a caller that asks for many starts (a re-plan
+    of 100,000 own-target clocks). Anything outside the stretch, or far off, is left to the walk."""
+
+    FAR = timedelta(days=300) // _US  # beyond this the walk decides (its horizon counts idle days in a row)
+
+    def __init__(self, schedule: Schedule) -> None:
+        super().__init__(schedule)
+        self._first = self._last = date.max  # the stretch of days covered, inclusive (empty: first > last)
         self._starts: list[int] = []
         self._through: list[int] = []  # schedule time from the stretch's first piece to the end of each piece
         self._ends: list[int] = []
@@ -95,7 +114,7 @@ class WorkTimeline:
             return self._walk(start, wanted)
         zone = start.tzinfo
         if zone is UTC:  # the store's times: exact, and no fold to mind
-            return [_EPOCH + timedelta(microseconds=at) for at in found]
+            return [from_us(at) for at in found]
         return [datetime.fromtimestamp(at // _US_PER_S, zone).replace(microsecond=at % _US_PER_S) for at in found]
 
     def at_us(self, start: int, spent: int, *, start_at: datetime | None = None) -> int:
@@ -109,11 +128,7 @@ class WorkTimeline:
 
     def _instants(self, now: int, wanted: list[int]) -> list[int] | None:
         """The instants (µs) `wanted` µs of schedule time after `now`, by bisection; None where the walk decides."""
-        # Checked on instants, not local dates: a date conversion per call cost more than the bisection.
-        if now - self._BEHIND < self._low or now + self._AHEAD > self._high:
-            # From four days before the start's local date: the walk's first day (the day before) is in, and the
-            # stretch's first midnight lies more than _BEHIND before the start, so the next start nearby fits.
-            self._cover(self._schedule._local_date(from_us(now)) - 4 * _ONE_DAY)
+        self._around(now)
         first = bisect_right(self._ends, now)  # the first piece that ends after `start`, as in the walk
         if first == len(self._ends):
             return None
@@ -153,19 +168,14 @@ class WorkTimeline:
         self._starts, self._ends, self._through = starts, ends, through
 
 
-class SpanTimeline:
+class SpanTimeline(_Stretch):
     """A schedule's spans laid out over a stretch of days, each with the start of the run it belongs to (spans
     touching across midnight, as `Schedule.span_start` walks back): that start by bisection, in microseconds, for
     a caller asking for many instants (a re-plan: one evening warning per open inquiry). What the stretch cannot
     tell (a run from before it, or longer than the walk goes) is asked of the schedule."""
 
-    AHEAD_DAYS = 40
-    _AHEAD = timedelta(days=AHEAD_DAYS) // _US
-    _BEHIND = timedelta(days=3) // _US
-
     def __init__(self, schedule: Schedule) -> None:
-        self._schedule = schedule
-        self._low = self._high = 0  # the stretch as instants (µs): its first day's midnight, its last day's
+        super().__init__(schedule)
         self._starts: list[int] = []
         self._ends: list[int] = []
         self._runs: list[int | None] = []  # the start of each span's run; None: the schedule's walk decides
@@ -174,8 +184,7 @@ class SpanTimeline:
         """`Schedule.span_start` of the instant `at` (µs), as µs: None when `at` lies outside every span."""
         if not self._schedule.has_spans:
             return None
-        if at - self._BEHIND < self._low or at + self._AHEAD > self._high:
-            self._cover(self._schedule._local_date(from_us(at)) - 4 * _ONE_DAY)
+        self._around(at)
         span = bisect_right(self._starts, at) - 1
         if span < 0 or at >= self._ends[span]:
             return None
